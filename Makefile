@@ -1,0 +1,59 @@
+# A newcomer needs two commands: `make run` and `make test`. Everything else is here to help.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+            if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then \
+              command -v $$p; break; fi; done)
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app portal
+PORT ?= 5000
+SMTP_PORT ?= 8025
+PYTEST_ARGS ?=
+
+.PHONY: run test install translations extract-messages update-translations lint db-upgrade seed-demo worker clean help
+
+help:
+	@echo "make run    - the portal with demo data, mail worker and SMTP sink on http://127.0.0.1:$(PORT)"
+	@echo "make test   - lint and every test (SQLite; TEST_DATABASE_URL=postgresql://... for PostgreSQL)"
+	@echo "make lint | translations | extract-messages | update-translations | clean"
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+translations: install
+	@$(VENV)/bin/pybabel compile --use-fuzzy -q -d portal/translations 2>/dev/null || \
+	  $(VENV)/bin/pybabel compile -q -d portal/translations
+
+extract-messages: install
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot --no-location --sort-output --project agency-portal .
+
+update-translations: extract-messages
+	$(VENV)/bin/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching --ignore-obsolete
+
+db-upgrade: install translations
+	PORTAL_ENV=$${PORTAL_ENV:-development} $(FLASK) db upgrade
+
+seed-demo: db-upgrade
+	PORTAL_ENV=$${PORTAL_ENV:-development} $(FLASK) seed-demo --if-empty
+
+run: seed-demo
+	PORTAL_ENV=$${PORTAL_ENV:-development} PORT=$(PORT) SMTP_PORT=$(SMTP_PORT) $(FLASK) dev-server
+
+worker: install
+	$(FLASK) mail worker
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+test: install translations lint
+	PORTAL_ENV=testing $(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,201 @@
+"""Configuration classes, chosen by the PORTAL_ENV environment variable.
+
+Values come from the environment (and a `.env` file beside this one, if present). Development
+works with no settings at all; production refuses to start without its secrets and names the
+missing variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("PORTAL_INSTANCE_DIR", BASE_DIR / "instance"))
+
+load_dotenv(BASE_DIR / ".env")
+
+
+class MissingSetting(RuntimeError):
+    """A setting production cannot run without is absent from the environment."""
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def env_int(name: str, default: int) -> int:
+    return int(env(name, str(default)))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _sqlite_default() -> str:
+    return f"sqlite:///{INSTANCE_DIR / 'portal.db'}"
+
+
+def _normalise_database_url(url: str) -> str:
+    # Hosting providers hand out postgres:// URLs; SQLAlchemy wants an explicit psycopg 3 driver.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def _development_secret_key() -> str:
+    """Create the development key once and keep it, so sessions survive a restart."""
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Config:
+    ENV_NAME = "base"
+    DEBUG = False
+    TESTING = False
+
+    SECRET_KEY = env("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = _normalise_database_url(env("DATABASE_URL", _sqlite_default()))
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    # Links in emails are built from this, never from the Host header of a request.
+    BASE_URL = env("BASE_URL", f"http://127.0.0.1:{env('PORT', '5000')}")
+
+    AGENCY_NAME = env("AGENCY_NAME", "Agence Plume")
+    AGENCY_CURRENCY = env("AGENCY_CURRENCY", "XOF")
+    AGENCY_TIMEZONE = env("AGENCY_TIMEZONE", "Africa/Lome")
+
+    BABEL_DEFAULT_LOCALE = env("DEFAULT_LOCALE", "fr")
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    LANGUAGES = {"fr": "Français", "en": "English"}
+
+    MAIL_SERVER = env("MAIL_SERVER", "127.0.0.1")
+    MAIL_PORT = env_int("MAIL_PORT", 8025)
+    MAIL_USE_TLS = env_bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = env_bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = env("MAIL_USERNAME")
+    MAIL_PASSWORD = env("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = env("MAIL_DEFAULT_SENDER", "Agence Plume <no-reply@portal.localhost>")
+    MAIL_TIMEOUT = env_int("MAIL_TIMEOUT", 10)
+    MAIL_MAX_ATTEMPTS = env_int("MAIL_MAX_ATTEMPTS", 8)
+    MAIL_RETRY_BASE_SECONDS = env_int("MAIL_RETRY_BASE_SECONDS", 30)
+    MAIL_RETRY_MAX_SECONDS = env_int("MAIL_RETRY_MAX_SECONDS", 6 * 3600)
+    MAIL_CLAIM_LEASE_SECONDS = env_int("MAIL_CLAIM_LEASE_SECONDS", 300)
+    MAIL_BATCH_SIZE = env_int("MAIL_BATCH_SIZE", 200)
+    MAIL_WORKER_INTERVAL = float(env("MAIL_WORKER_INTERVAL", "2"))
+    # Where the development SMTP sink keeps what it receives (a Maildir), read by the Mailbox page.
+    MAILBOX_DIR = env("MAILBOX_DIR", str(INSTANCE_DIR / "mailbox"))
+    MAILBOX_PAGE = False
+
+    # The reserved .test domain (demo accounts, tests) is refused in production.
+    EMAIL_ALLOW_TEST_DOMAINS = env_bool("EMAIL_ALLOW_TEST_DOMAINS", True)
+
+    CONFIRM_EMAIL_MAX_AGE = timedelta(hours=48)
+    INVITATION_MAX_AGE = timedelta(days=7)
+    RESET_PASSWORD_MAX_AGE = timedelta(hours=1)
+
+    SESSION_COOKIE_NAME = "portal_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+    REMEMBER_COOKIE_NAME = "portal_remember"
+    REMEMBER_COOKIE_DURATION = timedelta(days=30)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+
+    WTF_CSRF_ENABLED = True
+    # Tokens live as long as the session: a long draft or a slow form must not die after an hour.
+    WTF_CSRF_TIME_LIMIT = None
+
+    BOOTSTRAP_SERVE_LOCAL = True
+    BOOTSTRAP_BTN_STYLE = "primary"
+
+    PEOPLE_PER_PAGE = 25
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+
+    @classmethod
+    def check(cls) -> None:
+        """Fail fast on missing settings; the base class needs nothing."""
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    DEBUG = True
+    MAILBOX_PAGE = True
+    SECRET_KEY = env("SECRET_KEY") or None
+
+    @classmethod
+    def check(cls) -> None:
+        if not cls.SECRET_KEY:
+            cls.SECRET_KEY = _development_secret_key()
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105
+    SQLALCHEMY_DATABASE_URI = _normalise_database_url(
+        env("TEST_DATABASE_URL", "sqlite:///" + str(INSTANCE_DIR / "test.db"))
+    )
+    BASE_URL = "http://127.0.0.1:5000"
+    MAIL_SERVER = "127.0.0.1"
+    MAIL_PORT = 2
+    MAIL_TIMEOUT = 3
+    MAIL_DEFAULT_SENDER = "Agence Plume <no-reply@portal.test>"
+    # Tests send real SMTP to a server on loopback; Flask-Mail would otherwise swallow it.
+    MAIL_SUPPRESS_SEND = False
+    SQLALCHEMY_RECORD_QUERIES = True
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    EMAIL_ALLOW_TEST_DOMAINS = env_bool("EMAIL_ALLOW_TEST_DOMAINS", False)
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def check(cls) -> None:
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "BASE_URL") if not env(name)]
+        if missing:
+            raise MissingSetting(
+                "Production needs these environment variables: " + ", ".join(missing)
+            )
+        cls.SECRET_KEY = env("SECRET_KEY")
+        cls.SQLALCHEMY_DATABASE_URI = _normalise_database_url(env("DATABASE_URL"))
+        cls.BASE_URL = env("BASE_URL")
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def select_config(name: str | None = None) -> type[Config]:
+    """The configuration class named by `name`, else by PORTAL_ENV, else development."""
+    key = (name or env("PORTAL_ENV", "development")).lower()
+    try:
+        return CONFIGS[key]
+    except KeyError:
+        raise MissingSetting(
+            f"PORTAL_ENV={key!r} is not one of: {', '.join(sorted(CONFIGS))}"
+        ) from None

@@ -1,0 +1,205 @@
+"""The agency portal: create_app() builds the Flask application."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from config import Config, select_config
+from portal.extensions import babel, csrf, db, login_manager, mail, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
+    config_class = config if isinstance(config, type) else select_config(config)
+    config_class.check()
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_session_loader(app)
+    register_templates(app)
+    register_error_handlers(app)
+    register_security_headers(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from portal.i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    login_manager.init_app(app)
+    mail.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=select_timezone,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    from flask_bootstrap import Bootstrap5
+
+    Bootstrap5(app)
+
+    with app.app_context():
+        _configure_sqlite(db.engine)
+
+
+def _configure_sqlite(engine: sa.Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal.accounts.views import bp as accounts_bp
+    from portal.auth.views import bp as auth_bp
+    from portal.main.views import bp as main_bp
+    from portal.notifications.views import bp as notifications_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(notifications_bp)
+
+
+def register_session_loader(app: Flask) -> None:
+    from portal.accounts.models import User
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(identity: str):
+        user_id, _sep, token = identity.partition(":")
+        if not user_id.isdigit() or not token:
+            return None
+        user = db.session.get(User, int(user_id))
+        # A rotated token (logout elsewhere, new password, deactivation) ends this session.
+        if user is None or not user.active or user.session_token != token:
+            return None
+        return user
+
+
+def register_templates(app: Flask) -> None:
+    from flask_babel import format_datetime
+
+    from portal.accounts.models import ROLE_LABELS
+    from portal.auth.forms import LogoutForm
+    from portal.i18n import current_language
+    from portal.main.forms import LanguageForm
+
+    @app.context_processor
+    def layout_context():
+        return {
+            "agency_name": app.config["AGENCY_NAME"],
+            "languages": app.config["LANGUAGES"],
+            "current_language": current_language(),
+            "language_form": LanguageForm(formdata=None, prefix="lang", locale=current_language(),
+                                          next=request.full_path.rstrip("?")),
+            "logout_form": LogoutForm(prefix="logout"),
+            "role_labels": ROLE_LABELS,
+            "mailbox_enabled": app.config["MAILBOX_PAGE"] and app.debug,
+        }
+
+    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
+        format_datetime(value, fmt) if value else ""
+    )
+
+
+def register_error_handlers(app: Flask) -> None:
+    def render_error(code: int, title: str, message: str):
+        return render_template("errors/error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        db.session.rollback()
+        return render_error(
+            400,
+            _("This form has expired"),
+            _("For your security the form could not be accepted. Go back, reload the page "
+              "and send it again."),
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        db.session.rollback()
+        messages = {
+            400: (_("Bad request"), _("The request could not be understood.")),
+            403: (_("Not allowed"), _("You are not allowed to see this page.")),
+            404: (_("Page not found"), _("This page does not exist, or you may not see it.")),
+            405: (_("Not allowed"), _("This address does not accept this kind of request.")),
+            413: (_("Too large"), _("What you sent is larger than the portal accepts.")),
+            429: (_("Too many attempts"), _("Please wait a little before trying again.")),
+        }
+        title, message = messages.get(error.code, (error.name, _("Something went wrong.")))
+        response = render_error(error.code or 500, title, message)
+        if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            return response[0], response[1], {"Allow": ", ".join(error.valid_methods)}
+        return response
+
+    @app.errorhandler(Exception)
+    def server_error(error: Exception):
+        db.session.rollback()
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        return render_error(
+            500,
+            _("Something went wrong"),
+            _("The error has been recorded. Please try again in a moment."),
+        )
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "object-src 'none'; frame-src 'self'; frame-ancestors 'none'"
+)
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if current_user and current_user.is_authenticated:
+            headers["Cache-Control"] = "no-store"
+        return response
+
+
+def register_cli(app: Flask) -> None:
+    from portal.cli import register
+
+    register(app)
+    logging.getLogger("portal").setLevel(logging.INFO)

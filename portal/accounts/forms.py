@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from portal.accounts.models import ROLE_LABELS, Role
+from portal.forms import (
+    ActionForm,
+    LocaleField,
+    TimezoneField,
+    display_name_field,
+    email_field,
+    new_password_fields,
+)
+
+
+def _current_password() -> PasswordField:
+    return PasswordField(
+        _l("Current password"),
+        validators=[
+            DataRequired(message=_l("Enter your current password.")),
+            Length(max=1024, message=_l("Your current password is not correct.")),
+        ],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class ProfileForm(FlaskForm):
+    display_name = display_name_field()
+    locale = LocaleField()
+    timezone = TimezoneField()
+
+
+class PasswordForm(FlaskForm):
+    current_password = _current_password()
+    password, confirm = new_password_fields()
+
+
+class EmailForm(FlaskForm):
+    email = email_field(_l("New email address"))
+    current_password = _current_password()
+
+
+class InviteForm(FlaskForm):
+    display_name = StringField(
+        _l("Name"),
+        validators=[
+            DataRequired(message=_l("Enter the person's name.")),
+            Length(min=2, max=80, message=_l("A name has 2 to 80 characters.")),
+        ],
+    )
+    email = email_field()
+    role = SelectField(
+        _l("Role"),
+        choices=[(Role.WRITER.value, ROLE_LABELS[Role.WRITER]),
+                 (Role.MANAGER.value, ROLE_LABELS[Role.MANAGER])],
+        validate_choice=True,
+    )
+    locale = LocaleField(_l("Language of the invitation"))
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(
+        _l("Role"),
+        choices=[(role.value, label) for role, label in ROLE_LABELS.items()],
+        validate_choice=True,
+    )
+
+
+class PeopleFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Search"), validators=[Optional(), Length(max=100)])
+    role = SelectField(
+        _l("Role"),
+        choices=[("", _l("All roles"))] + [(r.value, label) for r, label in ROLE_LABELS.items()],
+        validators=[Optional()],
+    )
+    status = SelectField(
+        _l("State"),
+        choices=[("", _l("All")), ("active", _l("Active")), ("inactive", _l("Deactivated"))],
+        validators=[Optional()],
+    )
+
+
+class AccountActionForm(ActionForm):
+    pass

@@ -1,0 +1,127 @@
+"""People of the portal: accounts with a role, and the invitations that bring staff in."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import UTCDateTime, db, utcnow
+
+
+class Role(enum.StrEnum):
+    CLIENT = "client"
+    WRITER = "writer"
+    MANAGER = "manager"
+
+
+ROLE_LABELS = {
+    Role.CLIENT: _l("Client"),
+    Role.WRITER: _l("Writer"),
+    Role.MANAGER: _l("Manager"),
+}
+
+
+def role_type() -> sa.Enum:
+    return sa.Enum(
+        Role,
+        name="role",
+        native_enum=False,
+        length=20,
+        values_callable=lambda roles: [r.value for r in roles],
+        validate_strings=True,
+    )
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    display_name: Mapped[str] = mapped_column(sa.String(80))
+    role: Mapped[Role] = mapped_column(role_type(), index=True)
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A new address waits here until its owner confirms it; the old one stays in use until then.
+    pending_email: Mapped[str | None] = mapped_column(sa.String(254))
+    locale: Mapped[str] = mapped_column(sa.String(8), default="fr")
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="Africa/Lome")
+    # Part of the login identity: rotating it ends every session and remember cookie at once.
+    session_token: Mapped[str] = mapped_column(sa.String(64), default=new_session_token)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role.value}>"
+
+    # Flask-Login reads the login identity from get_id(); it includes the session token so that a
+    # copied session or remember cookie dies when the token is rotated.
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role is Role.MANAGER
+
+    @property
+    def is_writer(self) -> bool:
+        return self.role is Role.WRITER
+
+    @property
+    def is_client(self) -> bool:
+        return self.role is Role.CLIENT
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.WRITER, Role.MANAGER)
+
+
+class Invitation(db.Model):
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    display_name: Mapped[str] = mapped_column(sa.String(80))
+    role: Mapped[Role] = mapped_column(role_type())
+    locale: Mapped[str] = mapped_column(sa.String(8), default="fr")
+    invited_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and utcnow() < self.expires_at
+
+    @property
+    def is_expired(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and utcnow() >= self.expires_at

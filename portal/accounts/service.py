@@ -1,0 +1,134 @@
+"""Account settings and the administration of people by managers."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from portal.accounts.models import Invitation, Role, User
+from portal.auth.passwords import verify_password
+from portal.auth.service import (
+    email_taken,
+    end_all_sessions,
+    normalize_email,
+    send_confirmation,
+    set_password,
+)
+from portal.errors import Conflict, NotAllowed
+from portal.extensions import db, utcnow
+
+
+def update_profile(user: User, *, display_name: str, locale: str, timezone: str) -> None:
+    user.display_name = display_name.strip()
+    user.locale = locale
+    user.timezone = timezone
+    db.session.flush()
+
+
+def _require_current_password(user: User, current_password: str) -> None:
+    if not verify_password(user.password_hash, current_password):
+        raise NotAllowed(_("Your current password is not correct."), field="current_password")
+
+
+def change_password(user: User, *, current_password: str, new_password: str) -> None:
+    """Set a new password after checking the current one; every other session ends.
+
+    Raises NotAllowed (wrong current password) or Conflict (refused new password)."""
+    _require_current_password(user, current_password)
+    set_password(user, new_password)
+
+
+def request_email_change(user: User, *, current_password: str, new_email: str) -> None:
+    """Send a confirmation link to the new address; the change happens when it is followed.
+
+    Raises NotAllowed (wrong current password) or Conflict (address taken or unchanged)."""
+    _require_current_password(user, current_password)
+    new_email = normalize_email(new_email)
+    if new_email == user.email:
+        raise Conflict(_("This is already your address."), field="email")
+    if email_taken(new_email, except_user=user):
+        raise Conflict(_("Another account already uses this address."), field="email")
+    user.pending_email = new_email
+    db.session.flush()
+    send_confirmation(user)
+
+
+def cancel_email_change(user: User) -> None:
+    user.pending_email = None
+    db.session.flush()
+
+
+def _require_manager(actor: User) -> None:
+    if not actor.is_manager or not actor.active:
+        raise NotAllowed(_("Only managers can manage people."))
+
+
+def _active_managers() -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(User.id)).where(User.role == Role.MANAGER, User.active.is_(True))
+    )
+
+
+def change_role(actor: User, user: User, role: Role) -> None:
+    """Give `user` another role. A manager cannot change their own role, and the last active
+    manager keeps theirs. Raises NotAllowed."""
+    _require_manager(actor)
+    if user.id == actor.id:
+        raise NotAllowed(_("You cannot change your own role."))
+    if user.role is role:
+        return
+    if user.role is Role.MANAGER and user.active and _active_managers() <= 1:
+        raise NotAllowed(_("The agency needs at least one active manager."))
+    user.role = role
+    # Permissions changed: sessions opened under the old role end.
+    end_all_sessions(user)
+
+
+def deactivate(actor: User, user: User) -> None:
+    """Close an account: the person can no longer log in and every session ends.
+    Raises NotAllowed for oneself."""
+    _require_manager(actor)
+    if user.id == actor.id:
+        raise NotAllowed(_("You cannot deactivate your own account."))
+    if not user.active:
+        return
+    user.active = False
+    user.deactivated_at = utcnow()
+    end_all_sessions(user)
+
+
+def reactivate(actor: User, user: User) -> None:
+    _require_manager(actor)
+    user.active = True
+    user.deactivated_at = None
+    db.session.flush()
+
+
+def revoke_invitation(actor: User, invitation: Invitation) -> None:
+    """Withdraw an invitation that has not been accepted. Raises NotAllowed otherwise."""
+    _require_manager(actor)
+    if invitation.accepted_at is not None:
+        raise NotAllowed(_("This invitation has already been accepted."))
+    if invitation.revoked_at is None:
+        invitation.revoked_at = utcnow()
+        db.session.flush()
+
+
+def people_query(*, query: str = "", role: Role | None = None, status: str = "") -> sa.Select:
+    """The select for the people list: name or email containing `query`, by role and state."""
+    stmt = sa.select(User)
+    query = query.strip().lower()
+    if query:
+        stmt = stmt.where(
+            sa.or_(
+                sa.func.lower(User.display_name).contains(query, autoescape=True),
+                User.email.contains(query, autoescape=True),
+            )
+        )
+    if role is not None:
+        stmt = stmt.where(User.role == role)
+    if status == "active":
+        stmt = stmt.where(User.active.is_(True))
+    elif status == "inactive":
+        stmt = stmt.where(User.active.is_(False))
+    return stmt.order_by(User.display_name, User.id)

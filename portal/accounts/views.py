@@ -1,0 +1,255 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal.accounts import service
+from portal.accounts.forms import (
+    AccountActionForm,
+    EmailForm,
+    InviteForm,
+    PasswordForm,
+    PeopleFilterForm,
+    ProfileForm,
+    RoleForm,
+)
+from portal.accounts.models import Invitation, Role, User
+from portal.auth import service as auth_service
+from portal.auth.views import form_error, start_session
+from portal.errors import DomainError
+from portal.extensions import db, utcnow
+from portal.roles import role_required
+
+bp = Blueprint("accounts", __name__)
+
+
+def _settings_page(profile=None, password=None, email=None, status=200):
+    if profile is None:
+        profile = ProfileForm(formdata=None, obj=current_user)
+    return render_template(
+        "accounts/settings.html",
+        profile_form=profile,
+        password_form=password or PasswordForm(formdata=None),
+        email_form=email or EmailForm(formdata=None),
+        action_form=AccountActionForm(),
+    ), status
+
+
+@bp.get("/settings")
+@login_required
+def settings():
+    return _settings_page()
+
+
+@bp.post("/settings/profile")
+@login_required
+def update_profile():
+    form = ProfileForm()
+    if not form.validate_on_submit():
+        return _settings_page(profile=form, status=422)
+    service.update_profile(
+        current_user,
+        display_name=form.display_name.data,
+        locale=form.locale.data,
+        timezone=form.timezone.data,
+    )
+    db.session.commit()
+    flash(_("Your settings are saved."), "success")
+    return redirect(url_for("accounts.settings"))
+
+
+@bp.post("/settings/password")
+@login_required
+def change_password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            service.change_password(
+                current_user,
+                current_password=form.current_password.data,
+                new_password=form.password.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            # The token rotated, which ended every session; this one continues under the new one.
+            start_session(current_user._get_current_object())
+            flash(_("Your password is changed. Your other sessions have been closed."), "success")
+            return redirect(url_for("accounts.settings"))
+    return _settings_page(password=form, status=422)
+
+
+@bp.post("/settings/email")
+@login_required
+def change_email():
+    form = EmailForm()
+    if form.validate_on_submit():
+        try:
+            service.request_email_change(
+                current_user,
+                current_password=form.current_password.data,
+                new_email=form.email.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("We sent a link to %(email)s. Your address changes once you follow it.",
+                    email=current_user.pending_email), "success")
+            return redirect(url_for("accounts.settings"))
+    return _settings_page(email=form, status=422)
+
+
+@bp.post("/settings/email/cancel")
+@login_required
+def cancel_email_change():
+    if not AccountActionForm().validate_on_submit():
+        abort(400)
+    service.cancel_email_change(current_user)
+    db.session.commit()
+    flash(_("The change of address is cancelled."), "info")
+    return redirect(url_for("accounts.settings"))
+
+
+# --- people (managers) --------------------------------------------------------------------
+
+
+@bp.get("/people")
+@role_required(Role.MANAGER)
+def people():
+    filters = PeopleFilterForm(request.args)
+    filters.validate()
+    role = Role(filters.role.data) if filters.role.data in {r.value for r in Role} else None
+    stmt = service.people_query(
+        query=filters.q.data or "", role=role, status=filters.status.data or ""
+    )
+    page = db.paginate(stmt, per_page=current_app.config["PEOPLE_PER_PAGE"], error_out=False)
+    invitations = db.session.scalars(
+        sa.select(Invitation)
+        .where(
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > utcnow(),
+        )
+        .order_by(Invitation.created_at.desc())
+        .limit(50)
+    ).all()
+    return render_template(
+        "accounts/people.html",
+        filters=filters,
+        page=page,
+        invitations=invitations,
+        action_form=AccountActionForm(),
+    )
+
+
+@bp.route("/people/invite", methods=["GET", "POST"])
+@role_required(Role.MANAGER)
+def invite():
+    form = InviteForm()
+    if request.method == "GET":
+        form.locale.data = current_app.config["BABEL_DEFAULT_LOCALE"]
+    if form.validate_on_submit():
+        try:
+            invitation = auth_service.invite(
+                manager=current_user,
+                email=form.email.data,
+                display_name=form.display_name.data,
+                role=Role(form.role.data),
+                locale=form.locale.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Invitation sent to %(email)s.", email=invitation.email), "success")
+            return redirect(url_for("accounts.people"))
+    return render_template("accounts/invite.html", form=form)
+
+
+def _person_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.get("/people/<int:user_id>")
+@role_required(Role.MANAGER)
+def person(user_id: int):
+    user = _person_or_404(user_id)
+    role_form = RoleForm(formdata=None, role=user.role.value)
+    return render_template(
+        "accounts/person.html", person=user, role_form=role_form, action_form=AccountActionForm()
+    )
+
+
+@bp.post("/people/<int:user_id>/role")
+@role_required(Role.MANAGER)
+def change_role(user_id: int):
+    user = _person_or_404(user_id)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        flash(_("Choose a role from the list."), "danger")
+        return redirect(url_for("accounts.person", user_id=user.id))
+    try:
+        service.change_role(current_user, user, Role(form.role.data))
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("%(name)s's role is saved.", name=user.display_name), "success")
+    return redirect(url_for("accounts.person", user_id=user.id))
+
+
+@bp.post("/people/<int:user_id>/deactivate")
+@role_required(Role.MANAGER)
+def deactivate(user_id: int):
+    return _toggle(user_id, service.deactivate, _("%(name)s can no longer log in."))
+
+
+@bp.post("/people/<int:user_id>/reactivate")
+@role_required(Role.MANAGER)
+def reactivate(user_id: int):
+    return _toggle(user_id, service.reactivate, _("%(name)s can log in again."))
+
+
+def _toggle(user_id: int, action, done_message: str):
+    user = _person_or_404(user_id)
+    if not AccountActionForm().validate_on_submit():
+        abort(400)
+    try:
+        action(current_user, user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(done_message % {"name": user.display_name}, "success")
+    return redirect(url_for("accounts.person", user_id=user.id))
+
+
+@bp.post("/people/invitations/<int:invitation_id>/revoke")
+@role_required(Role.MANAGER)
+def revoke_invitation(invitation_id: int):
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None:
+        abort(404)
+    if not AccountActionForm().validate_on_submit():
+        abort(400)
+    try:
+        service.revoke_invitation(current_user, invitation)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("The invitation to %(email)s is withdrawn.", email=invitation.email), "info")
+    return redirect(url_for("accounts.people"))

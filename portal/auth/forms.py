@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, PasswordField
+from wtforms.validators import DataRequired, Length
+
+from portal.forms import (
+    ActionForm,
+    LocaleField,
+    TimezoneField,
+    display_name_field,
+    email_field,
+    new_password_fields,
+)
+
+
+class SignupForm(FlaskForm):
+    display_name = display_name_field()
+    email = email_field()
+    password, confirm = new_password_fields()
+    locale = LocaleField()
+    timezone = TimezoneField()
+
+
+class LoginForm(FlaskForm):
+    email = email_field()
+    password = PasswordField(
+        _l("Password"),
+        validators=[
+            DataRequired(message=_l("Enter your password.")),
+            Length(max=1024, message=_l("Email or password is incorrect.")),
+        ],
+        render_kw={"autocomplete": "current-password"},
+    )
+    remember = BooleanField(_l("Keep me signed in on this device"))
+    next = HiddenField()
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = email_field()
+
+
+class ResetPasswordForm(FlaskForm):
+    password, confirm = new_password_fields()
+
+
+class AcceptInvitationForm(FlaskForm):
+    display_name = display_name_field()
+    password, confirm = new_password_fields()
+    timezone = TimezoneField()
+
+
+class LogoutForm(ActionForm):
+    pass
+
+
+class ResendConfirmationForm(ActionForm):
+    pass
+
+
+class ConfirmEmailForm(ActionForm):
+    pass

@@ -1,0 +1,242 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from portal.auth import service
+from portal.auth.forms import (
+    AcceptInvitationForm,
+    ConfirmEmailForm,
+    ForgotPasswordForm,
+    LoginForm,
+    LogoutForm,
+    ResendConfirmationForm,
+    ResetPasswordForm,
+    SignupForm,
+)
+from portal.errors import DomainError, InvalidToken
+from portal.extensions import db
+from portal.i18n import current_language
+
+bp = Blueprint("auth", __name__)
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def start_session(user, remember: bool = False) -> None:
+    # A new session at login: nothing a visitor planted before logging in survives it.
+    session.clear()
+    login_user(user, remember=remember)
+    session.permanent = True
+
+
+def form_error(form, error: DomainError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = SignupForm()
+    if request.method == "GET":
+        form.locale.data = current_language()
+        form.timezone.data = form.timezone.data or _default_timezone()
+    if form.validate_on_submit():
+        try:
+            user = service.sign_up_client(
+                email=form.email.data,
+                password=form.password.data,
+                display_name=form.display_name.data,
+                locale=form.locale.data,
+                timezone=form.timezone.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            start_session(user)
+            flash(_("Welcome! We sent a confirmation link to %(email)s.", email=user.email),
+                  "success")
+            return redirect(url_for("main.home"))
+    return render_template("auth/signup.html", form=form)
+
+
+def _default_timezone() -> str:
+    return current_app.config["AGENCY_TIMEZONE"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next")) or ""
+    if form.validate_on_submit():
+        try:
+            user = service.authenticate(form.email.data, form.password.data)
+        except DomainError as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+        else:
+            db.session.commit()
+            start_session(user, remember=form.remember.data)
+            return redirect(safe_next(form.next.data) or url_for("main.home"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    form = LogoutForm(prefix="logout")
+    if not form.validate_on_submit():
+        abort(400)
+    service.end_all_sessions(current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str):
+    # Confirmation takes a click on a button (POST): mail scanners that open links with GET
+    # must not confirm on the owner's behalf.
+    form = ConfirmEmailForm()
+    if form.validate_on_submit():
+        try:
+            user = service.confirm_email(token)
+        except DomainError as error:
+            db.session.rollback()
+            return render_template("auth/link_problem.html", message=error.message), 400
+        db.session.commit()
+        flash(_("Thank you, your address %(email)s is confirmed.", email=user.email), "success")
+        return redirect(
+            url_for("main.home") if current_user.is_authenticated else url_for("auth.login")
+        )
+    try:
+        email = service.address_to_confirm(token)
+    except DomainError as error:
+        return render_template("auth/link_problem.html", message=error.message), 400
+    return render_template("auth/confirm.html", form=form, email=email)
+
+
+@bp.post("/confirm/resend")
+@login_required
+def resend_confirmation():
+    form = ResendConfirmationForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if not service.confirmation_resend_allowed(current_user):
+        flash(_("A link was sent less than a minute ago. Check your inbox and spam folder."),
+              "warning")
+        return redirect(url_for("main.home"))
+    try:
+        service.send_confirmation(current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "info")
+    else:
+        db.session.commit()
+        flash(_("A new confirmation link is on its way to %(email)s.",
+                email=current_user.pending_email or current_user.email), "success")
+    return redirect(url_for("main.home"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        service.request_password_reset(form.email.data)
+        db.session.commit()
+        # Same answer whether or not the address has an account.
+        flash(_("If an account uses %(email)s, a link to choose a new password is on its way. "
+                "It works for one hour.", email=form.email.data), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        service.user_for_reset(token)
+    except InvalidToken as error:
+        return render_template("auth/link_problem.html", message=error.message,
+                               retry=url_for("auth.forgot_password")), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = service.reset_password(token, form.password.data)
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            if current_user.is_authenticated:
+                logout_user()
+            session.clear()
+            flash(_("Your password is changed for %(email)s. Log in with it now.",
+                    email=user.email), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form)
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    try:
+        invitation = service.invitation_for(token)
+    except InvalidToken as error:
+        return render_template("auth/link_problem.html", message=error.message), 400
+    form = AcceptInvitationForm()
+    if request.method == "GET":
+        form.display_name.data = invitation.display_name
+        form.timezone.data = _default_timezone()
+    if form.validate_on_submit():
+        try:
+            user = service.accept_invitation(
+                token,
+                password=form.password.data,
+                display_name=form.display_name.data,
+                timezone=form.timezone.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            if current_user.is_authenticated:
+                logout_user()
+            start_session(user)
+            flash(_("Welcome to the team, %(name)s!", name=user.display_name), "success")
+            return redirect(url_for("main.home"))
+    return render_template("auth/accept_invitation.html", form=form, invitation=invitation)

@@ -1,0 +1,97 @@
+"""Command-line entry points (`flask …`), thin layers over the services the views use."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from portal.extensions import db
+
+mail_cli = AppGroup("mail", help="Send the outbox, run the mail worker or the local SMTP sink.")
+
+
+@mail_cli.command("send-pending")
+def send_pending_command() -> None:
+    """Make one pass over the outbox and print what happened."""
+    from portal.notifications.dispatcher import send_pending
+
+    report = send_pending()
+    click.echo(
+        f"claimed {report.claimed}, sent {report.sent}, retry later {report.retried}, "
+        f"failed {report.failed}"
+    )
+    for error in report.errors:
+        click.echo(f"  error: {error}", err=True)
+
+
+@mail_cli.command("worker")
+@click.option("--interval", type=float, default=None, help="Seconds between passes.")
+def worker_command(interval: float | None) -> None:
+    """Send due emails in a loop until stopped (SIGTERM or Ctrl-C)."""
+    from portal.notifications.worker import run_worker
+
+    app = current_app._get_current_object()
+    run_worker(app, interval=interval or app.config["MAIL_WORKER_INTERVAL"], echo=click.echo)
+
+
+@mail_cli.command("sink")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8025, show_default=True)
+@click.option("--maildir", default=None, help="Where to keep the emails (default MAILBOX_DIR).")
+def sink_command(host: str, port: int, maildir: str | None) -> None:
+    """Run a local SMTP server that keeps every email it receives (development only)."""
+    import signal
+
+    from portal.notifications.sink import start_sink
+
+    directory = maildir or current_app.config["MAILBOX_DIR"]
+    controller = start_sink(directory, host, port, echo=click.echo)
+    click.echo(f"mail sink: listening on {host}:{port}, keeping emails in {directory}")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        stop.wait()
+    finally:
+        controller.stop()
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Only when the database has no account at all.")
+def seed_demo_command(if_empty: bool) -> None:
+    """Load the demo agency (idempotent: an existing demo is left as it is)."""
+    import sqlalchemy as sa
+
+    from portal.accounts.models import User
+    from portal.demo import DEMO_PASSWORD, seed_demo
+
+    if if_empty and db.session.scalar(sa.select(User.id).limit(1)) is not None:
+        click.echo("demo data: skipped, the database already has accounts")
+        return
+    created = seed_demo()
+    db.session.commit()
+    click.echo(f"demo data: {'loaded' if created else 'already present'}")
+    click.echo(f"demo logins (password {DEMO_PASSWORD}):")
+    for email, role in (("manager@demo.test", "manager"), ("writer@demo.test", "writer"),
+                        ("client@demo.test", "client")):
+        click.echo(f"  {role:8} {email}")
+
+
+@click.command("dev-server")
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")))
+@click.option("--smtp-port", type=int, default=lambda: int(os.environ.get("SMTP_PORT", "8025")))
+def dev_server_command(port: int, smtp_port: int) -> None:
+    """Serve the portal with its mail worker and a local SMTP sink; Ctrl-C stops all."""
+    from portal.devserver import run
+
+    raise SystemExit(run(port, smtp_port))
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(mail_cli)
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(dev_server_command)

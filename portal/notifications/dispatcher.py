@@ -1,0 +1,168 @@
+"""The only code that talks to SMTP: claims pending outbox rows and sends them.
+
+Rows are claimed by a conditional UPDATE (with FOR UPDATE SKIP LOCKED on PostgreSQL) so several
+workers never send the same row. Each row is marked sent in its own commit right after the relay
+accepts it: a worker killed mid-batch re-sends at most the one email it was sending, once its
+claim lease has run out.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_mail import Connection, Message
+
+from portal.extensions import db, utcnow
+from portal.notifications.models import OutboxEmail, OutboxStatus
+
+
+class TimeoutConnection(Connection):
+    """Flask-Mail's connection with a socket timeout, so a hung relay cannot hang the worker."""
+
+    def configure_host(self) -> smtplib.SMTP | smtplib.SMTP_SSL:
+        # Settings are read from the app's config at each connection, not frozen at start-up.
+        config = current_app.config
+        server, port, timeout = config["MAIL_SERVER"], config["MAIL_PORT"], config["MAIL_TIMEOUT"]
+        host: smtplib.SMTP | smtplib.SMTP_SSL
+        if config["MAIL_USE_SSL"]:
+            host = smtplib.SMTP_SSL(server, port, timeout=timeout)
+        else:
+            host = smtplib.SMTP(server, port, timeout=timeout)
+        if config["MAIL_USE_TLS"]:
+            host.starttls()
+        if config["MAIL_USERNAME"] and config["MAIL_PASSWORD"]:
+            host.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        return host
+
+
+@dataclass
+class DispatchReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    connections: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _claim(limit: int) -> list[OutboxEmail]:
+    now = utcnow()
+    lease = timedelta(seconds=current_app.config["MAIL_CLAIM_LEASE_SECONDS"])
+    due = sa.or_(
+        sa.and_(OutboxEmail.status == OutboxStatus.PENDING, OutboxEmail.next_attempt_at <= now),
+        # A claim older than the lease belongs to a worker that died while sending.
+        sa.and_(OutboxEmail.status == OutboxStatus.SENDING, OutboxEmail.claimed_at < now - lease),
+    )
+    token = uuid.uuid4().hex
+    candidates = (
+        sa.select(OutboxEmail.id)
+        .where(due)
+        .order_by(OutboxEmail.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    db.session.execute(
+        sa.update(OutboxEmail)
+        .where(OutboxEmail.id.in_(candidates.scalar_subquery()), due)
+        .values(status=OutboxStatus.SENDING, claimed_at=now, claim_token=token)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return list(
+        db.session.scalars(
+            sa.select(OutboxEmail).where(OutboxEmail.claim_token == token).order_by(OutboxEmail.id)
+        )
+    )
+
+
+def _message(row: OutboxEmail) -> Message:
+    msg = Message(
+        subject=row.subject,
+        recipients=[row.recipient],
+        body=row.text_body,
+        html=row.html_body,
+        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        extra_headers={"Message-ID": row.message_id, "X-Portal-Kind": row.kind},
+    )
+    return msg
+
+
+def _retry_later(row: OutboxEmail, error: str, report: DispatchReport) -> None:
+    config = current_app.config
+    row.attempts += 1
+    row.last_error = error[:2000]
+    row.claim_token = None
+    row.claimed_at = None
+    if row.attempts >= config["MAIL_MAX_ATTEMPTS"]:
+        row.status = OutboxStatus.FAILED
+        report.failed += 1
+    else:
+        delay = min(
+            config["MAIL_RETRY_BASE_SECONDS"] * 2 ** (row.attempts - 1),
+            config["MAIL_RETRY_MAX_SECONDS"],
+        )
+        row.status = OutboxStatus.PENDING
+        row.next_attempt_at = utcnow() + timedelta(seconds=delay)
+        report.retried += 1
+    db.session.commit()
+
+
+def send_pending(limit: int | None = None) -> DispatchReport:
+    """Send the emails that are due, over one SMTP connection; returns what happened.
+
+    A refused recipient or message counts as a failed try for that row alone; a relay that
+    cannot be reached or drops the connection sends the rest of the batch back to wait.
+    """
+    report = DispatchReport()
+    rows = _claim(limit or current_app.config["MAIL_BATCH_SIZE"])
+    report.claimed = len(rows)
+    if not rows:
+        return report
+    remaining = list(rows)
+    try:
+        with TimeoutConnection(current_app.extensions["mail"]) as connection:
+            report.connections += 1
+            while remaining:
+                row = remaining[0]
+                try:
+                    connection.send(_message(row))
+                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError,
+                        smtplib.SMTPSenderRefused) as exc:
+                    remaining.pop(0)
+                    report.errors.append(f"{row.id}: {exc}")
+                    _retry_later(row, repr(exc), report)
+                    continue
+                remaining.pop(0)
+                row.status = OutboxStatus.SENT
+                row.sent_at = utcnow()
+                row.attempts += 1
+                row.claim_token = None
+                row.last_error = None
+                db.session.commit()
+                report.sent += 1
+    except (OSError, smtplib.SMTPException) as exc:
+        report.errors.append(repr(exc))
+        for row in remaining:
+            _retry_later(row, repr(exc), report)
+    return report
+
+
+def retry_failed(email_ids: list[int] | None = None) -> int:
+    """Put failed emails back in the queue for an immediate try; returns how many.
+
+    The caller commits.
+    """
+    query = (
+        sa.update(OutboxEmail)
+        .where(OutboxEmail.status == OutboxStatus.FAILED)
+        .values(status=OutboxStatus.PENDING, next_attempt_at=utcnow(), attempts=0)
+        .execution_options(synchronize_session=False)
+    )
+    if email_ids is not None:
+        query = query.where(OutboxEmail.id.in_(email_ids))
+    return db.session.execute(query).rowcount

@@ -1,0 +1,360 @@
+"""Fixtures: the app on a fresh database, HTTP clients per role, a real SMTP server on loopback,
+a live server and Chromium through Playwright.
+
+The database is SQLite in a temporary file unless TEST_DATABASE_URL names a PostgreSQL server:
+then a new database is created on it for this run and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from config import TestingConfig
+from portal import create_app
+from portal.extensions import db
+from tests.factories import Factory
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _fresh_postgres(url: str) -> tuple[str, callable]:
+    base = sa.engine.make_url(url)
+    name = f"portal_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return base.set(database=name).render_as_string(hide_password=False), drop
+
+
+def new_database_url(tmp_path_factory) -> tuple[str, callable]:
+    """A URL to an empty database of the kind this run tests, and how to remove it."""
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if url.startswith(("postgresql", "postgres")):
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://"):]
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        return _fresh_postgres(url)
+    path = tmp_path_factory.mktemp("db") / f"{uuid.uuid4().hex[:8]}.db"
+    return f"sqlite:///{path}", lambda: None
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    url, drop = new_database_url(tmp_path_factory)
+    yield url
+    drop()
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory) -> Flask:
+    app = create_app(
+        TestingConfig,
+        SQLALCHEMY_DATABASE_URI=database_url,
+        MAILBOX_DIR=str(tmp_path_factory.mktemp("maildir")),
+    )
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request, app):
+    """Every test starts with empty tables (the schema stays)."""
+    yield
+    with app.app_context():
+        db.session.remove()
+        tables = list(reversed(db.metadata.sorted_tables))
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(table.delete())
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for database work inside a test. Requests made through the test client
+    must not run inside it (they would share its session and Flask-Login's cached user)."""
+
+    @contextmanager
+    def open_context():
+        with app.app_context():
+            yield db.session
+
+    return open_context
+
+
+@pytest.fixture
+def factory(app) -> Factory:
+    return Factory(app)
+
+
+# --- HTTP clients -------------------------------------------------------------------------
+
+CSRF_RE = re.compile(r'name="(?:[a-z]+-)?csrf_token" type="hidden" value="([^"]+)"')
+
+
+class PortalClient(FlaskClient):
+    """The test client with helpers that submit forms the way a browser does (CSRF included)."""
+
+    def csrf_token(self, page: str | None = None) -> str:
+        response = self.get(page or "/login", follow_redirects=True)
+        match = CSRF_RE.search(response.get_data(as_text=True))
+        assert match, f"no CSRF token on {page or '/login'}"
+        return match.group(1)
+
+    def submit(self, url: str, data: dict | None = None, *, page: str | None = None, **kwargs):
+        """POST `data` to `url` with a CSRF token taken from `page` (default: `url` itself for a
+        form page, or the home page)."""
+        payload = dict(data or {})
+        payload.setdefault("csrf_token", self.csrf_token(page or url))
+        return self.post(url, data=payload, **kwargs)
+
+    def login(self, email: str, password: str, remember: bool = False, **kwargs):
+        data = {"email": email, "password": password}
+        if remember:
+            data["remember"] = "y"
+        return self.submit("/login", data, **kwargs)
+
+
+@pytest.fixture
+def client(app) -> PortalClient:
+    app.test_client_class = PortalClient
+    return app.test_client()
+
+
+@pytest.fixture
+def make_client(app):
+    def make() -> PortalClient:
+        app.test_client_class = PortalClient
+        return app.test_client()
+
+    return make
+
+
+@pytest.fixture
+def login_as(make_client, factory):
+    """A client logged in as a new user of that role: login_as("manager")."""
+
+    def login(role_or_user, **kwargs) -> PortalClient:
+        user = factory.user(role=role_or_user, **kwargs) if isinstance(role_or_user, str) \
+            else role_or_user
+        client = make_client()
+        response = client.login(user.email, Factory.PASSWORD)
+        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+        client.user = user
+        return client
+
+    return login
+
+
+# --- SMTP on loopback ---------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Mailbox:
+    """A real SMTP server on loopback that keeps what it receives."""
+
+    def __init__(self, app: Flask) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.app = app
+        self.messages: list = []
+        self.lock = threading.Lock()
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.running = False
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+        from email import policy
+
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        with self.lock:
+            self.messages.append(message)
+        return "250 OK"
+
+    def start(self) -> None:
+        self.controller.start()
+        self.running = True
+
+    def stop(self) -> None:
+        if self.running:
+            self.controller.stop()
+            self.running = False
+
+    def deliver(self):
+        """Run one dispatcher pass, as the mail worker would, and return its report."""
+        from portal.notifications.dispatcher import send_pending
+
+        with self.app.app_context():
+            return send_pending()
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if address in str(m["To"])]
+
+    def last_to(self, address: str):
+        found = self.to(address)
+        assert found, f"no email to {address}; got {[str(m['To']) for m in self.messages]}"
+        return found[-1]
+
+    @staticmethod
+    def text(message) -> str:
+        return message.get_body(preferencelist=("plain",)).get_content()
+
+    @staticmethod
+    def html(message) -> str:
+        return message.get_body(preferencelist=("html",)).get_content()
+
+    @classmethod
+    def link(cls, message, contains: str = "/") -> str:
+        """The first portal link in the plain-text part whose path contains `contains`."""
+        for url in re.findall(r"https?://\S+", cls.text(message)):
+            if contains in url:
+                return url
+        raise AssertionError(f"no link with {contains!r} in:\n{cls.text(message)}")
+
+    @classmethod
+    def path(cls, message, contains: str = "/") -> str:
+        from urllib.parse import urlsplit
+
+        return urlsplit(cls.link(message, contains)).path
+
+
+@pytest.fixture
+def mailbox(app):
+    box = Mailbox(app)
+    box.start()
+    previous = app.config["MAIL_PORT"]
+    app.config["MAIL_PORT"] = box.port
+    yield box
+    app.config["MAIL_PORT"] = previous
+    box.stop()
+
+
+# --- live server and browser --------------------------------------------------------------
+
+
+class LiveServer:
+    def __init__(self, app: Flask) -> None:
+        from werkzeug.serving import make_server
+
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    server = LiveServer(app)
+    server.start()
+    previous = app.config["BASE_URL"]
+    app.config["BASE_URL"] = server.url
+    yield server
+    app.config["BASE_URL"] = previous
+    server.stop()
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("PORTAL_CHROMIUM"), "/usr/bin/chromium",
+                      "/usr/bin/chromium-browser"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    require = os.environ.get("PORTAL_REQUIRE_BROWSER") == "1"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - playwright is a dev dependency
+        if require:
+            pytest.fail("PORTAL_REQUIRE_BROWSER=1 but Playwright is not installed")
+        pytest.skip("Playwright is not installed")
+    executable = chromium_path()
+    playwright = sync_playwright().start()
+    try:
+        if executable:
+            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        else:
+            try:
+                browser = playwright.chromium.launch(args=CHROMIUM_ARGS)
+            except Exception as exc:
+                reason = ("no Chromium: install Debian's chromium (/usr/bin/chromium) or run "
+                          f"'playwright install chromium' ({type(exc).__name__})")
+                if require:
+                    pytest.fail(f"PORTAL_REQUIRE_BROWSER=1 but {reason}")
+                pytest.skip(reason)
+        yield browser
+        browser.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Open pages in fresh browser contexts (one per person); all close after the test."""
+    contexts = []
+
+    def open_page(locale: str = "fr-FR"):
+        context = browser.new_context(base_url=live_server.url, locale=locale)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.errors = []
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
