@@ -27,8 +27,8 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 translations: install
-	@$(VENV)/bin/pybabel compile --use-fuzzy -q -d portal/translations 2>/dev/null || \
-	  $(VENV)/bin/pybabel compile -q -d portal/translations
+	@$(VENV)/bin/pybabel compile -d portal/translations 2>&1 | grep -v "^compiling catalog" || true
+	@test -f portal/translations/fr/LC_MESSAGES/messages.mo
 
 extract-messages: install
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot --no-location --sort-output --project agency-portal .

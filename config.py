@@ -127,6 +127,19 @@ class Config:
     BOOTSTRAP_SERVE_LOCAL = True
     BOOTSTRAP_BTN_STYLE = "primary"
 
+    # Orders: languages a brief may be written in (code: name in that language).
+    ORDER_LANGUAGES = {"fr": "Français", "en": "English"}
+    RUSH_WINDOW_HOURS = env_int("RUSH_WINDOW_HOURS", 72)
+    RUSH_SURCHARGE_PERCENT = env_int("RUSH_SURCHARGE_PERCENT", 30)
+    PREFERRED_WRITER_HOURS = env_int("PREFERRED_WRITER_HOURS", 24)
+    AUTO_APPROVE_DAYS = env_int("AUTO_APPROVE_DAYS", 7)
+    ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+    ATTACHMENTS_PER_ORDER = 5
+    UPLOAD_DIR = env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    ORDERS_PER_PAGE = 20
+    WORDS_MIN = 100
+    WORDS_MAX = 20_000
+
     PEOPLE_PER_PAGE = 25
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
 

@@ -82,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.auth.views import bp as auth_bp
     from portal.main.views import bp as main_bp
     from portal.notifications.views import bp as notifications_bp
+    from portal.orders import emails  # noqa: F401 - registers the order emails with the workflow
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -113,8 +114,9 @@ def register_templates(app: Flask) -> None:
 
     from portal.accounts.models import ROLE_LABELS
     from portal.auth.forms import LogoutForm
-    from portal.i18n import current_language
+    from portal.i18n import current_language, format_money
     from portal.main.forms import LanguageForm
+    from portal.navigation import nav_items
 
     @app.context_processor
     def layout_context():
@@ -126,12 +128,14 @@ def register_templates(app: Flask) -> None:
                                           next=request.full_path.rstrip("?")),
             "logout_form": LogoutForm(prefix="logout"),
             "role_labels": ROLE_LABELS,
-            "mailbox_enabled": app.config["MAILBOX_PAGE"] and app.debug,
+            "mailbox_enabled": app.config["MAILBOX_PAGE"],
+            "nav_items": nav_items,
         }
 
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
         format_datetime(value, fmt) if value else ""
     )
+    app.jinja_env.filters["money"] = format_money
 
 
 def register_error_handlers(app: Flask) -> None:

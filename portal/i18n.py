@@ -58,3 +58,26 @@ def format_in_zone(value: datetime | None, zone: str, fmt: str = "medium") -> st
 
 def current_language() -> str:
     return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def to_utc(local: datetime, zone: str) -> datetime:
+    """A wall-clock time typed by a person in `zone`, as an aware UTC datetime."""
+    from datetime import UTC
+
+    return local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def to_local(value: datetime, zone: str) -> datetime:
+    """An aware datetime as naive wall-clock time in `zone` (to fill a datetime-local input)."""
+    return value.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+
+
+def format_money(amount: int | None, currency: str) -> str:
+    """An amount held in the currency's minor unit, formatted for the current locale."""
+    from babel.numbers import format_currency, get_currency_precision
+
+    if amount is None:
+        return ""
+    digits = get_currency_precision(currency)
+    value = amount / (10**digits) if digits else amount
+    return format_currency(value, currency, locale=current_language())

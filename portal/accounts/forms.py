@@ -80,7 +80,7 @@ class PeopleFilterForm(FlaskForm):
         validators=[Optional()],
     )
     status = SelectField(
-        _l("State"),
+        _l("Status"),
         choices=[("", _l("All")), ("active", _l("Active")), ("inactive", _l("Deactivated"))],
         validators=[Optional()],
     )

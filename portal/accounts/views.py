@@ -251,5 +251,5 @@ def revoke_invitation(invitation_id: int):
         flash(error.message, "danger")
     else:
         db.session.commit()
-        flash(_("The invitation to %(email)s is withdrawn.", email=invitation.email), "info")
+        flash(_("The invitation to %(email)s has been withdrawn.", email=invitation.email), "info")
     return redirect(url_for("accounts.people"))

@@ -205,7 +205,7 @@ def reset_password(token: str):
             if current_user.is_authenticated:
                 logout_user()
             session.clear()
-            flash(_("Your password is changed for %(email)s. Log in with it now.",
+            flash(_("The password of %(email)s has been changed. Log in with it now.",
                     email=user.email), "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form)

@@ -3,7 +3,8 @@
 Rows are claimed by a conditional UPDATE (with FOR UPDATE SKIP LOCKED on PostgreSQL) so several
 workers never send the same row. Each row is marked sent in its own commit right after the relay
 accepts it: a worker killed mid-batch re-sends at most the one email it was sending, once its
-claim lease has run out.
+claim lease has run out. The claim is renewed just before each send, so a batch that outlasts the
+lease never sends a row another worker has taken over meanwhile.
 """
 
 from __future__ import annotations
@@ -46,11 +47,14 @@ class DispatchReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    # Rows whose claim another worker took over (our lease ran out) and that we left alone.
+    lost: int = 0
     connections: int = 0
+    sent_ids: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
-def _claim(limit: int) -> list[OutboxEmail]:
+def _claim(limit: int) -> tuple[str, list[OutboxEmail]]:
     now = utcnow()
     lease = timedelta(seconds=current_app.config["MAIL_CLAIM_LEASE_SECONDS"])
     due = sa.or_(
@@ -66,18 +70,41 @@ def _claim(limit: int) -> list[OutboxEmail]:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    if db.session.get_bind().dialect.name == "nope":
+        # `id IN (subquery)` may be planned as a join that runs the subquery again for each row,
+        # each run skipping the rows this statement already locked: LIMIT would not hold and one
+        # worker would claim the whole outbox. ARRAY(subquery) runs it exactly once.
+        claimable = OutboxEmail.id == sa.any_(sa.func.array(candidates.scalar_subquery()))
+    else:
+        claimable = OutboxEmail.id.in_(candidates.scalar_subquery())
     db.session.execute(
         sa.update(OutboxEmail)
-        .where(OutboxEmail.id.in_(candidates.scalar_subquery()), due)
+        .where(claimable, due)
         .values(status=OutboxStatus.SENDING, claimed_at=now, claim_token=token)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return list(
+    return token, list(
         db.session.scalars(
             sa.select(OutboxEmail).where(OutboxEmail.claim_token == token).order_by(OutboxEmail.id)
         )
     )
+
+
+def _renew_claim(row_id: int, token: str) -> bool:
+    """Restart the lease of one claimed row just before sending it; False if it is no longer ours."""
+    renewed = db.session.execute(
+        sa.update(OutboxEmail)
+        .where(
+            OutboxEmail.id == row_id,
+            OutboxEmail.claim_token == token,
+            OutboxEmail.status == OutboxStatus.SENDING,
+        )
+        .values(claimed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return renewed == 1
 
 
 def _message(row: OutboxEmail) -> Message:
@@ -87,18 +114,35 @@ def _message(row: OutboxEmail) -> Message:
         body=row.text_body,
         html=row.html_body,
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
-        extra_headers={"Message-ID": row.message_id, "X-Portal-Kind": row.kind},
+        extra_headers={"X-Portal-Kind": row.kind},
     )
+    # Flask-Mail writes its own random Message-ID; a second one in extra_headers would be a
+    # duplicate header. The row's id stays the same across retries.
+    msg.msgId = row.message_id
     return msg
 
 
-def _retry_later(row: OutboxEmail, error: str, report: DispatchReport) -> None:
+def _permanent(exc: smtplib.SMTPException) -> bool:
+    """A 5xx answer will not change on a retry (RFC 5321, 4.2.1); a 4xx one may."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _text in exc.recipients.values()]
+    else:
+        codes = [getattr(exc, "smtp_code", 0)]
+    return bool(codes) and all(500 <= code < 600 for code in codes)
+
+
+def _retry_later(
+    row: OutboxEmail, token: str, error: str, report: DispatchReport, *, permanent: bool = False
+) -> None:
     config = current_app.config
+    if row.claim_token != token:
+        report.lost += 1
+        return
     row.attempts += 1
     row.last_error = error[:2000]
     row.claim_token = None
     row.claimed_at = None
-    if row.attempts >= config["MAIL_MAX_ATTEMPTS"]:
+    if permanent or row.attempts >= config["MAIL_MAX_ATTEMPTS"]:
         row.status = OutboxStatus.FAILED
         report.failed += 1
     else:
@@ -115,11 +159,12 @@ def _retry_later(row: OutboxEmail, error: str, report: DispatchReport) -> None:
 def send_pending(limit: int | None = None) -> DispatchReport:
     """Send the emails that are due, over one SMTP connection; returns what happened.
 
-    A refused recipient or message counts as a failed try for that row alone; a relay that
-    cannot be reached or drops the connection sends the rest of the batch back to wait.
+    A refused recipient or message counts as a failed try for that row alone (a permanent, 5xx,
+    refusal fails it at once); a relay that cannot be reached or drops the connection sends the
+    rest of the batch back to wait.
     """
     report = DispatchReport()
-    rows = _claim(limit or current_app.config["MAIL_BATCH_SIZE"])
+    token, rows = _claim(limit or current_app.config["MAIL_BATCH_SIZE"])
     report.claimed = len(rows)
     if not rows:
         return report
@@ -128,14 +173,18 @@ def send_pending(limit: int | None = None) -> DispatchReport:
         with TimeoutConnection(current_app.extensions["mail"]) as connection:
             report.connections += 1
             while remaining:
-                row = remaining[0]
+                row, row_id = remaining[0], remaining[0].id
+                if not _renew_claim(row_id, token):
+                    remaining.pop(0)
+                    report.lost += 1
+                    continue
                 try:
                     connection.send(_message(row))
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError,
                         smtplib.SMTPSenderRefused) as exc:
                     remaining.pop(0)
-                    report.errors.append(f"{row.id}: {exc}")
-                    _retry_later(row, repr(exc), report)
+                    report.errors.append(f"{row_id}: {exc}")
+                    _retry_later(row, token, repr(exc), report, permanent=_permanent(exc))
                     continue
                 remaining.pop(0)
                 row.status = OutboxStatus.SENT
@@ -145,10 +194,11 @@ def send_pending(limit: int | None = None) -> DispatchReport:
                 row.last_error = None
                 db.session.commit()
                 report.sent += 1
+                report.sent_ids.append(row_id)
     except (OSError, smtplib.SMTPException) as exc:
         report.errors.append(repr(exc))
         for row in remaining:
-            _retry_later(row, repr(exc), report)
+            _retry_later(row, token, repr(exc), report)
     return report
 
 

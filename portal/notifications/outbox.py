@@ -11,7 +11,7 @@ from email.utils import make_msgid
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import select
 
@@ -26,6 +26,12 @@ def external_url(endpoint: str, **values: Any) -> str:
         base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http"
     )
     return adapter.build(endpoint, values, force_external=True)
+
+
+def _render(name: str, context: dict[str, Any]) -> str:
+    # Only what queue_email passes: the pages' context processors (current user, layout forms,
+    # the request) have no place in an email, and there is no request in the CLI or the worker.
+    return current_app.jinja_env.get_template(name).render(context)
 
 
 def queue_email(
@@ -55,8 +61,8 @@ def queue_email(
             url_for=external_url,
             locale=locale,
         )
-        text_body = render_template(f"email/{kind}.txt", **context)
-        html_body = render_template(f"email/{kind}.html", **context)
+        text_body = _render(f"email/{kind}.txt", context)
+        html_body = _render(f"email/{kind}.html", context)
     domain = urlsplit(current_app.config["BASE_URL"]).hostname or "portal.localhost"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     row = OutboxEmail(

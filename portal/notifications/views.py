@@ -8,6 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from portal.accounts.models import Role
 from portal.extensions import db
@@ -50,7 +51,8 @@ def retry_all():
         abort(400)
     count = retry_failed()
     db.session.commit()
-    flash(_("%(count)d email(s) will be tried again.", count=count), "success")
+    flash(ngettext("%(num)d email will be tried again.", "%(num)d emails will be tried again.",
+                   count), "success")
     return redirect(url_for("notifications.outbox"))
 
 
@@ -71,7 +73,7 @@ def retry_one(email_id: int):
 
 
 def _mailbox_enabled() -> bool:
-    return bool(current_app.config["MAILBOX_PAGE"] and current_app.debug)
+    return bool(current_app.config["MAILBOX_PAGE"])
 
 
 def _read_mailbox(limit: int = 200) -> list[dict]:

@@ -1,0 +1,166 @@
+"""Emails about orders, one builder per event, registered with the workflow.
+
+Texts are lazy strings: they are rendered in each recipient's language when the email is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from portal.accounts.models import Role, User
+from portal.extensions import db
+from portal.notifications.outbox import external_url, queue_email
+from portal.orders.models import Order, OrderEvent
+from portal.orders.workflow import NOTIFIERS, Action
+
+
+def _managers() -> list[User]:
+    return list(db.session.scalars(
+        sa.select(User).where(User.role == Role.MANAGER, User.active.is_(True))
+    ))
+
+
+def _send(
+    recipients: Iterable[User | None],
+    *,
+    kind: str,
+    order: Order,
+    event_key: str,
+    subject,
+    lines: list,
+    quote: str = "",
+    button=None,
+    skip: User | None = None,
+) -> None:
+    seen: set[int] = set()
+    for user in recipients:
+        if user is None or not user.active or user.id in seen or (skip and user.id == skip.id):
+            continue
+        seen.add(user.id)
+        queue_email(
+            kind="order_event",
+            key=f"order:{order.id}:{event_key}:{kind}:{user.id}",
+            to=user.email,
+            user_id=user.id,
+            locale=user.locale,
+            subject=subject,
+            user=user,
+            order=order,
+            lines=lines,
+            quote=quote,
+            button=button or _l("Open the order"),
+            link=external_url("orders.detail", order_id=order.id),
+        )
+
+
+def _ref(order: Order) -> dict:
+    return {"ref": order.reference, "title": order.title}
+
+
+def notify_submitted(order: Order, event: OrderEvent, actor: User | None) -> None:
+    _send([order.client], kind="received", order=order, event_key=f"e{event.id}",
+          subject=_l("Order %(ref)s received: %(title)s", **_ref(order)),
+          lines=[_l("We have received your order “%(title)s”. We will tell you when a writer "
+                    "takes it.", title=order.title)])
+    _send(_managers(), kind="new", order=order, event_key=f"e{event.id}",
+          subject=_l("New order %(ref)s: %(title)s", **_ref(order)),
+          lines=[_l("%(client)s placed the order “%(title)s”.", client=order.client.display_name,
+                    title=order.title)])
+    if order.preferred_writer is not None:
+        _send([order.preferred_writer], kind="offered", order=order, event_key=f"e{event.id}",
+              subject=_l("An order is offered to you first: %(title)s", title=order.title),
+              lines=[_l("%(client)s asked for you. The order is yours to take before it goes "
+                        "to the other writers.", client=order.client.display_name)])
+
+
+def notify_taken(order: Order, event: OrderEvent, actor: User | None) -> None:
+    _send([order.client], kind="taken", order=order, event_key=f"e{event.id}",
+          subject=_l("Your order %(ref)s is being written", **_ref(order)),
+          lines=[_l("%(writer)s is now writing “%(title)s”.", writer=order.writer.display_name,
+                    title=order.title)])
+    if event.action in (Action.ASSIGN, Action.REASSIGN):
+        _send([order.writer], kind="assigned", order=order, event_key=f"e{event.id}",
+              subject=_l("An order is assigned to you: %(title)s", title=order.title),
+              lines=[_l("The agency gave you the order “%(title)s”.", title=order.title)])
+
+
+def notify_delivered(order: Order, event: OrderEvent, actor: User | None) -> None:
+    _send([order.client], kind="delivered", order=order, event_key=f"e{event.id}",
+          subject=_l("Your text is delivered: %(title)s", title=order.title),
+          lines=[_l("%(writer)s delivered “%(title)s”. Read it, then approve it or ask for a "
+                    "revision.", writer=order.writer.display_name, title=order.title)],
+          quote=event.note, button=_l("Review the text"))
+
+
+def notify_revision(order: Order, event: OrderEvent, actor: User | None) -> None:
+    _send([order.writer], kind="revision", order=order, event_key=f"e{event.id}",
+          subject=_l("Revision requested: %(title)s", title=order.title),
+          lines=[_l("The client asks for changes to “%(title)s”.", title=order.title)],
+          quote=event.note)
+
+
+def notify_approved(order: Order, event: OrderEvent, actor: User | None) -> None:
+    rating = _l("Rating: %(rating)d out of 5.", rating=order.rating or 0)
+    _send([order.writer], kind="approved", order=order, event_key=f"e{event.id}",
+          subject=_l("Approved: %(title)s", title=order.title),
+          lines=[_l("The client approved “%(title)s”.", title=order.title), rating],
+          quote=order.rating_comment or "")
+
+
+def notify_auto_approved(order: Order, event: OrderEvent, actor: User | None) -> None:
+    _send([order.client, order.writer], kind="auto-approved", order=order,
+          event_key=f"e{event.id}",
+          subject=_l("Approved automatically: %(title)s", title=order.title),
+          lines=[_l("“%(title)s” was approved automatically: it stayed without review for the "
+                    "whole review period.", title=order.title)])
+
+
+def notify_cancelled(order: Order, event: OrderEvent, actor: User | None) -> None:
+    people = [order.client, order.writer]
+    if actor is not None and actor.role is not Role.MANAGER:
+        people += _managers()
+    _send(people, kind="cancelled", order=order, event_key=f"e{event.id}", skip=actor,
+          subject=_l("Order cancelled: %(title)s", title=order.title),
+          lines=[_l("The order “%(title)s” was cancelled.", title=order.title)],
+          quote=event.note)
+
+
+def notify_deadline_soon(order: Order) -> None:
+    _send([order.writer], kind="deadline-soon", order=order,
+          event_key=f"deadline:{order.deadline.isoformat()}",
+          subject=_l("Due in less than 24 hours: %(title)s", title=order.title),
+          lines=[_l("The order “%(title)s” is due within 24 hours.", title=order.title)],
+          button=_l("Open the writing page"))
+
+
+def notify_overdue(order: Order) -> None:
+    _send([order.writer, *_managers()], kind="overdue", order=order,
+          event_key=f"overdue:{order.deadline.isoformat()}",
+          subject=_l("Overdue: %(title)s", title=order.title),
+          lines=[_l("The deadline of “%(title)s” has passed.", title=order.title)])
+
+
+def notify_review_reminder(order: Order, days_left: int) -> None:
+    _send([order.client], kind="review-reminder", order=order,
+          event_key=f"review:{order.delivered_at.isoformat()}",
+          subject=_l("Your review is awaited: %(title)s", title=order.title),
+          lines=[_l("The text “%(title)s” is waiting for your review. Without an answer it will "
+                    "be approved automatically in %(days)d days.", title=order.title,
+                    days=days_left)],
+          button=_l("Review the text"))
+
+
+NOTIFIERS.update({
+    Action.SUBMIT: notify_submitted,
+    Action.CLAIM: notify_taken,
+    Action.ASSIGN: notify_taken,
+    Action.REASSIGN: notify_taken,
+    Action.DELIVER: notify_delivered,
+    Action.REQUEST_REVISION: notify_revision,
+    Action.APPROVE: notify_approved,
+    Action.AUTO_APPROVE: notify_auto_approved,
+    Action.CANCEL: notify_cancelled,
+})

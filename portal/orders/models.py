@@ -1,0 +1,270 @@
+"""Orders and what hangs on them: the catalogue (content types, tiers), the brief, the timeline,
+the writer's working draft, the immutable deliveries and the attachments."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.accounts.models import User
+from portal.extensions import UTCDateTime, db, utcnow
+
+
+class OrderStatus(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DELIVERED = "delivered"
+    REVISION_REQUESTED = "revision_requested"
+    APPROVED = "approved"
+    CANCELLED = "cancelled"
+
+
+STATUS_LABELS = {
+    OrderStatus.DRAFT: _l("Draft"),
+    OrderStatus.OPEN: _l("Waiting for a writer"),
+    OrderStatus.IN_PROGRESS: _l("In progress"),
+    OrderStatus.DELIVERED: _l("Delivered"),
+    OrderStatus.REVISION_REQUESTED: _l("Revision requested"),
+    OrderStatus.APPROVED: _l("Approved"),
+    OrderStatus.CANCELLED: _l("Cancelled"),
+}
+
+FINAL_STATUSES = frozenset({OrderStatus.APPROVED, OrderStatus.CANCELLED})
+
+
+def _enum(kind: type[enum.Enum], name: str) -> sa.Enum:
+    return sa.Enum(
+        kind,
+        name=name,
+        native_enum=False,
+        length=30,
+        values_callable=lambda items: [i.value for i in items],
+        validate_strings=True,
+    )
+
+
+class ContentType(db.Model):
+    """A kind of text the agency sells (blog article, press release…); managers keep the list."""
+
+    __tablename__ = "content_types"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name_fr: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    name_en: Mapped[str] = mapped_column(sa.String(80))
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+
+    def name(self, locale: str) -> str:
+        return self.name_fr if locale == "fr" else self.name_en
+
+
+class Tier(db.Model):
+    """A quality level: its prices per word (integers of the currency's minor unit), the
+    revision rounds it includes and the shortest lead time it accepts."""
+
+    __tablename__ = "tiers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    description: Mapped[str] = mapped_column(sa.String(300), default="")
+    client_price_per_word: Mapped[int]
+    writer_pay_per_word: Mapped[int]
+    included_revisions: Mapped[int] = mapped_column(default=2)
+    min_lead_hours: Mapped[int] = mapped_column(default=48)
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+
+
+writer_tiers = sa.Table(
+    "writer_tiers",
+    db.metadata,
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("tier_id", sa.ForeignKey("tiers.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class WriterLanguage(db.Model):
+    """A language a writer may take orders in."""
+
+    __tablename__ = "writer_languages"
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    language: Mapped[str] = mapped_column(sa.String(8), primary_key=True, index=True)
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (
+        sa.Index("ix_orders_status_deadline", "status", "deadline"),
+        sa.Index("ix_orders_client_id_status_created_at", "client_id", "status", "created_at"),
+        sa.Index("ix_orders_writer_id_status_deadline", "writer_id", "status", "deadline"),
+        sa.CheckConstraint("words_min >= 1 AND words_min <= words_max", name="word_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
+    writer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
+    preferred_writer_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    # While set and in the future, only the preferred writer may claim the open order.
+    offered_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[OrderStatus] = mapped_column(
+        _enum(OrderStatus, "order_status"), default=OrderStatus.DRAFT
+    )
+    # Every edit of the brief bumps it; an edit made from an older version is refused.
+    version: Mapped[int] = mapped_column(default=1)
+
+    title: Mapped[str] = mapped_column(sa.String(200))
+    content_type_id: Mapped[int] = mapped_column(sa.ForeignKey("content_types.id"), index=True)
+    language: Mapped[str] = mapped_column(sa.String(8))
+    words_min: Mapped[int]
+    words_max: Mapped[int]
+    tier_id: Mapped[int] = mapped_column(sa.ForeignKey("tiers.id"), index=True)
+    tone: Mapped[str] = mapped_column(sa.String(120), default="")
+    audience: Mapped[str] = mapped_column(sa.String(200), default="")
+    primary_keyword: Mapped[str] = mapped_column(sa.String(120), default="")
+    secondary_keywords: Mapped[str] = mapped_column(sa.Text, default="")
+    links_to_include: Mapped[str] = mapped_column(sa.Text, default="")
+    reference_urls: Mapped[str] = mapped_column(sa.Text, default="")
+    instructions: Mapped[str] = mapped_column(sa.Text, default="")
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    # Frozen at submission: a later change of the tier's prices never touches this order.
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    price_per_word: Mapped[int | None]
+    rush_surcharge: Mapped[int | None]
+    price_total: Mapped[int | None]
+    writer_pay_total: Mapped[int | None]
+    included_revisions: Mapped[int | None]
+    extra_revisions: Mapped[int] = mapped_column(default=0)
+    revisions_used: Mapped[int] = mapped_column(default=0)
+
+    rating: Mapped[int | None]
+    rating_comment: Mapped[str | None] = mapped_column(sa.Text)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    client: Mapped[User] = relationship(foreign_keys=[client_id])
+    writer: Mapped[User | None] = relationship(foreign_keys=[writer_id])
+    preferred_writer: Mapped[User | None] = relationship(foreign_keys=[preferred_writer_id])
+    content_type: Mapped[ContentType] = relationship()
+    tier: Mapped[Tier] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Order {self.id} {self.status.value}>"
+
+    @property
+    def reference(self) -> str:
+        return f"CMD-{self.id:05d}"
+
+    @property
+    def revisions_allowed(self) -> int:
+        return (self.included_revisions or 0) + self.extra_revisions
+
+    @property
+    def revisions_left(self) -> int:
+        return max(0, self.revisions_allowed - self.revisions_used)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def is_overdue(self) -> bool:
+        return (
+            self.status in (OrderStatus.OPEN, OrderStatus.IN_PROGRESS,
+                            OrderStatus.REVISION_REQUESTED)
+            and self.deadline < utcnow()
+        )
+
+    def keyword_list(self) -> list[str]:
+        words = [self.primary_keyword] if self.primary_keyword else []
+        words += [k.strip() for k in self.secondary_keywords.splitlines() if k.strip()]
+        return words
+
+
+class OrderEvent(db.Model):
+    """One line of an order's timeline: who did what, when, from which status to which."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    from_status: Mapped[OrderStatus | None] = mapped_column(_enum(OrderStatus, "order_status"))
+    to_status: Mapped[OrderStatus | None] = mapped_column(_enum(OrderStatus, "order_status"))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    actor: Mapped[User | None] = relationship()
+
+
+class Draft(db.Model):
+    """The writer's working text. Clients never see it; they see deliveries."""
+
+    __tablename__ = "drafts"
+
+    order_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True
+    )
+    text: Mapped[str] = mapped_column(sa.Text, default="")
+    version: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+
+class Delivery(db.Model):
+    """A version of the text handed to the client. Never changed once written."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (sa.UniqueConstraint("order_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int]
+    writer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(sa.Text)
+    word_count: Mapped[int]
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    writer: Mapped[User | None] = relationship()
+
+
+class Attachment(db.Model):
+    """A file joined to a brief, stored outside the web root under a random name."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    original_name: Mapped[str] = mapped_column(sa.String(255))
+    stored_name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    media_type: Mapped[str] = mapped_column(sa.String(100))
+    size: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

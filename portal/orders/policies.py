@@ -1,0 +1,87 @@
+"""Who may see and do what on an order. Views, services and templates all ask here."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from portal.accounts.models import Role, User
+from portal.extensions import db, utcnow
+from portal.orders.models import Order, OrderStatus, WriterLanguage, writer_tiers
+from portal.orders.workflow import Action, allowed
+
+
+def can_see(user: User, order: Order) -> bool:
+    if not user.active:
+        return False
+    if user.role is Role.MANAGER:
+        return True
+    if user.role is Role.CLIENT:
+        return order.client_id == user.id
+    # Writers see their own orders and what they could take from the pool.
+    return order.writer_id == user.id or can_claim(user, order)
+
+
+def writer_qualifies(writer: User, order: Order) -> bool:
+    """The writer works in the order's language and may take its tier."""
+    if writer.role is not Role.WRITER or not writer.active:
+        return False
+    speaks = db.session.scalar(
+        sa.select(WriterLanguage.user_id).where(
+            WriterLanguage.user_id == writer.id, WriterLanguage.language == order.language
+        )
+    )
+    takes = db.session.scalar(
+        sa.select(writer_tiers.c.user_id).where(
+            writer_tiers.c.user_id == writer.id, writer_tiers.c.tier_id == order.tier_id
+        )
+    )
+    return speaks is not None and takes is not None
+
+
+def offer_is_exclusive(order: Order) -> bool:
+    """The order is still offered to its preferred writer alone."""
+    return (
+        order.preferred_writer_id is not None
+        and order.offered_until is not None
+        and order.offered_until > utcnow()
+    )
+
+
+def can_claim(writer: User, order: Order) -> bool:
+    if order.status is not OrderStatus.OPEN or not allowed(writer, order, Action.CLAIM):
+        return False
+    if offer_is_exclusive(order) and order.preferred_writer_id != writer.id:
+        return False
+    return writer_qualifies(writer, order)
+
+
+def can_edit_brief(user: User, order: Order) -> bool:
+    return order.status is OrderStatus.DRAFT and user.id == order.client_id and user.active
+
+
+def can_write(user: User, order: Order) -> bool:
+    return (
+        user.role is Role.WRITER
+        and order.writer_id == user.id
+        and order.status in (OrderStatus.IN_PROGRESS, OrderStatus.REVISION_REQUESTED)
+    )
+
+
+def can_request_revision(user: User, order: Order) -> bool:
+    return allowed(user, order, Action.REQUEST_REVISION) and order.revisions_left > 0
+
+
+def can(user: User, order: Order, action: str) -> bool:
+    """For templates: may `user` make `action` (an Action value) on `order` now?"""
+    if action == "claim":
+        return can_claim(user, order)
+    if action == "request_revision":
+        return can_request_revision(user, order)
+    if action == "edit":
+        return can_edit_brief(user, order)
+    if action == "write":
+        return can_write(user, order)
+    if action in ("extend_deadline", "grant_revision"):
+        return user.role is Role.MANAGER and not order.is_final and order.status is not \
+            OrderStatus.DRAFT
+    return allowed(user, order, Action(action))

@@ -1,0 +1,176 @@
+"""Loading orders with the visibility rules applied, and the bounded queries of the lists.
+
+Each list loads what it shows with joins, paginates in the database and counts per status in
+one grouped query, so the number of statements does not grow with the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import abort
+from sqlalchemy.orm import joinedload
+
+from portal.accounts.models import Role, User
+from portal.extensions import db, utcnow
+from portal.orders import policies
+from portal.orders.models import (
+    Delivery,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    WriterLanguage,
+    writer_tiers,
+)
+
+ACTIVE_STATUSES = (OrderStatus.OPEN, OrderStatus.IN_PROGRESS, OrderStatus.DELIVERED,
+                   OrderStatus.REVISION_REQUESTED)
+WRITING_STATUSES = (OrderStatus.IN_PROGRESS, OrderStatus.REVISION_REQUESTED)
+
+
+def _with_relations(stmt: sa.Select) -> sa.Select:
+    return stmt.options(
+        joinedload(Order.client), joinedload(Order.writer), joinedload(Order.content_type),
+        joinedload(Order.tier),
+    )
+
+
+def get_order_for(user: User, order_id: int, *, for_update: bool = False) -> Order:
+    """The order if `user` may see it; 404 otherwise (other people's orders do not exist)."""
+    order = db.session.scalar(_with_relations(sa.select(Order).where(Order.id == order_id)))
+    if order is None or not policies.can_see(user, order):
+        abort(404)
+    return order
+
+
+def status_counts(where: sa.ColumnElement[bool] | None = None) -> dict[OrderStatus, int]:
+    stmt = sa.select(Order.status, sa.func.count()).group_by(Order.status)
+    if where is not None:
+        stmt = stmt.where(where)
+    counts = dict.fromkeys(OrderStatus, 0)
+    counts.update(dict(db.session.execute(stmt).all()))
+    return counts
+
+
+SORTS = {
+    "newest": (Order.created_at.desc(), Order.id.desc()),
+    "oldest": (Order.created_at.asc(), Order.id.asc()),
+    "deadline": (Order.deadline.asc(), Order.id.asc()),
+}
+
+
+@dataclass
+class ListFilters:
+    status: str = ""
+    q: str = ""
+    sort: str = "newest"
+    language: str = ""
+    tier_id: int | None = None
+    content_type_id: int | None = None
+    writer_id: int | None = None
+    overdue: bool = False
+
+
+def _apply_filters(stmt: sa.Select, filters: ListFilters) -> sa.Select:
+    if filters.status in {s.value for s in OrderStatus}:
+        stmt = stmt.where(Order.status == OrderStatus(filters.status))
+    if filters.q:
+        stmt = stmt.where(sa.func.lower(Order.title).contains(filters.q.strip().lower(),
+                                                              autoescape=True))
+    if filters.language:
+        stmt = stmt.where(Order.language == filters.language)
+    if filters.tier_id:
+        stmt = stmt.where(Order.tier_id == filters.tier_id)
+    if filters.content_type_id:
+        stmt = stmt.where(Order.content_type_id == filters.content_type_id)
+    if filters.writer_id:
+        stmt = stmt.where(Order.writer_id == filters.writer_id)
+    if filters.overdue:
+        stmt = stmt.where(Order.status.in_(
+            (OrderStatus.OPEN, OrderStatus.IN_PROGRESS, OrderStatus.REVISION_REQUESTED)
+        ), Order.deadline < utcnow())
+    return stmt.order_by(*SORTS.get(filters.sort, SORTS["newest"]))
+
+
+def client_orders(client: User, filters: ListFilters, page: int, per_page: int):
+    stmt = _with_relations(sa.select(Order).where(Order.client_id == client.id))
+    return db.paginate(_apply_filters(stmt, filters), page=page, per_page=per_page,
+                       error_out=False)
+
+
+def pool_condition(writer: User) -> sa.ColumnElement[bool]:
+    """Open orders this writer may take now: their language and tier, not offered to someone
+    else."""
+    now = utcnow()
+    return sa.and_(
+        Order.status == OrderStatus.OPEN,
+        Order.language.in_(
+            sa.select(WriterLanguage.language).where(WriterLanguage.user_id == writer.id)
+        ),
+        Order.tier_id.in_(
+            sa.select(writer_tiers.c.tier_id).where(writer_tiers.c.user_id == writer.id)
+        ),
+        sa.or_(Order.offered_until.is_(None), Order.offered_until <= now,
+               Order.preferred_writer_id == writer.id),
+    )
+
+
+def pool_for(writer: User, filters: ListFilters, page: int, per_page: int):
+    filters.status = ""
+    if filters.sort not in SORTS:
+        filters.sort = "deadline"
+    stmt = _with_relations(sa.select(Order).where(pool_condition(writer)))
+    return db.paginate(_apply_filters(stmt, filters), page=page, per_page=per_page,
+                       error_out=False)
+
+
+def writer_orders(writer: User, filters: ListFilters, page: int, per_page: int):
+    stmt = _with_relations(sa.select(Order).where(Order.writer_id == writer.id))
+    return db.paginate(_apply_filters(stmt, filters), page=page, per_page=per_page,
+                       error_out=False)
+
+
+def all_orders(filters: ListFilters, page: int, per_page: int):
+    stmt = _with_relations(sa.select(Order).where(Order.status != OrderStatus.DRAFT))
+    return db.paginate(_apply_filters(stmt, filters), page=page, per_page=per_page,
+                       error_out=False)
+
+
+def overdue_count(where: sa.ColumnElement[bool] | None = None) -> int:
+    stmt = sa.select(sa.func.count(Order.id)).where(
+        Order.status.in_((OrderStatus.OPEN, OrderStatus.IN_PROGRESS,
+                          OrderStatus.REVISION_REQUESTED)),
+        Order.deadline < utcnow(),
+    )
+    if where is not None:
+        stmt = stmt.where(where)
+    return db.session.scalar(stmt) or 0
+
+
+def writer_load() -> list[tuple[User, int, int]]:
+    """Each active writer with their orders being written and their deliveries under review."""
+    writing = sa.func.count(Order.id).filter(Order.status.in_(WRITING_STATUSES))
+    review = sa.func.count(Order.id).filter(Order.status == OrderStatus.DELIVERED)
+    rows = db.session.execute(
+        sa.select(User, writing, review)
+        .outerjoin(Order, sa.and_(Order.writer_id == User.id,
+                                  Order.status.in_((*WRITING_STATUSES, OrderStatus.DELIVERED))))
+        .where(User.role == Role.WRITER, User.active.is_(True))
+        .group_by(User.id)
+        .order_by(writing.desc(), User.display_name)
+    ).all()
+    return [(user, w, r) for user, w, r in rows]
+
+
+def timeline(order: Order) -> list[OrderEvent]:
+    return list(db.session.scalars(
+        sa.select(OrderEvent).options(joinedload(OrderEvent.actor))
+        .where(OrderEvent.order_id == order.id).order_by(OrderEvent.created_at, OrderEvent.id)
+    ))
+
+
+def deliveries(order: Order) -> list[Delivery]:
+    return list(db.session.scalars(
+        sa.select(Delivery).where(Delivery.order_id == order.id).order_by(Delivery.number)
+    ))

@@ -1,0 +1,401 @@
+"""Business rules of orders: the brief, the quote frozen at submission, taking and giving work,
+the writing, deliveries, revisions, approval and the scheduled moves.
+
+Functions add and flush; the request or the CLI command commits once. Status changes all go
+through `workflow.apply`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from portal.accounts.models import Role, User
+from portal.errors import Conflict, NotAllowed
+from portal.extensions import db, utcnow
+from portal.orders import policies
+from portal.orders.models import (
+    ContentType,
+    Delivery,
+    Draft,
+    Order,
+    OrderStatus,
+    Tier,
+)
+from portal.orders.pricing import Quote, quote
+from portal.orders.text import word_count
+from portal.orders.workflow import Action, apply, record
+
+
+@dataclass
+class Brief:
+    """What a client writes in the brief form, already shaped by the form."""
+
+    title: str
+    content_type_id: int
+    language: str
+    words_min: int
+    words_max: int
+    tier_id: int
+    deadline: datetime
+    tone: str = ""
+    audience: str = ""
+    primary_keyword: str = ""
+    secondary_keywords: list[str] = field(default_factory=list)
+    links_to_include: list[str] = field(default_factory=list)
+    reference_urls: list[str] = field(default_factory=list)
+    instructions: str = ""
+    preferred_writer_id: int | None = None
+
+
+# --- the brief ----------------------------------------------------------------------------
+
+
+def _tier(tier_id: int) -> Tier:
+    tier = db.session.get(Tier, tier_id)
+    if tier is None or not tier.active:
+        raise Conflict(_("Choose a quality level from the list."), field="tier_id")
+    return tier
+
+
+def _check_brief(client: User, brief: Brief) -> Tier:
+    content_type = db.session.get(ContentType, brief.content_type_id)
+    if content_type is None or not content_type.active:
+        raise Conflict(_("Choose a type of content from the list."), field="content_type_id")
+    if brief.language not in current_app.config["ORDER_LANGUAGES"]:
+        raise Conflict(_("Choose a language from the list."), field="language")
+    low, high = current_app.config["WORDS_MIN"], current_app.config["WORDS_MAX"]
+    if not (low <= brief.words_min <= high and low <= brief.words_max <= high):
+        raise Conflict(_("A word count is between %(low)d and %(high)d.", low=low, high=high),
+                       field="words_min")
+    if brief.words_min > brief.words_max:
+        raise Conflict(_("The minimum cannot be above the maximum."), field="words_min")
+    if brief.preferred_writer_id is not None and brief.preferred_writer_id not in {
+        writer.id for writer in previous_writers(client)
+    }:
+        raise Conflict(_("Choose a writer who has worked for you before."),
+                       field="preferred_writer_id")
+    return _tier(brief.tier_id)
+
+
+def check_deadline(tier: Tier, deadline: datetime, now: datetime | None = None) -> None:
+    """Raises Conflict when the deadline is past or closer than the tier's minimum lead time."""
+    now = now or utcnow()
+    if deadline <= now:
+        raise Conflict(_("The deadline is in the past."), field="deadline")
+    if deadline < now + timedelta(hours=tier.min_lead_hours):
+        raise Conflict(
+            _("The %(tier)s level needs at least %(hours)d hours: choose a later deadline.",
+              tier=tier.name, hours=tier.min_lead_hours),
+            field="deadline",
+        )
+
+
+def _write_brief(order: Order, brief: Brief) -> None:
+    order.title = brief.title.strip()
+    order.content_type_id = brief.content_type_id
+    order.language = brief.language
+    order.words_min = brief.words_min
+    order.words_max = brief.words_max
+    order.tier_id = brief.tier_id
+    order.deadline = brief.deadline
+    order.tone = brief.tone.strip()
+    order.audience = brief.audience.strip()
+    order.primary_keyword = brief.primary_keyword.strip()
+    order.secondary_keywords = "\n".join(k.strip() for k in brief.secondary_keywords if k.strip())
+    order.links_to_include = "\n".join(u.strip() for u in brief.links_to_include if u.strip())
+    order.reference_urls = "\n".join(u.strip() for u in brief.reference_urls if u.strip())
+    order.instructions = brief.instructions.strip()
+    order.preferred_writer_id = brief.preferred_writer_id
+
+
+def create_draft(client: User, brief: Brief) -> Order:
+    """Save a new brief as a draft of `client`. Raises Conflict on a value the rules refuse."""
+    if client.role is not Role.CLIENT or not client.active:
+        raise NotAllowed(_("Only clients place orders."))
+    _check_brief(client, brief)
+    order = Order(client_id=client.id, status=OrderStatus.DRAFT,
+                  currency=current_app.config["AGENCY_CURRENCY"])
+    _write_brief(order, brief)
+    db.session.add(order)
+    db.session.flush()
+    record(order, "created", client)
+    return order
+
+
+def update_draft(order: Order, client: User, brief: Brief, *, version: int) -> None:
+    """Edit a draft. Raises Conflict when the form was made from an older version (someone
+    saved in between: nothing is overwritten) or a value is refused; NotAllowed otherwise."""
+    if not policies.can_edit_brief(client, order):
+        raise NotAllowed(_("Only a draft can be edited, by the client who wrote it."))
+    if version != order.version:
+        raise Conflict(_("This brief was changed in another window since you opened it. "
+                         "Reload the page to see the latest version."))
+    _check_brief(client, brief)
+    _write_brief(order, brief)
+    order.version += 1
+    db.session.flush()
+    record(order, "edited", client)
+
+
+def delete_draft(order: Order, client: User) -> None:
+    if not policies.can_edit_brief(client, order):
+        raise NotAllowed(_("Only a draft can be deleted, by the client who wrote it."))
+    db.session.delete(order)
+    db.session.flush()
+
+
+def quote_for(tier: Tier, words_max: int, deadline: datetime) -> Quote:
+    return quote(tier, words_max, deadline)
+
+
+def submit(order: Order, client: User, *, version: int | None = None) -> Quote:
+    """Send a draft to the agency. The price is computed now and frozen on the order; the order
+    goes to its preferred writer first (for PREFERRED_WRITER_HOURS), else to the pool.
+
+    Raises NotAllowed for an unconfirmed client, Conflict for a stale version or a deadline the
+    tier refuses, InvalidTransition when the order is not a draft."""
+    if not client.is_confirmed:
+        raise NotAllowed(_("Confirm your email address before placing an order."))
+    if version is not None and version != order.version:
+        raise Conflict(_("This brief was changed in another window since you opened it. "
+                         "Reload the page to see the latest version."))
+    tier = _tier(order.tier_id)
+    check_deadline(tier, order.deadline)
+    price = quote(tier, order.words_max, order.deadline)
+    now = utcnow()
+    changes = {
+        "submitted_at": now,
+        "price_per_word": price.price_per_word,
+        "rush_surcharge": price.rush_surcharge,
+        "price_total": price.total,
+        "writer_pay_total": price.writer_pay,
+        "currency": price.currency,
+        "included_revisions": tier.included_revisions,
+        "offered_until": (now + timedelta(hours=current_app.config["PREFERRED_WRITER_HOURS"]))
+        if order.preferred_writer_id else None,
+    }
+    apply(order, Action.SUBMIT, client, changes=changes,
+          extra_condition=Order.version == order.version)
+    return price
+
+
+def previous_writers(client: User) -> list[User]:
+    """Writers who delivered an order to this client before (for the preferred writer)."""
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(
+                User.id.in_(
+                    sa.select(Order.writer_id).where(
+                        Order.client_id == client.id,
+                        Order.status == OrderStatus.APPROVED,
+                        Order.writer_id.is_not(None),
+                    )
+                ),
+                User.active.is_(True),
+                User.role == Role.WRITER,
+            )
+            .order_by(User.display_name)
+        )
+    )
+
+
+# --- taking and giving work ---------------------------------------------------------------
+
+
+def claim(order: Order, writer: User) -> None:
+    """The writer takes an open order. Under concurrency exactly one writer wins: the others
+    get Conflict. Raises NotAllowed when the writer may not take this order."""
+    if order.status is OrderStatus.OPEN and not policies.can_claim(writer, order):
+        if policies.offer_is_exclusive(order) and order.preferred_writer_id != writer.id:
+            raise NotAllowed(_("This order is offered to another writer for now."))
+        raise NotAllowed(_("This order is outside your languages or levels."))
+    now = utcnow()
+    exclusive = sa.or_(
+        Order.offered_until.is_(None),
+        Order.offered_until <= now,
+        Order.preferred_writer_id == writer.id,
+    )
+    apply(
+        order, Action.CLAIM, writer,
+        changes={"writer_id": writer.id, "claimed_at": now, "offered_until": None},
+        extra_condition=sa.and_(Order.writer_id.is_(None), exclusive),
+        conflict_message=_("Another writer took this order a moment ago."),
+    )
+
+
+def assign(order: Order, manager: User, writer: User, note: str = "") -> None:
+    """A manager gives the order to a writer (or moves it to another one). Raises Conflict when
+    the person is not an active writer or is already on it."""
+    if writer.role is not Role.WRITER or not writer.active:
+        raise Conflict(_("Choose an active writer."), field="writer_id")
+    if order.writer_id == writer.id:
+        raise Conflict(_("%(name)s is already writing this order.", name=writer.display_name),
+                       field="writer_id")
+    action = Action.ASSIGN if order.status is OrderStatus.OPEN else Action.REASSIGN
+    apply(order, action, manager, note=note,
+          changes={"writer_id": writer.id, "claimed_at": utcnow(), "offered_until": None},
+          extra_condition=Order.writer_id.is_(None) if action is Action.ASSIGN
+          else Order.writer_id == order.writer_id)
+
+
+def release(order: Order, actor: User, reason: str) -> None:
+    """The writer gives the order back to the pool before delivering, saying why."""
+    if not reason.strip():
+        raise Conflict(_("Say why you give this order back."), field="reason")
+    apply(order, Action.RELEASE, actor, note=reason.strip(),
+          changes={"writer_id": None, "claimed_at": None})
+
+
+# --- writing and delivering ---------------------------------------------------------------
+
+
+def draft_for(order: Order) -> Draft:
+    draft = db.session.get(Draft, order.id)
+    if draft is None:
+        draft = Draft(order_id=order.id, text="", version=0)
+        db.session.add(draft)
+        db.session.flush()
+    return draft
+
+
+def save_draft(order: Order, writer: User, text: str, *, base_version: int) -> Draft:
+    """Keep the writer's working text. `base_version` is the version the writer's page started
+    from: if the draft moved on since (another tab), Conflict, and nothing is overwritten."""
+    if not policies.can_write(writer, order):
+        raise NotAllowed(_("Only the writer of this order can write it now."))
+    draft = draft_for(order)
+    if base_version != draft.version:
+        raise Conflict(_("This draft was saved from another window. Copy your text, reload "
+                         "the page and paste what you need."))
+    if text != draft.text:
+        draft.text = text
+        draft.version += 1
+        draft.updated_at = utcnow()
+        draft.updated_by_id = writer.id
+        db.session.flush()
+    return draft
+
+
+def deliver(order: Order, writer: User, note: str = "") -> Delivery:
+    """Hand the current draft to the client as the next numbered, immutable delivery."""
+    if not policies.can_write(writer, order):
+        raise NotAllowed(_("Only the writer of this order can deliver it now."))
+    draft = draft_for(order)
+    if not draft.text.strip():
+        raise Conflict(_("The text is empty: write it before delivering."))
+    number = (db.session.scalar(
+        sa.select(sa.func.max(Delivery.number)).where(Delivery.order_id == order.id)
+    ) or 0) + 1
+    delivery = Delivery(order_id=order.id, number=number, writer_id=writer.id, text=draft.text,
+                        word_count=word_count(draft.text), note=note.strip())
+    db.session.add(delivery)
+    db.session.flush()
+    apply(order, Action.DELIVER, writer, note=note.strip(),
+          changes={"delivered_at": delivery.created_at})
+    return delivery
+
+
+def latest_delivery(order: Order) -> Delivery | None:
+    return db.session.scalar(
+        sa.select(Delivery).where(Delivery.order_id == order.id)
+        .order_by(Delivery.number.desc()).limit(1)
+    )
+
+
+# --- review -------------------------------------------------------------------------------
+
+
+def request_revision(order: Order, actor: User, reason: str) -> None:
+    """Send the delivery back with a written reason, within the revision rounds allowed."""
+    if not reason.strip():
+        raise Conflict(_("Say what should change."), field="reason")
+    if order.status is OrderStatus.DELIVERED and order.revisions_left <= 0:
+        raise NotAllowed(_("All %(count)d revisions of this order are used. The agency can "
+                           "grant another one.", count=order.revisions_allowed))
+    apply(order, Action.REQUEST_REVISION, actor, note=reason.strip(),
+          changes={"revisions_used": Order.revisions_used + 1},
+          extra_condition=Order.revisions_used < Order.included_revisions
+          + Order.extra_revisions)
+
+
+def approve(order: Order, actor: User, rating: int, comment: str = "") -> None:
+    """Accept the delivery with a rating from 1 to 5; a rating of 1 or 2 needs a comment."""
+    if not 1 <= rating <= 5:
+        raise Conflict(_("Give a rating from 1 to 5."), field="rating")
+    if rating <= 2 and not comment.strip():
+        raise Conflict(_("Tell the writer what went wrong: a low rating needs a comment."),
+                       field="comment")
+    apply(order, Action.APPROVE, actor, note=comment.strip(),
+          changes={"rating": rating, "rating_comment": comment.strip() or None,
+                   "closed_at": utcnow()})
+
+
+def cancel(order: Order, actor: User, reason: str = "") -> None:
+    apply(order, Action.CANCEL, actor, note=reason.strip(), changes={"closed_at": utcnow()})
+
+
+# --- manager tools ------------------------------------------------------------------------
+
+
+def _require_manager(actor: User) -> None:
+    if actor.role is not Role.MANAGER or not actor.active:
+        raise NotAllowed(_("Only managers can do this."))
+
+
+def extend_deadline(order: Order, manager: User, deadline: datetime, note: str = "") -> datetime:
+    """Move the deadline later (never earlier) on an order that is not finished; returns the
+    previous deadline."""
+    _require_manager(manager)
+    if order.is_final or order.status is OrderStatus.DRAFT:
+        raise Conflict(_("The deadline of this order can no longer change."))
+    if deadline <= order.deadline:
+        raise Conflict(_("The new deadline must be later than the current one."),
+                       field="deadline")
+    previous = order.deadline
+    order.deadline = deadline
+    order.version += 1
+    db.session.flush()
+    record(order, "deadline_extended", manager, note)
+    return previous
+
+
+def grant_revision(order: Order, manager: User, note: str = "") -> None:
+    """Give the client one more revision round than the tier includes."""
+    _require_manager(manager)
+    if order.is_final or order.status is OrderStatus.DRAFT:
+        raise Conflict(_("This order is finished: no more revisions."))
+    order.extra_revisions += 1
+    order.version += 1
+    db.session.flush()
+    record(order, "revision_granted", manager, note)
+
+
+# --- scheduled moves ----------------------------------------------------------------------
+
+
+def auto_approve_due(now: datetime | None = None) -> int:
+    """Approve deliveries left unreviewed for AUTO_APPROVE_DAYS; returns how many.
+
+    The review clock starts at the latest delivery, so time spent while a revision was asked
+    for never counts. Each order is approved in its own step so one failure stops nothing."""
+    now = now or utcnow()
+    window = timedelta(days=current_app.config["AUTO_APPROVE_DAYS"])
+    due = list(db.session.scalars(
+        sa.select(Order).where(Order.status == OrderStatus.DELIVERED,
+                               Order.delivered_at <= now - window)
+        .order_by(Order.delivered_at).limit(500)
+    ))
+    count = 0
+    for order in due:
+        try:
+            apply(order, Action.AUTO_APPROVE, None, changes={"closed_at": now})
+        except Conflict:
+            continue
+        count += 1
+    return count

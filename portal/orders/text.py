@@ -1,0 +1,93 @@
+"""Text helpers for briefs and deliveries: word counts, keyword checks, Markdown rendering and
+word-level diffs."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup, escape
+
+_WORD = re.compile(r"[\w’'-]+", re.UNICODE)
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+_ALLOWED_TAGS = {
+    "p", "br", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "ul", "ol", "li",
+    "blockquote", "code", "pre", "a", "hr",
+}
+
+
+def word_count(text: str) -> int:
+    """Words as a reader counts them: runs of letters and digits, apostrophes and hyphens
+    inside a word keep it whole (l'article, peut-être)."""
+    return sum(1 for match in _WORD.finditer(_strip_markdown(text)) if re.search(r"\w", match[0]))
+
+
+def _strip_markdown(text: str) -> str:
+    # Markup characters are not words; link targets are not read.
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    return re.sub(r"[#*_`>\[\]]", " ", text)
+
+
+def keyword_presence(text: str, keywords: list[str]) -> list[tuple[str, bool]]:
+    """Each keyword with whether it appears, case- and accent-sensitive as written, as whole
+    words."""
+    lowered = " ".join(_strip_markdown(text).lower().split())
+    found = []
+    for keyword in keywords:
+        needle = " ".join(keyword.lower().split())
+        pattern = r"(?<!\w)" + re.escape(needle) + r"(?!\w)"
+        found.append((keyword, bool(needle) and re.search(pattern, lowered) is not None))
+    return found
+
+
+def render_markdown(text: str) -> Markup:
+    """Markdown to HTML that is safe to show: raw HTML in the source is escaped by the parser,
+    and the result is cleaned again with an allow-list."""
+    html = _MARKDOWN.render(text)
+    clean = nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+    return Markup(clean)  # noqa: S704 - cleaned by nh3 just above
+
+
+@dataclass(frozen=True)
+class DiffPart:
+    kind: str  # "same", "added", "removed"
+    text: str
+
+
+def word_diff(old: str, new: str) -> list[DiffPart]:
+    """Word-level differences between two versions, whitespace kept with its word."""
+    old_tokens = re.findall(r"\S+\s*", old)
+    new_tokens = re.findall(r"\S+\s*", new)
+    matcher = difflib.SequenceMatcher(a=old_tokens, b=new_tokens, autojunk=False)
+    parts: list[DiffPart] = []
+    for tag, a1, a2, b1, b2 in matcher.get_opcodes():
+        if tag == "equal":
+            parts.append(DiffPart("same", "".join(old_tokens[a1:a2])))
+            continue
+        if a2 > a1:
+            parts.append(DiffPart("removed", "".join(old_tokens[a1:a2])))
+        if b2 > b1:
+            parts.append(DiffPart("added", "".join(new_tokens[b1:b2])))
+    return parts
+
+
+def diff_html(parts: list[DiffPart]) -> Markup:
+    out = []
+    for part in parts:
+        text = escape(part.text)
+        if part.kind == "added":
+            out.append(Markup('<ins class="diff-added">{}</ins>').format(text))
+        elif part.kind == "removed":
+            out.append(Markup('<del class="diff-removed">{}</del>').format(text))
+        else:
+            out.append(text)
+    return Markup("").join(out)

@@ -1,0 +1,460 @@
+"""Only the dispatcher talks to SMTP: it sends what is due exactly once, retries with backoff when
+the relay is away, gives up after MAIL_MAX_ATTEMPTS, takes over the claims of dead workers, and
+several workers never send the same row.
+
+Everything crosses real SMTP on loopback (aiosmtpd); time moves with time_machine."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+
+from portal.extensions import db, utcnow
+from portal.notifications.dispatcher import send_pending
+from portal.notifications.models import OutboxEmail, OutboxStatus
+from portal.notifications.outbox import queue_email
+from tests.conftest import Mailbox, free_port
+
+START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+
+
+def queue(ctx, *recipients: str) -> list[int]:
+    """One committed outbox row per recipient; returns their ids."""
+    ids = []
+    with ctx() as session:
+        for address in recipients:
+            row = queue_email(
+                kind="reset_password", key=f"test:{address}", to=address,
+                subject="Reset your password", locale="en",
+                user=SimpleNamespace(display_name=address),
+                link="http://127.0.0.1:5000/password/reset/some-token", minutes=60,
+            )
+            ids.append(row.id)
+        session.commit()
+    return ids
+
+
+def rows(ctx) -> list[OutboxEmail]:
+    with ctx() as session:
+        found = list(session.scalars(sa.select(OutboxEmail).order_by(OutboxEmail.id)))
+        session.expunge_all()
+    return found
+
+
+def row_for(ctx, address: str) -> OutboxEmail:
+    [found] = [r for r in rows(ctx) if r.recipient == address]
+    return found
+
+
+def message_ids(box: Mailbox) -> list[str]:
+    return [str(m["Message-ID"]).strip() for m in box.messages]
+
+
+@contextmanager
+def relay(app, handler_class=Mailbox):
+    """A real SMTP server of `handler_class` on loopback that the app sends to meanwhile."""
+    box = handler_class(app)
+    box.start()
+    previous = app.config["MAIL_PORT"]
+    app.config["MAIL_PORT"] = box.port
+    try:
+        yield box
+    finally:
+        app.config["MAIL_PORT"] = previous
+        box.stop()
+
+
+@pytest.fixture
+def relay_down(app, monkeypatch):
+    """Point the app at a loopback port where nothing listens."""
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())
+
+
+# --- sending ------------------------------------------------------------------------------
+
+
+def test_pending_rows_are_sent_once_each_with_their_message_id(ctx, mailbox):
+    addresses = [f"reader{i}@example.test" for i in range(3)]
+    queue(ctx, *addresses)
+
+    report = mailbox.deliver()
+
+    assert (report.claimed, report.sent, report.retried, report.failed) == (3, 3, 0, 0)
+    assert report.connections == 1  # one SMTP connection for the batch
+    assert report.errors == []
+    sent = rows(ctx)
+    assert [r.status for r in sent] == [OutboxStatus.SENT] * 3
+    assert sorted(report.sent_ids) == [r.id for r in sent]
+    for row in sent:
+        assert row.attempts == 1
+        assert row.sent_at is not None and row.claim_token is None
+        [message] = mailbox.to(row.recipient)
+        # Exactly one header, ours (a long one is folded onto its own line).
+        assert [h.strip() for h in message.get_all("Message-ID")] == [row.message_id]
+        assert message["Subject"] == row.subject
+        assert message["X-Portal-Kind"] == "reset_password"
+        assert Mailbox.text(message).replace("\r\n", "\n").strip() == row.text_body.strip()
+        assert "<html" in Mailbox.html(message)
+    assert len(mailbox.messages) == 3
+    assert len(set(message_ids(mailbox))) == 3
+
+    again = mailbox.deliver()
+    assert (again.claimed, again.sent) == (0, 0)
+    assert len(mailbox.messages) == 3
+
+
+def test_a_pass_claims_at_most_a_batch(app, ctx, mailbox, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_BATCH_SIZE", 3)
+    ids = queue(ctx, *(f"many{i}@example.test" for i in range(7)))
+    reports = [mailbox.deliver() for _ in range(4)]
+    assert [r.claimed for r in reports] == [3, 3, 1, 0]
+    assert [r.sent_ids for r in reports] == [ids[:3], ids[3:6], ids[6:], []]
+
+
+def test_an_explicit_limit_wins_over_the_batch_size(app, ctx, mailbox):
+    ids = queue(ctx, *(f"few{i}@example.test" for i in range(3)))
+    with app.app_context():
+        report = send_pending(limit=2)
+    assert report.sent_ids == ids[:2]
+
+
+def test_an_empty_outbox_opens_no_connection(mailbox, relay_down):
+    report = mailbox.deliver()
+    assert (report.claimed, report.connections, report.errors) == (0, 0, [])
+
+
+# --- the relay is away --------------------------------------------------------------------
+
+
+def test_a_page_answers_while_the_relay_is_down_and_the_email_arrives_once_it_is_back(
+    app, client, ctx, factory, mailbox, relay_down
+):
+    ama, kofi = factory.user(locale="en"), factory.user(locale="fr")
+    base = app.config["MAIL_RETRY_BASE_SECONDS"]
+    with time_machine.travel(START, tick=False) as traveller:
+        for user in (ama, kofi):
+            response = client.submit("/password/forgot", {"email": user.email})
+            assert response.status_code == 302  # queued, not sent: the page does not wait
+            assert response.location.endswith("/login")
+        assert [(r.status, r.attempts) for r in rows(ctx)] == [(OutboxStatus.PENDING, 0)] * 2
+
+        # Each failed pass pushes the next try back: base, 2 x base, 4 x base...
+        for attempt in (1, 2, 3):
+            report = mailbox.deliver()
+            assert (report.claimed, report.sent, report.retried) == (2, 0, 2)
+            assert report.connections == 0 and report.errors
+            delay = timedelta(seconds=base * 2 ** (attempt - 1))
+            for row in rows(ctx):
+                assert row.status is OutboxStatus.PENDING
+                assert row.attempts == attempt
+                assert row.next_attempt_at == utcnow() + delay
+                assert row.claim_token is None
+                assert "refused" in row.last_error.lower()
+            # Not due before the backoff has run out.
+            traveller.shift(delay - timedelta(seconds=1))
+            assert mailbox.deliver().claimed == 0
+            traveller.shift(timedelta(seconds=1))
+
+        app.config["MAIL_PORT"] = mailbox.port  # the relay is back
+        report = mailbox.deliver()
+        assert (report.claimed, report.sent, report.retried) == (2, 2, 0)
+        traveller.shift(timedelta(hours=12))
+        assert mailbox.deliver().claimed == 0
+
+    assert len(mailbox.to(ama.email)) == 1
+    assert len(mailbox.to(kofi.email)) == 1
+    assert len(mailbox.messages) == 2
+    for row in rows(ctx):
+        assert (row.status, row.attempts, row.last_error) == (OutboxStatus.SENT, 4, None)
+
+
+def test_the_backoff_is_capped(app, ctx, mailbox, relay_down, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_RETRY_MAX_SECONDS", 100)
+    queue(ctx, "capped@example.test")
+    with time_machine.travel(START, tick=False) as traveller:
+        delays = []
+        for _ in range(4):
+            mailbox.deliver()
+            row = row_for(ctx, "capped@example.test")
+            delays.append((row.next_attempt_at - utcnow()).total_seconds())
+            traveller.move_to(row.next_attempt_at)
+    assert delays == [30, 60, 100, 100]
+
+
+def test_after_max_attempts_an_email_is_failed_and_left_alone(app, ctx, mailbox, relay_down,
+                                                              monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_MAX_ATTEMPTS", 3)
+    queue(ctx, "unlucky@example.test")
+    with time_machine.travel(START, tick=False) as traveller:
+        reports = []
+        for _ in range(3):
+            reports.append(mailbox.deliver())
+            traveller.shift(timedelta(days=1))
+        assert [(r.retried, r.failed) for r in reports] == [(1, 0), (1, 0), (0, 1)]
+        row = row_for(ctx, "unlucky@example.test")
+        assert (row.status, row.attempts) == (OutboxStatus.FAILED, 3)
+        assert row.last_error
+
+        app.config["MAIL_PORT"] = mailbox.port
+        traveller.shift(timedelta(days=30))
+        assert mailbox.deliver().claimed == 0
+    assert mailbox.messages == []
+
+
+# --- dead and slow workers ----------------------------------------------------------------
+
+
+def test_a_stale_claim_of_a_dead_worker_is_taken_over_and_sent_once(app, ctx, mailbox):
+    lease = timedelta(seconds=app.config["MAIL_CLAIM_LEASE_SECONDS"])
+    with time_machine.travel(START, tick=False):
+        stale, fresh, done = queue(ctx, "stale@example.test", "fresh@example.test",
+                                   "done@example.test")
+        with ctx() as session:
+            # A worker died while sending `stale`, long ago; another one is sending `fresh` now;
+            # `done` was sent before the first one died.
+            for row_id, claimed_at in ((stale, utcnow() - lease - timedelta(seconds=1)),
+                                       (fresh, utcnow() - lease + timedelta(seconds=1))):
+                row = session.get(OutboxEmail, row_id)
+                row.status, row.claimed_at, row.claim_token = (
+                    OutboxStatus.SENDING, claimed_at, "dead-worker-claim")
+            row = session.get(OutboxEmail, done)
+            row.status, row.sent_at, row.attempts = OutboxStatus.SENT, utcnow(), 1
+            session.commit()
+
+        report = mailbox.deliver()
+        assert (report.claimed, report.sent, report.sent_ids) == (1, 1, [stale])
+        assert mailbox.deliver().claimed == 0
+
+    assert [str(m["To"]) for m in mailbox.messages] == ["stale@example.test"]
+    by_id = {r.id: r for r in rows(ctx)}
+    assert by_id[stale].status is OutboxStatus.SENT
+    assert by_id[fresh].status is OutboxStatus.SENDING
+    assert by_id[fresh].claim_token == "dead-worker-claim"
+
+
+def test_a_batch_that_outlasts_its_lease_never_sends_what_another_worker_took_over(app, ctx,
+                                                                                      mailbox):
+    """A slow relay: each email takes 60% of the lease. While the first worker waits on its
+    second email, a second worker takes over the claims that are older than the lease; the first
+    worker must then leave them alone."""
+    lease = app.config["MAIL_CLAIM_LEASE_SECONDS"]
+    second_worker: list = []
+
+    class SlowRelay(Mailbox):
+        async def handle_DATA(self, server, session, envelope):
+            answer = await super().handle_DATA(server, session, envelope)
+            traveller.shift(lease * 0.6)
+            if len(self.messages) == 2:
+                # The second worker sends through another relay: this one is busy answering.
+                with relay(app) as other_relay:
+                    with app.app_context():
+                        second_worker.append((send_pending(), other_relay.messages))
+                        db.session.remove()
+            return answer
+
+    ids = queue(ctx, *(f"batch{i}@example.test" for i in range(4)))
+    with time_machine.travel(START, tick=False) as traveller, relay(app, SlowRelay) as slow:
+        first = slow.deliver()
+
+    [(second, second_messages)] = second_worker
+    assert (first.claimed, first.sent, first.lost, first.sent_ids) == (4, 2, 2, ids[:2])
+    assert (second.claimed, second.sent, second.sent_ids) == (2, 2, ids[2:])
+    delivered = message_ids(slow) + [str(m["Message-ID"]).strip() for m in second_messages]
+    assert sorted(delivered) == sorted(r.message_id for r in rows(ctx))
+    assert all(r.status is OutboxStatus.SENT and r.attempts == 1 for r in rows(ctx))
+
+
+# --- refused recipients -------------------------------------------------------------------
+
+
+class PickyRelay(Mailbox):
+    """Refuses one mailbox for good (550) and asks to try another one later (451)."""
+
+    REFUSED = "nobody@example.test"
+    BUSY = "busy@example.test"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address == self.REFUSED:
+            return "550 5.1.1 No such mailbox here"
+        if address == self.BUSY:
+            return "451 4.2.1 Mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_refused_recipient_fails_that_email_alone(app, ctx):
+    addresses = ["first@example.test", PickyRelay.REFUSED, PickyRelay.BUSY, "last@example.test"]
+    queue(ctx, *addresses)
+    with time_machine.travel(START, tick=False), relay(app, PickyRelay) as picky:
+        report = picky.deliver()
+
+    assert (report.claimed, report.sent, report.retried, report.failed) == (4, 2, 1, 1)
+    assert report.connections == 1
+    assert sorted(str(m["To"]) for m in picky.messages) == ["first@example.test",
+                                                            "last@example.test"]
+    refused, busy = row_for(ctx, PickyRelay.REFUSED), row_for(ctx, PickyRelay.BUSY)
+    assert (refused.status, refused.attempts) == (OutboxStatus.FAILED, 1)
+    assert "550" in refused.last_error
+    assert (busy.status, busy.attempts) == (OutboxStatus.PENDING, 1)
+    assert busy.next_attempt_at == START + timedelta(seconds=app.config["MAIL_RETRY_BASE_SECONDS"])
+    assert "451" in busy.last_error
+    for address in ("first@example.test", "last@example.test"):
+        assert row_for(ctx, address).status is OutboxStatus.SENT
+
+
+# --- the managers' page -------------------------------------------------------------------
+
+
+def fail(ctx, *addresses: str) -> list[int]:
+    ids = queue(ctx, *addresses)
+    with ctx() as session:
+        for row_id in ids:
+            row = session.get(OutboxEmail, row_id)
+            row.status, row.attempts, row.last_error = OutboxStatus.FAILED, 8, "550 no thanks"
+        session.commit()
+    return ids
+
+
+def test_a_manager_sees_failed_emails_and_puts_them_back_in_the_queue(ctx, login_as, mailbox):
+    fail(ctx, "lost-one@example.test", "lost-two@example.test")
+    queue(ctx, "waiting@example.test")
+    manager = login_as("manager")
+
+    page = manager.get("/admin/emails")
+    assert page.status_code == 200
+    assert "lost-one@example.test" in page.text and "lost-two@example.test" in page.text
+    assert "waiting@example.test" not in page.text  # the failed tab is the default
+    assert "waiting@example.test" in manager.get("/admin/emails?status=pending").text
+
+    assert manager.post("/admin/emails/retry").status_code == 400  # no CSRF token
+    assert row_for(ctx, "lost-one@example.test").status is OutboxStatus.FAILED
+
+    response = manager.submit("/admin/emails/retry", page="/admin/emails")
+    assert response.status_code == 302
+    assert response.location.endswith("/admin/emails")
+    for address in ("lost-one@example.test", "lost-two@example.test"):
+        row = row_for(ctx, address)
+        assert (row.status, row.attempts) == (OutboxStatus.PENDING, 0)
+        assert row.next_attempt_at <= utcnow()
+    assert "lost-one@example.test" not in manager.get("/admin/emails").text
+
+    report = mailbox.deliver()
+    assert report.sent == 3
+    assert len(mailbox.to("lost-one@example.test")) == 1
+
+
+def test_a_manager_retries_one_failed_email(ctx, login_as):
+    one, other = fail(ctx, "one@example.test", "other@example.test")
+    manager = login_as("manager")
+    response = manager.submit(f"/admin/emails/{one}/retry", page="/admin/emails")
+    assert response.status_code == 302
+    assert row_for(ctx, "one@example.test").status is OutboxStatus.PENDING
+    assert row_for(ctx, "other@example.test").status is OutboxStatus.FAILED
+    # A row that is not failed cannot be "retried".
+    assert manager.submit(f"/admin/emails/{one}/retry", page="/admin/emails").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["writer", "client"])
+@pytest.mark.parametrize(("method", "url"), [
+    ("get", "/admin/emails"),
+    ("get", "/admin/emails?status=sent"),
+    ("post", "/admin/emails/retry"),
+    ("post", "/admin/emails/{id}/retry"),
+])
+def test_writers_and_clients_do_not_see_the_emails_page(ctx, login_as, role, method, url):
+    [row_id] = fail(ctx, "secret@example.test")
+    user = login_as(role)
+    url = url.format(id=row_id)
+    if method == "get":
+        response = user.get(url)
+    else:
+        response = user.submit(url, page="/")
+    assert response.status_code == 404
+    assert "secret@example.test" not in response.text
+    assert row_for(ctx, "secret@example.test").status is OutboxStatus.FAILED
+
+
+def test_visitors_are_sent_to_login(client):
+    response = client.get("/admin/emails")
+    assert response.status_code == 302
+    assert "/login" in response.location
+
+
+# --- several workers at once --------------------------------------------------------------
+
+
+def test_concurrent_workers_send_every_email_exactly_once(app, ctx, mailbox, monkeypatch):
+    """Several workers (threads, each in its own app context, so their own connection) race
+    over the same rows in small batches; the claim gives each row to exactly one of them."""
+    assert not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///:memory:")
+    monkeypatch.setitem(app.config, "MAIL_BATCH_SIZE", 3)
+    ids = queue(ctx, *(f"crowd{i}@example.test" for i in range(40)))
+    workers = 6
+    start = threading.Barrier(workers)
+    reports: list = []
+    errors: list = []
+
+    def worker():
+        try:
+            start.wait(timeout=30)
+            while True:
+                with app.app_context():
+                    try:
+                        report = send_pending()
+                    finally:
+                        db.session.remove()
+                reports.append(report)
+                if not report.claimed:
+                    return
+        except Exception as exc:  # reported below, with the thread's traceback lost otherwise
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+
+    sent_ids = [row_id for r in reports for row_id in r.sent_ids]
+    assert sorted(sent_ids) == ids  # every row sent, by exactly one worker
+    assert sum(r.retried + r.failed + r.lost for r in reports) == 0
+    assert len([r for r in reports if r.sent]) > 1  # the work really was shared
+    counts = Counter(message_ids(mailbox))
+    assert len(counts) == 40 and set(counts.values()) == {1}
+    assert all(r.status is OutboxStatus.SENT and r.attempts == 1 for r in rows(ctx))
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+def test_flask_mail_send_pending(app, ctx, mailbox):
+    queue(ctx, "cli@example.test")
+    runner = app.test_cli_runner()
+
+    result = runner.invoke(args=["mail", "send-pending"])
+    assert result.exit_code == 0, result.output
+    assert "claimed 1, sent 1, retry later 0, failed 0" in result.output
+    assert len(mailbox.to("cli@example.test")) == 1
+
+    result = runner.invoke(args=["mail", "send-pending"])
+    assert result.exit_code == 0
+    assert "claimed 0, sent 0" in result.output
+    assert len(mailbox.messages) == 1
+
+
+def test_flask_mail_send_pending_with_the_relay_down(app, ctx, relay_down):
+    queue(ctx, "later@example.test")
+    result = app.test_cli_runner().invoke(args=["mail", "send-pending"])
+    assert result.exit_code == 0
+    assert "claimed 1, sent 0, retry later 1, failed 0" in result.stdout
+    assert "error:" in result.stderr
+    assert row_for(ctx, "later@example.test").status is OutboxStatus.PENDING
