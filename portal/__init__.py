@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -38,6 +38,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     register_error_handlers(app)
     register_security_headers(app)
     register_cli(app)
+    register_jobs(app)
     return app
 
 
@@ -79,15 +80,21 @@ def _configure_sqlite(engine: sa.Engine) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from portal.accounts.views import bp as accounts_bp
+    from portal.agency.views import bp as agency_bp
     from portal.auth.views import bp as auth_bp
     from portal.main.views import bp as main_bp
     from portal.notifications.views import bp as notifications_bp
     from portal.orders import emails  # noqa: F401 - registers the order emails with the workflow
+    from portal.orders.views import bp as orders_bp
+    from portal.writing.views import bp as writing_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(orders_bp)
+    app.register_blueprint(writing_bp)
+    app.register_blueprint(agency_bp)
 
 
 def register_session_loader(app: Flask) -> None:
@@ -117,6 +124,7 @@ def register_templates(app: Flask) -> None:
     from portal.i18n import current_language, format_money
     from portal.main.forms import LanguageForm
     from portal.navigation import nav_items
+    from portal.orders.policies import can
 
     @app.context_processor
     def layout_context():
@@ -126,7 +134,9 @@ def register_templates(app: Flask) -> None:
             "current_language": current_language(),
             "language_form": LanguageForm(formdata=None, prefix="lang", locale=current_language(),
                                           next=request.full_path.rstrip("?")),
-            "logout_form": LogoutForm(prefix="logout"),
+            # formdata=None: rendering must never read the request body (an error page for a
+            # request too large would fail again while reading it).
+            "logout_form": LogoutForm(formdata=None, prefix="logout"),
             "role_labels": ROLE_LABELS,
             "mailbox_enabled": app.config["MAILBOX_PAGE"],
             "nav_items": nav_items,
@@ -136,6 +146,7 @@ def register_templates(app: Flask) -> None:
         format_datetime(value, fmt) if value else ""
     )
     app.jinja_env.filters["money"] = format_money
+    app.jinja_env.globals["can"] = can
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -145,6 +156,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         db.session.rollback()
+        if request.is_json:  # a script's call (the editor's autosave) reads JSON, not a page
+            return jsonify(ok=False, reason="csrf", error=_(
+                "Your session has expired: log in again in another tab; your text is kept "
+                "here.")), 400
         return render_error(
             400,
             _("This form has expired"),
@@ -200,6 +215,16 @@ def register_security_headers(app: Flask) -> None:
         if current_user and current_user.is_authenticated:
             headers["Cache-Control"] = "no-store"
         return response
+
+
+def register_jobs(app: Flask) -> None:
+    """Periodic work the mail worker runs between its passes; each job commits its own work.
+    The list is shared by every app of the process, so a job is added once."""
+    from portal.notifications.worker import PERIODIC_JOBS
+    from portal.orders.jobs import run_order_jobs
+
+    if not any(name == "orders" for name, _every, _job in PERIODIC_JOBS):
+        PERIODIC_JOBS.append(("orders", 60.0, run_order_jobs))
 
 
 def register_cli(app: Flask) -> None:

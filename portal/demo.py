@@ -1,13 +1,38 @@
-"""The demo agency loaded by `flask seed-demo` and `make run`."""
+"""The demo agency loaded by `flask seed-demo` and `make run`: its people, its catalogue (content
+types and quality tiers), what each writer may take, and orders in every status
+(`portal.demo_orders`).
+
+Every part is created only when it is missing, so a second run creates nothing. Orders are
+played through the real services (so their timeline, deliveries and frozen prices are the ones
+people would have produced), then their dates are moved back so the story reads as if it
+happened over the past weeks. The emails that story queued are dropped: they belong to that past.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
 from portal.accounts.models import Role, User
 from portal.auth.passwords import hash_password
+from portal.demo_orders import ORDERS, DemoOrder
+from portal.errors import DomainError
 from portal.extensions import db, utcnow
+from portal.notifications.models import OutboxEmail
+from portal.orders import service
+from portal.orders.models import (
+    ContentType,
+    Delivery,
+    Draft,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Tier,
+    WriterLanguage,
+    writer_tiers,
+)
 
 DEMO_PASSWORD = "portail-demo-2026"  # noqa: S105 - published demo password, listed in the README
 
@@ -18,13 +43,53 @@ DEMO_PEOPLE = [
     ("redaction.yao@demo.test", "Yao Agbéko", Role.WRITER),
     ("client@demo.test", "Boutique Zénith (Mawuli Dogbé)", Role.CLIENT),
     ("contact@cafe-atakpame.demo.test", "Café d'Atakpamé (Essi Kpodar)", Role.CLIENT),
+    ("boulangerie@demo.test", "Boulangerie La Fournée dorée (Ama Sodji)", Role.CLIENT),
+    ("hotel@demo.test", "Hôtel Les Collines, Kara (Piyabalo Tchalla)", Role.CLIENT),
+    ("cooperative@demo.test", "Coopérative des caféiculteurs de Kloto (Komla Ahadji)",
+     Role.CLIENT),
 ]
+
+# (French name, English name)
+CONTENT_TYPES = [
+    ("Article de blog", "Blog article"),
+    ("Article d'actualité", "News article"),
+    ("Page web", "Web page"),
+    ("Fiches produits", "Product descriptions"),
+    ("Communiqué de presse", "Press release"),
+    ("Newsletter", "Newsletter"),
+]
+
+# name, description, client price per word, writer pay per word (about 60 %), included
+# revisions, minimum lead time in hours. Prices in F CFA (XOF has no minor unit).
+TIERS = [
+    ("Essentiel", "Des textes clairs et soignés pour le web, relus avant livraison.",
+     15, 9, 1, 24),
+    ("Professionnel", "Des rédacteurs confirmés : recherche, structure et référencement.",
+     25, 15, 2, 48),
+    ("Expert", "Des spécialistes du sujet pour les textes de référence et la presse.",
+     40, 24, 3, 72),
+]
+
+# writer -> (languages, tiers)
+WRITER_SKILLS = {
+    "writer@demo.test": (("fr", "en"), ("Essentiel", "Professionnel", "Expert")),
+    "redaction.afi@demo.test": (("fr",), ("Essentiel", "Professionnel")),
+    "redaction.yao@demo.test": (("fr", "en"), ("Professionnel", "Expert")),
+}
 
 
 def seed_demo() -> bool:
-    """Create the demo people unless they exist; True when something was created.
+    """Create what is missing of the demo agency; True when something was created.
 
     The caller commits."""
+    created = _seed_people()
+    created |= _seed_catalogue()
+    created |= _seed_skills()
+    created |= _seed_orders()
+    return created
+
+
+def _seed_people() -> bool:
     existing = set(
         db.session.scalars(
             sa.select(User.email).where(User.email.in_([email for email, *_ in DEMO_PEOPLE]))
@@ -49,3 +114,170 @@ def seed_demo() -> bool:
         )
     db.session.flush()
     return True
+
+
+def _seed_catalogue() -> bool:
+    created = False
+    types = set(db.session.scalars(sa.select(ContentType.name_fr)))
+    for position, (name_fr, name_en) in enumerate(CONTENT_TYPES, start=1):
+        if name_fr not in types:
+            db.session.add(ContentType(name_fr=name_fr, name_en=name_en, position=position))
+            created = True
+    tiers = set(db.session.scalars(sa.select(Tier.name)))
+    for position, (name, description, price, pay, revisions, lead) in enumerate(TIERS, 1):
+        if name not in tiers:
+            db.session.add(Tier(name=name, description=description, client_price_per_word=price,
+                                writer_pay_per_word=pay, included_revisions=revisions,
+                                min_lead_hours=lead, position=position))
+            created = True
+    db.session.flush()
+    return created
+
+
+def _seed_skills() -> bool:
+    writers = _people()
+    tiers = {tier.name: tier.id for tier in db.session.scalars(sa.select(Tier))}
+    languages = {tuple(row) for row in db.session.execute(
+        sa.select(WriterLanguage.user_id, WriterLanguage.language))}
+    taken = {tuple(row) for row in db.session.execute(
+        sa.select(writer_tiers.c.user_id, writer_tiers.c.tier_id))}
+    created = False
+    for email, (codes, tier_names) in WRITER_SKILLS.items():
+        writer = writers.get(email)
+        if writer is None:
+            continue
+        for code in codes:
+            if (writer.id, code) not in languages:
+                db.session.add(WriterLanguage(user_id=writer.id, language=code))
+                created = True
+        for name in tier_names:
+            if name in tiers and (writer.id, tiers[name]) not in taken:
+                db.session.execute(sa.insert(writer_tiers).values(user_id=writer.id,
+                                                                  tier_id=tiers[name]))
+                created = True
+    db.session.flush()
+    return created
+
+
+def _people() -> dict[str, User]:
+    emails = [email for email, *_ in DEMO_PEOPLE]
+    return {user.email: user
+            for user in db.session.scalars(sa.select(User).where(User.email.in_(emails)))}
+
+
+def _seed_orders() -> bool:
+    people = _people()
+    types = {c.name_fr: c.id for c in db.session.scalars(sa.select(ContentType))}
+    tiers = {t.name: t.id for t in db.session.scalars(sa.select(Tier))}
+    existing = {tuple(row) for row in db.session.execute(
+        sa.select(Order.client_id, Order.title))}
+    last_email = db.session.scalar(sa.select(sa.func.max(OutboxEmail.id))) or 0
+    now = utcnow()
+    created = False
+    for spec in ORDERS:
+        client = people.get(spec.client)
+        if client is None or (client.id, spec.title) in existing:
+            continue
+        if spec.content_type not in types or spec.tier not in tiers:
+            continue  # a manager renamed the catalogue: leave that story out
+        try:
+            with db.session.begin_nested():
+                _play(spec, people, types[spec.content_type], tiers[spec.tier], now)
+        except DomainError as error:  # an account changed since: skip, say why
+            current_app.logger.warning("demo order %r skipped: %s", spec.title, error)
+            continue
+        created = True
+    if created:
+        db.session.execute(sa.delete(OutboxEmail).where(OutboxEmail.id > last_email))
+        db.session.flush()
+    return created
+
+
+def _play(spec: DemoOrder, people: dict[str, User], content_type_id: int, tier_id: int,
+          now: datetime) -> Order:
+    """Play one order's story through the services, then date it."""
+    client = people[spec.client]
+    preferred = people[spec.preferred_writer].id if spec.preferred_writer else None
+    order = service.create_draft(client, service.Brief(
+        title=spec.title,
+        content_type_id=content_type_id,
+        language="fr",
+        words_min=spec.words[0],
+        words_max=spec.words[1],
+        tier_id=tier_id,
+        deadline=now + timedelta(days=spec.deadline_days),
+        tone=spec.tone,
+        audience=spec.audience,
+        primary_keyword=spec.primary_keyword,
+        secondary_keywords=list(spec.secondary_keywords),
+        links_to_include=list(spec.links_to_include),
+        reference_urls=list(spec.reference_urls),
+        instructions=spec.instructions,
+        preferred_writer_id=preferred,
+    ))
+    if spec.status is not OrderStatus.DRAFT:
+        service.submit(order, client)
+    if spec.status is OrderStatus.CANCELLED:
+        service.cancel(order, client, spec.cancel_reason)
+    if spec.writer is not None:
+        writer = people[spec.writer]
+        if spec.assigned_by:
+            service.assign(order, people[spec.assigned_by], writer)
+        else:
+            service.claim(order, writer)
+        reasons = iter(spec.revision_reasons)
+        for number, text in enumerate(spec.deliveries):
+            if number:
+                service.request_revision(order, client, next(reasons))
+            service.save_draft(order, writer, text,
+                               base_version=service.draft_for(order).version)
+            note = spec.delivery_notes[number] if number < len(spec.delivery_notes) else ""
+            service.deliver(order, writer, note)
+        if spec.status is OrderStatus.REVISION_REQUESTED:
+            service.request_revision(order, client, next(reasons))
+        elif spec.status is OrderStatus.APPROVED:
+            service.approve(order, client, spec.rating or 5, spec.rating_comment)
+        if spec.draft:
+            service.save_draft(order, writer, spec.draft,
+                               base_version=service.draft_for(order).version)
+    if order.status is not spec.status:
+        raise RuntimeError(f"demo order {spec.title!r} ended {order.status}, not {spec.status}")
+    _date(order, now - timedelta(days=spec.days[0]), now - timedelta(days=spec.days[1]),
+          timedelta(days=spec.deadline_days), now)
+    return order
+
+
+def _date(order: Order, start: datetime, end: datetime, deadline_after: timedelta,
+          now: datetime) -> None:
+    """Spread the order's timeline evenly from `start` to `end` and move every date that hangs
+    on it (submission, claim, deliveries, closing, deadline, preferred writer's offer)."""
+    events = list(db.session.scalars(
+        sa.select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
+    ))
+    deliveries = iter(db.session.scalars(
+        sa.select(Delivery).where(Delivery.order_id == order.id).order_by(Delivery.number)
+    ))
+    step = (end - start) / (len(events) - 1) if len(events) > 1 else timedelta(0)
+    moments = [start + step * index for index in range(len(events))]
+    order.created_at = moments[0]
+    order.deadline = moments[0] + deadline_after
+    for event, moment in zip(events, moments, strict=True):
+        event.created_at = moment
+        if event.action == "submit":
+            order.submitted_at = moment
+            if order.offered_until is not None:
+                order.offered_until = moment + timedelta(
+                    hours=current_app.config["PREFERRED_WRITER_HOURS"])
+        elif event.action in ("claim", "assign"):
+            order.claimed_at = moment
+        elif event.action == "deliver":
+            order.delivered_at = moment
+            next(deliveries).created_at = moment
+        elif event.action in ("approve", "cancel"):
+            order.closed_at = moment
+    order.updated_at = moments[-1]
+    draft = db.session.get(Draft, order.id)
+    if draft is not None:
+        # The working text was last saved between the last step and now.
+        draft.updated_at = moments[-1] + (now - moments[-1]) / 2
+    db.session.flush()

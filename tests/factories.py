@@ -1,14 +1,25 @@
-"""Build people and objects straight in the database for a test's starting point."""
+"""Build people and objects straight in the database for a test's starting point.
+
+Orders are built through the real services (create_draft, submit, claim, save_draft, deliver,
+request_revision, approve, cancel), so their timeline, frozen price and emails are the ones a
+person would have produced.
+"""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Role, User
 from portal.auth.passwords import hash_password
 from portal.extensions import db, utcnow
+from portal.orders import service
+from portal.orders.models import ContentType, Order, OrderStatus, Tier, WriterLanguage, writer_tiers
 
 _counter = itertools.count(1)
 _PASSWORD_HASH: dict[str, str] = {}
@@ -61,4 +72,181 @@ class Factory:
         with self.app.app_context():
             fresh = db.session.get(User, user.id)
             db.session.expunge(fresh)
+        return fresh
+
+    # --- the order world ------------------------------------------------------------------
+
+    def content_type(self, name_fr: str | None = None, name_en: str | None = None) -> ContentType:
+        """A content type, committed and detached."""
+        n = next(_counter)
+        with self.app.app_context():
+            content_type = ContentType(name_fr=name_fr or f"Type {n}",
+                                       name_en=name_en or name_fr or f"Type {n}", position=n)
+            db.session.add(content_type)
+            db.session.commit()
+            db.session.refresh(content_type)
+            db.session.expunge(content_type)
+        return content_type
+
+    def tier(
+        self,
+        *,
+        name: str | None = None,
+        client_price_per_word: int = 20,
+        writer_pay_per_word: int = 12,
+        included_revisions: int = 2,
+        min_lead_hours: int = 24,
+        active: bool = True,
+    ) -> Tier:
+        """A quality tier, committed and detached."""
+        n = next(_counter)
+        with self.app.app_context():
+            tier = Tier(name=name or f"Tier {n}", client_price_per_word=client_price_per_word,
+                        writer_pay_per_word=writer_pay_per_word,
+                        included_revisions=included_revisions, min_lead_hours=min_lead_hours,
+                        position=n, active=active)
+            db.session.add(tier)
+            db.session.commit()
+            db.session.refresh(tier)
+            db.session.expunge(tier)
+        return tier
+
+    def writer(
+        self, *, languages: Iterable[str] = ("fr",), tiers: Iterable[Tier] = (), **kwargs
+    ) -> User:
+        """An active writer who works in `languages` and may take `tiers` (detached)."""
+        writer = self.user(Role.WRITER, **kwargs)
+        self.give_skills(writer, languages=languages, tiers=tiers)
+        return writer
+
+    def give_skills(
+        self, writer: User, *, languages: Iterable[str] = (), tiers: Iterable[Tier] = ()
+    ) -> None:
+        """Add languages and tiers to a writer (what a manager does on the writer's page)."""
+        with self.app.app_context():
+            for language in languages:
+                db.session.merge(WriterLanguage(user_id=writer.id, language=language))
+            for tier in tiers:
+                db.session.execute(
+                    sa.insert(writer_tiers).values(user_id=writer.id, tier_id=tier.id)
+                )
+            db.session.commit()
+
+    def order(
+        self,
+        *,
+        client: User | None = None,
+        status: OrderStatus | str = OrderStatus.OPEN,
+        writer: User | None = None,
+        tier: Tier | None = None,
+        content_type: ContentType | None = None,
+        language: str = "fr",
+        words_min: int = 400,
+        words_max: int = 600,
+        deadline: datetime | None = None,
+        title: str | None = None,
+        preferred_writer: User | None = None,
+        revisions: int = 0,
+        text: str = "Un texte livré au client, écrit pour le test.",
+        rating: int = 5,
+        comment: str = "",
+        cancelled_from: OrderStatus | str = OrderStatus.OPEN,
+        manager: User | None = None,
+        **brief,
+    ) -> Order:
+        """An order brought to `status` through the real services, committed at each step.
+
+        What is not given is made: a confirmed client, a tier, a content type, and (from
+        in_progress on) a writer who qualifies. `revisions` rounds of revision + new delivery
+        are played before the last step (a DELIVERED order with revisions=1 has two
+        deliveries). A CANCELLED order is cancelled from `cancelled_from`: by its client when
+        open, by `manager` (made if not given) otherwise. Returns the order detached, with its
+        client, writer, tier and content type loaded.
+        """
+        status = OrderStatus(status)
+        cancelled_from = OrderStatus(cancelled_from)
+        reach = cancelled_from if status is OrderStatus.CANCELLED else status
+        client = client or self.user(Role.CLIENT)
+        tier = tier or self.tier()
+        content_type = content_type or self.content_type()
+        if reach not in (OrderStatus.DRAFT, OrderStatus.OPEN) and writer is None:
+            writer = self.writer(languages=[language], tiers=[tier])
+        if status is OrderStatus.CANCELLED and reach is not OrderStatus.OPEN and manager is None:
+            manager = self.user(Role.MANAGER)
+
+        with self.app.app_context():
+            session = db.session
+
+            def person(user: User | None) -> User:
+                return session.get(User, user.id)
+
+            order = service.create_draft(person(client), service.Brief(
+                title=title or f"Commande de test {next(_counter)}",
+                content_type_id=content_type.id,
+                language=language,
+                words_min=words_min,
+                words_max=words_max,
+                tier_id=tier.id,
+                deadline=deadline or utcnow() + timedelta(days=10),
+                preferred_writer_id=preferred_writer.id if preferred_writer else None,
+                **brief,
+            ))
+            session.commit()
+            order_id = order.id
+            for step, version in self._steps(reach, revisions):
+                order = session.get(Order, order_id)
+                if step == "submit":
+                    service.submit(order, person(client))
+                elif step == "claim":
+                    service.claim(order, person(writer))
+                elif step == "deliver":
+                    service.save_draft(order, person(writer), f"{text}\n\nVersion {version}.",
+                                       base_version=service.draft_for(order).version)
+                    service.deliver(order, person(writer), f"Livraison {version}.")
+                elif step == "revise":
+                    service.request_revision(order, person(client),
+                                             f"Reprenez l'introduction (tour {version}).")
+                session.commit()
+            order = session.get(Order, order_id)
+            if status is OrderStatus.APPROVED:
+                service.approve(order, person(client), rating, comment)
+                session.commit()
+            elif status is OrderStatus.CANCELLED:
+                actor = client if reach is OrderStatus.OPEN else manager
+                service.cancel(order, person(actor), "Annulée pour le test.")
+                session.commit()
+        return self.reload_order(order_id)
+
+    @staticmethod
+    def _steps(status: OrderStatus, revisions: int) -> list[tuple[str, int]]:
+        """The services to call, in order, to bring a new draft to `status`."""
+        if status is OrderStatus.DRAFT:
+            return []
+        steps = [("submit", 0)]
+        if status is OrderStatus.OPEN:
+            return steps
+        steps.append(("claim", 0))
+        if status is OrderStatus.IN_PROGRESS:
+            return steps
+        steps.append(("deliver", 1))
+        for n in range(1, revisions + 1):
+            steps += [("revise", n), ("deliver", n + 1)]
+        if status is OrderStatus.REVISION_REQUESTED:
+            steps.append(("revise", revisions + 1))
+        elif status not in (OrderStatus.DELIVERED, OrderStatus.APPROVED):
+            raise ValueError(f"no path to {status}")
+        return steps
+
+    def reload_order(self, order: Order | int) -> Order:
+        """The order as the database has it now, detached, with its people and catalogue."""
+        order_id = order if isinstance(order, int) else order.id
+        with self.app.app_context():
+            fresh = db.session.scalar(
+                sa.select(Order).where(Order.id == order_id).options(
+                    joinedload(Order.client), joinedload(Order.writer),
+                    joinedload(Order.preferred_writer), joinedload(Order.tier),
+                    joinedload(Order.content_type),
+                )
+            )
+            db.session.expunge_all()
         return fresh

@@ -67,6 +67,17 @@ def can_write(user: User, order: Order) -> bool:
     )
 
 
+def can_attach(user: User, order: Order) -> bool:
+    """Add or remove the brief's files: its client while nobody writes it yet, managers until
+    the order is finished."""
+    if not user.active:
+        return False
+    if user.role is Role.MANAGER:
+        return not order.is_final
+    return (user.role is Role.CLIENT and order.client_id == user.id
+            and order.status in (OrderStatus.DRAFT, OrderStatus.OPEN))
+
+
 def can_request_revision(user: User, order: Order) -> bool:
     return allowed(user, order, Action.REQUEST_REVISION) and order.revisions_left > 0
 
@@ -81,6 +92,8 @@ def can(user: User, order: Order, action: str) -> bool:
         return can_edit_brief(user, order)
     if action == "write":
         return can_write(user, order)
+    if action == "attach":
+        return can_attach(user, order)
     if action in ("extend_deadline", "grant_revision"):
         return user.role is Role.MANAGER and not order.is_final and order.status is not \
             OrderStatus.DRAFT

@@ -79,7 +79,10 @@ def _check_brief(client: User, brief: Brief) -> Tier:
     }:
         raise Conflict(_("Choose a writer who has worked for you before."),
                        field="preferred_writer_id")
-    return _tier(brief.tier_id)
+    tier = _tier(brief.tier_id)
+    # Checked again at submission: time passes between saving a draft and sending it.
+    check_deadline(tier, brief.deadline)
+    return tier
 
 
 def check_deadline(tier: Tier, deadline: datetime, now: datetime | None = None) -> None:
@@ -211,6 +214,10 @@ def previous_writers(client: User) -> list[User]:
 def claim(order: Order, writer: User) -> None:
     """The writer takes an open order. Under concurrency exactly one writer wins: the others
     get Conflict. Raises NotAllowed when the writer may not take this order."""
+    taken = _("Another writer took this order a moment ago.")
+    if order.status is OrderStatus.IN_PROGRESS and order.writer_id not in (None, writer.id):
+        # Loaded after the winner committed: the same answer as losing the race in the UPDATE.
+        raise Conflict(taken)
     if order.status is OrderStatus.OPEN and not policies.can_claim(writer, order):
         if policies.offer_is_exclusive(order) and order.preferred_writer_id != writer.id:
             raise NotAllowed(_("This order is offered to another writer for now."))
@@ -225,7 +232,7 @@ def claim(order: Order, writer: User) -> None:
         order, Action.CLAIM, writer,
         changes={"writer_id": writer.id, "claimed_at": now, "offered_until": None},
         extra_condition=sa.and_(Order.writer_id.is_(None), exclusive),
-        conflict_message=_("Another writer took this order a moment ago."),
+        conflict_message=taken,
     )
 
 

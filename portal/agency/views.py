@@ -1,0 +1,394 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from babel.numbers import get_currency_symbol
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.routing import BuildError
+
+from portal.accounts.models import Role, User
+from portal.agency import service
+from portal.agency.forms import (
+    AssignForm,
+    ContentTypeForm,
+    DashboardFilterForm,
+    ExtendDeadlineForm,
+    GrantRevisionForm,
+    TierForm,
+    WriterSkillsForm,
+)
+from portal.auth.views import form_error
+from portal.errors import DomainError
+from portal.extensions import db
+from portal.forms import ActionForm
+from portal.i18n import current_language, to_local, to_utc
+from portal.orders import policies, queries
+from portal.orders import service as orders_service
+from portal.orders.models import (
+    STATUS_LABELS,
+    ContentType,
+    Order,
+    OrderStatus,
+    Tier,
+    WriterLanguage,
+    writer_tiers,
+)
+from portal.roles import role_required
+
+bp = Blueprint("agency", __name__, url_prefix="/agency")
+
+
+def order_url(order_id: int) -> str:
+    """The order page (the orders blueprint's); a plain path until that blueprint exists."""
+    try:
+        return url_for("orders.detail", order_id=order_id)
+    except BuildError:
+        return f"/orders/{order_id}"
+
+
+def _currency() -> dict:
+    currency = current_app.config["AGENCY_CURRENCY"]
+    return {"currency": currency,
+            "currency_symbol": get_currency_symbol(currency, locale=current_language())}
+
+
+def _tiers() -> list[Tier]:
+    return list(db.session.scalars(sa.select(Tier).order_by(Tier.position, Tier.name)))
+
+
+def _content_types() -> list[ContentType]:
+    return list(db.session.scalars(
+        sa.select(ContentType).order_by(ContentType.position, ContentType.name_fr)
+    ))
+
+
+def _get_or_404(model, object_id: int):
+    found = db.session.get(model, object_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+# --- all orders ---------------------------------------------------------------------------
+
+
+@bp.get("/orders")
+@role_required(Role.MANAGER)
+def dashboard():
+    load = queries.writer_load()
+    form = DashboardFilterForm(request.args)
+    form.set_choices([writer for writer, _w, _r in load], _tiers(), _content_types(),
+                     current_language())
+    filters = form.filters()
+    page = queries.all_orders(filters, request.args.get("page", 1, type=int),
+                              current_app.config["ORDERS_PER_PAGE"])
+    counts = queries.status_counts(Order.status != OrderStatus.DRAFT)
+    kept = {name: value for name, value in (
+        ("q", filters.q), ("status", filters.status), ("writer_id", filters.writer_id),
+        ("tier_id", filters.tier_id), ("content_type_id", filters.content_type_id),
+        ("language", filters.language), ("sort", filters.sort),
+        ("overdue", 1 if filters.overdue else None),
+    ) if value}
+    return render_template(
+        "agency/dashboard.html",
+        form=form,
+        filters=filters,
+        kept=kept,
+        page=page,
+        counts=[(status, STATUS_LABELS[status], counts[status]) for status in OrderStatus
+                if status is not OrderStatus.DRAFT],
+        total=sum(count for status, count in counts.items() if status is not OrderStatus.DRAFT),
+        overdue=queries.overdue_count(),
+        load=load,
+        status_labels=STATUS_LABELS,
+        order_url=order_url,
+    )
+
+
+# --- tiers --------------------------------------------------------------------------------
+
+
+@bp.get("/tiers")
+@role_required(Role.MANAGER)
+def tiers():
+    return render_template("agency/tiers.html", tiers=_tiers(), **_currency())
+
+
+def _tier_page(form: TierForm, tier: Tier | None):
+    status = 422 if request.method == "POST" else 200
+    return render_template("agency/tier_form.html", form=form, tier=tier, **_currency()), status
+
+
+@bp.route("/tiers/new", methods=["GET", "POST"])
+@role_required(Role.MANAGER)
+def new_tier():
+    form = TierForm()
+    if form.validate_on_submit():
+        try:
+            tier = service.create_tier(current_user, form.values())
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The tier “%(name)s” is created.", name=tier.name), "success")
+            return redirect(url_for("agency.tiers"))
+    return _tier_page(form, None)
+
+
+@bp.route("/tiers/<int:tier_id>/edit", methods=["GET", "POST"])
+@role_required(Role.MANAGER)
+def edit_tier(tier_id: int):
+    tier = _get_or_404(Tier, tier_id)
+    form = TierForm()
+    if request.method == "GET":
+        form.fill_from(tier)
+    if form.validate_on_submit():
+        try:
+            service.update_tier(current_user, tier, form.values())
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The tier “%(name)s” is saved. Orders already placed keep their price.",
+                    name=tier.name), "success")
+            return redirect(url_for("agency.tiers"))
+    return _tier_page(form, tier)
+
+
+# --- content types ------------------------------------------------------------------------
+
+
+@bp.get("/content-types")
+@role_required(Role.MANAGER)
+def content_types():
+    return render_template("agency/content_types.html", content_types=_content_types())
+
+
+def _content_type_page(form: ContentTypeForm, content_type: ContentType | None):
+    status = 422 if request.method == "POST" else 200
+    return render_template("agency/content_type_form.html", form=form,
+                           content_type=content_type), status
+
+
+@bp.route("/content-types/new", methods=["GET", "POST"])
+@role_required(Role.MANAGER)
+def new_content_type():
+    form = ContentTypeForm()
+    if form.validate_on_submit():
+        try:
+            kind = service.create_content_type(current_user, form.values())
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The content type “%(name)s” is created.", name=kind.name(current_language())),
+                  "success")
+            return redirect(url_for("agency.content_types"))
+    return _content_type_page(form, None)
+
+
+@bp.route("/content-types/<int:content_type_id>/edit", methods=["GET", "POST"])
+@role_required(Role.MANAGER)
+def edit_content_type(content_type_id: int):
+    kind = _get_or_404(ContentType, content_type_id)
+    form = ContentTypeForm(obj=kind) if request.method == "GET" else ContentTypeForm()
+    if form.validate_on_submit():
+        try:
+            service.update_content_type(current_user, kind, form.values())
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The content type “%(name)s” is saved.", name=kind.name(current_language())),
+                  "success")
+            return redirect(url_for("agency.content_types"))
+    return _content_type_page(form, kind)
+
+
+# --- writers' skills ----------------------------------------------------------------------
+
+
+@bp.route("/writers/<int:user_id>", methods=["GET", "POST"])
+@role_required(Role.MANAGER)
+def writer_skills(user_id: int):
+    writer = db.session.get(User, user_id)
+    if writer is None or writer.role is not Role.WRITER:
+        abort(404)
+    tiers = _tiers()
+    form = WriterSkillsForm()
+    form.languages.choices = list(current_app.config["ORDER_LANGUAGES"].items())
+    form.tiers.choices = [(tier.id, tier.name) for tier in tiers]
+    if request.method == "GET":
+        skills = service.skills_of(writer)
+        form.languages.data = sorted(skills.languages)
+        form.tiers.data = sorted(skills.tier_ids)
+    if form.validate_on_submit():
+        try:
+            service.set_writer_skills(current_user, writer, form.languages.data or [],
+                                      form.tiers.data or [])
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("%(name)s's languages and tiers are saved.", name=writer.display_name),
+                  "success")
+            return redirect(url_for("agency.writer_skills", user_id=writer.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("agency/writer_skills.html", form=form, writer=writer,
+                           tiers={tier.id: tier for tier in tiers}), status
+
+
+# --- manager tools on an order ------------------------------------------------------------
+
+
+def _writer_choices(order: Order) -> list[tuple[int, str]]:
+    """Active writers other than the current one, with their load; those outside the order's
+    language or tier are marked (a manager may still choose them). Two statements."""
+    qualified = set(db.session.scalars(
+        sa.select(WriterLanguage.user_id).where(
+            WriterLanguage.language == order.language,
+            WriterLanguage.user_id.in_(sa.select(writer_tiers.c.user_id)
+                                       .where(writer_tiers.c.tier_id == order.tier_id)),
+        )
+    ))
+    choices = []
+    for writer, writing, review in queries.writer_load():
+        if writer.id == order.writer_id:
+            continue
+        label = _("%(name)s — %(writing)d being written, %(review)d awaiting review",
+                  name=writer.display_name, writing=writing, review=review)
+        if writer.id not in qualified:
+            label += " · " + _("outside their languages or tiers")
+        choices.append((writer.id, label))
+    return choices
+
+
+def _assign_action(order: Order) -> str | None:
+    for action in ("assign", "reassign"):
+        if policies.can(current_user, order, action):
+            return action
+    return None
+
+
+def order_tools(order: Order) -> dict:
+    """What templates/agency/_order_tools.html shows for `order` to the current manager."""
+    if not current_user.is_authenticated or current_user.role is not Role.MANAGER:
+        return {"visible": False}
+    zone = current_user.timezone
+    assign_action = _assign_action(order)
+    assign_form = None
+    if assign_action:
+        assign_form = AssignForm(formdata=None, prefix=AssignForm.PREFIX)
+        assign_form.writer_id.choices = _writer_choices(order)
+    can_extend = policies.can(current_user, order, "extend_deadline")
+    can_grant = policies.can(current_user, order, "grant_revision")
+    can_cancel = (policies.can(current_user, order, "cancel")
+                  and "orders.cancel" in current_app.view_functions)
+    return {
+        "visible": bool(assign_action or can_extend or can_grant or can_cancel),
+        "assign_action": assign_action,
+        "assign_form": assign_form,
+        "deadline_form": ExtendDeadlineForm(
+            formdata=None, prefix=ExtendDeadlineForm.PREFIX,
+            deadline=to_local(order.deadline + timedelta(days=1), zone).replace(second=0,
+                                                                               microsecond=0),
+        ) if can_extend else None,
+        "revision_form": GrantRevisionForm(formdata=None, prefix=GrantRevisionForm.PREFIX)
+        if can_grant else None,
+        "cancel_url": url_for("orders.cancel", order_id=order.id) if can_cancel else None,
+        "cancel_form": ActionForm(formdata=None) if can_cancel else None,
+        "zone": zone,
+    }
+
+
+@bp.app_context_processor
+def order_tools_context() -> dict:
+    return {"agency_order_tools": order_tools}
+
+
+def _flash_form_errors(form) -> None:
+    for errors in form.errors.values():
+        for message in errors:
+            flash(str(message), "danger")
+            return
+
+
+@bp.post("/orders/<int:order_id>/assign")
+@role_required(Role.MANAGER)
+def assign(order_id: int):
+    order = queries.get_order_for(current_user, order_id)
+    form = AssignForm(prefix=AssignForm.PREFIX)
+    form.writer_id.choices = _writer_choices(order)
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return redirect(order_url(order.id))
+    writer = db.session.get(User, form.writer_id.data)
+    try:
+        orders_service.assign(order, current_user, writer, (form.note.data or "").strip())
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("%(ref)s is now assigned to %(name)s.", ref=order.reference,
+                name=writer.display_name), "success")
+    return redirect(order_url(order.id))
+
+
+@bp.post("/orders/<int:order_id>/deadline")
+@role_required(Role.MANAGER)
+def extend_deadline(order_id: int):
+    order = queries.get_order_for(current_user, order_id)
+    form = ExtendDeadlineForm(prefix=ExtendDeadlineForm.PREFIX)
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return redirect(order_url(order.id))
+    deadline = to_utc(form.deadline.data, current_user.timezone)
+    try:
+        orders_service.extend_deadline(order, current_user, deadline,
+                                       (form.note.data or "").strip())
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("The deadline is now %(when)s.", when=format_datetime(deadline)), "success")
+    return redirect(order_url(order.id))
+
+
+@bp.post("/orders/<int:order_id>/revisions")
+@role_required(Role.MANAGER)
+def grant_revision(order_id: int):
+    order = queries.get_order_for(current_user, order_id)
+    form = GrantRevisionForm(prefix=GrantRevisionForm.PREFIX)
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return redirect(order_url(order.id))
+    try:
+        orders_service.grant_revision(order, current_user, (form.note.data or "").strip())
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("One more revision round is granted: %(count)d in all.",
+                count=order.revisions_allowed), "success")
+    return redirect(order_url(order.id))

@@ -1,0 +1,364 @@
+"""Forms of the client side of orders: the brief, the live quote, files, review and the
+one-button actions. They check shape (lengths, choices, formats); the services check the rules."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import current_app, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from portal.accounts.models import User
+from portal.extensions import db, utcnow
+from portal.i18n import current_language, format_money, to_local, to_utc
+from portal.orders.models import ContentType, Order, OrderStatus, Tier
+from portal.orders.service import Brief, previous_writers
+
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+MAX_KEYWORDS = 30
+MAX_URLS = 20
+
+
+# --- pieces -------------------------------------------------------------------------------
+
+
+class WordRange:
+    """A word count inside WORDS_MIN..WORDS_MAX of the configuration."""
+
+    def __call__(self, form, field) -> None:
+        low, high = current_app.config["WORDS_MIN"], current_app.config["WORDS_MAX"]
+        if field.data is not None and not low <= field.data <= high:
+            raise ValidationError(_("A word count is between %(low)d and %(high)d.",
+                                    low=low, high=high))
+
+
+def words_field(label) -> IntegerField:
+    return IntegerField(
+        label,
+        validators=[InputRequired(message=_l("Enter a number of words.")), WordRange()],
+        invalid_value_message=_l("Enter a whole number of words, like 800."),
+        render_kw={"inputmode": "numeric", "min": 100, "max": 20000, "step": 50},
+    )
+
+
+def deadline_field() -> DateTimeLocalField:
+    return DateTimeLocalField(
+        _l("Deadline"),
+        format=DATETIME_FORMATS,
+        validators=[InputRequired(message=_l("Choose a deadline."))],
+        invalid_value_message=_l("Enter the deadline as a date and a time."),
+    )
+
+
+def split_lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def split_keywords(text: str | None) -> list[str]:
+    """Keywords one per line or separated by commas, without repeats."""
+    seen: dict[str, str] = {}
+    for part in re.split(r"[,\n;]", text or ""):
+        word = " ".join(part.split())
+        if word and word.lower() not in seen:
+            seen[word.lower()] = word
+    return list(seen.values())
+
+
+def is_web_address(url: str) -> bool:
+    if len(url) > 2000 or any(ch.isspace() for ch in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and "." in parts.hostname
+
+
+class WebAddresses:
+    """One http(s) address per line."""
+
+    def __call__(self, form, field) -> None:
+        urls = split_lines(field.data)
+        if len(urls) > MAX_URLS:
+            raise ValidationError(_("Give at most %(count)d addresses.", count=MAX_URLS))
+        for url in urls:
+            if not is_web_address(url):
+                raise ValidationError(_("“%(url)s” is not a web address: put one address per "
+                                        "line, each starting with http:// or https://.",
+                                        url=url[:80]))
+
+
+class OnlyOurFields:
+    """Refuses a request carrying fields the form does not have (a price, a status, a writer
+    slipped into the brief): people never set those, so the whole request is refused."""
+
+    def extra_fields(self) -> list[str]:
+        if not self.is_submitted():
+            return []
+        known = set(self._fields)
+        sent = set(request.form.keys()) | set(request.files.keys())
+        return sorted(name for name in sent if name not in known)
+
+    def check_extra_fields(self) -> bool:
+        extra = self.extra_fields()
+        if extra:
+            self.form_errors.append(_("This form does not accept these fields: %(fields)s.",
+                                      fields=", ".join(name[:40] for name in extra[:10])))
+            return False
+        return True
+
+
+# --- the brief ----------------------------------------------------------------------------
+
+
+class BriefForm(OnlyOurFields, FlaskForm):
+    title = StringField(_l("Title"), validators=[
+        DataRequired(message=_l("Give the order a title.")),
+        Length(min=3, max=200, message=_l("A title has 3 to 200 characters.")),
+    ])
+    content_type_id = SelectField(
+        _l("Type of content"), invalid_choice_message=_l("Choose a type of content from the list.")
+    )
+    language = SelectField(
+        _l("Language of the text"), invalid_choice_message=_l("Choose a language from the list.")
+    )
+    words_min = words_field(_l("Words, at least"))
+    words_max = words_field(_l("Words, at most"))
+    tier_id = SelectField(
+        _l("Quality level"), invalid_choice_message=_l("Choose a quality level from the list.")
+    )
+    tone = StringField(_l("Tone"), validators=[
+        Length(max=120, message=_l("At most %(max)d characters.", max=120))],
+        render_kw={"placeholder": _l("Friendly, expert, formal…")})
+    audience = StringField(_l("Audience"), validators=[
+        Length(max=200, message=_l("At most %(max)d characters.", max=200))])
+    primary_keyword = StringField(_l("Main keyword"), validators=[
+        Length(max=120, message=_l("At most %(max)d characters.", max=120))])
+    secondary_keywords = TextAreaField(_l("Other keywords"), render_kw={"rows": 3})
+    links_to_include = TextAreaField(_l("Links to include"), validators=[WebAddresses()],
+                                     render_kw={"rows": 3})
+    reference_urls = TextAreaField(_l("Reference pages"), validators=[WebAddresses()],
+                                   render_kw={"rows": 3})
+    instructions = TextAreaField(_l("Instructions"), validators=[
+        Length(max=10_000, message=_l("At most %(max)d characters.", max=10_000))],
+        render_kw={"rows": 6})
+    deadline = deadline_field()
+    preferred_writer_id = SelectField(_l("Preferred writer"), validate_choice=False)
+    version = HiddenField()
+    save_draft = SubmitField(_l("Save as draft"))
+    save_submit = SubmitField(_l("Save and submit"))
+
+    def __init__(self, *args, client: User, zone: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.zone = zone
+        locale = current_language()
+        types = db.session.scalars(
+            sa.select(ContentType).where(ContentType.active.is_(True))
+            .order_by(ContentType.position, ContentType.id)
+        ).all()
+        self.content_type_id.choices = [(str(t.id), t.name(locale)) for t in types]
+        self.language.choices = list(current_app.config["ORDER_LANGUAGES"].items())
+        self.tiers = db.session.scalars(
+            sa.select(Tier).where(Tier.active.is_(True)).order_by(Tier.position, Tier.id)
+        ).all()
+        self.tier_id.choices = [(str(t.id), tier_label(t)) for t in self.tiers]
+        self.writers = previous_writers(client)
+        self.preferred_writer_id.choices = [("", _("No preference"))] + [
+            (str(w.id), w.display_name) for w in self.writers
+        ]
+
+    def validate(self, extra_validators=None) -> bool:
+        fields_ok = super().validate(extra_validators)
+        return self.check_extra_fields() and fields_ok
+
+    def validate_words_min(self, field) -> None:
+        high = self.words_max.data
+        if field.data is not None and high is not None and field.data > high:
+            raise ValidationError(_("The minimum cannot be above the maximum."))
+
+    def validate_preferred_writer_id(self, field) -> None:
+        if field.data and field.data not in {str(w.id) for w in self.writers}:
+            raise ValidationError(_("Choose a writer who has worked for you before."))
+
+    def validate_secondary_keywords(self, field) -> None:
+        words = split_keywords(field.data)
+        if len(words) > MAX_KEYWORDS:
+            raise ValidationError(_("Give at most %(count)d keywords.", count=MAX_KEYWORDS))
+        if any(len(word) > 120 for word in words):
+            raise ValidationError(_("A keyword has at most %(max)d characters.", max=120))
+
+    def validate_deadline(self, field) -> None:
+        if field.data is not None and self.deadline_utc() <= utcnow():
+            raise ValidationError(_("The deadline is in the past."))
+
+    def deadline_utc(self) -> datetime:
+        return to_utc(self.deadline.data, self.zone)
+
+    @property
+    def submitting(self) -> bool:
+        return bool(self.save_submit.data)
+
+    def brief(self) -> Brief:
+        preferred = self.preferred_writer_id.data
+        return Brief(
+            title=self.title.data.strip(),
+            content_type_id=int(self.content_type_id.data),
+            language=self.language.data,
+            words_min=self.words_min.data,
+            words_max=self.words_max.data,
+            tier_id=int(self.tier_id.data),
+            deadline=self.deadline_utc(),
+            tone=(self.tone.data or "").strip(),
+            audience=(self.audience.data or "").strip(),
+            primary_keyword=(self.primary_keyword.data or "").strip(),
+            secondary_keywords=split_keywords(self.secondary_keywords.data),
+            links_to_include=split_lines(self.links_to_include.data),
+            reference_urls=split_lines(self.reference_urls.data),
+            instructions=(self.instructions.data or "").strip(),
+            preferred_writer_id=int(preferred) if preferred else None,
+        )
+
+    def fill_from(self, order: Order) -> None:
+        """Show a stored brief in the form, the deadline in the client's time zone."""
+        self.title.data = order.title
+        self.content_type_id.data = str(order.content_type_id)
+        self.language.data = order.language
+        self.words_min.data = order.words_min
+        self.words_max.data = order.words_max
+        self.tier_id.data = str(order.tier_id)
+        self.tone.data = order.tone
+        self.audience.data = order.audience
+        self.primary_keyword.data = order.primary_keyword
+        self.secondary_keywords.data = order.secondary_keywords
+        self.links_to_include.data = order.links_to_include
+        self.reference_urls.data = order.reference_urls
+        self.instructions.data = order.instructions
+        self.deadline.data = to_local(order.deadline, self.zone).replace(second=0, microsecond=0)
+        self.preferred_writer_id.data = str(order.preferred_writer_id or "")
+        self.version.data = str(order.version)
+
+    def stated_version(self) -> int:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return -1
+
+
+def tier_label(tier: Tier) -> str:
+    currency = current_app.config["AGENCY_CURRENCY"]
+    return _("%(name)s · %(price)s per word", name=tier.name,
+             price=format_money(tier.client_price_per_word, currency))
+
+
+class QuoteForm(FlaskForm):
+    """What the live quote needs from the brief form (sent by quote.js with the CSRF header)."""
+
+    words_max = words_field(_l("Words, at most"))
+    tier_id = IntegerField(_l("Quality level"), validators=[
+        InputRequired(message=_l("Choose a quality level from the list."))],
+        invalid_value_message=_l("Choose a quality level from the list."))
+    deadline = DateTimeLocalField(_l("Deadline"), format=DATETIME_FORMATS,
+                                  validators=[Optional()],
+                                  invalid_value_message=_l("Enter the deadline as a date and "
+                                                           "a time."))
+
+
+# --- one-button actions and review -------------------------------------------------------
+
+
+class SubmitOrderForm(FlaskForm):
+    version = HiddenField()
+
+    def stated_version(self) -> int:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return -1
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(_l("Reason (optional)"), validators=[
+        Length(max=2000, message=_l("At most %(max)d characters.", max=2000))],
+        render_kw={"rows": 2})
+
+
+class RevisionForm(OnlyOurFields, FlaskForm):
+    reason = TextAreaField(_l("What should change?"), validators=[
+        DataRequired(message=_l("Say what should change.")),
+        Length(max=5000, message=_l("At most %(max)d characters.", max=5000)),
+    ], render_kw={"rows": 4})
+
+    def validate(self, extra_validators=None) -> bool:
+        fields_ok = super().validate(extra_validators)
+        return self.check_extra_fields() and fields_ok
+
+
+RATING_CHOICES = [(n, str(n)) for n in range(1, 6)]
+
+
+class ApproveForm(OnlyOurFields, FlaskForm):
+    rating = RadioField(_l("Your rating"), choices=RATING_CHOICES, coerce=int,
+                        validators=[InputRequired(message=_l("Give a rating from 1 to 5."))],
+                        invalid_value_message=_l("Give a rating from 1 to 5."),
+                        invalid_choice_message=_l("Give a rating from 1 to 5."))
+    comment = TextAreaField(_l("Comment for the writer"), validators=[
+        Length(max=2000, message=_l("At most %(max)d characters.", max=2000))],
+        render_kw={"rows": 3})
+
+    def validate(self, extra_validators=None) -> bool:
+        fields_ok = super().validate(extra_validators)
+        return self.check_extra_fields() and fields_ok
+
+    def validate_comment(self, field) -> None:
+        if self.rating.data in (1, 2) and not (field.data or "").strip():
+            raise ValidationError(_("Tell the writer what went wrong: a low rating needs a "
+                                    "comment."))
+
+
+class UploadForm(FlaskForm):
+    file = FileField(_l("Add a file"), validators=[FileRequired(message=_l("Choose a file."))])
+    back = HiddenField()
+
+
+class BackForm(FlaskForm):
+    """A one-button action that returns to the page it came from (the brief or the order)."""
+
+    back = HiddenField()
+
+
+class ListFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    status = HiddenField()
+    q = StringField(_l("Search by title"), validators=[Length(max=100)])
+    sort = SelectField(_l("Sort"), choices=[
+        ("newest", _l("Newest first")),
+        ("oldest", _l("Oldest first")),
+        ("deadline", _l("Nearest deadline")),
+    ], validate_choice=False)
+
+    def clean_status(self) -> str:
+        value = self.status.data or ""
+        return value if value in {s.value for s in OrderStatus} else ""
+
+    def clean_sort(self) -> str:
+        return self.sort.data if self.sort.data in ("newest", "oldest", "deadline") \
+            else "newest"

@@ -1,0 +1,248 @@
+"""Files joined to a brief: what is accepted, how its type is told from its content, and where
+it is kept.
+
+A file is accepted when its content is one of the accepted kinds (read from its first bytes,
+never from its name or the browser's word) and its extension names that same kind. It is written
+under UPLOAD_DIR (outside the web root) with a random name; the person's file name is kept only
+as a label, cleaned. The file is written before its row, and removed again if the row cannot be
+stored, so no row ever points to a missing file.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import secrets
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from werkzeug.datastructures import FileStorage
+
+from portal.accounts.models import User
+from portal.errors import Conflict, NotAllowed
+from portal.extensions import db
+from portal.orders import policies
+from portal.orders.models import Attachment, Order
+
+log = logging.getLogger("portal.orders.uploads")
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str  # what the person reads: "PDF", "Word (docx)"…
+    media_type: str
+    extensions: tuple[str, ...]
+
+
+PDF = Kind("PDF", "application/pdf", ("pdf",))
+DOCX = Kind("Word (docx)",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document", ("docx",))
+ODT = Kind("OpenDocument (odt)", "application/vnd.oasis.opendocument.text", ("odt",))
+TEXT = Kind("text", "text/plain; charset=utf-8", ("txt", "md"))
+PNG = Kind("PNG", "image/png", ("png",))
+JPEG = Kind("JPEG", "image/jpeg", ("jpg", "jpeg"))
+KINDS = (PDF, DOCX, ODT, TEXT, PNG, JPEG)
+ACCEPTED_EXTENSIONS = tuple(ext for kind in KINDS for ext in kind.extensions)
+MARKDOWN_MEDIA_TYPE = "text/markdown; charset=utf-8"
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
+_NAME_LIMIT = 180
+
+
+def sniff(data: bytes) -> Kind | None:
+    """The accepted kind this content is, or None. Decided from the bytes alone."""
+    if data.startswith(b"%PDF-"):
+        return PDF
+    if data.startswith(_PNG_SIGNATURE):
+        return PNG
+    if data.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if data.startswith(b"PK\x03\x04"):
+        return _sniff_zip(data)
+    if b"\x00" in data:
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return TEXT
+
+
+def _sniff_zip(data: bytes) -> Kind | None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+            names = {entry.filename for entry in entries}
+            if entries and entries[0].filename == "mimetype":
+                # OpenDocument: the first entry, stored, names the document type.
+                if archive.read(entries[0]).strip() == _ODT_MIMETYPE:
+                    return ODT
+                return None
+            if "[Content_Types].xml" in names and any(n.startswith("word/") for n in names):
+                return DOCX
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, KeyError,
+            NotImplementedError, RuntimeError):
+        return None
+    return None
+
+
+def clean_name(name: str | None, fallback_extension: str = "") -> str:
+    """The person's file name as a harmless label: no folders, no control characters, a
+    bounded length that keeps the extension."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = re.split(r"[/\\]", name)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    name = " ".join(name.split()).strip(" .")
+    if len(name) > _NAME_LIMIT:
+        stem, dot, extension = name.rpartition(".")
+        if dot and 0 < len(extension) <= 10:
+            name = stem[: _NAME_LIMIT - len(extension) - 1].rstrip() + "." + extension
+        else:
+            name = name[:_NAME_LIMIT]
+    if not name or name.startswith("."):
+        name = "file" + (f".{fallback_extension}" if fallback_extension else "")
+    return name
+
+
+def extension_of(name: str) -> str:
+    _stem, dot, extension = name.rpartition(".")
+    return extension.lower() if dot else ""
+
+
+def upload_dir() -> Path:
+    path = Path(current_app.config["UPLOAD_DIR"])
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def path_of(attachment: Attachment) -> Path:
+    # Stored names are hex tokens we made; refuse anything else rather than follow it.
+    if not re.fullmatch(r"[0-9a-f]{32}", attachment.stored_name):
+        raise ValueError("unexpected stored name")
+    return Path(current_app.config["UPLOAD_DIR"]) / attachment.stored_name
+
+
+def attachments_of(order: Order) -> list[Attachment]:
+    return list(db.session.scalars(
+        sa.select(Attachment).where(Attachment.order_id == order.id)
+        .order_by(Attachment.created_at, Attachment.id)
+    ))
+
+
+def _read_limited(upload: FileStorage, limit: int) -> bytes:
+    return upload.stream.read(limit + 1)
+
+
+def add_attachment(order: Order, user: User, upload: FileStorage) -> Attachment:
+    """Join the uploaded file to the order.
+
+    Allowed to the client who owns the order while it is a draft or waiting for a writer, and
+    to managers until it is finished (NotAllowed otherwise). Raises Conflict when the order has
+    its ATTACHMENTS_PER_ORDER files already, the file is empty or above ATTACHMENT_MAX_BYTES, or
+    its content is not an accepted kind or not the kind its extension says. The file is written
+    first; if its row cannot be stored, the file is removed."""
+    if not policies.can_attach(user, order):
+        raise NotAllowed(_("Files can be added to an order only before a writer takes it."))
+    limit = current_app.config["ATTACHMENTS_PER_ORDER"]
+    count = db.session.scalar(
+        sa.select(sa.func.count(Attachment.id)).where(Attachment.order_id == order.id)
+    ) or 0
+    if count >= limit:
+        raise Conflict(_("An order has at most %(count)d files. Remove one to add another.",
+                         count=limit), field="file")
+
+    extension = extension_of(clean_name(upload.filename))
+    name = clean_name(upload.filename, extension)
+    max_bytes = current_app.config["ATTACHMENT_MAX_BYTES"]
+    data = _read_limited(upload, max_bytes)
+    if len(data) > max_bytes:
+        raise Conflict(_("“%(name)s” is too large: a file has at most %(size)s.", name=name,
+                         size=human_size(max_bytes)), field="file")
+    if not data:
+        raise Conflict(_("“%(name)s” is empty.", name=name), field="file")
+    if extension not in ACCEPTED_EXTENSIONS:
+        raise Conflict(_("“%(name)s” is not an accepted kind of file. Send PDF, Word (docx), "
+                         "OpenDocument (odt), text (txt, md), PNG or JPEG files.", name=name),
+                       field="file")
+    kind = sniff(data)
+    if kind is None or extension not in kind.extensions:
+        raise Conflict(_("The content of “%(name)s” is not what its name says (.%(extension)s). "
+                         "Send the file in its own format.", name=name, extension=extension),
+                       field="file")
+
+    try:
+        stored_name = _write(data)
+    except OSError:
+        log.exception("could not store an attachment of order %s", order.id)
+        raise Conflict(_("The file could not be stored. Please try again in a moment."),
+                       field="file") from None
+    media_type = MARKDOWN_MEDIA_TYPE if extension == "md" else kind.media_type
+    attachment = Attachment(order_id=order.id, uploaded_by_id=user.id, original_name=name,
+                            stored_name=stored_name, media_type=media_type, size=len(data))
+    try:
+        db.session.add(attachment)
+        db.session.flush()
+    except Exception:
+        discard_file(stored_name)
+        raise
+    return attachment
+
+
+def remove_attachment(order: Order, user: User, attachment: Attachment) -> str:
+    """Delete the attachment's row (the same people as for adding, at the same times); returns
+    the stored name, whose file the caller removes once the change is committed."""
+    if attachment.order_id != order.id:
+        raise NotAllowed(_("This file belongs to another order."))
+    if not policies.can_attach(user, order):
+        raise NotAllowed(_("Files can be removed from an order only before a writer takes it."))
+    stored_name = attachment.stored_name
+    db.session.delete(attachment)
+    db.session.flush()
+    return stored_name
+
+
+def _write(data: bytes) -> str:
+    directory = upload_dir()
+    for _attempt in range(5):
+        stored_name = secrets.token_hex(16)
+        try:
+            fd = os.open(directory / stored_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+        except Exception:
+            discard_file(stored_name)
+            raise
+        return stored_name
+    raise OSError("could not find a free stored name")
+
+
+def discard_file(stored_name: str) -> None:
+    """Remove a stored file; a file already gone is not an error."""
+    if not re.fullmatch(r"[0-9a-f]{32}", stored_name):
+        return
+    try:
+        (Path(current_app.config["UPLOAD_DIR"]) / stored_name).unlink(missing_ok=True)
+    except OSError:
+        log.warning("could not remove the stored file %s", stored_name, exc_info=True)
+
+
+def human_size(size: int) -> str:
+    """A file size for people, in the current locale (kB below one megabyte, else MB)."""
+    from flask_babel import format_decimal
+
+    if size < 1024 * 1024:
+        return _("%(number)s kB", number=format_decimal(max(1, round(size / 1024))))
+    return _("%(number)s MB", number=format_decimal(round(size / (1024 * 1024), 1)))

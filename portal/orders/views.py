@@ -1,0 +1,485 @@
+"""The client's side of orders (the brief, the live quote, files, "My orders", review) and the
+order page every role opens."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from portal.accounts.models import Role
+from portal.auth.views import form_error
+from portal.errors import Conflict, DomainError
+from portal.extensions import db, utcnow
+from portal.i18n import current_language, format_money, to_local, to_utc
+from portal.orders import policies, queries, service, text, uploads
+from portal.orders.forms import (
+    ApproveForm,
+    BackForm,
+    BriefForm,
+    CancelForm,
+    ListFilterForm,
+    QuoteForm,
+    RevisionForm,
+    SubmitOrderForm,
+    UploadForm,
+)
+from portal.orders.models import STATUS_LABELS, Attachment, Delivery, Order, OrderStatus, Tier
+from portal.orders.pricing import quote as price_quote
+from portal.roles import role_required
+
+bp = Blueprint("orders", __name__, url_prefix="/orders")
+log = logging.getLogger("portal.orders")
+
+STATUS_STYLES = {
+    OrderStatus.DRAFT: "secondary",
+    OrderStatus.OPEN: "info",
+    OrderStatus.IN_PROGRESS: "primary",
+    OrderStatus.DELIVERED: "warning",
+    OrderStatus.REVISION_REQUESTED: "danger",
+    OrderStatus.APPROVED: "success",
+    OrderStatus.CANCELLED: "dark",
+}
+
+TIMELINE_LABELS = {
+    "created": _l("Brief created"),
+    "edited": _l("Brief edited"),
+    "submit": _l("Order submitted"),
+    "cancel": _l("Order cancelled"),
+    "claim": _l("Taken by a writer"),
+    "assign": _l("Assigned to a writer"),
+    "reassign": _l("Given to another writer"),
+    "release": _l("Given back to the pool"),
+    "deliver": _l("Text delivered"),
+    "request_revision": _l("Revision requested"),
+    "approve": _l("Approved"),
+    "auto_approve": _l("Approved automatically"),
+    "deadline_extended": _l("Deadline extended"),
+    "revision_granted": _l("Extra revision granted"),
+}
+
+
+@bp.app_context_processor
+def order_labels():
+    return {"status_labels": STATUS_LABELS, "status_styles": STATUS_STYLES,
+            "file_size": uploads.human_size}
+
+
+def _zone() -> str:
+    return current_user.timezone or current_app.config["AGENCY_TIMEZONE"]
+
+
+# --- the brief ----------------------------------------------------------------------------
+
+
+def _brief_page(form: BriefForm, order: Order | None, status: int = 200):
+    return render_template(
+        "orders/brief.html",
+        form=form,
+        order=order,
+        quote=_initial_quote(form),
+        attachments=uploads.attachments_of(order) if order else [],
+        upload_form=UploadForm(formdata=None, back="edit"),
+        remove_form=BackForm(formdata=None, back="edit"),
+        accepted=uploads.ACCEPTED_EXTENSIONS,
+    ), status
+
+
+def _initial_quote(form: BriefForm) -> dict | None:
+    """The quote shown before any script runs (and without JavaScript)."""
+    try:
+        tier = db.session.get(Tier, int(form.tier_id.data))
+        words = int(form.words_max.data)
+    except (TypeError, ValueError):
+        return None
+    if tier is None or not tier.active or form.deadline.data is None:
+        return None
+    return _quote_payload(tier, words, to_utc(form.deadline.data, form.zone))
+
+
+def _save_brief(form: BriefForm, order: Order | None):
+    """Create or update the draft, then submit it when asked: one transaction."""
+    try:
+        if order is None:
+            order = service.create_draft(current_user, form.brief())
+        else:
+            service.update_draft(order, current_user, form.brief(),
+                                 version=form.stated_version())
+        if form.submitting:
+            service.submit(order, current_user)
+    except DomainError as error:
+        db.session.rollback()
+        form_error(form, error)
+        return None
+    db.session.commit()
+    if form.submitting:
+        flash(_("Your order %(ref)s is sent. We will tell you when a writer takes it.",
+                ref=order.reference), "success")
+    else:
+        flash(_("Your draft is saved. Submit it when it is ready."), "success")
+    return redirect(url_for("orders.detail", order_id=order.id))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(Role.CLIENT)
+def new():
+    form = BriefForm(client=current_user, zone=_zone())
+    if request.method == "GET":
+        languages = current_app.config["ORDER_LANGUAGES"]
+        form.language.data = current_language() if current_language() in languages \
+            else next(iter(languages))
+        form.words_min.data, form.words_max.data = 600, 800
+        if form.tiers:
+            form.tier_id.data = str(form.tiers[0].id)
+        start = to_local(utcnow(), _zone()).replace(minute=0, second=0, microsecond=0)
+        form.deadline.data = start + timedelta(days=7)
+    elif form.validate_on_submit():
+        done = _save_brief(form, None)
+        if done is not None:
+            return done
+    return _brief_page(form, None, 422 if request.method == "POST" else 200)
+
+
+@bp.route("/<int:order_id>/edit", methods=["GET", "POST"])
+@role_required(Role.CLIENT)
+def edit(order_id: int):
+    order = queries.get_order_for(current_user, order_id)
+    if not policies.can_edit_brief(current_user, order):
+        flash(_("This order is no longer a draft: its brief cannot change."), "warning")
+        return redirect(url_for("orders.detail", order_id=order.id))
+    form = BriefForm(client=current_user, zone=_zone())
+    if request.method == "GET":
+        form.fill_from(order)
+    elif form.validate_on_submit():
+        done = _save_brief(form, order)
+        if done is not None:
+            return done
+    return _brief_page(form, order, 422 if request.method == "POST" else 200)
+
+
+@bp.post("/<int:order_id>/submit")
+@role_required(Role.CLIENT)
+def submit(order_id: int):
+    order = queries.get_order_for(current_user, order_id)
+    form = SubmitOrderForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        service.submit(order, current_user, version=form.stated_version())
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("Your order %(ref)s is sent. We will tell you when a writer takes it.",
+                ref=order.reference), "success")
+    return redirect(url_for("orders.detail", order_id=order_id))
+
+
+@bp.post("/<int:order_id>/delete")
+@role_required(Role.CLIENT)
+def delete(order_id: int):
+    order = queries.get_order_for(current_user, order_id)
+    if not BackForm().validate_on_submit():
+        abort(400)
+    stored = [attachment.stored_name for attachment in uploads.attachments_of(order)]
+    try:
+        service.delete_draft(order, current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("orders.detail", order_id=order_id))
+    db.session.commit()
+    for name in stored:
+        uploads.discard_file(name)
+    flash(_("The draft is deleted."), "info")
+    return redirect(url_for("orders.list"))
+
+
+# --- the live quote -----------------------------------------------------------------------
+
+
+def _quote_payload(tier: Tier, words: int, deadline) -> dict:
+    price = price_quote(tier, words, deadline)
+    config = current_app.config
+    if price.is_rush:
+        message = _("A rush surcharge of %(percent)d%% applies: the deadline is less than "
+                    "%(hours)d hours away.", percent=config["RUSH_SURCHARGE_PERCENT"],
+                    hours=config["RUSH_WINDOW_HOURS"])
+    else:
+        message = _("%(words)d words × %(price)s per word.", words=words,  # noqa: RUF001
+                    price=format_money(price.price_per_word, price.currency))
+    return {
+        "ok": True,
+        "total": price.total,
+        "total_display": format_money(price.total, price.currency),
+        "base_display": format_money(price.base, price.currency),
+        "rush_display": format_money(price.rush_surcharge, price.currency),
+        "is_rush": price.is_rush,
+        "per_word_display": format_money(price.price_per_word, price.currency),
+        "words": words,
+        "currency": price.currency,
+        "message": message,
+    }
+
+
+def _no_quote(message: str):
+    return jsonify(ok=False, total=None, total_display="", base_display="", rush_display="",
+                   is_rush=False, per_word_display="", message=message), 422
+
+
+@bp.post("/quote")
+@role_required(Role.CLIENT)
+def quote():
+    form = QuoteForm()
+    if not form.validate():
+        for name in ("words_max", "tier_id", "deadline"):
+            errors = getattr(form, name).errors
+            if errors:
+                return _no_quote(str(errors[0]))
+        return _no_quote(_("Fill in the word count, the level and the deadline."))
+    tier = db.session.get(Tier, form.tier_id.data)
+    if tier is None or not tier.active:
+        return _no_quote(_("Choose a quality level from the list."))
+    if form.deadline.data is None:
+        return _no_quote(_("Choose a deadline to see the price."))
+    deadline = to_utc(form.deadline.data, _zone())
+    try:
+        service.check_deadline(tier, deadline)
+    except Conflict as error:
+        return _no_quote(error.message)
+    return jsonify(_quote_payload(tier, form.words_max.data, deadline))
+
+
+# --- "My orders" --------------------------------------------------------------------------
+
+
+@bp.get("", endpoint="list")
+@role_required(Role.CLIENT)
+def list_orders():
+    filters = ListFilterForm(request.args)
+    filters.validate()
+    chosen = queries.ListFilters(status=filters.clean_status(),
+                                 q=(filters.q.data or "").strip()[:100],
+                                 sort=filters.clean_sort())
+    page = queries.client_orders(current_user, chosen,
+                                 page=max(request.args.get("page", 1, type=int), 1),
+                                 per_page=current_app.config["ORDERS_PER_PAGE"])
+    counts = queries.status_counts(Order.client_id == current_user.id)
+    return render_template("orders/list.html", page=page, filters=filters, chosen=chosen,
+                           counts=counts, total=sum(counts.values()), estimate=_estimate)
+
+
+def _estimate(order: Order):
+    """A draft's price as it would be if submitted now (submitted orders keep theirs)."""
+    if order.price_total is not None:
+        return order.price_total
+    return price_quote(order.tier, order.words_max, order.deadline).total
+
+
+# --- the order page -----------------------------------------------------------------------
+
+
+def _detail_page(order: Order, *, revision_form=None, approve_form=None, status: int = 200):
+    deliveries = queries.deliveries(order)
+    latest = deliveries[-1] if deliveries else None
+    may_revise = policies.can_request_revision(current_user, order)
+    may_approve = policies.can(current_user, order, "approve")
+    review = None
+    if latest is not None and order.status is OrderStatus.DELIVERED and (may_revise
+                                                                         or may_approve):
+        review = {
+            "delivery": latest,
+            "html": text.render_markdown(latest.text),
+            "keywords": text.keyword_presence(latest.text, order.keyword_list()),
+            "in_range": order.words_min <= latest.word_count <= order.words_max,
+        }
+    return render_template(
+        "orders/detail.html",
+        order=order,
+        deliveries=deliveries,
+        review=review,
+        may_revise=may_revise,
+        may_approve=may_approve,
+        events=queries.timeline(order),
+        timeline_labels=TIMELINE_LABELS,
+        attachments=uploads.attachments_of(order),
+        estimate=_estimate(order) if order.status is OrderStatus.DRAFT else None,
+        submit_form=SubmitOrderForm(formdata=None, version=order.version),
+        cancel_form=CancelForm(formdata=None),
+        revision_form=revision_form or RevisionForm(formdata=None),
+        approve_form=approve_form or ApproveForm(formdata=None),
+        upload_form=UploadForm(formdata=None, back="detail"),
+        remove_form=BackForm(formdata=None, back="detail"),
+        accepted=uploads.ACCEPTED_EXTENSIONS,
+    ), status
+
+
+@bp.get("/<int:order_id>")
+@login_required
+def detail(order_id: int):
+    return _detail_page(queries.get_order_for(current_user, order_id))
+
+
+@bp.post("/<int:order_id>/cancel")
+@login_required
+def cancel(order_id: int):
+    order = queries.get_order_for(current_user, order_id)
+    form = CancelForm()
+    if not form.validate_on_submit():
+        flash(" ".join(form.reason.errors) or _("The order could not be cancelled."), "danger")
+        return redirect(url_for("orders.detail", order_id=order_id))
+    try:
+        service.cancel(order, current_user, form.reason.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("The order %(ref)s is cancelled.", ref=order.reference), "info")
+    return redirect(url_for("orders.detail", order_id=order_id))
+
+
+@bp.post("/<int:order_id>/revision")
+@login_required
+def request_revision(order_id: int):
+    order = queries.get_order_for(current_user, order_id)
+    form = RevisionForm()
+    if form.validate_on_submit():
+        try:
+            service.request_revision(order, current_user, form.reason.data)
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Your request is sent to the writer."), "success")
+            return redirect(url_for("orders.detail", order_id=order_id))
+    return _detail_page(order, revision_form=form, status=422)
+
+
+@bp.post("/<int:order_id>/approve")
+@login_required
+def approve(order_id: int):
+    order = queries.get_order_for(current_user, order_id)
+    form = ApproveForm()
+    if form.validate_on_submit():
+        try:
+            service.approve(order, current_user, form.rating.data, form.comment.data or "")
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Thank you: the text is approved."), "success")
+            return redirect(url_for("orders.detail", order_id=order_id))
+    return _detail_page(order, approve_form=form, status=422)
+
+
+@bp.get("/<int:order_id>/deliveries/<int:number>")
+@login_required
+def delivery(order_id: int, number: int):
+    order = queries.get_order_for(current_user, order_id)
+    found = {d.number: d for d in db.session.scalars(
+        sa.select(Delivery).where(Delivery.order_id == order.id,
+                                  Delivery.number.in_((number, number - 1)))
+    )}
+    current = found.get(number)
+    if current is None:
+        abort(404)
+    previous = found.get(number - 1)
+    diff = text.diff_html(text.word_diff(previous.text, current.text)) if previous else None
+    return render_template("orders/delivery.html", order=order, delivery=current,
+                           previous=previous, diff=diff, html=text.render_markdown(current.text))
+
+
+# --- files --------------------------------------------------------------------------------
+
+
+def _back(order: Order, form) -> str:
+    if form.back.data == "edit" and policies.can_edit_brief(current_user, order):
+        return url_for("orders.edit", order_id=order.id)
+    return url_for("orders.detail", order_id=order.id)
+
+
+@bp.post("/<int:order_id>/attachments")
+@login_required
+def upload(order_id: int):
+    order = queries.get_order_for(current_user, order_id)
+    form = UploadForm()
+    if not form.validate_on_submit():
+        flash(" ".join(str(e) for e in form.file.errors) or _("Choose a file."), "danger")
+        return redirect(_back(order, form))
+    try:
+        attachment = uploads.add_attachment(order, current_user, form.file.data)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(_back(order, form))
+    stored_name, name = attachment.stored_name, attachment.original_name
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        uploads.discard_file(stored_name)
+        raise
+    flash(_("“%(name)s” is attached to the order.", name=name), "success")
+    return redirect(_back(order, form))
+
+
+@bp.get("/<int:order_id>/attachments/<int:attachment_id>")
+@login_required
+def attachment(order_id: int, attachment_id: int):
+    order = queries.get_order_for(current_user, order_id)
+    found = db.session.get(Attachment, attachment_id)
+    if found is None or found.order_id != order.id:
+        abort(404)
+    path = uploads.path_of(found)
+    if not path.is_file():
+        log.error("attachment %s of order %s has no file %s", found.id, order.id, path)
+        abort(404)
+    response = send_file(path, mimetype=found.media_type, as_attachment=True,
+                         download_name=found.original_name, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/<int:order_id>/attachments/<int:attachment_id>/delete")
+@login_required
+def delete_attachment(order_id: int, attachment_id: int):
+    order = queries.get_order_for(current_user, order_id)
+    found = db.session.get(Attachment, attachment_id)
+    if found is None or found.order_id != order.id:
+        abort(404)
+    form = BackForm()
+    if not form.validate_on_submit():
+        abort(400)
+    name = found.original_name
+    try:
+        stored_name = uploads.remove_attachment(order, current_user, found)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(_back(order, form))
+    db.session.commit()
+    uploads.discard_file(stored_name)
+    flash(_("“%(name)s” is removed.", name=name), "info")
+    return redirect(_back(order, form))

@@ -1,0 +1,289 @@
+// The writing workspace: live word count, keyword checklist, autosave of the draft.
+//
+// The text is never lost: every change is copied to localStorage (one key per writer and order)
+// before anything is sent; a refused or failed save keeps it there and says so; an expired
+// session or CSRF token is reported and the save retried (with a fresh token once the writer has
+// logged in again in another tab); on load, text this browser kept but the server never got is
+// offered back.
+(function () {
+  "use strict";
+
+  var SAVE_AFTER_TYPING_MS = 3000;
+  var SAVE_WHILE_DIRTY_MS = 15000;
+
+  function readStored(key) {
+    try {
+      var entry = JSON.parse(window.localStorage.getItem(key));
+      return entry && typeof entry.text === "string" ? entry : null;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function forget(key) {
+    try { window.localStorage.removeItem(key); } catch (error) { /* storage unavailable */ }
+  }
+
+  // A delivered or closed order: drop what this browser kept once the server has it.
+  var closed = document.getElementById("workspace-closed");
+  if (closed) {
+    var kept = readStored(closed.dataset.storageKey);
+    if (kept && (kept.delivering || !kept.unsaved)) { forget(closed.dataset.storageKey); }
+  }
+
+  var form = document.getElementById("deliver-form");
+  if (!form) { return; }
+
+  var d = form.dataset;
+  var key = d.storageKey;
+  var editor = document.getElementById("editor");
+  var baseInput = document.getElementById("base-version");
+  var statusEl = document.getElementById("autosave-status");
+  var countEl = document.getElementById("word-count");
+  var keywordItems = document.querySelectorAll("#keywords [data-keyword]");
+  var deliverButton = document.getElementById("deliver");
+  var lang = document.documentElement.lang || "fr";
+  var plural = window.Intl && Intl.PluralRules ? new Intl.PluralRules(lang) : null;
+
+  var version = parseInt(baseInput.value, 10) || 0;
+  var dirty = d.unsaved === "1";
+  var inFlight = null;
+  var stopped = false; // a conflict or a lost order: saving again would not help
+  var expired = false;
+  var submitting = false;
+  var typingTimer = null;
+
+  function fill(template, values) {
+    return template.replace(/%\((\w+)\)s/g, function (whole, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
+
+  // --- the same rules as portal/orders/text.py ------------------------------------------------
+
+  var WORD = /[\p{L}\p{N}_’'-]+/gu;
+  var HAS_LETTER = /[\p{L}\p{N}_]/u;
+
+  function stripMarkdown(text) {
+    return text.replace(/\]\([^)]*\)/g, "]").replace(/[#*_`>[\]]/g, " ");
+  }
+
+  function wordCount(text) {
+    var words = stripMarkdown(text).match(WORD) || [];
+    return words.filter(function (word) { return HAS_LETTER.test(word); }).length;
+  }
+
+  function squeeze(text) {
+    return text.toLowerCase().split(/\s+/).filter(Boolean).join(" ");
+  }
+
+  function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  }
+
+  function hasKeyword(haystack, keyword) {
+    var needle = squeeze(keyword);
+    if (!needle) { return false; }
+    var pattern = new RegExp(
+      "(?<![\\p{L}\\p{N}_])" + escapeRegExp(needle) + "(?![\\p{L}\\p{N}_])", "u");
+    return pattern.test(haystack);
+  }
+
+  function refreshCounts() {
+    var text = editor.value;
+    var count = wordCount(text);
+    var min = parseInt(d.wordsMin, 10);
+    var max = parseInt(d.wordsMax, 10);
+    var one = plural ? plural.select(count) === "one" : count === 1;
+    countEl.textContent = fill(one ? d.msgWordOne : d.msgWordOther, { count: count }) +
+      " — " + fill(d.msgTarget, { min: min, max: max });
+    countEl.classList.toggle("words-inside", count >= min && count <= max);
+    countEl.classList.toggle("words-outside", count < min || count > max);
+
+    var haystack = squeeze(stripMarkdown(text));
+    keywordItems.forEach(function (item) {
+      var present = hasKeyword(haystack, item.dataset.keyword);
+      item.classList.toggle("is-present", present);
+      var state = item.querySelector(".writing-keyword-state");
+      if (state) { state.textContent = present ? d.msgPresent : d.msgMissing; }
+    });
+  }
+
+  // --- keeping the text in this browser -------------------------------------------------------
+
+  function keep(unsaved, extra) {
+    var entry = { text: editor.value, version: version, at: Date.now(), unsaved: unsaved };
+    if (extra) { Object.keys(extra).forEach(function (name) { entry[name] = extra[name]; }); }
+    try { window.localStorage.setItem(key, JSON.stringify(entry)); } catch (error) { /* full */ }
+  }
+
+  function setStatus(message, state) {
+    statusEl.textContent = message;
+    statusEl.classList.remove("autosave-ok", "autosave-pending", "autosave-error");
+    statusEl.classList.add("autosave-" + state);
+  }
+
+  // --- CSRF token, renewed after a new login in another tab ------------------------------------
+
+  var meta = document.querySelector('meta[name="csrf-token"]');
+
+  function token() { return meta ? meta.content : ""; }
+
+  function renewToken() {
+    return fetch(d.pageUrl, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        return response.ok && !response.redirected ? response.text() : "";
+      })
+      .then(function (html) {
+        if (!html) { return false; }
+        var page = new DOMParser().parseFromString(html, "text/html");
+        var fresh = page.querySelector('meta[name="csrf-token"]');
+        if (!fresh || !fresh.content || fresh.content === token()) { return false; }
+        meta.content = fresh.content;
+        document.querySelectorAll('input[name="csrf_token"]').forEach(function (input) {
+          input.value = fresh.content;
+        });
+        return true;
+      })
+      .catch(function () { return false; });
+  }
+
+  // --- saving -----------------------------------------------------------------------------
+
+  function handle(status, data, sentText) {
+    if (status === 200 && data.ok) {
+      expired = false;
+      version = data.version;
+      baseInput.value = String(version);
+      dirty = editor.value !== sentText;
+      keep(dirty);
+      setStatus(dirty ? d.msgUnsaved : data.message, dirty ? "pending" : "ok");
+      return;
+    }
+    if (status === 409 || status === 404) {
+      stopped = true;
+      setStatus(data.error || d.msgGone, "error");
+      return;
+    }
+    if (status === 401 || status === 403 || (status === 400 && data.reason !== "bad_request") ||
+        (status === 200 && !data.ok)) {
+      expired = true;
+      setStatus(d.msgExpired, "error");
+      renewToken().then(function (renewed) { if (renewed) { save(); } });
+      return;
+    }
+    if (status === 400) {
+      setStatus(data.error || d.msgError, "error");
+      return;
+    }
+    setStatus(d.msgError, "error");
+  }
+
+  function save() {
+    if (inFlight) { return inFlight; }
+    if (!dirty || stopped) { return Promise.resolve(); }
+    var sentText = editor.value;
+    setStatus(d.msgSaving, "pending");
+    inFlight = fetch(d.saveUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        "X-CSRFToken": token(),
+        "X-Requested-With": "fetch",
+      },
+      body: JSON.stringify({ text: sentText, base_version: version }),
+    })
+      .then(function (response) {
+        return response.json()
+          .catch(function () { return {}; })
+          .then(function (data) { handle(response.status, data, sentText); });
+      })
+      .catch(function () { setStatus(d.msgFailed, "error"); })
+      .then(function () { inFlight = null; });
+    return inFlight;
+  }
+
+  editor.addEventListener("input", function () {
+    dirty = true;
+    keep(true);
+    refreshCounts();
+    if (!stopped && !expired) { setStatus(d.msgUnsaved, "pending"); }
+    window.clearTimeout(typingTimer);
+    typingTimer = window.setTimeout(save, SAVE_AFTER_TYPING_MS);
+  });
+
+  window.setInterval(function () { if (dirty) { save(); } }, SAVE_WHILE_DIRTY_MS);
+
+  // --- the buttons ----------------------------------------------------------------------------
+
+  // The confirmation of the Deliver button is asked here, before waiting for a save in flight.
+  var confirmDeliver = deliverButton ? deliverButton.getAttribute("data-confirm") : null;
+  if (deliverButton) { deliverButton.removeAttribute("data-confirm"); }
+
+  form.addEventListener("submit", function (event) {
+    var submitter = event.submitter;
+    if (submitter && submitter.id === "save-now") {
+      event.preventDefault();
+      dirty = true;
+      stopped = false;
+      save();
+      return;
+    }
+    if (confirmDeliver && !window.confirm(confirmDeliver)) {
+      event.preventDefault();
+      return;
+    }
+    // The text goes with the form; it stays in this browser until the page says it is delivered.
+    keep(true, { delivering: true });
+    if (inFlight) {
+      event.preventDefault();
+      inFlight.then(function () {
+        baseInput.value = String(version);
+        submitting = true;
+        form.submit();
+      });
+      return;
+    }
+    baseInput.value = String(version);
+    submitting = true;
+  });
+
+  window.addEventListener("beforeunload", function (event) {
+    if (dirty && !submitting) {
+      keep(true);
+      event.preventDefault();
+      event.returnValue = d.msgLeave;
+    }
+  });
+
+  // --- text this browser kept but the server never got --------------------------------------
+
+  var banner = document.getElementById("restore-banner");
+  var stored = readStored(key);
+  if (stored && stored.unsaved && stored.text !== editor.value) {
+    var when = new Date(stored.at || Date.now());
+    document.getElementById("restore-message").textContent =
+      fill(d.msgRestore, { time: when.toLocaleString(lang) });
+    banner.classList.remove("d-none");
+    document.getElementById("restore-accept").addEventListener("click", function () {
+      editor.value = stored.text;
+      banner.classList.add("d-none");
+      dirty = true;
+      keep(true);
+      refreshCounts();
+      save();
+      editor.focus();
+    });
+    document.getElementById("restore-discard").addEventListener("click", function () {
+      banner.classList.add("d-none");
+      keep(dirty);
+    });
+  } else if (!dirty) {
+    keep(false);
+  }
+
+  refreshCounts();
+  if (dirty) { setStatus(d.msgUnsaved, "pending"); }
+})();

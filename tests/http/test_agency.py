@@ -1,0 +1,666 @@
+"""The agency's pages, told through a manager's browser: tiers and their prices, content types,
+writers' languages and tiers, the dashboard of every order and the tools on an order.
+
+Other roles find none of these pages; a price change never reaches an order already placed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from flask import render_template_string
+from flask_login import login_user
+
+from portal.accounts.models import User
+from portal.errors import Conflict
+from portal.extensions import db, utcnow
+from portal.notifications.models import OutboxEmail
+from portal.orders import service as orders_service
+from portal.orders.models import (
+    ContentType,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Tier,
+    WriterLanguage,
+    writer_tiers,
+)
+from tests.http.agency_helpers import (
+    bulk_orders,
+    claim_order,
+    counted_statements,
+    give_skills,
+    make_content_type,
+    make_tier,
+    place_order,
+)
+from tests.http.pages import by_testid, field_error, flashes, location, page_text
+
+
+def tier_form(**changes) -> dict:
+    form = {
+        "name": "Premium",
+        "description": "Textes experts, relus deux fois.",
+        "client_price": "40",
+        "writer_pay": "25",
+        "included_revisions": "3",
+        "min_lead_hours": "72",
+        "position": "2",
+        "active": "y",
+    }
+    form.update(changes)
+    return {name: value for name, value in form.items() if value is not None}
+
+
+@pytest.fixture
+def manager(signed_in):
+    return signed_in("manager")
+
+
+@pytest.fixture
+def catalogue(app):
+    """A tier (20 F CFA a word, 12 to the writer) and a content type, as ids."""
+    return {"tier": make_tier(app, name="Standard"),
+            "content_type": make_content_type(app, "Article de blog", "Blog article")}
+
+
+# --- who may come -------------------------------------------------------------------------
+
+
+AGENCY_PAGES = [
+    ("GET", "/agency/orders"),
+    ("GET", "/agency/tiers"),
+    ("GET", "/agency/tiers/new"),
+    ("POST", "/agency/tiers/new"),
+    ("GET", "/agency/tiers/{tier}/edit"),
+    ("POST", "/agency/tiers/{tier}/edit"),
+    ("GET", "/agency/content-types"),
+    ("GET", "/agency/content-types/new"),
+    ("POST", "/agency/content-types/new"),
+    ("GET", "/agency/content-types/{content_type}/edit"),
+    ("POST", "/agency/content-types/{content_type}/edit"),
+    ("GET", "/agency/writers/{writer}"),
+    ("POST", "/agency/writers/{writer}"),
+    ("POST", "/agency/orders/{order}/assign"),
+    ("POST", "/agency/orders/{order}/deadline"),
+    ("POST", "/agency/orders/{order}/revisions"),
+]
+
+
+@pytest.fixture
+def world(app, person, catalogue):
+    client = person("client")
+    writer = person("writer")
+    order = place_order(app, client, tier_id=catalogue["tier"],
+                        content_type_id=catalogue["content_type"])
+    return {**catalogue, "writer": writer.id, "order": order, "client_user": client}
+
+
+@pytest.mark.parametrize("role", ["client", "writer"])
+@pytest.mark.parametrize(("method", "url"), AGENCY_PAGES)
+def test_clients_and_writers_find_no_agency_page(signed_in, world, role, method, url, stored):
+    browser = signed_in(world["client_user"] if role == "client" else role)
+    target = url.format(**world)
+    if method == "GET":
+        response = browser.get(target)
+    else:
+        response = browser.submit(target, {"name": "Volé", "client_price": "1", "writer_pay": "1",
+                                           "assign-writer_id": str(world["writer"])},
+                                  page="/home")
+    assert response.status_code == 404
+    assert stored(Tier, Tier.name == "Volé") == 0
+    assert stored(OrderEvent, OrderEvent.action.in_(["assign", "deadline_extended",
+                                                     "revision_granted"])) == 0
+
+
+@pytest.mark.parametrize(("method", "url"), AGENCY_PAGES)
+def test_visitors_are_sent_to_the_login_page(visitor, world, method, url):
+    target = url.format(**world)
+    response = visitor.get(target) if method == "GET" else visitor.submit(target, {},
+                                                                           page="/login")
+    assert response.status_code == 302
+    assert location(response).startswith("/login")
+
+
+def test_every_agency_view_is_for_managers_only(app):
+    from portal.accounts.models import Role
+
+    views = {name: view for name, view in app.view_functions.items()
+             if name.startswith("agency.")}
+    assert len(views) == len({url for _method, url in AGENCY_PAGES})
+    assert all(view.allowed_roles == (Role.MANAGER,) for view in views.values())
+
+
+# --- tiers --------------------------------------------------------------------------------
+
+
+def test_a_manager_creates_a_tier_with_prices_typed_in_francs(manager, load):
+    page = manager.get("/agency/tiers/new")
+    assert page.status_code == 200
+    assert "A price change applies to orders submitted after it." in page_text(page)
+
+    response = manager.submit("/agency/tiers/new", tier_form())
+
+    assert location(response) == "/agency/tiers"
+    tier = load(Tier, name="Premium")
+    assert (tier.client_price_per_word, tier.writer_pay_per_word) == (40, 25)
+    assert (tier.included_revisions, tier.min_lead_hours, tier.position, tier.active) == \
+        (3, 72, 2, True)
+    listing = manager.get("/agency/tiers")
+    assert "The tier “Premium” is created." in flashes(listing)
+    row = by_testid(listing, f"tier-{tier.id}")
+    assert "Premium" in row
+    assert "40" in row and "25" in row and "72 hours" in row
+
+
+def test_prices_in_euros_are_typed_with_cents_and_stored_in_cents(app, manager, load,
+                                                                  monkeypatch):
+    monkeypatch.setitem(app.config, "AGENCY_CURRENCY", "EUR")
+
+    response = manager.submit("/agency/tiers/new", tier_form(client_price="0,08",
+                                                             writer_pay="0.05"))
+
+    assert location(response) == "/agency/tiers"
+    tier = load(Tier, name="Premium")
+    assert (tier.client_price_per_word, tier.writer_pay_per_word) == (8, 5)
+    assert "€0.08" in by_testid(manager.get("/agency/tiers"), f"tier-{tier.id}")
+    edit = manager.get(f"/agency/tiers/{tier.id}/edit").get_data(as_text=True)
+    assert 'value="0.08"' in edit
+
+
+@pytest.mark.parametrize(("changes", "field", "message"), [
+    ({"client_price": "-5"}, "client_price", "A price cannot be negative."),
+    ({"writer_pay": "-1"}, "writer_pay", "A price cannot be negative."),
+    ({"client_price": "0", "writer_pay": "0"}, "client_price",
+     "The client price per word must be more than zero."),
+    ({"client_price": "20", "writer_pay": "25"}, "writer_pay",
+     "The writer pay per word cannot be more than the client price per word."),
+    ({"name": "standard"}, "name", "A tier named “standard” already exists."),
+    ({"name": "  "}, "name", "Give the tier a name."),
+    ({"min_lead_hours": "0"}, "min_lead_hours", "From 1 to 720 hours."),
+    ({"min_lead_hours": "721"}, "min_lead_hours", "From 1 to 720 hours."),
+    ({"included_revisions": "11"}, "included_revisions", "From 0 to 10."),
+    ({"client_price": "25,5"}, "client_price",
+     "This currency has no decimals: enter a whole amount."),
+    ({"client_price": "vingt"}, "client_price", "Enter an amount, like 25 or 0,08."),
+    ({"client_price": ""}, "client_price", "Give the client price per word."),
+])
+def test_a_tier_the_rules_refuse_is_not_stored_and_the_form_says_why(
+    manager, catalogue, stored, changes, field, message
+):
+    before = stored(Tier)
+
+    response = manager.submit("/agency/tiers/new", tier_form(**changes))
+
+    assert response.status_code == 422
+    assert message in field_error(response, field)
+    assert stored(Tier) == before
+
+
+def test_the_service_refuses_what_the_form_would_let_through(app, person, catalogue):
+    from portal.agency import service
+
+    with app.app_context():
+        manager = db.session.get(User, person("manager").id)
+        values = service.TierValues(name="Bis", client_price_per_word=10,
+                                    writer_pay_per_word=11, included_revisions=1,
+                                    min_lead_hours=24)
+        with pytest.raises(Conflict) as refused:
+            service.create_tier(manager, values)
+        assert refused.value.field == "writer_pay"
+        values.writer_pay_per_word, values.min_lead_hours = 5, 0
+        with pytest.raises(Conflict):
+            service.create_tier(manager, values)
+        db.session.rollback()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Tier)) == 1
+
+
+def test_editing_a_tier_changes_it_and_keeps_its_own_name_free(manager, catalogue, load):
+    tier_id = catalogue["tier"]
+    page = manager.get(f"/agency/tiers/{tier_id}/edit")
+    assert page.status_code == 200
+    assert 'value="Standard"' in page.get_data(as_text=True)
+
+    response = manager.submit(f"/agency/tiers/{tier_id}/edit",
+                              tier_form(name="Standard", client_price="30", writer_pay="18",
+                                        active=None))
+
+    assert location(response) == "/agency/tiers"
+    tier = load(Tier, id=tier_id)
+    assert (tier.name, tier.client_price_per_word, tier.writer_pay_per_word, tier.active) == \
+        ("Standard", 30, 18, False)
+
+
+def test_renaming_a_tier_to_another_tiers_name_is_refused(app, manager, catalogue, load):
+    other = make_tier(app, name="Expert")
+
+    response = manager.submit(f"/agency/tiers/{other}/edit", tier_form(name="STANDARD"))
+
+    assert response.status_code == 422
+    assert "A tier named “STANDARD” already exists." in field_error(response, "name")
+    assert load(Tier, id=other).name == "Expert"
+
+
+def test_a_new_price_never_changes_an_order_already_submitted(app, manager, person,
+                                                              catalogue, load):
+    client = person("client")
+    order_id = place_order(app, client, tier_id=catalogue["tier"],
+                           content_type_id=catalogue["content_type"], words_max=500)
+    placed = load(Order, id=order_id)
+    assert (placed.price_per_word, placed.price_total) == (20, 10_000)
+
+    response = manager.submit(f"/agency/tiers/{catalogue['tier']}/edit",
+                              tier_form(name="Standard", client_price="40", writer_pay="30",
+                                        included_revisions="0"))
+    assert location(response) == "/agency/tiers"
+    assert "Orders already placed keep their price." in " ".join(
+        flashes(manager.get("/agency/tiers")))
+
+    kept = load(Order, id=order_id)
+    assert (kept.price_per_word, kept.price_total, kept.writer_pay_total) == (20, 10_000, 6_000)
+    assert kept.included_revisions == 2
+    assert load(Tier, id=catalogue["tier"]).client_price_per_word == 40
+    newer = load(Order, id=place_order(app, client, tier_id=catalogue["tier"],
+                                       content_type_id=catalogue["content_type"],
+                                       words_max=500))
+    assert newer.price_total == 20_000
+
+
+def test_unknown_tier_is_not_found(manager):
+    assert manager.get("/agency/tiers/999/edit").status_code == 404
+
+
+# --- content types ------------------------------------------------------------------------
+
+
+def test_a_manager_creates_and_edits_a_content_type(manager, load, stored):
+    response = manager.submit("/agency/content-types/new", {
+        "name_fr": "Communiqué de presse", "name_en": "Press release", "position": "4",
+        "active": "y",
+    })
+    assert location(response) == "/agency/content-types"
+    kind = load(ContentType, name_fr="Communiqué de presse")
+    assert (kind.name_en, kind.position, kind.active) == ("Press release", 4, True)
+    assert "Press release" in by_testid(manager.get("/agency/content-types"),
+                                        f"content-type-{kind.id}")
+
+    duplicate = manager.submit("/agency/content-types/new", {
+        "name_fr": "communiqué de presse", "name_en": "Other", "position": "0"})
+    assert duplicate.status_code == 422
+    assert "already exists" in field_error(duplicate, "name_fr")
+    missing = manager.submit("/agency/content-types/new", {
+        "name_fr": "Fiche produit", "name_en": "", "position": "0"})
+    assert "Give the English name." in field_error(missing, "name_en")
+    assert stored(ContentType) == 1
+
+    edit = manager.get(f"/agency/content-types/{kind.id}/edit")
+    assert 'value="Communiqué de presse"' in edit.get_data(as_text=True)
+    response = manager.submit(f"/agency/content-types/{kind.id}/edit", {
+        "name_fr": "Communiqué", "name_en": "Press release", "position": "1"})
+    assert location(response) == "/agency/content-types"
+    kind = load(ContentType, id=kind.id)
+    assert (kind.name_fr, kind.position, kind.active) == ("Communiqué", 1, False)
+
+
+def test_a_withdrawn_content_type_takes_no_new_brief_but_orders_keep_it(
+    app, manager, person, catalogue, load
+):
+    client = person("client")
+    order_id = place_order(app, client, tier_id=catalogue["tier"],
+                           content_type_id=catalogue["content_type"])
+
+    manager.submit(f"/agency/content-types/{catalogue['content_type']}/edit", {
+        "name_fr": "Article de blog", "name_en": "Blog article", "position": "0"})
+
+    assert load(ContentType, id=catalogue["content_type"]).active is False
+    assert load(Order, id=order_id).content_type_id == catalogue["content_type"]
+    assert "Blog article" in page_text(manager.get("/agency/orders"))
+    with app.app_context(), pytest.raises(Conflict):
+        orders_service.create_draft(db.session.get(User, client.id), orders_service.Brief(
+            title="Nouveau", content_type_id=catalogue["content_type"], language="fr",
+            words_min=300, words_max=500, tier_id=catalogue["tier"],
+            deadline=utcnow() + timedelta(days=10)))
+
+
+# --- writers' languages and tiers ---------------------------------------------------------
+
+
+def _skills(app, user_id: int) -> tuple[set[str], set[int]]:
+    with app.app_context():
+        languages = set(db.session.scalars(
+            sa.select(WriterLanguage.language).where(WriterLanguage.user_id == user_id)))
+        tiers = set(db.session.scalars(
+            sa.select(writer_tiers.c.tier_id).where(writer_tiers.c.user_id == user_id)))
+    return languages, tiers
+
+
+def test_a_manager_sets_the_languages_and_tiers_of_a_writer(app, manager, person, catalogue):
+    writer = person("writer", name="Kossi Mensah")
+    expert = make_tier(app, name="Expert")
+    person_page = manager.get(f"/people/{writer.id}")
+    assert f"/agency/writers/{writer.id}" in person_page.get_data(as_text=True)
+
+    page = manager.get(f"/agency/writers/{writer.id}")
+    assert page.status_code == 200
+    assert "Languages and tiers of Kossi Mensah" in page_text(page)
+
+    response = manager.submit(f"/agency/writers/{writer.id}", {
+        "languages": ["fr", "en"], "tiers": [str(catalogue["tier"]), str(expert)]})
+    assert location(response) == f"/agency/writers/{writer.id}"
+    assert _skills(app, writer.id) == ({"fr", "en"}, {catalogue["tier"], expert})
+    saved = manager.get(f"/agency/writers/{writer.id}")
+    assert "Kossi Mensah's languages and tiers are saved." in flashes(saved)
+    assert saved.get_data(as_text=True).count("checked") == 4
+
+    manager.submit(f"/agency/writers/{writer.id}", {"languages": ["en"]})
+    assert _skills(app, writer.id) == ({"en"}, set())
+
+
+def test_unknown_languages_or_tiers_are_refused(app, manager, person, catalogue):
+    writer = person("writer")
+    give_skills(app, writer, languages=["fr"], tier_ids=[catalogue["tier"]])
+
+    response = manager.submit(f"/agency/writers/{writer.id}", {"languages": ["fr", "de"],
+                                                               "tiers": ["999"]})
+
+    assert response.status_code == 422
+    assert _skills(app, writer.id) == ({"fr"}, {catalogue["tier"]})
+
+
+@pytest.mark.parametrize("role", ["client", "manager"])
+def test_the_skills_page_exists_only_for_writers(manager, person, role):
+    somebody = person(role)
+    assert manager.get(f"/agency/writers/{somebody.id}").status_code == 404
+    assert manager.submit(f"/agency/writers/{somebody.id}", {"languages": ["fr"]},
+                          page="/agency/tiers").status_code == 404
+    assert manager.get("/agency/writers/999").status_code == 404
+    assert "/agency/writers/" not in manager.get(f"/people/{somebody.id}").get_data(
+        as_text=True)
+
+
+# --- tools on an order --------------------------------------------------------------------
+
+
+def _emails(app, order_id: int, kind: str) -> list[str]:
+    with app.app_context():
+        return sorted(db.session.scalars(
+            sa.select(OutboxEmail.recipient).where(
+                OutboxEmail.idempotency_key.like(f"order:{order_id}:%:{kind}:%"))))
+
+
+def _events(app, order_id: int, action: str) -> list[OrderEvent]:
+    with app.app_context():
+        events = list(db.session.scalars(sa.select(OrderEvent).where(
+            OrderEvent.order_id == order_id, OrderEvent.action == action)))
+        db.session.expunge_all()
+        return events
+
+
+def test_a_manager_assigns_then_reassigns_an_order(app, manager, person, catalogue, load):
+    client = person("client")
+    first = person("writer", name="Afi Lawson")
+    second = person("writer", name="Yao Agbeko")
+    order_id = place_order(app, client, tier_id=catalogue["tier"],
+                           content_type_id=catalogue["content_type"])
+
+    response = manager.submit(f"/agency/orders/{order_id}/assign",
+                              {"assign-writer_id": str(first.id),
+                               "assign-note": "Afi connaît ce client."},
+                              page="/agency/orders")
+
+    assert location(response) == f"/orders/{order_id}"
+    order = load(Order, id=order_id)
+    assert (order.status, order.writer_id) == (OrderStatus.IN_PROGRESS, first.id)
+    [event] = _events(app, order_id, "assign")
+    assert (event.from_status, event.to_status, event.note) == (
+        OrderStatus.OPEN, OrderStatus.IN_PROGRESS, "Afi connaît ce client.")
+    assert _emails(app, order_id, "taken") == [client.email]
+    assert _emails(app, order_id, "assigned") == [first.email]
+    assert f"CMD-{order_id:05d} is now assigned to Afi Lawson." in flashes(
+        manager.get("/agency/tiers"))
+
+    response = manager.submit(f"/agency/orders/{order_id}/assign",
+                              {"assign-writer_id": str(second.id)}, page="/agency/orders")
+
+    assert location(response) == f"/orders/{order_id}"
+    order = load(Order, id=order_id)
+    assert (order.status, order.writer_id) == (OrderStatus.IN_PROGRESS, second.id)
+    assert len(_events(app, order_id, "assign")) == 1
+    assert len(_events(app, order_id, "reassign")) == 1
+    assert _emails(app, order_id, "taken") == [client.email, client.email]
+    assert _emails(app, order_id, "assigned") == sorted([first.email, second.email])
+
+
+def test_assigning_to_someone_who_is_not_an_active_writer_is_refused(app, manager, person,
+                                                                     catalogue, load, stored):
+    client = person("client")
+    gone = person("writer", active=False)
+    order_id = place_order(app, client, tier_id=catalogue["tier"],
+                           content_type_id=catalogue["content_type"])
+
+    for writer_id in (gone.id, client.id, 999):
+        response = manager.submit(f"/agency/orders/{order_id}/assign",
+                                  {"assign-writer_id": str(writer_id)}, page="/agency/orders")
+        assert location(response) == f"/orders/{order_id}"
+        assert flashes(manager.get("/agency/tiers")) == ["Not a valid choice."]
+
+    assert load(Order, id=order_id).status is OrderStatus.OPEN
+    assert stored(OrderEvent, OrderEvent.action == "assign") == 0
+
+
+def test_an_approved_order_cannot_be_assigned(app, manager, person, catalogue, load):
+    client = person("client")
+    writer = person("writer")
+    order_id = place_order(app, client, tier_id=catalogue["tier"],
+                           content_type_id=catalogue["content_type"])
+    with app.app_context():
+        db.session.execute(sa.update(Order).where(Order.id == order_id)
+                           .values(status=OrderStatus.APPROVED))
+        db.session.commit()
+
+    manager.submit(f"/agency/orders/{order_id}/assign", {"assign-writer_id": str(writer.id)},
+                   page="/agency/orders")
+
+    [message] = flashes(manager.get("/agency/tiers"))
+    assert "can no longer be changed this way" in message
+    assert load(Order, id=order_id).writer_id is None
+
+
+def _local(value: datetime, zone: str) -> str:
+    return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_a_deadline_moves_later_in_the_managers_time_zone_never_earlier(
+    app, signed_in, person, catalogue, load
+):
+    manager = signed_in("manager", timezone="Europe/Paris")
+    client = person("client")
+    deadline = (utcnow() + timedelta(days=10)).replace(second=0, microsecond=0)
+    order_id = place_order(app, client, tier_id=catalogue["tier"],
+                           content_type_id=catalogue["content_type"], deadline=deadline)
+
+    earlier = _local(deadline - timedelta(hours=1), "Europe/Paris")
+    manager.submit(f"/agency/orders/{order_id}/deadline", {"deadline-deadline": earlier},
+                   page="/agency/orders")
+    assert flashes(manager.get("/agency/tiers")) == [
+        "The new deadline must be later than the current one."]
+    assert load(Order, id=order_id).deadline == deadline
+    assert _events(app, order_id, "deadline_extended") == []
+
+    later = datetime(2040, 3, 1, 18, 30)
+    response = manager.submit(f"/agency/orders/{order_id}/deadline",
+                              {"deadline-deadline": later.strftime("%Y-%m-%dT%H:%M"),
+                               "deadline-note": "Le client attend des chiffres."},
+                              page="/agency/orders")
+    assert location(response) == f"/orders/{order_id}"
+    assert load(Order, id=order_id).deadline == datetime(2040, 3, 1, 17, 30, tzinfo=UTC)
+    [event] = _events(app, order_id, "deadline_extended")
+    assert event.note == "Le client attend des chiffres."
+
+    manager.submit(f"/agency/orders/{order_id}/deadline", {"deadline-deadline": "demain"},
+                   page="/agency/orders")
+    assert flashes(manager.get("/agency/tiers")) == ["Not a valid datetime value."]
+
+
+def test_a_manager_grants_an_extra_revision(app, manager, person, catalogue, load):
+    client = person("client")
+    order_id = place_order(app, client, tier_id=catalogue["tier"],
+                           content_type_id=catalogue["content_type"])
+
+    response = manager.submit(f"/agency/orders/{order_id}/revisions", {},
+                              page="/agency/orders")
+
+    assert location(response) == f"/orders/{order_id}"
+    order = load(Order, id=order_id)
+    assert (order.extra_revisions, order.revisions_allowed) == (1, 3)
+    assert len(_events(app, order_id, "revision_granted")) == 1
+    assert flashes(manager.get("/agency/tiers")) == [
+        "One more revision round is granted: 3 in all."]
+
+
+def test_the_order_tools_show_what_the_manager_may_do_now(app, person, catalogue):
+    client = person("client")
+    manager = person("manager")
+    writer = person("writer", name="Afi Lawson")
+    other = person("writer", name="Yao Agbeko")
+    give_skills(app, writer, languages=["fr"], tier_ids=[catalogue["tier"]])
+    order_id = place_order(app, client, tier_id=catalogue["tier"],
+                           content_type_id=catalogue["content_type"])
+    template = "{% include 'agency/_order_tools.html' %}"
+
+    def tools_for(user_id: int) -> str:
+        with app.test_request_context("/"):
+            login_user(db.session.get(User, user_id))
+            return render_template_string(template, order=db.session.get(Order, order_id))
+
+    html = tools_for(manager.id)
+    assert f'action="/agency/orders/{order_id}/assign"' in html
+    assert "Afi Lawson — 0 being written, 0 awaiting review" in html
+    assert "Yao Agbeko — 0 being written, 0 awaiting review · outside their languages" in html
+    assert f'action="/agency/orders/{order_id}/deadline"' in html
+    assert f'action="/agency/orders/{order_id}/revisions"' in html
+    assert tools_for(client.id).strip() == ""
+    assert tools_for(writer.id).strip() == ""
+
+    claim_order(app, order_id, writer)
+    html = tools_for(manager.id)
+    assert "Reassign" in html
+    assert "Afi Lawson" not in html  # already on it
+    assert f'value="{other.id}"' in html
+
+
+# --- all orders ---------------------------------------------------------------------------
+
+
+def test_the_dashboard_counts_filters_and_flags_late_orders(app, manager, person, catalogue):
+    client = person("client", name="Ama Koffi")
+    afi = person("writer", name="Afi Lawson")
+    yao = person("writer", name="Yao Agbeko")
+    bulk_orders(app, 12, client=client, tier_id=catalogue["tier"],
+                content_type_id=catalogue["content_type"], writers=[afi, yao], overdue_every=6)
+
+    page = manager.get("/agency/orders")
+
+    assert page.status_code == 200
+    assert by_testid(page, "count-open").split()[-1] == "2"
+    assert by_testid(page, "count-in_progress").split()[-1] == "2"
+    assert by_testid(page, "count-all").split()[-1] == "12"
+    # Orders 1 and 7 are late; both are open, so they count as overdue.
+    assert by_testid(page, "count-overdue").split()[-1] == "2"
+    assert by_testid(page, "overdue-badge").count("Overdue") == 2
+    assert "Ama Koffi" in page_text(page)
+    assert "16,000" in page_text(page) or "16 000" in page_text(page)
+    # Statuses cycle open, in progress, delivered, revision, approved, cancelled and writers
+    # alternate: Afi holds the deliveries (and approvals), Yao what is being written (and the
+    # cancelled ones, which are nobody's load).
+    assert by_testid(page, f"load-{afi.id}").split()[-2:] == ["0", "2"]
+    assert by_testid(page, f"load-{yao.id}").split()[-2:] == ["4", "0"]
+
+    overdue = manager.get("/agency/orders?overdue=1")
+    assert len([row for row in overdue.get_data(as_text=True).split('data-testid="order-row"')
+                [1:]]) == 2
+    by_status = manager.get("/agency/orders?status=delivered")
+    assert "2 orders" in by_testid(by_status, "result-count")
+    by_writer = manager.get(f"/agency/orders?writer_id={afi.id}&status=approved")
+    assert "2 orders" in by_testid(by_writer, "result-count")
+    by_title = manager.get("/agency/orders?q=commande 1")
+    assert "4 orders" in by_testid(by_title, "result-count")  # 1, 10, 11, 12
+    nothing = manager.get(f"/agency/orders?tier_id={make_tier(app)}")
+    assert "No order matches these filters." in page_text(nothing)
+    assert manager.get("/agency/orders?status=bogus&tier_id=x&page=99&sort=drop").status_code \
+        == 200
+
+
+def test_drafts_are_not_on_the_dashboard(app, manager, person, catalogue):
+    client = person("client")
+    bulk_orders(app, 3, client=client, tier_id=catalogue["tier"],
+                content_type_id=catalogue["content_type"], statuses=[OrderStatus.DRAFT])
+    page = manager.get("/agency/orders")
+    assert by_testid(page, "count-all").split()[-1] == "0"
+    assert "No order matches these filters." in page_text(page)
+
+
+def test_the_dashboard_pages_through_many_orders_keeping_the_filters(
+    app, manager, person, catalogue
+):
+    client = person("client")
+    bulk_orders(app, 45, client=client, tier_id=catalogue["tier"],
+                content_type_id=catalogue["content_type"], statuses=[OrderStatus.OPEN])
+    page = manager.get("/agency/orders?status=open&sort=deadline")
+    html = page.get_data(as_text=True)
+    assert html.count('data-testid="order-row"') == 20
+    assert "page=3" in html and "status=open" in html and "sort=deadline" in html
+    last = manager.get("/agency/orders?status=open&sort=deadline&page=3")
+    assert last.get_data(as_text=True).count('data-testid="order-row"') == 5
+
+
+@pytest.mark.parametrize("url", [
+    "/agency/orders",
+    "/agency/orders?overdue=1&sort=deadline",
+    "/agency/orders?status=in_progress&language=fr",
+])
+def test_the_dashboard_runs_as_many_statements_for_30_orders_as_for_3(
+    app, manager, person, catalogue, url
+):
+    client = person("client")
+    writers = [person("writer") for _ in range(3)]
+
+    def statements_with(count: int) -> int:
+        bulk_orders(app, count, client=client, tier_id=catalogue["tier"],
+                    content_type_id=catalogue["content_type"], writers=writers,
+                    overdue_every=4)
+        with counted_statements(app) as statements:
+            response = manager.get(url)
+        assert response.status_code == 200
+        return len(statements)
+
+    few = statements_with(3)
+    many = statements_with(27)  # 30 in all
+    assert few == many
+    assert few <= 10
+
+
+def test_the_order_page_carries_the_tools_and_their_cancel_form_works(app, manager, person,
+                                                                      catalogue, load):
+    client = person("client")
+    order_id = place_order(app, client, tier_id=catalogue["tier"],
+                           content_type_id=catalogue["content_type"])
+
+    page = manager.get(f"/orders/{order_id}")
+    assert page.status_code == 200
+    tools = by_testid(page, "agency-tools")
+    assert "Agency tools" in tools and "Extend the deadline" in tools
+    assert "Cancel the order" in tools
+    html = page.get_data(as_text=True)
+    assert f'action="/orders/{order_id}/cancel"' in html
+    assert 'id="agency-cancel-reason" name="reason"' in html
+
+    response = manager.submit(f"/orders/{order_id}/cancel", {"reason": "Doublon."},
+                              page=f"/orders/{order_id}")
+
+    assert response.status_code == 302
+    assert load(Order, id=order_id).status is OrderStatus.CANCELLED
+    assert "agency-tools" not in manager.get(f"/orders/{order_id}").get_data(as_text=True)
