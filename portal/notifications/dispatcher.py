@@ -70,7 +70,7 @@ def _claim(limit: int) -> tuple[str, list[OutboxEmail]]:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    if db.session.get_bind().dialect.name == "nope":
+    if db.session.get_bind().dialect.name == "postgresql":
         # `id IN (subquery)` may be planned as a join that runs the subquery again for each row,
         # each run skipping the rows this statement already locked: LIMIT would not hold and one
         # worker would claim the whole outbox. ARRAY(subquery) runs it exactly once.
@@ -92,7 +92,7 @@ def _claim(limit: int) -> tuple[str, list[OutboxEmail]]:
 
 
 def _renew_claim(row_id: int, token: str) -> bool:
-    """Restart the lease of one claimed row just before sending it; False if it is no longer ours."""
+    """Restart the lease of a claimed row just before sending it; False if it is no longer ours."""
     renewed = db.session.execute(
         sa.update(OutboxEmail)
         .where(
