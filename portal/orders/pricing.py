@@ -1,4 +1,4 @@
-"""The quote: words × the tier's price per word, plus a surcharge for a rushed deadline.
+"""The quote: words times the tier's price per word, plus a surcharge for a rushed deadline.
 
 Everything is an integer of the currency's minor unit, computed on the server. The figures are
 frozen on the order at submission.

@@ -11,7 +11,7 @@ import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
-_WORD = re.compile(r"[\w’'-]+", re.UNICODE)
+_WORD = re.compile(r"[\w\u2019'-]+", re.UNICODE)
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 _ALLOWED_TAGS = {
     "p", "br", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "ul", "ol", "li",
