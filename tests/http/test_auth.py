@@ -85,7 +85,7 @@ TOO_LONG = "pirogue " * 16 + "x"  # 129 characters
         ({"password": "aaaaaaaaaaaa", "confirm": "aaaaaaaaaaaa"}, "password",
          "Repeated characters are easy to guess."),
         ({"password": "Ama Koffi 2024", "confirm": "Ama Koffi 2024"}, "password",
-         "This password is too easy to guess."),
+         "This password leans on your name or email address."),
         ({"password": "nuit bleu", "confirm": "nuit bleu"}, "password",
          "Use at least 10 characters."),
         ({"password": TOO_LONG, "confirm": TOO_LONG}, "password", "Use at most 128 characters."),
@@ -550,7 +550,8 @@ def test_a_confirmation_link_does_not_open_a_password_reset(visitor, mailbox):
 @pytest.mark.parametrize(("password", "confirm", "field", "message"), [
     ("password123", "password123", "password", "This is a very common password."),
     ("nuit bleu", "nuit bleu", "password", "Use at least 10 characters."),
-    ("ama@example.test", "ama@example.test", "password", "This password is too easy to guess."),
+    ("ama@example.test", "ama@example.test", "password",
+     "This password leans on your name or email address."),
     (OTHER_STRONG, STRONG, "confirm", "The two passwords are not the same."),
 ], ids=["common", "short", "made of the address", "confirmation differs"])
 def test_a_weak_new_password_is_refused_with_its_reason_and_changes_nothing(
@@ -765,7 +766,8 @@ def test_an_invitation_with_bad_input_is_refused_on_the_form(
 
 @pytest.mark.parametrize(("changes", "field", "message"), [
     ({"password": "password123"}, "password", "This is a very common password."),
-    ({"password": "kodjo@plume.test"}, "password", "This password is too easy to guess."),
+    ({"password": "kodjo@plume.test"}, "password",
+     "This password leans on your name or email address."),
     ({"confirm": "something else entirely"}, "confirm", "The two passwords are not the same."),
     ({"timezone": "Mars/Olympus_Mons"}, "timezone", "Choose a time zone from the list."),
 ], ids=["common password", "password made of the address", "confirmation differs",
