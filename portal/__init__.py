@@ -12,6 +12,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+import config as settings
 from config import Config, select_config
 from portal.extensions import babel, csrf, db, login_manager, mail, migrate
 
@@ -25,7 +26,8 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder="static",
-        instance_path=str(ROOT / "instance"),
+        # The same folder as the database, secret key and mailbox (PORTAL_INSTANCE_DIR).
+        instance_path=str(settings.INSTANCE_DIR),
     )
     app.config.from_object(config_class)
     app.config.update(overrides)

@@ -67,18 +67,22 @@ def seed_demo_command(if_empty: bool) -> None:
     import sqlalchemy as sa
 
     from portal.accounts.models import User
-    from portal.demo import DEMO_PASSWORD, seed_demo
+    from portal.demo import DEMO_PASSWORD, DEMO_PEOPLE, seed_demo
 
     if if_empty and db.session.scalar(sa.select(User.id).limit(1)) is not None:
         click.echo("demo data: skipped, the database already has accounts")
-        return
-    created = seed_demo()
-    db.session.commit()
-    click.echo(f"demo data: {'loaded' if created else 'already present'}")
-    click.echo(f"demo logins (password {DEMO_PASSWORD}):")
-    for email, role in (("manager@demo.test", "manager"), ("writer@demo.test", "writer"),
-                        ("client@demo.test", "client")):
-        click.echo(f"  {role:8} {email}")
+    else:
+        created = seed_demo()
+        db.session.commit()
+        click.echo(f"demo data: {'loaded' if created else 'already present'}")
+    demo = db.session.scalars(
+        sa.select(User).where(User.email.in_([email for email, *_ in DEMO_PEOPLE]))
+        .order_by(User.role, User.email)
+    ).all()
+    if demo:
+        click.echo(f"demo logins (password {DEMO_PASSWORD}):")
+        for user in demo:
+            click.echo(f"  {user.role.value:8} {user.email}")
 
 
 @click.command("dev-server")

@@ -63,10 +63,20 @@ def _require_manager(actor: User) -> None:
         raise NotAllowed(_("Only managers can manage people."))
 
 
-def _active_managers() -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count(User.id)).where(User.role == Role.MANAGER, User.active.is_(True))
-    )
+def _ensure_a_manager_remains() -> None:
+    """Called after a change: refuses it if no active manager would be left.
+
+    The count runs after our own UPDATE and locks the manager rows, so two managers demoting
+    each other at the same moment cannot both succeed (PostgreSQL waits on the lock; SQLite
+    serialises the writes)."""
+    db.session.flush()
+    managers = db.session.scalars(
+        sa.select(User.id)
+        .where(User.role == Role.MANAGER, User.active.is_(True))
+        .with_for_update()
+    ).all()
+    if not managers:
+        raise NotAllowed(_("The agency needs at least one active manager."))
 
 
 def change_role(actor: User, user: User, role: Role) -> None:
@@ -77,9 +87,10 @@ def change_role(actor: User, user: User, role: Role) -> None:
         raise NotAllowed(_("You cannot change your own role."))
     if user.role is role:
         return
-    if user.role is Role.MANAGER and user.active and _active_managers() <= 1:
-        raise NotAllowed(_("The agency needs at least one active manager."))
+    was_manager = user.role is Role.MANAGER
     user.role = role
+    if was_manager:
+        _ensure_a_manager_remains()
     # Permissions changed: sessions opened under the old role end.
     end_all_sessions(user)
 
@@ -94,6 +105,8 @@ def deactivate(actor: User, user: User) -> None:
         return
     user.active = False
     user.deactivated_at = utcnow()
+    if user.role is Role.MANAGER:
+        _ensure_a_manager_remains()
     end_all_sessions(user)
 
 

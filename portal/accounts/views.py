@@ -76,8 +76,10 @@ def change_password():
             form_error(form, error)
         else:
             db.session.commit()
-            # The token rotated, which ended every session; this one continues under the new one.
-            start_session(current_user._get_current_object())
+            # The token rotated, which ended every session; this one continues under the new one,
+            # and stays remembered on this device if it was.
+            remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
+            start_session(current_user._get_current_object(), remember=remembered)
             flash(_("Your password is changed. Your other sessions have been closed."), "success")
             return redirect(url_for("accounts.settings"))
     return _settings_page(password=form, status=422)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
@@ -71,7 +72,16 @@ def password_problem(password: str, personal: Iterable[str] = ()) -> str | None:
     for item in personal:
         if item:
             inputs.append(item)
-            inputs.extend(part for part in item.replace("@", " ").replace(".", " ").split() if part)
+            inputs.extend(part for part in re.split(r"[\W_]+", item) if part)
+    # zxcvbn scores a string of several personal words as if it were random: check that what
+    # is left without them would still be a password.
+    rest = password.lower()
+    for token in sorted({t.lower() for t in inputs if len(t) >= 3}, key=len, reverse=True):
+        rest = rest.replace(token, "")
+    if len(re.sub(r"[\W_\d]", "", rest)) < 6 and len(rest) < MIN_LENGTH:
+        return _("This password leans on your name or email address.") + " " + _(
+            "Try a few unrelated words, or a longer phrase only you would think of."
+        )
     # zxcvbn's cost grows with length; the first 100 characters decide its score.
     result = zxcvbn(password[:100], user_inputs=inputs)
     if result["score"] >= MIN_SCORE:

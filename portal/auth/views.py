@@ -46,6 +46,15 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def end_session() -> None:
+    """Log out and forget the session, but keep the language the person reads the portal in."""
+    language = current_language()
+    # Cleared first: logout_user() leaves the order to delete the remember cookie in it.
+    session.clear()
+    logout_user()
+    session["locale"] = language
+
+
 def start_session(user, remember: bool = False) -> None:
     # A new session at login: nothing a visitor planted before logging in survives it.
     session.clear()
@@ -122,8 +131,7 @@ def logout():
         abort(400)
     service.end_all_sessions(current_user)
     db.session.commit()
-    logout_user()
-    session.clear()
+    end_session()
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
 
@@ -202,9 +210,7 @@ def reset_password(token: str):
             form_error(form, error)
         else:
             db.session.commit()
-            if current_user.is_authenticated:
-                logout_user()
-            session.clear()
+            end_session()
             flash(_("The password of %(email)s has been changed. Log in with it now.",
                     email=user.email), "success")
             return redirect(url_for("auth.login"))

@@ -80,6 +80,13 @@ def flashes(response) -> list[str]:
                  and "alert" in attrs.get("class", ""))
 
 
+def flashed(response, *fragments: str) -> str:
+    """The one flash message that says all `fragments` (wording around them may change)."""
+    found = [text for text in flashes(response) if all(part in text for part in fragments)]
+    assert len(found) == 1, f"no single flash with {fragments}; flashes: {flashes(response)}"
+    return found[0]
+
+
 def page_text(response) -> str:
     """Everything a person can read in the main part of the page."""
     return " ".join(texts(response, lambda tag, _attrs: tag == "main"))

@@ -253,10 +253,9 @@ def test_a_batch_that_outlasts_its_lease_never_sends_what_another_worker_took_ov
             traveller.shift(lease * 0.6)
             if len(self.messages) == 2:
                 # The second worker sends through another relay: this one is busy answering.
-                with relay(app) as other_relay:
-                    with app.app_context():
-                        second_worker.append((send_pending(), other_relay.messages))
-                        db.session.remove()
+                with relay(app) as other_relay, app.app_context():
+                    second_worker.append((send_pending(), other_relay.messages))
+                    db.session.remove()
             return answer
 
     ids = queue(ctx, *(f"batch{i}@example.test" for i in range(4)))
@@ -351,7 +350,7 @@ def test_a_manager_sees_failed_emails_and_puts_them_back_in_the_queue(ctx, login
 
 
 def test_a_manager_retries_one_failed_email(ctx, login_as):
-    one, other = fail(ctx, "one@example.test", "other@example.test")
+    one, _other = fail(ctx, "one@example.test", "other@example.test")
     manager = login_as("manager")
     response = manager.submit(f"/admin/emails/{one}/retry", page="/admin/emails")
     assert response.status_code == 302
@@ -372,10 +371,7 @@ def test_writers_and_clients_do_not_see_the_emails_page(ctx, login_as, role, met
     [row_id] = fail(ctx, "secret@example.test")
     user = login_as(role)
     url = url.format(id=row_id)
-    if method == "get":
-        response = user.get(url)
-    else:
-        response = user.submit(url, page="/")
+    response = user.get(url) if method == "get" else user.submit(url, page="/")
     assert response.status_code == 404
     assert "secret@example.test" not in response.text
     assert row_for(ctx, "secret@example.test").status is OutboxStatus.FAILED

@@ -105,3 +105,26 @@ def test_links_use_base_url_never_the_request_host(app, client, ctx, factory):
         assert links
         assert all(link.startswith(f"{base}/") for link in links), links
         assert "evil.example" not in body
+
+
+def test_the_html_part_escapes_what_people_typed_and_the_text_part_does_not(ctx, factory):
+    user = factory.user(locale="en", name='Ama <b>"Bold"</b>')
+    with ctx() as session:
+        request_password_reset(user.email)
+        session.commit()
+        [row] = outbox_rows(session)
+    assert 'Hello Ama <b>"Bold"</b>,' in row.text_body
+    assert "<b>" not in row.html_body
+    assert "Ama &lt;b&gt;&#34;Bold&#34;&lt;/b&gt;" in row.html_body
+
+
+def test_emails_can_be_queued_outside_any_request(app, ctx, factory):
+    """The CLI and the mail worker's periodic jobs have an app context but no request."""
+    from flask import has_request_context
+
+    user = factory.user(locale="fr")
+    with ctx() as session:
+        assert not has_request_context()
+        request_password_reset(user.email)
+        session.commit()
+        assert len(outbox_rows(session)) == 1
