@@ -7,6 +7,7 @@ from portal.auth.forms import ResendConfirmationForm
 from portal.auth.views import safe_next
 from portal.extensions import db
 from portal.main.forms import LanguageForm
+from portal.orders.queries import home_summary
 
 bp = Blueprint("main", __name__)
 
@@ -21,7 +22,9 @@ def index():
 @bp.get("/home")
 @login_required
 def home():
-    return render_template("main/home.html", resend_form=ResendConfirmationForm())
+    return render_template(
+        "main/home.html", resend_form=ResendConfirmationForm(), summary=home_summary(current_user)
+    )
 
 
 @bp.post("/language")

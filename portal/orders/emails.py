@@ -34,6 +34,7 @@ def _send(
     quote: str = "",
     button=None,
     skip: User | None = None,
+    link: str | None = None,
 ) -> None:
     seen: set[int] = set()
     for user in recipients:
@@ -52,7 +53,7 @@ def _send(
             lines=lines,
             quote=quote,
             button=button or _l("Open the order"),
-            link=external_url("orders.detail", order_id=order.id),
+            link=link or external_url("orders.detail", order_id=order.id),
         )
 
 
@@ -85,6 +86,16 @@ def notify_taken(order: Order, event: OrderEvent, actor: User | None) -> None:
         _send([order.writer], kind="assigned", order=order, event_key=f"e{event.id}",
               subject=_l("An order is assigned to you: %(title)s", title=order.title),
               lines=[_l("The agency gave you the order “%(title)s”.", title=order.title)])
+
+
+def notify_unassigned(order: Order, event: OrderEvent, previous: User) -> None:
+    """The writer taken off an order by a manager is told, and may no longer write it."""
+    _send([previous], kind="unassigned", order=order, event_key=f"e{event.id}",
+          subject=_l("You are no longer on the order: %(title)s", title=order.title),
+          lines=[_l("The agency gave the order “%(title)s” to another writer. Your working "
+                    "draft stays with the order.", title=order.title)],
+          quote=event.note, button=_l("My assignments"),
+          link=external_url("writing.assignments"))
 
 
 def notify_delivered(order: Order, event: OrderEvent, actor: User | None) -> None:

@@ -174,3 +174,37 @@ def deliveries(order: Order) -> list[Delivery]:
     return list(db.session.scalars(
         sa.select(Delivery).where(Delivery.order_id == order.id).order_by(Delivery.number)
     ))
+
+
+@dataclass
+class HomeSummary:
+    counts: dict[OrderStatus, int]
+    overdue: int
+    recent: list[Order]
+    pool_size: int = 0
+
+
+def home_summary(user: User) -> HomeSummary:
+    """What the home page shows each role: counts by status, what is late, the latest orders.
+    Four statements at most, whatever the data."""
+    if user.role is Role.CLIENT:
+        mine = Order.client_id == user.id
+        order_by = (Order.updated_at.desc(), Order.id.desc())
+    elif user.role is Role.WRITER:
+        mine = Order.writer_id == user.id
+        order_by = (Order.deadline.asc(), Order.id.asc())
+    else:
+        mine = Order.status != OrderStatus.DRAFT
+        order_by = (Order.updated_at.desc(), Order.id.desc())
+    recent_filter = mine
+    if user.role is Role.WRITER:
+        recent_filter = sa.and_(mine, Order.status.in_(WRITING_STATUSES))
+    recent = list(db.session.scalars(
+        _with_relations(sa.select(Order).where(recent_filter)).order_by(*order_by).limit(5)
+    ))
+    summary = HomeSummary(counts=status_counts(mine), overdue=overdue_count(mine), recent=recent)
+    if user.role is Role.WRITER:
+        summary.pool_size = db.session.scalar(
+            sa.select(sa.func.count(Order.id)).where(pool_condition(user))
+        ) or 0
+    return summary

@@ -245,10 +245,15 @@ def assign(order: Order, manager: User, writer: User, note: str = "") -> None:
         raise Conflict(_("%(name)s is already writing this order.", name=writer.display_name),
                        field="writer_id")
     action = Action.ASSIGN if order.status is OrderStatus.OPEN else Action.REASSIGN
-    apply(order, action, manager, note=note,
-          changes={"writer_id": writer.id, "claimed_at": utcnow(), "offered_until": None},
-          extra_condition=Order.writer_id.is_(None) if action is Action.ASSIGN
-          else Order.writer_id == order.writer_id)
+    previous = order.writer
+    event = apply(order, action, manager, note=note,
+                  changes={"writer_id": writer.id, "claimed_at": utcnow(), "offered_until": None},
+                  extra_condition=Order.writer_id.is_(None) if action is Action.ASSIGN
+                  else Order.writer_id == order.writer_id)
+    if previous is not None:
+        from portal.orders.emails import notify_unassigned
+
+        notify_unassigned(order, event, previous)
 
 
 def release(order: Order, actor: User, reason: str) -> None:

@@ -78,7 +78,7 @@ TIMELINE_LABELS = {
 @bp.app_context_processor
 def order_labels():
     return {"status_labels": STATUS_LABELS, "status_styles": STATUS_STYLES,
-            "file_size": uploads.human_size}
+            "status_enum": OrderStatus, "file_size": uploads.human_size}
 
 
 def _zone() -> str:

@@ -432,6 +432,8 @@ def test_a_manager_assigns_then_reassigns_an_order(app, manager, person, catalog
     assert len(_events(app, order_id, "reassign")) == 1
     assert _emails(app, order_id, "taken") == [client.email, client.email]
     assert _emails(app, order_id, "assigned") == sorted([first.email, second.email])
+    # The writer taken off the order is told, once.
+    assert _emails(app, order_id, "unassigned") == [first.email]
 
 
 def test_assigning_to_someone_who_is_not_an_active_writer_is_refused(app, manager, person,
