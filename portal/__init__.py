@@ -85,6 +85,8 @@ def register_blueprints(app: Flask) -> None:
     from portal.agency.views import bp as agency_bp
     from portal.auth.views import bp as auth_bp
     from portal.main.views import bp as main_bp
+    from portal.messaging import models as _messaging_models  # noqa: F401 - tables
+    from portal.notifications import inbox as _inbox  # noqa: F401 - tables
     from portal.notifications.views import bp as notifications_bp
     from portal.orders import emails  # noqa: F401 - registers the order emails with the workflow
     from portal.orders.views import bp as orders_bp

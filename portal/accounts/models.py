@@ -62,6 +62,9 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The daily digest goes at this hour of the person's own time zone.
+    digest_hour: Mapped[int] = mapped_column(default=18, server_default="18")
+    last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role.value}>"

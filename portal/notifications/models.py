@@ -36,6 +36,8 @@ class OutboxEmail(db.Model):
     text_body: Mapped[str] = mapped_column(sa.Text)
     html_body: Mapped[str] = mapped_column(sa.Text)
     message_id: Mapped[str] = mapped_column(sa.String(200))
+    # Replies to notification emails go to the inbound server, signed for one order and person.
+    reply_to: Mapped[str | None] = mapped_column(sa.String(300))
     status: Mapped[OutboxStatus] = mapped_column(
         sa.Enum(
             OutboxStatus,
