@@ -8,12 +8,13 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app portal
 PORT ?= 5000
 SMTP_PORT ?= 8025
+INBOUND_PORT ?= 8026
 PYTEST_ARGS ?=
 
 .PHONY: run test install translations extract-messages update-translations lint db-upgrade seed-demo worker clean help
 
 help:
-	@echo "make run    - the portal with demo data, mail worker and SMTP sink on http://127.0.0.1:$(PORT)"
+	@echo "make run    - the portal with demo data, mail worker, SMTP sink and inbound server on http://127.0.0.1:$(PORT)"
 	@echo "make test   - lint and every test (SQLite; TEST_DATABASE_URL=postgresql://... for PostgreSQL)"
 	@echo "make lint | translations | extract-messages | update-translations | clean"
 
@@ -43,7 +44,7 @@ seed-demo: db-upgrade
 	PORTAL_ENV=$${PORTAL_ENV:-development} $(FLASK) seed-demo --if-empty
 
 run: seed-demo
-	PORTAL_ENV=$${PORTAL_ENV:-development} PORT=$(PORT) SMTP_PORT=$(SMTP_PORT) $(FLASK) dev-server
+	PORTAL_ENV=$${PORTAL_ENV:-development} PORT=$(PORT) SMTP_PORT=$(SMTP_PORT) INBOUND_PORT=$(INBOUND_PORT) $(FLASK) dev-server
 
 worker: install
 	$(FLASK) mail worker

@@ -102,6 +102,14 @@ class Config:
     MAILBOX_DIR = env("MAILBOX_DIR", str(INSTANCE_DIR / "mailbox"))
     MAILBOX_PAGE = False
 
+    # Reply by email: notification emails carry reply+<signed token>@REPLY_DOMAIN (default: the
+    # BASE_URL host when it is a name, else portal.localhost); `flask mail inbound` receives them.
+    REPLY_DOMAIN = env("REPLY_DOMAIN")
+    REPLY_TOKEN_DAYS = env_int("REPLY_TOKEN_DAYS", 90)
+    INBOUND_HOST = env("INBOUND_HOST", "127.0.0.1")
+    INBOUND_PORT = env_int("INBOUND_PORT", 8026)
+    INBOUND_MAX_BYTES = env_int("INBOUND_MAX_BYTES", 15 * 1024 * 1024)
+
     # The reserved .test domain (demo accounts, tests) is refused in production.
     EMAIL_ALLOW_TEST_DOMAINS = env_bool("EMAIL_ALLOW_TEST_DOMAINS", True)
 
@@ -141,6 +149,14 @@ class Config:
     WORDS_MAX = 20_000
 
     PEOPLE_PER_PAGE = 25
+
+    # Notifications: messages posted in a burst go out as one email once the conversation has
+    # been quiet this long, or once the oldest has waited the longest delay.
+    MESSAGE_BURST_QUIET_SECONDS = env_int("MESSAGE_BURST_QUIET_SECONDS", 180)
+    MESSAGE_BURST_MAX_SECONDS = env_int("MESSAGE_BURST_MAX_SECONDS", 900)
+    # How long the one-click settings link of a notification email works.
+    PREFERENCES_TOKEN_DAYS = env_int("PREFERENCES_TOKEN_DAYS", 60)
+    NOTIFICATIONS_PER_PAGE = 25
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
 
     @classmethod

@@ -86,6 +86,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.auth.views import bp as auth_bp
     from portal.main.views import bp as main_bp
     from portal.messaging import models as _messaging_models  # noqa: F401 - tables
+    from portal.messaging.views import bp as messaging_bp
     from portal.notifications import inbox as _inbox  # noqa: F401 - tables
     from portal.notifications.views import bp as notifications_bp
     from portal.orders import emails  # noqa: F401 - registers the order emails with the workflow
@@ -97,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(orders_bp)
+    app.register_blueprint(messaging_bp)
     app.register_blueprint(writing_bp)
     app.register_blueprint(agency_bp)
 
@@ -224,11 +226,14 @@ def register_security_headers(app: Flask) -> None:
 def register_jobs(app: Flask) -> None:
     """Periodic work the mail worker runs between its passes; each job commits its own work.
     The list is shared by every app of the process, so a job is added once."""
+    from portal.notifications.service import run_notification_jobs
     from portal.notifications.worker import PERIODIC_JOBS
     from portal.orders.jobs import run_order_jobs
 
     if not any(name == "orders" for name, _every, _job in PERIODIC_JOBS):
         PERIODIC_JOBS.append(("orders", 60.0, run_order_jobs))
+    if not any(name == "notifications" for name, _every, _job in PERIODIC_JOBS):
+        PERIODIC_JOBS.append(("notifications", 30.0, run_notification_jobs))
 
 
 def register_cli(app: Flask) -> None:

@@ -11,7 +11,9 @@ from flask.cli import AppGroup
 
 from portal.extensions import db
 
-mail_cli = AppGroup("mail", help="Send the outbox, run the mail worker or the local SMTP sink.")
+mail_cli = AppGroup(
+    "mail", help="Send the outbox, run the mail worker, the local SMTP sink or the inbound server."
+)
 
 
 @mail_cli.command("send-pending")
@@ -60,6 +62,34 @@ def sink_command(host: str, port: int, maildir: str | None) -> None:
         controller.stop()
 
 
+@mail_cli.command("inbound")
+@click.option("--host", default=None, help="Address to listen on (default INBOUND_HOST).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default INBOUND_PORT).")
+def inbound_command(host: str | None, port: int | None) -> None:
+    """Receive replies to notification emails over SMTP and post them on their order."""
+    import logging
+    import signal
+
+    from portal.notifications.inbound import start_inbound
+    from portal.notifications.replies import reply_domain
+
+    app = current_app._get_current_object()
+    host = host or app.config["INBOUND_HOST"]
+    port = port or app.config["INBOUND_PORT"]
+    if not logging.getLogger().handlers:
+        # One line per reply posted or refused, on stderr (where a service manager collects it).
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    controller = start_inbound(app, host, port)
+    click.echo(f"mail inbound: listening on {host}:{port} for reply+…@{reply_domain()}")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        stop.wait()
+    finally:
+        controller.stop()
+
+
 @click.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="Only when the database has no account at all.")
 def seed_demo_command(if_empty: bool) -> None:
@@ -88,11 +118,14 @@ def seed_demo_command(if_empty: bool) -> None:
 @click.command("dev-server")
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")))
 @click.option("--smtp-port", type=int, default=lambda: int(os.environ.get("SMTP_PORT", "8025")))
-def dev_server_command(port: int, smtp_port: int) -> None:
-    """Serve the portal with its mail worker and a local SMTP sink; Ctrl-C stops all."""
+@click.option("--inbound-port", type=int,
+              default=lambda: int(os.environ.get("INBOUND_PORT", "8026")))
+def dev_server_command(port: int, smtp_port: int, inbound_port: int) -> None:
+    """Serve the portal with its mail worker, a local SMTP sink and the inbound server for
+    replies; Ctrl-C stops all."""
     from portal.devserver import run
 
-    raise SystemExit(run(port, smtp_port))
+    raise SystemExit(run(port, smtp_port, inbound_port))
 
 
 def register(app: Flask) -> None:

@@ -35,6 +35,7 @@ from portal.errors import DomainError
 from portal.extensions import db
 from portal.forms import ActionForm
 from portal.i18n import current_language, to_local, to_utc
+from portal.messaging.queries import unread_counts
 from portal.orders import policies, queries
 from portal.orders import service as orders_service
 from portal.orders.models import (
@@ -115,6 +116,7 @@ def dashboard():
         load=load,
         status_labels=STATUS_LABELS,
         order_url=order_url,
+        unread=unread_counts(current_user, [order.id for order in page.items]),
     )
 
 

@@ -115,6 +115,7 @@ def _message(row: OutboxEmail) -> Message:
         html=row.html_body,
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
         extra_headers={"X-Portal-Kind": row.kind},
+        reply_to=row.reply_to,
     )
     # Flask-Mail writes its own random Message-ID; a second one in extra_headers would be a
     # duplicate header. The row's id stays the same across retries.

@@ -42,13 +42,15 @@ def queue_email(
     subject: Any,
     locale: str,
     user_id: int | None = None,
+    reply_to: str | None = None,
     **context: Any,
 ) -> OutboxEmail | None:
     """Add an email to the outbox in the current transaction.
 
     `key` identifies the event: a second call with the same key adds nothing and returns None.
     `subject` may be a lazy string; it is rendered, like both bodies from
-    `templates/email/<kind>.txt` and `.html`, in `locale`.
+    `templates/email/<kind>.txt` and `.html`, in `locale`. `reply_to` becomes the Reply-To
+    header (a signed reply address from portal.notifications.replies.reply_address).
     """
     if db.session.scalar(select(OutboxEmail.id).where(OutboxEmail.idempotency_key == key)):
         return None
@@ -74,6 +76,7 @@ def queue_email(
         text_body=text_body,
         html_body=html_body,
         message_id=make_msgid(idstring=digest, domain=domain),
+        reply_to=reply_to,
     )
     db.session.add(row)
     db.session.flush()

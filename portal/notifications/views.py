@@ -9,11 +9,16 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from flask_login import current_user, login_required
 
 from portal.accounts.models import Role
+from portal.auth.views import form_error, safe_next
+from portal.errors import DomainError, InvalidToken
 from portal.extensions import db
 from portal.forms import ActionForm
+from portal.notifications import service
 from portal.notifications.dispatcher import retry_failed
+from portal.notifications.forms import PreferencesForm
 from portal.notifications.models import OutboxEmail, OutboxStatus
 from portal.roles import role_required
 
@@ -140,3 +145,100 @@ def dev_mailbox_html(key: str):
         "img-src data:; frame-ancestors 'self'",
         "X-Frame-Options": "SAMEORIGIN",
     }
+
+
+# --- the bell -----------------------------------------------------------------------------
+
+
+@bp.app_template_global("bell")
+def bell(user):
+    """(unread count, latest notifications) of the person, for the navigation bar."""
+    return service.bell(user)
+
+
+@bp.app_template_global("notification_text")
+def notification_text(notification) -> str:
+    return service.event_text(notification)
+
+
+@bp.app_template_global("notification_url")
+def notification_url(notification) -> str:
+    """Where a notification leads: its order, or the page its event names."""
+    endpoint, values = service.target_endpoint(notification)
+    return url_for(endpoint, **values)
+
+
+@bp.get("/notifications")
+@login_required
+def bell_list():
+    page = db.paginate(service.bell_page_query(current_user), error_out=False,
+                       per_page=current_app.config["NOTIFICATIONS_PER_PAGE"])
+    return render_template("notifications/bell_list.html", page=page,
+                           action_form=ActionForm())
+
+
+@bp.post("/notifications/<int:notification_id>/read")
+@login_required
+def mark_read(notification_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    notification = service.mark_read(current_user, notification_id)
+    if notification is None:
+        abort(404)
+    db.session.commit()
+    endpoint, values = service.target_endpoint(notification)
+    return redirect(url_for(endpoint, **values))
+
+
+@bp.post("/notifications/read-all")
+@login_required
+def mark_all_read():
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    count = service.mark_all_read(current_user)
+    db.session.commit()
+    if count:
+        flash(ngettext("%(num)d notification marked as read.",
+                       "%(num)d notifications marked as read.", count), "success")
+    return redirect(safe_next(request.form.get("next")) or url_for("notifications.bell_list"))
+
+
+# --- email preferences --------------------------------------------------------------------
+
+
+def _edit_preferences(user, action: str, *, by_link: bool):
+    form = PreferencesForm()
+    if request.method == "GET":
+        for kind, mode in service.preferences(user).items():
+            form[kind.value].data = mode.value
+        form.digest_hour.data = user.digest_hour
+    elif form.validate_on_submit():
+        try:
+            service.set_preferences(user, form.modes(), form.digest_hour.data)
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Your email preferences are saved."), "success")
+            return redirect(action)
+    status = 422 if request.method == "POST" else 200
+    return render_template("notifications/preferences.html", form=form, action=action,
+                           person=user, by_link=by_link), status
+
+
+@bp.route("/settings/notifications", methods=["GET", "POST"])
+@login_required
+def preferences():
+    return _edit_preferences(current_user, url_for("notifications.preferences"), by_link=False)
+
+
+@bp.route("/notifications/preferences/<token>", methods=["GET", "POST"])
+def preferences_link(token: str):
+    """The one-click link of every notification email: works without logging in."""
+    try:
+        user = service.user_for_preferences_token(token)
+    except InvalidToken as error:
+        return render_template("auth/link_problem.html", message=error.message), 400
+    return _edit_preferences(user, url_for("notifications.preferences_link", token=token),
+                             by_link=True)

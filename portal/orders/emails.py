@@ -1,5 +1,7 @@
 """Emails about orders, one builder per event, registered with the workflow.
 
+Each goes through portal.notifications.service.notify(): the person sees it in the bell and
+gets the email as they chose (status changes are one kind, deadlines and reminders another).
 Texts are lazy strings: they are rendered in each recipient's language when the email is built.
 """
 
@@ -12,9 +14,14 @@ from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Role, User
 from portal.extensions import db
+from portal.notifications.inbox import NotificationKind
 from portal.notifications.outbox import external_url, queue_email
+from portal.notifications.service import notify
 from portal.orders.models import Order, OrderEvent
 from portal.orders.workflow import NOTIFIERS, Action
+
+# Emails about time (deadlines, reminders); every other order email is a change of status.
+DEADLINE_EMAILS = {"deadline-soon", "overdue", "review-reminder"}
 
 
 def _managers() -> list[User]:
@@ -34,27 +41,41 @@ def _send(
     quote: str = "",
     button=None,
     skip: User | None = None,
-    link: str | None = None,
+    page: str | None = None,
 ) -> None:
+    """Notify each recipient once (not `skip`, nobody inactive). The email key, made of the
+    order, the event, the kind and the person, keeps an email from going twice. `page` is the
+    endpoint the email leads to instead of the order."""
+    notification_kind = (NotificationKind.DEADLINE if kind in DEADLINE_EMAILS
+                         else NotificationKind.STATUS)
+    link = external_url(page) if page else external_url("orders.detail", order_id=order.id)
+    params = _ref(order) | ({"endpoint": page} if page else {})
     seen: set[int] = set()
     for user in recipients:
         if user is None or not user.active or user.id in seen or (skip and user.id == skip.id):
             continue
         seen.add(user.id)
-        queue_email(
-            kind="order_event",
-            key=f"order:{order.id}:{event_key}:{kind}:{user.id}",
-            to=user.email,
-            user_id=user.id,
-            locale=user.locale,
-            subject=subject,
-            user=user,
-            order=order,
-            lines=lines,
-            quote=quote,
-            button=button or _l("Open the order"),
-            link=link or external_url("orders.detail", order_id=order.id),
-        )
+        key = f"order:{order.id}:{event_key}:{kind}:{user.id}"
+
+        def build(*, settings_link: str, user: User = user, key: str = key):
+            return queue_email(
+                kind="order_event",
+                key=key,
+                to=user.email,
+                user_id=user.id,
+                locale=user.locale,
+                subject=subject,
+                user=user,
+                order=order,
+                lines=lines,
+                quote=quote,
+                button=button or _l("Open the order"),
+                link=link,
+                settings_link=settings_link,
+            )
+
+        notify(user, kind=notification_kind, event=f"order.{kind}", order=order,
+               params=params, email=build, key=key)
 
 
 def _ref(order: Order) -> dict:
@@ -94,8 +115,7 @@ def notify_unassigned(order: Order, event: OrderEvent, previous: User) -> None:
           subject=_l("You are no longer on the order: %(title)s", title=order.title),
           lines=[_l("The agency gave the order “%(title)s” to another writer. Your working "
                     "draft stays with the order.", title=order.title)],
-          quote=event.note, button=_l("My assignments"),
-          link=external_url("writing.assignments"))
+          quote=event.note, button=_l("My assignments"), page="writing.assignments")
 
 
 def notify_delivered(order: Order, event: OrderEvent, actor: User | None) -> None:

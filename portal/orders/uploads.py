@@ -124,7 +124,8 @@ def upload_dir() -> Path:
 
 
 def path_of(attachment: Attachment) -> Path:
-    # Stored names are hex tokens we made; refuse anything else rather than follow it.
+    # Any row with a stored_name (brief or message attachment). Stored names are hex tokens we
+    # made; refuse anything else rather than follow it.
     if not re.fullmatch(r"[0-9a-f]{32}", attachment.stored_name):
         raise ValueError("unexpected stored name")
     return Path(current_app.config["UPLOAD_DIR"]) / attachment.stored_name
@@ -139,6 +140,45 @@ def attachments_of(order: Order) -> list[Attachment]:
 
 def _read_limited(upload: FileStorage, limit: int) -> bytes:
     return upload.stream.read(limit + 1)
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    name: str  # the cleaned label
+    data: bytes
+    media_type: str
+
+
+def check_upload(upload: FileStorage, field: str = "file") -> CheckedFile:
+    """Read an uploaded file and check it against the rules of every file of the portal (brief
+    and message attachments alike): at most ATTACHMENT_MAX_BYTES, not empty, an accepted
+    extension, and content of the kind its extension names. Raises Conflict (on `field`)
+    otherwise. Nothing is written."""
+    extension = extension_of(clean_name(upload.filename))
+    name = clean_name(upload.filename, extension)
+    max_bytes = current_app.config["ATTACHMENT_MAX_BYTES"]
+    data = _read_limited(upload, max_bytes)
+    if len(data) > max_bytes:
+        raise Conflict(_("“%(name)s” is too large: a file has at most %(size)s.", name=name,
+                         size=human_size(max_bytes)), field=field)
+    if not data:
+        raise Conflict(_("“%(name)s” is empty.", name=name), field=field)
+    if extension not in ACCEPTED_EXTENSIONS:
+        raise Conflict(_("“%(name)s” is not an accepted kind of file. Send PDF, Word (docx), "
+                         "OpenDocument (odt), text (txt, md), PNG or JPEG files.", name=name),
+                       field=field)
+    kind = sniff(data)
+    if kind is None or extension not in kind.extensions:
+        raise Conflict(_("The content of “%(name)s” is not what its name says (.%(extension)s). "
+                         "Send the file in its own format.", name=name, extension=extension),
+                       field=field)
+    media_type = MARKDOWN_MEDIA_TYPE if extension == "md" else kind.media_type
+    return CheckedFile(name=name, data=data, media_type=media_type)
+
+
+def store(data: bytes) -> str:
+    """Write checked content under UPLOAD_DIR with a random name; returns that name."""
+    return _write(data)
 
 
 def add_attachment(order: Order, user: User, upload: FileStorage) -> Attachment:
@@ -159,34 +199,16 @@ def add_attachment(order: Order, user: User, upload: FileStorage) -> Attachment:
         raise Conflict(_("An order has at most %(count)d files. Remove one to add another.",
                          count=limit), field="file")
 
-    extension = extension_of(clean_name(upload.filename))
-    name = clean_name(upload.filename, extension)
-    max_bytes = current_app.config["ATTACHMENT_MAX_BYTES"]
-    data = _read_limited(upload, max_bytes)
-    if len(data) > max_bytes:
-        raise Conflict(_("“%(name)s” is too large: a file has at most %(size)s.", name=name,
-                         size=human_size(max_bytes)), field="file")
-    if not data:
-        raise Conflict(_("“%(name)s” is empty.", name=name), field="file")
-    if extension not in ACCEPTED_EXTENSIONS:
-        raise Conflict(_("“%(name)s” is not an accepted kind of file. Send PDF, Word (docx), "
-                         "OpenDocument (odt), text (txt, md), PNG or JPEG files.", name=name),
-                       field="file")
-    kind = sniff(data)
-    if kind is None or extension not in kind.extensions:
-        raise Conflict(_("The content of “%(name)s” is not what its name says (.%(extension)s). "
-                         "Send the file in its own format.", name=name, extension=extension),
-                       field="file")
-
+    checked = check_upload(upload)
     try:
-        stored_name = _write(data)
+        stored_name = _write(checked.data)
     except OSError:
         log.exception("could not store an attachment of order %s", order.id)
         raise Conflict(_("The file could not be stored. Please try again in a moment."),
                        field="file") from None
-    media_type = MARKDOWN_MEDIA_TYPE if extension == "md" else kind.media_type
-    attachment = Attachment(order_id=order.id, uploaded_by_id=user.id, original_name=name,
-                            stored_name=stored_name, media_type=media_type, size=len(data))
+    attachment = Attachment(order_id=order.id, uploaded_by_id=user.id, original_name=checked.name,
+                            stored_name=stored_name, media_type=checked.media_type,
+                            size=len(checked.data))
     try:
         db.session.add(attachment)
         db.session.flush()

@@ -28,6 +28,8 @@ from portal.auth.views import form_error
 from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
 from portal.i18n import current_language, format_money, to_local, to_utc
+from portal.messaging import queries as conversations
+from portal.messaging.views import conversation_for
 from portal.orders import policies, queries, service, text, uploads
 from portal.orders.forms import (
     ApproveForm,
@@ -283,7 +285,9 @@ def list_orders():
                                  per_page=current_app.config["ORDERS_PER_PAGE"])
     counts = queries.status_counts(Order.client_id == current_user.id)
     return render_template("orders/list.html", page=page, filters=filters, chosen=chosen,
-                           counts=counts, total=sum(counts.values()), estimate=_estimate)
+                           counts=counts, total=sum(counts.values()), estimate=_estimate,
+                           unread=conversations.unread_counts(current_user,
+                                                              [o.id for o in page.items]))
 
 
 def _estimate(order: Order):
@@ -296,7 +300,8 @@ def _estimate(order: Order):
 # --- the order page -----------------------------------------------------------------------
 
 
-def _detail_page(order: Order, *, revision_form=None, approve_form=None, status: int = 200):
+def _detail_page(order: Order, *, revision_form=None, approve_form=None, message_form=None,
+                 last_visit=None, status: int = 200):
     deliveries = queries.deliveries(order)
     latest = deliveries[-1] if deliveries else None
     may_revise = policies.can_request_revision(current_user, order)
@@ -328,13 +333,20 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, status:
         upload_form=UploadForm(formdata=None, back="detail"),
         remove_form=BackForm(formdata=None, back="detail"),
         accepted=uploads.ACCEPTED_EXTENSIONS,
+        conversation=conversation_for(order, current_user, last_visit=last_visit,
+                                      form=message_form),
     ), status
 
 
 @bp.get("/<int:order_id>")
 @login_required
 def detail(order_id: int):
-    return _detail_page(queries.get_order_for(current_user, order_id))
+    order = queries.get_order_for(current_user, order_id)
+    # Opening the order page reads its conversation; the visit before marks what is new.
+    last_visit = conversations.mark_read(current_user, order)
+    page = _detail_page(order, last_visit=last_visit)
+    db.session.commit()
+    return page
 
 
 @bp.post("/<int:order_id>/cancel")

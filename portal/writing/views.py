@@ -27,6 +27,7 @@ from portal.auth.views import form_error
 from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
 from portal.i18n import current_language
+from portal.messaging.queries import unread_counts
 from portal.orders import queries, service
 from portal.orders.models import (
     STATUS_LABELS,
@@ -184,7 +185,8 @@ def assignments():
     page = db.paginate(stmt, page=_page(), per_page=current_app.config["ORDERS_PER_PAGE"],
                        error_out=False)
     return render_template(
-        "writing/assignments.html", page=page, tab=tab, tabs=TABS, counts=counts, **_common(),
+        "writing/assignments.html", page=page, tab=tab, tabs=TABS, counts=counts,
+        unread=unread_counts(current_user, [order.id for order in page.items]), **_common(),
     )
 
 

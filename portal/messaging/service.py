@@ -1,0 +1,155 @@
+"""Posting in an order's conversation: who may write, what a message may hold, its files, and
+the notification that follows.
+
+Functions add and flush; the request (or the inbound mail server) commits once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterable
+
+import nh3
+import sqlalchemy as sa
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from werkzeug.datastructures import FileStorage
+
+from portal.accounts.models import User
+from portal.errors import Conflict, NotAllowed
+from portal.extensions import db
+from portal.messaging import policies
+from portal.messaging.models import Message, MessageAttachment, MessageSource
+from portal.orders import uploads
+from portal.orders.models import Order
+
+log = logging.getLogger("portal.messaging")
+
+BODY_MAX_CHARS = 10_000
+FILES_PER_MESSAGE = 5
+
+# The Markdown of a message: paragraphs, line breaks, bold, italics, links, lists, code and
+# quotes. No headings, images, rules or raw HTML (the parser escapes HTML; nh3 cleans again).
+_MARKDOWN = MarkdownIt(
+    "commonmark", {"html": False, "linkify": False, "typographer": False, "breaks": True}
+).disable(["heading", "lheading", "image", "hr", "html_block", "html_inline"])
+_ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "code", "pre", "a", "blockquote"}
+
+
+def render_message(body: str) -> Markup:
+    """A message's Markdown as HTML that is safe to show: only the tags of the subset above,
+    links only to http(s) and mailto addresses, opened without referrer."""
+    clean = nh3.clean(
+        _MARKDOWN.render(body),
+        tags=_ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+    return Markup(clean)  # noqa: S704 - cleaned by nh3 just above
+
+
+def normalize_body(body: str | None) -> str:
+    """Line breaks as LF (browsers send CRLF), no blank space around the message."""
+    return (body or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def post_message(
+    order: Order,
+    author: User,
+    body: str,
+    *,
+    internal: bool = False,
+    files: Iterable[FileStorage] = (),
+    source: MessageSource = MessageSource.WEB,
+    email_message_id: str | None = None,
+) -> Message:
+    """Add a message (or, with `internal`, a staff-only note) to the order's conversation.
+
+    The order's client, its assigned writer and managers may write, once the order is submitted;
+    internal notes only managers and the assigned writer (NotAllowed otherwise). The body has 1
+    to BODY_MAX_CHARS characters once trimmed; at most FILES_PER_MESSAGE files, each under the
+    rules of brief attachments (Conflict otherwise). A message whose `email_message_id` is
+    already stored is not stored again: the stored one is returned. Files are written before
+    the rows and removed again if the rows cannot be stored. The people concerned are then
+    notified (portal.notifications.service.notify_message)."""
+    if not policies.can_post(author, order):
+        raise NotAllowed(_("You cannot write in the conversation of this order."))
+    if internal and not policies.can_post_internal(author, order):
+        raise NotAllowed(_("Only the agency's team can write internal notes."),
+                         field="internal")
+    if email_message_id:
+        existing = db.session.scalar(
+            sa.select(Message).where(Message.email_message_id == email_message_id)
+        )
+        if existing is not None:
+            return existing
+
+    text = normalize_body(body)
+    if not text:
+        raise Conflict(_("Write your message before sending it."), field="body")
+    if len(text) > BODY_MAX_CHARS:
+        raise Conflict(_("A message has at most %(max)s characters; this one has %(count)s. "
+                         "Split it in two, or attach a file.",
+                         max=format_decimal(BODY_MAX_CHARS), count=format_decimal(len(text))),
+                       field="body")
+    files = [upload for upload in files if upload is not None and upload.filename]
+    if len(files) > FILES_PER_MESSAGE:
+        raise Conflict(_("A message carries at most %(count)d files.", count=FILES_PER_MESSAGE),
+                       field="files")
+    checked = [uploads.check_upload(upload, field="files") for upload in files]
+
+    stored: list[str] = []
+    try:
+        for item in checked:
+            stored.append(uploads.store(item.data))
+    except OSError:
+        log.exception("could not store a message file on order %s", order.id)
+        _discard(stored)
+        raise Conflict(_("The file could not be stored. Please try again in a moment."),
+                       field="files") from None
+
+    message = Message(
+        order_id=order.id, author_id=author.id, body=text, internal=internal, source=source,
+        email_message_id=email_message_id or None,
+        attachments=[
+            MessageAttachment(original_name=item.name, stored_name=name,
+                              media_type=item.media_type, size=len(item.data))
+            for item, name in zip(checked, stored, strict=True)
+        ],
+    )
+    try:
+        db.session.add(message)
+        db.session.flush()
+    except Exception:
+        _discard(stored)
+        raise
+    _notify(message)
+    return message
+
+
+def stored_names(message: Message) -> list[str]:
+    """The stored files of a message: what to remove if its transaction is rolled back."""
+    return [attachment.stored_name for attachment in message.attachments]
+
+
+def _discard(names: Iterable[str]) -> None:
+    for name in names:
+        uploads.discard_file(name)
+
+
+def _notify(message: Message) -> None:
+    # Notifications are their own package; imported here so both packages can import each
+    # other's models without a cycle.
+    try:
+        notifications = importlib.import_module("portal.notifications.service")
+    except ModuleNotFoundError as missing:
+        if missing.name != "portal.notifications.service":
+            raise
+        return
+    notify_message = getattr(notifications, "notify_message", None)
+    if notify_message is not None:
+        notify_message(message)

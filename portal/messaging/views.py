@@ -1,0 +1,172 @@
+"""The conversation of an order: posting, message files, the text export, and what the order
+page and the navigation need (the stream, unread counts)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal.accounts.models import Role, User
+from portal.auth.views import form_error
+from portal.errors import DomainError
+from portal.extensions import db
+from portal.messaging import policies, queries, service
+from portal.messaging.export import export_filename, export_text
+from portal.messaging.forms import MessageForm
+from portal.messaging.models import Message
+from portal.orders import queries as order_queries
+from portal.orders import uploads
+from portal.orders.models import Order
+
+bp = Blueprint("messaging", __name__, url_prefix="/orders")
+log = logging.getLogger("portal.messaging")
+
+# Where the unread badge of the navigation leads: the person's list of orders.
+UNREAD_LISTS = {
+    Role.CLIENT: "orders.list",
+    Role.WRITER: "writing.assignments",
+    Role.MANAGER: "agency.dashboard",
+}
+
+
+def _conversation_order(order_id: int) -> Order:
+    """The order if the current user takes part in its conversation; 404 otherwise."""
+    order = order_queries.get_order_for(current_user, order_id)
+    if not policies.takes_part(current_user, order):
+        abort(404)
+    return order
+
+
+def conversation_for(order: Order, viewer: User, *, last_visit: datetime | None = None,
+                     form: MessageForm | None = None) -> dict | None:
+    """What templates/messaging/_conversation.html shows; None for someone outside it."""
+    if not policies.takes_part(viewer, order):
+        return None
+    items = queries.stream(order, viewer)
+    first_new = None
+    if last_visit is not None:
+        first_new = next((item.message.id for item in items if item.message is not None
+                          and item.message.author_id != viewer.id
+                          and item.message.created_at > last_visit), None)
+    return {
+        "stream": items,
+        "has_messages": any(item.message is not None for item in items),
+        "first_new_id": first_new,
+        "form": form or MessageForm(formdata=None),
+        "may_note": policies.can_post_internal(viewer, order),
+        "files_max": service.FILES_PER_MESSAGE,
+        "render": service.render_message,
+    }
+
+
+@bp.post("/<int:order_id>/messages")
+@login_required
+def post(order_id: int):
+    order = _conversation_order(order_id)
+    form = MessageForm()
+    if form.validate_on_submit():
+        try:
+            message = service.post_message(order, current_user, form.body.data,
+                                           internal=form.internal.data, files=form.uploads())
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            message_id, internal = message.id, message.internal
+            stored = service.stored_names(message)
+            try:
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                for name in stored:
+                    uploads.discard_file(name)
+                raise
+            flash(_("Your internal note is saved: only the agency's team sees it.") if internal
+                  else _("Your message is sent."), "success")
+            return redirect(url_for("orders.detail", order_id=order_id,
+                                    _anchor=f"message-{message_id}"))
+    from portal.orders.views import _detail_page  # the order page, with this form's errors
+
+    return _detail_page(order, message_form=form, status=422)
+
+
+@bp.get("/<int:order_id>/messages/<int:message_id>/files/<int:file_id>")
+@login_required
+def attachment(order_id: int, message_id: int, file_id: int):
+    order = _conversation_order(order_id)
+    message = db.session.scalar(
+        queries.visible_messages(order, current_user).where(Message.id == message_id)
+    )
+    found = next((a for a in message.attachments if a.id == file_id), None) if message else None
+    if found is None:
+        abort(404)
+    path = uploads.path_of(found)
+    if not path.is_file():
+        log.error("file %s of message %s has no stored file %s", found.id, message_id, path)
+        abort(404)
+    response = send_file(path, mimetype=found.media_type, as_attachment=True,
+                         download_name=found.original_name, max_age=0)
+    return _inert(response)
+
+
+@bp.get("/<int:order_id>/conversation.txt")
+@login_required
+def export(order_id: int):
+    from portal.orders.views import TIMELINE_LABELS
+
+    order = _conversation_order(order_id)
+    response = make_response(export_text(order, current_user, TIMELINE_LABELS))
+    response.mimetype = "text/plain"
+    response.headers["Content-Type"] = "text/plain; charset=utf-8"
+    response.headers.set("Content-Disposition", "attachment", filename=export_filename(order))
+    return _inert(response)
+
+
+def _inert(response):
+    """A download the browser saves and never runs."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- the navigation -----------------------------------------------------------------------
+
+
+@bp.app_template_global("unread_total")
+def unread_total(user) -> int:
+    """Unread messages of the person, once per request (the layout may ask more than once)."""
+    if user is None or not user.is_authenticated:
+        return 0
+    if "unread_total" not in g:
+        try:
+            g.unread_total = queries.unread_total(user)
+        except sa.exc.SQLAlchemyError:
+            # The badge must not break a page, least of all an error page.
+            log.exception("could not count unread messages")
+            db.session.rollback()
+            g.unread_total = 0
+    return g.unread_total
+
+
+@bp.app_template_global("unread_list_url")
+def unread_list_url(user) -> str | None:
+    endpoint = UNREAD_LISTS.get(getattr(user, "role", None))
+    if endpoint is None or endpoint not in current_app.view_functions:
+        return None
+    return url_for(endpoint)

@@ -1,0 +1,334 @@
+"""The inbound SMTP server (`flask mail inbound`): replies to notification emails become
+messages on their order.
+
+Each recipient must be a reply address (`reply+<token>@REPLY_DOMAIN`) whose token is genuine
+and not expired (checked at RCPT). Then, at DATA, in its own app context and transaction: the
+person of the token must exist, the sender (the From header and the envelope sender) must be
+that person's address, the email must not be an automatic reply, and the text of the reply
+(the plain part, or the HTML part turned into text, without the quoted email and signature)
+becomes a message through portal.messaging.service.post_message, which checks that the person
+still takes part in the order's conversation and stores an email (Message-ID) only once.
+Attachments are kept under the rules of message files; the others are left out with a note.
+
+Every refusal is logged on "portal.inbound" in one line (reason, the start of the token, the
+sender) and answered 550; a database that cannot be reached is answered 450 so the sender's
+server tries again later; data above INBOUND_MAX_BYTES is answered 552 by aiosmtpd.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import hashlib
+import io
+import logging
+import re
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope, Session
+from flask import Flask
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+
+from portal.accounts.models import User
+from portal.errors import Conflict, DomainError, NotAllowed
+from portal.extensions import db
+from portal.notifications.replies import (
+    ReplyTokenError,
+    html_to_text,
+    read_reply_token,
+    strip_reply,
+    token_of,
+)
+from portal.orders import uploads
+from portal.orders.models import Order
+
+log = logging.getLogger("portal.inbound")
+
+MAX_RECIPIENTS = 20
+
+ACCEPTED = "250 2.0.0 Reply received, thank you"
+DUPLICATE = "250 2.0.0 Reply already received"
+NOT_A_REPLY_ADDRESS = "550 5.1.1 No such reply address"
+BAD_ADDRESS = "550 5.7.1 This reply address is not valid"
+EXPIRED_ADDRESS = "550 5.7.1 This reply address has expired: please answer on the portal"
+WRONG_SENDER = "550 5.7.1 Send your reply from the address that received the email"
+NOT_ALLOWED = "550 5.7.1 You can no longer write in the conversation of this order"
+AUTOMATIC = "550 5.7.1 Automatic replies are not posted"
+REFUSED = "550 5.6.0 This reply cannot be posted: please answer on the portal"
+TRY_LATER = "450 4.3.0 Temporary problem, please try again later"
+LOCAL_ERROR = "451 4.3.0 Local error, please try again later"
+TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
+
+
+@dataclass
+class Refusal(Exception):
+    reason: str
+    response: str
+
+
+def _clean(value: str, limit: int = 200) -> str:
+    """A value from the email, safe for a one-line log record."""
+    return re.sub(r"[\x00-\x1f\x7f]", "?", value or "")[:limit]
+
+
+def log_refusal(reason: str, token: str | None, sender: str, envelope_sender: str = "") -> None:
+    """One line per refusal: why, the first characters of the token (the token itself is a
+    credential and never logged whole), who sent it."""
+    prefix = f"{token[:8]}…" if token else "-"
+    who = _clean(sender) or "<>"
+    if envelope_sender.lower() != sender.lower():
+        who += f" (envelope {_clean(envelope_sender) or '<>'})"
+    log.warning("reply refused: %s; token %s; sender %s", reason, _clean(prefix, 20), who)
+
+
+# --- reading the email --------------------------------------------------------------------
+
+
+def parse(content: bytes) -> EmailMessage:
+    return email.message_from_bytes(content, policy=policy.default)
+
+
+def sender_address(message: EmailMessage) -> str | None:
+    """The one address of the From header, or None when there is none or several."""
+    try:
+        addresses = message["From"].addresses if message["From"] is not None else ()
+    except (AttributeError, IndexError, ValueError):
+        return None
+    if len(addresses) != 1 or not addresses[0].addr_spec:
+        return None
+    return addresses[0].addr_spec
+
+
+def is_automatic(message: EmailMessage) -> bool:
+    """Out-of-office answers and other robots (RFC 3834 and the usual vendor headers)."""
+    auto = str(message.get("Auto-Submitted", "no")).strip().lower()
+    precedence = str(message.get("Precedence", "")).strip().lower()
+    return (auto != "no" or precedence in {"bulk", "junk", "list", "auto_reply"}
+            or message.get("X-Autoreply") is not None or message.get("X-Autorespond") is not None)
+
+
+def message_id(message: EmailMessage) -> str:
+    """The Message-ID that makes a second delivery of the same email a duplicate; emails
+    without one are told apart by a digest of their sender, date, subject and text."""
+    found = str(message.get("Message-ID", "") or "").strip()
+    if found and len(found) <= 255:
+        return found
+    digest = hashlib.sha256()
+    if found:
+        digest.update(found.encode("utf-8", "replace"))
+    else:
+        for header in ("From", "Date", "Subject"):
+            digest.update(str(message.get(header, "")).encode("utf-8", "replace") + b"\0")
+        digest.update(reply_text(message).encode())
+    return f"sha256:{digest.hexdigest()}"
+
+
+def reply_text(message: EmailMessage) -> str:
+    """The new text of the reply: the plain part (else the HTML part as text), stripped of
+    the quoted email and signature."""
+    part = message.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    try:
+        content = part.get_content()
+    except (LookupError, UnicodeError, ValueError):
+        payload = part.get_payload(decode=True) or b""
+        content = payload.decode("utf-8", "replace")
+    if part.get_content_subtype() == "html":
+        content = html_to_text(content)
+    return strip_reply(content)
+
+
+def attachments(message: EmailMessage) -> list[tuple[str, bytes]]:
+    """The files of the email: its attachments, without the pictures shown inside the HTML
+    body (signature logos), which carry a Content-ID and are not marked as attachments."""
+    files = []
+    for part in message.walk():
+        name = part.get_filename()
+        if not name or part.is_multipart() or part.get_content_maintype() == "message":
+            continue
+        if part.get("Content-ID") and part.get_content_disposition() != "attachment":
+            continue
+        files.append((name, part.get_payload(decode=True) or b""))
+    return files
+
+
+def _file(name: str, data: bytes) -> FileStorage:
+    return FileStorage(stream=io.BytesIO(data), filename=name)
+
+
+def kept_files(
+    message: EmailMessage, limit: int
+) -> tuple[list[FileStorage], list[str]]:
+    """The attachments that follow the rules of message files, and a note for each left out."""
+    kept, notes = [], []
+    for name, data in attachments(message):
+        label = uploads.clean_name(name)
+        if len(kept) >= limit:
+            notes.append(_("“%(name)s” was left out: a message carries at most %(count)d files.",
+                           name=label, count=limit))
+            continue
+        try:
+            uploads.check_upload(_file(name, data), field="files")
+        except Conflict as refused:
+            notes.append(refused.message)
+            continue
+        kept.append(_file(name, data))
+    return kept, notes
+
+
+# --- handling one reply -------------------------------------------------------------------
+
+
+def deliver_reply(token: str, envelope_sender: str, message: EmailMessage) -> str:
+    """Post the reply sent to the reply address of `token`; returns the SMTP answer.
+
+    Runs inside an app context and is the "request": it commits what it posted, or rolls
+    back and refuses."""
+    from portal.messaging.models import Message, MessageSource
+    from portal.messaging.service import FILES_PER_MESSAGE, post_message, stored_names
+
+    header_sender = sender_address(message) or ""
+    email_id = None
+    already = None
+    written: list[str] = []  # files of a new message, removed if it is not committed
+    try:
+        reply = read_reply_token(token)
+        author = db.session.get(User, reply.user_id)
+        order = db.session.get(Order, reply.order_id)
+        if author is None or order is None:
+            raise Refusal("unknown person or order", BAD_ADDRESS)
+        if header_sender.lower() != author.email.lower():
+            raise Refusal("From header is not the person of the token", WRONG_SENDER)
+        if (envelope_sender or "").lower() != author.email.lower():
+            raise Refusal("envelope sender is not the person of the token", WRONG_SENDER)
+        if is_automatic(message):
+            raise Refusal("automatic reply", AUTOMATIC)
+        email_id = message_id(message)
+        already = db.session.scalar(select(Message.id).where(Message.email_message_id == email_id))
+        with force_locale(author.locale):
+            body = reply_text(message)
+            files, notes = kept_files(message, FILES_PER_MESSAGE)
+            if body or files:
+                body = "\n\n".join([body or _("(Files sent by email.)"),
+                                      *(f"({note})" for note in notes)])
+            posted = post_message(order, author, body, files=files,
+                                  source=MessageSource.EMAIL, email_message_id=email_id)
+        if already is None:
+            written = stored_names(posted)
+        db.session.commit()
+    except ReplyTokenError as refused:
+        db.session.rollback()
+        log_refusal(f"{refused.reason} token", token, header_sender, envelope_sender)
+        return EXPIRED_ADDRESS if refused.reason == "expired" else BAD_ADDRESS
+    except Refusal as refused:
+        db.session.rollback()
+        log_refusal(refused.reason, token, header_sender, envelope_sender)
+        return refused.response
+    except NotAllowed as refused:
+        db.session.rollback()
+        log_refusal(f"not allowed on the order ({refused.message})", token, header_sender,
+                    envelope_sender)
+        return NOT_ALLOWED
+    except DomainError as refused:
+        db.session.rollback()
+        log_refusal(f"refused by the conversation ({refused.message})", token, header_sender,
+                    envelope_sender)
+        return REFUSED
+    except sa_exc.IntegrityError:
+        _undo(written)
+        # The same email delivered twice at the same moment: the other delivery stored it.
+        if email_id and db.session.scalar(
+            select(Message.id).where(Message.email_message_id == email_id)
+        ):
+            log.info("reply already received: %s", _clean(email_id))
+            return DUPLICATE
+        log.exception("reply could not be stored (token %s…)", token[:8])
+        return LOCAL_ERROR
+    except sa_exc.SQLAlchemyError:
+        _undo(written)
+        log.exception("reply could not be stored: database unavailable (token %s…)", token[:8])
+        return TRY_LATER
+    except Exception:
+        _undo(written)
+        log.exception("reply could not be handled (token %s…)", token[:8])
+        return LOCAL_ERROR
+    if already is not None:
+        log.info("reply already received: message %s, %s", already, _clean(email_id))
+        return DUPLICATE
+    log.info("reply posted: message %s on order %s by user %s", posted.id, posted.order_id,
+             posted.author_id)
+    return ACCEPTED
+
+
+def _undo(written: list[str]) -> None:
+    db.session.rollback()
+    for name in written:
+        uploads.discard_file(name)
+
+
+# --- the SMTP server ----------------------------------------------------------------------
+
+
+class InboundHandler:
+    """aiosmtpd handler: reply addresses are checked at RCPT, replies stored at DATA in a
+    worker thread (the database is not asynchronous)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    async def handle_RCPT(
+        self, server, session: Session, envelope: Envelope, address: str, rcpt_options
+    ) -> str:
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return TOO_MANY_RECIPIENTS
+        with self.app.app_context():
+            token = token_of(address)
+            if token is None:
+                log_refusal("not a reply address", None, envelope.mail_from or "",
+                            envelope.mail_from or "")
+                return NOT_A_REPLY_ADDRESS
+            try:
+                read_reply_token(token)
+            except ReplyTokenError as refused:
+                log_refusal(f"{refused.reason} token", token, envelope.mail_from or "",
+                            envelope.mail_from or "")
+                return EXPIRED_ADDRESS if refused.reason == "expired" else BAD_ADDRESS
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session: Session, envelope: Envelope) -> str:
+        return await asyncio.get_running_loop().run_in_executor(
+            None, self.receive, envelope.mail_from or "", list(envelope.rcpt_tos),
+            bytes(envelope.content or b""),
+        )
+
+    def receive(self, envelope_sender: str, recipients: list[str], content: bytes) -> str:
+        """Post the reply once per reply address it was sent to; one answer for all: accepted
+        when any was posted, else the first refusal."""
+        message = parse(content)
+        answers = []
+        for recipient in recipients:
+            with self.app.app_context():
+                token = token_of(recipient) or ""
+                answers.append(deliver_reply(token, envelope_sender, message))
+        accepted = [answer for answer in answers if answer.startswith("250")]
+        return accepted[0] if accepted else answers[0]
+
+
+def start_inbound(app: Flask, host: str, port: int) -> Controller:
+    """Start the inbound server in a thread; stop it with `.stop()`."""
+    controller = Controller(
+        InboundHandler(app), hostname=host, port=port,
+        data_size_limit=app.config["INBOUND_MAX_BYTES"], enable_SMTPUTF8=True,
+        ident="portal inbound",
+    )
+    controller.start()
+    return controller

@@ -1,0 +1,576 @@
+"""Notifications: what concerns each person, shown in the bell and emailed as they chose.
+
+Every event that concerns a person goes through `notify()`: it adds a Notification (the bell)
+and decides from the person's preference for that kind whether an email goes at once, waits
+for the message burst or the daily digest, or never goes. Security emails (confirmation, reset,
+invitation, email changed) do not pass here: they always go.
+
+Nothing here commits: the caller's transaction carries the notification and its email together,
+and the jobs (`run_notification_jobs`) commit each step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import groupby
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale, lazy_ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload, selectinload
+
+from portal.accounts.models import Role, User
+from portal.auth.tokens import make_token, read_token
+from portal.errors import DomainError, InvalidToken
+from portal.extensions import db, utcnow
+from portal.i18n import format_in_zone
+from portal.messaging.models import Message, ReadMarker
+from portal.notifications.inbox import (
+    EmailMode,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+)
+from portal.notifications.models import OutboxEmail
+from portal.notifications.outbox import external_url, queue_email
+
+DEFAULT_MODE = EmailMode.IMMEDIATE
+BELL_SIZE = 8
+# Pending emails older than this are no longer looked at by the jobs (a person deactivated
+# meanwhile, a message deleted): the jobs' work stays bounded.
+HORIZON = timedelta(days=3)
+BATCH = 2000
+
+# What the bell and the digest say of each event, with the values kept in `params`.
+# Order events say what their email's subject says (the same texts).
+EVENT_TEXTS = {
+    "order.received": _l("Order %(ref)s received: %(title)s"),
+    "order.new": _l("New order %(ref)s: %(title)s"),
+    "order.offered": _l("An order is offered to you first: %(title)s"),
+    "order.taken": _l("Your order %(ref)s is being written"),
+    "order.assigned": _l("An order is assigned to you: %(title)s"),
+    "order.unassigned": _l("You are no longer on the order: %(title)s"),
+    "order.delivered": _l("Your text is delivered: %(title)s"),
+    "order.revision": _l("Revision requested: %(title)s"),
+    "order.approved": _l("Approved: %(title)s"),
+    "order.auto-approved": _l("Approved automatically: %(title)s"),
+    "order.cancelled": _l("Order cancelled: %(title)s"),
+    "order.deadline-soon": _l("Due in less than 24 hours: %(title)s"),
+    "order.overdue": _l("Overdue: %(title)s"),
+    "order.review-reminder": _l("Your review is awaited: %(title)s"),
+    "order.message": _l("%(author)s wrote on %(ref)s: %(title)s"),
+    "order.note": _l("Internal note by %(author)s on %(ref)s: %(title)s"),
+}
+FALLBACK_TEXT = _l("News on an order")
+
+
+def event_text(notification: Notification) -> str:
+    """What happened, in the current language, from the values kept when it happened."""
+    label = EVENT_TEXTS.get(notification.event, FALLBACK_TEXT)
+    try:
+        return str(label) % dict(notification.params or {})
+    except (KeyError, TypeError, ValueError):
+        return str(FALLBACK_TEXT)
+
+
+# --- preferences --------------------------------------------------------------------------
+
+
+def preferences(user: User) -> dict[NotificationKind, EmailMode]:
+    """The person's email mode for every kind (at once when they never chose), in one query."""
+    chosen = dict(db.session.execute(
+        sa.select(NotificationPreference.kind, NotificationPreference.mode)
+        .where(NotificationPreference.user_id == user.id)
+    ).all())
+    return {kind: chosen.get(kind, DEFAULT_MODE) for kind in NotificationKind}
+
+
+def mode_for(user: User, kind: NotificationKind) -> EmailMode:
+    mode = db.session.scalar(
+        sa.select(NotificationPreference.mode).where(
+            NotificationPreference.user_id == user.id, NotificationPreference.kind == kind
+        )
+    )
+    return mode or DEFAULT_MODE
+
+
+def set_preferences(
+    user: User, modes: Mapping[NotificationKind | str, EmailMode | str], digest_hour: int
+) -> None:
+    """Store the person's email mode per kind and the hour of their digest.
+
+    Raises DomainError (nothing stored) for an unknown kind or mode, or an hour outside 0-23.
+    """
+    try:
+        wanted = {NotificationKind(kind): EmailMode(mode) for kind, mode in modes.items()}
+    except ValueError:
+        raise DomainError(_("Choose at once, in the daily digest or never.")) from None
+    if isinstance(digest_hour, bool) or not isinstance(digest_hour, int) \
+            or not 0 <= digest_hour <= 23:
+        raise DomainError(_("Choose an hour between 0 and 23."), field="digest_hour")
+    for kind, mode in wanted.items():
+        db.session.merge(NotificationPreference(user_id=user.id, kind=kind, mode=mode))
+    user.digest_hour = digest_hour
+    db.session.flush()
+
+
+def preferences_token(user: User) -> str:
+    return make_token("preferences", {"uid": user.id})
+
+
+def settings_link(user: User) -> str:
+    """The one-click link to the person's notification settings, for an email (no login)."""
+    return external_url("notifications.preferences_link", token=preferences_token(user))
+
+
+def user_for_preferences_token(token: str) -> User:
+    """The person a settings link was made for. Raises InvalidToken when forged, expired
+    (PREFERENCES_TOKEN_DAYS) or the account is closed."""
+    max_age = timedelta(days=current_app.config["PREFERENCES_TOKEN_DAYS"])
+    payload = read_token("preferences", token, max_age)
+    uid = payload.get("uid")
+    user = db.session.get(User, uid) if isinstance(uid, int) else None
+    if user is None or not user.active:
+        raise InvalidToken(_("This link is not valid. Check that you copied it whole."))
+    return user
+
+
+# --- notify -------------------------------------------------------------------------------
+
+
+def notify(
+    user: User | None,
+    *,
+    kind: NotificationKind,
+    event: str,
+    order=None,
+    message: Message | None = None,
+    params: dict[str, Any],
+    email: Callable[..., OutboxEmail | None] | None = None,
+    key: str | None = None,
+) -> Notification | None:
+    """Tell `user` that `event` happened: a Notification for the bell, emailed as the person
+    chose for `kind` (at once, digest, never; at once when they never chose).
+
+    For the immediate mode of kinds other than messages, `email(settings_link=...)` builds
+    the email now (it must add it to the outbox); messages wait for the burst job, the digest
+    mode for the digest job, and "never" sends nothing. An inactive person gets nothing. With
+    `key`, a second call for the same key adds nothing (the jobs may run the same reminder
+    many times). Returns the notification, or None when nothing was added.
+    """
+    if user is None or not user.active:
+        return None
+    order_id = order.id if order is not None else None
+    params = dict(params)
+    if key is not None:
+        existing = db.session.scalars(
+            sa.select(Notification.params).where(
+                Notification.user_id == user.id, Notification.order_id == order_id,
+                Notification.event == event,
+            )
+        ).all()
+        if any((p or {}).get("key") == key for p in existing):
+            return None
+        params["key"] = key
+    mode = mode_for(user, kind)
+    notification = Notification(
+        user_id=user.id, order_id=order_id, message_id=message.id if message else None,
+        kind=kind, event=event, params=params, email_mode=mode,
+    )
+    db.session.add(notification)
+    if mode is EmailMode.IMMEDIATE and kind is not NotificationKind.MESSAGE \
+            and email is not None:
+        email(settings_link=settings_link(user))
+        notification.emailed_at = utcnow()
+    db.session.flush()
+    return notification
+
+
+def _managers() -> list[User]:
+    return list(db.session.scalars(
+        sa.select(User).where(User.role == Role.MANAGER, User.active.is_(True)).order_by(User.id)
+    ))
+
+
+def notify_message(message: Message) -> list[Notification]:
+    """Tell the people of an order's conversation about a new message: its client (never for
+    an internal note), its assigned writer and the managers; never its author, nobody
+    inactive. The emails wait for `send_message_bursts` (or the digest)."""
+    from portal.orders.models import Order
+
+    if message.id is None:
+        db.session.flush()
+    order = db.session.get(Order, message.order_id)
+    if order is None:
+        return []
+    author = db.session.get(User, message.author_id) if message.author_id else None
+    people: list[User | None] = [order.writer, *_managers()]
+    if not message.internal:
+        people.insert(0, order.client)
+    params = {"ref": order.reference, "title": order.title,
+              "author": author.display_name if author else _("Someone")}
+    event = "order.note" if message.internal else "order.message"
+    made, seen = [], set()
+    for user in people:
+        if user is None or user.id in seen or user.id == message.author_id:
+            continue
+        seen.add(user.id)
+        if message.internal and not user.is_staff:
+            continue
+        notification = notify(user, kind=NotificationKind.MESSAGE, event=event, order=order,
+                              message=message, params=params)
+        if notification is not None:
+            made.append(notification)
+    return made
+
+
+# --- emails built here (message bursts, digests) ------------------------------------------
+
+
+def _reply_address(order_id: int, user_id: int) -> str | None:
+    try:
+        from portal.notifications.replies import reply_address
+    except ImportError:  # reply by email is not installed
+        return None
+    return reply_address(order_id, user_id)
+
+
+def _zone(user: User) -> ZoneInfo:
+    try:
+        return ZoneInfo(user.timezone or current_app.config["AGENCY_TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(current_app.config["AGENCY_TIMEZONE"])
+
+
+def _pending(*conditions, limit: int = BATCH) -> list[Notification]:
+    """Notifications waiting for an email, oldest first, with what their email shows."""
+    return list(db.session.scalars(
+        sa.select(Notification)
+        .join(User, User.id == Notification.user_id)
+        .options(joinedload(Notification.user))
+        .where(Notification.emailed_at.is_(None), User.active.is_(True), *conditions)
+        .order_by(Notification.user_id, Notification.created_at, Notification.id)
+        .limit(limit)
+    ))
+
+
+@dataclass
+class _Item:
+    """One line of a grouped email."""
+
+    text: str
+    at: datetime
+    author: str = ""
+    body: str = ""
+    internal: bool = False
+    files: tuple[str, ...] = ()
+
+
+def _messages(notifications: Iterable[Notification]) -> dict[int, Message]:
+    """The messages the notifications are about, with their authors and files, in two
+    queries."""
+    ids = {n.message_id for n in notifications if n.message_id is not None}
+    if not ids:
+        return {}
+    return {m.id: m for m in db.session.scalars(
+        sa.select(Message).where(Message.id.in_(ids))
+        .options(joinedload(Message.author), selectinload(Message.attachments))
+    )}
+
+
+def _items(user: User, notifications: Iterable[Notification],
+           messages: Mapping[int, Message]) -> list[_Item]:
+    items = []
+    for n in notifications:
+        message = messages.get(n.message_id) if n.message_id is not None else None
+        if message is not None and message.internal and not user.is_staff:
+            continue  # never, whatever happened upstream
+        with force_locale(user.locale):
+            text = event_text(n)
+        items.append(_Item(
+            text=text, at=n.created_at,
+            author=(message.author.display_name if message and message.author else ""),
+            body=message.body if message else "",
+            internal=bool(message and message.internal),
+            files=tuple(a.original_name for a in message.attachments) if message else (),
+        ))
+    return items
+
+
+def send_message_bursts(now: datetime | None = None) -> int:
+    """Email the messages waiting for each (person, order) as ONE email, once the
+    conversation has been quiet for MESSAGE_BURST_QUIET_SECONDS or its oldest message has
+    waited MESSAGE_BURST_MAX_SECONDS. Messages the person already read in the bell are not
+    emailed. Returns how many emails were queued; the caller commits."""
+    from portal.orders.models import Order
+
+    now = now or utcnow()
+    config = current_app.config
+    quiet = timedelta(seconds=config["MESSAGE_BURST_QUIET_SECONDS"])
+    longest = timedelta(seconds=config["MESSAGE_BURST_MAX_SECONDS"])
+    rows = _pending(Notification.email_mode == EmailMode.IMMEDIATE,
+                    Notification.kind == NotificationKind.MESSAGE,
+                    Notification.created_at > now - HORIZON,
+                    Notification.created_at <= now,
+                    Notification.read_at.is_(None))
+    groups: dict[tuple[int, int | None], list[Notification]] = {}
+    for n in rows:
+        groups.setdefault((n.user_id, n.order_id), []).append(n)
+    due = {key: group for key, group in groups.items()
+           if now - group[-1].created_at >= quiet or now - group[0].created_at >= longest}
+    orders = {o.id: o for o in db.session.scalars(
+        sa.select(Order).where(Order.id.in_({order_id for _u, order_id in due}))
+    )} if due else {}
+    seen_at = _read_markers(due)
+    messages = _messages(n for group in due.values() for n in group)
+    queued = 0
+    for (user_id, order_id), all_of_group in due.items():
+        # What the person already read in the conversation needs no email.
+        opened = seen_at.get((user_id, order_id))
+        group = [n for n in all_of_group if opened is None or n.created_at > opened]
+        for n in all_of_group:
+            if n not in group:
+                n.read_at = opened
+        if not group:
+            continue
+        user, order = group[0].user, orders.get(order_id)
+        items = _items(user, group, messages)
+        if order is not None and items:
+            reply_to = _reply_address(order.id, user.id)
+            row = queue_email(
+                kind="messages_burst",
+                key=f"messages:{user.id}:{order_id}:{group[0].id}",
+                to=user.email, user_id=user.id, locale=user.locale,
+                subject=lazy_ngettext("New message on %(ref)s: %(title)s",
+                                      "%(num)d new messages on %(ref)s: %(title)s",
+                                      len(items), ref=order.reference, title=order.title),
+                user=user, order=order, items=items,
+                when=_formatter(user),
+                link=external_url("orders.detail", order_id=order.id) + "#conversation",
+                settings_link=settings_link(user),
+                reply_to=reply_to, can_reply=bool(reply_to),
+            )
+            if row is not None:
+                queued += 1
+        for n in group:
+            n.emailed_at = now
+    db.session.flush()
+    return queued
+
+
+def _read_markers(pairs: Iterable[tuple[int, int | None]]) -> dict[tuple[int, int], datetime]:
+    """When each person last opened each order's conversation, for the (person, order)
+    pairs, in one query."""
+    pairs = [(u, o) for u, o in pairs if o is not None]
+    if not pairs:
+        return {}
+    rows = db.session.execute(
+        sa.select(ReadMarker.user_id, ReadMarker.order_id, ReadMarker.last_read_at).where(
+            ReadMarker.user_id.in_({u for u, _o in pairs}),
+            ReadMarker.order_id.in_({o for _u, o in pairs}),
+        )
+    ).all()
+    return {(u, o): at for u, o, at in rows}
+
+
+def _formatter(user: User) -> Callable[[datetime], str]:
+    zone = str(_zone(user))
+    return lambda value: format_in_zone(value, zone, "short")
+
+
+def digest_slot(user: User, now: datetime) -> datetime:
+    """The latest moment at or before `now` when the person's digest was due: their
+    digest_hour, o'clock, in their time zone (as UTC)."""
+    zone = _zone(user)
+    local = now.astimezone(zone)
+    hour = user.digest_hour if user.digest_hour is not None and 0 <= user.digest_hour <= 23 \
+        else 18
+    day: date = local.date()
+    slot = datetime.combine(day, time(hour), tzinfo=zone)
+    if slot > local:
+        slot = datetime.combine(day - timedelta(days=1), time(hour), tzinfo=zone)
+    return slot.astimezone(UTC)
+
+
+def send_digests(now: datetime | None = None) -> int:
+    """Send each person's daily digest at the hour they chose in their time zone: one email
+    listing every notification waiting for the digest since the last one. A digest goes at
+    most once per local day (its key is the person and the local date) and only for events
+    that happened by that hour; later ones wait for the next day. Returns how many digests
+    were queued; the caller commits."""
+    now = now or utcnow()
+    candidates = list(db.session.scalars(
+        sa.select(User).where(
+            User.active.is_(True),
+            User.id.in_(
+                sa.select(Notification.user_id).where(
+                    Notification.email_mode == EmailMode.DIGEST,
+                    Notification.emailed_at.is_(None),
+                ).distinct()
+            ),
+        ).order_by(User.id)
+    ))
+    due: dict[int, datetime] = {}
+    for user in candidates:
+        slot = digest_slot(user, now)
+        if user.last_digest_at is None or user.last_digest_at < slot:
+            due[user.id] = slot
+    if not due:
+        return 0
+    rows = _pending(Notification.email_mode == EmailMode.DIGEST,
+                    Notification.user_id.in_(due), Notification.created_at <= now)
+    messages = _messages(rows)
+    queued = 0
+    for user_id, group_iter in groupby(rows, key=lambda n: n.user_id):
+        group = list(group_iter)
+        user, slot = group[0].user, due[user_id]
+        if group[0].created_at > slot:
+            continue  # nothing happened by the hour: the next digest takes it
+        if _send_digest(user, group, messages, slot, now):
+            queued += 1
+        user.last_digest_at = now
+    db.session.flush()
+    return queued
+
+
+def _send_digest(user: User, group: list[Notification], messages: Mapping[int, Message],
+                 slot: datetime, now: datetime) -> bool:
+    from portal.orders.models import Order
+
+    order_ids = list(dict.fromkeys(n.order_id for n in group))
+    orders = {o.id: o for o in db.session.scalars(
+        sa.select(Order).where(Order.id.in_([i for i in order_ids if i is not None]))
+    )}
+    sections = []
+    for order_id in order_ids:
+        items = _items(user, [n for n in group if n.order_id == order_id], messages)
+        if not items:
+            continue
+        order = orders.get(order_id)
+        sections.append({
+            "order": order,
+            "link": external_url("orders.detail", order_id=order_id) if order else None,
+            "items": items,
+        })
+    local_day = slot.astimezone(_zone(user)).date()
+    row = None
+    if sections:
+        # A reply can only land in one conversation: a digest about one order carries its
+        # reply address, a digest about several does not.
+        single = [s["order"] for s in sections if s["order"] is not None]
+        reply_to = _reply_address(single[0].id, user.id) \
+            if len(sections) == 1 and single else None
+        row = queue_email(
+            kind="digest",
+            key=f"digest:{user.id}:{local_day.isoformat()}",
+            to=user.email, user_id=user.id, locale=user.locale,
+            subject=_l("Your daily summary from %(agency)s",
+                       agency=current_app.config["AGENCY_NAME"]),
+            user=user, sections=sections, when=_formatter(user),
+            count=sum(len(s["items"]) for s in sections),
+            settings_link=settings_link(user),
+            reply_to=reply_to, can_reply=bool(reply_to),
+        )
+        if row is None:
+            return False  # already sent for that day: these wait for the next one
+    for n in group:
+        n.emailed_at = now
+    return row is not None
+
+
+def run_notification_jobs() -> None:
+    """One pass of the notification jobs (run by the mail worker), each committed."""
+    send_message_bursts()
+    db.session.commit()
+    send_digests()
+    db.session.commit()
+
+
+# --- the bell -----------------------------------------------------------------------------
+
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    ) or 0
+
+
+def latest(user: User, limit: int = BELL_SIZE) -> list[Notification]:
+    return list(db.session.scalars(
+        sa.select(Notification).where(Notification.user_id == user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
+    ))
+
+
+def bell(user) -> tuple[int, list[Notification]]:
+    """The unread count and the latest notifications of the person, in one statement (the
+    count rides along each of the latest rows; no row means nothing unread either)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return 0, []
+    unread = (
+        sa.select(sa.func.count()).select_from(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        sa.select(Notification, unread).where(Notification.user_id == user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(BELL_SIZE)
+    ).all()
+    return (rows[0][1] if rows else 0), [row[0] for row in rows]
+
+
+def bell_page_query(user: User) -> sa.Select:
+    return (
+        sa.select(Notification).where(Notification.user_id == user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+    )
+
+
+def mark_read(user: User, notification_id: int) -> Notification | None:
+    """Mark one of the person's notifications read; None when it is not theirs (or gone)."""
+    notification = db.session.scalar(
+        sa.select(Notification).where(Notification.id == notification_id,
+                                      Notification.user_id == user.id)
+    )
+    if notification is not None and notification.read_at is None:
+        notification.read_at = utcnow()
+        db.session.flush()
+    return notification
+
+
+def mark_all_read(user: User) -> int:
+    """Mark every unread notification of the person read; returns how many."""
+    return db.session.execute(
+        sa.update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def mark_order_read(user: User, order_id: int) -> int:
+    """Mark read the person's notifications about one order (they opened it); how many."""
+    return db.session.execute(
+        sa.update(Notification)
+        .where(Notification.user_id == user.id, Notification.order_id == order_id,
+               Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def target_endpoint(notification: Notification) -> tuple[str, dict[str, Any]]:
+    """Where following a notification leads: its order, or the page its event names."""
+    endpoint = (notification.params or {}).get("endpoint")
+    if endpoint in ("writing.assignments",):
+        return endpoint, {}
+    if notification.order_id is not None:
+        return "orders.detail", {"order_id": notification.order_id}
+    return "notifications.bell_list", {}

@@ -1,0 +1,374 @@
+"""The conversation of an order: the client, the assigned writer and the managers write in one
+stream with the order's events; staff keep internal notes no client ever reaches; files follow
+the rules of brief files; what people write is shown as inert text; bad input is refused
+clearly and stores nothing."""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from portal.extensions import db
+from portal.messaging.models import Message, MessageAttachment
+from portal.messaging.service import post_message
+from portal.orders import service as order_service
+from portal.orders.models import Order, OrderStatus
+from tests.http.messaging_helpers import (
+    EXE_FILE,
+    PDF_FILE,
+    TEXT_FILE,
+    make_cast,
+    messages,
+    post,
+)
+from tests.http.pages import by_testid, flashes, location, page_text, texts
+
+
+@pytest.fixture
+def cast(app, factory, signed_in):
+    return make_cast(app, factory, signed_in)
+
+
+@pytest.fixture
+def uploads_dir(app, tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "uploads"
+    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(folder))
+    return folder
+
+
+def stored_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def html_of(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def stream_texts(response) -> list[str]:
+    """The lines of the conversation as a person reads them, top to bottom."""
+    return texts(response, lambda _tag, attrs: attrs.get("data-testid") in (
+        "message", "note", "stream-event"))
+
+
+# --- one stream ---------------------------------------------------------------------------
+
+
+def test_client_writer_and_manager_talk_in_one_stream_with_the_orders_events(cast, clock, app):
+    clock.advance(minutes=1)
+    sent = post(cast.client, cast.order_id, "Pouvez-vous citer le **marché** ?")
+    assert location(sent) == cast.url
+    assert sent.headers["Location"].endswith(f"#message-{messages(app)[0].id}")
+    clock.advance(minutes=1)
+    post(cast.writer, cast.order_id, "Oui, bien sûr.")
+    clock.advance(minutes=1)
+    post(cast.manager, cast.order_id, "Je confirme pour l'agence.")
+    clock.advance(minutes=1)
+    with app.app_context():
+        order = db.session.get(Order, cast.order_id)
+        writer = db.session.get(type(cast.writer.user), cast.writer.user.id)
+        order_service.save_draft(order, writer, "Un texte.", base_version=0)
+        order_service.deliver(order, writer, "")
+        db.session.commit()
+
+    for browser in (cast.client, cast.writer, cast.manager):
+        lines = stream_texts(browser.get(cast.url))
+        assert [line.split(" ")[0] for line in lines] == [
+            "Brief", "Order", "Taken", "Ama", "Kofi", "Esi", "Text"], lines
+        assert "Pouvez-vous citer le marché ?" in lines[3]
+        assert "Client" in lines[3] and "Writer" in lines[4] and "Manager" in lines[5]
+
+
+def test_the_sender_returns_to_the_message_with_a_confirmation(cast):
+    sent = post(cast.writer, cast.order_id, "Première version demain.")
+    page = cast.writer.get(location(sent))
+    assert "Your message is sent." in flashes(page)
+    assert "Première version demain." in by_testid(page, "message")
+
+
+def test_messages_render_a_small_markdown_subset(cast):
+    post(cast.client, cast.order_id,
+         "# Pas un titre\n**gras** et *italique*, [le guide](https://example.com/guide)\n\n"
+         "- un\n- deux\n\n`code` ![image](https://example.com/a.png)")
+    html = html_of(cast.client.get(cast.url))
+    body = html[html.index('data-testid="message-body"'):]
+    body = body[:body.index("</div>")]
+    assert "<strong>gras</strong>" in body and "<em>italique</em>" in body
+    assert re.search(r'<a href="https://example.com/guide" rel="noopener noreferrer nofollow"',
+                     body)
+    assert "<li>un</li>" in body and "<code>code</code>" in body
+    assert "<h1" not in body and "<img" not in body
+    assert "# Pas un titre" in body
+
+
+def test_a_script_in_the_text_a_link_or_a_file_name_is_shown_as_inert_text(cast, uploads_dir):
+    post(cast.client, cast.order_id,
+         "<script>alert(1)</script> et [x](javascript:alert(1)) et <img src=x onerror=alert(1)>",
+         files=[("<script>alert(1)</script>.txt", b"bonjour\n"),
+                ("<img src=x onerror=alert(2)>.txt", b"salut\n")])
+
+    for browser in (cast.client, cast.writer, cast.manager):
+        page = browser.get(cast.url)
+        html = html_of(page)
+        assert "<script>alert" not in html
+        assert not re.search(r"<img[^>]*onerror", html, re.IGNORECASE)
+        assert not re.search(r'href\s*=\s*["\']?\s*javascript:', html, re.IGNORECASE)
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        assert "[x](javascript:alert(1))" in by_testid(page, "message-body")
+        files = by_testid(page, "message-files")
+        assert "&lt;img src=x onerror=alert(2)&gt;.txt" in html
+        assert "<img src=x onerror=alert(2)>.txt" in files
+
+    # The download keeps the name as a label only: an attachment, never rendered.
+    with cast.app.app_context():
+        attachment = db.session.query(MessageAttachment).order_by(MessageAttachment.id).first()
+        message_id, file_id = attachment.message_id, attachment.id
+    download = cast.writer.get(f"{cast.url}/messages/{message_id}/files/{file_id}")
+    assert download.status_code == 200
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert download.headers["Content-Security-Policy"] == "sandbox"
+
+
+# --- files --------------------------------------------------------------------------------
+
+
+def test_files_follow_the_rules_of_brief_files_and_go_only_to_people_of_the_order(
+    cast, uploads_dir, app
+):
+    sent = post(cast.client, cast.order_id, "Voici le brief complet.",
+                files=[PDF_FILE, TEXT_FILE])
+    assert sent.status_code == 302
+    message = messages(app)[0]
+    assert [(a.original_name, a.media_type) for a in message.attachments] == [
+        ("brief.pdf", "application/pdf"), ("notes.txt", "text/plain; charset=utf-8")]
+    on_disk = stored_files(uploads_dir)
+    assert len(on_disk) == 2
+    assert {p.name for p in on_disk} == {a.stored_name for a in message.attachments}
+    assert all(re.fullmatch(r"[0-9a-f]{32}", p.name) for p in on_disk)
+    assert not str(uploads_dir).startswith(str(Path(app.static_folder)))
+
+    pdf = message.attachments[0]
+    url = f"{cast.url}/messages/{message.id}/files/{pdf.id}"
+    for browser in (cast.client, cast.writer, cast.manager):
+        download = browser.get(url)
+        assert download.status_code == 200
+        assert download.data == PDF_FILE[1]
+        assert download.headers["Content-Type"] == "application/pdf"
+        assert download.headers["Content-Disposition"] == 'attachment; filename=brief.pdf'
+        assert download.headers["X-Content-Type-Options"] == "nosniff"
+        assert download.headers["Content-Security-Policy"] == "sandbox"
+    assert by_testid(cast.client.get(cast.url), "message-files").count("brief.pdf") == 1
+
+    for outsider in (cast.other_client, cast.other_writer):
+        assert outsider.get(url).status_code == 404
+    # The same file asked through another order, or another message, does not exist.
+    other = cast.new_order()
+    assert cast.client.get(f"/orders/{other}/messages/{message.id}/files/{pdf.id}"
+                           ).status_code == 404
+    assert cast.client.get(f"{cast.url}/messages/{message.id + 1}/files/{pdf.id}"
+                           ).status_code == 404
+
+
+# --- internal notes -----------------------------------------------------------------------
+
+
+def test_staff_write_internal_notes_shown_with_a_clear_mark(cast, app):
+    post(cast.writer, cast.order_id, "Le client semble pressé.", internal=True)
+    sent = post(cast.manager, cast.order_id, "Oui, soigne l'introduction.", internal=True)
+    assert "Your internal note is saved: only the agency's team sees it." in flashes(
+        cast.manager.get(location(sent)))
+
+    stored = messages(app)
+    assert [m.internal for m in stored] == [True, True]
+    for browser in (cast.writer, cast.manager):
+        page = browser.get(cast.url)
+        notes = texts(page, lambda _tag, attrs: attrs.get("data-testid") == "note")
+        assert len(notes) == 2
+        assert all("Internal note · staff only" in note for note in notes)
+        assert "Le client semble pressé." in notes[0]
+
+
+@pytest.mark.parametrize("way", ["order page", "export", "file", "list badge", "nav count"])
+def test_an_internal_note_never_reaches_the_client(cast, uploads_dir, clock, way):
+    cast.client.get(cast.url)  # the client has read everything so far
+    clock.advance(minutes=1)
+    note_id = cast.say(cast.writer, "SECRET: le client paie en retard.", internal=True,
+                       files=[("secret.txt", b"entre nous\n")])
+    with cast.app.app_context():
+        file_id = db.session.get(Message, note_id).attachments[0].id
+
+    if way == "order page":
+        page = cast.client.get(cast.url)
+        assert "SECRET" not in html_of(page) and "secret.txt" not in html_of(page)
+        assert "Internal note" not in page_text(page)
+        assert f"message-{note_id}" not in html_of(page)
+    elif way == "export":
+        export = cast.client.get(f"{cast.url}/conversation.txt")
+        assert export.status_code == 200
+        assert "SECRET" not in export.get_data(as_text=True)
+        assert "INTERNAL" not in export.get_data(as_text=True)
+    elif way == "file":
+        assert cast.client.get(f"{cast.url}/messages/{note_id}/files/{file_id}"
+                               ).status_code == 404
+    elif way == "list badge":
+        assert 'data-testid="unread-badge"' not in html_of(cast.client.get("/orders"))
+        assert 'data-testid="unread-badge"' in html_of(cast.manager.get("/agency/orders"))
+    else:
+        assert by_testid(cast.client.get("/orders"), "nav-unread-count") == ""
+        assert by_testid(cast.manager.get("/agency/orders"), "nav-unread-count") == "1"
+
+
+@pytest.mark.parametrize("way", ["order page", "export", "file", "post"])
+def test_a_writer_not_on_the_order_sees_nothing_of_its_conversation(cast, uploads_dir, way):
+    message_id = cast.say(cast.client, "Bonjour à l'équipe.", files=[TEXT_FILE])
+    note_id = cast.say(cast.manager, "Note interne.", internal=True)
+    with cast.app.app_context():
+        file_id = db.session.get(Message, message_id).attachments[0].id
+
+    for outsider in (cast.other_writer, cast.other_client):
+        if way == "order page":
+            assert outsider.get(cast.url).status_code == 404
+        elif way == "export":
+            assert outsider.get(f"{cast.url}/conversation.txt").status_code == 404
+        elif way == "file":
+            assert outsider.get(f"{cast.url}/messages/{message_id}/files/{file_id}"
+                                ).status_code == 404
+        else:
+            assert post(outsider, cast.order_id, "Je m'invite.").status_code == 404
+    assert [m.id for m in messages(cast.app)] == [message_id, note_id]
+
+
+def test_a_writer_who_could_take_an_open_order_reads_its_brief_but_not_its_conversation(cast):
+    open_id = cast.new_order(OrderStatus.OPEN)
+    cast.say(cast.client, "Question sur le brief.", order_id=open_id)
+    page = cast.other_writer.get(f"/orders/{open_id}")
+    assert page.status_code == 200
+    assert "Question sur le brief." not in html_of(page)
+    assert 'data-testid="conversation"' not in html_of(page)
+    assert post(cast.other_writer, open_id, "Je peux ?").status_code == 404
+    assert cast.other_writer.get(f"/orders/{open_id}/conversation.txt").status_code == 404
+    # A manager reads it.
+    assert "Question sur le brief." in html_of(cast.manager.get(f"/orders/{open_id}"))
+
+
+def test_a_draft_has_no_conversation_yet(cast):
+    draft_id = cast.new_order(OrderStatus.DRAFT)
+    assert 'data-testid="conversation"' not in html_of(cast.client.get(f"/orders/{draft_id}"))
+    assert post(cast.client, draft_id, "Une question.").status_code == 404
+    assert messages(cast.app) == []
+
+
+# --- the export ---------------------------------------------------------------------------
+
+
+def test_the_export_is_a_plain_text_download_of_what_the_person_may_see(cast, uploads_dir):
+    cast.say(cast.client, "Pouvez-vous citer le **marché** ?", files=[TEXT_FILE])
+    cast.say(cast.writer, "Oui.")
+    cast.say(cast.manager, "Prévoir deux jours de plus.", internal=True)
+
+    export = cast.manager.get(f"{cast.url}/conversation.txt")
+    assert export.status_code == 200
+    assert export.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert export.headers["Content-Disposition"] == \
+        f"attachment; filename=CMD-{cast.order_id:05d}-conversation.txt"
+    assert export.headers["X-Content-Type-Options"] == "nosniff"
+    assert export.headers["Content-Security-Policy"] == "sandbox"
+    text = export.get_data(as_text=True)
+    assert "Conversation of order" in text and "Dix idées de sorties" in text
+    assert text.index("Taken by a writer") < text.index("Pouvez-vous citer le **marché** ?") \
+        < text.index("Oui.") < text.index("Prévoir deux jours de plus.")
+    assert "Files: notes.txt" in text
+    assert "Esi Manager — INTERNAL NOTE (staff only)" in text
+
+    client_text = cast.client.get(f"{cast.url}/conversation.txt").get_data(as_text=True)
+    assert "Pouvez-vous citer" in client_text and "Prévoir deux jours" not in client_text
+
+
+# --- bad input ----------------------------------------------------------------------------
+
+
+BAD_INPUT = [
+    ("empty body", "client", {"body": ""}, (), "Write your message before sending it."),
+    ("blank body", "client", {"body": "  \r\n  "}, (), "Write your message before sending it."),
+    ("no body field", "client", {"body": None}, (), "Write your message before sending it."),
+    ("10,001 characters", "client", {"body": "a" * 10_001}, (),
+     "A message has at most 10000 characters."),
+    ("forbidden type", "client", {}, [EXE_FILE], "is not an accepted kind of file"),
+    ("content not what the name says", "writer", {}, [("photo.png", b"pas une image\n")],
+     "is not what its name says"),
+    ("empty file", "manager", {}, [("vide.txt", b"")], "is empty"),
+    ("too many files", "client", {}, [TEXT_FILE] * 6, "A message carries at most 5 files."),
+    ("client asks for an internal note", "client", {"internal": True}, (),
+     "Only the agency's team can write internal notes."),
+    ("a field the form does not have", "client", {"extra": {"author_id": "1"}}, (),
+     "This form does not accept these fields: author_id."),
+]
+
+
+@pytest.mark.parametrize(("who", "data", "files", "message"),
+                         [case[1:] for case in BAD_INPUT], ids=[case[0] for case in BAD_INPUT])
+def test_bad_input_is_refused_clearly_and_stores_nothing(cast, uploads_dir, who, data, files,
+                                                         message):
+    browser = getattr(cast, who)
+    body = data.get("body", "Un message correct.")
+    sent = post(browser, cast.order_id, body, internal=data.get("internal", False),
+                files=files, extra=data.get("extra"))
+
+    assert sent.status_code == 422
+    said = page_text(sent)
+    assert message in said, said[:3000]
+    assert messages(cast.app) == []
+    assert stored_files(uploads_dir) == []
+    # The page keeps what was typed.
+    if body and body.strip() and len(body) <= 10_001:
+        assert body.strip()[:50] in html_of(sent)
+
+
+def test_ten_thousand_characters_is_the_most_a_message_holds(cast):
+    assert post(cast.client, cast.order_id, "é" * 10_000).status_code == 302
+    assert len(messages(cast.app)[0].body) == 10_000
+
+
+def test_an_order_the_person_may_not_see_answers_not_found_and_stores_nothing(cast):
+    for browser in (cast.other_client, cast.other_writer):
+        assert post(browser, cast.order_id, "Coucou").status_code == 404
+    assert post(cast.client, 999_999, "Coucou").status_code == 404
+    assert messages(cast.app) == []
+
+
+def test_a_message_without_csrf_token_is_refused(cast):
+    sent = cast.client.post(f"{cast.url}/messages", data={"body": "Sans jeton"})
+    assert sent.status_code == 400
+    assert messages(cast.app) == []
+
+
+# --- the service --------------------------------------------------------------------------
+
+
+def test_an_email_received_twice_is_stored_once(cast, app):
+    with app.app_context():
+        order = db.session.get(Order, cast.order_id)
+        author = db.session.get(type(cast.client.user), cast.client.user.id)
+        first = post_message(order, author, "Réponse par email.", email_message_id="<a@b>")
+        db.session.commit()
+        again = post_message(order, author, "Réponse par email.", email_message_id="<a@b>")
+        db.session.commit()
+        assert again.id == first.id
+    assert len(messages(app)) == 1
+
+
+def test_each_message_is_handed_to_the_notifications(cast, monkeypatch):
+    told: list[tuple[int, bool]] = []
+    fake = types.ModuleType("portal.notifications.service")
+    fake.notify_message = lambda message: told.append((message.order_id, message.internal))
+    monkeypatch.setitem(sys.modules, "portal.notifications.service", fake)
+
+    post(cast.client, cast.order_id, "Bonjour.")
+    post(cast.writer, cast.order_id, "Note.", internal=True)
+    post(cast.client, cast.order_id, "")  # refused: nobody is told
+
+    assert told == [(cast.order_id, False), (cast.order_id, True)]
