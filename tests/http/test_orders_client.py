@@ -14,6 +14,7 @@ from portal.extensions import db, utcnow
 from portal.orders import service
 from portal.orders.models import Delivery, Order, OrderEvent, OrderStatus
 from tests.http.orders_helpers import OrderWorld, local_input
+from tests.http.pages import by_testid, field_error, flashes, form_errors, location, page_text
 
 # Fixed deadlines below must stay within the agency's horizon (ORDER_MAX_DAYS_AHEAD) whatever
 # the day the suite runs: the clock starts on a known day and keeps ticking.
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("known_day")
 @pytest.fixture
 def known_day(time_machine):
     time_machine.move_to(datetime(2026, 11, 26, 9, 0, tzinfo=UTC), tick=True)
-from tests.http.pages import by_testid, field_error, flashes, form_errors, location, page_text
+
 
 STALE = "This brief was changed in another window since you opened it."
 
