@@ -39,6 +39,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     register_templates(app)
     register_error_handlers(app)
     register_security_headers(app)
+    register_request_guards(app)
     register_cli(app)
     register_jobs(app)
     return app
@@ -81,6 +82,17 @@ def _configure_sqlite(engine: sa.Engine) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from werkzeug.routing import IntegerConverter
+
+    from portal.forms import MAX_DB_INT
+
+    class DatabaseInteger(IntegerConverter):
+        """`<int:…>` in URLs: ids beyond what the database holds are a 404, not a crash."""
+
+        def __init__(self, map, fixed_digits=0, min=None, max=MAX_DB_INT, signed=False):
+            super().__init__(map, fixed_digits, min, max, signed)
+
+    app.url_map.converters["int"] = DatabaseInteger
     from portal.accounts.views import bp as accounts_bp
     from portal.agency.views import bp as agency_bp
     from portal.auth.views import bp as auth_bp
@@ -206,6 +218,17 @@ CONTENT_SECURITY_POLICY = (
     "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
     "object-src 'none'; frame-src 'self'; frame-ancestors 'none'"
 )
+
+
+def register_request_guards(app: Flask) -> None:
+    @app.before_request
+    def json_bodies_are_objects():
+        # Forms read a JSON body as a mapping of fields; anything else is a malformed request.
+        if (request.method == "POST" and request.is_json
+                and not isinstance(request.get_json(silent=True), dict)):
+            return jsonify({"ok": False, "reason": "malformed",
+                            "message": _("The request could not be understood.")}), 400
+        return None
 
 
 def register_security_headers(app: Flask) -> None:

@@ -7,10 +7,36 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, StopValidation, ValidationError
 
 from portal.auth.passwords import MAX_LENGTH
 from portal.i18n import is_timezone, timezone_names
+
+# The largest id or number the database columns hold (32-bit signed integer).
+MAX_DB_INT = 2**31 - 1
+
+
+def db_int(value: object) -> int | None:
+    """A positive whole number that fits the database, else None (for ids in query strings)."""
+    text = str(value).strip() if value is not None else ""
+    if not text.isdigit():
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_DB_INT else None
+
+
+def page_arg(args) -> int:
+    """The page asked for in the query string, kept within sensible bounds."""
+    return min(max(args.get("page", 1, type=int) or 1, 1), 100_000)
+
+
+class PlausibleDateTime:
+    """A date a person could mean: between 2000 and 2100 (absurd years overflow time zones)."""
+
+    def __call__(self, form, field) -> None:
+        if field.data is not None and not 2000 <= field.data.year <= 2100:
+            # Stop here: later checks would compute with the date and overflow.
+            raise StopValidation(_l("Enter a date between the years 2000 and 2100."))
 
 
 class ActionForm(FlaskForm):

@@ -27,6 +27,7 @@ from portal.agency.service import (
     ContentTypeValues,
     TierValues,
 )
+from portal.forms import PlausibleDateTime, db_int
 from portal.i18n import current_language
 from portal.orders.models import STATUS_LABELS, OrderStatus
 from portal.orders.queries import SORTS
@@ -225,7 +226,7 @@ class ExtendDeadlineForm(FlaskForm):
     deadline = DateTimeLocalField(
         _l("New deadline"),
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
-        validators=[InputRequired(message=_l("Give the new deadline."))],
+        validators=[InputRequired(message=_l("Give the new deadline.")), PlausibleDateTime()],
     )
     note = TextAreaField(
         _l("Note for the timeline (optional)"),
@@ -284,7 +285,7 @@ class DashboardFilterForm(FlaskForm):
 
     @staticmethod
     def _id(value) -> int | None:
-        return int(value) if value and str(value).isdigit() else None
+        return db_int(value)
 
     def filters(self):
         from portal.orders.queries import ListFilters

@@ -33,7 +33,10 @@ from portal.agency.forms import (
 from portal.auth.views import form_error
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.forms import ActionForm
+from portal.forms import (
+    ActionForm,
+    page_arg,
+)
 from portal.i18n import current_language, to_local, to_utc
 from portal.messaging.queries import unread_counts
 from portal.orders import policies, queries
@@ -94,7 +97,7 @@ def dashboard():
     form.set_choices([writer for writer, _w, _r in load], _tiers(), _content_types(),
                      current_language())
     filters = form.filters()
-    page = queries.all_orders(filters, request.args.get("page", 1, type=int),
+    page = queries.all_orders(filters, page_arg(request.args),
                               current_app.config["ORDERS_PER_PAGE"])
     counts = queries.status_counts(Order.status != OrderStatus.DRAFT)
     kept = {name: value for name, value in (

@@ -137,7 +137,10 @@ def notify_approved(order: Order, event: OrderEvent, actor: User | None) -> None
     rating = _l("Rating: %(rating)d out of 5.", rating=order.rating or 0)
     _send([order.writer], kind="approved", order=order, event_key=f"e{event.id}",
           subject=_l("Approved: %(title)s", title=order.title),
-          lines=[_l("The client approved “%(title)s”.", title=order.title), rating],
+          lines=[_l("The client approved “%(title)s”.", title=order.title)
+                 if actor is None or actor.role is Role.CLIENT
+                 else _l("The agency approved “%(title)s” for the client.", title=order.title),
+                 rating],
           quote=order.rating_comment or "")
 
 
@@ -182,6 +185,20 @@ def notify_review_reminder(order: Order, days_left: int) -> None:
                     "be approved automatically in %(days)d days.", title=order.title,
                     days=days_left)],
           button=_l("Review the text"))
+    _send([order.writer], kind="review-reminder-writer", order=order,
+          event_key=f"review:{order.delivered_at.isoformat()}",
+          subject=_l("Your delivery awaits the client's review: %(title)s", title=order.title),
+          lines=[_l("The client has not reviewed “%(title)s” yet. Without an answer it will be "
+                    "approved automatically in %(days)d days.", title=order.title,
+                    days=days_left)])
+
+
+def notify_deadline_extended(order: Order, event: OrderEvent) -> None:
+    _send([order.writer], kind="deadline-extended", order=order, event_key=f"e{event.id}",
+          subject=_l("New deadline: %(title)s", title=order.title),
+          lines=[_l("The agency moved the deadline of “%(title)s”. The new deadline is shown "
+                    "on the order.", title=order.title)],
+          quote=event.note)
 
 
 NOTIFIERS.update({

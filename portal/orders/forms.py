@@ -23,10 +23,18 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from portal.accounts.models import User
 from portal.extensions import db, utcnow
+from portal.forms import MAX_DB_INT, PlausibleDateTime
 from portal.i18n import current_language, format_money, to_local, to_utc
 from portal.orders.models import ContentType, Order, OrderStatus, Tier
 from portal.orders.service import Brief, previous_writers
@@ -62,7 +70,7 @@ def deadline_field() -> DateTimeLocalField:
     return DateTimeLocalField(
         _l("Deadline"),
         format=DATETIME_FORMATS,
-        validators=[InputRequired(message=_l("Choose a deadline."))],
+        validators=[InputRequired(message=_l("Choose a deadline.")), PlausibleDateTime()],
         invalid_value_message=_l("Enter the deadline as a date and a time."),
     )
 
@@ -272,10 +280,11 @@ class QuoteForm(FlaskForm):
 
     words_max = words_field(_l("Words, at most"))
     tier_id = IntegerField(_l("Quality level"), validators=[
-        InputRequired(message=_l("Choose a quality level from the list."))],
+        InputRequired(message=_l("Choose a quality level from the list.")),
+        NumberRange(min=1, max=MAX_DB_INT, message=_l("Choose a quality level from the list."))],
         invalid_value_message=_l("Choose a quality level from the list."))
     deadline = DateTimeLocalField(_l("Deadline"), format=DATETIME_FORMATS,
-                                  validators=[Optional()],
+                                  validators=[Optional(), PlausibleDateTime()],
                                   invalid_value_message=_l("Enter the deadline as a date and "
                                                            "a time."))
 

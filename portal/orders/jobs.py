@@ -14,6 +14,9 @@ from portal.orders.models import Order, OrderStatus
 from portal.orders.queries import WRITING_STATUSES
 
 BATCH = 500
+# Overdue reminders look this far back, so a worker stopped for a few days still sends them;
+# the idempotency key makes each go once.
+OVERDUE_LOOKBACK_DAYS = 14
 
 
 def _orders(*conditions) -> list[Order]:
@@ -35,7 +38,8 @@ def send_reminders() -> int:
         emails.notify_deadline_soon(order)
     # Only recently passed deadlines: older ones were reminded when they passed.
     late = _orders(Order.status.in_((OrderStatus.OPEN, *WRITING_STATUSES)),
-                   Order.deadline <= now, Order.deadline > now - timedelta(days=2))
+                   Order.deadline <= now,
+                   Order.deadline > now - timedelta(days=OVERDUE_LOOKBACK_DAYS))
     for order in late:
         emails.notify_overdue(order)
     review = _orders(Order.status == OrderStatus.DELIVERED,

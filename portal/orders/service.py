@@ -86,16 +86,24 @@ def _check_brief(client: User, brief: Brief) -> Tier:
 
 
 def check_deadline(tier: Tier, deadline: datetime, now: datetime | None = None) -> None:
-    """Raises Conflict when the deadline is past or closer than the tier's minimum lead time."""
+    """Raises Conflict when the deadline is past, closer than the tier's minimum lead time, or
+    further away than the agency takes orders for (ORDER_MAX_DAYS_AHEAD)."""
     now = now or utcnow()
     if deadline <= now:
         raise Conflict(_("The deadline is in the past."), field="deadline")
+    _check_horizon(deadline, now)
     if deadline < now + timedelta(hours=tier.min_lead_hours):
         raise Conflict(
             _("The %(tier)s level needs at least %(hours)d hours: choose a later deadline.",
               tier=tier.name, hours=tier.min_lead_hours),
             field="deadline",
         )
+
+
+def _check_horizon(deadline: datetime, now: datetime) -> None:
+    days = current_app.config["ORDER_MAX_DAYS_AHEAD"]
+    if deadline > now + timedelta(days=days):
+        raise Conflict(_("Choose a deadline within %(days)d days.", days=days), field="deadline")
 
 
 def _write_brief(order: Order, brief: Brief) -> None:
@@ -179,8 +187,10 @@ def submit(order: Order, client: User, *, version: int | None = None) -> Quote:
         "writer_pay_total": price.writer_pay,
         "currency": price.currency,
         "included_revisions": tier.included_revisions,
+        # Only a writer who can take the order gets it first; otherwise it would sit unclaimed.
         "offered_until": (now + timedelta(hours=current_app.config["PREFERRED_WRITER_HOURS"]))
-        if order.preferred_writer_id else None,
+        if order.preferred_writer is not None
+        and policies.writer_qualifies(order.preferred_writer, order) else None,
     }
     apply(order, Action.SUBMIT, client, changes=changes,
           extra_condition=Order.version == order.version)
@@ -262,6 +272,8 @@ def release(order: Order, actor: User, reason: str) -> None:
         raise Conflict(_("Say why you give this order back."), field="reason")
     apply(order, Action.RELEASE, actor, note=reason.strip(),
           changes={"writer_id": None, "claimed_at": None})
+    # The next writer starts from the brief, not from someone else's unfinished text.
+    db.session.execute(sa.delete(Draft).where(Draft.order_id == order.id))
 
 
 # --- writing and delivering ---------------------------------------------------------------
@@ -366,14 +378,18 @@ def extend_deadline(order: Order, manager: User, deadline: datetime, note: str =
     _require_manager(manager)
     if order.is_final or order.status is OrderStatus.DRAFT:
         raise Conflict(_("The deadline of this order can no longer change."))
-    if deadline <= order.deadline:
-        raise Conflict(_("The new deadline must be later than the current one."),
+    if deadline <= order.deadline or deadline <= utcnow():
+        raise Conflict(_("The new deadline must be later than the current one and than now."),
                        field="deadline")
+    _check_horizon(deadline, utcnow())
     previous = order.deadline
     order.deadline = deadline
     order.version += 1
     db.session.flush()
-    record(order, "deadline_extended", manager, note)
+    event = record(order, "deadline_extended", manager, note)
+    from portal.orders.emails import notify_deadline_extended
+
+    notify_deadline_extended(order, event)
     return previous
 
 
@@ -394,8 +410,9 @@ def grant_revision(order: Order, manager: User, note: str = "") -> None:
 def auto_approve_due(now: datetime | None = None) -> int:
     """Approve deliveries left unreviewed for AUTO_APPROVE_DAYS; returns how many.
 
-    The review clock starts at the latest delivery, so time spent while a revision was asked
-    for never counts. Each order is approved in its own step so one failure stops nothing."""
+    The review clock starts at each delivery: it does not run while a revision is requested,
+    and a new version gets the whole window. Each order is approved in its own savepoint, so
+    one that fails is skipped and the others still go through."""
     now = now or utcnow()
     window = timedelta(days=current_app.config["AUTO_APPROVE_DAYS"])
     due = list(db.session.scalars(
@@ -405,9 +422,13 @@ def auto_approve_due(now: datetime | None = None) -> int:
     ))
     count = 0
     for order in due:
+        savepoint = db.session.begin_nested()
         try:
             apply(order, Action.AUTO_APPROVE, None, changes={"closed_at": now})
-        except Conflict:
+        except Exception:
+            savepoint.rollback()
+            current_app.logger.exception("auto-approval of order %s failed", order.id)
             continue
+        savepoint.commit()
         count += 1
     return count

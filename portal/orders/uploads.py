@@ -192,12 +192,11 @@ def add_attachment(order: Order, user: User, upload: FileStorage) -> Attachment:
     if not policies.can_attach(user, order):
         raise NotAllowed(_("Files can be added to an order only before a writer takes it."))
     limit = current_app.config["ATTACHMENTS_PER_ORDER"]
-    count = db.session.scalar(
-        sa.select(sa.func.count(Attachment.id)).where(Attachment.order_id == order.id)
-    ) or 0
-    if count >= limit:
-        raise Conflict(_("An order has at most %(count)d files. Remove one to add another.",
-                         count=limit), field="file")
+    # Two uploads at once must not pass the limit together: PostgreSQL waits on the order's
+    # row lock; SQLite serialises writes, and the count is checked again after the insert.
+    db.session.execute(sa.select(Order.id).where(Order.id == order.id).with_for_update())
+    if _count(order) >= limit:
+        raise _too_many(limit)
 
     checked = check_upload(upload)
     try:
@@ -212,10 +211,23 @@ def add_attachment(order: Order, user: User, upload: FileStorage) -> Attachment:
     try:
         db.session.add(attachment)
         db.session.flush()
+        if _count(order) > limit:
+            raise _too_many(limit)
     except Exception:
         discard_file(stored_name)
         raise
     return attachment
+
+
+def _count(order: Order) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(Attachment.id)).where(Attachment.order_id == order.id)
+    ) or 0
+
+
+def _too_many(limit: int) -> Conflict:
+    return Conflict(_("An order has at most %(count)d files. Remove one to add another.",
+                      count=limit), field="file")
 
 
 def remove_attachment(order: Order, user: User, attachment: Attachment) -> str:

@@ -27,6 +27,7 @@ from portal.accounts.models import Role
 from portal.auth.views import form_error
 from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
+from portal.forms import db_int, page_arg
 from portal.i18n import current_language, format_money, to_local, to_utc
 from portal.messaging import queries as conversations
 from portal.messaging.views import conversation_for
@@ -105,12 +106,12 @@ def _brief_page(form: BriefForm, order: Order | None, status: int = 200):
 
 def _initial_quote(form: BriefForm) -> dict | None:
     """The quote shown before any script runs (and without JavaScript)."""
-    try:
-        tier = db.session.get(Tier, int(form.tier_id.data))
-        words = int(form.words_max.data)
-    except (TypeError, ValueError):
+    tier_id, words = db_int(form.tier_id.data), db_int(form.words_max.data)
+    deadline = form.deadline.data
+    if tier_id is None or words is None or deadline is None or not 2000 <= deadline.year <= 2100:
         return None
-    if tier is None or not tier.active or form.deadline.data is None:
+    tier = db.session.get(Tier, tier_id)
+    if tier is None or not tier.active:
         return None
     return _quote_payload(tier, words, to_utc(form.deadline.data, form.zone))
 
@@ -281,7 +282,7 @@ def list_orders():
                                  q=(filters.q.data or "").strip()[:100],
                                  sort=filters.clean_sort())
     page = queries.client_orders(current_user, chosen,
-                                 page=max(request.args.get("page", 1, type=int), 1),
+                                 page=page_arg(request.args),
                                  per_page=current_app.config["ORDERS_PER_PAGE"])
     counts = queries.status_counts(Order.client_id == current_user.id)
     return render_template("orders/list.html", page=page, filters=filters, chosen=chosen,

@@ -6,7 +6,7 @@ from wtforms import IntegerField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation
 from wtforms.widgets import HiddenInput
 
-from portal.forms import ActionForm
+from portal.forms import MAX_DB_INT, ActionForm, db_int
 
 # A long article in Markdown stays far below this; it only stops absurd payloads.
 TEXT_MAX_CHARS = 300_000
@@ -51,7 +51,7 @@ class PoolFilterForm(FlaskForm):
 
     @staticmethod
     def as_int(value: str | None) -> int | None:
-        return int(value) if value and value.isdigit() else None
+        return db_int(value)
 
 
 class ClaimForm(ActionForm):
@@ -70,7 +70,7 @@ class DraftForm(FlaskForm):
     )
     base_version = IntegerField(
         widget=HiddenInput(),
-        validators=[_required_number, NumberRange(min=0)],
+        validators=[_required_number, NumberRange(min=0, max=MAX_DB_INT)],
     )
 
     def has_text(self) -> bool:

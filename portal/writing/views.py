@@ -26,6 +26,7 @@ from portal.accounts.models import Role
 from portal.auth.views import form_error
 from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
+from portal.forms import page_arg
 from portal.i18n import current_language
 from portal.messaging.queries import unread_counts
 from portal.orders import queries, service
@@ -39,6 +40,7 @@ from portal.orders.models import (
     WriterLanguage,
     writer_tiers,
 )
+from portal.orders.policies import writer_qualifies
 from portal.orders.text import keyword_presence, render_markdown, word_count
 from portal.roles import role_required
 from portal.writing.forms import ClaimForm, DeliverForm, DraftForm, PoolFilterForm, ReleaseForm
@@ -59,7 +61,7 @@ TABS = {
 
 
 def _page() -> int:
-    return max(1, request.args.get("page", 1, type=int) or 1)
+    return page_arg(request.args)
 
 
 def _common() -> dict:
@@ -143,7 +145,11 @@ def pool():
 @role_required(Role.WRITER)
 def claim(order_id: int):
     order = db.session.get(Order, order_id)
-    if order is None or order.status is OrderStatus.DRAFT:
+    # Orders this writer could never take do not exist for them; one another writer has just
+    # taken gets a clear message instead.
+    if order is None or order.status is OrderStatus.DRAFT or not (
+        order.writer_id == current_user.id or writer_qualifies(current_user, order)
+    ):
         abort(404)
     if order.writer_id == current_user.id:
         return redirect(url_for("writing.workspace", order_id=order.id))

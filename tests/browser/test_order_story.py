@@ -88,11 +88,12 @@ def test_an_order_from_brief_to_approval(new_page, factory, mailbox, ctx):
     # The client asks for a revision with a reason.
     buyer.goto(f"/orders/{order_id}")
     expect(buyer.get_by_test_id("delivery-text")).to_contain_text("grand marché de Lomé")
-    expect(buyer.get_by_test_id("revisions")).to_contain_text("0")
+    expect(buyer.get_by_test_id("revisions")).to_have_text("0 sur 2 révisions utilisées")
     buyer.fill("[data-testid=revision-form] textarea[name=reason]",
                "Parlez aussi des couturiers du quartier Bè.")
     buyer.get_by_test_id("revision-form").locator("button[type=submit]").click()
     expect(buyer.get_by_test_id("status")).to_have_text("Révision demandée")
+    expect(buyer.get_by_test_id("revisions")).to_have_text("1 sur 2 révisions utilisées")
 
     # The writer redelivers.
     author.goto(f"/work/orders/{order_id}")

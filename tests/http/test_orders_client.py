@@ -16,6 +16,16 @@ from portal.orders.models import Delivery, Order, OrderEvent, OrderStatus
 from tests.http.orders_helpers import OrderWorld, local_input
 from tests.http.pages import by_testid, field_error, flashes, form_errors, location, page_text
 
+# Fixed deadlines below must stay within the agency's horizon (ORDER_MAX_DAYS_AHEAD) whatever
+# the day the suite runs: the clock starts on a known day and keeps ticking.
+pytestmark = pytest.mark.usefixtures("known_day")
+
+
+@pytest.fixture
+def known_day(time_machine):
+    time_machine.move_to(datetime(2026, 11, 26, 9, 0, tzinfo=UTC), tick=True)
+
+
 STALE = "This brief was changed in another window since you opened it."
 
 
@@ -58,7 +68,7 @@ def test_the_brief_page_offers_the_catalogue_and_a_live_quote_box(ama, world):
 
 
 def test_a_client_saves_a_draft_and_the_deadline_is_read_in_their_time_zone(ama, world, load):
-    form = world.form(zone="Europe/Paris", deadline="2031-03-10T09:30",
+    form = world.form(zone="Europe/Paris", deadline="2027-03-10T09:30",
                       secondary_keywords="plage, marché\nmusée\nPlage",
                       links_to_include="https://example.com/agenda\n\nhttps://example.com/b")
 
@@ -69,7 +79,7 @@ def test_a_client_saves_a_draft_and_the_deadline_is_read_in_their_time_zone(ama,
     assert order.status is OrderStatus.DRAFT
     assert order.client_id == ama.user.id
     # 09:30 in Paris in March (UTC+1) is 08:30 UTC.
-    assert order.deadline == datetime(2031, 3, 10, 8, 30, tzinfo=UTC)
+    assert order.deadline == datetime(2027, 3, 10, 8, 30, tzinfo=UTC)
     assert order.secondary_keywords == "plage\nmarché\nmusée"
     assert order.links_to_include == "https://example.com/agenda\nhttps://example.com/b"
     assert order.price_total is None  # priced at submission only
@@ -77,7 +87,7 @@ def test_a_client_saves_a_draft_and_the_deadline_is_read_in_their_time_zone(ama,
     assert "Your draft is saved. Submit it when it is ready." in saved
 
     edit = ama.get(f"/orders/{order.id}/edit").get_data(as_text=True)
-    assert 'value="2031-03-10T09:30"' in edit
+    assert 'value="2027-03-10T09:30"' in edit
 
 
 def test_save_and_submit_freezes_the_price_and_opens_the_order(ama, world, load, stored):
@@ -450,7 +460,7 @@ def test_my_orders_runs_the_same_number_of_statements_for_3_or_30_orders(ama, wo
 def test_the_order_page_shows_the_brief_safely_in_the_viewers_time_zone(ama, world, load):
     order_id = world.order(
         ama.user, OrderStatus.OPEN,
-        deadline=datetime(2031, 7, 1, 10, 0, tzinfo=UTC),
+        deadline=datetime(2027, 7, 1, 10, 0, tzinfo=UTC),
         instructions="Première ligne\n<script>alert('x')</script><b>gras</b>",
         links_to_include=["https://example.com/agenda"],
         reference_urls=["http://example.org/guide"],

@@ -256,12 +256,12 @@ def test_the_race_loser_gets_the_services_refusal(app, ctx, cat, shop, writer, r
     assert events(ctx, order_id, "claim") == []
 
 
-def test_claim_outside_the_writers_skills_is_refused(app, cat, shop, writer, signed_in):
+def test_claim_outside_the_writers_skills_is_a_404(app, cat, shop, writer, signed_in):
+    # An order the writer could never take does not exist for them.
     order_id = place_order(app, shop, cat, language="en")
     browser = signed_in(writer)
     response = browser.submit(f"/work/orders/{order_id}/claim", page="/work/pool")
-    assert location(response) == "/work/pool"
-    assert "outside your languages or levels" in " ".join(flashes(browser.get("/work/pool")))
+    assert response.status_code == 404
     assert stored_order(app, order_id).status is OrderStatus.OPEN
 
 
@@ -668,8 +668,6 @@ def test_order_page_actions_follow_the_policies(app, cat, shop, writer, rival):
 
 
 def test_the_order_page_shows_the_writer_actions(app, cat, shop, writer, signed_in):
-    if "orders.detail" not in app.view_functions:
-        pytest.skip("the order page is not there yet")
     order_id = place_order(app, shop, cat)
     browser = signed_in(writer)
 
