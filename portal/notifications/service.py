@@ -64,6 +64,8 @@ EVENT_TEXTS = {
     "order.deadline-soon": _l("Due in less than 24 hours: %(title)s"),
     "order.overdue": _l("Overdue: %(title)s"),
     "order.review-reminder": _l("Your review is awaited: %(title)s"),
+    "order.review-reminder-writer": _l("Your delivery awaits the client's review: %(title)s"),
+    "order.deadline-extended": _l("New deadline: %(title)s"),
     "order.message": _l("%(author)s wrote on %(ref)s: %(title)s"),
     "order.note": _l("Internal note by %(author)s on %(ref)s: %(title)s"),
 }

@@ -21,7 +21,8 @@ from portal.orders.models import Order, OrderEvent
 from portal.orders.workflow import NOTIFIERS, Action
 
 # Emails about time (deadlines, reminders); every other order email is a change of status.
-DEADLINE_EMAILS = {"deadline-soon", "overdue", "review-reminder"}
+DEADLINE_EMAILS = {"deadline-soon", "overdue", "review-reminder", "review-reminder-writer",
+                   "deadline-extended"}
 
 
 def _managers() -> list[User]:

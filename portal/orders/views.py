@@ -31,6 +31,7 @@ from portal.forms import db_int, page_arg
 from portal.i18n import current_language, format_money, to_local, to_utc
 from portal.messaging import queries as conversations
 from portal.messaging.views import conversation_for
+from portal.notifications import service as notifications
 from portal.orders import policies, queries, service, text, uploads
 from portal.orders.forms import (
     ApproveForm,
@@ -345,6 +346,7 @@ def detail(order_id: int):
     order = queries.get_order_for(current_user, order_id)
     # Opening the order page reads its conversation; the visit before marks what is new.
     last_visit = conversations.mark_read(current_user, order)
+    notifications.mark_order_read(current_user, order.id)
     page = _detail_page(order, last_visit=last_visit)
     db.session.commit()
     return page
