@@ -93,9 +93,10 @@ def dashboard():
     form.set_choices([writer for writer, _w, _r in load], _tiers(), _content_types(),
                      current_language())
     filters = form.filters()
-    page = queries.all_orders(filters, request.args.get("page", 1, type=int),
-                              current_app.config["ORDERS_PER_PAGE"])
     counts = queries.status_counts(Order.status != OrderStatus.DRAFT)
+    page = queries.all_orders(filters, request.args.get("page", 1, type=int),
+                              current_app.config["ORDERS_PER_PAGE"],
+                              total=queries.known_total(filters, counts))
     kept = {name: value for name, value in (
         ("q", filters.q), ("status", filters.status), ("writer_id", filters.writer_id),
         ("tier_id", filters.tier_id), ("content_type_id", filters.content_type_id),
