@@ -10,12 +10,14 @@ PORT ?= 5000
 SMTP_PORT ?= 8025
 INBOUND_PORT ?= 8026
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: run test install translations extract-messages update-translations lint db-upgrade seed-demo worker clean help
+.PHONY: run test install translations extract-messages update-translations lint db-upgrade seed-demo worker bench clean help
 
 help:
 	@echo "make run    - the portal with demo data, mail worker, SMTP sink and inbound server on http://127.0.0.1:$(PORT)"
 	@echo "make test   - lint and every test (SQLite; TEST_DATABASE_URL=postgresql://... for PostgreSQL)"
+	@echo "make bench  - the benchmark (bench/README.md); options: BENCH_ARGS=\"--scale 0.1 --scaling\""
 	@echo "make lint | translations | extract-messages | update-translations | clean"
 
 $(VENV)/.installed: pyproject.toml
@@ -48,6 +50,11 @@ run: seed-demo
 
 worker: install
 	$(FLASK) mail worker
+
+# Data set, gunicorn in production configuration, load, report under bench/results/. SQLite by
+# default; DATABASE_URL=postgresql://... (or BENCH_DATABASE_URL) for a new PostgreSQL database.
+bench: install translations
+	$(PY) -m bench $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -97,9 +97,10 @@ def dashboard():
     form.set_choices([writer for writer, _w, _r in load], _tiers(), _content_types(),
                      current_language())
     filters = form.filters()
-    page = queries.all_orders(filters, page_arg(request.args),
-                              current_app.config["ORDERS_PER_PAGE"])
     counts = queries.status_counts(Order.status != OrderStatus.DRAFT)
+    page = queries.all_orders(filters, page_arg(request.args),
+                              current_app.config["ORDERS_PER_PAGE"],
+                              total=queries.known_total(filters, counts))
     kept = {name: value for name, value in (
         ("q", filters.q), ("status", filters.status), ("writer_id", filters.writer_id),
         ("tier_id", filters.tier_id), ("content_type_id", filters.content_type_id),

@@ -105,6 +105,12 @@ class Order(db.Model):
         sa.Index("ix_orders_status_deadline", "status", "deadline"),
         sa.Index("ix_orders_client_id_status_created_at", "client_id", "status", "created_at"),
         sa.Index("ix_orders_writer_id_status_deadline", "writer_id", "status", "deadline"),
+        # "All orders" and "My orders", newest first: read in index order, never sorted whole.
+        sa.Index("ix_orders_created_at_id", "created_at", "id"),
+        sa.Index("ix_orders_client_id_created_at_id", "client_id", "created_at", "id"),
+        # The pool filtered by language and tier (and its count), without a scan of a tier.
+        sa.Index("ix_orders_status_language_tier_id_deadline", "status", "language", "tier_id",
+                 "deadline"),
         sa.CheckConstraint("words_min >= 1 AND words_min <= words_max", name="word_range"),
     )
 

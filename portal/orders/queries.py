@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import abort
+from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Role, User
@@ -72,6 +73,50 @@ class ListFilters:
     overdue: bool = False
 
 
+class OrderPage(SelectPagination):
+    """Flask-SQLAlchemy's pagination of a select of orders, with two changes that keep a page's
+    cost the same whatever the page and the size of the data:
+
+    - the page's orders are found by their ids first (an index-only walk past the earlier
+      pages), then loaded with their relations; an OFFSET over the joined rows would build every
+      skipped row with its client, writer, type and tier;
+    - `total`, when the caller already knows it (from the counts per status it shows anyway),
+      replaces the count query.
+    """
+
+    def _query_items(self) -> list[Order]:
+        select = self._query_args["select"]
+        ids = select.with_only_columns(Order.id).limit(self.per_page).offset(self._query_offset)
+        stmt = _with_relations(sa.select(Order).where(Order.id.in_(ids.scalar_subquery())))
+        stmt = stmt.order_by(*self._query_args["order_by"])
+        return list(self._query_args["session"].scalars(stmt))
+
+    def _query_count(self) -> int:
+        total = self._query_args.get("total")
+        return total if total is not None else super()._query_count()
+
+
+def paginate(condition: sa.ColumnElement[bool], filters: ListFilters, page: int, per_page: int,
+             *, total: int | None = None) -> OrderPage:
+    """The orders matching `condition` and `filters`, one page of them."""
+    order_by = SORTS.get(filters.sort, SORTS["newest"])
+    stmt = _apply_filters(sa.select(Order).where(condition), filters)
+    return OrderPage(page=page, per_page=per_page, error_out=False, select=stmt,
+                     session=db.session(), order_by=order_by, total=total)
+
+
+def known_total(filters: ListFilters, counts: dict[OrderStatus, int]) -> int | None:
+    """The number of orders a list shows, from its counts per status, when no other filter
+    than the status applies; None otherwise."""
+    others = (filters.q, filters.language, filters.tier_id, filters.content_type_id,
+              filters.writer_id, filters.overdue)
+    if any(others):
+        return None
+    if filters.status in {s.value for s in OrderStatus}:
+        return counts.get(OrderStatus(filters.status), 0)
+    return sum(counts.values())
+
+
 def _apply_filters(stmt: sa.Select, filters: ListFilters) -> sa.Select:
     if filters.status in {s.value for s in OrderStatus}:
         stmt = stmt.where(Order.status == OrderStatus(filters.status))
@@ -93,10 +138,9 @@ def _apply_filters(stmt: sa.Select, filters: ListFilters) -> sa.Select:
     return stmt.order_by(*SORTS.get(filters.sort, SORTS["newest"]))
 
 
-def client_orders(client: User, filters: ListFilters, page: int, per_page: int):
-    stmt = _with_relations(sa.select(Order).where(Order.client_id == client.id))
-    return db.paginate(_apply_filters(stmt, filters), page=page, per_page=per_page,
-                       error_out=False)
+def client_orders(client: User, filters: ListFilters, page: int, per_page: int, *,
+                  total: int | None = None):
+    return paginate(Order.client_id == client.id, filters, page, per_page, total=total)
 
 
 def pool_condition(writer: User) -> sa.ColumnElement[bool]:
@@ -120,21 +164,15 @@ def pool_for(writer: User, filters: ListFilters, page: int, per_page: int):
     filters.status = ""
     if filters.sort not in SORTS:
         filters.sort = "deadline"
-    stmt = _with_relations(sa.select(Order).where(pool_condition(writer)))
-    return db.paginate(_apply_filters(stmt, filters), page=page, per_page=per_page,
-                       error_out=False)
+    return paginate(pool_condition(writer), filters, page, per_page)
 
 
 def writer_orders(writer: User, filters: ListFilters, page: int, per_page: int):
-    stmt = _with_relations(sa.select(Order).where(Order.writer_id == writer.id))
-    return db.paginate(_apply_filters(stmt, filters), page=page, per_page=per_page,
-                       error_out=False)
+    return paginate(Order.writer_id == writer.id, filters, page, per_page)
 
 
-def all_orders(filters: ListFilters, page: int, per_page: int):
-    stmt = _with_relations(sa.select(Order).where(Order.status != OrderStatus.DRAFT))
-    return db.paginate(_apply_filters(stmt, filters), page=page, per_page=per_page,
-                       error_out=False)
+def all_orders(filters: ListFilters, page: int, per_page: int, *, total: int | None = None):
+    return paginate(Order.status != OrderStatus.DRAFT, filters, page, per_page, total=total)
 
 
 def overdue_count(where: sa.ColumnElement[bool] | None = None) -> int:

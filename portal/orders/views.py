@@ -282,10 +282,11 @@ def list_orders():
     chosen = queries.ListFilters(status=filters.clean_status(),
                                  q=(filters.q.data or "").strip()[:100],
                                  sort=filters.clean_sort())
+    counts = queries.status_counts(Order.client_id == current_user.id)
     page = queries.client_orders(current_user, chosen,
                                  page=page_arg(request.args),
-                                 per_page=current_app.config["ORDERS_PER_PAGE"])
-    counts = queries.status_counts(Order.client_id == current_user.id)
+                                 per_page=current_app.config["ORDERS_PER_PAGE"],
+                                 total=queries.known_total(chosen, counts))
     return render_template("orders/list.html", page=page, filters=filters, chosen=chosen,
                            counts=counts, total=sum(counts.values()), estimate=_estimate,
                            unread=conversations.unread_counts(current_user,

@@ -1,0 +1,253 @@
+"""What the harness measures in-process, on the same database as the server: SQL statements per
+request (Flask's test client and a `before_cursor_execute` listener), the dispatcher's
+throughput to an SMTP sink, and 50 writers claiming one order at once."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import timedelta
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+
+from bench.app import make_app
+from bench.data import DataSet
+from bench.server import ROOT
+
+CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def _token(html: str) -> str:
+    match = CSRF_META.search(html) or CSRF_FIELD.search(html)
+    if match is None:
+        raise RuntimeError("no CSRF token on the page")
+    return match.group(1)
+
+
+def count_statements(dataset: DataSet, endpoints: list[dict], repeat: int = 3) -> dict:
+    """SQL statements of each endpoint's request, counted on the third call (caches warm),
+    with the first call's count beside it and the statements themselves (shortened)."""
+    from portal.extensions import db
+
+    app = make_app(dataset.url)
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def listener(_conn, _cursor, statement, _params, _context, _executemany):
+        seen.append(" ".join(statement.split())[:240])
+
+    clients = {}
+    for role, email in (("client", dataset.client_email), ("writer", dataset.writer_email),
+                        ("manager", dataset.manager_email)):
+        client = app.test_client()
+        token = _token(client.get("/login").get_data(as_text=True))
+        # The test client speaks https here (PREFERRED_URL_SCHEME), so Flask-WTF checks the
+        # Referer a browser sends.
+        answer = client.post("/login", data={"email": email, "password": dataset.password,
+                                             "csrf_token": token},
+                             headers={"Referer": "https://localhost/login"})
+        if answer.status_code != 302:
+            raise RuntimeError(f"login of {email} failed in-process: {answer.status_code}")
+        clients[role] = client
+    results = {}
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        for endpoint in endpoints:
+            role = endpoint.get("role")
+            client = clients[role] if role else app.test_client()
+            headers = {"Referer": f"https://localhost{endpoint.get('csrf_page') or '/'}"}
+            if endpoint.get("csrf_page"):
+                headers["X-CSRFToken"] = _token(client.get(endpoint["csrf_page"])
+                                                .get_data(as_text=True))
+            counts, statements, status = [], [], None
+            for _ in range(repeat):
+                seen.clear()
+                if endpoint["method"] == "POST":
+                    response = client.post(endpoint["path"], json=endpoint.get("json"),
+                                           headers={**headers, "Accept": "application/json"})
+                else:
+                    response = client.get(endpoint["path"])
+                status = response.status_code
+                counts.append(len(seen))
+                statements = list(seen)
+            results[endpoint["name"]] = {"statements": counts[-1], "first_call": counts[0],
+                                         "status": status, "sql": statements}
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+        with app.app_context():
+            db.engine.dispose()
+    return results
+
+
+# --- the dispatcher -----------------------------------------------------------------------
+
+
+def _start_sink() -> tuple[subprocess.Popen, int]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.sink"], cwd=ROOT, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, text=True,
+    )
+    line = process.stdout.readline().split()
+    if len(line) != 2 or line[0] != "ready":
+        process.kill()
+        raise RuntimeError("the SMTP sink did not start")
+    return process, int(line[1])
+
+
+def _stop_sink(process: subprocess.Popen) -> dict:
+    out, _err = process.communicate(input="", timeout=30)
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    return json.loads(lines[-1]) if lines else {}
+
+
+def mail_throughput(dataset: DataSet, count: int, batch_size: int = 200) -> dict:
+    """Queue `count` outbox rows (one real email, rendered once, copied), then time
+    `send_pending()` until the outbox is empty, against an SMTP sink on loopback."""
+    from portal.extensions import db, utcnow
+    from portal.notifications.dispatcher import send_pending
+    from portal.notifications.models import OutboxEmail, OutboxStatus
+    from portal.notifications.outbox import queue_email
+
+    sink, port = _start_sink()
+    try:
+        app = make_app(dataset.url, MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False,
+                       MAIL_USE_SSL=False, MAIL_USERNAME=None, MAIL_PASSWORD=None,
+                       MAIL_BATCH_SIZE=batch_size)
+        with app.app_context():
+            model = queue_email(
+                kind="reset_password", key=f"bench:model:{uuid.uuid4().hex}",
+                to=dataset.client_email, subject="Réinitialisez votre mot de passe", locale="fr",
+                user=SimpleNamespace(display_name="Client Bench"),
+                link=f"{app.config['BASE_URL']}/password/reset/{uuid.uuid4().hex}", minutes=60,
+            )
+            template = {c.name: getattr(model, c.name) for c in OutboxEmail.__table__.columns}
+            db.session.rollback()
+            now = utcnow() - timedelta(seconds=1)
+            rows, run = [], uuid.uuid4().hex[:8]
+            for n in range(count):
+                rows.append({**template, "id": None, "idempotency_key": f"bench:{run}:{n}",
+                             "recipient": f"client{n}@bench.example.com",
+                             "message_id": f"<bench.{run}.{n}@127.0.0.1>",
+                             "status": OutboxStatus.PENDING, "attempts": 0,
+                             "next_attempt_at": now, "created_at": now, "claimed_at": None,
+                             "claim_token": None, "sent_at": None, "last_error": None})
+            for start in range(0, len(rows), 5000):
+                chunk = [{k: v for k, v in row.items() if k != "id"}
+                         for row in rows[start:start + 5000]]
+                db.session.execute(sa.insert(OutboxEmail), chunk)
+            db.session.commit()
+
+            totals = {"claimed": 0, "sent": 0, "retried": 0, "failed": 0, "lost": 0,
+                      "connections": 0, "passes": 0}
+            started = time.perf_counter()
+            while True:
+                report = send_pending()
+                if report.claimed == 0:
+                    break
+                totals["passes"] += 1
+                for name in ("claimed", "sent", "retried", "failed", "lost", "connections"):
+                    totals[name] += getattr(report, name)
+                if report.errors and report.sent == 0:
+                    totals["error"] = report.errors[0]
+                    break
+            elapsed = time.perf_counter() - started
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        received = _stop_sink(sink)
+    return {"queued": count, "batch_size": batch_size, "seconds": round(elapsed, 3),
+            "emails_per_second": round(totals["sent"] / elapsed, 1) if elapsed else None,
+            **totals, "sink": received,
+            "emails_per_connection": round(totals["sent"] / totals["connections"], 1)
+            if totals["connections"] else None}
+
+
+# --- contention ---------------------------------------------------------------------------
+
+
+def contention(dataset: DataSet, claimers: int | None = None) -> dict:
+    """`claimers` qualifying writers claim the same open order at the same moment, each in its
+    own thread, app context, session and connection, as a request would: load the writer and
+    the order, claim, commit. One wins; the others get Conflict."""
+    from flask_babel import gettext
+
+    from portal.accounts.models import User
+    from portal.errors import Conflict
+    from portal.extensions import db
+    from portal.orders import service
+    from portal.orders.models import Order, OrderEvent
+
+    writer_ids = dataset.contention_writer_ids[:claimers] if claimers else \
+        dataset.contention_writer_ids
+    size = len(writer_ids)
+    app = make_app(dataset.url, SQLALCHEMY_ENGINE_OPTIONS={
+        "pool_pre_ping": True, "pool_size": size + 2, "max_overflow": 0, "pool_timeout": 60})
+    with app.app_context():  # every connection opened before the start, as a warm pool is
+        connections = [db.engine.connect() for _ in range(size)]
+        for connection in connections:
+            connection.close()
+    barrier = threading.Barrier(size, timeout=60)
+    outcomes: dict[int, tuple[str, float, str]] = {}
+
+    def claim(writer_id: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            started = time.perf_counter()
+            try:
+                me = db.session.get(User, writer_id)
+                order = db.session.get(Order, dataset.contention_order_id)
+                service.claim(order, me)
+                db.session.commit()
+                outcome, message = "claimed", ""
+            except Conflict as error:
+                db.session.rollback()
+                outcome, message = "conflict", error.message
+            except Exception as error:  # recorded: anything but Conflict is a failure here
+                db.session.rollback()
+                outcome, message = "error", repr(error)[:300]
+            outcomes[writer_id] = (outcome, (time.perf_counter() - started) * 1000, message)
+            db.session.remove()
+
+    threads = [threading.Thread(target=claim, args=(w,)) for w in writer_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    with app.app_context():
+        claims = db.session.scalar(sa.select(sa.func.count(OrderEvent.id)).where(
+            OrderEvent.order_id == dataset.contention_order_id, OrderEvent.action == "claim"))
+        owner = db.session.scalar(sa.select(Order.writer_id).where(
+            Order.id == dataset.contention_order_id))
+        taken = gettext("Another writer took this order a moment ago.")
+        db.session.remove()
+        db.engine.dispose()
+    winners = [(w, ms) for w, (o, ms, _m) in outcomes.items() if o == "claimed"]
+    others = sorted(ms for o, ms, _m in outcomes.values() if o != "claimed")
+    errors = [m for o, _ms, m in outcomes.values() if o == "error"]
+
+    def pct(q: float) -> float | None:
+        if not others:
+            return None
+        return round(others[min(len(others) - 1, max(0, int(q * len(others) + 0.999) - 1))], 2)
+
+    return {
+        "claimers": size, "winners": len(winners),
+        "winner_ms": round(winners[0][1], 2) if winners else None,
+        "owner_is_winner": bool(winners) and owner == winners[0][0],
+        "claim_events": claims,
+        "conflicts": sum(1 for o, _ms, _m in outcomes.values() if o == "conflict"),
+        "clear_message": all(m == taken for o, _ms, m in outcomes.values() if o == "conflict"),
+        "errors": len(errors), "error_sample": errors[:3],
+        "others_ms": {"min": round(others[0], 2) if others else None, "p50": pct(0.5),
+                      "p95": pct(0.95), "max": round(others[-1], 2) if others else None,
+                      "mean": round(statistics.fmean(others), 2) if others else None},
+    }

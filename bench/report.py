@@ -1,0 +1,304 @@
+"""The report: the machine, the data, and per endpoint requests per second, p50/p95/p99, the ratio
+to the bare endpoint of the same run, SQL statements per request and the workers' peak memory;
+then scaling, mail and contention, and the aims of issue 6 checked. Written as JSON and as a
+Markdown table under bench/results/<date>-<db>-scale<k>.{json,md}."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+AIM_SQL = 8
+AIM_P95_MS = 50.0
+AIM_P95_CONCURRENCY = 8
+AIM_GROWTH = 1.2
+AIM_LIST_RATIO = 0.12
+AIM_QUOTE_RATIO = 0.30
+AIM_EMAILS = 200.0
+CEILING = "healthz"
+
+
+def machine() -> dict:
+    info: dict = {
+        "nproc": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_start": list(os.getloadavg()),
+    }
+    try:
+        meminfo = Path("/proc/meminfo").read_text().splitlines()
+        total = next(line for line in meminfo if line.startswith("MemTotal:"))
+        info["memory_gb"] = round(int(total.split()[1]) / 1024 / 1024, 1)
+        cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+        info["cpu"] = next((line.split(":", 1)[1].strip() for line in cpuinfo
+                            if line.startswith("model name")), "")
+    except (OSError, StopIteration):
+        pass
+    try:
+        from importlib.metadata import version
+
+        info["gunicorn"] = version("gunicorn")
+        info["flask"] = version("flask")
+        info["sqlalchemy"] = version("sqlalchemy")
+    except Exception:  # noqa: S110 - versions are a courtesy
+        pass
+    with contextlib.suppress(OSError):
+        info["commit"] = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+            capture_output=True, text=True, check=False, timeout=5).stdout.strip()
+    return info
+
+
+def database_version(url: str) -> str:
+    engine = sa.create_engine(url)
+    try:
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as conn:
+                return "PostgreSQL " + conn.scalar(sa.text("SHOW server_version"))
+        return f"SQLite {sqlite3.sqlite_version}"
+    finally:
+        engine.dispose()
+
+
+# --- figures ------------------------------------------------------------------------------
+
+
+def _runs(size: dict) -> list[dict]:
+    return size.get("load", {}).get("runs", [])
+
+
+def _ceiling(size: dict, concurrency: int) -> float | None:
+    for run in _runs(size):
+        if run["endpoint"] == CEILING and run["concurrency"] == concurrency:
+            return run["rps"] or None
+    return None
+
+
+def annotate(size: dict) -> None:
+    """Add to each run its ratio to the bare endpoint and its SQL count."""
+    for run in _runs(size):
+        ceiling = _ceiling(size, run["concurrency"])
+        run["ratio_to_healthz"] = round(run["rps"] / ceiling, 3) if ceiling else None
+        run["sql_per_request"] = size.get("sql", {}).get(run["endpoint"], {}).get("statements")
+
+
+def scaling(outcome: dict) -> list[dict]:
+    """Per-request time (mean latency at one connection) at full size over a tenth."""
+    tenth, full = outcome.get("tenth"), outcome.get("full")
+    if not tenth or not full:
+        return []
+    rows = []
+    small = {r["endpoint"]: r for r in _runs(tenth) if r["concurrency"] == 1}
+    for run in _runs(full):
+        if run["concurrency"] != 1 or run["endpoint"] not in small:
+            continue
+        before = small[run["endpoint"]]
+        growth = run["mean_ms"] / before["mean_ms"] if before["mean_ms"] else None
+        rows.append({
+            "endpoint": run["endpoint"], "tenth_mean_ms": before["mean_ms"],
+            "full_mean_ms": run["mean_ms"], "growth": round(growth, 2) if growth else None,
+            "tenth_p50_ms": before["p50_ms"], "full_p50_ms": run["p50_ms"],
+            "tenth_sql": tenth.get("sql", {}).get(run["endpoint"], {}).get("statements"),
+            "full_sql": full.get("sql", {}).get(run["endpoint"], {}).get("statements"),
+        })
+    return rows
+
+
+def aims(outcome: dict) -> list[dict]:
+    full = outcome["full"]
+    endpoints = {e["name"]: e for e in full.get("endpoints", [])}
+    pages = [name for name in endpoints if name != CEILING]
+    checks = []
+    for name in pages:
+        sql = full.get("sql", {}).get(name, {}).get("statements")
+        checks.append({"aim": f"{name}: at most {AIM_SQL} SQL statements", "value": sql,
+                       "met": sql is not None and sql <= AIM_SQL})
+    for run in _runs(full):
+        if run["endpoint"] == CEILING or run["concurrency"] != AIM_P95_CONCURRENCY:
+            continue
+        checks.append({"aim": f"{run['endpoint']}: p95 < {AIM_P95_MS:g} ms at "
+                              f"{AIM_P95_CONCURRENCY} connections",
+                       "value": run["p95_ms"], "met": run["p95_ms"] < AIM_P95_MS})
+        ratio = run.get("ratio_to_healthz")
+        if endpoints.get(run["endpoint"], {}).get("list"):
+            checks.append({"aim": f"{run['endpoint']}: at least {AIM_LIST_RATIO:.0%} of "
+                                  f"healthz at {AIM_P95_CONCURRENCY} connections",
+                           "value": ratio, "met": ratio is not None and ratio >= AIM_LIST_RATIO})
+        if run["endpoint"] == "quote":
+            checks.append({"aim": f"quote: at least {AIM_QUOTE_RATIO:.0%} of healthz at "
+                                  f"{AIM_P95_CONCURRENCY} connections",
+                           "value": ratio,
+                           "met": ratio is not None and ratio >= AIM_QUOTE_RATIO})
+    for row in outcome.get("scaling", []):
+        if row["endpoint"] == CEILING:
+            continue
+        checks.append({"aim": f"{row['endpoint']}: full size within {AIM_GROWTH}x of a tenth",
+                       "value": row["growth"],
+                       "met": row["growth"] is not None and row["growth"] <= AIM_GROWTH})
+    measured = full.get("measurement_seconds")
+    if measured:
+        loaded = full["dataset"]["load_seconds"] + full["dataset"]["schema_seconds"]
+        checks.append({"aim": "loading the data takes no longer than the measurement",
+                       "value": f"{loaded:.0f} s vs {measured:.0f} s", "met": loaded <= measured})
+    mail = full.get("mail")
+    if mail:
+        checks.append({"aim": f"dispatcher: at least {AIM_EMAILS:g} emails/s",
+                       "value": mail["emails_per_second"],
+                       "met": (mail["emails_per_second"] or 0) >= AIM_EMAILS})
+    contention = full.get("contention")
+    if contention:
+        checks.append({"aim": "contention: one winner, the others refused clearly, no error",
+                       "value": f"{contention['winners']} winner, {contention['conflicts']} "
+                                f"conflicts, {contention['errors']} errors",
+                       "met": contention["winners"] == 1 and contention["errors"] == 0
+                       and contention["claim_events"] == 1 and contention["clear_message"]})
+    return checks
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _fmt(value, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _busiest(run: dict) -> str:
+    """The share of the server's CPU taken by its busiest worker (50% with two workers is an
+    even spread; 100% means one worker did everything and the other core sat idle)."""
+    split = run.get("worker_cpu_s") or []
+    total = sum(split)
+    return f"{max(split) / total:.0%}" if total > 0 else "-"
+
+
+def markdown(outcome: dict) -> str:
+    full = outcome["full"]
+    dataset = full["dataset"]
+    machine_info = outcome["machine"]
+    server = outcome["server"]
+    lines = [
+        f"# Benchmark: {full['database_version']}, scale {dataset['scale']:g}",
+        "",
+        f"{outcome['started_at']} → {outcome.get('finished_at', '')}, commit "
+        f"{machine_info.get('commit', '?')}: `{outcome['command']}`",
+        "",
+        f"- **Machine**: {machine_info['nproc']} CPUs ({machine_info.get('cpu', '')}), "
+        f"{machine_info.get('memory_gb', '?')} GB, Python {machine_info['python']}, "
+        f"{full['database_version']}; load average at start "
+        f"{', '.join(f'{x:.2f}' for x in machine_info['load_average_start'])}, at end "
+        f"{', '.join(f'{x:.2f}' for x in machine_info.get('load_average_end', []))}",
+        f"- **Server**: gunicorn {machine_info.get('gunicorn', '')}, {server['workers']} "
+        f"workers x {server['worker_class']}"
+        + (f" ({server['threads']} threads)" if server["worker_class"] == "gthread" else "")
+        + ", PORTAL_ENV=production, on 127.0.0.1; load from a second process (Python, asyncio, "
+          f"connection {server.get('connection', 'keep-alive')}), closed loop",
+        f"- **Data** ({dataset['dialect']}): "
+        + ", ".join(f"{_fmt(n)} {table}" for table, n in dataset["rows"].items() if n)
+        + f"; {dataset['bytes_of_text'] / 1e6:,.0f} MB of delivery and draft text",
+        f"- **Load time** {dataset['load_seconds']:.1f} s (+ {dataset['schema_seconds']:.1f} s "
+        f"of migrations) vs **measurement** {full.get('measurement_seconds', 0):.1f} s; "
+        f"benchmark client has {dataset['client_orders']:,} orders (deep page = "
+        f"{dataset['deep_page']}), order {dataset['showcase_order_id']} has 200 messages",
+        f"- **Settings**: {outcome['settings']['duration']:g} s measured after "
+        f"{outcome['settings']['warmup']:g} s of warm-up per endpoint and concurrency; "
+        f"logins: {full.get('load', {}).get('sessions', {})} sessions in "
+        f"{full.get('load', {}).get('login_seconds', 0)} s",
+        "",
+    ]
+    endpoints = {e["name"]: e for e in full["endpoints"]}
+    concurrencies = sorted({r["concurrency"] for r in _runs(full)})
+    for concurrency in concurrencies:
+        lines += [f"## {concurrency} connection{'s' if concurrency > 1 else ''}", "",
+                  "| endpoint | path | req/s | p50 ms | p95 ms | p99 ms | x healthz | SQL/req "
+                  "| server CPU ms/req | busiest worker | errors | loader CPU |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for run in _runs(full):
+            if run["concurrency"] != concurrency:
+                continue
+            endpoint = endpoints[run["endpoint"]]
+            errors = run["errors"] + run["unexpected"]
+            lines.append(
+                f"| {run['endpoint']} | `{endpoint['method']} {endpoint['path']}` | "
+                f"{_fmt(run['rps'])} | {_fmt(run['p50_ms'])} | {_fmt(run['p95_ms'])} | "
+                f"{_fmt(run['p99_ms'])} | {_fmt(run.get('ratio_to_healthz'), 2)} | "
+                f"{_fmt(run.get('sql_per_request'))} | {_fmt(run.get('server_cpu_ms'), 2)} | "
+                f"{_busiest(run)} | {errors}"
+                f"{' (' + run['sample'][:60] + ')' if errors else ''} | "
+                f"{_fmt(run.get('loader_cpu_cores'), 2)} |")
+        lines.append("")
+    rss = full.get("worker_peak_rss_kb", {})
+    if rss:
+        lines += ["**Peak RSS of the gunicorn workers** (VmHWM): "
+                  + ", ".join(f"{kb / 1024:.0f} MB" for kb in rss.values()), ""]
+    rows = outcome.get("scaling", [])
+    if rows:
+        tenth = outcome["tenth"]["dataset"]
+        lines += ["## Scaling: full size over a tenth (1 connection, mean latency)", "",
+                  f"A tenth: {tenth['rows']['orders']:,} orders, {tenth['rows']['messages']:,}"
+                  f" messages; full: {dataset['rows']['orders']:,} orders, "
+                  f"{dataset['rows']['messages']:,} messages.", "",
+                  "| endpoint | tenth ms | full ms | growth | SQL tenth → full |",
+                  "|---|---:|---:|---:|---:|"]
+        for row in rows:
+            lines.append(f"| {row['endpoint']} | {_fmt(row['tenth_mean_ms'], 2)} | "
+                         f"{_fmt(row['full_mean_ms'], 2)} | {_fmt(row['growth'], 2)}x | "
+                         f"{_fmt(row['tenth_sql'])} → {_fmt(row['full_sql'])} |")
+        lines.append("")
+    mail = full.get("mail")
+    if mail:
+        lines += ["## Mail", "",
+                  f"`send_pending()` sent {mail['sent']:,} of {mail['queued']:,} queued emails "
+                  f"in {mail['seconds']:.2f} s: **{_fmt(mail['emails_per_second'])} emails/s**, "
+                  f"{mail['connections']} SMTP connections ({_fmt(mail['emails_per_connection'])}"
+                  f" emails each, batches of {mail['batch_size']}); the sink received "
+                  f"{mail['sink'].get('messages', '?')} messages over "
+                  f"{mail['sink'].get('sessions', '?')} sessions; retried {mail['retried']}, "
+                  f"failed {mail['failed']}.", ""]
+    contention = full.get("contention")
+    if contention:
+        others = contention["others_ms"]
+        lines += ["## Contention", "",
+                  f"{contention['claimers']} writers claim one open order at once (threads, "
+                  f"`service.claim`): {contention['winners']} winner in "
+                  f"{_fmt(contention['winner_ms'], 1)} ms, {contention['conflicts']} clear "
+                  f"refusals, {contention['errors']} errors, {contention['claim_events']} claim "
+                  f"event. The others' latency: min {_fmt(others['min'])}, p50 "
+                  f"{_fmt(others['p50'])}, p95 {_fmt(others['p95'])}, max "
+                  f"{_fmt(others['max'])} ms.", ""]
+    checks = outcome.get("aims", [])
+    if checks:
+        lines += ["## Aims of issue 6", "", "| aim | measured | met |", "|---|---:|:---:|"]
+        for check in checks:
+            lines.append(f"| {check['aim']} | {_fmt(check['value'], 2)} | "
+                         f"{'yes' if check['met'] else '**no**'} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write(outcome: dict, directory: Path) -> tuple[Path, Path]:
+    for size in ("tenth", "full"):
+        if outcome.get(size):
+            annotate(outcome[size])
+    outcome["scaling"] = scaling(outcome)
+    outcome["aims"] = aims(outcome)
+    full = outcome["full"]
+    directory.mkdir(parents=True, exist_ok=True)
+    dialect = full["dataset"]["dialect"]
+    scale = f"{full['scale']:g}"
+    stem = f"{datetime.now(UTC):%Y-%m-%d}-{dialect}-scale{scale}"
+    json_path, md_path = directory / f"{stem}.json", directory / f"{stem}.md"
+    json_path.write_text(json.dumps(outcome, indent=2, default=str) + "\n")
+    md_path.write_text(markdown(outcome) + "\n")
+    return json_path, md_path

@@ -1,0 +1,62 @@
+"""The benchmark harness works end to end at a tiny scale: data set, migrations, gunicorn in
+the production configuration, the load generator logging in through the login form, SQL counts,
+the dispatcher to an SMTP sink, fifty writers racing for one order, and the reports.
+
+It runs `python -m bench` as `make bench` does, on SQLite, or on a new PostgreSQL database
+when TEST_DATABASE_URL names a server. Figures are not checked (this machine may be busy); the
+SQL budget is, since it does not depend on the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = {"login", "orders", "orders_deep", "order_200_messages", "pool", "dashboard", "quote"}
+
+
+@pytest.mark.bench
+def test_the_benchmark_runs_end_to_end_at_a_tiny_scale(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BENCH_DATABASE_URL")}
+    if os.environ.get("TEST_DATABASE_URL", "").startswith(("postgresql", "postgres://")):
+        env["BENCH_DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--scale", "0.001", "--concurrency", "2",
+         "--duration", "1", "--warmup", "0.2", "--mail", "200", "--out", str(tmp_path)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    [report] = tmp_path.glob("*.json")
+    assert report.with_suffix(".md").read_text().startswith("# Benchmark")
+    outcome = json.loads(report.read_text())
+    full = outcome["full"]
+
+    runs = {r["endpoint"]: r for r in full["load"]["runs"]}
+    assert set(runs) == PAGES | {"healthz"}
+    for name, result in runs.items():
+        assert result["requests"] > 0, name
+        assert result["errors"] == 0 and result["unexpected"] == 0, (name, result["sample"])
+        assert result["ratio_to_healthz"] is not None
+    assert full["load"]["sessions"] == {"client": 2, "manager": 2, "writer": 2}
+
+    for name in PAGES:
+        assert full["sql"][name]["status"] == 200, name
+        assert full["sql"][name]["statements"] <= 8, (name, full["sql"][name]["sql"])
+    assert full["worker_peak_rss_kb"] and all(kb > 0 for kb in full["worker_peak_rss_kb"].values())
+
+    assert full["mail"]["sent"] == 200 and full["mail"]["sink"]["messages"] == 200
+    assert full["mail"]["connections"] >= 1
+    contention = full["contention"]
+    assert (contention["claimers"], contention["winners"], contention["errors"]) == (50, 1, 0)
+    assert contention["conflicts"] == 49 and contention["claim_events"] == 1
+    assert contention["clear_message"]
+
+    dataset = full["dataset"]
+    assert dataset["rows"]["messages"] >= 200 and dataset["rows"]["orders"] >= 80
+    assert outcome["machine"]["nproc"] and full["database_version"]
