@@ -21,6 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGES = {"login", "orders", "orders_deep", "order_200_messages", "pool", "dashboard", "quote"}
 
 
+STATEMENT_BUDGET = {"dashboard": 10, "order_200_messages": 13}
+
+
 @pytest.mark.bench
 def test_the_benchmark_runs_end_to_end_at_a_tiny_scale(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BENCH_DATABASE_URL")}
@@ -47,7 +50,10 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_scale(tmp_path):
 
     for name in PAGES:
         assert full["sql"][name]["status"] == 200, name
-        assert full["sql"][name]["statements"] <= 8, (name, full["sql"][name]["sql"])
+        # The aim is 8. Since the bell and the unread counts came, the dashboard needs 10 and
+        # the order page 13 (see bench/README.md); past its budget a page has a new per-row query.
+        budget = STATEMENT_BUDGET.get(name, 8)
+        assert full["sql"][name]["statements"] <= budget, (name, full["sql"][name]["sql"])
     assert full["worker_peak_rss_kb"] and all(kb > 0 for kb in full["worker_peak_rss_kb"].values())
 
     assert full["mail"]["sent"] == 200 and full["mail"]["sink"]["messages"] == 200
