@@ -7,6 +7,7 @@ from portal.auth.forms import ResendConfirmationForm
 from portal.auth.views import safe_next
 from portal.extensions import db
 from portal.main.forms import LanguageForm
+from portal.messaging.queries import unread_counts
 from portal.orders.queries import home_summary
 
 bp = Blueprint("main", __name__)
@@ -22,8 +23,10 @@ def index():
 @bp.get("/home")
 @login_required
 def home():
+    summary = home_summary(current_user)
     return render_template(
-        "main/home.html", resend_form=ResendConfirmationForm(), summary=home_summary(current_user)
+        "main/home.html", resend_form=ResendConfirmationForm(), summary=summary,
+        unread=unread_counts(current_user, [order.id for order in summary.recent]),
     )
 
 

@@ -70,7 +70,9 @@ def _unread_condition(user: User) -> sa.ColumnElement[bool]:
     orders they write)."""
     condition = sa.and_(
         sa.or_(Message.author_id.is_(None), Message.author_id != user.id),
-        sa.or_(ReadMarker.last_read_at.is_(None), Message.created_at > ReadMarker.last_read_at),
+        # Never opened: what came after the person joined is unread (a new manager does not
+        # inherit the agency's whole history).
+        Message.created_at > sa.func.coalesce(ReadMarker.last_read_at, user.created_at),
     )
     if user.role is Role.CLIENT:
         condition = sa.and_(condition, Message.internal.is_(False))

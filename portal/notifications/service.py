@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -46,6 +45,7 @@ BELL_SIZE = 8
 # meanwhile, a message deleted): the jobs' work stays bounded.
 HORIZON = timedelta(days=3)
 BATCH = 2000
+DIGESTS_PER_PASS = 500
 
 # What the bell and the digest say of each event, with the values kept in `params`.
 # Order events say what their email's subject says (the same texts).
@@ -118,6 +118,15 @@ def set_preferences(
         raise DomainError(_("Choose an hour between 0 and 23."), field="digest_hour")
     for kind, mode in wanted.items():
         db.session.merge(NotificationPreference(user_id=user.id, kind=kind, mode=mode))
+        # What still waits for an email follows the new choice too.
+        db.session.execute(
+            sa.update(Notification)
+            .where(Notification.user_id == user.id, Notification.kind == kind,
+                   Notification.emailed_at.is_(None),
+                   Notification.email_mode.in_((EmailMode.IMMEDIATE, EmailMode.DIGEST)))
+            .values(email_mode=mode)
+            .execution_options(synchronize_session=False)
+        )
     user.digest_hour = digest_hour
     db.session.flush()
 
@@ -287,11 +296,20 @@ def _messages(notifications: Iterable[Notification]) -> dict[int, Message]:
 
 
 def _items(user: User, notifications: Iterable[Notification],
-           messages: Mapping[int, Message]) -> list[_Item]:
+           messages: Mapping[int, Message], order=None) -> list[_Item]:
+    """The lines of a grouped email, checked again at sending time against the person's place
+    on the order now: someone taken off an order gets none of its messages, and internal notes
+    go only to those who still see them."""
+    from portal.messaging.policies import sees_internal, takes_part
+
     items = []
     for n in notifications:
         message = messages.get(n.message_id) if n.message_id is not None else None
-        if message is not None and message.internal and not user.is_staff:
+        if message is not None and order is not None and not takes_part(user, order):
+            continue
+        if message is not None and message.internal and (
+            not user.is_staff or (order is not None and not sees_internal(user, order))
+        ):
             continue  # never, whatever happened upstream
         with force_locale(user.locale):
             text = event_text(n)
@@ -324,6 +342,9 @@ def send_message_bursts(now: datetime | None = None) -> int:
     groups: dict[tuple[int, int | None], list[Notification]] = {}
     for n in rows:
         groups.setdefault((n.user_id, n.order_id), []).append(n)
+    if len(rows) == BATCH and len(groups) > 1:
+        # The batch may have cut the last group short: it goes whole in the next pass.
+        groups.pop((rows[-1].user_id, rows[-1].order_id))
     due = {key: group for key, group in groups.items()
            if now - group[-1].created_at >= quiet or now - group[0].created_at >= longest}
     orders = {o.id: o for o in db.session.scalars(
@@ -342,9 +363,12 @@ def send_message_bursts(now: datetime | None = None) -> int:
         if not group:
             continue
         user, order = group[0].user, orders.get(order_id)
-        items = _items(user, group, messages)
+        items = _items(user, group, messages, order)
         if order is not None and items:
-            reply_to = _reply_address(order.id, user.id)
+            # A reply is posted as a message the client reads: an email that shows internal
+            # notes must not invite one.
+            reply_to = None if any(item.internal for item in items) \
+                else _reply_address(order.id, user.id)
             row = queue_email(
                 kind="messages_burst",
                 key=f"messages:{user.id}:{order_id}:{group[0].id}",
@@ -425,12 +449,14 @@ def send_digests(now: datetime | None = None) -> int:
             due[user.id] = slot
     if not due:
         return 0
-    rows = _pending(Notification.email_mode == EmailMode.DIGEST,
-                    Notification.user_id.in_(due), Notification.created_at <= now)
-    messages = _messages(rows)
     queued = 0
-    for user_id, group_iter in groupby(rows, key=lambda n: n.user_id):
-        group = list(group_iter)
+    # One person at a time, so no digest is cut in two by a batch shared with others.
+    for user_id in list(due)[:DIGESTS_PER_PASS]:
+        group = _pending(Notification.email_mode == EmailMode.DIGEST,
+                         Notification.user_id == user_id, Notification.created_at <= now)
+        if not group:
+            continue
+        messages = _messages(group)
         user, slot = group[0].user, due[user_id]
         if group[0].created_at > slot:
             continue  # nothing happened by the hour: the next digest takes it
@@ -451,10 +477,10 @@ def _send_digest(user: User, group: list[Notification], messages: Mapping[int, M
     )}
     sections = []
     for order_id in order_ids:
-        items = _items(user, [n for n in group if n.order_id == order_id], messages)
+        order = orders.get(order_id)
+        items = _items(user, [n for n in group if n.order_id == order_id], messages, order)
         if not items:
             continue
-        order = orders.get(order_id)
         sections.append({
             "order": order,
             "link": external_url("orders.detail", order_id=order_id) if order else None,
@@ -466,8 +492,9 @@ def _send_digest(user: User, group: list[Notification], messages: Mapping[int, M
         # A reply can only land in one conversation: a digest about one order carries its
         # reply address, a digest about several does not.
         single = [s["order"] for s in sections if s["order"] is not None]
+        has_notes = any(item.internal for s in sections for item in s["items"])
         reply_to = _reply_address(single[0].id, user.id) \
-            if len(sections) == 1 and single else None
+            if len(sections) == 1 and single and not has_notes else None
         row = queue_email(
             kind="digest",
             key=f"digest:{user.id}:{local_day.isoformat()}",

@@ -15,7 +15,7 @@ from portal.accounts.models import Role
 from portal.auth.views import form_error, safe_next
 from portal.errors import DomainError, InvalidToken
 from portal.extensions import db
-from portal.forms import ActionForm
+from portal.forms import ActionForm, page_arg
 from portal.notifications import service
 from portal.notifications.dispatcher import retry_failed
 from portal.notifications.forms import PreferencesForm
@@ -34,7 +34,7 @@ def outbox():
     stmt = sa.select(OutboxEmail).where(OutboxEmail.status == status).order_by(
         OutboxEmail.id.desc()
     )
-    page = db.paginate(stmt, per_page=50, error_out=False)
+    page = db.paginate(stmt, page=page_arg(request.args), per_page=50, error_out=False)
     counts = dict(
         db.session.execute(
             sa.select(OutboxEmail.status, sa.func.count()).group_by(OutboxEmail.status)
@@ -171,7 +171,8 @@ def notification_url(notification) -> str:
 @bp.get("/notifications")
 @login_required
 def bell_list():
-    page = db.paginate(service.bell_page_query(current_user), error_out=False,
+    page = db.paginate(service.bell_page_query(current_user), page=page_arg(request.args),
+                       error_out=False,
                        per_page=current_app.config["NOTIFICATIONS_PER_PAGE"])
     return render_template("notifications/bell_list.html", page=page,
                            action_form=ActionForm())

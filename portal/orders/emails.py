@@ -25,6 +25,15 @@ DEADLINE_EMAILS = {"deadline-soon", "overdue", "review-reminder", "review-remind
                    "deadline-extended"}
 
 
+def _reply_to(order: Order, user: User) -> str | None:
+    """A reply address when the person may post on the order's conversation (an answer to the
+    email becomes a message there); none for someone no longer on it."""
+    from portal.messaging.policies import takes_part
+    from portal.notifications.replies import reply_address
+
+    return reply_address(order.id, user.id) if takes_part(user, order) else None
+
+
 def _managers() -> list[User]:
     return list(db.session.scalars(
         sa.select(User).where(User.role == Role.MANAGER, User.active.is_(True))
@@ -73,6 +82,7 @@ def _send(
                 button=button or _l("Open the order"),
                 link=link,
                 settings_link=settings_link,
+                reply_to=_reply_to(order, user),
             )
 
         notify(user, kind=notification_kind, event=f"order.{kind}", order=order,

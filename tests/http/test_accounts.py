@@ -292,7 +292,7 @@ def test_the_people_list_comes_in_pages_that_keep_the_filters(app, monkeypatch, 
     assert sorted(listed(first) + listed(last)) == [
         "Ama Koffi", "Bio 100% Naturel", "Bio 1000 Saveurs", "Jean X"]
     assert "4 people" in page_text(first)
-    assert 'href="/people?page=2&amp;q=&amp;role=client&amp;status="' in first.get_data(
+    assert 'href="/people?page=2&amp;role=client"' in first.get_data(
         as_text=True)
     assert beyond.status_code == 200
     assert listed(beyond) == []

@@ -42,7 +42,7 @@ def test_home_shows_what_waits_and_does_not_grow_with_the_data(app, factory, log
     person = {"client": client_user, "writer": writer}.get(role) or factory.user(Role.MANAGER)
     browser = login_as(person)
 
-    factory.order(client=client_user, writer=writer, tier=tier, status=OrderStatus.DELIVERED,
+    factory.order(client=client_user, writer=writer, tier=tier, status=OrderStatus.IN_PROGRESS,
                   title="Le marché de Kara")
     few = statements_for(app, browser)
     for n in range(6):

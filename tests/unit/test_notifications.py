@@ -30,7 +30,7 @@ T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def story(factory):
     """An order being written: its client and writer read English; of the two managers one
-    reads French, one English (the new texts have no French yet in this branch)."""
+    reads French, one English."""
     tier = factory.tier()
     client = factory.user(Role.CLIENT, email="client@golfe.test", name="Boulangerie du Golfe",
                           locale="en")
@@ -304,6 +304,66 @@ def test_an_internal_note_never_reaches_the_client(app, story, mailbox):
     assert "Note interne : le client est pressé." in mailbox.text(manager_mail)
     assert mailbox.to(writer.email) == []  # the author
     assert not any("le client est pressé" in mailbox.text(m) for m in mailbox.to(client.email))
+
+
+def test_an_email_that_shows_an_internal_note_invites_no_reply(app, story, mailbox):
+    """A reply by email is posted as a message the client reads: an email showing a note must
+    not carry a reply address, in a burst or in a digest."""
+    order, writer = story["order"], story["writer"]
+    john = story["managers"][1]
+    choose(app, story["managers"][0], digest_hour=18, message="digest")
+    mailbox.deliver()
+    mailbox.messages.clear()
+    post(app, order, writer, "Note interne : il paie toujours en retard.", internal=True, when=T0)
+    run_bursts(app, T0 + timedelta(minutes=10))
+    with at(T0 + timedelta(days=1)), app.app_context():
+        service.send_digests()
+        db.session.commit()
+    mailbox.deliver()
+    burst = mailbox.last_to(john.email)
+    digest = mailbox.last_to(story["managers"][0].email)
+    assert "il paie toujours en retard" in mailbox.text(burst)
+    assert "il paie toujours en retard" in mailbox.text(digest)
+    assert burst["Reply-To"] is None and digest["Reply-To"] is None
+
+    # A message without notes still answers to the conversation.
+    post(app, order, writer, "Le plan est prêt.", when=T0 + timedelta(hours=2))
+    run_bursts(app, T0 + timedelta(hours=2, minutes=10))
+    mailbox.deliver()
+    assert str(mailbox.last_to(john.email)["Reply-To"]).startswith("reply+")
+
+
+def test_a_writer_taken_off_the_order_hears_no_more_of_it(app, story, factory, mailbox):
+    order, writer, client = story["order"], story["writer"], story["client"]
+    tier_id = order.tier_id
+    other = factory.user(Role.WRITER, locale="en")
+    with app.app_context():
+        from portal.orders.models import WriterLanguage, writer_tiers
+
+        db.session.add(WriterLanguage(user_id=other.id, language="fr"))
+        db.session.execute(sa.insert(writer_tiers).values(user_id=other.id, tier_id=tier_id))
+        db.session.commit()
+    post(app, order, client, "Pouvez-vous raccourcir l'introduction ?", when=T0)
+    post(app, order, story["managers"][1], "Note : à surveiller.", internal=True, when=T0)
+    with at(T0 + timedelta(minutes=1)), app.app_context():
+        boss = db.session.get(User, story["managers"][1].id)
+        orders.assign(db.session.get(Order, order.id), boss, db.session.get(User, other.id))
+        db.session.commit()
+    mailbox.deliver()
+    mailbox.messages.clear()
+    run_bursts(app, T0 + timedelta(minutes=20))
+    mailbox.deliver()
+    assert not any("raccourcir" in mailbox.text(m) or "surveiller" in mailbox.text(m)
+                   for m in mailbox.to(writer.email))
+
+
+def test_a_new_choice_also_applies_to_what_still_waits(app, story, mailbox):
+    order, client = story["order"], story["client"]
+    post(app, order, story["writer"], "Voici une question.", when=T0)
+    choose(app, client, message="never")
+    run_bursts(app, T0 + timedelta(minutes=20))
+    mailbox.deliver()
+    assert not any("Voici une question" in mailbox.text(m) for m in mailbox.to(client.email))
 
 
 def test_the_notification_jobs_run_in_the_mail_worker(app):
