@@ -12,13 +12,15 @@ INBOUND_PORT ?= 8026
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test install translations extract-messages update-translations lint db-upgrade seed-demo worker bench clean help
+.PHONY: run test install translations extract-messages update-translations lint audit db-upgrade seed-demo worker bench clean help
 
 help:
 	@echo "make run    - the portal with demo data, mail worker, SMTP sink and inbound server on http://127.0.0.1:$(PORT)"
 	@echo "make test   - lint and every test (SQLite; TEST_DATABASE_URL=postgresql://... for PostgreSQL)"
 	@echo "make bench  - the benchmark (bench/README.md); options: BENCH_ARGS=\"--scale 0.1 --scaling\""
-	@echo "make lint | translations | extract-messages | update-translations | clean"
+	@echo "make lint   - ruff, and bandit (no finding of medium or high severity in portal/)"
+	@echo "make audit  - pip-audit: known vulnerabilities in the installed packages (needs PyPI)"
+	@echo "make translations | extract-messages | update-translations | clean"
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -58,6 +60,11 @@ bench: install translations
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/bandit -c pyproject.toml -r portal config.py -ll -q
+
+# Not part of `make test`: it asks the vulnerability service of the package registry.
+audit: install
+	$(VENV)/bin/pip-audit --skip-editable --desc on
 
 test: install translations lint
 	PORTAL_ENV=testing $(PY) -m pytest $(PYTEST_ARGS)

@@ -7,10 +7,12 @@ missing variable.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -31,6 +33,14 @@ def env(name: str, default: str | None = None) -> str | None:
 
 def env_int(name: str, default: int) -> int:
     return int(env(name, str(default)))
+
+
+def env_list(name: str) -> list[str] | None:
+    """A comma-separated list, or None when the variable is unset or empty."""
+    value = env(name)
+    if value is None:
+        return None
+    return [item.strip() for item in value.split(",") if item.strip()] or None
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -75,6 +85,35 @@ class Config:
 
     # Links in emails are built from this, never from the Host header of a request.
     BASE_URL = env("BASE_URL", f"http://127.0.0.1:{env('PORT', '5000')}")
+    # Host names the portal answers to (Flask refuses others with 400); ".example.com" also
+    # matches its subdomains. None: any host (development, tests). Production defaults to the
+    # host of BASE_URL.
+    TRUSTED_HOSTS = env_list("TRUSTED_HOSTS")
+    # Reverse proxies in front of the app: how many X-Forwarded-For / X-Forwarded-Proto values to
+    # trust (ProxyFix). 0 trusts none: the address a limit or the security log sees is the peer's.
+    PROXY_HOPS = env_int("PROXY_HOPS", 0)
+
+    # Rate limits (Flask-Limiter, see portal/rate_limits.py). In-memory counters are per process:
+    # production needs a shared store, RATELIMIT_STORAGE_URI=redis://host:6379/0.
+    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = env("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_KEY_PREFIX = env("RATELIMIT_KEY_PREFIX", "portal")
+    RATELIMIT_STRATEGY = "moving-window"
+    RATELIMIT_HEADERS_ENABLED = True  # Retry-After on the 429 page
+    # Redis unreachable: count in this process's memory meanwhile rather than fail requests.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # The limits themselves ("N per minute; M per hour"), by the name portal/rate_limits.py uses.
+    RATE_LIMITS = {
+        "login_per_address": "30 per minute; 200 per hour",
+        "login_per_account": "5 per minute; 20 per hour",  # failed attempts only
+        "signup_per_address": "5 per minute; 20 per hour",
+        "reset_request_per_address": "5 per minute; 20 per hour",
+        "reset_request_per_account": "3 per hour",  # no inbox flooded with reset links
+        "reset_per_address": "10 per minute",
+        "invitation_per_manager": "30 per hour",
+        "invitation_accept_per_address": "10 per minute",
+        "message_per_person": "20 per minute; 300 per hour",
+    }
 
     AGENCY_NAME = env("AGENCY_NAME", "Agence Plume")
     AGENCY_CURRENCY = env("AGENCY_CURRENCY", "XOF")
@@ -192,6 +231,11 @@ class TestingConfig(Config):
     # Tests send real SMTP to a server on loopback; Flask-Mail would otherwise swallow it.
     MAIL_SUPPRESS_SEND = False
     SQLALCHEMY_RECORD_QUERIES = True
+    # The suite logs in hundreds of times from one address; tests/security enable the limits.
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    TRUSTED_HOSTS = None
+    PROXY_HOPS = 0
 
 
 class ProductionConfig(Config):
@@ -203,7 +247,11 @@ class ProductionConfig(Config):
 
     @classmethod
     def check(cls) -> None:
-        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "BASE_URL") if not env(name)]
+        required = ["SECRET_KEY", "DATABASE_URL", "BASE_URL"]
+        limits_on = env_bool("RATELIMIT_ENABLED", True)
+        if limits_on:
+            required.append("RATELIMIT_STORAGE_URI")
+        missing = [name for name in required if not env(name)]
         if missing:
             raise MissingSetting(
                 "Production needs these environment variables: " + ", ".join(missing)
@@ -211,6 +259,19 @@ class ProductionConfig(Config):
         cls.SECRET_KEY = env("SECRET_KEY")
         cls.SQLALCHEMY_DATABASE_URI = _normalise_database_url(env("DATABASE_URL"))
         cls.BASE_URL = env("BASE_URL")
+        base_host = urlsplit(cls.BASE_URL).hostname
+        if not base_host:
+            raise MissingSetting(f"BASE_URL must be an absolute URL (https://…): {cls.BASE_URL!r}")
+        cls.TRUSTED_HOSTS = env_list("TRUSTED_HOSTS") or [base_host]
+        cls.RATELIMIT_ENABLED = limits_on
+        cls.RATELIMIT_STORAGE_URI = env("RATELIMIT_STORAGE_URI", "memory://")
+        log = logging.getLogger("portal.config")
+        if not limits_on:
+            log.warning("RATELIMIT_ENABLED is off: logins, sign-ups and resets are not throttled.")
+        elif cls.RATELIMIT_STORAGE_URI.startswith("memory://"):
+            # Allowed on purpose (a single-process install), but said at every start.
+            log.warning("RATELIMIT_STORAGE_URI=memory:// counts per process: with several "
+                        "workers each one allows the full limit. Use redis://… in production.")
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from flask_babel import gettext as _
-from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 import config as settings
 from config import Config, select_config
+from portal import security_log
 from portal.extensions import babel, csrf, db, login_manager, mail, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,8 +34,11 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    register_proxy(app)
     register_extensions(app)
     register_blueprints(app)
+    register_rate_limits(app)
+    register_access(app)
     register_session_loader(app)
     register_templates(app)
     register_error_handlers(app)
@@ -43,6 +47,24 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     register_cli(app)
     register_jobs(app)
     return app
+
+
+def register_proxy(app: Flask) -> None:
+    """Behind PROXY_HOPS reverse proxies, take the client's address and scheme from the
+    X-Forwarded-For / X-Forwarded-Proto values they add (never more than that many: a client
+    can send its own). The Host header is not taken from X-Forwarded-Host."""
+    hops = app.config["PROXY_HOPS"]
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0,
+                                x_prefix=0)
+
+
+def register_rate_limits(app: Flask) -> None:
+    from portal.rate_limits import init_rate_limits
+
+    init_rate_limits(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -115,6 +137,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(agency_bp)
 
 
+def register_access(app: Flask) -> None:
+    """Who may use each endpoint (portal/access.py), enforced before every view."""
+    from portal import access
+
+    access.init_app(app)
+
+
 def register_session_loader(app: Flask) -> None:
     from portal.accounts.models import User
 
@@ -174,6 +203,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         db.session.rollback()
+        security_log.access_refused("csrf", detail=error.description)
         if request.is_json:  # a script's call (the editor's autosave) reads JSON, not a page
             return jsonify(ok=False, reason="csrf", error=_(
                 "Your session has expired: log in again in another tab; your text is kept "
@@ -188,6 +218,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         db.session.rollback()
+        if isinstance(error, SecurityError) or request.host == "":
+            # A Host outside TRUSTED_HOSTS (or none that can be read): no link of the layout can
+            # be built for it, so the answer is a plain one.
+            security_log.record("host_refused", host=request.headers.get("Host"))
+            return _("Bad request"), 400, {"Content-Type": "text/plain; charset=utf-8"}
         messages = {
             400: (_("Bad request"), _("The request could not be understood.")),
             403: (_("Not allowed"), _("You are not allowed to see this page.")),
@@ -221,13 +256,58 @@ CONTENT_SECURITY_POLICY = (
 
 
 def register_request_guards(app: Flask) -> None:
+    def readable(text: str) -> bool:
+        # PostgreSQL text cannot hold NUL, and a lone surrogate cannot be encoded at all: no
+        # person types either, and each would fail deep in a query or a template.
+        if "\x00" in text:
+            return False
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+
+    def clean_json(body) -> bool:
+        """Strings readable and numbers finite, walked without recursion (bodies nest)."""
+        pending = [body]
+        while pending:
+            value = pending.pop()
+            if isinstance(value, str):
+                if not readable(value):
+                    return False
+            elif isinstance(value, float):
+                if not math.isfinite(value):  # 1e999 and NaN parse as floats, not numbers
+                    return False
+            elif isinstance(value, dict):
+                pending.extend(value.keys())
+                pending.extend(value.values())
+            elif isinstance(value, list):
+                pending.extend(value)
+        return True
+
     @app.before_request
     def json_bodies_are_objects():
         # Forms read a JSON body as a mapping of fields; anything else is a malformed request.
-        if (request.method == "POST" and request.is_json
-                and not isinstance(request.get_json(silent=True), dict)):
-            return jsonify({"ok": False, "reason": "malformed",
-                            "message": _("The request could not be understood.")}), 400
+        if request.method == "POST" and request.is_json:
+            try:
+                body = request.get_json(silent=True)
+            except RecursionError:  # nested deeper than the parser goes
+                body = None
+            if not isinstance(body, dict) or not clean_json(body):
+                return jsonify({"ok": False, "reason": "malformed",
+                                "message": _("The request could not be understood.")}), 400
+        return None
+
+    @app.before_request
+    def no_nul_characters():
+        # A NUL in an address, a query or a form field is never typed by a person and
+        # PostgreSQL cannot store or compare it: the request is malformed.
+        fields = [request.path, *(value for pair in request.args.lists() for value in
+                                  (pair[0], *pair[1]))]
+        if request.method == "POST" and not request.is_json:
+            fields += [value for pair in request.form.lists() for value in (pair[0], *pair[1])]
+        if any("\x00" in value for value in fields):
+            abort(400)
         return None
 
 
@@ -241,7 +321,10 @@ def register_security_headers(app: Flask) -> None:
         headers.setdefault("X-Frame-Options", "DENY")
         if app.config["SESSION_COOKIE_SECURE"]:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if current_user and current_user.is_authenticated:
+        # Nothing the portal generates is kept by a browser or a proxy cache: pages behind login
+        # hold private work, and public ones carry a CSRF token or a link's token. Static
+        # files (CSS, JS) keep their own caching.
+        if request.endpoint != "static" and "no-store" not in headers.get("Cache-Control", ""):
             headers["Cache-Control"] = "no-store"
         return response
 

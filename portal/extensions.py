@@ -64,3 +64,5 @@ login_manager = LoginManager()
 mail = Mail()
 csrf = CSRFProtect()
 babel = Babel()
+# Flask-Limiter is not here: it keeps its storage and settings on the object, so each app gets
+# its own limiter (portal/rate_limits.py, reached with limiter_of(app)).

@@ -9,6 +9,7 @@ from typing import Any
 from flask import abort
 from flask_login import current_user, login_required
 
+from portal import security_log
 from portal.accounts.models import Role
 
 
@@ -18,6 +19,7 @@ def role_required(*roles: Role) -> Callable:
         @login_required
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if current_user.role not in roles:
+                security_log.access_refused("role", role=current_user.role)
                 abort(404)
             return view(*args, **kwargs)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from portal import security_log
 from portal.accounts.models import Invitation, Role, User
 from portal.auth.passwords import verify_password
 from portal.auth.service import (
@@ -36,6 +37,7 @@ def change_password(user: User, *, current_password: str, new_password: str) -> 
     Raises NotAllowed (wrong current password) or Conflict (refused new password)."""
     _require_current_password(user, current_password)
     set_password(user, new_password)
+    security_log.record("password_changed", user_id=user.id)
 
 
 def request_email_change(user: User, *, current_password: str, new_email: str) -> None:
@@ -88,11 +90,14 @@ def change_role(actor: User, user: User, role: Role) -> None:
     if user.role is role:
         return
     was_manager = user.role is Role.MANAGER
+    previous = user.role
     user.role = role
     if was_manager:
         _ensure_a_manager_remains()
     # Permissions changed: sessions opened under the old role end.
     end_all_sessions(user)
+    security_log.record("role_changed", user_id=actor.id, target_user_id=user.id,
+                        previous_role=previous, role=role)
 
 
 def deactivate(actor: User, user: User) -> None:
@@ -108,13 +113,17 @@ def deactivate(actor: User, user: User) -> None:
     if user.role is Role.MANAGER:
         _ensure_a_manager_remains()
     end_all_sessions(user)
+    security_log.record("account_deactivated", user_id=actor.id, target_user_id=user.id)
 
 
 def reactivate(actor: User, user: User) -> None:
     _require_manager(actor)
+    was_active = user.active
     user.active = True
     user.deactivated_at = None
     db.session.flush()
+    if not was_active:
+        security_log.record("account_reactivated", user_id=actor.id, target_user_id=user.id)
 
 
 def revoke_invitation(actor: User, invitation: Invitation) -> None:

@@ -47,7 +47,8 @@ def to_major(amount: int) -> Decimal:
     return Decimal(amount).scaleb(-currency_digits())
 
 
-_AMOUNT = re.compile(r"^-?\d+(?:[.,]\d+)?$")
+# Twelve digits either side are far beyond any price; more would overflow Decimal's precision.
+_AMOUNT = re.compile(r"^-?\d{1,12}(?:[.,]\d{1,12})?$")
 
 
 class MoneyField(Field):

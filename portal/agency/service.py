@@ -26,6 +26,9 @@ from portal.orders.models import ContentType, Tier, WriterLanguage, writer_tiers
 MAX_REVISIONS = 10
 MIN_LEAD_HOURS = 1
 MAX_LEAD_HOURS = 720
+# In the currency's minor unit. Times the longest order (WORDS_MAX) and the rush surcharge, a
+# total stays within the database's integer columns.
+MAX_PRICE_PER_WORD = 50_000
 
 
 @dataclass
@@ -79,6 +82,9 @@ def _check_tier(values: TierValues, tier: Tier | None) -> None:
         raise Conflict(_("A tier named “%(name)s” already exists.", name=name), field="name")
     if values.client_price_per_word <= 0:
         raise Conflict(_("The client price per word must be more than zero."),
+                       field="client_price")
+    if values.client_price_per_word > MAX_PRICE_PER_WORD:
+        raise Conflict(_("A price per word this high cannot be right: check the amount."),
                        field="client_price")
     if values.writer_pay_per_word < 0:
         raise Conflict(_("The writer pay cannot be negative."), field="writer_pay")

@@ -13,6 +13,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from portal import security_log
 from portal.accounts.models import ROLE_LABELS, Invitation, Role, User, new_session_token
 from portal.auth.passwords import hash_password, password_problem, verify_password
 from portal.auth.tokens import make_token, read_token
@@ -162,11 +163,18 @@ def authenticate(email: str, password: str) -> User:
     """
     user = find_user_by_email(email)
     if not verify_password(user.password_hash if user else None, password) or user is None:
+        if user is None:
+            security_log.record("login_failed", user_id=None, reason="unknown_account",
+                                email_key=security_log.email_key(email))
+        else:
+            security_log.record("login_failed", user_id=user.id, reason="bad_password")
         raise NotAllowed(_("Email or password is incorrect."))
     if not user.active:
+        security_log.record("login_failed", user_id=user.id, reason="deactivated")
         raise NotAllowed(_("This account has been deactivated. Contact the agency."))
     user.last_login_at = utcnow()
     db.session.flush()
+    security_log.record("login_ok", user_id=user.id)
     return user
 
 
@@ -184,7 +192,11 @@ def request_password_reset(email: str) -> None:
     answer never tells whether an address is registered."""
     user = find_user_by_email(email)
     if user is None or not user.active:
+        security_log.record("password_reset_requested", user_id=user.id if user else None,
+                            sent=False, reason="inactive" if user else "unknown_account",
+                            email_key=security_log.email_key(email))
         return
+    security_log.record("password_reset_requested", user_id=user.id, sent=True)
     token = make_token("reset", {"uid": user.id, "pw": _fingerprint(user.password_hash)})
     queue_email(
         kind="reset_password",
@@ -218,6 +230,7 @@ def reset_password(token: str, password: str) -> User:
     # Whoever holds the link also holds the mailbox: the address is proven.
     if user.email_confirmed_at is None:
         user.email_confirmed_at = utcnow()
+    security_log.record("password_reset_done", user_id=user.id)
     return user
 
 
@@ -269,6 +282,8 @@ def invite(
     )
     db.session.add(invitation)
     db.session.flush()
+    security_log.record("invitation_sent", user_id=manager.id, invitation_id=invitation.id,
+                        role=role, email_key=security_log.email_key(email))
     token = make_token("invite", {"inv": invitation.id, "email": email})
     queue_email(
         kind="invitation",
@@ -326,6 +341,8 @@ def accept_invitation(token: str, *, password: str, display_name: str, timezone:
     invitation.accepted_at = now
     invitation.user_id = user.id
     db.session.flush()
+    security_log.record("invitation_accepted", user_id=user.id, invitation_id=invitation.id,
+                        role=user.role)
     return user
 
 

@@ -16,6 +16,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from portal import security_log
 from portal.auth import service
 from portal.auth.forms import (
     AcceptInvitationForm,
@@ -131,6 +132,7 @@ def logout():
         abort(400)
     service.end_all_sessions(current_user)
     db.session.commit()
+    security_log.record("logout")
     end_session()
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))

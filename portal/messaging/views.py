@@ -21,6 +21,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal import security_log
 from portal.accounts.models import Role, User
 from portal.auth.views import form_error
 from portal.errors import DomainError
@@ -48,6 +49,7 @@ def _conversation_order(order_id: int) -> Order:
     """The order if the current user takes part in its conversation; 404 otherwise."""
     order = order_queries.get_order_for(current_user, order_id)
     if not policies.takes_part(current_user, order):
+        security_log.access_refused("conversation", order_id=order.id)
         abort(404)
     return order
 

@@ -373,7 +373,7 @@ def send_message_bursts(now: datetime | None = None) -> int:
                 kind="messages_burst",
                 key=f"messages:{user.id}:{order_id}:{group[0].id}",
                 to=user.email, user_id=user.id, locale=user.locale,
-                subject=lazy_ngettext("New message on %(ref)s: %(title)s",
+                subject=lazy_ngettext("%(num)d new message on %(ref)s: %(title)s",
                                       "%(num)d new messages on %(ref)s: %(title)s",
                                       len(items), ref=order.reference, title=order.title),
                 user=user, order=order, items=items,

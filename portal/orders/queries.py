@@ -13,6 +13,7 @@ from flask import abort
 from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy.orm import joinedload
 
+from portal import security_log
 from portal.accounts.models import Role, User
 from portal.extensions import db, utcnow
 from portal.orders import policies
@@ -40,7 +41,10 @@ def _with_relations(stmt: sa.Select) -> sa.Select:
 def get_order_for(user: User, order_id: int, *, for_update: bool = False) -> Order:
     """The order if `user` may see it; 404 otherwise (other people's orders do not exist)."""
     order = db.session.scalar(_with_relations(sa.select(Order).where(Order.id == order_id)))
-    if order is None or not policies.can_see(user, order):
+    if order is None:
+        abort(404)
+    if not policies.can_see(user, order):
+        security_log.access_refused("order", order_id=order.id)
         abort(404)
     return order
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import NotFound
 from wtforms import SelectChoice
 
+from portal import security_log
 from portal.accounts.models import Role
 from portal.auth.views import form_error
 from portal.errors import Conflict, DomainError
@@ -88,6 +89,7 @@ def _my_order(order_id: int) -> Order:
     """An order the current writer is (or was last) writing; 404 for everyone else."""
     order = queries.get_order_for(current_user, order_id)
     if order.writer_id != current_user.id:
+        security_log.access_refused("not_assigned", order_id=order.id)
         abort(404)
     return order
 
@@ -327,6 +329,7 @@ def deliver(order_id: int):
 def release(order_id: int):
     order = queries.get_order_for(current_user, order_id)
     if current_user.role is Role.WRITER and order.writer_id != current_user.id:
+        security_log.access_refused("not_assigned", order_id=order.id)
         abort(404)
     form = ReleaseForm()
     back = (url_for("writing.workspace", order_id=order.id)

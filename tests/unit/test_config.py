@@ -29,19 +29,24 @@ from portal.auth.passwords import hash_password
 from portal.extensions import db
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCTION_SETTINGS = ("SECRET_KEY", "DATABASE_URL", "BASE_URL")
+PRODUCTION_SETTINGS = ("SECRET_KEY", "DATABASE_URL", "BASE_URL", "RATELIMIT_STORAGE_URI")
 
 
 @pytest.fixture
 def production_env(monkeypatch, tmp_path):
     """A complete production environment; ProductionConfig gets its attributes back afterwards
     (check() writes what it read onto the class)."""
-    for name in ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "BASE_URL"):
+    for name in ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "BASE_URL", "TRUSTED_HOSTS",
+                 "RATELIMIT_ENABLED", "RATELIMIT_STORAGE_URI"):
         monkeypatch.setattr(ProductionConfig, name, getattr(ProductionConfig, name))
+    monkeypatch.delenv("RATELIMIT_ENABLED", raising=False)
+    monkeypatch.delenv("TRUSTED_HOSTS", raising=False)
     values = {
         "SECRET_KEY": "a-long-random-production-secret",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'production.db'}",
         "BASE_URL": "https://portal.example.com",
+        # Per-process counters, so no test shares them (tests/security checks Redis).
+        "RATELIMIT_STORAGE_URI": "memory://",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
@@ -77,6 +82,7 @@ def test_production_reads_its_settings_from_the_environment(production_env):
         "SECRET_KEY": ProductionConfig.SECRET_KEY,
         "DATABASE_URL": ProductionConfig.SQLALCHEMY_DATABASE_URI,
         "BASE_URL": ProductionConfig.BASE_URL,
+        "RATELIMIT_STORAGE_URI": ProductionConfig.RATELIMIT_STORAGE_URI,
     }
     assert read == production_env
 

@@ -243,7 +243,7 @@ def test_messages_posted_in_a_burst_go_out_as_one_email(app, story, mailbox):
     mailbox.deliver()
     mails = mailbox.to(client.email)
     assert len(mails) == 2
-    assert str(mails[1]["Subject"]) == f"New message on {order.reference}: Le pain de Lomé"
+    assert str(mails[1]["Subject"]) == f"1 new message on {order.reference}: Le pain de Lomé"
     assert "Un oubli" in mailbox.text(mails[1]) and "Premier point" not in mailbox.text(mails[1])
 
 

@@ -1,0 +1,104 @@
+"""Rate limits: which requests are counted, by what key, and the limiter of each app.
+
+The limits themselves live in the configuration (RATE_LIMITS, "N per minute; M per hour"), the
+storage in RATELIMIT_STORAGE_URI: memory:// in development and tests, Redis in production (the
+counters must be shared by every worker process). A request over a limit is answered 429 with
+the error page of the site's layout and a Retry-After header, and written to the security log.
+
+Why not a global `limiter` in extensions.py like the other extensions: Flask-Limiter keeps its
+storage, its on/off switch and its limits on the Limiter object itself, so one object bound to
+several apps (the test process builds many) would let the last app's settings win. Each app
+gets its own Limiter here, and the limits are attached to the app's view functions by endpoint
+name, so the table below is the one place that says what is limited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask, current_app, request
+from flask_limiter import Limiter, RequestLimit
+from flask_login import current_user
+
+from portal import security_log
+
+
+def by_address() -> str:
+    """The client's address (after ProxyFix, when PROXY_HOPS says a proxy is trusted)."""
+    return f"addr:{request.remote_addr or '-'}"
+
+
+def by_account() -> str:
+    """The account an anonymous form names (its `email` field), as a keyed hash."""
+    return f"account:{security_log.email_key(request.form.get('email', ''))}"
+
+
+def by_person() -> str:
+    """The logged-in person; anonymous requests are exempt (login_required answers them)."""
+    return f"user:{current_user.id}"
+
+
+def _anonymous() -> bool:
+    return not current_user.is_authenticated
+
+
+def _failed(response) -> bool:
+    """A login that did not go through: the form came back instead of a redirect."""
+    return response.status_code != 302
+
+
+@dataclass(frozen=True)
+class Rule:
+    endpoint: str
+    setting: str  # the name in app.config["RATE_LIMITS"]
+    key: Callable[[], str]
+    failures_only: bool = False  # count only answers that are not a redirect (failed logins)
+
+    @property
+    def exempt_when(self) -> Callable[[], bool] | None:
+        return _anonymous if self.key is by_person else None
+
+    def limit_value(self) -> str:
+        return current_app.config["RATE_LIMITS"][self.setting]
+
+
+# Only POST requests are counted: reading a form page is never limited.
+RULES: tuple[Rule, ...] = (
+    Rule("auth.login", "login_per_address", by_address),
+    Rule("auth.login", "login_per_account", by_account, failures_only=True),
+    Rule("auth.signup", "signup_per_address", by_address),
+    Rule("auth.forgot_password", "reset_request_per_address", by_address),
+    Rule("auth.forgot_password", "reset_request_per_account", by_account),
+    Rule("auth.reset_password", "reset_per_address", by_address),
+    Rule("accounts.invite", "invitation_per_manager", by_person),
+    Rule("auth.accept_invitation", "invitation_accept_per_address", by_address),
+    Rule("messaging.post", "message_per_person", by_person),
+)
+
+
+def _log_breach(limit: RequestLimit) -> None:
+    security_log.record("rate_limited", limit=str(limit.limit))
+
+
+def init_rate_limits(app: Flask) -> Limiter | None:
+    """Give `app` its own limiter and attach RULES to its views; nothing when disabled."""
+    limiter = Limiter(key_func=by_address, on_breach=_log_breach)
+    limiter.init_app(app)
+    app.extensions["portal_limiter"] = limiter
+    if not limiter.enabled:
+        return None
+    for rule in RULES:
+        view = app.view_functions[rule.endpoint]
+        app.view_functions[rule.endpoint] = limiter.limit(
+            rule.limit_value,
+            key_func=rule.key,
+            methods=["POST"],
+            exempt_when=rule.exempt_when,
+            deduct_when=_failed if rule.failures_only else None,
+        )(view)
+    return limiter
+
+
+def limiter_of(app: Flask) -> Limiter:
+    return app.extensions["portal_limiter"]
