@@ -15,13 +15,18 @@ _SECRET = secrets.token_urlsafe(32)
 
 
 def production_env(database_url: str, base_url: str) -> dict[str, str]:
-    """What production needs (it refuses to start without SECRET_KEY, DATABASE_URL and
-    BASE_URL), plus an instance folder of the benchmark's own."""
+    """What production needs (it refuses to start without SECRET_KEY, DATABASE_URL, BASE_URL
+    and RATELIMIT_STORAGE_URI), plus an instance folder of the benchmark's own. Rate limits are
+    off: every virtual user logs in from 127.0.0.1, which the login limit would stop."""
     return {
         "PORTAL_ENV": "production",
         "SECRET_KEY": _SECRET,
         "DATABASE_URL": database_url,
         "BASE_URL": base_url,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        # The in-process probes use the test client, whose Host is localhost.
+        "TRUSTED_HOSTS": "127.0.0.1,localhost",
+        "RATELIMIT_ENABLED": "0",
         "PORTAL_INSTANCE_DIR": str(INSTANCE_DIR),
         "MAILBOX_DIR": str(INSTANCE_DIR / "mailbox"),
         "UPLOAD_DIR": str(INSTANCE_DIR / "uploads"),
