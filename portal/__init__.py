@@ -255,45 +255,36 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def register_request_guards(app: Flask) -> None:
-    def readable(text: str) -> bool:
-        # PostgreSQL text cannot hold NUL, and a lone surrogate cannot be encoded at all: no
-        # person types either, and each would fail deep in a query or a template.
-        if "\x00" in text:
-            return False
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
+# The forms our scripts post as JSON (quote.js, workspace.js). Every other form takes form
+# data only, where the checks on field names (OnlyOurFields) and on value types hold.
+JSON_ENDPOINTS = frozenset({"orders.quote", "writing.save_draft"})
 
-    def clean_json(body) -> bool:
-        """Strings readable and numbers finite, walked without recursion (bodies nest)."""
-        pending = [body]
-        while pending:
-            value = pending.pop()
-            if isinstance(value, str):
-                if not readable(value):
-                    return False
-            elif isinstance(value, float):
-                if not math.isfinite(value):  # 1e999 and NaN parse as floats, not numbers
-                    return False
-            elif isinstance(value, dict):
-                pending.extend(value.keys())
-                pending.extend(value.values())
-            elif isinstance(value, list):
-                pending.extend(value)
-        return True
+
+def register_request_guards(app: Flask) -> None:
+    def readable(value) -> bool:
+        """A form value as JSON may carry it: a flat scalar, never a list or an object; text
+        without NUL (PostgreSQL cannot hold it) or lone surrogates (they cannot be encoded);
+        numbers finite (1e999 and NaN parse as floats)."""
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+            return "\x00" not in value
+        if isinstance(value, float):
+            return math.isfinite(value)
+        return value is None or isinstance(value, bool | int)
 
     @app.before_request
-    def json_bodies_are_objects():
+    def json_bodies_are_flat_objects():
         # Forms read a JSON body as a mapping of fields; anything else is a malformed request.
         if request.method == "POST" and request.is_json:
             try:
                 body = request.get_json(silent=True)
             except RecursionError:  # nested deeper than the parser goes
                 body = None
-            if not isinstance(body, dict) or not clean_json(body):
+            if (request.endpoint not in JSON_ENDPOINTS or not isinstance(body, dict)
+                    or not all(readable(value) for value in body.values())):
                 return jsonify({"ok": False, "reason": "malformed",
                                 "message": _("The request could not be understood.")}), 400
         return None
