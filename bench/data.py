@@ -246,6 +246,15 @@ def _loading_engine(url: str) -> sa.Engine:
     return engine
 
 
+def _count_statuses(engine: sa.Engine) -> None:
+    """The orders went in around the services that count them: fill `order_status_counts`
+    once, with one INSERT … SELECT status, count(*) … GROUP BY status."""
+    from portal.orders.status_counts import recount
+
+    with engine.begin() as connection:
+        recount(connection)
+
+
 def _after_load(engine: sa.Engine) -> None:
     if engine.dialect.name == "postgresql":
         # What autovacuum does soon after a load; without it every plan is a guess.
@@ -570,6 +579,7 @@ def build(url: str, scale: float, *, seed: int = 20260101,
             log(f"  orders: {i + 1:,} of {n:,} ({time.perf_counter() - started:.0f} s)")
 
     loader.finish()
+    _count_statuses(engine)
     log(f"  rows written ({time.perf_counter() - started:.1f} s)")
     _after_load(engine)
     engine.dispose()

@@ -86,11 +86,28 @@ def app(database_url, tmp_path_factory) -> Flask:
     return app
 
 
+def status_counts_disagree() -> str | None:
+    """What `order_status_counts` says against `SELECT status, count(*) … GROUP BY status`;
+    None when they agree (a status at zero may have a row or none)."""
+    from portal.orders.models import Order, OrderStatusCount
+
+    counted = {status: n for status, n in db.session.execute(
+        sa.select(OrderStatusCount.status, OrderStatusCount.count)) if n}
+    real = dict(db.session.execute(
+        sa.select(Order.status, sa.func.count()).group_by(Order.status)).all())
+    if counted == real:
+        return None
+    return f"order_status_counts {counted} but the orders are {real}"
+
+
 @pytest.fixture(autouse=True)
 def _clean_database(request, app):
-    """Every test starts with empty tables (the schema stays)."""
+    """Every test starts with empty tables (the schema stays). Whatever a test did, the counts
+    of orders per status must still agree with the orders when it ends."""
     yield
     with app.app_context():
+        db.session.remove()
+        disagreement = status_counts_disagree()
         db.session.remove()
         tables = list(reversed(db.metadata.sorted_tables))
         with db.engine.begin() as conn:
@@ -100,6 +117,7 @@ def _clean_database(request, app):
             else:
                 for table in tables:
                     conn.execute(table.delete())
+    assert disagreement is None, disagreement
 
 
 @pytest.fixture

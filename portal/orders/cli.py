@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 
 from portal.extensions import db
 
-orders_cli = AppGroup("orders", help="Scheduled work on orders: auto-approval and reminders.")
+orders_cli = AppGroup("orders", help="Work on orders: auto-approval, reminders, counts.")
 
 
 @orders_cli.command("auto-approve")
@@ -29,3 +29,14 @@ def reminders_command() -> None:
     looked_at = send_reminders()
     db.session.commit()
     click.echo(f"reminders: {looked_at} order(s) looked at")
+
+
+@orders_cli.command("recount")
+def recount_command() -> None:
+    """Count the orders per status again, from the orders themselves (after a bulk load that
+    bypassed the services, or a repair by hand)."""
+    from portal.orders.status_counts import counted, recount
+
+    recount()
+    db.session.commit()
+    click.echo(", ".join(f"{status.value}: {count}" for status, count in counted().items()))

@@ -168,6 +168,10 @@ class Order(db.Model):
     preferred_writer: Mapped[User | None] = relationship(foreign_keys=[preferred_writer_id])
     content_type: Mapped[ContentType] = relationship()
     tier: Mapped[Tier] = relationship()
+    # The brief's files, for reading them with the order (uploads.py adds and removes them).
+    attachments: Mapped[list[Attachment]] = relationship(
+        viewonly=True, order_by=lambda: (Attachment.created_at, Attachment.id)
+    )
 
     def __repr__(self) -> str:
         return f"<Order {self.id} {self.status.value}>"
@@ -200,6 +204,17 @@ class Order(db.Model):
         words = [self.primary_keyword] if self.primary_keyword else []
         words += [k.strip() for k in self.secondary_keywords.splitlines() if k.strip()]
         return words
+
+
+class OrderStatusCount(db.Model):
+    """How many orders are in a status, kept up to date in the transaction that changes them
+    (see portal/orders/status_counts.py): the agency's counts without counting every order."""
+
+    __tablename__ = "order_status_counts"
+
+    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus, "order_status"),
+                                                primary_key=True)
+    count: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
 
 
 class OrderEvent(db.Model):

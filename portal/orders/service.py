@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from portal.accounts.models import Role, User
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db, utcnow
-from portal.orders import policies
+from portal.orders import policies, status_counts
 from portal.orders.models import (
     ContentType,
     Delivery,
@@ -134,6 +134,7 @@ def create_draft(client: User, brief: Brief) -> Order:
     _write_brief(order, brief)
     db.session.add(order)
     db.session.flush()
+    status_counts.change({OrderStatus.DRAFT: 1})
     record(order, "created", client)
     return order
 
@@ -154,10 +155,19 @@ def update_draft(order: Order, client: User, brief: Brief, *, version: int) -> N
 
 
 def delete_draft(order: Order, client: User) -> None:
+    """Delete a draft of `client` with everything hanging on it (the database cascades), and
+    count one draft less. Raises NotAllowed for anyone else's order or an order that is no
+    longer a draft, Conflict when it was submitted in the meantime (nothing is deleted)."""
     if not policies.can_edit_brief(client, order):
         raise NotAllowed(_("Only a draft can be deleted, by the client who wrote it."))
-    db.session.delete(order)
-    db.session.flush()
+    # Conditional, like a move: a submission that lands first keeps its order.
+    result = db.session.execute(
+        sa.delete(Order).where(Order.id == order.id, Order.status == OrderStatus.DRAFT)
+    )
+    if result.rowcount != 1:
+        raise Conflict(_("This order changed a moment ago. Reload the page to see where it "
+                         "stands."))
+    status_counts.change({OrderStatus.DRAFT: -1})
 
 
 def quote_for(tier: Tier, words_max: int, deadline: datetime) -> Quote:

@@ -1,8 +1,9 @@
 """Every change of an order's status goes through `apply()`, following the table `MOVES`.
 
 A move is checked against the actor and the order's current status, written with a conditional
-UPDATE (so two people acting at once cannot both win), recorded as a timeline event and followed
-by its emails, all in the caller's transaction. Nothing else assigns `order.status`.
+UPDATE (so two people acting at once cannot both win), counted in `order_status_counts`,
+recorded as a timeline event and followed by its emails, all in the caller's transaction.
+Nothing else assigns `order.status`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from flask_babel import gettext as _
 from portal.accounts.models import Role, User
 from portal.errors import Conflict, InvalidTransition, NotAllowed
 from portal.extensions import db, utcnow
+from portal.orders import status_counts
 from portal.orders.models import Order, OrderEvent, OrderStatus
 
 S = OrderStatus
@@ -152,6 +154,7 @@ def apply(
         raise Conflict(conflict_message or _(
             "This order changed a moment ago. Reload the page to see where it stands."
         ))
+    status_counts.moved(source, target)
     db.session.refresh(order)
     event = OrderEvent(
         order_id=order.id,

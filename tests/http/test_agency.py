@@ -19,6 +19,7 @@ from portal.errors import Conflict
 from portal.extensions import db, utcnow
 from portal.notifications.models import OutboxEmail
 from portal.orders import service as orders_service
+from portal.orders import status_counts
 from portal.orders.models import (
     ContentType,
     Order,
@@ -461,6 +462,7 @@ def test_an_approved_order_cannot_be_assigned(app, manager, person, catalogue, l
     with app.app_context():
         db.session.execute(sa.update(Order).where(Order.id == order_id)
                            .values(status=OrderStatus.APPROVED))
+        status_counts.recount()
         db.session.commit()
 
     manager.submit(f"/agency/orders/{order_id}/assign", {"assign-writer_id": str(writer.id)},

@@ -1,0 +1,79 @@
+"""How many orders are in each status, read from a small table instead of counted.
+
+`order_status_counts` holds one row per status. It changes in the same transaction as the
+orders it counts, and only in the places that create, move or delete an order:
+
+- `workflow.apply`, after its conditional UPDATE won: one less in the source status, one more
+  in the target (nothing for a move that keeps the status, a reassignment);
+- `service.create_draft`: one more draft; `service.delete_draft`: one less.
+
+Each change is one atomic upsert (`count = count + n`), so two requests moving orders at the
+same moment never lose a count, and a rolled-back change leaves the counts as they were. The
+rows of one change are written in a fixed order (by status), so two moves never wait on each
+other crosswise on PostgreSQL. Whatever writes orders another way (a bulk load, a repair by
+hand) calls `recount()` afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from portal.extensions import db
+from portal.orders.models import Order, OrderStatus, OrderStatusCount
+
+
+def _upsert(dialect: str):
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def change(deltas: Mapping[OrderStatus, int]) -> None:
+    """Add each delta to the count of its status (a negative delta takes away). One
+    statement, none when every delta is zero."""
+    rows = sorted((status.value, delta) for status, delta in deltas.items() if delta)
+    if not rows:
+        return
+    table = OrderStatusCount.__table__
+    stmt = _upsert(db.session.get_bind().dialect.name)(table).values(
+        [{"status": OrderStatus(status), "count": delta} for status, delta in rows]
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.status],
+        set_={"count": table.c.count + stmt.excluded["count"]},
+    )
+    db.session.execute(stmt)
+
+
+def moved(source: OrderStatus, target: OrderStatus) -> None:
+    """One order went from `source` to `target`."""
+    if source is not target:
+        change({source: -1, target: 1})
+
+
+def recount(connection: sa.Connection | None = None) -> None:
+    """Rebuild the counts from the orders themselves (`SELECT status, count(*) … GROUP BY
+    status`): after a bulk load that bypassed the services, or to repair (`flask orders
+    recount`). Runs on `connection` when given, else in the session's transaction."""
+    run = connection.execute if connection is not None else db.session.execute
+    bind = connection if connection is not None else db.session.get_bind()
+    if bind.dialect.name == "postgresql":
+        # Waits for the transactions that are changing orders, and holds off new ones until
+        # this one commits: nothing moves between the count and its writing.
+        run(sa.text("LOCK TABLE orders IN SHARE MODE"))
+    table = OrderStatusCount.__table__
+    run(table.delete())
+    run(table.insert().from_select(
+        ["status", "count"],
+        sa.select(Order.status, sa.func.count()).group_by(Order.status),
+    ))
+
+
+def counted() -> dict[OrderStatus, int]:
+    """The counts as the table holds them, every status present (zero when absent)."""
+    counts = dict.fromkeys(OrderStatus, 0)
+    counts.update(dict(db.session.execute(
+        sa.select(OrderStatusCount.status, OrderStatusCount.count)
+    ).all()))
+    return counts
