@@ -266,7 +266,9 @@ class DashboardFilterForm(FlaskForm):
     sort = SelectField(_l("Sort"), validators=[Optional()], choices=[])
     overdue = BooleanField(_l("Overdue only"), false_values=("", "0", "false", "n"))
 
-    def set_choices(self, writers, tiers, content_types, locale: str) -> None:
+    def set_choices(self, writers, tiers: list[tuple[int, str]],
+                    content_types: list[tuple[int, str]]) -> None:
+        """`tiers` and `content_types` are (id, name) pairs, in the order to show."""
         self.status.choices = [("", _l("All statuses"))] + [
             (status.value, label) for status, label in STATUS_LABELS.items()
             if status is not OrderStatus.DRAFT
@@ -275,10 +277,10 @@ class DashboardFilterForm(FlaskForm):
             (str(writer.id), writer.display_name) for writer in writers
         ]
         self.tier_id.choices = [("", _l("All tiers"))] + [
-            (str(tier.id), tier.name) for tier in tiers
+            (str(tier_id), name) for tier_id, name in tiers
         ]
         self.content_type_id.choices = [("", _l("All content types"))] + [
-            (str(kind.id), kind.name(locale)) for kind in content_types
+            (str(kind_id), name) for kind_id, name in content_types
         ]
         self.sort.choices = [(key, label) for key, label in SORT_LABELS.items() if key in SORTS]
         self.language.choices = [("", _l("All languages")),

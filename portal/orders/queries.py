@@ -1,7 +1,8 @@
 """Loading orders with the visibility rules applied, and the bounded queries of the lists.
 
 Each list loads what it shows with joins, paginates in the database and counts per status in
-one grouped query, so the number of statements does not grow with the data.
+one grouped query (the agency's counts, over every order, come from `order_status_counts`), so
+the number of statements does not grow with the data.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from portal.orders.models import (
     Order,
     OrderEvent,
     OrderStatus,
+    OrderStatusCount,
     WriterLanguage,
     writer_tiers,
 )
@@ -38,9 +40,14 @@ def _with_relations(stmt: sa.Select) -> sa.Select:
     )
 
 
-def get_order_for(user: User, order_id: int, *, for_update: bool = False) -> Order:
-    """The order if `user` may see it; 404 otherwise (other people's orders do not exist)."""
-    order = db.session.scalar(_with_relations(sa.select(Order).where(Order.id == order_id)))
+def get_order_for(user: User, order_id: int, *, for_update: bool = False,
+                  with_attachments: bool = False) -> Order:
+    """The order if `user` may see it; 404 otherwise (other people's orders do not exist).
+    `with_attachments` loads the brief's files in the same statement (the order page)."""
+    stmt = _with_relations(sa.select(Order).where(Order.id == order_id))
+    if with_attachments:
+        stmt = stmt.options(joinedload(Order.attachments))
+    order = db.session.scalars(stmt).unique().one_or_none()
     if order is None:
         abort(404)
     if not policies.can_see(user, order):
@@ -179,15 +186,37 @@ def all_orders(filters: ListFilters, page: int, per_page: int, *, total: int | N
     return paginate(Order.status != OrderStatus.DRAFT, filters, page, per_page, total=total)
 
 
-def overdue_count(where: sa.ColumnElement[bool] | None = None) -> int:
-    stmt = sa.select(sa.func.count(Order.id)).where(
+def _overdue() -> sa.ColumnElement[bool]:
+    """Late and still waiting on the agency: read on ix_orders_status_deadline, so counting
+    them reads the late active orders only, never the finished ones."""
+    return sa.and_(
         Order.status.in_((OrderStatus.OPEN, OrderStatus.IN_PROGRESS,
                           OrderStatus.REVISION_REQUESTED)),
         Order.deadline < utcnow(),
     )
+
+
+def overdue_count(where: sa.ColumnElement[bool] | None = None) -> int:
+    stmt = sa.select(sa.func.count()).select_from(Order).where(_overdue())
     if where is not None:
         stmt = stmt.where(where)
     return db.session.scalar(stmt) or 0
+
+
+def agency_counts() -> tuple[dict[OrderStatus, int], int]:
+    """Every order of the agency per status, drafts included (from `order_status_counts`,
+    not counted), and how many are overdue: one statement, the same cost at any size."""
+    late = sa.select(sa.func.count().label("overdue")).select_from(Order) \
+        .where(_overdue()).subquery("late")
+    counters = OrderStatusCount.__table__
+    rows = db.session.execute(
+        sa.select(late.c.overdue, OrderStatusCount.status, OrderStatusCount.count)
+        # Outer: the overdue count comes back even before any order was ever counted.
+        .select_from(late.outerjoin(counters, sa.true()))
+    ).all()
+    counts = dict.fromkeys(OrderStatus, 0)
+    counts.update({status: count for _late, status, count in rows if status is not None})
+    return counts, rows[0].overdue if rows else 0
 
 
 def writer_load() -> list[tuple[User, int, int]]:
@@ -228,7 +257,8 @@ class HomeSummary:
 
 def home_summary(user: User) -> HomeSummary:
     """What the home page shows each role: counts by status, what is late, the latest orders.
-    Four statements at most, whatever the data."""
+    Four statements at most, whatever the data (two for a manager: the agency's counts come
+    from `order_status_counts`)."""
     if user.role is Role.CLIENT:
         mine = Order.client_id == user.id
         order_by = (Order.updated_at.desc(), Order.id.desc())
@@ -244,7 +274,13 @@ def home_summary(user: User) -> HomeSummary:
     recent = list(db.session.scalars(
         _with_relations(sa.select(Order).where(recent_filter)).order_by(*order_by).limit(5)
     ))
-    summary = HomeSummary(counts=status_counts(mine), overdue=overdue_count(mine), recent=recent)
+    if user.role is Role.MANAGER:
+        counts, overdue = agency_counts()
+        counts[OrderStatus.DRAFT] = 0  # a client's drafts are not the agency's yet
+        summary = HomeSummary(counts=counts, overdue=overdue, recent=recent)
+    else:
+        summary = HomeSummary(counts=status_counts(mine), overdue=overdue_count(mine),
+                              recent=recent)
     if user.role is Role.WRITER:
         summary.pool_size = db.session.scalar(
             sa.select(sa.func.count(Order.id)).where(pool_condition(user))
