@@ -14,7 +14,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Role, User
 from portal.extensions import db, utcnow
@@ -44,20 +44,25 @@ def visible_messages(order: Order, viewer: User) -> sa.Select:
     return stmt
 
 
-def stream(order: Order, viewer: User) -> list[StreamItem]:
+def stream(order: Order, viewer: User, *,
+           events: list[OrderEvent] | None = None) -> list[StreamItem]:
     """Messages and order events of `order` in time order (events first at the same instant),
-    as `viewer` may see them; empty for someone who does not take part. Three statements."""
+    as `viewer` may see them; empty for someone who does not take part. One statement for the
+    messages with their authors and files; one more for the events unless `events` (the
+    order's whole timeline in time order, orders.queries.timeline) is given."""
     if not policies.takes_part(viewer, order):
         return []
     messages = db.session.scalars(
         visible_messages(order, viewer)
-        .options(joinedload(Message.author), selectinload(Message.attachments))
+        .options(joinedload(Message.author), joinedload(Message.attachments))
         .order_by(Message.created_at, Message.id)
     ).unique().all()
-    events = db.session.scalars(
-        sa.select(OrderEvent).options(joinedload(OrderEvent.actor))
-        .where(OrderEvent.order_id == order.id).order_by(OrderEvent.created_at, OrderEvent.id)
-    ).all()
+    if events is None:
+        events = db.session.scalars(
+            sa.select(OrderEvent).options(joinedload(OrderEvent.actor))
+            .where(OrderEvent.order_id == order.id)
+            .order_by(OrderEvent.created_at, OrderEvent.id)
+        ).all()
     items = [StreamItem(at=e.created_at, event=e) for e in events]
     items += [StreamItem(at=m.created_at, message=m) for m in messages]
     # A stable sort: events, then messages, each already in their own order.

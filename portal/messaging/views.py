@@ -32,7 +32,7 @@ from portal.messaging.forms import MessageForm
 from portal.messaging.models import Message
 from portal.orders import queries as order_queries
 from portal.orders import uploads
-from portal.orders.models import Order
+from portal.orders.models import Order, OrderEvent
 
 bp = Blueprint("messaging", __name__, url_prefix="/orders")
 log = logging.getLogger("portal.messaging")
@@ -55,11 +55,13 @@ def _conversation_order(order_id: int) -> Order:
 
 
 def conversation_for(order: Order, viewer: User, *, last_visit: datetime | None = None,
-                     form: MessageForm | None = None) -> dict | None:
-    """What templates/messaging/_conversation.html shows; None for someone outside it."""
+                     form: MessageForm | None = None,
+                     events: list[OrderEvent] | None = None) -> dict | None:
+    """What templates/messaging/_conversation.html shows; None for someone outside it.
+    `events`: the order's timeline when the page has loaded it already."""
     if not policies.takes_part(viewer, order):
         return None
-    items = queries.stream(order, viewer)
+    items = queries.stream(order, viewer, events=events)
     first_new = None
     if last_visit is not None:
         first_new = next((item.message.id for item in items if item.message is not None

@@ -306,6 +306,7 @@ def _estimate(order: Order):
 def _detail_page(order: Order, *, revision_form=None, approve_form=None, message_form=None,
                  last_visit=None, status: int = 200):
     deliveries = queries.deliveries(order)
+    events = queries.timeline(order)  # the timeline, and the conversation's events
     latest = deliveries[-1] if deliveries else None
     may_revise = policies.can_request_revision(current_user, order)
     may_approve = policies.can(current_user, order, "approve")
@@ -325,9 +326,9 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, message
         review=review,
         may_revise=may_revise,
         may_approve=may_approve,
-        events=queries.timeline(order),
+        events=events,
         timeline_labels=TIMELINE_LABELS,
-        attachments=uploads.attachments_of(order),
+        attachments=order.attachments,
         estimate=_estimate(order) if order.status is OrderStatus.DRAFT else None,
         submit_form=SubmitOrderForm(formdata=None, version=order.version),
         cancel_form=CancelForm(formdata=None),
@@ -337,14 +338,14 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, message
         remove_form=BackForm(formdata=None, back="detail"),
         accepted=uploads.ACCEPTED_EXTENSIONS,
         conversation=conversation_for(order, current_user, last_visit=last_visit,
-                                      form=message_form),
+                                      form=message_form, events=events),
     ), status
 
 
 @bp.get("/<int:order_id>")
 @login_required
 def detail(order_id: int):
-    order = queries.get_order_for(current_user, order_id)
+    order = queries.get_order_for(current_user, order_id, with_attachments=True)
     # Opening the order page reads its conversation; the visit before marks what is new.
     last_visit = conversations.mark_read(current_user, order)
     notifications.mark_order_read(current_user, order.id)
