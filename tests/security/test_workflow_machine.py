@@ -12,12 +12,14 @@ do; after every step the database must agree with it, and:
 - approved and cancelled orders are final: nothing about them changes any more;
 - every move wrote exactly one timeline event;
 - the price frozen at submission never changes;
+- the counts per status (order_status_counts) are the orders' statuses counted;
 - no answer is a 5xx.
 """
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -36,7 +38,7 @@ from portal.accounts.models import Role
 from portal.extensions import db, utcnow
 from portal.i18n import to_local
 from portal.orders import service
-from portal.orders.models import Draft, Order, OrderEvent, OrderStatus
+from portal.orders.models import Draft, Order, OrderEvent, OrderStatus, OrderStatusCount
 from portal.orders.workflow import Action
 from tests.security.fuzz_support import (
     SLOW_IS_FINE,
@@ -358,9 +360,13 @@ class WorkflowMachine(RuleBasedStateMachine):
                 sa.select(Order.__table__)).mappings()}
             events = db.session.execute(
                 sa.select(OrderEvent.__table__).order_by(OrderEvent.id)).mappings().all()
+            counted = {status: n for status, n in db.session.execute(
+                sa.select(OrderStatusCount.status, OrderStatusCount.count)) if n}
             db.session.remove()
         moves = [e for e in events if e["action"] in MOVE_NAMES]
         assert set(rows) == {o.id for o in self.orders}
+        # The counts per status are the orders' statuses counted, whatever happened.
+        assert counted == Counter(row["status"] for row in rows.values())
         for order in self.orders:
             row = rows[order.id]
             writer = self.ids.get(row["writer_id"])

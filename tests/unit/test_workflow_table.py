@@ -1,10 +1,11 @@
 """The table of moves, walked whole: every status, every action, every kind of actor.
 
 What should happen is written out below by hand from the issue (not read from `MOVES`, or this
-test could not fail). An allowed move changes the status as expected and writes exactly one
-timeline event; a refused one raises InvalidTransition (the status does not allow the action)
-or NotAllowed (the actor may not make it) and changes nothing: status, version, timeline and
-outbox stay as they were.
+test could not fail). An allowed move changes the status as expected, writes exactly one
+timeline event and moves one order from one count per status to the other; a refused one
+raises InvalidTransition (the status does not allow the action) or NotAllowed (the actor may
+not make it) and changes nothing: status, version, timeline, outbox and counts stay as they
+were.
 
 One order per status is built once for the module through the real services; each case runs
 `workflow.apply` in its own transaction and rolls it back.
@@ -21,6 +22,7 @@ from portal.accounts.models import Role, User
 from portal.errors import InvalidTransition, NotAllowed
 from portal.extensions import db, utcnow
 from portal.notifications.models import OutboxEmail
+from portal.orders import status_counts
 from portal.orders.models import Order, OrderEvent, OrderStatus
 from portal.orders.workflow import Action, apply
 from tests.factories import Factory
@@ -144,7 +146,15 @@ def _state(order_id: int) -> dict:
         "events": session.scalar(sa.select(sa.func.count(OrderEvent.id))
                                  .where(OrderEvent.order_id == order_id)),
         "outbox": session.scalar(sa.select(sa.func.count(OutboxEmail.id))),
+        "counts": status_counts.counted(),
     }
+
+
+def _grouped() -> dict[OrderStatus, int]:
+    counts = dict.fromkeys(OrderStatus, 0)
+    counts.update(db.session.execute(
+        sa.select(Order.status, sa.func.count()).group_by(Order.status)).all())
+    return counts
 
 
 @pytest.mark.parametrize("actor_kind", ACTORS)
@@ -170,6 +180,11 @@ def test_every_move_for_every_actor(app, world, status, action, actor_kind):
                 assert after["status"] is target
                 assert after["version"] == before["version"] + 1
                 assert after["events"] == before["events"] + 1
+                # The counts per status follow the move, in the same transaction.
+                moved = dict(before["counts"])
+                moved[status] -= 1
+                moved[target] += 1
+                assert after["counts"] == moved == _grouped()
                 stored = session.get(OrderEvent, event.id)
                 assert (stored.from_status, stored.to_status, stored.actor_id, stored.action) \
                     == (status, target, actor.id if actor else None, action.value)

@@ -1,0 +1,161 @@
+"""The counts of orders per status (`order_status_counts`) stay equal to the orders counted.
+
+The moves of the workflow table are walked in tests/unit/test_workflow_table.py and at random
+in tests/security/test_workflow_machine.py; every test of the suite also ends with the counts
+checked against `SELECT status, count(*) … GROUP BY status` (tests/conftest.py). Here: what
+happens around the moves (a new draft, a deleted one, a lost race, a rollback), the rebuild
+and the migration that fills the table on an existing database.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import downgrade, upgrade
+
+from config import TestingConfig
+from portal import create_app
+from portal.accounts.models import Role, User
+from portal.errors import Conflict
+from portal.extensions import db
+from portal.orders import service, status_counts
+from portal.orders.models import Order, OrderStatus, OrderStatusCount
+from tests.conftest import new_database_url
+
+S = OrderStatus
+
+
+def grouped() -> dict[OrderStatus, int]:
+    counts = dict.fromkeys(OrderStatus, 0)
+    counts.update(db.session.execute(
+        sa.select(Order.status, sa.func.count()).group_by(Order.status)).all())
+    return counts
+
+
+def counts(app) -> dict[OrderStatus, int]:
+    """The counts as stored, after checking that they are the orders counted."""
+    with app.app_context():
+        stored = status_counts.counted()
+        assert stored == grouped()
+        db.session.remove()
+    return {status: n for status, n in stored.items() if n}
+
+
+def test_a_new_draft_counts_and_a_deleted_one_no_longer_does(app, factory):
+    client = factory.user(Role.CLIENT)
+    first = factory.order(client=client, status=S.DRAFT)
+    factory.order(client=client, status=S.DRAFT)
+    assert counts(app) == {S.DRAFT: 2}
+
+    with app.app_context():
+        service.delete_draft(db.session.get(Order, first.id), db.session.get(User, client.id))
+        db.session.commit()
+    assert counts(app) == {S.DRAFT: 1}
+
+
+def test_a_whole_life_moves_one_order_from_count_to_count(app, factory):
+    order = factory.order(status=S.OPEN)
+    assert counts(app) == {S.OPEN: 1}
+    factory.order(status=S.APPROVED, revisions=1)
+    factory.order(status=S.CANCELLED, cancelled_from=S.DELIVERED)
+    factory.order(status=S.REVISION_REQUESTED)
+    assert counts(app) == {S.OPEN: 1, S.APPROVED: 1, S.CANCELLED: 1, S.REVISION_REQUESTED: 1}
+    with app.app_context():
+        service.cancel(db.session.get(Order, order.id), db.session.get(User, order.client_id))
+        db.session.commit()
+    assert counts(app) == {S.APPROVED: 1, S.CANCELLED: 2, S.REVISION_REQUESTED: 1}
+
+
+def test_a_move_rolled_back_leaves_the_counts_as_they_were(app, factory):
+    order = factory.order(status=S.DRAFT)
+    with app.app_context():
+        service.submit(db.session.get(Order, order.id), db.session.get(User, order.client_id))
+        assert status_counts.counted()[S.OPEN] == 1  # inside the transaction
+        db.session.rollback()
+    assert counts(app) == {S.DRAFT: 1}
+
+
+def test_the_writer_who_loses_the_race_changes_no_count(app, factory):
+    tier = factory.tier()
+    first, second = factory.writer(tiers=[tier]), factory.writer(tiers=[tier])
+    order = factory.order(status=S.OPEN, tier=tier)
+    with app.app_context():
+        stale = db.session.get(Order, order.id)  # the second writer's page, loaded open
+        with app.app_context():  # the first writer's request, in its own session
+            service.claim(db.session.get(Order, order.id), db.session.get(User, first.id))
+            db.session.commit()
+        with pytest.raises(Conflict):
+            service.claim(stale, db.session.get(User, second.id))
+        db.session.rollback()
+    assert counts(app) == {S.IN_PROGRESS: 1}
+
+
+def test_a_draft_submitted_in_another_tab_is_not_deleted(app, factory):
+    order = factory.order(status=S.DRAFT)
+    with app.app_context():
+        stale = db.session.get(Order, order.id)  # the tab that still shows the draft
+        client = db.session.get(User, order.client_id)
+        with app.app_context():
+            service.submit(db.session.get(Order, order.id),
+                           db.session.get(User, order.client_id))
+            db.session.commit()
+        with pytest.raises(Conflict):
+            service.delete_draft(stale, client)
+        db.session.rollback()
+    assert counts(app) == {S.OPEN: 1}
+    assert factory.reload_order(order.id).status is S.OPEN
+
+
+def test_recount_rebuilds_the_counts_from_the_orders(app, factory):
+    factory.order(status=S.OPEN)
+    factory.order(status=S.IN_PROGRESS)
+    with app.app_context():
+        db.session.execute(sa.update(OrderStatusCount).values(count=42))
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["orders", "recount"])
+    assert result.exit_code == 0, result.output
+    assert "open: 1, in_progress: 1" in result.output
+    assert counts(app) == {S.OPEN: 1, S.IN_PROGRESS: 1}
+
+
+@pytest.fixture
+def empty_app(tmp_path_factory):
+    url, drop = new_database_url(tmp_path_factory)
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+    drop()
+
+
+def test_the_migration_counts_the_orders_already_there_and_goes_back(empty_app):
+    upgrade(revision="0004_bench_indexes")
+    with db.engine.begin() as connection:
+        run = connection.execute
+        run(sa.text("INSERT INTO users (id, email, password_hash, display_name, role, active, "
+                    "locale, timezone, session_token, created_at, password_changed_at) VALUES "
+                    "(1, 'a@example.test', 'x', 'Ama', 'client', true, 'fr', 'Africa/Lome', "
+                    "'t', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        run(sa.text("INSERT INTO tiers (id, name, description, client_price_per_word, "
+                    "writer_pay_per_word, included_revisions, min_lead_hours, position, "
+                    "active) VALUES (1, 'T', '', 20, 12, 2, 24, 0, true)"))
+        run(sa.text("INSERT INTO content_types (id, name_fr, name_en, position, active) "
+                    "VALUES (1, 'Article', 'Article', 0, true)"))
+        for n, status in enumerate(["open", "open", "draft", "approved", "open"], start=1):
+            run(sa.text(
+                "INSERT INTO orders (id, client_id, status, version, title, content_type_id, "
+                "language, words_min, words_max, tier_id, tone, audience, primary_keyword, "
+                "secondary_keywords, links_to_include, reference_urls, instructions, "
+                "deadline, currency, extra_revisions, revisions_used, created_at, updated_at) "
+                "VALUES (:id, 1, :status, 1, 'Commande', 1, 'fr', 400, 600, 1, '', '', '', "
+                "'', '', '', '', CURRENT_TIMESTAMP, 'XOF', 0, 0, CURRENT_TIMESTAMP, "
+                "CURRENT_TIMESTAMP)"), {"id": n, "status": status})
+
+    upgrade()
+    assert status_counts.counted() == {**dict.fromkeys(OrderStatus, 0),
+                                       S.OPEN: 3, S.DRAFT: 1, S.APPROVED: 1}
+    db.session.remove()
+
+    downgrade(revision="0004_bench_indexes")
+    assert "order_status_counts" not in sa.inspect(db.engine).get_table_names()
