@@ -425,10 +425,13 @@ def auto_approve_due(now: datetime | None = None) -> int:
     one that fails is skipped and the others still go through."""
     now = now or utcnow()
     window = timedelta(days=current_app.config["AUTO_APPROVE_DAYS"])
+    # Locked up front (PostgreSQL), skipping those someone is changing now: each approval also
+    # updates the counts per status, and a person approving one of these orders in the
+    # meantime must wait on the order, never hold it while waiting on the counts we hold.
     due = list(db.session.scalars(
         sa.select(Order).where(Order.status == OrderStatus.DELIVERED,
                                Order.delivered_at <= now - window)
-        .order_by(Order.delivered_at).limit(500)
+        .order_by(Order.delivered_at).limit(500).with_for_update(skip_locked=True)
     ))
     count = 0
     for order in due:

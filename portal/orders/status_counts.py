@@ -8,10 +8,13 @@ orders it counts, and only in the places that create, move or delete an order:
 - `service.create_draft`: one more draft; `service.delete_draft`: one less.
 
 Each change is one atomic upsert (`count = count + n`), so two requests moving orders at the
-same moment never lose a count, and a rolled-back change leaves the counts as they were. The
-rows of one change are written in a fixed order (by status), so two moves never wait on each
-other crosswise on PostgreSQL. Whatever writes orders another way (a bulk load, a repair by
-hand) calls `recount()` afterwards.
+same moment never lose a count, and a rolled-back change leaves the counts as they were. On
+PostgreSQL a count's row stays locked until the transaction ends: moves that touch the same
+status queue there for the few milliseconds of a request. The rows of one change are written
+in a fixed order (by status), so two moves never wait on each other crosswise, and a
+transaction that moves several orders (the auto-approval) locks those orders before it takes
+any count. Whatever writes orders another way (a bulk load, a repair by hand) calls
+`recount()` afterwards.
 """
 
 from __future__ import annotations
