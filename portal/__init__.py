@@ -68,7 +68,7 @@ def register_rate_limits(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from portal.i18n import select_locale, select_timezone
+    from portal.i18n import install_template_gettext, select_locale, select_timezone
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -81,6 +81,7 @@ def register_extensions(app: Flask) -> None:
         timezone_selector=select_timezone,
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
+    install_template_gettext(app)
     from flask_bootstrap import Bootstrap5
 
     Bootstrap5(app)
@@ -164,11 +165,9 @@ def register_session_loader(app: Flask) -> None:
 
 
 def register_templates(app: Flask) -> None:
-    from flask_babel import format_datetime
-
     from portal.accounts.models import ROLE_LABELS
     from portal.auth.forms import LogoutForm
-    from portal.i18n import current_language, format_money
+    from portal.i18n import current_language, format_local, format_money, translated
     from portal.main.forms import LanguageForm
     from portal.navigation import nav_items
     from portal.orders.policies import can
@@ -184,13 +183,13 @@ def register_templates(app: Flask) -> None:
             # formdata=None: rendering must never read the request body (an error page for a
             # request too large would fail again while reading it).
             "logout_form": LogoutForm(formdata=None, prefix="logout"),
-            "role_labels": ROLE_LABELS,
+            "role_labels": translated(ROLE_LABELS),
             "mailbox_enabled": app.config["MAILBOX_PAGE"],
             "nav_items": nav_items,
         }
 
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
-        format_datetime(value, fmt) if value else ""
+        format_local(value, fmt) if value else ""
     )
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.globals["can"] = can

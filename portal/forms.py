@@ -2,15 +2,69 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+from babel import support
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.i18n import messages_path
+from markupsafe import Markup, escape
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, StopValidation, ValidationError
+from wtforms.widgets import Select
 
 from portal.auth.passwords import MAX_LENGTH
-from portal.i18n import is_timezone, timezone_names
+from portal.i18n import current_language, is_timezone, timezone_names
+
+
+@lru_cache(maxsize=8)
+def _wtforms_catalog(language: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [language], domain="wtforms")
+
+
+class _WTFormsMessages:
+    """WTForms' own messages ("Not a valid choice", …) in the person's language. Flask-WTF
+    reads that catalog from disk again on every request, for the forms of the layout too;
+    it does not change while the process runs."""
+
+    def gettext(self, string: str) -> str:
+        return _wtforms_catalog(current_language()).ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return _wtforms_catalog(current_language()).ungettext(singular, plural, n)
+
+
+_WTFORMS_MESSAGES = _WTFormsMessages()
+
+
+class PortalForm(FlaskForm):
+    """The base of every form of the portal: Flask-WTF's, with WTForms' messages loaded once
+    per process."""
+
+    class Meta:
+        def get_translations(self, form):
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _WTFORMS_MESSAGES
+
+
+class PlainSelect(Select):
+    """A <select> for long lists whose options carry only a value and a label (every writer of
+    the agency): the same markup as WTForms' Select, each option written directly rather than
+    through html_params."""
+
+    @classmethod
+    def render_option(cls, choice, **kwargs):
+        if kwargs or choice.render_kw or isinstance(choice.value, bool):
+            return super().render_option(choice, **kwargs)
+        selected = "selected " if choice.selected else ""
+        label = escape(choice.label or choice.value)
+        value = escape(choice.value)
+        # Both parts escaped just above.
+        return Markup(f'<option {selected}value="{value}">{label}</option>')  # noqa: S704  # nosec B704
+
 
 # The largest id or number the database columns hold (32-bit signed integer).
 MAX_DB_INT = 2**31 - 1

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -9,6 +8,7 @@ from portal.accounts.models import ROLE_LABELS, Role
 from portal.forms import (
     ActionForm,
     LocaleField,
+    PortalForm,
     TimezoneField,
     display_name_field,
     email_field,
@@ -27,23 +27,23 @@ def _current_password() -> PasswordField:
     )
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(PortalForm):
     display_name = display_name_field()
     locale = LocaleField()
     timezone = TimezoneField()
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(PortalForm):
     current_password = _current_password()
     password, confirm = new_password_fields()
 
 
-class EmailForm(FlaskForm):
+class EmailForm(PortalForm):
     email = email_field(_l("New email address"))
     current_password = _current_password()
 
 
-class InviteForm(FlaskForm):
+class InviteForm(PortalForm):
     display_name = StringField(
         _l("Name"),
         validators=[
@@ -61,7 +61,7 @@ class InviteForm(FlaskForm):
     locale = LocaleField(_l("Language of the invitation"))
 
 
-class RoleForm(FlaskForm):
+class RoleForm(PortalForm):
     role = SelectField(
         _l("Role"),
         choices=[(role.value, label) for role, label in ROLE_LABELS.items()],
@@ -69,7 +69,7 @@ class RoleForm(FlaskForm):
     )
 
 
-class PeopleFilterForm(FlaskForm):
+class PeopleFilterForm(PortalForm):
     class Meta:
         csrf = False
 

@@ -6,7 +6,6 @@ from decimal import Decimal, InvalidOperation
 from babel.numbers import format_decimal, get_currency_precision
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -27,7 +26,7 @@ from portal.agency.service import (
     ContentTypeValues,
     TierValues,
 )
-from portal.forms import PlausibleDateTime, db_int
+from portal.forms import PlainSelect, PlausibleDateTime, PortalForm, db_int
 from portal.i18n import current_language
 from portal.orders.models import STATUS_LABELS, OrderStatus
 from portal.orders.queries import SORTS
@@ -112,7 +111,7 @@ def _position_field() -> IntegerField:
     )
 
 
-class TierForm(FlaskForm):
+class TierForm(PortalForm):
     name = StringField(
         _l("Name"),
         validators=[DataRequired(message=_l("Give the tier a name.")),
@@ -176,7 +175,7 @@ class TierForm(FlaskForm):
         )
 
 
-class ContentTypeForm(FlaskForm):
+class ContentTypeForm(PortalForm):
     name_fr = StringField(
         _l("Name in French"),
         validators=[DataRequired(message=_l("Give the French name.")),
@@ -204,16 +203,17 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class WriterSkillsForm(FlaskForm):
+class WriterSkillsForm(PortalForm):
     languages = CheckboxesField(_l("Languages"), choices=[], validate_choice=True)
     tiers = CheckboxesField(_l("Tiers"), choices=[], coerce=int, validate_choice=True)
 
 
 # The order page shows several forms: each tool has its own prefix, so names and ids differ.
-class AssignForm(FlaskForm):
+class AssignForm(PortalForm):
     PREFIX = "assign"
 
-    writer_id = SelectField(_l("Writer"), coerce=int, choices=[], validate_choice=True)
+    writer_id = SelectField(_l("Writer"), coerce=int, choices=[], validate_choice=True,
+                            widget=PlainSelect())
     note = TextAreaField(
         _l("Note for the timeline (optional)"),
         validators=[Optional(), Length(max=500, message=_l("At most 500 characters."))],
@@ -221,7 +221,7 @@ class AssignForm(FlaskForm):
     )
 
 
-class ExtendDeadlineForm(FlaskForm):
+class ExtendDeadlineForm(PortalForm):
     PREFIX = "deadline"
 
     deadline = DateTimeLocalField(
@@ -236,7 +236,7 @@ class ExtendDeadlineForm(FlaskForm):
     )
 
 
-class GrantRevisionForm(FlaskForm):
+class GrantRevisionForm(PortalForm):
     PREFIX = "revision"
 
     note = TextAreaField(
@@ -253,13 +253,14 @@ SORT_LABELS = {
 }
 
 
-class DashboardFilterForm(FlaskForm):
+class DashboardFilterForm(PortalForm):
     class Meta:
         csrf = False
 
     q = StringField(_l("Search"), validators=[Optional(), Length(max=100)])
     status = SelectField(_l("Status"), validators=[Optional()], choices=[])
-    writer_id = SelectField(_l("Writer"), validators=[Optional()], choices=[])
+    writer_id = SelectField(_l("Writer"), validators=[Optional()], choices=[],
+                            widget=PlainSelect())
     tier_id = SelectField(_l("Tier"), validators=[Optional()], choices=[])
     content_type_id = SelectField(_l("Content type"), validators=[Optional()], choices=[])
     language = SelectField(_l("Language"), validators=[Optional()], choices=[])

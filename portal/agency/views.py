@@ -37,7 +37,7 @@ from portal.forms import (
     ActionForm,
     page_arg,
 )
-from portal.i18n import current_language, to_local, to_utc
+from portal.i18n import current_language, to_local, to_utc, translated
 from portal.messaging.queries import unread_counts
 from portal.orders import policies, queries
 from portal.orders import service as orders_service
@@ -53,6 +53,9 @@ from portal.orders.models import (
 from portal.roles import role_required
 
 bp = Blueprint("agency", __name__, url_prefix="/agency")
+
+# The dashboard's side table: the busiest writers; the rest are a link away.
+LOAD_SHOWN = 15
 
 
 def order_url(order_id: int) -> str:
@@ -110,7 +113,8 @@ def _get_or_404(model, object_id: int):
 def dashboard():
     load = queries.writer_load()
     form = DashboardFilterForm(request.args)
-    form.set_choices([writer for writer, _w, _r in load], *_filter_choices(current_language()))
+    form.set_choices(load, *_filter_choices(current_language()))
+    busy = [writer for writer in load if writer.writing or writer.review]
     filters = form.filters()
     counts, overdue = queries.agency_counts()
     counts[OrderStatus.DRAFT] = 0  # clients' drafts are not the agency's orders
@@ -133,8 +137,10 @@ def dashboard():
                 if status is not OrderStatus.DRAFT],
         total=sum(count for status, count in counts.items() if status is not OrderStatus.DRAFT),
         overdue=overdue,
-        load=load,
-        status_labels=STATUS_LABELS,
+        load=busy[:LOAD_SHOWN],
+        more_busy=max(0, len(busy) - LOAD_SHOWN),
+        idle=len(load) - len(busy),
+        status_labels=translated(STATUS_LABELS),
         order_url=order_url,
         unread=unread_counts(current_user, [order.id for order in page.items]),
     )
@@ -292,11 +298,11 @@ def _writer_choices(order: Order) -> list[tuple[int, str]]:
         )
     ))
     choices = []
-    for writer, writing, review in queries.writer_load():
+    for writer in queries.writer_load():
         if writer.id == order.writer_id:
             continue
         label = _("%(name)s — %(writing)d being written, %(review)d awaiting review",
-                  name=writer.display_name, writing=writing, review=review)
+                  name=writer.display_name, writing=writer.writing, review=writer.review)
         if writer.id not in qualified:
             label += " · " + _("outside their languages or tiers")
         choices.append((writer.id, label))

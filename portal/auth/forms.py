@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from portal.forms import (
     ActionForm,
     LocaleField,
+    PortalForm,
     TimezoneField,
     display_name_field,
     email_field,
@@ -15,7 +15,7 @@ from portal.forms import (
 )
 
 
-class SignupForm(FlaskForm):
+class SignupForm(PortalForm):
     display_name = display_name_field()
     email = email_field()
     password, confirm = new_password_fields()
@@ -23,7 +23,7 @@ class SignupForm(FlaskForm):
     timezone = TimezoneField()
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     email = email_field()
     password = PasswordField(
         _l("Password"),
@@ -37,15 +37,15 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(PortalForm):
     email = email_field()
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(PortalForm):
     password, confirm = new_password_fields()
 
 
-class AcceptInvitationForm(FlaskForm):
+class AcceptInvitationForm(PortalForm):
     display_name = display_name_field()
     password, confirm = new_password_fields()
     timezone = TimezoneField()

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
-from portal.forms import LocaleField
+from portal.forms import LocaleField, PortalForm
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(PortalForm):
     locale = LocaleField()
     next = HiddenField()

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, MultipleFileField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from portal.forms import PortalForm
 from portal.messaging.service import BODY_MAX_CHARS, normalize_body
 from portal.orders.forms import OnlyOurFields
 
 
-class MessageForm(OnlyOurFields, FlaskForm):
+class MessageForm(OnlyOurFields, PortalForm):
     body = TextAreaField(
         _l("Your message"),
         filters=[normalize_body],

@@ -19,13 +19,16 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 
 from portal import security_log
 from portal.accounts.models import Role, User
 from portal.auth.views import form_error
 from portal.errors import DomainError
 from portal.extensions import db
+from portal.i18n import current_language
 from portal.messaging import policies, queries, service
 from portal.messaging.export import export_filename, export_text
 from portal.messaging.forms import MessageForm
@@ -166,6 +169,40 @@ def unread_total(user) -> int:
             db.session.rollback()
             g.unread_total = 0
     return g.unread_total
+
+
+_UNREAD_TEXTS: dict[tuple[str, int], tuple[str, str]] = {}
+
+
+def _unread_texts(count: int) -> tuple[str, str]:
+    """The badge's title and hidden words for `count`, escaped, once per language and count."""
+    key = (current_language(), count)
+    found = _UNREAD_TEXTS.get(key)
+    if found is None:
+        found = (
+            escape(ngettext("%(num)d unread message", "%(num)d unread messages", count)),
+            escape(ngettext("unread message", "unread messages", count)),
+        )
+        if len(_UNREAD_TEXTS) < 1000:  # counts are small numbers; never let it grow unbounded
+            _UNREAD_TEXTS[key] = found
+    return found
+
+
+@bp.app_template_global("unread_badge")
+def unread_badge(order_id: int, unread: dict[int, int] | None) -> Markup:
+    """The unread badge of an order in a list, `unread` being queries.unread_counts for the
+    orders of the page; nothing when none is unread. A function, not a macro: lists call it on
+    every row."""
+    count = unread.get(order_id, 0) if unread else 0
+    if not count:
+        return Markup()
+    title, words = _unread_texts(int(count))
+    url = escape(url_for("orders.detail", order_id=order_id, _anchor="conversation"))
+    return Markup(  # noqa: S704  # nosec B704  # every part is escaped or an int
+        f'<a class="badge rounded-pill text-bg-danger text-decoration-none ms-1" href="{url}" '
+        f'data-testid="unread-badge" title="{title}">{int(count)}<span class="visually-hidden"> '
+        f"{words}</span></a>"
+    )
 
 
 @bp.app_template_global("unread_list_url")

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField
 from wtforms.validators import ValidationError
 
+from portal.forms import PortalForm
 from portal.notifications.inbox import KIND_LABELS, MODE_LABELS, EmailMode, NotificationKind
 
 
@@ -35,7 +35,7 @@ class HourField(SelectField):
             raise ValidationError(_l("Choose an hour between 0 and 23."))
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(PortalForm):
     status = ModeField(KIND_LABELS[NotificationKind.STATUS])
     message = ModeField(KIND_LABELS[NotificationKind.MESSAGE])
     deadline = ModeField(KIND_LABELS[NotificationKind.DEADLINE])

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from flask import current_app, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateTimeLocalField,
@@ -34,7 +33,7 @@ from wtforms.validators import (
 
 from portal.accounts.models import User
 from portal.extensions import db, utcnow
-from portal.forms import MAX_DB_INT, PlausibleDateTime
+from portal.forms import MAX_DB_INT, PlausibleDateTime, PortalForm
 from portal.i18n import current_language, format_money, to_local, to_utc
 from portal.orders.models import ContentType, Order, OrderStatus, Tier
 from portal.orders.service import Brief, previous_writers
@@ -136,7 +135,7 @@ class OnlyOurFields:
 # --- the brief ----------------------------------------------------------------------------
 
 
-class BriefForm(OnlyOurFields, FlaskForm):
+class BriefForm(OnlyOurFields, PortalForm):
     title = StringField(_l("Title"), validators=[
         DataRequired(message=_l("Give the order a title.")),
         Length(min=3, max=200, message=_l("A title has 3 to 200 characters.")),
@@ -275,7 +274,7 @@ def tier_label(tier: Tier) -> str:
              price=format_money(tier.client_price_per_word, currency))
 
 
-class QuoteForm(FlaskForm):
+class QuoteForm(PortalForm):
     """What the live quote needs from the brief form (sent by quote.js with the CSRF header)."""
 
     words_max = words_field(_l("Words, at most"))
@@ -292,7 +291,7 @@ class QuoteForm(FlaskForm):
 # --- one-button actions and review -------------------------------------------------------
 
 
-class SubmitOrderForm(FlaskForm):
+class SubmitOrderForm(PortalForm):
     version = HiddenField()
 
     def stated_version(self) -> int:
@@ -302,13 +301,13 @@ class SubmitOrderForm(FlaskForm):
             return -1
 
 
-class CancelForm(FlaskForm):
+class CancelForm(PortalForm):
     reason = TextAreaField(_l("Reason (optional)"), validators=[
         Length(max=2000, message=_l("At most %(max)d characters.", max=2000))],
         render_kw={"rows": 2})
 
 
-class RevisionForm(OnlyOurFields, FlaskForm):
+class RevisionForm(OnlyOurFields, PortalForm):
     reason = TextAreaField(_l("What should change?"), validators=[
         DataRequired(message=_l("Say what should change.")),
         Length(max=5000, message=_l("At most %(max)d characters.", max=5000)),
@@ -322,7 +321,7 @@ class RevisionForm(OnlyOurFields, FlaskForm):
 RATING_CHOICES = [(n, str(n)) for n in range(1, 6)]
 
 
-class ApproveForm(OnlyOurFields, FlaskForm):
+class ApproveForm(OnlyOurFields, PortalForm):
     rating = RadioField(_l("Your rating"), choices=RATING_CHOICES, coerce=int,
                         validators=[InputRequired(message=_l("Give a rating from 1 to 5."))],
                         invalid_value_message=_l("Give a rating from 1 to 5."),
@@ -341,18 +340,18 @@ class ApproveForm(OnlyOurFields, FlaskForm):
                                     "comment."))
 
 
-class UploadForm(FlaskForm):
+class UploadForm(PortalForm):
     file = FileField(_l("Add a file"), validators=[FileRequired(message=_l("Choose a file."))])
     back = HiddenField()
 
 
-class BackForm(FlaskForm):
+class BackForm(PortalForm):
     """A one-button action that returns to the page it came from (the brief or the order)."""
 
     back = HiddenField()
 
 
-class ListFilterForm(FlaskForm):
+class ListFilterForm(PortalForm):
     class Meta:
         csrf = False
 

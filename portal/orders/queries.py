@@ -8,6 +8,7 @@ the number of statements does not grow with the data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import abort
@@ -219,19 +220,28 @@ def agency_counts() -> tuple[dict[OrderStatus, int], int]:
     return counts, rows[0].overdue if rows else 0
 
 
-def writer_load() -> list[tuple[User, int, int]]:
-    """Each active writer with their orders being written and their deliveries under review."""
+class WriterLoad(NamedTuple):
+    id: int
+    display_name: str
+    writing: int
+    review: int
+
+
+def writer_load() -> list[WriterLoad]:
+    """Each active writer with their orders being written and their deliveries under review,
+    busiest first. Plain rows, not User objects: an agency has hundreds of writers and the
+    dashboard lists every one in its filter."""
     writing = sa.func.count(Order.id).filter(Order.status.in_(WRITING_STATUSES))
     review = sa.func.count(Order.id).filter(Order.status == OrderStatus.DELIVERED)
     rows = db.session.execute(
-        sa.select(User, writing, review)
+        sa.select(User.id, User.display_name, writing, review)
         .outerjoin(Order, sa.and_(Order.writer_id == User.id,
                                   Order.status.in_((*WRITING_STATUSES, OrderStatus.DELIVERED))))
         .where(User.role == Role.WRITER, User.active.is_(True))
         .group_by(User.id)
         .order_by(writing.desc(), User.display_name)
     ).all()
-    return [(user, w, r) for user, w, r in rows]
+    return [WriterLoad(*row) for row in rows]
 
 
 def timeline(order: Order) -> list[OrderEvent]:

@@ -22,13 +22,14 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from portal.accounts.models import Role
 from portal.auth.views import form_error
 from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
 from portal.forms import db_int, page_arg
-from portal.i18n import current_language, format_money, to_local, to_utc
+from portal.i18n import current_language, format_money, to_local, to_utc, translated
 from portal.messaging import queries as conversations
 from portal.messaging.views import conversation_for
 from portal.notifications import service as notifications
@@ -79,9 +80,27 @@ TIMELINE_LABELS = {
 }
 
 
+_STATUS_BADGE = Markup('<span class="badge text-bg-{style}" data-testid="status">{label}</span>')
+_STATUS_BADGES: dict[str, dict[OrderStatus, Markup]] = {}
+
+
+@bp.app_template_global("status_badge")
+def status_badge(status: OrderStatus) -> Markup:
+    """An order's status as a coloured badge, built once per process and language (lists
+    show one on every row)."""
+    language = current_language()
+    badges = _STATUS_BADGES.get(language)
+    if badges is None:
+        labels = translated(STATUS_LABELS)
+        badges = _STATUS_BADGES[language] = {
+            s: _STATUS_BADGE.format(style=STATUS_STYLES[s], label=labels[s]) for s in OrderStatus
+        }
+    return badges[status]
+
+
 @bp.app_context_processor
 def order_labels():
-    return {"status_labels": STATUS_LABELS, "status_styles": STATUS_STYLES,
+    return {"status_labels": translated(STATUS_LABELS), "status_styles": STATUS_STYLES,
             "status_enum": OrderStatus, "file_size": uploads.human_size}
 
 
@@ -327,7 +346,7 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, message
         may_revise=may_revise,
         may_approve=may_approve,
         events=events,
-        timeline_labels=TIMELINE_LABELS,
+        timeline_labels=translated(TIMELINE_LABELS),
         attachments=order.attachments,
         estimate=_estimate(order) if order.status is OrderStatus.DRAFT else None,
         submit_form=SubmitOrderForm(formdata=None, version=order.version),

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation
 from wtforms.widgets import HiddenInput
 
-from portal.forms import MAX_DB_INT, ActionForm, db_int
+from portal.forms import MAX_DB_INT, ActionForm, PortalForm, db_int
 
 # A long article in Markdown stays far below this; it only stops absurd payloads.
 TEXT_MAX_CHARS = 300_000
@@ -29,7 +28,7 @@ def _newlines(value):
     return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
 
 
-class PoolFilterForm(FlaskForm):
+class PoolFilterForm(PortalForm):
     """The filters of "Available work", read from the query string (GET, no CSRF)."""
 
     class Meta:
@@ -58,7 +57,7 @@ class ClaimForm(ActionForm):
     """The "Claim" button."""
 
 
-class DraftForm(FlaskForm):
+class DraftForm(PortalForm):
     """The editor's text and the draft version the page started from. The autosave sends it as
     JSON (CSRF token in the X-CSRFToken header); without JavaScript it is an ordinary form."""
 
@@ -90,7 +89,7 @@ class DeliverForm(DraftForm):
     )
 
 
-class ReleaseForm(FlaskForm):
+class ReleaseForm(PortalForm):
     reason = TextAreaField(
         _l("Why do you give this order back?"),
         validators=[

@@ -28,7 +28,7 @@ from portal.auth.views import form_error
 from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
 from portal.forms import page_arg
-from portal.i18n import current_language
+from portal.i18n import current_language, translated
 from portal.messaging.queries import unread_counts
 from portal.orders import queries, service
 from portal.orders.models import (
@@ -71,7 +71,7 @@ def _common() -> dict:
     return {
         "now": now,
         "soon": now + SOON,
-        "status_labels": STATUS_LABELS,
+        "status_labels": translated(STATUS_LABELS),
         "locale": current_language(),
         "language_names": current_app.config["ORDER_LANGUAGES"],
         "has_order_page": "orders.detail" in current_app.view_functions,

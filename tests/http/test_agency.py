@@ -6,6 +6,7 @@ Other roles find none of these pages; a price change never reaches an order alre
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from flask import render_template_string
 from flask_login import login_user
 
 from portal.accounts.models import User
+from portal.agency.views import LOAD_SHOWN
 from portal.errors import Conflict
 from portal.extensions import db, utcnow
 from portal.notifications.models import OutboxEmail
@@ -740,3 +742,37 @@ def test_the_order_page_carries_the_tools_and_their_cancel_form_works(app, manag
     assert response.status_code == 302
     assert load(Order, id=order_id).status is OrderStatus.CANCELLED
     assert "agency-tools" not in manager.get(f"/orders/{order_id}").get_data(as_text=True)
+
+
+def test_the_dashboard_shows_the_busiest_writers_and_counts_the_rest(app, manager, person,
+                                                                     catalogue):
+    """An agency of hundreds of writers: the side table keeps to the busiest fifteen (busiest
+    first), says how many others are busy and links to those without work; the filter still
+    offers every writer."""
+    client = person("client")
+    busiest = person("writer", name="Zoé Busiest")
+    busy = [person("writer", name=f"Writer {n:02d}") for n in range(LOAD_SHOWN + 2)]
+    idle = [person("writer", name=f"Idle {n}") for n in range(3)]
+    bulk_orders(app, 3, client=client, tier_id=catalogue["tier"],
+                content_type_id=catalogue["content_type"], writers=[busiest],
+                statuses=[OrderStatus.IN_PROGRESS])
+    bulk_orders(app, len(busy), client=client, tier_id=catalogue["tier"],
+                content_type_id=catalogue["content_type"], writers=busy,
+                statuses=[OrderStatus.DELIVERED])
+
+    page = manager.get("/agency/orders")
+
+    html = page.get_data(as_text=True)
+    shown = re.findall(r'data-testid="load-(\d+)"', html)
+    assert len(shown) == LOAD_SHOWN
+    assert shown[0] == str(busiest.id)
+    assert not {str(writer.id) for writer in idle} & set(shown)
+    others = by_testid(page, "load-others")
+    assert "3 other writers have work in progress" in others
+    assert "3 writers without work in progress" in others
+    assert "/people?role=writer&amp;status=active" in html
+    options = re.findall(r'<option (?:selected )?value="(\d+)">', html.split('name="writer_id"')[1]
+                         .split("</select>")[0])
+    assert sorted(map(int, options)) == sorted(w.id for w in [busiest, *busy, *idle])
+    chosen = manager.get(f"/agency/orders?writer_id={idle[0].id}").get_data(as_text=True)
+    assert f'<option selected value="{idle[0].id}">Idle 0</option>' in chosen
