@@ -114,10 +114,12 @@ def test_0005_fills_the_unread_counters_with_what_the_old_query_counted(empty_ap
     expected = {(client.id, written.id): 1, (writer.id, written.id): 3,
                 (manager.id, written.id): 3}
     assert definition() == expected
+    db.session.remove()  # no transaction left open while the schema changes (PostgreSQL waits)
     downgrade(revision="0004_bench_indexes")
     upgrade()
     assert counters() == expected
     assert gone.id not in {user_id for user_id, _order in counters()}
+    db.session.remove()
     downgrade(revision="0004_bench_indexes")
     with db.engine.connect() as connection:
         assert connection.scalar(sa.text("SELECT count(*) FROM read_markers")) == 1
