@@ -69,6 +69,13 @@ def stream(order: Order, viewer: User, *,
     return sorted(items, key=lambda item: item.at)
 
 
+# --- what "unread" means --------------------------------------------------------------------
+# The definition, for one person: the messages of the conversations they take part in, written by
+# someone else after their last visit, that they may see. The counters of read_markers.unread
+# (portal.messaging.unread) hold its answer per order; `recount_unread` runs it for real: the
+# recount tool and the tests' oracle.
+
+
 def _unread_condition(user: User) -> sa.ColumnElement[bool]:
     """Messages `user` has not read: written by someone else after their last visit of the
     order, and visible to them (a client never counts a note; a writer counts notes of the
@@ -96,7 +103,10 @@ def _participation(user: User) -> sa.ColumnElement[bool]:
     return Order.status != OrderStatus.DRAFT
 
 
-def _unread_select(user: User, *columns) -> sa.Select:
+def unread_select(user: User, *columns) -> sa.Select:
+    """The select of the definition for `user` (the messages they have not read), with
+    `columns`. It reads every message of their conversations since they joined: for recounts
+    and tests only, never for a page."""
     return (
         sa.select(*columns)
         .select_from(Message)
@@ -107,42 +117,84 @@ def _unread_select(user: User, *columns) -> sa.Select:
     )
 
 
+def recount_unread(user: User, order_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """Unread messages per order by the definition (orders with none left out), for the orders
+    listed or every order; nothing for someone inactive. It reads messages, not the counters:
+    the oracle the counters are checked against."""
+    if not user.active:
+        return {}
+    stmt = unread_select(user, Message.order_id, sa.func.count(Message.id))
+    if order_ids is not None:
+        stmt = stmt.where(Message.order_id.in_(sorted(set(order_ids))))
+    rows = db.session.execute(stmt.group_by(Message.order_id)).all()
+    return {order_id: count for order_id, count in rows}
+
+
+# --- what pages read: the counters ----------------------------------------------------------
+
+# Written as a literal, not a parameter: the databases then read the partial index
+# ix_read_markers_user_id_unread (unread > 0), the person's unread backlog only.
+HAS_UNREAD = ReadMarker.unread > sa.literal_column("0")
+
+
 def unread_counts(user: User, order_ids: Iterable[int]) -> dict[int, int]:
-    """Unread messages per order for the orders listed (those with none are left out). One
-    grouped statement; none when the list is empty."""
+    """Unread messages per order for the orders listed (those with none are left out), from
+    the counters. One statement on the person's own rows; none when the list is empty."""
     ids = sorted(set(order_ids))
     if not ids or not user.active:
         return {}
     rows = db.session.execute(
-        _unread_select(user, Message.order_id, sa.func.count(Message.id))
-        .where(Message.order_id.in_(ids))
-        .group_by(Message.order_id)
+        sa.select(ReadMarker.order_id, ReadMarker.unread)
+        .where(ReadMarker.user_id == user.id, ReadMarker.order_id.in_(ids),
+               HAS_UNREAD)
     ).all()
     return {order_id: count for order_id, count in rows}
+
+
+def unread_total_select(user: User) -> sa.ScalarSelect:
+    """The person's unread messages over every conversation, as a scalar subquery (for the
+    layout's one statement, portal.notifications.service.chrome): the sum of their counters,
+    read through ix_read_markers_user_id_unread, so it costs their unread backlog, not the
+    agency's history."""
+    return (
+        sa.select(sa.func.coalesce(sa.func.sum(ReadMarker.unread), 0))
+        .where(ReadMarker.user_id == user.id, HAS_UNREAD)
+        .scalar_subquery()
+    )
 
 
 def unread_total(user: User) -> int:
     """Unread messages over every conversation `user` takes part in. One statement."""
     if not user.active:
         return 0
-    return db.session.scalar(_unread_select(user, sa.func.count(Message.id))) or 0
+    return db.session.scalar(sa.select(unread_total_select(user))) or 0
 
 
 def mark_read(user: User, order: Order) -> datetime | None:
     """Record that `user` opened the order's conversation now, keeping the visit before as
-    `previous_read_at`; returns that previous visit (None on a first visit). One statement, an
-    upsert, so two tabs opening at once do not collide. Nothing for someone who does not take
-    part."""
+    `previous_read_at`; returns that previous visit (None on a first visit, or when the row
+    only held a counter). The person's unread counter of the order goes back to what the
+    definition says right after a visit: the messages dated after this instant (none, unless
+    clocks disagree), read through ix_messages_order_id_created_at. One statement, an upsert, so
+    two tabs opening at once do not collide. Nothing for someone who does not take part."""
     if not policies.takes_part(user, order):
         return None
     now = utcnow()
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = ReadMarker.__table__
+    after_now = (
+        visible_messages(order, user)
+        .with_only_columns(sa.func.count(Message.id))
+        .where(Message.created_at > now,
+               sa.or_(Message.author_id.is_(None), Message.author_id != user.id))
+        .scalar_subquery()
+    )
     stmt = insert(table).values(user_id=user.id, order_id=order.id, last_read_at=now,
-                                previous_read_at=None)
+                                previous_read_at=None, unread=after_now)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.user_id, table.c.order_id],
-        set_={"previous_read_at": table.c.last_read_at, "last_read_at": now},
+        set_={"previous_read_at": table.c.last_read_at, "last_read_at": now,
+              "unread": stmt.excluded.unread},
     ).returning(table.c.previous_read_at)
     return db.session.execute(stmt).scalar_one()

@@ -6,13 +6,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
     current_app,
     flash,
-    g,
     make_response,
     redirect,
     send_file,
@@ -157,18 +155,14 @@ def _inert(response):
 
 @bp.app_template_global("unread_total")
 def unread_total(user) -> int:
-    """Unread messages of the person, once per request (the layout may ask more than once)."""
+    """Unread messages of the person, for the navigation: from the layout's one statement
+    (portal.notifications.views.layout_chrome, with the bell), run once per request; 0 when
+    the database fails (the badge must not break a page, least of all an error page)."""
     if user is None or not user.is_authenticated:
         return 0
-    if "unread_total" not in g:
-        try:
-            g.unread_total = queries.unread_total(user)
-        except sa.exc.SQLAlchemyError:
-            # The badge must not break a page, least of all an error page.
-            log.exception("could not count unread messages")
-            db.session.rollback()
-            g.unread_total = 0
-    return g.unread_total
+    from portal.notifications.views import layout_chrome
+
+    return layout_chrome(user).messages_unread
 
 
 _UNREAD_TEXTS: dict[tuple[str, int], tuple[str, str]] = {}
