@@ -69,6 +69,82 @@ def stream(order: Order, viewer: User, *,
     return sorted(items, key=lambda item: item.at)
 
 
+# A conversation can run to hundreds of messages; the order page shows the latest ones, and
+# earlier ones a page at a time, so that it costs the same whatever the conversation's length.
+CONVERSATION_WINDOW = 50
+# ... except when the person's unread messages go further back: up to this many are shown.
+UNREAD_REACH = 200
+
+
+@dataclass
+class Window:
+    """A part of a conversation as the order page shows it."""
+
+    items: list[StreamItem]
+    earlier_before: int | None  # the message to ask for earlier ones before; None: none left
+    latest: bool  # the part that ends with the latest message
+
+
+def _newest_first(stmt: sa.Select, limit: int) -> list[Message]:
+    return list(db.session.scalars(
+        stmt.options(joinedload(Message.author), joinedload(Message.attachments))
+        .order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)
+    ).unique())
+
+
+def window(order: Order, viewer: User, *, events: list[OrderEvent] | None = None,
+           before_id: int | None = None, since: datetime | None = None,
+           size: int = CONVERSATION_WINDOW) -> Window:
+    """The latest `size` messages of the conversation as `viewer` may see them, or the `size`
+    before the message `before_id` (an earlier page), with the order's events of the same
+    span, in time order as `stream` gives them. When `since` (the person's previous visit)
+    falls before the oldest of them, the window reaches back to the first message after it,
+    up to UNREAD_REACH messages, so that the "new" marker is on the page. One statement for
+    the messages; one more on an earlier page (where the cursor is) and one more when the
+    unread reach back; the events cost one unless given. Empty for someone who does not take
+    part."""
+    if not policies.takes_part(viewer, order):
+        return Window(items=[], earlier_before=None, latest=True)
+    visible = visible_messages(order, viewer)
+    position = sa.tuple_(Message.created_at, Message.id)
+    upper = None
+    if before_id is not None:
+        upper = db.session.execute(
+            visible.with_only_columns(Message.created_at, Message.id)
+            .where(Message.id == before_id)
+        ).first()
+        if upper is not None:
+            visible = visible.where(position < tuple(upper))
+    messages = _newest_first(visible, size + 1)
+    more = len(messages) > size
+    messages = messages[:size]
+    if more and since is not None and messages[-1].created_at > since:
+        reach = UNREAD_REACH - size
+        oldest = messages[-1]
+        older = _newest_first(visible.where(position < (oldest.created_at, oldest.id)),
+                              reach + 1)
+        unread = [m for m in older[:reach] if m.created_at > since]
+        messages += unread
+        more = len(older) > len(unread)
+    messages.reverse()
+    if events is None:
+        events = db.session.scalars(
+            sa.select(OrderEvent).options(joinedload(OrderEvent.actor))
+            .where(OrderEvent.order_id == order.id)
+            .order_by(OrderEvent.created_at, OrderEvent.id)
+        ).all()
+    # The events between the messages shown: after the oldest one when earlier messages exist,
+    # before the cursor on an earlier page (those after it are on the later part).
+    start = messages[0].created_at if more and messages else None
+    end = upper[0] if upper is not None else None
+    items = [StreamItem(at=e.created_at, event=e) for e in events
+             if (start is None or e.created_at >= start) and (end is None or e.created_at < end)]
+    items += [StreamItem(at=m.created_at, message=m) for m in messages]
+    return Window(items=sorted(items, key=lambda item: item.at),
+                  earlier_before=messages[0].id if more and messages else None,
+                  latest=upper is None)
+
+
 # --- what "unread" means --------------------------------------------------------------------
 # The definition, for one person: the messages of the conversations they take part in, written by
 # someone else after their last visit, that they may see. The counters of read_markers.unread

@@ -57,12 +57,15 @@ def _conversation_order(order_id: int) -> Order:
 
 def conversation_for(order: Order, viewer: User, *, last_visit: datetime | None = None,
                      form: MessageForm | None = None,
-                     events: list[OrderEvent] | None = None) -> dict | None:
+                     events: list[OrderEvent] | None = None,
+                     before_id: int | None = None) -> dict | None:
     """What templates/messaging/_conversation.html shows; None for someone outside it.
-    `events`: the order's timeline when the page has loaded it already."""
+    `events`: the order's timeline when the page has loaded it already; `before_id`: show the
+    messages before that one (an earlier page) rather than the latest."""
     if not policies.takes_part(viewer, order):
         return None
-    items = queries.stream(order, viewer, events=events)
+    part = queries.window(order, viewer, events=events, before_id=before_id, since=last_visit)
+    items = part.items
     first_new = None
     if last_visit is not None:
         first_new = next((item.message.id for item in items if item.message is not None
@@ -70,6 +73,8 @@ def conversation_for(order: Order, viewer: User, *, last_visit: datetime | None 
                           and item.message.created_at > last_visit), None)
     return {
         "stream": items,
+        "earlier_before": part.earlier_before,
+        "latest": part.latest,
         "has_messages": any(item.message is not None for item in items),
         "first_new_id": first_new,
         "form": form or MessageForm(formdata=None),
