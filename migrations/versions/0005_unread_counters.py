@@ -18,7 +18,11 @@ with something unread (ix_read_markers_user_id_unread, partial: only those rows)
   code may change after this revision). About a second per 100,000 messages; the tables are
   written meanwhile, so run it with the portal stopped.
 
-Downgrade removes the rows that only held a counter, then the column and the index.
+The layout reads the counters in one statement with the bell, whose latest notifications came
+from a sort of all the person's notifications: ix_notifications_user_id_created_at_id reads
+them newest first and stops at eight (and pages the list of notifications the same way).
+
+Downgrade removes the rows that only held a counter, then the column and the indexes.
 
 Written by hand.
 """
@@ -33,6 +37,7 @@ branch_labels = None
 depends_on = None
 
 INDEX = 'ix_read_markers_user_id_unread'
+LATEST = 'ix_notifications_user_id_created_at_id'
 UNREAD_ROWS = sa.text('unread > 0')
 
 # Who takes part, per role (portal.messaging.queries._participation and _unread_condition).
@@ -64,12 +69,14 @@ def upgrade():
                               nullable=True)
     op.create_index(INDEX, 'read_markers', ['user_id', 'unread'], unique=False,
                     sqlite_where=UNREAD_ROWS, postgresql_where=UNREAD_ROWS)
+    op.create_index(LATEST, 'notifications', ['user_id', 'created_at', 'id'], unique=False)
     for role, takes_part in TAKES_PART.items():
         # Our own constants only, no input.
         op.execute(BACKFILL.format(role=role, takes_part=takes_part))  # nosec B608
 
 
 def downgrade():
+    op.drop_index(LATEST, table_name='notifications')
     op.drop_index(INDEX, table_name='read_markers',
                   sqlite_where=UNREAD_ROWS, postgresql_where=UNREAD_ROWS)
     op.execute('DELETE FROM read_markers WHERE last_read_at IS NULL')

@@ -227,16 +227,17 @@ def unread_counts(user: User, order_ids: Iterable[int]) -> dict[int, int]:
     return {order_id: count for order_id, count in rows}
 
 
-def unread_total_select(user: User) -> sa.ScalarSelect:
-    """The person's unread messages over every conversation, as a scalar subquery (for the
-    layout's one statement, portal.notifications.service.chrome): the sum of their counters,
-    read through ix_read_markers_user_id_unread, so it costs their unread backlog, not the
-    agency's history."""
-    return (
-        sa.select(sa.func.coalesce(sa.func.sum(ReadMarker.unread), 0))
-        .where(ReadMarker.user_id == user.id, HAS_UNREAD)
-        .scalar_subquery()
-    )
+def unread_total_select(user: User, *, cap: int | None = None) -> sa.ScalarSelect:
+    """The person's unread messages over every conversation, as a scalar subquery: the sum of
+    their counters, read through ix_read_markers_user_id_unread (their unread backlog only, not
+    the agency's history). With `cap`, at most `cap` counters are read: the sum is exact below
+    `cap` and at least `cap` otherwise (each counter read is 1 or more), which is all a badge
+    showing "99+" needs, at a cost that no longer grows with the backlog either."""
+    counters = sa.select(ReadMarker.unread).where(ReadMarker.user_id == user.id, HAS_UNREAD)
+    if cap is not None:
+        counters = counters.limit(cap)
+    rows = counters.subquery("counters")
+    return sa.select(sa.func.coalesce(sa.func.sum(rows.c.unread), 0)).scalar_subquery()
 
 
 def unread_total(user: User) -> int:

@@ -161,8 +161,9 @@ def _inert(response):
 @bp.app_template_global("unread_total")
 def unread_total(user) -> int:
     """Unread messages of the person, for the navigation: from the layout's one statement
-    (portal.notifications.views.layout_chrome, with the bell), run once per request; 0 when
-    the database fails (the badge must not break a page, least of all an error page)."""
+    (portal.notifications.views.layout_chrome, with the bell), run once per request; exact
+    below 100, at least 100 beyond (the badge says "99+"); 0 when the database fails (the badge
+    must not break a page, least of all an error page)."""
     if user is None or not user.is_authenticated:
         return 0
     from portal.notifications.views import layout_chrome

@@ -57,6 +57,8 @@ class Notification(db.Model):
         sa.Index("ix_notifications_user_id_read_at_created_at", "user_id", "read_at",
                  "created_at"),
         sa.Index("ix_notifications_email_due", "email_mode", "emailed_at", "created_at"),
+        # The bell's latest and the list of notifications, newest first, read in index order.
+        sa.Index("ix_notifications_user_id_created_at_id", "user_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -42,6 +42,8 @@ from portal.notifications.outbox import external_url, queue_email
 
 DEFAULT_MODE = EmailMode.IMMEDIATE
 BELL_SIZE = 8
+# The navigation's badges count up to this and then say "99+".
+BADGE_CAP = 100
 # Pending emails older than this are no longer looked at by the jobs (a person deactivated
 # meanwhile, a message deleted): the jobs' work stays bounded.
 HORIZON = timedelta(days=3)
@@ -550,19 +552,24 @@ class Chrome:
 
 
 def chrome(user) -> Chrome:
-    """The layout's figures in ONE statement: a one-row select of the two counts (each read
-    through an index on the person's own rows: unread notifications, unread message counters)
-    LEFT JOINed ON true to the latest BELL_SIZE notifications, so the counts come back even with
-    no notification. Nothing (and no statement) for someone not logged in; no message count
-    for someone inactive."""
+    """The layout's figures in ONE statement: a one-row select of the two counts LEFT JOINed
+    ON true to the latest BELL_SIZE notifications, so the counts come back even with no
+    notification. Each count reads at most BADGE_CAP rows of an index on the person's own rows
+    (their unread notifications; their unread message counters, portal.messaging.unread): exact
+    below BADGE_CAP, at least BADGE_CAP beyond, where the badges say "99+". The latest are read
+    in index order (ix_notifications_user_id_created_at_id). So the statement costs the same
+    whatever the person's history. Nothing, and no statement, for someone not logged in; no
+    message count for someone inactive."""
     if user is None or not getattr(user, "is_authenticated", False):
         return Chrome()
-    bell_unread = (
-        sa.select(sa.func.count()).select_from(Notification)
+    unread_notifications = (
+        sa.select(Notification.id)
         .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-        .scalar_subquery()
+        .limit(BADGE_CAP).subquery("unread_notifications")
     )
-    messages_unread = unread_total_select(user) if user.active else sa.literal(0)
+    bell_unread = sa.select(sa.func.count()).select_from(unread_notifications).scalar_subquery()
+    messages_unread = unread_total_select(user, cap=BADGE_CAP) if user.active \
+        else sa.literal(0)
     counts = sa.select(bell_unread.label("bell_unread"),
                        messages_unread.label("messages_unread")).subquery("counts")
     latest_rows = (

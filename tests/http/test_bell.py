@@ -251,6 +251,28 @@ def test_a_page_reads_the_bell_and_the_unread_total_once_and_a_visitor_not_at_al
     assert not [s for s in statements if "notifications" in s or "read_markers" in s]
 
 
+def test_a_database_error_in_the_navigation_leaves_the_page_whole(app, ama, signed_in):
+    """The navigation's statement fails for real (its table is away for a moment): the page
+    and the error page still answer, without badges, and the next request reads them again."""
+    browser = signed_in(ama)
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE read_markers RENAME TO read_markers_away"))
+        db.engine.dispose()
+    try:
+        page = browser.get("/settings")
+        missing = browser.get("/orders/999999")
+    finally:
+        with app.app_context():
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("ALTER TABLE read_markers_away RENAME TO read_markers"))
+            db.engine.dispose()
+    assert page.status_code == 200 and 'data-testid="bell"' in page.get_data(as_text=True)
+    assert unread_badge(page) == "" and by_testid(page, "nav-unread-count") == ""
+    assert missing.status_code == 404
+    assert unread_badge(browser.get("/settings")) == "2 unread"
+
+
 def test_the_bell_text_is_inert(app, factory, signed_in):
     client = factory.user(Role.CLIENT, locale="en")
     order = factory.order(client=client, status=OrderStatus.OPEN,

@@ -214,3 +214,21 @@ def test_a_draft_or_an_inactive_person_has_nothing_unread(cast, app, factory):
     with app.app_context():
         assert queries.unread_total(gone) == 0
         assert queries.unread_counts(gone, [cast.order_id]) == {}
+
+
+def test_the_badge_says_99_plus_and_reads_at_most_100_counters(cast, app):
+    ids = [cast.order_id] + [cast.new_order() for _n in range(2)]
+    for order_id in ids:
+        cast.say(cast.writer, "Bonjour.", order_id=order_id)
+    with app.app_context():
+        import sqlalchemy as sa
+
+        client = db.session.get(User, cast.client.user.id)
+        total = queries.unread_total_select
+        assert db.session.scalar(sa.select(total(client))) == 3
+        assert db.session.scalar(sa.select(total(client, cap=2))) == 2  # at least the cap
+        db.session.execute(sa.update(ReadMarker).where(ReadMarker.user_id == client.id,
+                                                       ReadMarker.order_id == ids[0])
+                           .values(unread=150))
+        db.session.commit()
+    assert nav_count(cast.client.get("/orders")) == "99+"

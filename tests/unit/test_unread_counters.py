@@ -181,6 +181,7 @@ def test_a_recount_puts_back_what_the_definition_says(agency):
 
 
 def test_a_message_counts_for_everyone_concerned_but_its_author_in_one_statement(agency, app):
+    """One upsert (after the share lock of the order's row on PostgreSQL)."""
     a = agency
     order, author = a.written, a.ama
     statements: list[str] = []
@@ -198,7 +199,8 @@ def test_a_message_counts_for_everyone_concerned_but_its_author_in_one_statement
         unread.message_posted(message)
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", record)
-    assert len(statements) == 1
+    postgres = db.engine.dialect.name == "postgresql"
+    assert len(statements) == (2 if postgres else 1)
     assert counters() == {(a.kofi.id, order.id): 1, (a.esi.id, order.id): 1,
                           (a.afi.id, order.id): 1}
 
@@ -221,3 +223,54 @@ def test_clocks_that_disagree_change_nothing(agency, time_machine):
     say(a.written, a.ama, "Écrit sur un serveur en retard.")
     check()
     assert (a.esi.id, a.written.id) not in counters()
+
+
+def test_a_message_posted_while_a_writer_claims_counts_for_the_writer(app, factory):
+    """The claim's transaction is open (the order is the writer's, not committed) when the
+    client posts in another: the message counts for the writer once both committed, whichever
+    waits for the other (PostgreSQL: the message waits on the order's row; SQLite: on the
+    database)."""
+    import threading
+    import time
+
+    tier = factory.tier()
+    client, writer = factory.user(Role.CLIENT), factory.writer(tiers=[tier])
+    factory.user(Role.MANAGER)
+    order_id = factory.order(client=client, tier=tier).id
+    claimed, posted = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def claim() -> None:
+        with app.app_context():
+            try:
+                orders.claim(db.session.get(Order, order_id), db.session.get(User, writer.id))
+                claimed.set()
+                # Long enough for the message to reach its upsert if nothing held it back.
+                posted.wait(0.5)
+                db.session.commit()
+            except BaseException as error:  # checked below
+                errors.append(error)
+                claimed.set()
+
+    def post() -> None:
+        claimed.wait(10)
+        with app.app_context():
+            try:
+                say(db.session.get(Order, order_id), db.session.get(User, client.id),
+                    "Écrit pendant la prise de commande.")
+                db.session.commit()
+            except BaseException as error:  # checked below
+                errors.append(error)
+            finally:
+                posted.set()
+
+    threads = [threading.Thread(target=claim), threading.Thread(target=post)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors and time.monotonic() - started < 30
+    with app.app_context():
+        check()
+        assert counters().get((writer.id, order_id)) == 1
