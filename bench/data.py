@@ -255,6 +255,18 @@ def _count_statuses(engine: sa.Engine) -> None:
         recount(connection)
 
 
+def _count_unread(engine: sa.Engine) -> None:
+    """read_markers.unread of every (person, order), which the portal keeps as messages come
+    (portal.messaging.unread) and the loader, writing around the services, does not: one
+    INSERT ... SELECT per role, by the rule's own query."""
+    from portal.accounts.models import Role
+    from portal.messaging.unread import counted, counter_upsert
+
+    with engine.begin() as conn:
+        for role in Role:
+            conn.execute(counter_upsert(counted(role), add=False, dialect=engine.dialect.name))
+
+
 def _after_load(engine: sa.Engine) -> None:
     if engine.dialect.name == "postgresql":
         # What autovacuum does soon after a load; without it every plan is a guess.
@@ -570,7 +582,8 @@ def build(url: str, scale: float, *, seed: int = 20260101,
             if client == bench_client and i == showcase:
                 loader.add("read_markers", {"user_id": client, "order_id": order_id,
                                             "last_read_at": moments[-20],
-                                            "previous_read_at": moments[-60]})
+                                            "previous_read_at": moments[-60],
+                                            "unread": 0})  # counted after the load
         if i == showcase:
             dataset.showcase_order_id = order_id
         if i == contention:
@@ -581,6 +594,8 @@ def build(url: str, scale: float, *, seed: int = 20260101,
     loader.finish()
     _count_statuses(engine)
     log(f"  rows written ({time.perf_counter() - started:.1f} s)")
+    _count_unread(engine)
+    log(f"  unread counters ({time.perf_counter() - started:.1f} s)")
     _after_load(engine)
     engine.dispose()
     pages = max(1, math.ceil(dataset.client_orders / Config.ORDERS_PER_PAGE))

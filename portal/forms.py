@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import wtforms
 from babel import support
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -11,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.i18n import messages_path
 from markupsafe import Markup, escape
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, StopValidation, ValidationError
 from wtforms.widgets import Select
 
@@ -64,6 +65,13 @@ class PlainSelect(Select):
         value = escape(choice.value)
         # Both parts escaped just above.
         return Markup(f'<option {selected}value="{value}">{label}</option>')  # noqa: S704  # nosec B704
+
+
+class SelectField(wtforms.SelectField):
+    """WTForms' SelectField drawn by PlainSelect: the same markup, written faster (filters on
+    every list page, the language menu on every page). The portal's forms use this one."""
+
+    widget = PlainSelect()
 
 
 # The largest id or number the database columns hold (32-bit signed integer).

@@ -1,7 +1,7 @@
 """orders per status, counted as they change (issue 6)
 
 Revision ID: 0006_status_counts
-Revises: 0004_bench_indexes
+Revises: 0005_unread_counters
 Create Date: 2026-11-26 06:00:00
 
 The manager's dashboard counted every submitted order by status on each visit
@@ -14,8 +14,7 @@ The backfill counts the orders once, inside the migration's transaction. A porta
 the previous code moves orders without counting them: migrate with the portal stopped, or run
 `flask orders recount` once the new code serves.
 
-Written by hand. Revises 0004 for now: 0005 (unread counters) is being written alongside, and
-this revision goes after it when both are merged.
+Written by hand.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -23,7 +22,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006_status_counts'
-down_revision = '0004_bench_indexes'
+down_revision = '0005_unread_counters'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.accounts.models import ROLE_LABELS, Role
@@ -9,6 +9,7 @@ from portal.forms import (
     ActionForm,
     LocaleField,
     PortalForm,
+    SelectField,
     TimezoneField,
     display_name_field,
     email_field,

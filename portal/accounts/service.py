@@ -17,6 +17,7 @@ from portal.auth.service import (
 )
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db, utcnow
+from portal.messaging import unread
 
 
 def update_profile(user: User, *, display_name: str, locale: str, timezone: str) -> None:
@@ -83,7 +84,8 @@ def _ensure_a_manager_remains() -> None:
 
 def change_role(actor: User, user: User, role: Role) -> None:
     """Give `user` another role. A manager cannot change their own role, and the last active
-    manager keeps theirs. Raises NotAllowed."""
+    manager keeps theirs. Raises NotAllowed. The person's unread counters are recounted for
+    the conversations of their new role."""
     _require_manager(actor)
     if user.id == actor.id:
         raise NotAllowed(_("You cannot change your own role."))
@@ -94,6 +96,8 @@ def change_role(actor: User, user: User, role: Role) -> None:
     user.role = role
     if was_manager:
         _ensure_a_manager_remains()
+    # Other conversations, other notes: every unread counter of the person is recounted.
+    unread.recount(user)
     # Permissions changed: sessions opened under the old role end.
     end_all_sessions(user)
     security_log.record("role_changed", user_id=actor.id, target_user_id=user.id,
@@ -101,8 +105,8 @@ def change_role(actor: User, user: User, role: Role) -> None:
 
 
 def deactivate(actor: User, user: User) -> None:
-    """Close an account: the person can no longer log in and every session ends.
-    Raises NotAllowed for oneself."""
+    """Close an account: the person can no longer log in and every session ends; nothing is
+    unread for them any more. Raises NotAllowed for oneself."""
     _require_manager(actor)
     if user.id == actor.id:
         raise NotAllowed(_("You cannot deactivate your own account."))
@@ -112,17 +116,21 @@ def deactivate(actor: User, user: User) -> None:
     user.deactivated_at = utcnow()
     if user.role is Role.MANAGER:
         _ensure_a_manager_remains()
+    unread.forget(user)
     end_all_sessions(user)
     security_log.record("account_deactivated", user_id=actor.id, target_user_id=user.id)
 
 
 def reactivate(actor: User, user: User) -> None:
+    """Open a closed account again; its unread counters are recounted. NotAllowed for a
+    non-manager."""
     _require_manager(actor)
     was_active = user.active
     user.active = True
     user.deactivated_at = None
     db.session.flush()
     if not was_active:
+        unread.recount(user)
         security_log.record("account_reactivated", user_id=actor.id, target_user_id=user.id)
 
 

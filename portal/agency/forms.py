@@ -11,7 +11,6 @@ from wtforms import (
     DateTimeLocalField,
     Field,
     IntegerField,
-    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -26,7 +25,7 @@ from portal.agency.service import (
     ContentTypeValues,
     TierValues,
 )
-from portal.forms import PlainSelect, PlausibleDateTime, PortalForm, db_int
+from portal.forms import PlausibleDateTime, PortalForm, SelectField, db_int
 from portal.i18n import current_language
 from portal.orders.models import STATUS_LABELS, OrderStatus
 from portal.orders.queries import SORTS
@@ -212,8 +211,7 @@ class WriterSkillsForm(PortalForm):
 class AssignForm(PortalForm):
     PREFIX = "assign"
 
-    writer_id = SelectField(_l("Writer"), coerce=int, choices=[], validate_choice=True,
-                            widget=PlainSelect())
+    writer_id = SelectField(_l("Writer"), coerce=int, choices=[], validate_choice=True)
     note = TextAreaField(
         _l("Note for the timeline (optional)"),
         validators=[Optional(), Length(max=500, message=_l("At most 500 characters."))],
@@ -259,8 +257,7 @@ class DashboardFilterForm(PortalForm):
 
     q = StringField(_l("Search"), validators=[Optional(), Length(max=100)])
     status = SelectField(_l("Status"), validators=[Optional()], choices=[])
-    writer_id = SelectField(_l("Writer"), validators=[Optional()], choices=[],
-                            widget=PlainSelect())
+    writer_id = SelectField(_l("Writer"), validators=[Optional()], choices=[])
     tier_id = SelectField(_l("Tier"), validators=[Optional()], choices=[])
     content_type_id = SelectField(_l("Content type"), validators=[Optional()], choices=[])
     language = SelectField(_l("Language"), validators=[Optional()], choices=[])

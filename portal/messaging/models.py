@@ -68,9 +68,22 @@ class MessageAttachment(db.Model):
 
 
 class ReadMarker(db.Model):
-    """When a person last opened an order's conversation; what came after is unread."""
+    """One person's state of one order's conversation: when they last opened it, and how many of
+    its messages they have not read (`unread`).
+
+    `unread` is a counter kept by portal.messaging.unread in the transaction of every change that
+    can alter it; it always equals what portal.messaging.queries.recount_unread (the query that
+    defines "unread") would count for the pair, and 0 for someone inactive. A row may exist
+    before the person ever opened the order (a message came for them): `last_read_at` is then
+    None, and what came after the person joined counts."""
 
     __tablename__ = "read_markers"
+    __table_args__ = (
+        # The navigation's total reads the person's unread backlog only, not every order they
+        # ever took part in.
+        sa.Index("ix_read_markers_user_id_unread", "user_id", "unread",
+                 sqlite_where=sa.text("unread > 0"), postgresql_where=sa.text("unread > 0")),
+    )
 
     user_id: Mapped[int] = mapped_column(
         sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
@@ -78,6 +91,8 @@ class ReadMarker(db.Model):
     order_id: Mapped[int] = mapped_column(
         sa.ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True, index=True
     )
-    last_read_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # None: never opened (the row only holds a counter).
+    last_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=utcnow)
     # The marker before the latest visit: the page shows "new since your last visit" from it.
     previous_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    unread: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))

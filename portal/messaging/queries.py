@@ -69,6 +69,89 @@ def stream(order: Order, viewer: User, *,
     return sorted(items, key=lambda item: item.at)
 
 
+# A conversation can run to hundreds of messages; the order page shows the latest ones, and
+# earlier ones a page at a time, so that it costs the same whatever the conversation's length.
+CONVERSATION_WINDOW = 50
+# ... except when the person's unread messages go further back: up to this many are shown.
+UNREAD_REACH = 200
+
+
+@dataclass
+class Window:
+    """A part of a conversation as the order page shows it."""
+
+    items: list[StreamItem]
+    earlier_before: int | None  # the message to ask for earlier ones before; None: none left
+    latest: bool  # the part that ends with the latest message
+
+
+def _newest_first(stmt: sa.Select, limit: int) -> list[Message]:
+    return list(db.session.scalars(
+        stmt.options(joinedload(Message.author), joinedload(Message.attachments))
+        .order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)
+    ).unique())
+
+
+def window(order: Order, viewer: User, *, events: list[OrderEvent] | None = None,
+           before_id: int | None = None, since: datetime | None = None,
+           size: int = CONVERSATION_WINDOW) -> Window:
+    """The latest `size` messages of the conversation as `viewer` may see them, or the `size`
+    before the message `before_id` (an earlier page), with the order's events of the same
+    span, in time order as `stream` gives them. When `since` (the person's previous visit)
+    falls before the oldest of them, the window reaches back to the first message after it,
+    up to UNREAD_REACH messages, so that the "new" marker is on the page. One statement for
+    the messages; one more on an earlier page (where the cursor is) and one more when the
+    unread reach back; the events cost one unless given. Empty for someone who does not take
+    part."""
+    if not policies.takes_part(viewer, order):
+        return Window(items=[], earlier_before=None, latest=True)
+    visible = visible_messages(order, viewer)
+    position = sa.tuple_(Message.created_at, Message.id)
+    upper = None
+    if before_id is not None:
+        upper = db.session.execute(
+            visible.with_only_columns(Message.created_at, Message.id)
+            .where(Message.id == before_id)
+        ).first()
+        if upper is not None:
+            visible = visible.where(position < tuple(upper))
+    messages = _newest_first(visible, size + 1)
+    more = len(messages) > size
+    messages = messages[:size]
+    if more and since is not None and messages[-1].created_at > since:
+        reach = UNREAD_REACH - size
+        oldest = messages[-1]
+        older = _newest_first(visible.where(position < (oldest.created_at, oldest.id)),
+                              reach + 1)
+        unread = [m for m in older[:reach] if m.created_at > since]
+        messages += unread
+        more = len(older) > len(unread)
+    messages.reverse()
+    if events is None:
+        events = db.session.scalars(
+            sa.select(OrderEvent).options(joinedload(OrderEvent.actor))
+            .where(OrderEvent.order_id == order.id)
+            .order_by(OrderEvent.created_at, OrderEvent.id)
+        ).all()
+    # The events between the messages shown: after the oldest one when earlier messages exist,
+    # before the cursor on an earlier page (those after it are on the later part).
+    start = messages[0].created_at if more and messages else None
+    end = upper[0] if upper is not None else None
+    items = [StreamItem(at=e.created_at, event=e) for e in events
+             if (start is None or e.created_at >= start) and (end is None or e.created_at < end)]
+    items += [StreamItem(at=m.created_at, message=m) for m in messages]
+    return Window(items=sorted(items, key=lambda item: item.at),
+                  earlier_before=messages[0].id if more and messages else None,
+                  latest=upper is None)
+
+
+# --- what "unread" means --------------------------------------------------------------------
+# The definition, for one person: the messages of the conversations they take part in, written by
+# someone else after their last visit, that they may see. The counters of read_markers.unread
+# (portal.messaging.unread) hold its answer per order; `recount_unread` runs it for real: the
+# recount tool and the tests' oracle.
+
+
 def _unread_condition(user: User) -> sa.ColumnElement[bool]:
     """Messages `user` has not read: written by someone else after their last visit of the
     order, and visible to them (a client never counts a note; a writer counts notes of the
@@ -96,7 +179,10 @@ def _participation(user: User) -> sa.ColumnElement[bool]:
     return Order.status != OrderStatus.DRAFT
 
 
-def _unread_select(user: User, *columns) -> sa.Select:
+def unread_select(user: User, *columns) -> sa.Select:
+    """The select of the definition for `user` (the messages they have not read), with
+    `columns`. It reads every message of their conversations since they joined: for recounts
+    and tests only, never for a page."""
     return (
         sa.select(*columns)
         .select_from(Message)
@@ -107,42 +193,84 @@ def _unread_select(user: User, *columns) -> sa.Select:
     )
 
 
+def recount_unread(user: User, order_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """Unread messages per order by the definition (orders with none left out), for the orders
+    listed or every order; nothing for someone inactive. It reads messages, not the counters:
+    the oracle the counters are checked against."""
+    if not user.active:
+        return {}
+    stmt = unread_select(user, Message.order_id, sa.func.count(Message.id))
+    if order_ids is not None:
+        stmt = stmt.where(Message.order_id.in_(sorted(set(order_ids))))
+    rows = db.session.execute(stmt.group_by(Message.order_id)).all()
+    return {order_id: count for order_id, count in rows}
+
+
+# --- what pages read: the counters ----------------------------------------------------------
+
+# Written as a literal, not a parameter: the databases then read the partial index
+# ix_read_markers_user_id_unread (unread > 0), the person's unread backlog only.
+HAS_UNREAD = ReadMarker.unread > sa.literal_column("0")
+
+
 def unread_counts(user: User, order_ids: Iterable[int]) -> dict[int, int]:
-    """Unread messages per order for the orders listed (those with none are left out). One
-    grouped statement; none when the list is empty."""
+    """Unread messages per order for the orders listed (those with none are left out), from
+    the counters. One statement on the person's own rows; none when the list is empty."""
     ids = sorted(set(order_ids))
     if not ids or not user.active:
         return {}
     rows = db.session.execute(
-        _unread_select(user, Message.order_id, sa.func.count(Message.id))
-        .where(Message.order_id.in_(ids))
-        .group_by(Message.order_id)
+        sa.select(ReadMarker.order_id, ReadMarker.unread)
+        .where(ReadMarker.user_id == user.id, ReadMarker.order_id.in_(ids),
+               HAS_UNREAD)
     ).all()
     return {order_id: count for order_id, count in rows}
+
+
+def unread_total_select(user: User) -> sa.ScalarSelect:
+    """The person's unread messages over every conversation, as a scalar subquery (for the
+    layout's one statement, portal.notifications.service.chrome): the sum of their counters,
+    read through ix_read_markers_user_id_unread, so it costs their unread backlog, not the
+    agency's history."""
+    return (
+        sa.select(sa.func.coalesce(sa.func.sum(ReadMarker.unread), 0))
+        .where(ReadMarker.user_id == user.id, HAS_UNREAD)
+        .scalar_subquery()
+    )
 
 
 def unread_total(user: User) -> int:
     """Unread messages over every conversation `user` takes part in. One statement."""
     if not user.active:
         return 0
-    return db.session.scalar(_unread_select(user, sa.func.count(Message.id))) or 0
+    return db.session.scalar(sa.select(unread_total_select(user))) or 0
 
 
 def mark_read(user: User, order: Order) -> datetime | None:
     """Record that `user` opened the order's conversation now, keeping the visit before as
-    `previous_read_at`; returns that previous visit (None on a first visit). One statement, an
-    upsert, so two tabs opening at once do not collide. Nothing for someone who does not take
-    part."""
+    `previous_read_at`; returns that previous visit (None on a first visit, or when the row
+    only held a counter). The person's unread counter of the order goes back to what the
+    definition says right after a visit: the messages dated after this instant (none, unless
+    clocks disagree), read through ix_messages_order_id_created_at. One statement, an upsert, so
+    two tabs opening at once do not collide. Nothing for someone who does not take part."""
     if not policies.takes_part(user, order):
         return None
     now = utcnow()
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = ReadMarker.__table__
+    after_now = (
+        visible_messages(order, user)
+        .with_only_columns(sa.func.count(Message.id))
+        .where(Message.created_at > now,
+               sa.or_(Message.author_id.is_(None), Message.author_id != user.id))
+        .scalar_subquery()
+    )
     stmt = insert(table).values(user_id=user.id, order_id=order.id, last_read_at=now,
-                                previous_read_at=None)
+                                previous_read_at=None, unread=after_now)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.user_id, table.c.order_id],
-        set_={"previous_read_at": table.c.last_read_at, "last_read_at": now},
+        set_={"previous_read_at": table.c.last_read_at, "last_read_at": now,
+              "unread": stmt.excluded.unread},
     ).returning(table.c.previous_read_at)
     return db.session.execute(stmt).scalar_one()

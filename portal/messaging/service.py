@@ -22,7 +22,7 @@ from werkzeug.datastructures import FileStorage
 from portal.accounts.models import User
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db
-from portal.messaging import policies
+from portal.messaging import policies, unread
 from portal.messaging.models import Message, MessageAttachment, MessageSource
 from portal.orders import uploads
 from portal.orders.models import Order
@@ -81,7 +81,8 @@ def post_message(
     to BODY_MAX_CHARS characters once trimmed; at most FILES_PER_MESSAGE files, each under the
     rules of brief attachments (Conflict otherwise). A message whose `email_message_id` is
     already stored is not stored again: the stored one is returned. Files are written before
-    the rows and removed again if the rows cannot be stored. The people concerned are then
+    the rows and removed again if the rows cannot be stored. The message is unread for the
+    others it concerns (their counters, portal.messaging.unread rule 1), and they are then
     notified (portal.notifications.service.notify_message)."""
     if not policies.can_post(author, order):
         raise NotAllowed(_("You cannot write in the conversation of this order."))
@@ -131,6 +132,8 @@ def post_message(
     try:
         db.session.add(message)
         db.session.flush()
+        # Unread for everyone else it concerns, in this transaction (portal.messaging.unread).
+        unread.message_posted(message)
     except Exception:
         _discard(stored)
         raise

@@ -6,13 +6,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
     current_app,
     flash,
-    g,
     make_response,
     redirect,
     send_file,
@@ -59,12 +57,15 @@ def _conversation_order(order_id: int) -> Order:
 
 def conversation_for(order: Order, viewer: User, *, last_visit: datetime | None = None,
                      form: MessageForm | None = None,
-                     events: list[OrderEvent] | None = None) -> dict | None:
+                     events: list[OrderEvent] | None = None,
+                     before_id: int | None = None) -> dict | None:
     """What templates/messaging/_conversation.html shows; None for someone outside it.
-    `events`: the order's timeline when the page has loaded it already."""
+    `events`: the order's timeline when the page has loaded it already; `before_id`: show the
+    messages before that one (an earlier page) rather than the latest."""
     if not policies.takes_part(viewer, order):
         return None
-    items = queries.stream(order, viewer, events=events)
+    part = queries.window(order, viewer, events=events, before_id=before_id, since=last_visit)
+    items = part.items
     first_new = None
     if last_visit is not None:
         first_new = next((item.message.id for item in items if item.message is not None
@@ -72,6 +73,8 @@ def conversation_for(order: Order, viewer: User, *, last_visit: datetime | None 
                           and item.message.created_at > last_visit), None)
     return {
         "stream": items,
+        "earlier_before": part.earlier_before,
+        "latest": part.latest,
         "has_messages": any(item.message is not None for item in items),
         "first_new_id": first_new,
         "form": form or MessageForm(formdata=None),
@@ -157,18 +160,14 @@ def _inert(response):
 
 @bp.app_template_global("unread_total")
 def unread_total(user) -> int:
-    """Unread messages of the person, once per request (the layout may ask more than once)."""
+    """Unread messages of the person, for the navigation: from the layout's one statement
+    (portal.notifications.views.layout_chrome, with the bell), run once per request; 0 when
+    the database fails (the badge must not break a page, least of all an error page)."""
     if user is None or not user.is_authenticated:
         return 0
-    if "unread_total" not in g:
-        try:
-            g.unread_total = queries.unread_total(user)
-        except sa.exc.SQLAlchemyError:
-            # The badge must not break a page, least of all an error page.
-            log.exception("could not count unread messages")
-            db.session.rollback()
-            g.unread_total = 0
-    return g.unread_total
+    from portal.notifications.views import layout_chrome
+
+    return layout_chrome(user).messages_unread
 
 
 _UNREAD_TEXTS: dict[tuple[str, int], tuple[str, str]] = {}

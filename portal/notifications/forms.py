@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import RadioField, SelectField
+from wtforms import RadioField
 from wtforms.validators import ValidationError
 
-from portal.forms import PortalForm
+from portal.forms import PortalForm, SelectField
 from portal.notifications.inbox import KIND_LABELS, MODE_LABELS, EmailMode, NotificationKind
 
 

@@ -1,12 +1,23 @@
 from __future__ import annotations
 
 import email
+import logging
 import mailbox
 from email import policy
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -23,6 +34,7 @@ from portal.notifications.models import OutboxEmail, OutboxStatus
 from portal.roles import role_required
 
 bp = Blueprint("notifications", __name__)
+log = logging.getLogger("portal.notifications")
 
 
 @bp.get("/admin/emails")
@@ -150,10 +162,31 @@ def dev_mailbox_html(key: str):
 # --- the bell -----------------------------------------------------------------------------
 
 
+def layout_chrome(user) -> service.Chrome:
+    """The navigation's figures of the person (the bell, the unread messages), in one
+    statement run once per request and shared by the bell and the unread badge
+    (portal.messaging.views.unread_total). None for someone not logged in. A database error
+    gives empty figures: the navigation must not break a page, least of all an error page."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return service.Chrome()
+    cached = g.get("layout_chrome")
+    if cached is not None and cached[0] == user.id:
+        return cached[1]
+    try:
+        figures = service.chrome(user)
+    except sa.exc.SQLAlchemyError:
+        log.exception("could not read the navigation's figures")
+        db.session.rollback()
+        figures = service.Chrome()
+    g.layout_chrome = (user.id, figures)
+    return figures
+
+
 @bp.app_template_global("bell")
 def bell(user):
     """(unread count, latest notifications) of the person, for the navigation bar."""
-    return service.bell(user)
+    figures = layout_chrome(user)
+    return figures.bell_unread, figures.bell_items
 
 
 @bp.app_template_global("notification_text")

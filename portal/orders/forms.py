@@ -17,7 +17,6 @@ from wtforms import (
     HiddenField,
     IntegerField,
     RadioField,
-    SelectField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -33,7 +32,7 @@ from wtforms.validators import (
 
 from portal.accounts.models import User
 from portal.extensions import db, utcnow
-from portal.forms import MAX_DB_INT, PlausibleDateTime, PortalForm
+from portal.forms import MAX_DB_INT, PlausibleDateTime, PortalForm, SelectField
 from portal.i18n import current_language, format_money, to_local, to_utc
 from portal.orders.models import ContentType, Order, OrderStatus, Tier
 from portal.orders.service import Brief, previous_writers

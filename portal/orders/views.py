@@ -323,7 +323,7 @@ def _estimate(order: Order):
 
 
 def _detail_page(order: Order, *, revision_form=None, approve_form=None, message_form=None,
-                 last_visit=None, status: int = 200):
+                 last_visit=None, before_id: int | None = None, status: int = 200):
     deliveries = queries.deliveries(order)
     events = queries.timeline(order)  # the timeline, and the conversation's events
     latest = deliveries[-1] if deliveries else None
@@ -357,7 +357,7 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, message
         remove_form=BackForm(formdata=None, back="detail"),
         accepted=uploads.ACCEPTED_EXTENSIONS,
         conversation=conversation_for(order, current_user, last_visit=last_visit,
-                                      form=message_form, events=events),
+                                      form=message_form, events=events, before_id=before_id),
     ), status
 
 
@@ -368,7 +368,7 @@ def detail(order_id: int):
     # Opening the order page reads its conversation; the visit before marks what is new.
     last_visit = conversations.mark_read(current_user, order)
     notifications.mark_order_read(current_user, order.id)
-    page = _detail_page(order, last_visit=last_visit)
+    page = _detail_page(order, last_visit=last_visit, before_id=db_int(request.args.get("before")))
     db.session.commit()
     return page
 

@@ -3,7 +3,8 @@
 A move is checked against the actor and the order's current status, written with a conditional
 UPDATE (so two people acting at once cannot both win), counted in `order_status_counts`,
 recorded as a timeline event and followed by its emails, all in the caller's transaction.
-Nothing else assigns `order.status`.
+Nothing else assigns `order.status` (nor `order.writer_id`: the unread counters of
+portal.messaging.unread follow the moves here).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from flask_babel import gettext as _
 from portal.accounts.models import Role, User
 from portal.errors import Conflict, InvalidTransition, NotAllowed
 from portal.extensions import db, utcnow
+from portal.messaging import unread
 from portal.orders import status_counts
 from portal.orders.models import Order, OrderEvent, OrderStatus
 
@@ -139,6 +141,7 @@ def apply(
         raise NotAllowed(_("You are not allowed to do this on this order."))
 
     source = order.status
+    writer_before = order.writer_id
     target = move.target or source
     now = utcnow()
     values = {"status": target, "updated_at": now, "version": Order.version + 1,
@@ -156,6 +159,8 @@ def apply(
         ))
     status_counts.moved(source, target)
     db.session.refresh(order)
+    # Who takes part in the conversation may have changed: unread counters follow.
+    unread.order_moved(order, source=source, writer_before=writer_before)
     event = OrderEvent(
         order_id=order.id,
         actor_id=actor.id if actor else None,

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from portal.accounts.models import Role, User
 from portal.extensions import db
+from portal.messaging.service import post_message
 from portal.notifications import service
 from portal.notifications.inbox import Notification, NotificationKind
 from portal.orders.models import Order, OrderStatus
@@ -211,6 +212,43 @@ def test_the_bell_is_one_statement(app, ama):
             count, latest = service.bell(person)
     assert (count, len(latest)) == (2, 2)
     assert len(statements) == 1
+
+
+def test_the_navigation_is_one_statement_with_the_unread_messages(app, ama, factory):
+    writer = factory.user(Role.WRITER)
+    nobody_told = factory.user(Role.CLIENT)  # no notification at all
+    with app.app_context():
+        order = db.session.get(Order, ama.order.id)
+        post_message(order, db.session.get(User, order.writer_id), "Une question.")
+        post_message(order, db.session.get(User, order.writer_id), "Une autre.")
+        db.session.commit()
+        person, other = db.session.get(User, ama.id), db.session.get(User, nobody_told.id)
+        with counting(app) as statements:
+            figures = service.chrome(person)
+            empty = service.chrome(other)
+        assert len(statements) == 2
+        # Two notifications of the order's life, two of the messages, two messages unread.
+        assert (figures.bell_unread, len(figures.bell_items), figures.messages_unread) \
+            == (4, 4, 2)
+        assert [n.created_at for n in figures.bell_items] == sorted(
+            (n.created_at for n in figures.bell_items), reverse=True)
+        assert empty == service.Chrome()
+        assert service.chrome(db.session.get(User, writer.id)) == service.Chrome()
+
+
+def test_a_page_reads_the_bell_and_the_unread_total_once_and_a_visitor_not_at_all(
+    app, ama, signed_in, visitor
+):
+    browser = signed_in(ama)
+    for path in ("/home", "/orders", f"/orders/{ama.order.id}", "/notifications"):
+        with counting(app) as statements:
+            assert browser.get(path).status_code == 200
+        layout = [s for s in statements if "read_markers.unread" in s and "notifications" in s]
+        assert len(layout) == 1, path
+        assert not [s for s in statements if s not in layout and "sum(read_markers" in s]
+    with counting(app) as statements:
+        assert visitor.get("/login").status_code == 200
+    assert not [s for s in statements if "notifications" in s or "read_markers" in s]
 
 
 def test_the_bell_text_is_inert(app, factory, signed_in):

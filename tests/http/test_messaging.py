@@ -372,3 +372,87 @@ def test_each_message_is_handed_to_the_notifications(cast, monkeypatch):
     post(cast.client, cast.order_id, "")  # refused: nobody is told
 
     assert told == [(cast.order_id, False), (cast.order_id, True)]
+
+
+# --- long conversations -------------------------------------------------------------------
+
+
+def _bodies(response) -> list[str]:
+    return [line.strip() for line in texts(response, lambda _tag, attrs:
+                                           attrs.get("data-testid") == "message-body")]
+
+
+def _earlier_link(response) -> str:
+    found = re.search(r'href="([^"]+)" data-testid="earlier-messages"',
+                      response.get_data(as_text=True))
+    assert found, "no link to earlier messages"
+    return found.group(1).replace("&amp;", "&")
+
+
+def test_a_long_conversation_shows_its_latest_messages_and_earlier_ones_page_by_page(
+        cast, clock):
+    """Sixty messages written within the same instant (ties broken by their order), and a note
+    the client never sees: the page shows the latest fifty, then the ten before, then nothing
+    earlier; the events fall in the part of the conversation where they happened."""
+    from portal.messaging.queries import CONVERSATION_WINDOW
+
+    clock.advance(minutes=1)  # after the order's events
+    for n in range(1, 61):
+        cast.say(cast.writer if n % 2 else cast.client, f"Message {n}")
+        if n == 5:
+            cast.say(cast.manager, "Note 5", internal=True)
+    cast.client.get(cast.url)  # read: nothing new reaches back
+
+    latest = cast.client.get(cast.url)
+    assert _bodies(latest) == [f"Message {n}" for n in range(11, 61)]
+    assert len(_bodies(latest)) == CONVERSATION_WINDOW
+    assert 'data-testid="latest-messages"' not in latest.get_data(as_text=True)
+    # The order's events (brief, order placed, taken) came before the first message: not here.
+    assert by_testid(latest, "stream-event") == ""
+
+    earlier = cast.client.get(_earlier_link(latest))
+    assert earlier.status_code == 200
+    assert _bodies(earlier) == [f"Message {n}" for n in range(1, 11)]
+    assert "Note 5" not in page_text(earlier)
+    assert 'data-testid="earlier-messages"' not in earlier.get_data(as_text=True)
+    assert 'data-testid="latest-messages"' in earlier.get_data(as_text=True)
+    assert len(stream_texts(earlier)) > len(_bodies(earlier))  # the events are on this part
+
+    # Staff see the note in its place; a cursor someone may not see or that does not exist
+    # shows the latest messages.
+    assert "Note 5" in page_text(cast.manager.get(_earlier_link(cast.manager.get(cast.url))))
+    note_id = messages(cast.app)[5].id
+    assert messages(cast.app)[5].body == "Note 5"
+    assert _bodies(cast.client.get(f"{cast.url}?before={note_id}")) == _bodies(latest)
+    for bad in ("999999999", "x", "-1", "99999999999999999999"):
+        assert _bodies(cast.client.get(f"{cast.url}?before={bad}")) == _bodies(latest)
+
+
+def test_unread_messages_further_back_than_the_latest_fifty_are_all_shown(cast, clock):
+    cast.say(cast.client, "Lu 1")
+    clock.advance(minutes=1)
+    cast.client.get(cast.url)  # the client's visit
+    clock.advance(minutes=1)
+    for n in range(1, 71):
+        cast.say(cast.writer, f"Nouveau {n}")
+
+    page = cast.client.get(cast.url)
+
+    assert _bodies(page) == [f"Nouveau {n}" for n in range(1, 71)]
+    html = page.get_data(as_text=True)
+    assert html.index('data-testid="new-marker"') < html.index("Nouveau 1<")
+    assert 'data-testid="earlier-messages"' in html  # "Lu 1" is a page away
+    # Once read, the page is back to the latest fifty.
+    assert _bodies(cast.client.get(cast.url)) == [f"Nouveau {n}" for n in range(21, 71)]
+
+
+def test_the_order_page_costs_the_same_statements_for_a_long_conversation(cast, app):
+    from tests.http.messaging_helpers import count_statements
+
+    cast.say(cast.writer, "Un")
+    cast.client.get(cast.url)
+    short = count_statements(app, cast.client, cast.url)
+    for n in range(80):
+        cast.say(cast.writer, f"Encore {n}")
+    cast.client.get(cast.url)
+    assert count_statements(app, cast.client, cast.url) == short

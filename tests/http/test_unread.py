@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from portal.accounts.models import User
 from portal.extensions import db
 from portal.messaging import queries
 from portal.messaging.models import ReadMarker
+from portal.orders import service as orders_service
 from portal.orders.models import Order, OrderStatus
 from tests.http.messaging_helpers import TEXT_FILE, count_statements, make_cast
 from tests.http.pages import by_testid, texts
@@ -128,8 +130,10 @@ def test_a_writer_no_longer_on_the_order_counts_nothing_of_it(cast, clock, app):
     cast.say(cast.client, "Bonjour.")
     with app.app_context():
         assert queries.unread_total(cast.writer.user) == 1
+        # Reassigned by a manager, the one way (portal.orders.workflow) a writer changes.
         order = db.session.get(Order, cast.order_id)
-        order.writer_id = cast.other_writer.user.id
+        orders_service.assign(order, db.session.get(User, cast.manager.user.id),
+                              db.session.get(User, cast.other_writer.user.id))
         db.session.commit()
         assert queries.unread_total(cast.writer.user) == 0
         assert queries.unread_total(cast.other_writer.user) == 1

@@ -617,8 +617,10 @@ FORMS: tuple[Form, ...] = (
     Form("messaging.post", "client", a_conversation,
          fixed(body=words(1, 600), files=st.one_of(st.just([]), st.lists(
              st.one_of(GOOD_FILES, FILES), min_size=1, max_size=2))),
+         # The page marks the order read; the message is unread for the others (counters).
          frozenset({"messages+", "message_attachments+", "read_markers+",
-                    "read_markers.last_read_at", "read_markers.previous_read_at"}) | NOTIFY,
+                    "read_markers.last_read_at", "read_markers.previous_read_at",
+                    "read_markers.unread"}) | NOTIFY,
          files=("files",)),
     # --- writers ------------------------------------------------------------------------------
     Form("writing.claim", "writer",

@@ -13,6 +13,8 @@ do; after every step the database must agree with it, and:
 - every move wrote exactly one timeline event;
 - the price frozen at submission never changes;
 - the counts per status (order_status_counts) are the orders' statuses counted;
+- the unread counters (read_markers.unread) of every person and order equal what the query that
+  defines them counts, while people write, write notes and read along the way;
 - no answer is a 5xx.
 """
 
@@ -34,9 +36,11 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from portal.accounts.models import Role
+from portal.accounts.models import Role, User
 from portal.extensions import db, utcnow
 from portal.i18n import to_local
+from portal.messaging.models import ReadMarker
+from portal.messaging.queries import recount_unread
 from portal.orders import service
 from portal.orders.models import Draft, Order, OrderEvent, OrderStatus, OrderStatusCount
 from portal.orders.workflow import Action
@@ -295,6 +299,20 @@ class WorkflowMachine(RuleBasedStateMachine):
         elif order.status is S.DELIVERED:
             self.approve(position, "client", 4, "")
 
+    # --- rules: the conversation (whoever may, writes; anyone opens the order) -------------
+
+    @rule(index=st.integers(0, MAX_ORDERS - 1), who=st.sampled_from(PEOPLE), note=SOMETIMES)
+    def say(self, index, who, note):
+        order = self.orders[index % len(self.orders)]
+        self.post(who, f"/orders/{order.id}/messages",
+                  {"body": "Un mot.", **({"internal": "y"} if note else {})})
+
+    @rule(index=st.integers(0, MAX_ORDERS - 1), who=st.sampled_from(PEOPLE))
+    def read(self, index, who):
+        order = self.orders[index % len(self.orders)]
+        response = self.browsers[who].get(f"/orders/{order.id}")
+        assert response.status_code < 500, f"{who} GET /orders/{order.id}"
+
     # --- rules: the manager and the scheduler ---------------------------------------------
 
     @rule(index=st.integers(0, MAX_ORDERS - 1), who=ACTORS,
@@ -352,6 +370,21 @@ class WorkflowMachine(RuleBasedStateMachine):
                 getattr(self, action)(position, who, *arguments)
 
     # --- what must always hold ------------------------------------------------------------
+
+    @invariant()
+    def the_unread_counters_agree_with_their_definition(self):
+        with self.app.app_context():
+            stored = {(user_id, order_id): count for user_id, order_id, count in
+                      db.session.execute(sa.select(ReadMarker.user_id, ReadMarker.order_id,
+                                                   ReadMarker.unread)
+                                         .where(ReadMarker.unread != 0))}
+            counted = {(person.id, order_id): count for person in self.people.values()
+                       for order_id, count in
+                       recount_unread(db.session.get(User, person.id)).items()}
+            db.session.remove()
+        assert stored == counted, "unread counters differ from their definition"
+        if counted:
+            self.counter.add("workflow steps with something unread")
 
     @invariant()
     def the_database_agrees_with_the_table(self):

@@ -158,6 +158,45 @@ def test_unread_badge_is_translated_escaped_and_absent_at_zero(app):
         context.pop()
 
 
+def test_the_portal_select_draws_what_wtforms_draws(app):
+    """portal.forms.SelectField (PlainSelect) against WTForms' own Select: plain, selected,
+    escaped, lazy labels, values that are not strings, extra attributes, groups."""
+    import wtforms
+    from flask_babel import lazy_gettext
+
+    from portal.forms import SelectField
+
+    choices = [("", lazy_gettext("All statuses")), ("a&b", 'Say "hi" <b>'), ("7", "Yao"),
+               (8, "Eight"), ("x", "")]
+    grouped = [wtforms.SelectChoice("g1", "One", optgroup="Group <1>"),
+               wtforms.SelectChoice("g2", "Deux", render_kw={"disabled": True}, optgroup="Two")]
+
+    class Ours(PortalForm):
+        class Meta:
+            csrf = False
+
+        one = SelectField(choices=choices)
+        many = SelectField(choices=grouped)
+        flags = SelectField(choices=[(True, "Yes"), (False, "No")], coerce=bool)
+
+    class Theirs(PortalForm):
+        class Meta:
+            csrf = False
+
+        one = wtforms.SelectField(choices=choices)
+        many = wtforms.SelectField(choices=grouped)
+        flags = wtforms.SelectField(choices=[(True, "Yes"), (False, "No")], coerce=bool)
+
+    for data in ({}, {"one": "a&b", "many": "g2", "flags": "1"}, {"one": "7"}, {"one": "8"}):
+        with app.test_request_context("/", query_string=data):
+            from flask import request
+
+            ours, theirs = Ours(request.args), Theirs(request.args)
+            for name in ("one", "many", "flags"):
+                assert ours[name](class_="form-select") == theirs[name](class_="form-select")
+                assert ours[name]() == theirs[name]()
+
+
 class _Probe(PortalForm):
     class Meta:
         csrf = False

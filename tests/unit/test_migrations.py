@@ -69,3 +69,60 @@ def test_the_migrated_schema_has_the_outbox_constraints(empty_app):
     [foreign_key] = inspector.get_foreign_keys("outbox_emails")
     assert foreign_key["referred_table"] == "users"
     assert foreign_key["options"].get("ondelete") == "SET NULL"
+
+
+def test_0005_fills_the_unread_counters_with_what_the_old_query_counted(empty_app):
+    """Conversations stored before the counters (written here around the services, as the
+    data of 0004 was): the upgrade counts them, the downgrade and a new upgrade too."""
+    from datetime import timedelta
+
+    from portal.accounts.models import Role, User
+    from portal.messaging.models import Message, ReadMarker
+    from portal.messaging.queries import recount_unread
+    from portal.orders.models import OrderStatus
+    from tests.factories import Factory
+
+    upgrade()
+    factory = Factory(empty_app)
+    tier = factory.tier()
+    client, writer = factory.user(Role.CLIENT), factory.writer(tiers=[tier])
+    manager, gone = factory.user(Role.MANAGER), factory.user(Role.MANAGER, active=False)
+    written = factory.order(client=client, writer=writer, tier=tier,
+                            status=OrderStatus.IN_PROGRESS)
+    draft = factory.order(client=client, tier=tier, status=OrderStatus.DRAFT)
+    later = written.created_at + timedelta(days=1)
+    rows = [(written.id, client.id, False), (written.id, writer.id, True),
+            (written.id, manager.id, True), (written.id, None, False),
+            (draft.id, client.id, False)]
+    for n, (order_id, author_id, internal) in enumerate(rows):
+        db.session.add(Message(order_id=order_id, author_id=author_id, internal=internal,
+                               body=f"Message {n}", created_at=later + timedelta(minutes=n)))
+    db.session.add(ReadMarker(user_id=client.id, order_id=written.id,
+                              last_read_at=later + timedelta(seconds=30)))
+    db.session.commit()
+
+    def counters() -> dict:
+        rows = db.session.execute(sa.select(ReadMarker.user_id, ReadMarker.order_id,
+                                            ReadMarker.unread).where(ReadMarker.unread > 0))
+        return {(user_id, order_id): count for user_id, order_id, count in rows}
+
+    def definition() -> dict:
+        return {(user.id, order_id): count
+                for user in db.session.scalars(sa.select(User))
+                for order_id, count in recount_unread(user).items()}
+
+    expected = {(client.id, written.id): 1, (writer.id, written.id): 3,
+                (manager.id, written.id): 3}
+    assert definition() == expected
+    db.session.remove()  # no transaction left open while the schema changes (PostgreSQL waits)
+    downgrade(revision="0004_bench_indexes")
+    upgrade()
+    assert counters() == expected
+    assert gone.id not in {user_id for user_id, _order in counters()}
+    db.session.remove()
+    downgrade(revision="0004_bench_indexes")
+    with db.engine.connect() as connection:
+        assert connection.scalar(sa.text("SELECT count(*) FROM read_markers")) == 1
+    upgrade()
+    assert counters() == expected
+    db.session.remove()

@@ -1,0 +1,223 @@
+"""The unread counters (read_markers.unread) always say what the definition counts.
+
+The definition is the query that counted messages on every page before the counters came
+(portal.messaging.queries.recount_unread). A story of an agency's week goes through the
+services (messages and notes by every role, by email too, visits, claims, assignments,
+reassignments, releases, a submitted draft, a new manager, a role change, an account closed and
+opened again); after each step the counters of every (person, order) equal the definition's
+count, and the navigation's total and the lists read them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from portal.accounts import service as accounts
+from portal.accounts.models import Role, User
+from portal.extensions import db
+from portal.messaging import queries, unread
+from portal.messaging.models import Message, MessageSource, ReadMarker
+from portal.messaging.service import post_message
+from portal.orders import service as orders
+from portal.orders.models import Order, OrderStatus
+
+
+def counters() -> dict[tuple[int, int], int]:
+    """Every counter with something unread: {(person, order): count}."""
+    rows = db.session.execute(
+        sa.select(ReadMarker.user_id, ReadMarker.order_id, ReadMarker.unread)
+        .where(ReadMarker.unread != 0)
+    ).all()
+    return {(user_id, order_id): count for user_id, order_id, count in rows}
+
+
+def definition() -> dict[tuple[int, int], int]:
+    """What the definition counts for every person and order (nothing for someone inactive)."""
+    found = {}
+    for user in db.session.scalars(sa.select(User).order_by(User.id)):
+        for order_id, count in queries.recount_unread(user).items():
+            found[(user.id, order_id)] = count
+    return found
+
+
+def check() -> None:
+    db.session.flush()
+    expected = definition()
+    assert counters() == expected
+    for user in db.session.scalars(sa.select(User)):
+        mine = {order_id: count for (user_id, order_id), count in expected.items()
+                if user_id == user.id}
+        assert queries.unread_total(user) == sum(mine.values()), user
+        ids = db.session.scalars(sa.select(Order.id)).all()
+        assert queries.unread_counts(user, ids) == mine, user
+
+
+class Agency:
+    """Loaded people and orders of the story, by name, in the current app context."""
+
+    def __init__(self, ids: dict[str, int], order_ids: dict[str, int]) -> None:
+        self.ids, self.order_ids = ids, order_ids
+
+    def __getattr__(self, name: str):
+        if name in self.__dict__.get("ids", {}):
+            return db.session.get(User, self.ids[name])
+        if name in self.__dict__.get("order_ids", {}):
+            return db.session.get(Order, self.order_ids[name])
+        raise AttributeError(name)
+
+
+@pytest.fixture
+def agency(app, factory, time_machine):
+    time_machine.move_to(datetime(2026, 3, 2, 8, 0, tzinfo=UTC), tick=False)
+    tier = factory.tier()
+    people = {
+        "ama": factory.user(Role.CLIENT), "kossi": factory.user(Role.CLIENT),
+        "kofi": factory.writer(tiers=[tier]), "yao": factory.writer(tiers=[tier]),
+        "esi": factory.user(Role.MANAGER), "afi": factory.user(Role.MANAGER),
+    }
+    time_machine.shift(timedelta(minutes=5))
+    order_ids = {
+        "written": factory.order(client=people["ama"], writer=people["kofi"], tier=tier,
+                                 status=OrderStatus.IN_PROGRESS).id,
+        "open": factory.order(client=people["ama"], tier=tier).id,
+        "draft": factory.order(client=people["kossi"], tier=tier,
+                               status=OrderStatus.DRAFT).id,
+        "delivered": factory.order(client=people["kossi"], writer=people["yao"], tier=tier,
+                                   status=OrderStatus.DELIVERED).id,
+    }
+    with app.app_context():
+        yield Agency({name: user.id for name, user in people.items()}, order_ids)
+
+
+def say(order: Order, author: User, body: str = "Bonjour.", **kwargs) -> Message:
+    return post_message(order, author, body, **kwargs)
+
+
+def test_the_counters_follow_a_week_of_the_agency(agency, time_machine):
+    a = agency
+    check()
+
+    # Messages and notes by every role, at the same instant and later.
+    say(a.written, a.ama, "Une question sur le ton.")
+    say(a.written, a.kofi, "Je réponds.")
+    say(a.written, a.esi, "Entre nous.", internal=True)
+    say(a.written, a.kofi, "Note du rédacteur.", internal=True)
+    say(a.open, a.ama, "Quelqu'un ?")
+    say(a.delivered, a.kossi, "Merci !", source=MessageSource.EMAIL,
+        email_message_id="<reply-1@mail.example.test>")
+    say(a.delivered, a.kossi, "Merci !", source=MessageSource.EMAIL,
+        email_message_id="<reply-1@mail.example.test>")  # the same email again: stored once
+    check()
+
+    # Visits: at the same instant as the messages, then after new ones.
+    queries.mark_read(a.ama, a.written)
+    queries.mark_read(a.esi, a.written)
+    check()
+    time_machine.shift(timedelta(minutes=1))
+    say(a.written, a.afi, "Une remarque.")
+    say(a.written, a.ama, "D'accord.")
+    queries.mark_read(a.kofi, a.written)
+    check()
+
+    # A writer claims the open order, gives it back, another takes it, a manager moves it.
+    time_machine.shift(timedelta(minutes=1))
+    orders.claim(a.open, a.yao)
+    check()
+    say(a.open, a.yao, "Je commence.")
+    say(a.open, a.esi, "Attention au délai.", internal=True)
+    check()
+    orders.release(a.open, a.yao, "Pas le temps.")
+    check()
+    say(a.open, a.ama, "Il n'y a plus personne ?")
+    orders.assign(a.open, a.esi, a.kofi)
+    check()
+    orders.assign(a.open, a.afi, a.yao, "Congé de Kofi")  # a reassignment
+    check()
+    queries.mark_read(a.yao, a.open)
+    orders.assign(a.open, a.afi, a.kofi)
+    check()
+
+    # The draft is submitted; a new manager arrives, then messages come.
+    time_machine.shift(timedelta(minutes=1))
+    orders.submit(a.draft, a.kossi)
+    check()
+    newcomer = User(email="abla@example.test", display_name="Abla", role=Role.MANAGER,
+                    password_hash="x")
+    db.session.add(newcomer)
+    db.session.flush()
+    check()
+    time_machine.shift(timedelta(minutes=1))
+    say(a.draft, a.kossi, "Mon brief est clair ?")
+    say(a.delivered, a.yao, "Voici la livraison.", internal=True)
+    check()
+
+    # A writer becomes a manager, a manager becomes a writer, a client is closed and back.
+    accounts.change_role(a.esi, a.kofi, Role.MANAGER)
+    check()
+    accounts.change_role(a.esi, a.afi, Role.WRITER)
+    check()
+    accounts.deactivate(a.esi, a.ama)
+    check()
+    say(a.written, a.esi, "Pendant son absence.")
+    check()
+    accounts.reactivate(a.esi, a.ama)
+    check()
+    accounts.change_role(a.esi, a.kofi, Role.WRITER)
+    check()
+    assert counters(), "the story left nothing unread: it checks nothing"
+
+
+def test_a_recount_puts_back_what_the_definition_says(agency):
+    a = agency
+    say(a.written, a.ama, "Une question.")
+    say(a.written, a.esi, "Une note.", internal=True)
+    db.session.execute(sa.update(ReadMarker).values(unread=42))  # broken by hand
+    for user in db.session.scalars(sa.select(User)):
+        unread.recount(user)
+    check()
+
+
+def test_a_message_counts_for_everyone_concerned_but_its_author_in_one_statement(agency, app):
+    a = agency
+    order, author = a.written, a.ama
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    db.session.flush()
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        message = Message(order_id=order.id, author_id=author.id, body="Bonjour.")
+        db.session.add(message)
+        db.session.flush()
+        statements.clear()
+        unread.message_posted(message)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert len(statements) == 1
+    assert counters() == {(a.kofi.id, order.id): 1, (a.esi.id, order.id): 1,
+                          (a.afi.id, order.id): 1}
+
+
+def test_clocks_that_disagree_change_nothing(agency, time_machine):
+    """Two servers a few seconds apart: a message dated after a visit stays unread, one dated
+    before it does not count."""
+    a = agency
+    now = datetime.now(UTC)
+    time_machine.move_to(now + timedelta(seconds=10), tick=False)
+    say(a.written, a.ama, "Écrit sur un serveur en avance.")
+    time_machine.move_to(now, tick=False)
+    queries.mark_read(a.kofi, a.written)
+    check()
+    assert counters()[(a.kofi.id, a.written.id)] == 1
+
+    time_machine.move_to(now + timedelta(seconds=20), tick=False)
+    queries.mark_read(a.esi, a.written)
+    time_machine.move_to(now + timedelta(seconds=15), tick=False)
+    say(a.written, a.ama, "Écrit sur un serveur en retard.")
+    check()
+    assert (a.esi.id, a.written.id) not in counters()
