@@ -242,7 +242,9 @@ class World:
 # --- every form ----------------------------------------------------------------------------
 
 NOTIFY = frozenset({"outbox_emails+", "notifications+"})
-MOVE = NOTIFY | {"orders.status", "orders.updated_at", "orders.version", "order_events+"}
+COUNTS = frozenset({"order_status_counts+", "order_status_counts.count"})  # orders per status
+MOVE = NOTIFY | COUNTS | {"orders.status", "orders.updated_at", "orders.version",
+                          "order_events+"}
 BRIEF_COLUMNS = frozenset(f"orders.{c}" for c in (
     "title", "content_type_id", "language", "words_min", "words_max", "tier_id", "tone",
     "audience", "primary_keyword", "secondary_keywords", "links_to_include", "reference_urls",
@@ -578,7 +580,7 @@ FORMS: tuple[Form, ...] = (
                              "outbox_emails.next_attempt_at"})),
     # --- the client's orders ------------------------------------------------------------------
     Form("orders.new", "client", a_client("/orders/new"), brief,
-         frozenset({"orders+", "order_events+"}) | NOTIFY),
+         frozenset({"orders+", "order_events+"}) | NOTIFY | COUNTS),
     Form("orders.edit", "client", client_order(OrderStatus.DRAFT, "/orders/{order}/edit"),
          lambda t: brief(t, version=st.one_of(st.just(str(t.ids["version"])),
                                               st.sampled_from(["0", "999", ""]))),
@@ -590,7 +592,7 @@ FORMS: tuple[Form, ...] = (
     Form("orders.delete", "client",
          client_order(OrderStatus.DRAFT, "/orders/{order}/delete", attach=True),
          fixed(back=st.sampled_from(["detail", "edit", ""])),
-         frozenset({"orders-", "order_events-", "attachments-"})),
+         frozenset({"orders-", "order_events-", "attachments-"}) | COUNTS),
     Form("orders.quote", "client", a_client("/orders/quote"),
          lambda t: st.fixed_dictionaries({
              "words_max": st.integers(100, 20_000).map(str), "tier_id": st.just(str(
