@@ -215,16 +215,19 @@ HAS_UNREAD = ReadMarker.unread > sa.literal_column("0")
 
 def unread_counts(user: User, order_ids: Iterable[int]) -> dict[int, int]:
     """Unread messages per order for the orders listed (those with none are left out), from
-    the counters. One statement on the person's own rows; none when the list is empty."""
+    the counters. One statement on the person's own rows; none when the list is empty.
+
+    Looked up by primary key (user, order), a page's worth of rows: with `unread > 0` in the
+    condition the databases prefer the partial index, i.e. the person's whole backlog (a
+    manager who never read: every order of the agency, 190 ms at 200,000 orders)."""
     ids = sorted(set(order_ids))
     if not ids or not user.active:
         return {}
     rows = db.session.execute(
         sa.select(ReadMarker.order_id, ReadMarker.unread)
-        .where(ReadMarker.user_id == user.id, ReadMarker.order_id.in_(ids),
-               HAS_UNREAD)
+        .where(ReadMarker.user_id == user.id, ReadMarker.order_id.in_(ids))
     ).all()
-    return {order_id: count for order_id, count in rows}
+    return {order_id: count for order_id, count in rows if count > 0}
 
 
 def unread_total_select(user: User, *, cap: int | None = None) -> sa.ScalarSelect:

@@ -274,3 +274,29 @@ def test_a_message_posted_while_a_writer_claims_counts_for_the_writer(app, facto
     with app.app_context():
         check()
         assert counters().get((writer.id, order_id)) == 1
+
+
+def test_a_page_reads_its_orders_counters_by_key_not_the_whole_backlog(agency, app):
+    """unread_counts looks a page's orders up by primary key (person, order). Asked with
+    `unread > 0`, both databases prefer the partial index of the person's whole backlog: for
+    a manager who never read, every order of the agency (190 ms at 200,000 orders)."""
+    say(agency.written, agency.kofi)
+    db.session.flush()
+    seen: list[tuple[str, object]] = []
+
+    def listen(_conn, _cursor, statement, parameters, *_args):
+        seen.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        counts = queries.unread_counts(agency.esi, [agency.written.id, agency.open.id])
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listen)
+    assert counts == {agency.written.id: 1}
+    [(statement, parameters)] = [(s, p) for s, p in seen if "FROM read_markers" in s]
+    explain = "EXPLAIN QUERY PLAN " if db.engine.dialect.name == "sqlite" else "EXPLAIN "
+    connection = db.session.connection().connection.driver_connection
+    cursor = connection.cursor()
+    cursor.execute(explain + statement, parameters)
+    plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "ix_read_markers_user_id_unread" not in plan, plan
