@@ -14,7 +14,7 @@ from flask_wtf.i18n import messages_path
 from markupsafe import Markup, escape
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, StopValidation, ValidationError
-from wtforms.widgets import Select
+from wtforms.widgets import Select, html_params
 
 from portal.auth.passwords import MAX_LENGTH
 from portal.i18n import current_language, is_timezone, timezone_names
@@ -55,6 +55,28 @@ class PlainSelect(Select):
     """A <select> for long lists whose options carry only a value and a label (every writer of
     the agency): the same markup as WTForms' Select, each option written directly rather than
     through html_params."""
+
+    def __call__(self, field, **kwargs):
+        choices = field.choices
+        if (self.multiple or not isinstance(choices, list) or field.has_groups()
+                or not all(type(choice) is tuple and len(choice) == 2
+                           and not isinstance(choice[0], bool) for choice in choices)):
+            return super().__call__(field, **kwargs)
+        # Plain (value, label) pairs: the options straight from the list, without building a
+        # choice object per option (the writers' filter lists every writer of the agency).
+        kwargs.setdefault("id", field.id)
+        flags = getattr(field, "flags", {})
+        for name in dir(flags):
+            if name in self.validation_attrs and name not in kwargs:
+                kwargs[name] = getattr(flags, name)
+        coerce, data = field.coerce, field.data
+        html = [f"<select {html_params(name=field.name, **kwargs)}>"]
+        for value, label in choices:
+            selected = "selected " if coerce(value) == data else ""
+            html.append(f'<option {selected}value="{escape(value)}">'
+                        f"{escape(label or value)}</option>")
+        html.append("</select>")
+        return Markup("".join(html))  # noqa: S704  # nosec B704  # every part escaped above
 
     @classmethod
     def render_option(cls, choice, **kwargs):
