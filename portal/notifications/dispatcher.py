@@ -20,7 +20,7 @@ import time
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import policy
 
 import sqlalchemy as sa
@@ -73,12 +73,17 @@ class DispatchReport:
     errors: list[str] = field(default_factory=list)
 
 
-def stuck_condition(now=None) -> sa.ColumnElement[bool]:
-    """Rows claimed longer ago than the lease: the worker that took them stopped (or is stuck)
-    while sending."""
-    now = now or utcnow()
+def stuck_before(now: datetime | None = None) -> datetime:
+    """A row still "sending" that was claimed before this moment is stuck: its lease has run
+    out, so the worker that took it stopped (or hangs) while sending."""
     lease = timedelta(seconds=current_app.config["MAIL_CLAIM_LEASE_SECONDS"])
-    return sa.and_(OutboxEmail.status == OutboxStatus.SENDING, OutboxEmail.claimed_at < now - lease)
+    return (now or utcnow()) - lease
+
+
+def stuck_condition(now: datetime | None = None) -> sa.ColumnElement[bool]:
+    """The rows stuck in "sending" (stuck_before)."""
+    return sa.and_(OutboxEmail.status == OutboxStatus.SENDING,
+                   OutboxEmail.claimed_at < stuck_before(now))
 
 
 def _fail_exhausted_claims(now) -> None:

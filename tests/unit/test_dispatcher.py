@@ -513,6 +513,65 @@ def test_a_manager_retries_one_failed_email(ctx, login_as):
     assert manager.submit(f"/admin/emails/{one}/retry", page="/admin/emails").status_code == 404
 
 
+def claimed(ctx, row_id: int, ago: timedelta) -> None:
+    """The row is "sending", claimed `ago` by a worker."""
+    with ctx() as session:
+        row = session.get(OutboxEmail, row_id)
+        row.status, row.claim_token, row.claimed_at = (
+            OutboxStatus.SENDING, "some-worker-claim", utcnow() - ago)
+        row.attempts = 1
+        session.commit()
+
+
+def test_a_manager_sees_emails_stuck_in_sending_and_puts_them_back(app, ctx, login_as,
+                                                                   mailbox):
+    lease = timedelta(seconds=app.config["MAIL_CLAIM_LEASE_SECONDS"])
+    stuck, busy = queue(ctx, "stuck@example.test", "busy@example.test")
+    claimed(ctx, stuck, lease + timedelta(minutes=1))  # its worker stopped
+    claimed(ctx, busy, timedelta(seconds=5))  # a worker is sending it now
+    manager = login_as("manager")
+
+    page = manager.get("/admin/emails")  # the failed tab, where managers look
+    assert page.status_code == 200
+    assert 'data-testid="stuck-emails"' in page.text
+    assert "/admin/emails?status=stuck" in page.text
+    assert "/admin/emails/retry" in page.text
+
+    listed = manager.get("/admin/emails?status=stuck").text
+    assert "stuck@example.test" in listed and "busy@example.test" not in listed
+    assert f"/admin/emails/{stuck}/retry" in listed
+    sending = manager.get("/admin/emails?status=sending").text
+    assert "busy@example.test" in sending and f"/admin/emails/{busy}/retry" not in sending
+
+    assert manager.post(f"/admin/emails/{stuck}/retry").status_code == 400  # no CSRF token
+    assert row_for(ctx, "stuck@example.test").status is OutboxStatus.SENDING
+    response = manager.submit(f"/admin/emails/{stuck}/retry", page="/admin/emails?status=stuck")
+    assert response.status_code == 302
+    row = row_for(ctx, "stuck@example.test")
+    assert (row.status, row.attempts, row.claim_token, row.claimed_at) == (
+        OutboxStatus.PENDING, 0, None, None)
+    # An email a worker is sending right now is not put back.
+    assert manager.submit(f"/admin/emails/{busy}/retry", page="/admin/emails").status_code == 404
+    assert 'data-testid="stuck-emails"' not in manager.get("/admin/emails").text
+
+    report = mailbox.deliver()
+    assert report.sent_ids == [stuck]
+    assert row_for(ctx, "busy@example.test").claim_token == "some-worker-claim"
+
+
+def test_retrying_every_failed_email_takes_the_stuck_ones_too(app, ctx, login_as):
+    lease = timedelta(seconds=app.config["MAIL_CLAIM_LEASE_SECONDS"])
+    fail(ctx, "failed@example.test")
+    stuck, busy = queue(ctx, "stuck@example.test", "busy@example.test")
+    claimed(ctx, stuck, lease + timedelta(minutes=1))
+    claimed(ctx, busy, timedelta(seconds=5))
+    manager = login_as("manager")
+    assert manager.submit("/admin/emails/retry", page="/admin/emails").status_code == 302
+    assert row_for(ctx, "failed@example.test").status is OutboxStatus.PENDING
+    assert row_for(ctx, "stuck@example.test").status is OutboxStatus.PENDING
+    assert row_for(ctx, "busy@example.test").status is OutboxStatus.SENDING
+
+
 @pytest.mark.parametrize("role", ["writer", "client"])
 @pytest.mark.parametrize(("method", "url"), [
     ("get", "/admin/emails"),
