@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import wtforms
 
 import portal
@@ -201,3 +202,58 @@ def test_an_account_with_such_an_address_still_logs_in(factory, make_client):
     user = factory.user("client", email="élodie@exemple.test")
     response = make_client().login(user.email, factory.PASSWORD)
     assert response.status_code == 302
+
+
+# --- the outbox keeps going ---------------------------------------------------------------
+
+
+def test_a_hostile_title_between_ordinary_orders_stops_no_email(app, ctx, world, signed_in,
+                                                                 person, mailbox):
+    """Issue 10's story: a title with a header in it, submitted between ordinary orders, is
+    refused at the form; a row an older version stored with line breaks (in its subject, in its
+    address) waits in the outbox among the others. One pass of the running worker delivers
+    every ordinary email, the subject made safe, and fails the row that cannot be sent."""
+    import signal
+
+    from portal.notifications.models import OutboxStatus
+    from portal.notifications.outbox import queue_email
+    from portal.notifications.worker import run_worker
+
+    managers = [person("manager"), person("manager")]
+    first, attacker, last = signed_in("client"), signed_in("client"), signed_in("client")
+    submit = {"save_draft": None, "save_submit": "Save and submit"}
+
+    assert post_brief(first, world.form(title="Un premier article", **submit)).status_code == 302
+    refused = post_brief(attacker, world.form(title=HEADER_INJECTION, **submit))
+    assert refused.status_code == 422 and ONE_LINE in field_error(refused, "title")
+    with ctx() as session:  # stored before the forms refused line breaks
+        for key, address, subject in (
+                ("old:subject", "old-reader@example.test", HEADER_INJECTION),
+                ("old:address", "victim@example.test\r\nBcc: x@example.test", "Bonjour")):
+            queue_email(kind="reset_password", key=key, to=address, subject=subject,
+                        locale="en", user=attacker.user, link="http://127.0.0.1/x", minutes=60)
+        session.commit()
+    assert post_brief(last, world.form(title="Un dernier article", **submit)).status_code == 302
+
+    said: list[str] = []
+    handlers = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    try:
+        run_worker(app, interval=0, once=True, echo=said.append)
+    finally:
+        signal.signal(signal.SIGTERM, handlers[0])
+        signal.signal(signal.SIGINT, handlers[1])
+
+    ordinary = [first.user.email, last.user.email, "old-reader@example.test",
+                *(m.email for m in managers for _order in (1, 2))]
+    delivered = [str(m["To"]) for m in mailbox.messages]
+    assert sorted(delivered) == sorted(ordinary)
+    assert str(mailbox.last_to("old-reader@example.test")["Subject"]) == \
+        "A Bcc: x@example.test"
+    assert not any("x@example.test" in str(m.get("Bcc", "")) for m in mailbox.messages)
+    assert attacker.user.email not in delivered  # refused: nothing was queued for it
+    with ctx() as session:
+        statuses = dict(session.execute(
+            sa.select(OutboxEmail.recipient, OutboxEmail.status)).all())
+    assert statuses.pop("victim@example.test\r\nBcc: x@example.test") is OutboxStatus.FAILED
+    assert set(statuses.values()) == {OutboxStatus.SENT}
+    assert f"sent {len(ordinary)}, retry 0, failed 1" in " ".join(said)
