@@ -10,6 +10,7 @@ import wtforms
 from babel import support
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.i18n import messages_path
@@ -62,15 +63,16 @@ def single_line_text(form, field) -> None:
     """One line of text: no line break (a title goes into an email's subject, where a line
     break would start a new header), no tab or other control character."""
     if isinstance(field.data, str) and control_characters(field.data):
-        raise StopValidation(_l("Write this on one line of plain text: line breaks and "
-                                "invisible control characters are not accepted."))
+        # Translated now, as text: views join a field's errors into one message.
+        raise StopValidation(_("Write this on one line of plain text: line breaks and "
+                               "invisible control characters are not accepted."))
 
 
 def multi_line_text(form, field) -> None:
     """Lines of text: line breaks and tabs, no other control character."""
     if isinstance(field.data, str) and control_characters(field.data, allowed="\n\t"):
-        raise StopValidation(_l("This text holds invisible control characters: remove them "
-                                "and send it again."))
+        raise StopValidation(_("This text holds invisible control characters: remove them "
+                               "and send it again."))
 
 
 def guard_text(field):

@@ -257,3 +257,15 @@ def test_a_hostile_title_between_ordinary_orders_stops_no_email(app, ctx, world,
     assert statuses.pop("victim@example.test\r\nBcc: x@example.test") is OutboxStatus.FAILED
     assert set(statuses.values()) == {OutboxStatus.SENT}
     assert f"sent {len(ordinary)}, retry 0, failed 1" in " ".join(said)
+
+
+def test_a_cancellation_reason_with_a_control_character_is_refused_plainly(world, ama, load):
+    # Found by the fuzzing of every text field: the refusal's message reached a view that
+    # joins a field's errors as text (a 500 while it was a lazy string).
+    from portal.orders.models import OrderStatus
+
+    order_id = world.order(ama.user, OrderStatus.OPEN)
+    response = ama.submit(f"/orders/{order_id}/cancel", {"reason": "Plus besoin\x1b[2J"},
+                          page=f"/orders/{order_id}")
+    assert response.status_code < 500
+    assert load(Order, id=order_id).status is OrderStatus.OPEN
