@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import policy
+from email.utils import quote
 
 import sqlalchemy as sa
 from flask import current_app
@@ -188,11 +189,26 @@ def header_text(value: str | None) -> str:
     return _SPACES.sub(" ", cleaned).strip(" ")
 
 
-def _header_address(value: str | tuple[str, str]) -> str | tuple[str, str]:
-    """An address for From or Reply-To, its name (and any stray line break) made safe."""
+_NAMED_ADDRESS = re.compile(r"(.*)<([^<>]*)>\s*", re.DOTALL)
+
+
+def _header_address(value: str | tuple[str, str]) -> str:
+    """An address for From or Reply-To with its display name made safe (header_text) and
+    quoted, so that a colon or a comma in it stays part of the name. The address itself is
+    left as it is: a line break there is an error of the row (BadHeaderError), not something
+    to guess a fix for."""
     if isinstance(value, tuple):
-        return header_text(value[0]), header_text(value[1])
-    return header_text(value)
+        name, address = value
+    else:
+        found = _NAMED_ADDRESS.fullmatch(value)
+        if found is None:
+            return value
+        name, address = found.groups()
+    name = header_text(name)
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        name = name[1:-1]
+    # Flask-Mail reads the pair back with parseaddr, which undoes this quoting.
+    return f'"{quote(name)}" <{address.strip()}>' if name else address.strip()
 
 
 # What building a message raises for what a row holds: a header that cannot be written, an

@@ -375,6 +375,24 @@ class RecordingRelay(Mailbox):
         return await super().handle_DATA(server, session, envelope)
 
 
+@pytest.mark.parametrize("sender", [
+    'Agence "Plume"\r\nBcc: x@example.test <no-reply@portal.test>',
+    ('Agence "Plume"\nBcc: x@example.test', "no-reply@portal.test"),
+])
+def test_a_display_name_with_a_line_break_is_sent_safely(app, ctx, monkeypatch, sender):
+    """Names in From and Reply-To are made safe like subjects: the line break is a space, the
+    name quoted as it needs, nobody else receives the email."""
+    monkeypatch.setitem(app.config, "MAIL_DEFAULT_SENDER", sender)
+    queue(ctx, "reader@example.test")
+    with relay(app, RecordingRelay) as box:
+        assert box.deliver().sent == 1
+    [message] = box.messages
+    [author] = message["From"].addresses
+    assert (author.display_name, author.addr_spec) == (
+        'Agence "Plume" Bcc: x@example.test', "no-reply@portal.test")
+    assert message["Bcc"] is None and box.recipients == [["reader@example.test"]]
+
+
 def test_a_poisoned_row_is_not_taken_first_at_every_pass(app, ctx, mailbox, monkeypatch):
     """The old failure: a batch died on its first row, which stayed "sending" and was claimed
     first again once the lease ran out. Now it fails and the next passes send the others."""
