@@ -104,11 +104,10 @@ def _fail_exhausted_claims(now) -> None:
 def _claim(limit: int) -> tuple[str, list[OutboxEmail]]:
     now = utcnow()
     _fail_exhausted_claims(now)
-    lease = timedelta(seconds=current_app.config["MAIL_CLAIM_LEASE_SECONDS"])
     due = sa.or_(
         sa.and_(OutboxEmail.status == OutboxStatus.PENDING, OutboxEmail.next_attempt_at <= now),
         # A claim older than the lease belongs to a worker that died while sending.
-        sa.and_(OutboxEmail.status == OutboxStatus.SENDING, OutboxEmail.claimed_at < now - lease),
+        stuck_condition(now),
     )
     token = uuid.uuid4().hex
     candidates = (
