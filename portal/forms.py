@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import wtforms
 from babel import support
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.i18n import messages_path
 from markupsafe import Markup, escape
-from wtforms import PasswordField, StringField
+from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, StopValidation, ValidationError
 from wtforms.widgets import Select, html_params
 
@@ -40,15 +42,77 @@ class _WTFormsMessages:
 _WTFORMS_MESSAGES = _WTFormsMessages()
 
 
+# C0 and C1 controls (Unicode's whole Cc category: line breaks, tabs, NUL, escape, DEL, NEL…)
+# and the line and paragraph separators (Zl, Zp), as classes of the regex engine: a draft of
+# 300,000 characters is searched at each autosave.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_BUT_LF_AND_TAB = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def control_characters(text: str, allowed: str = "") -> set[str]:
+    """The characters of `text` that no text a person types should hold, but those in
+    `allowed`: C0 and C1 controls (line breaks, tabs, NUL, escape, DEL, NEL…) and the Unicode
+    line and paragraph separators."""
+    pattern = _CONTROL_BUT_LF_AND_TAB if allowed == "\n\t" else _CONTROL
+    if pattern.search(text) is None:
+        return set()
+    return set(pattern.findall(text)) - set(allowed)
+
+
+_LINE_BREAKS = re.compile("\r\n|[\r\u2028\u2029]")
+
+
+def normalize_line_breaks(value):
+    """A text's line breaks as LF: browsers send a textarea's as CRLF."""
+    return _LINE_BREAKS.sub("\n", value) if isinstance(value, str) else value
+
+
+def single_line_text(form, field) -> None:
+    """One line of text: no line break (a title goes into an email's subject, where a line
+    break would start a new header), no tab or other control character."""
+    if isinstance(field.data, str) and control_characters(field.data):
+        # Translated now, as text: views join a field's errors into one message.
+        raise StopValidation(_("Write this on one line of plain text: line breaks and "
+                               "invisible control characters are not accepted."))
+
+
+def multi_line_text(form, field) -> None:
+    """Lines of text: line breaks and tabs, no other control character."""
+    if isinstance(field.data, str) and control_characters(field.data, allowed="\n\t"):
+        raise StopValidation(_("This text holds invisible control characters: remove them "
+                               "and send it again."))
+
+
+def guard_text(field):
+    """Give a bound text field the rule of its kind, checked before its own validators (which
+    may compare it with the database): single_line_text for a one-line field, line breaks
+    made LF and multi_line_text for a TextAreaField. Passwords are never shown or sent
+    anywhere, and are kept as typed; hidden fields are not typed by anyone and each has its
+    own reading (a version number, a page to return to through safe_next…): a stray
+    character there must not make a login fail."""
+    if isinstance(field, PasswordField | HiddenField):
+        return field
+    if isinstance(field, TextAreaField):
+        field.filters = (normalize_line_breaks, *field.filters)
+        field.validators = [multi_line_text, *field.validators]
+    elif isinstance(field, StringField):
+        field.validators = [single_line_text, *field.validators]
+    return field
+
+
 class PortalForm(FlaskForm):
     """The base of every form of the portal: Flask-WTF's, with WTForms' messages loaded once
-    per process."""
+    per process, and the rule of text fields (guard_text) on every text field, JSON bodies
+    included."""
 
     class Meta:
         def get_translations(self, form):
             if not current_app.config.get("WTF_I18N_ENABLED", True):
                 return super().get_translations(form)
             return _WTFORMS_MESSAGES
+
+        def bind_field(self, form, unbound_field, options):
+            return guard_text(super().bind_field(form, unbound_field, options))
 
 
 class PlainSelect(Select):
@@ -123,13 +187,19 @@ class PlausibleDateTime:
             raise StopValidation(_l("Enter a date between the years 2000 and 2100."))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     """A form with no fields: one button that changes something, covered by CSRF."""
 
 
 class EmailAddress:
     """A syntactically valid address on a real domain. Development and tests also accept the
-    reserved .test domain (EMAIL_ALLOW_TEST_DOMAINS), which production refuses."""
+    reserved .test domain (EMAIL_ALLOW_TEST_DOMAINS), which production refuses. With
+    `for_sending`, an address the portal will write to must also be one SMTP carries without
+    SMTPUTF8, which our relay does not offer: ASCII before the @ (a domain in any script is
+    sent in its IDNA form)."""
+
+    def __init__(self, *, for_sending: bool = False) -> None:
+        self.for_sending = for_sending
 
     def __call__(self, form, field) -> None:
         try:
@@ -142,15 +212,20 @@ class EmailAddress:
             raise ValidationError(
                 _l("Enter a valid email address, like name@example.com.")
             ) from None
+        if self.for_sending and not field.data.rpartition("@")[0].isascii():
+            raise ValidationError(_l("Our emails cannot reach an address with accents or other "
+                                     "non-Latin letters before the @: use another address."))
 
 
-def email_field(label=None) -> StringField:
+def email_field(label=None, *, for_sending: bool = False) -> StringField:
+    """An email address field; `for_sending` for an address the portal will store and write
+    to (sign-up, a new address, an invitation), see EmailAddress."""
     return StringField(
         label or _l("Email address"),
         validators=[
             DataRequired(message=_l("Enter your email address.")),
             Length(max=254, message=_l("An email address has at most 254 characters.")),
-            EmailAddress(),
+            EmailAddress(for_sending=for_sending),
         ],
         render_kw={"autocomplete": "email", "inputmode": "email"},
     )

@@ -40,7 +40,7 @@ class PasswordForm(PortalForm):
 
 
 class EmailForm(PortalForm):
-    email = email_field(_l("New email address"))
+    email = email_field(_l("New email address"), for_sending=True)
     current_password = _current_password()
 
 
@@ -52,7 +52,7 @@ class InviteForm(PortalForm):
             Length(min=2, max=80, message=_l("A name has 2 to 80 characters.")),
         ],
     )
-    email = email_field()
+    email = email_field(for_sending=True)
     role = SelectField(
         _l("Role"),
         choices=[(Role.WRITER.value, ROLE_LABELS[Role.WRITER]),

@@ -17,7 +17,7 @@ from portal.forms import (
 
 class SignupForm(PortalForm):
     display_name = display_name_field()
-    email = email_field()
+    email = email_field(for_sending=True)
     password, confirm = new_password_fields()
     locale = LocaleField()
     timezone = TimezoneField()

@@ -5,19 +5,28 @@ workers never send the same row. Each row is marked sent in its own commit right
 accepts it: a worker killed mid-batch re-sends at most the one email it was sending, once its
 claim lease has run out. The claim is renewed just before each send, so a batch that outlasts the
 lease never sends a row another worker has taken over meanwhile.
+
+One email never stops the others: whatever goes wrong while building or sending it is that
+email's failed attempt (counted when the try starts, so even a worker that dies on it counts
+it), and the batch goes on over the same connection. Only a connection that is gone sends the
+rest of the batch back to wait.
 """
 
 from __future__ import annotations
 
+import re
 import smtplib
+import time
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import policy
+from email.utils import quote
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_mail import Connection, Message
+from flask_mail import BadHeaderError, Connection, Message, sanitize_address, sanitize_addresses
 
 from portal.extensions import db, utcnow
 from portal.notifications.models import OutboxEmail, OutboxStatus
@@ -41,6 +50,16 @@ class TimeoutConnection(Connection):
             host.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
         return host
 
+    def __exit__(self, exc_type, exc_value, tb) -> None:
+        try:
+            super().__exit__(exc_type, exc_value, tb)
+        except (OSError, smtplib.SMTPException):
+            if exc_type is None:
+                raise
+            # QUIT on a connection that already failed: that failure is the one to report.
+            if self.host is not None:
+                self.host.close()
+
 
 @dataclass
 class DispatchReport:
@@ -55,13 +74,40 @@ class DispatchReport:
     errors: list[str] = field(default_factory=list)
 
 
+def stuck_before(now: datetime | None = None) -> datetime:
+    """A row still "sending" that was claimed before this moment is stuck: its lease has run
+    out, so the worker that took it stopped (or hangs) while sending."""
+    lease = timedelta(seconds=current_app.config["MAIL_CLAIM_LEASE_SECONDS"])
+    return (now or utcnow()) - lease
+
+
+def stuck_condition(now: datetime | None = None) -> sa.ColumnElement[bool]:
+    """The rows stuck in "sending" (stuck_before)."""
+    return sa.and_(OutboxEmail.status == OutboxStatus.SENDING,
+                   OutboxEmail.claimed_at < stuck_before(now))
+
+
+def _fail_exhausted_claims(now) -> None:
+    """A stale claim whose tries are used up is failed rather than taken over again: a row
+    that kills the worker sending it (each try counted when it starts) must not be claimed
+    ahead of the others forever."""
+    db.session.execute(
+        sa.update(OutboxEmail)
+        .where(stuck_condition(now),
+               OutboxEmail.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"])
+        .values(status=OutboxStatus.FAILED, claim_token=None, claimed_at=None,
+                last_error="the worker stopped while sending it, at every try")
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _claim(limit: int) -> tuple[str, list[OutboxEmail]]:
     now = utcnow()
-    lease = timedelta(seconds=current_app.config["MAIL_CLAIM_LEASE_SECONDS"])
+    _fail_exhausted_claims(now)
     due = sa.or_(
         sa.and_(OutboxEmail.status == OutboxStatus.PENDING, OutboxEmail.next_attempt_at <= now),
         # A claim older than the lease belongs to a worker that died while sending.
-        sa.and_(OutboxEmail.status == OutboxStatus.SENDING, OutboxEmail.claimed_at < now - lease),
+        stuck_condition(now),
     )
     token = uuid.uuid4().hex
     candidates = (
@@ -92,8 +138,9 @@ def _claim(limit: int) -> tuple[str, list[OutboxEmail]]:
     )
 
 
-def _renew_claim(row_id: int, token: str) -> bool:
-    """Restart the lease of a claimed row just before sending it; False if it is no longer ours."""
+def _start_try(row_id: int, token: str) -> bool:
+    """Restart the lease of a claimed row just before sending it and count the try; False if
+    it is no longer ours. Counted now, a try that never ends (the worker dies) counts too."""
     renewed = db.session.execute(
         sa.update(OutboxEmail)
         .where(
@@ -101,7 +148,7 @@ def _renew_claim(row_id: int, token: str) -> bool:
             OutboxEmail.claim_token == token,
             OutboxEmail.status == OutboxStatus.SENDING,
         )
-        .values(claimed_at=utcnow())
+        .values(claimed_at=utcnow(), attempts=OutboxEmail.attempts + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
@@ -115,23 +162,86 @@ _WIRE_POLICY = policy.compat32.clone(linesep="\r\n")
 
 
 class OutboxMessage(Message):
+    """A message written once (build_message) and sent as those bytes."""
+
+    written: bytes | None = None
+
     def as_bytes(self) -> bytes:
-        return self._message().as_bytes(policy=_WIRE_POLICY)
+        if self.written is None:
+            self.written = self._message().as_bytes(policy=_WIRE_POLICY)
+        return self.written
 
 
-def _message(row: OutboxEmail) -> Message:
+_SPACES = re.compile(" {2,}")
+
+
+def header_text(value: str | None) -> str:
+    """Text that is safe in a header: every control character (C0, C1: line breaks and tabs
+    included) and line or paragraph separator becomes a space, and runs of spaces one. Titles
+    and names people typed reach subjects; rows stored before the forms refused line breaks
+    may still hold some."""
+    if not value:
+        return ""
+    cleaned = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
+                      for ch in value)
+    # Only ASCII spaces: the no-break spaces of French typography stay.
+    return _SPACES.sub(" ", cleaned).strip(" ")
+
+
+_NAMED_ADDRESS = re.compile(r"(.*)<([^<>]*)>\s*", re.DOTALL)
+
+
+def _header_address(value: str | tuple[str, str]) -> str:
+    """An address for From or Reply-To with its display name made safe (header_text) and
+    quoted, so that a colon or a comma in it stays part of the name. The address itself is
+    left as it is: a line break there is an error of the row (BadHeaderError), not something
+    to guess a fix for."""
+    if isinstance(value, tuple):
+        name, address = value
+    else:
+        found = _NAMED_ADDRESS.fullmatch(value)
+        if found is None:
+            return value
+        name, address = found.groups()
+    name = header_text(name)
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        name = name[1:-1]
+    # Flask-Mail reads the pair back with parseaddr, which undoes this quoting.
+    return f'"{quote(name)}" <{address.strip()}>' if name else address.strip()
+
+
+# What building a message raises for what a row holds: a header that cannot be written, an
+# address that cannot be encoded, no recipient. The same row fails the same way at every try.
+PERMANENT_BUILD_ERRORS = (BadHeaderError, ValueError, TypeError, AssertionError)
+
+
+def build_message(row: OutboxEmail) -> OutboxMessage:
+    """The message of an outbox row, written to bytes, as the relay will receive it.
+
+    Headers built from text (the subject, the names in From and Reply-To) go through
+    header_text. Raises BadHeaderError for a line break left in a header (an address),
+    UnicodeEncodeError for an address SMTP cannot carry (our relay speaks ASCII), and whatever
+    else writing the message raises: nothing of it has reached the relay yet."""
+    config = current_app.config
     msg = OutboxMessage(
-        subject=row.subject,
+        subject=header_text(row.subject),
         recipients=[row.recipient],
         body=row.text_body,
         html=row.html_body,
-        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        sender=_header_address(config["MAIL_DEFAULT_SENDER"]),
         extra_headers={"X-Portal-Kind": row.kind},
-        reply_to=row.reply_to,
+        reply_to=_header_address(row.reply_to) if row.reply_to else None,
     )
     # Flask-Mail writes its own random Message-ID; a second one in extra_headers would be a
     # duplicate header. The row's id stays the same across retries.
     msg.msgId = row.message_id
+    msg.date = time.time()
+    if msg.has_bad_headers():
+        raise BadHeaderError("a line break in a header")
+    # What Connection.send will give the relay: the envelope must be ASCII.
+    for address in (sanitize_address(msg.sender), *sanitize_addresses(msg.send_to)):
+        address.encode("ascii")
+    msg.as_bytes()
     return msg
 
 
@@ -145,14 +255,18 @@ def _permanent(exc: smtplib.SMTPException) -> bool:
 
 
 def _retry_later(
-    row: OutboxEmail, token: str, error: str, report: DispatchReport, *, permanent: bool = False
+    row: OutboxEmail, token: str, error: str, report: DispatchReport, *,
+    permanent: bool = False, counted: bool = False,
 ) -> None:
+    """The try failed: the row fails for good (a permanent error, or its tries are used up) or
+    waits for its next try, later each time. `counted`: the try was counted as it started."""
     config = current_app.config
     db.session.refresh(row)  # rows are not expired while sending (see send_pending)
     if row.claim_token != token:
         report.lost += 1
         return
-    row.attempts += 1
+    if not counted:
+        row.attempts += 1
     row.last_error = error[:2000]
     row.claim_token = None
     row.claimed_at = None
@@ -173,9 +287,12 @@ def _retry_later(
 def send_pending(limit: int | None = None) -> DispatchReport:
     """Send the emails that are due, over one SMTP connection; returns what happened.
 
-    A refused recipient or message counts as a failed try for that row alone (a permanent, 5xx,
-    refusal fails it at once); a relay that cannot be reached or drops the connection sends the
-    rest of the batch back to wait.
+    Whatever goes wrong with one email is a failed try for that email alone, its error kept:
+    a message that cannot be built (a line break in a header, an address SMTP cannot carry)
+    and a permanent (5xx) refusal fail it at once; anything else retries later with backoff,
+    until MAIL_MAX_ATTEMPTS. The batch goes on over the same connection while the relay still
+    answers; a relay that cannot be reached or drops the connection sends the rest of the batch
+    back to wait.
     """
     report = DispatchReport()
     token, rows = _claim(limit or current_app.config["MAIL_BATCH_SIZE"])
@@ -193,48 +310,103 @@ def send_pending(limit: int | None = None) -> DispatchReport:
     return report
 
 
+class _ConnectionLost(Exception):
+    """The relay stopped answering after an email's failure: the rest of the batch waits."""
+
+
+def _connection_gone(exc: Exception) -> bool:
+    """A socket error or a dropped connection (SMTPException is an OSError too)."""
+    if isinstance(exc, smtplib.SMTPServerDisconnected | smtplib.SMTPHeloError):
+        return True
+    return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
+
+
+def _usable(connection: Connection) -> bool:
+    """The relay still answers and holds no half-sent message (RSET)."""
+    try:
+        code, _text = connection.host.rset()
+    except (OSError, smtplib.SMTPException):
+        return False
+    return code == 250
+
+
 def _send_batch(remaining: list[OutboxEmail], token: str, report: DispatchReport) -> None:
+    # The row whose try has started and is not recorded yet, when the connection fails.
+    trying: OutboxEmail | None = None
     try:
         with TimeoutConnection(current_app.extensions["mail"]) as connection:
             report.connections += 1
             while remaining:
-                row, row_id = remaining[0], remaining[0].id
-                if not _renew_claim(row_id, token):
-                    remaining.pop(0)
+                row = remaining.pop(0)
+                if not _start_try(row.id, token):
                     report.lost += 1
                     continue
-                try:
-                    connection.send(_message(row))
-                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError,
-                        smtplib.SMTPSenderRefused) as exc:
-                    remaining.pop(0)
-                    report.errors.append(f"{row_id}: {exc}")
-                    _retry_later(row, token, repr(exc), report, permanent=_permanent(exc))
-                    continue
-                remaining.pop(0)
-                row.status = OutboxStatus.SENT
-                row.sent_at = utcnow()
-                row.attempts += 1
-                row.claim_token = None
-                row.last_error = None
-                db.session.commit()
-                report.sent += 1
-                report.sent_ids.append(row_id)
-    except (OSError, smtplib.SMTPException) as exc:
+                trying = row
+                usable = _send_one(connection, row, token, report)
+                trying = None
+                if not usable:
+                    raise _ConnectionLost("the relay stopped answering after a failed email")
+    except (OSError, smtplib.SMTPException, _ConnectionLost) as exc:
         report.errors.append(repr(exc))
+        if trying is not None:
+            _retry_later(trying, token, repr(exc), report, counted=True)
         for row in remaining:
             _retry_later(row, token, repr(exc), report)
 
 
+def _send_one(connection: Connection, row: OutboxEmail, token: str,
+              report: DispatchReport) -> bool:
+    """Build and send one claimed row and record how it went; False when the connection is
+    no longer usable after its failure. What means the connection is gone while sending
+    (OSError, SMTPServerDisconnected…) is raised, the row left to the caller."""
+    row_id = row.id
+    try:
+        message = build_message(row)
+    except Exception as exc:  # the row's own content: nothing reached the relay
+        report.errors.append(f"{row_id}: {exc!r}")
+        _retry_later(row, token, repr(exc), report, counted=True,
+                     permanent=isinstance(exc, PERMANENT_BUILD_ERRORS))
+        return True
+    try:
+        connection.send(message)
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError,
+            smtplib.SMTPSenderRefused, smtplib.SMTPNotSupportedError) as exc:
+        # smtplib has reset the transaction; the connection goes on.
+        report.errors.append(f"{row_id}: {exc}")
+        _retry_later(row, token, repr(exc), report, counted=True,
+                     permanent=isinstance(exc, smtplib.SMTPNotSupportedError) or _permanent(exc))
+        return True
+    except Exception as exc:
+        if _connection_gone(exc):
+            raise
+        # Anything else (an answer smtplib cannot read…): this email's try, and the batch
+        # goes on if the relay still answers.
+        report.errors.append(f"{row_id}: {exc!r}")
+        usable = _usable(connection)
+        _retry_later(row, token, repr(exc), report, counted=True)
+        return usable
+    row.status = OutboxStatus.SENT
+    row.sent_at = utcnow()
+    row.claim_token = None
+    row.last_error = None
+    db.session.commit()
+    report.sent += 1
+    report.sent_ids.append(row_id)
+    return True
+
+
 def retry_failed(email_ids: list[int] | None = None) -> int:
-    """Put failed emails back in the queue for an immediate try; returns how many.
+    """Put failed emails, and emails stuck in "sending" past their lease (stuck_condition),
+    back in the queue for an immediate try with their tries counted from zero; returns how
+    many.
 
     The caller commits.
     """
     query = (
         sa.update(OutboxEmail)
-        .where(OutboxEmail.status == OutboxStatus.FAILED)
-        .values(status=OutboxStatus.PENDING, next_attempt_at=utcnow(), attempts=0)
+        .where(sa.or_(OutboxEmail.status == OutboxStatus.FAILED, stuck_condition()))
+        .values(status=OutboxStatus.PENDING, next_attempt_at=utcnow(), attempts=0,
+                claim_token=None, claimed_at=None)
         .execution_options(synchronize_session=False)
     )
     if email_ids is not None:

@@ -28,7 +28,7 @@ from portal.errors import DomainError, InvalidToken
 from portal.extensions import db
 from portal.forms import ActionForm, page_arg
 from portal.notifications import service
-from portal.notifications.dispatcher import retry_failed
+from portal.notifications.dispatcher import retry_failed, stuck_before, stuck_condition
 from portal.notifications.forms import PreferencesForm
 from portal.notifications.models import OutboxEmail, OutboxStatus
 from portal.roles import role_required
@@ -37,26 +37,34 @@ bp = Blueprint("notifications", __name__)
 log = logging.getLogger("portal.notifications")
 
 
+# The tabs of the emails page; "stuck" is a sending email whose claim is older than the lease.
+OUTBOX_TABS = ("failed", "stuck", "pending", "sending", "sent")
+
+
 @bp.get("/admin/emails")
 @role_required(Role.MANAGER)
 def outbox():
     status = request.args.get("status", "failed")
-    if status not in {s.value for s in OutboxStatus}:
+    if status not in OUTBOX_TABS:
         status = OutboxStatus.FAILED.value
-    stmt = sa.select(OutboxEmail).where(OutboxEmail.status == status).order_by(
-        OutboxEmail.id.desc()
-    )
+    condition = stuck_condition() if status == "stuck" else OutboxEmail.status == status
+    stmt = sa.select(OutboxEmail).where(condition).order_by(OutboxEmail.id.desc())
     page = db.paginate(stmt, page=page_arg(request.args), per_page=50, error_out=False)
     counts = dict(
         db.session.execute(
             sa.select(OutboxEmail.status, sa.func.count()).group_by(OutboxEmail.status)
         ).all()
     )
+    stuck = db.session.scalar(
+        sa.select(sa.func.count()).select_from(OutboxEmail).where(stuck_condition())
+    )
     return render_template(
         "notifications/outbox.html",
         page=page,
         status=status,
-        counts={s.value: counts.get(s, 0) for s in OutboxStatus},
+        counts={s.value: counts.get(s, 0) for s in OutboxStatus} | {"stuck": stuck},
+        tabs=OUTBOX_TABS,
+        stuck_before=stuck_before(),
         action_form=ActionForm(),
     )
 

@@ -159,6 +159,69 @@ def wipe(app: Flask) -> None:
                     conn.execute(table.delete())
 
 
+# --- what may reach an email ----------------------------------------------------------------
+
+# Text a person types that goes into emails, headers included (a title into a subject): one
+# line, no control character at all.
+ONE_LINE_COLUMNS = {
+    "users": ("display_name", "email", "pending_email"),
+    "invitations": ("display_name", "email"),
+    "orders": ("title", "tone", "audience", "primary_keyword"),
+    "tiers": ("name",),
+    "content_types": ("name_fr", "name_en"),
+}
+# Text of several lines (bodies, notes, the brief): line breaks as LF and tabs, nothing else.
+MULTI_LINE_COLUMNS = {
+    "messages": ("body",),
+    "orders": ("instructions", "rating_comment"),
+    "order_events": ("note",),
+    "deliveries": ("note",),
+    "tiers": ("description",),
+}
+
+
+def email_breakers(app: Flask, changes: Diff) -> list[str]:
+    """What a request stored that could break an email: control characters in text (see the
+    tables above), or a queued email that does not build (portal.notifications.dispatcher's
+    build_message, as the worker would) or would go to anyone but its one recipient."""
+    from email import message_from_bytes
+    from email.utils import getaddresses
+
+    from portal.forms import control_characters
+    from portal.notifications.dispatcher import build_message
+    from portal.notifications.models import OutboxEmail
+
+    found = []
+
+    def written(table: str) -> list[dict]:
+        return [*changes.inserted.get(table, []),
+                *(new for _old, new in changes.updated.get(table, []))]
+
+    for columns, allowed in ((ONE_LINE_COLUMNS, ""), (MULTI_LINE_COLUMNS, "\n\t")):
+        for table, names in columns.items():
+            for row in written(table):
+                for name in names:
+                    value = row.get(name)
+                    if isinstance(value, str) and control_characters(value, allowed):
+                        found.append(f"{table}.{name} = {value[:80]!r}")
+    rows = written("outbox_emails")
+    if rows:
+        with app.app_context():
+            for row in rows:
+                email = db.session.get(OutboxEmail, row["id"])
+                try:
+                    message = message_from_bytes(build_message(email).as_bytes())
+                except Exception as exc:  # reported as what the request stored
+                    found.append(f"email {row['kind']} to {row['recipient']!r}: {exc!r}")
+                    continue
+                to = message.get_all("To") or []
+                if len(to) != 1 or len(getaddresses(to)) != 1 or message["Cc"] or \
+                        message["Bcc"] or len(message.get_all("Subject") or []) != 1:
+                    found.append(f"email {row['kind']} headers: {message.items()[:8]!r}")
+            db.session.remove()
+    return found
+
+
 # --- how many examples ran ------------------------------------------------------------------
 
 

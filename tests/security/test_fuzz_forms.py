@@ -6,6 +6,9 @@ for, with a valid CSRF token (and now and then a missing or forged one).
 
 For every example:
 - no answer is a 5xx, and a redirect never leaves the site;
+- nothing stored can break an email: one-line text (names, addresses, titles) holds no control
+  character, multi-line text only line breaks (LF) and tabs, and every email queued builds
+  with its one recipient and no header slipped in;
 - a refused request (an error status, the form shown again, a warning flash, `ok: false`)
   changes nothing in the database and leaves no file behind;
 - an accepted one changes only what its form may change (FORMS[…].writes), and never a field
@@ -16,6 +19,10 @@ One example in eight sends the form as a JSON body with values of any JSON type 
 objects, huge numbers): only the forms our scripts post (JSON_ENDPOINTS) take JSON, every other
 one answers 400.
 
+Besides the generated examples, every text field of every form is sent once with a header
+in it (`x\r\nBcc: a@b.test`) and once with C1 and Unicode line separators
+(test_every_text_field_takes_control_characters).
+
 FORMS lists every form by hand with who posts it and what it needs; a test fails when a POST
 endpoint of the URL map has no entry, so a new form cannot escape fuzzing. Each form's world is
 built once through the real services and put back after an example changed it.
@@ -23,7 +30,8 @@ built once through the real services and put back after an example changed it.
 Defects these tests found, each kept by a plain test below too: a NUL in a field or a query
 (PostgreSQL refuses it: 500), JSON bodies nested deeper than the parser, with lone surrogates,
 1e999 or NaN, or lists and objects where a form reads text (500), JSON bodies slipping fields
-past OnlyOurFields, and a tier price beyond Decimal's precision (500).
+past OnlyOurFields, a tier price beyond Decimal's precision (500), and a cancellation reason
+refused for a control character with a lazy-string message that the view joins (500).
 
 PORTAL_FUZZ_SCALE=10 runs ten times the examples; PORTAL_FUZZ_DEBUG=1 counts accepted and
 refused examples per form in the summary.
@@ -42,7 +50,7 @@ from urllib.parse import quote as quote_url
 from urllib.parse import urlsplit
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from portal import JSON_ENDPOINTS
@@ -63,6 +71,7 @@ from tests.security.fuzz_support import (
     allowed_by,
     csrf_token,
     diff,
+    email_breakers,
     example_counter,
     examples,
     flashes,
@@ -89,7 +98,12 @@ HOSTILE_STRINGS = [
     "x" * 256, "é" * 5_000, "\U0001d54f" * 300, "x" * 300_001, "a" * (1 << 20),
     "javascript:alert(1)", "https://evil.example/", "//evil.example", "/\\evil.example",
     "mailto:a@b.c", "admin@example.test\nBcc: victim@example.test",
+    # Header-shaped values and the control characters that are not ASCII ones.
+    "x\r\nBcc: a@b.test", "x\nSubject: injected", "a\rb", "\x85", "a\u2028b", "a\u2029b",
+    "\x0b\x0c\x1c", "\x9b31m", "tab\tinside",
 ]
+# What every text field of every form is sent once (test_every_text_field_takes_control_…).
+CONTROL_VALUES = ["x\r\nBcc: a@b.test", "x\x85y\u2028z\x1b"]
 # What the autosave may receive that no JSON encoder writes.
 RAW_JSON_BODIES = [
     "[" * 100_000, '{"text": ' + "[" * 100_000 + "}", '{"text": "\\ud800", "base_version": 0}',
@@ -118,7 +132,7 @@ PLAIN = st.characters(categories=("L", "N", "Zs", "P"), codec="utf-8")
 # What people paste along with their words: NUL and escape characters, direction marks, joiners,
 # combining accents, emoji, lone carriage returns.
 ODD = st.sampled_from(["\x00", "\x00", "\x00", "\x1b", "\x07", "\u202e", "\u200d", "\ufeff",
-                       "\u0301", "\r", "\t", "😀", "\U0010fffd"])
+                       "\u0301", "\r", "\t", "😀", "\U0010fffd", "\x85", "\u2028", "\n"])
 
 
 def words(min_size: int = 0, max_size: int = 60) -> st.SearchStrategy[str]:
@@ -966,6 +980,7 @@ def check_invariants(app, form: Form, target: Target, before, after, changes) ->
     named = {row["stored_name"] for table in ("attachments", "message_attachments")
              for row in after[table].values()}
     assert stored_files(app) == named, "a stored file without its row, or a row without file"
+    assert email_breakers(app, changes) == [], "stored what can break an email"
 
 
 # --- the test ---------------------------------------------------------------------------------
@@ -1042,6 +1057,60 @@ def test_a_form_survives_generated_input(app, factory, make_client, upload_dir, 
 
     one_example()
     counter.add("forms fuzzed")
+
+
+# Fields whose valid value is a choice, a number, a date, a button or a password, not text.
+NOT_TEXT = {"locale", "timezone", "language", "role", "status", "message", "deadline", "sort",
+            "back", "next", "active", "remember", "save_draft", "save_submit", "password",
+            "confirm", "current_password"}
+
+
+def text_fields(form: Form, valid: dict) -> list[str]:
+    """The fields of a valid request that carry text a person types."""
+    return [name for name, value in valid.items()
+            if isinstance(value, str) and name not in form.files and name not in NOT_TEXT
+            and not value.lstrip("-").isdigit()]
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda form: form.name)
+def test_every_text_field_takes_control_characters(app, factory, make_client, upload_dir,
+                                                   request, form):
+    """Each text field of the form, in turn, gets a header (`x\r\nBcc: a@b.test`) and then
+    C1 controls and a Unicode line separator after its valid value, the rest of the request
+    valid: no 5xx, and what is stored (if anything) cannot break an email."""
+    counter = example_counter(request.config)
+    wipe(app)
+    put_files_back(upload_dir, {})
+    target = form.setup(World(app, factory))
+    before = snapshot(app)
+    files = {p.name: p.read_bytes() for p in upload_dir.glob("*")}
+
+    @settings(max_examples=1, deadline=None, database=None, phases=[Phase.generate],
+              suppress_health_check=SLOW_IS_FINE)
+    @given(valid=form.valid(target))
+    def sweep(valid):
+        for name in text_fields(form, valid):
+            for value in CONTROL_VALUES:
+                sent = Sent({**valid, name: valid[name] + value}, "valid", ())
+                client = make_client()
+                if form.actor != "anonymous":
+                    log_in(client, target.actor)
+                response = post(app, client, form, target, sent)
+                counter.add("control-character examples")
+                assert response.status_code < 500, (name, response.get_data(as_text=True)[:500])
+                after = snapshot(app)
+                changes = diff(before, after)
+                if refused(client, response):
+                    assert not changes, f"{name}: refused yet stored {sorted(changes.changes())}"
+                else:
+                    unexpected = {c for c in changes.changes() if not allowed_by(c, form.writes)}
+                    assert not unexpected, f"{name}: changed what it may not: {unexpected}"
+                check_invariants(app, form, target, before, after, changes)
+                if changes or stored_files(app) != set(files):
+                    assert restore(app, before, after), "the world could not be put back"
+                    put_files_back(upload_dir, files)
+
+    sweep()
 
 
 def put_files_back(folder: Path, files: dict[str, bytes]) -> bool:

@@ -308,6 +308,177 @@ def test_a_refused_recipient_fails_that_email_alone(app, ctx):
         assert row_for(ctx, address).status is OutboxStatus.SENT
 
 
+# --- one email never stops the others -------------------------------------------------------
+
+
+def queue_raw(ctx, address: str, subject: str = "Hello", key: str | None = None) -> int:
+    """A committed row as an older version of the portal could have stored it (nothing
+    checked): a line break in the address or the subject, an address SMTP cannot carry."""
+    with ctx() as session:
+        row = queue_email(
+            kind="reset_password", key=key or f"raw:{address}:{subject}", to=address,
+            subject=subject, locale="en", user=SimpleNamespace(display_name="Someone"),
+            link="http://127.0.0.1:5000/password/reset/some-token", minutes=60,
+        )
+        session.commit()
+        return row.id
+
+
+INJECTED = "victim@example.test\r\nBcc: x@example.test"
+UNENCODABLE = "é@exemple.test"
+
+
+def test_poisoned_rows_fail_alone_and_every_ordinary_email_goes_in_one_pass(app, ctx):
+    """A line break in an address (BadHeaderError), an address SMTP cannot carry
+    (UnicodeEncodeError) and a subject with a line break in it, among ordinary emails: one
+    pass over one connection sends every ordinary email and the subject made safe; the two
+    others fail at once, their error kept, their try counted."""
+    first = queue(ctx, "first@example.test")
+    injected = queue_raw(ctx, INJECTED)
+    unencodable = queue_raw(ctx, UNENCODABLE)
+    subject = queue_raw(ctx, "subject@example.test", subject="A\r\nBcc: x@example.test")
+    last = queue(ctx, "second@example.test", "third@example.test")
+    with time_machine.travel(START, tick=False), relay(app, RecordingRelay) as box:
+        report = box.deliver()
+        again = box.deliver()
+
+    assert (report.claimed, report.sent, report.failed, report.retried) == (6, 4, 2, 0)
+    assert report.connections == 1
+    assert sorted(report.sent_ids) == sorted([*first, subject, *last])
+    assert again.claimed == 0  # nothing left claimed, nothing stuck in "sending"
+    by_id = {r.id: r for r in rows(ctx)}
+    assert (by_id[injected].status, by_id[injected].attempts) == (OutboxStatus.FAILED, 1)
+    assert "BadHeaderError" in by_id[injected].last_error
+    assert (by_id[unencodable].status, by_id[unencodable].attempts) == (OutboxStatus.FAILED, 1)
+    assert "UnicodeEncodeError" in by_id[unencodable].last_error
+    for row_id in (*first, subject, *last):
+        assert (by_id[row_id].status, by_id[row_id].attempts) == (OutboxStatus.SENT, 1)
+        assert by_id[row_id].claim_token is None
+
+    # Each ordinary email arrived once; the subject's line break is a space, no Bcc slipped in.
+    assert sorted(box.recipients) == sorted([["first@example.test"], ["subject@example.test"],
+                                             ["second@example.test"], ["third@example.test"]])
+    message = box.last_to("subject@example.test")
+    assert message["Subject"] == "A Bcc: x@example.test"
+    assert message["Bcc"] is None
+
+
+class RecordingRelay(Mailbox):
+    """Keeps the envelope's recipients of each message too."""
+
+    def __init__(self, app) -> None:
+        super().__init__(app)
+        self.recipients: list[list[str]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.recipients.append(list(envelope.rcpt_tos))
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.mark.parametrize("sender", [
+    'Agence "Plume"\r\nBcc: x@example.test <no-reply@portal.test>',
+    ('Agence "Plume"\nBcc: x@example.test', "no-reply@portal.test"),
+])
+def test_a_display_name_with_a_line_break_is_sent_safely(app, ctx, monkeypatch, sender):
+    """Names in From and Reply-To are made safe like subjects: the line break is a space, the
+    name quoted as it needs, nobody else receives the email."""
+    monkeypatch.setitem(app.config, "MAIL_DEFAULT_SENDER", sender)
+    queue(ctx, "reader@example.test")
+    with relay(app, RecordingRelay) as box:
+        assert box.deliver().sent == 1
+    [message] = box.messages
+    [author] = message["From"].addresses
+    assert (author.display_name, author.addr_spec) == (
+        'Agence "Plume" Bcc: x@example.test', "no-reply@portal.test")
+    assert message["Bcc"] is None and box.recipients == [["reader@example.test"]]
+
+
+def test_a_poisoned_row_is_not_taken_first_at_every_pass(app, ctx, mailbox, monkeypatch):
+    """The old failure: a batch died on its first row, which stayed "sending" and was claimed
+    first again once the lease ran out. Now it fails and the next passes send the others."""
+    monkeypatch.setitem(app.config, "MAIL_BATCH_SIZE", 2)
+    poisoned = queue_raw(ctx, INJECTED)
+    ordinary = queue(ctx, *(f"reader{i}@example.test" for i in range(3)))
+    reports = [mailbox.deliver() for _ in range(3)]
+    assert [r.sent_ids for r in reports] == [ordinary[:1], ordinary[1:], []]
+    assert [r.failed for r in reports] == [1, 0, 0]
+    assert row_for(ctx, INJECTED).id == poisoned
+    assert row_for(ctx, INJECTED).status is OutboxStatus.FAILED
+
+
+def test_a_try_is_counted_as_it_starts(app, ctx):
+    """A worker that dies while sending leaves its try counted: the relay sees the row at
+    attempts 1 while it is being sent."""
+    seen: list = []
+
+    class Watching(Mailbox):
+        async def handle_DATA(self, server, session, envelope):
+            with app.app_context():
+                seen.extend((r.status, r.attempts) for r in
+                            db.session.scalars(sa.select(OutboxEmail)))
+                db.session.remove()
+            return await super().handle_DATA(server, session, envelope)
+
+    queue(ctx, "watched@example.test")
+    with relay(app, Watching) as box:
+        assert box.deliver().sent == 1
+    assert seen == [(OutboxStatus.SENDING, 1)]
+    assert row_for(ctx, "watched@example.test").attempts == 1
+
+
+def test_a_row_that_kills_its_worker_at_every_try_ends_failed(app, ctx, mailbox, monkeypatch):
+    """Each try of a row a worker dies on was counted when it started: once they are used up,
+    the stale claim is failed instead of being taken over again, and the others go."""
+    monkeypatch.setitem(app.config, "MAIL_MAX_ATTEMPTS", 3)
+    lease = timedelta(seconds=app.config["MAIL_CLAIM_LEASE_SECONDS"])
+    with time_machine.travel(START, tick=False):
+        killer, survivor = queue(ctx, "killer@example.test", "survivor@example.test")
+        ordinary = queue(ctx, "ordinary@example.test")
+        with ctx() as session:
+            for row_id, attempts in ((killer, 3), (survivor, 2)):
+                row = session.get(OutboxEmail, row_id)
+                row.status, row.attempts, row.claim_token = (
+                    OutboxStatus.SENDING, attempts, "dead-worker-claim")
+                row.claimed_at = utcnow() - lease - timedelta(seconds=1)
+            session.commit()
+        report = mailbox.deliver()
+
+    assert sorted(report.sent_ids) == sorted([survivor, *ordinary])
+    row = row_for(ctx, "killer@example.test")
+    assert (row.status, row.attempts, row.claim_token) == (OutboxStatus.FAILED, 3, None)
+    assert "worker stopped" in row.last_error
+    assert mailbox.to("killer@example.test") == []
+
+
+class LongReplyRelay(Mailbox):
+    """Answers the message to one mailbox with a reply line longer than SMTP allows: smtplib
+    raises an error of no usual kind and closes the connection."""
+
+    ODD = "odd@example.test"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.ODD in envelope.rcpt_tos:
+            return "250 " + "x" * 9000
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_an_odd_failure_retries_that_email_and_a_dead_connection_sends_the_rest_back(app, ctx):
+    first = queue(ctx, "before@example.test")
+    odd = queue(ctx, LongReplyRelay.ODD)
+    rest = queue(ctx, "after1@example.test", "after2@example.test")
+    with time_machine.travel(START, tick=False), relay(app, LongReplyRelay) as box:
+        report = box.deliver()
+        assert (report.sent_ids, report.retried, report.failed) == (first, 3, 0)
+        by_id = {r.id: r for r in rows(ctx)}
+        assert (by_id[odd[0]].status, by_id[odd[0]].attempts) == (OutboxStatus.PENDING, 1)
+        assert "Line too long" in by_id[odd[0]].last_error
+        for row_id in rest:  # back to wait: the connection was gone
+            assert by_id[row_id].status is OutboxStatus.PENDING
+            assert "stopped answering" in by_id[row_id].last_error
+        assert box.deliver().claimed == 0  # each waits for its backoff
+    assert [str(m["To"]) for m in box.messages] == ["before@example.test"]
+
+
 # --- the managers' page -------------------------------------------------------------------
 
 
@@ -358,6 +529,65 @@ def test_a_manager_retries_one_failed_email(ctx, login_as):
     assert row_for(ctx, "other@example.test").status is OutboxStatus.FAILED
     # A row that is not failed cannot be "retried".
     assert manager.submit(f"/admin/emails/{one}/retry", page="/admin/emails").status_code == 404
+
+
+def claimed(ctx, row_id: int, ago: timedelta) -> None:
+    """The row is "sending", claimed `ago` by a worker."""
+    with ctx() as session:
+        row = session.get(OutboxEmail, row_id)
+        row.status, row.claim_token, row.claimed_at = (
+            OutboxStatus.SENDING, "some-worker-claim", utcnow() - ago)
+        row.attempts = 1
+        session.commit()
+
+
+def test_a_manager_sees_emails_stuck_in_sending_and_puts_them_back(app, ctx, login_as,
+                                                                   mailbox):
+    lease = timedelta(seconds=app.config["MAIL_CLAIM_LEASE_SECONDS"])
+    stuck, busy = queue(ctx, "stuck@example.test", "busy@example.test")
+    claimed(ctx, stuck, lease + timedelta(minutes=1))  # its worker stopped
+    claimed(ctx, busy, timedelta(seconds=5))  # a worker is sending it now
+    manager = login_as("manager")
+
+    page = manager.get("/admin/emails")  # the failed tab, where managers look
+    assert page.status_code == 200
+    assert 'data-testid="stuck-emails"' in page.text
+    assert "/admin/emails?status=stuck" in page.text
+    assert "/admin/emails/retry" in page.text
+
+    listed = manager.get("/admin/emails?status=stuck").text
+    assert "stuck@example.test" in listed and "busy@example.test" not in listed
+    assert f"/admin/emails/{stuck}/retry" in listed
+    sending = manager.get("/admin/emails?status=sending").text
+    assert "busy@example.test" in sending and f"/admin/emails/{busy}/retry" not in sending
+
+    assert manager.post(f"/admin/emails/{stuck}/retry").status_code == 400  # no CSRF token
+    assert row_for(ctx, "stuck@example.test").status is OutboxStatus.SENDING
+    response = manager.submit(f"/admin/emails/{stuck}/retry", page="/admin/emails?status=stuck")
+    assert response.status_code == 302
+    row = row_for(ctx, "stuck@example.test")
+    assert (row.status, row.attempts, row.claim_token, row.claimed_at) == (
+        OutboxStatus.PENDING, 0, None, None)
+    # An email a worker is sending right now is not put back.
+    assert manager.submit(f"/admin/emails/{busy}/retry", page="/admin/emails").status_code == 404
+    assert 'data-testid="stuck-emails"' not in manager.get("/admin/emails").text
+
+    report = mailbox.deliver()
+    assert report.sent_ids == [stuck]
+    assert row_for(ctx, "busy@example.test").claim_token == "some-worker-claim"
+
+
+def test_retrying_every_failed_email_takes_the_stuck_ones_too(app, ctx, login_as):
+    lease = timedelta(seconds=app.config["MAIL_CLAIM_LEASE_SECONDS"])
+    fail(ctx, "failed@example.test")
+    stuck, busy = queue(ctx, "stuck@example.test", "busy@example.test")
+    claimed(ctx, stuck, lease + timedelta(minutes=1))
+    claimed(ctx, busy, timedelta(seconds=5))
+    manager = login_as("manager")
+    assert manager.submit("/admin/emails/retry", page="/admin/emails").status_code == 302
+    assert row_for(ctx, "failed@example.test").status is OutboxStatus.PENDING
+    assert row_for(ctx, "stuck@example.test").status is OutboxStatus.PENDING
+    assert row_for(ctx, "busy@example.test").status is OutboxStatus.SENDING
 
 
 @pytest.mark.parametrize("role", ["writer", "client"])
