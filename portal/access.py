@@ -187,7 +187,7 @@ ACCESS: Mapping[str, Rule] = {
     "writing.assignments": role(WRITER),
     # Orders a writer could never take do not exist for them; one taken by another writer
     # gets a message instead.
-    "writing.claim": role(WRITER, on=(R.ASSIGNED_WRITER, R.QUALIFIED_WRITER)),
+    "writing.claim": role(WRITER, on=(R.ASSIGNED_WRITER, R.POOL_WRITER)),
     "writing.workspace": role(WRITER, on=(R.ASSIGNED_WRITER,)),
     "writing.save_draft": role(WRITER, on=(R.ASSIGNED_WRITER,), view_answers_json=True),
     "writing.deliver": role(WRITER, on=(R.ASSIGNED_WRITER,)),
