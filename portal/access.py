@@ -117,6 +117,7 @@ ACCESS: Mapping[str, Rule] = {
     # --- accounts: sign-up, login, links from emails --------------------------------------
     "auth.signup": visitors(),
     "auth.login": visitors(),
+    "auth.login_link": by_link(),
     "auth.logout": signed_in(),
     "auth.confirm": by_link(),
     "auth.resend_confirmation": signed_in(),

@@ -61,3 +61,7 @@ class ResendConfirmationForm(ActionForm):
 
 class ConfirmEmailForm(ActionForm):
     pass
+
+
+class LoginLinkForm(ActionForm):
+    pass

@@ -178,6 +178,60 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
+def email_login_link(email: str, password: str) -> None:
+    """Log in past the account's ceiling of failed logins (portal.rate_limits): the password
+    alone opens nothing; when it is right (and the account active) a one-time login link goes
+    to the account's address, at most one a minute.
+
+    Raises NotAllowed with the login's message when the password is wrong; the caller answers
+    both cases the same, so the answer never says whether the password was right."""
+    user = find_user_by_email(email)
+    if not verify_password(user.password_hash if user else None, password) or user is None \
+            or not user.active:
+        security_log.record("login_failed", user_id=user.id if user else None,
+                            reason="needs_link", email_key=security_log.email_key(email))
+        raise NotAllowed(_("Email or password is incorrect."))
+    token = make_token("login", {"uid": user.id, "fp": _login_fingerprint(user)})
+    minute = int(utcnow().timestamp()) // 60
+    queue_email(
+        kind="login_link",
+        key=f"login-link:{user.id}:{minute}",
+        to=user.email,
+        user_id=user.id,
+        locale=user.locale,
+        subject=_l("Your link to log in"),
+        user=user,
+        link=external_url("auth.login_link", token=token),
+        minutes=int(current_app.config["LOGIN_LINK_MAX_AGE"].total_seconds() // 60),
+    )
+    security_log.record("login_link_sent", user_id=user.id)
+
+
+def _login_fingerprint(user: User) -> str:
+    # A login, a new password or the end of every session spends the link.
+    last = user.last_login_at.isoformat() if user.last_login_at else "-"
+    return _fingerprint(f"{user.password_hash}:{user.session_token}:{last}")
+
+
+def user_for_login_link(token: str) -> User:
+    """The account a login link opens; the link dies with the next login. Raises
+    InvalidToken."""
+    payload = read_token("login", token, current_app.config["LOGIN_LINK_MAX_AGE"])
+    user = db.session.get(User, payload.get("uid"))
+    if user is None or not user.active or payload.get("fp") != _login_fingerprint(user):
+        raise InvalidToken(_("This link has already been used or is no longer valid."))
+    return user
+
+
+def log_in_by_link(token: str) -> User:
+    """Open the account of a login link (once). Raises InvalidToken."""
+    user = user_for_login_link(token)
+    user.last_login_at = utcnow()
+    db.session.flush()
+    security_log.record("login_ok", user_id=user.id, by="link")
+    return user
+
+
 def end_all_sessions(user: User) -> None:
     """Make every session and remember cookie of `user` invalid at its next request."""
     user.session_token = new_session_token()

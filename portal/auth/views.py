@@ -16,13 +16,14 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from portal import security_log
+from portal import rate_limits, security_log
 from portal.auth import service
 from portal.auth.forms import (
     AcceptInvitationForm,
     ConfirmEmailForm,
     ForgotPasswordForm,
     LoginForm,
+    LoginLinkForm,
     LogoutForm,
     ResendConfirmationForm,
     ResetPasswordForm,
@@ -112,16 +113,57 @@ def login():
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next")) or ""
     if form.validate_on_submit():
+        if rate_limits.login_needs_link():
+            return _login_by_link(form)
         try:
             user = service.authenticate(form.email.data, form.password.data)
         except DomainError as error:
             db.session.rollback()
+            rate_limits.count_failed_login()
             form.form_errors.append(error.message)
         else:
             db.session.commit()
             start_session(user, remember=form.remember.data)
             return redirect(safe_next(form.next.data) or url_for("main.home"))
     return render_template("auth/login.html", form=form)
+
+
+def _login_by_link(form: LoginForm):
+    """Past the account's ceiling of failed logins: the same answer whether the password was
+    right (a login link is emailed) or not (one more failure counted)."""
+    try:
+        service.email_login_link(form.email.data, form.password.data)
+    except DomainError:
+        db.session.rollback()
+        rate_limits.count_failed_login()
+    else:
+        db.session.commit()
+    form.password.data = ""
+    return render_template("auth/login.html", form=form, link_sent=True)
+
+
+@bp.route("/login/link/<token>", methods=["GET", "POST"])
+def login_link(token: str):
+    # A click on a button (POST): mail scanners that open links must not log in.
+    try:
+        user = service.user_for_login_link(token)
+    except InvalidToken as error:
+        return render_template("auth/link_problem.html", message=error.message,
+                               retry=url_for("auth.login")), 400
+    form = LoginLinkForm()
+    if form.validate_on_submit():
+        try:
+            user = service.log_in_by_link(token)
+        except DomainError as error:
+            db.session.rollback()
+            return render_template("auth/link_problem.html", message=error.message), 400
+        db.session.commit()
+        if current_user.is_authenticated:
+            end_session()
+        start_session(user)
+        flash(_("You are logged in."), "success")
+        return redirect(url_for("main.home"))
+    return render_template("auth/login_link.html", form=form, email=user.email)
 
 
 @bp.post("/logout")

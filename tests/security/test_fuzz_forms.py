@@ -413,6 +413,14 @@ def confirm_link(w: World) -> Target:
     return Target(f"/confirm/{token}", None)
 
 
+def login_link(w: World) -> Target:
+    client = w.user(Role.CLIENT)
+    with w.app.app_context():
+        fingerprint = auth_service._login_fingerprint(db.session.get(User, client.id))
+    return Target(f"/login/link/{w.token('login', {'uid': client.id, 'fp': fingerprint})}",
+                  None)
+
+
 def reset_link(w: World) -> Target:
     client = w.user(Role.CLIENT)
     token = w.token("reset", {"uid": client.id,
@@ -512,6 +520,8 @@ FORMS: tuple[Form, ...] = (
              "next": st.sampled_from(["", "/orders", "//evil.example", "https://evil.example/",
                                       "/\\evil.example", "javascript:alert(1)"]),
          }), frozenset({"users.last_login_at"})),
+    Form("auth.login_link", "anonymous", login_link, nothing,
+         frozenset({"users.last_login_at"})),
     Form("auth.logout", "client", a_client("/logout"), nothing,
          frozenset({"users.session_token"}), prefix="logout"),
     Form("auth.confirm", "anonymous", confirm_link, nothing,
@@ -761,7 +771,7 @@ def test_a_form_posted_as_json_is_refused(app, factory, make_client, body):
 
 
 LINKS = ["/confirm/{}", "/password/reset/{}", "/invitation/{}",
-         "/notifications/preferences/{}"]
+         "/notifications/preferences/{}", "/login/link/{}"]
 
 
 def test_links_from_emails_take_any_token(app, make_client, request):
