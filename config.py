@@ -112,6 +112,8 @@ class Config:
         "login_failures_per_account": "10 per hour; 50 per day",
         "login_link_per_address": "10 per minute",
         "signup_per_address": "5 per minute; 20 per hour",
+        "signup_per_account": "3 per hour",  # what one address receives, taken or not
+        "signup_confirm_per_address": "10 per minute",
         "reset_request_per_address": "5 per minute; 20 per hour",
         "reset_request_per_account": "3 per hour",  # no inbox flooded with reset links
         "reset_per_address": "10 per minute",

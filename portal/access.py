@@ -116,6 +116,7 @@ ACCESS: Mapping[str, Rule] = {
     "main.home": signed_in(),
     # --- accounts: sign-up, login, links from emails --------------------------------------
     "auth.signup": visitors(),
+    "auth.confirm_signup": by_link(),
     "auth.login": visitors(),
     "auth.login_link": by_link(),
     "auth.logout": signed_in(),

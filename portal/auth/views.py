@@ -21,6 +21,7 @@ from portal.auth import service
 from portal.auth.forms import (
     AcceptInvitationForm,
     ConfirmEmailForm,
+    ConfirmSignupForm,
     ForgotPasswordForm,
     LoginForm,
     LoginLinkForm,
@@ -82,7 +83,7 @@ def signup():
         form.timezone.data = form.timezone.data or _default_timezone()
     if form.validate_on_submit():
         try:
-            user = service.sign_up_client(
+            service.sign_up_client(
                 email=form.email.data,
                 password=form.password.data,
                 display_name=form.display_name.data,
@@ -94,11 +95,40 @@ def signup():
             form_error(form, error)
         else:
             db.session.commit()
-            start_session(user)
-            flash(_("Welcome! We sent a confirmation link to %(email)s.", email=user.email),
-                  "success")
-            return redirect(url_for("main.home"))
+            # The same answer for every address: nothing here says whether it has an account.
+            flash(_("Check your inbox: we sent a message to %(email)s. Follow its link within "
+                    "48 hours to finish creating your account.",
+                    email=service.normalize_email(form.email.data)), "info")
+            return redirect(url_for("auth.login"))
     return render_template("auth/signup.html", form=form)
+
+
+@bp.route("/signup/confirm/<token>", methods=["GET", "POST"])
+def confirm_signup(token: str):
+    # The person types the password they chose: a link alone must not open an account whose
+    # password may be someone else's (a sign-up made with another person's address).
+    try:
+        pending = service.pending_signup_for(token)
+    except InvalidToken as error:
+        return render_template("auth/link_problem.html", message=error.message,
+                               retry=url_for("auth.signup")), 400
+    form = ConfirmSignupForm()
+    if form.validate_on_submit():
+        try:
+            user = service.confirm_signup(token, form.password.data)
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            if current_user.is_authenticated:
+                end_session()
+            start_session(user)
+            flash(_("Welcome! Your address %(email)s is confirmed and your account is ready.",
+                    email=user.email), "success")
+            return redirect(url_for("main.home"))
+    return render_template("auth/confirm_signup.html", form=form, email=pending.email), \
+        (422 if form.errors else 200)
 
 
 def _default_timezone() -> str:
@@ -221,7 +251,7 @@ def resend_confirmation():
     else:
         db.session.commit()
         flash(_("A new confirmation link is on its way to %(email)s.",
-                email=current_user.pending_email or current_user.email), "success")
+                email=current_user.waiting_email or current_user.email), "success")
     return redirect(url_for("main.home"))
 
 

@@ -42,6 +42,7 @@ PAYLOADS = {
                               "password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
                               "locale": "fr", "timezone": "Africa/Lome"},
     "auth.login_link": lambda w: {},
+    "auth.confirm_signup": lambda w: {"password": Factory.PASSWORD},
     "auth.logout": lambda w: {},
     "auth.confirm": lambda w: {},
     "auth.resend_confirmation": lambda w: {},

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from limits import parse_many
 
 from config import Config, DevelopmentConfig, MissingSetting, ProductionConfig, TestingConfig
-from portal.accounts.models import Invitation, User
+from portal.accounts.models import Invitation, PendingSignup, User
 from portal.messaging.models import Message
 from portal.notifications.models import OutboxEmail
 from portal.rate_limits import ACCOUNT_CEILING, RULES, limiter_of
@@ -34,6 +34,8 @@ SMALL = {
     "login_failures_per_account": "5 per hour",
     "login_link_per_address": "3 per minute",
     "signup_per_address": "2 per minute",
+    "signup_per_account": "2 per hour",
+    "signup_confirm_per_address": "2 per minute",
     "reset_request_per_address": "4 per minute",
     "reset_request_per_account": "2 per minute",
     "reset_per_address": "2 per minute",
@@ -259,11 +261,24 @@ def test_sign_ups_from_one_address_are_limited_and_the_refused_one_creates_nothi
     visitor = browser(limits)
     for n in range(2):
         assert visitor.submit("/signup", signup_form(n)).status_code == 302
-        visitor.post("/logout", data={"logout-csrf_token": visitor.csrf_token("/home")})
-    before = count(ctx, User)
+    before = count(ctx, PendingSignup), count(ctx, OutboxEmail)
 
     assert_limited(visitor.submit("/signup", signup_form(3)))
-    assert count(ctx, User) == before
+    assert (count(ctx, PendingSignup), count(ctx, OutboxEmail)) == before
+
+
+def test_sign_ups_for_one_address_are_limited_alike_whether_it_has_an_account_or_not(
+    limits, factory, ctx
+):
+    """No inbox is flooded with links (or with "someone tried" notices), and the limit says
+    nothing of the address: the same third answer for both."""
+    ama = factory.user("client")
+    for email in (ama.email, "personne.encore@example.test"):
+        for _attempt in range(2):
+            assert browser(limits).submit("/signup", signup_form(0) | {"email": email}
+                                          ).status_code == 302
+        assert_limited(browser(limits).submit("/signup", signup_form(0) | {"email": email}))
+    assert count(ctx, User) == 1
 
 
 def test_reset_requests_for_one_account_are_limited_so_no_inbox_is_flooded(
@@ -339,8 +354,9 @@ def test_every_rule_names_a_post_endpoint_and_a_valid_limit(app):
     assert parse_many(Config.RATE_LIMITS[ACCOUNT_CEILING])
     assert {rule.setting for rule in RULES} | {ACCOUNT_CEILING} == set(Config.RATE_LIMITS)
     assert {rule.endpoint for rule in RULES} == {
-        "auth.login", "auth.login_link", "auth.signup", "auth.forgot_password",
-        "auth.reset_password", "auth.accept_invitation", "accounts.invite", "messaging.post"}
+        "auth.login", "auth.login_link", "auth.signup", "auth.confirm_signup",
+        "auth.forgot_password", "auth.reset_password", "auth.accept_invitation",
+        "accounts.invite", "messaging.post"}
 
 
 def test_the_suite_runs_without_limits_but_development_and_production_have_them(client):
