@@ -4,10 +4,12 @@ it is kept.
 A file is accepted when its content is one of the accepted kinds (read from its first bytes,
 never from its name or the browser's word) and its extension names that same kind. Word and
 OpenDocument files are zip archives: their check reads the archive's directory, refuses absurd
-archives before reading any entry (see `check_archive`), then reads at most a few bytes of one
-entry; no entry is ever unpacked whole. It is written
-under UPLOAD_DIR (outside the web root) with a random name; the person's file name is kept only
-as a label, cleaned. The file is written before its row, and removed again if the row cannot be
+archives before reading any entry (`check_archive`), then reads at most a few bytes of one
+entry; no entry is ever unpacked whole. This check is the one of every file of the portal:
+brief files, message files and files arriving by email (`check_upload`).
+
+A file is written under UPLOAD_DIR (outside the web root) with a random name; the person's file
+name is kept only as a label, cleaned. The file is written before its row, and removed again if the row cannot be
 stored, so no row ever points to a missing file.
 """
 
