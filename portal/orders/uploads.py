@@ -9,8 +9,8 @@ entry; no entry is ever unpacked whole. This check is the one of every file of t
 brief files, message files and files arriving by email (`check_upload`).
 
 A file is written under UPLOAD_DIR (outside the web root) with a random name; the person's file
-name is kept only as a label, cleaned. The file is written before its row, and removed again if the row cannot be
-stored, so no row ever points to a missing file.
+name is kept only as a label, cleaned. The file is written before its row, and removed again if
+the row cannot be stored, so no row ever points to a missing file.
 """
 
 from __future__ import annotations
