@@ -105,8 +105,15 @@ class Config:
     # The limits themselves ("N per minute; M per hour"), by the name portal/rate_limits.py uses.
     RATE_LIMITS = {
         "login_per_address": "30 per minute; 200 per hour",
-        "login_per_account": "5 per minute; 20 per hour",  # failed attempts only
+        # Failed attempts only: from one address on one account (then 429, for that address
+        # alone), and on one account from every address (then a password alone no longer
+        # opens it: an emailed link does; see portal/rate_limits.py).
+        "login_failures_per_account_and_address": "5 per minute; 20 per hour",
+        "login_failures_per_account": "10 per hour; 50 per day",
+        "login_link_per_address": "10 per minute",
         "signup_per_address": "5 per minute; 20 per hour",
+        "signup_per_account": "3 per hour",  # what one address receives, taken or not
+        "signup_confirm_per_address": "10 per minute",
         "reset_request_per_address": "5 per minute; 20 per hour",
         "reset_request_per_account": "3 per hour",  # no inbox flooded with reset links
         "reset_per_address": "10 per minute",
@@ -155,6 +162,7 @@ class Config:
     CONFIRM_EMAIL_MAX_AGE = timedelta(hours=48)
     INVITATION_MAX_AGE = timedelta(days=7)
     RESET_PASSWORD_MAX_AGE = timedelta(hours=1)
+    LOGIN_LINK_MAX_AGE = timedelta(minutes=15)
 
     SESSION_COOKIE_NAME = "portal_session"
     SESSION_COOKIE_HTTPONLY = True

@@ -116,7 +116,9 @@ ACCESS: Mapping[str, Rule] = {
     "main.home": signed_in(),
     # --- accounts: sign-up, login, links from emails --------------------------------------
     "auth.signup": visitors(),
+    "auth.confirm_signup": by_link(),
     "auth.login": visitors(),
+    "auth.login_link": by_link(),
     "auth.logout": signed_in(),
     "auth.confirm": by_link(),
     "auth.resend_confirmation": signed_in(),
@@ -187,7 +189,7 @@ ACCESS: Mapping[str, Rule] = {
     "writing.assignments": role(WRITER),
     # Orders a writer could never take do not exist for them; one taken by another writer
     # gets a message instead.
-    "writing.claim": role(WRITER, on=(R.ASSIGNED_WRITER, R.QUALIFIED_WRITER)),
+    "writing.claim": role(WRITER, on=(R.ASSIGNED_WRITER, R.POOL_WRITER)),
     "writing.workspace": role(WRITER, on=(R.ASSIGNED_WRITER,)),
     "writing.save_draft": role(WRITER, on=(R.ASSIGNED_WRITER,), view_answers_json=True),
     "writing.deliver": role(WRITER, on=(R.ASSIGNED_WRITER,)),

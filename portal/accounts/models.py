@@ -53,7 +53,10 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A new address waits here until its owner confirms it; the old one stays in use until then.
+    # It reserves nothing (another account may take it meanwhile) and is forgotten once
+    # pending_email_expires_at has passed (see `waiting_email`).
     pending_email: Mapped[str | None] = mapped_column(sa.String(254))
+    pending_email_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     locale: Mapped[str] = mapped_column(sa.String(8), default="fr")
     timezone: Mapped[str] = mapped_column(sa.String(64), default="Africa/Lome")
     # Part of the login identity: rotating it ends every session and remember cookie at once.
@@ -83,6 +86,13 @@ class User(UserMixin, db.Model):
         return self.email_confirmed_at is not None
 
     @property
+    def waiting_email(self) -> str | None:
+        """The new address waiting to be confirmed, until its request expires."""
+        if self.pending_email is None or self.pending_email_expires_at is None:
+            return None
+        return self.pending_email if self.pending_email_expires_at > utcnow() else None
+
+    @property
     def is_manager(self) -> bool:
         return self.role is Role.MANAGER
 
@@ -97,6 +107,23 @@ class User(UserMixin, db.Model):
     @property
     def is_staff(self) -> bool:
         return self.role in (Role.WRITER, Role.MANAGER)
+
+
+class PendingSignup(db.Model):
+    """A sign-up waiting for its address to be confirmed. No account exists until then, so a
+    sign-up reserves no address: several may wait for the same one, and the first confirmed
+    makes the account (the others then fail). Rows older than CONFIRM_EMAIL_MAX_AGE are
+    deleted at the next sign-up."""
+
+    __tablename__ = "pending_signups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    display_name: Mapped[str] = mapped_column(sa.String(80))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    locale: Mapped[str] = mapped_column(sa.String(8))
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class Invitation(db.Model):

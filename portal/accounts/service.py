@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 
 from portal import security_log
 from portal.accounts.models import Invitation, Role, User
 from portal.auth.passwords import verify_password
 from portal.auth.service import (
-    email_taken,
     end_all_sessions,
     normalize_email,
     send_confirmation,
@@ -42,22 +42,25 @@ def change_password(user: User, *, current_password: str, new_password: str) -> 
 
 
 def request_email_change(user: User, *, current_password: str, new_email: str) -> None:
-    """Send a confirmation link to the new address; the change happens when it is followed.
+    """Send a confirmation link to the new address; the change happens when it is followed,
+    within CONFIRM_EMAIL_MAX_AGE (then the request is forgotten). The new address is not
+    reserved meanwhile. An address another account uses is answered the same way (the owner
+    is told instead, see send_confirmation), so that this form tells nobody who has an account.
 
-    Raises NotAllowed (wrong current password) or Conflict (address taken or unchanged)."""
+    Raises NotAllowed (wrong current password) or Conflict (the address is already theirs)."""
     _require_current_password(user, current_password)
     new_email = normalize_email(new_email)
     if new_email == user.email:
         raise Conflict(_("This is already your address."), field="email")
-    if email_taken(new_email, except_user=user):
-        raise Conflict(_("Another account already uses this address."), field="email")
     user.pending_email = new_email
+    user.pending_email_expires_at = utcnow() + current_app.config["CONFIRM_EMAIL_MAX_AGE"]
     db.session.flush()
     send_confirmation(user)
 
 
 def cancel_email_change(user: User) -> None:
     user.pending_email = None
+    user.pending_email_expires_at = None
     db.session.flush()
 
 

@@ -102,7 +102,7 @@ def change_email():
         else:
             db.session.commit()
             flash(_("We sent a link to %(email)s. Your address changes once you follow it.",
-                    email=current_user.pending_email), "success")
+                    email=current_user.waiting_email), "success")
             return redirect(url_for("accounts.settings"))
     return _settings_page(email=form, status=422)
 

@@ -217,6 +217,10 @@ class AssignForm(PortalForm):
         validators=[Optional(), Length(max=500, message=_l("At most 500 characters."))],
         render_kw={"rows": 2},
     )
+    # Reassignments only; unchecked (the default) sets the unfinished text aside, as a
+    # release does (orders.service.set_aside_draft).
+    pass_draft = BooleanField(_l("Pass the current writer's unfinished text on to the new writer"),
+                              default=False)
 
 
 class ExtendDeadlineForm(PortalForm):

@@ -370,7 +370,8 @@ def assign(order_id: int):
         return redirect(order_url(order.id))
     writer = db.session.get(User, form.writer_id.data)
     try:
-        orders_service.assign(order, current_user, writer, (form.note.data or "").strip())
+        orders_service.assign(order, current_user, writer, (form.note.data or "").strip(),
+                              pass_draft=bool(form.pass_draft.data))
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "danger")

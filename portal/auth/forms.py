@@ -61,3 +61,18 @@ class ResendConfirmationForm(ActionForm):
 
 class ConfirmEmailForm(ActionForm):
     pass
+
+
+class LoginLinkForm(ActionForm):
+    pass
+
+
+class ConfirmSignupForm(PortalForm):
+    password = PasswordField(
+        _l("The password you chose"),
+        validators=[
+            DataRequired(message=_l("Enter your password.")),
+            Length(max=1024, message=_l("This is not the password you chose when you signed up.")),
+        ],
+        render_kw={"autocomplete": "current-password"},
+    )

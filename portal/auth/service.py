@@ -14,7 +14,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal import security_log
-from portal.accounts.models import ROLE_LABELS, Invitation, Role, User, new_session_token
+from portal.accounts.models import (
+    ROLE_LABELS,
+    Invitation,
+    PendingSignup,
+    Role,
+    User,
+    new_session_token,
+)
 from portal.auth.passwords import hash_password, password_problem, verify_password
 from portal.auth.tokens import make_token, read_token
 from portal.errors import Conflict, InvalidToken, NotAllowed
@@ -32,9 +39,10 @@ def find_user_by_email(email: str) -> User | None:
 
 
 def email_taken(email: str, *, except_user: User | None = None) -> bool:
-    """True when an account uses `email`, or waits to confirm it as its new address."""
+    """True when an account uses `email`. An address waiting to be confirmed (a sign-up, or
+    a change of address) reserves nothing."""
     email = normalize_email(email)
-    query = sa.select(User.id).where(sa.or_(User.email == email, User.pending_email == email))
+    query = sa.select(User.id).where(User.email == email)
     if except_user is not None:
         query = query.where(User.id != except_user.id)
     return db.session.scalar(query.limit(1)) is not None
@@ -55,37 +63,123 @@ def check_new_password(password: str, *personal: str) -> None:
 
 def sign_up_client(
     *, email: str, password: str, display_name: str, locale: str, timezone: str
-) -> User:
-    """Create a client account and queue its confirmation email.
+) -> None:
+    """Answer a sign-up the same way whatever the address, so that it never tells whether an
+    account uses it: a free address gets a link to finish creating the account (the sign-up
+    waits as a PendingSignup, which reserves nothing); an address with an account gets, instead,
+    an email telling its owner that someone tried (at most one an hour). The password is
+    hashed in both cases, so both take the same time.
 
-    Raises Conflict when the address is taken or the password is refused.
-    """
+    Raises Conflict only when the password is refused (which depends on what the visitor
+    typed, never on who has an account)."""
     email = normalize_email(email)
-    if email_taken(email):
-        raise Conflict(
-            _("An account already uses this address. Log in, or reset your password."),
-            field="email",
-        )
     check_new_password(password, email, display_name)
-    user = User(
-        email=email,
-        password_hash=hash_password(password),
-        display_name=display_name.strip(),
-        role=Role.CLIENT,
-        locale=locale,
-        timezone=timezone,
-    )
-    db.session.add(user)
+    password_hash = hash_password(password)
+    owner = find_user_by_email(email)
+    if owner is not None:
+        tell_owner_of_attempt(owner, "signup")
+        security_log.record("signup_for_existing_account", user_id=owner.id)
+        return
+    now = utcnow()
+    db.session.execute(sa.delete(PendingSignup).where(
+        PendingSignup.created_at < now - current_app.config["CONFIRM_EMAIL_MAX_AGE"]))
+    pending = PendingSignup(email=email, password_hash=password_hash,
+                            display_name=display_name.strip(), locale=locale, timezone=timezone,
+                            created_at=now)
+    db.session.add(pending)
     db.session.flush()
-    send_confirmation(user)
+    token = make_token("signup", {"pid": pending.id, "email": email})
+    queue_email(
+        kind="confirm_signup",
+        key=f"signup:{pending.id}",
+        to=email,
+        locale=locale,
+        subject=_l("Confirm your email address"),
+        name=pending.display_name,
+        link=external_url("auth.confirm_signup", token=token),
+        hours=int(current_app.config["CONFIRM_EMAIL_MAX_AGE"].total_seconds() // 3600),
+    )
+
+
+def tell_owner_of_attempt(owner: User, what: str) -> None:
+    """Tell the owner of an address that someone tried to use it: to create an account
+    (`what` "signup") or as the new address of another account ("change"). At most one such
+    email an hour per account; nothing for a closed account."""
+    if not owner.active:
+        return
+    hour = int(utcnow().timestamp()) // 3600
+    queue_email(
+        kind="address_in_use",
+        key=f"address-in-use:{owner.id}:{hour}",
+        to=owner.email,
+        user_id=owner.id,
+        locale=owner.locale,
+        subject=_l("Someone tried to use your address"),
+        user=owner,
+        what=what,
+        login_link=external_url("auth.login"),
+        reset_link=external_url("auth.forgot_password"),
+    )
+
+
+def pending_signup_for(token: str) -> PendingSignup:
+    """The sign-up a confirmation link finishes. Raises InvalidToken for a forged or expired
+    link, or one already used."""
+    payload = read_token("signup", token, current_app.config["CONFIRM_EMAIL_MAX_AGE"])
+    pending = db.session.get(PendingSignup, payload.get("pid"))
+    if pending is None or pending.email != payload.get("email"):
+        raise InvalidToken(_("This link has already been used or is no longer valid."))
+    return pending
+
+
+def confirm_signup(token: str, password: str) -> User:
+    """Create the client account a sign-up link was sent for, its address confirmed, once the
+    person types the password they chose (a link alone must not open an account whose
+    password someone else may have chosen). Every sign-up waiting for that address ends.
+
+    Raises InvalidToken (see pending_signup_for), Conflict on the password field when it is
+    not the one chosen, Conflict when an account took the address meanwhile."""
+    pending = pending_signup_for(token)
+    if not verify_password(pending.password_hash, password):
+        raise Conflict(_("This is not the password you chose when you signed up."),
+                       field="password")
+    if email_taken(pending.email):
+        raise Conflict(_("An account already uses this address. Log in, or reset your "
+                         "password."))
+    user = User(email=pending.email, password_hash=pending.password_hash,
+                display_name=pending.display_name, role=Role.CLIENT, locale=pending.locale,
+                timezone=pending.timezone, email_confirmed_at=utcnow(), last_login_at=utcnow())
+    _insert_user(user)
+    db.session.execute(sa.delete(PendingSignup).where(PendingSignup.email == pending.email))
+    security_log.record("signup_confirmed", user_id=user.id)
     return user
 
 
+def _insert_user(user: User) -> None:
+    # Two confirmations of the same address at once: the second insert meets the unique
+    # address, and is told so rather than failing.
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        raise Conflict(_("An account already uses this address. Log in, or reset your "
+                         "password.")) from None
+
+
 def send_confirmation(user: User) -> None:
-    """Queue a confirmation link for the address the user has to confirm (new or pending)."""
-    address = user.pending_email or user.email
-    if user.pending_email is None and user.is_confirmed:
+    """Queue a confirmation link for the address the user has to confirm (new or pending).
+
+    A new address that another account uses gets no link: its owner is told instead, and the
+    person asking sees the same answer (a link to it could only fail)."""
+    address = user.waiting_email or user.email
+    if user.waiting_email is None and user.is_confirmed:
         raise Conflict(_("Your address is already confirmed."))
+    if user.waiting_email is not None:
+        owner = find_user_by_email(address)
+        if owner is not None and owner.id != user.id:
+            tell_owner_of_attempt(owner, "change")
+            return
     token = make_token("confirm", {"uid": user.id, "email": address})
     queue_email(
         kind="confirm_email",
@@ -97,7 +191,7 @@ def send_confirmation(user: User) -> None:
         user=user,
         link=external_url("auth.confirm", token=token),
         hours=int(current_app.config["CONFIRM_EMAIL_MAX_AGE"].total_seconds() // 3600),
-        is_change=user.pending_email is not None,
+        is_change=user.waiting_email is not None,
     )
 
 
@@ -107,7 +201,7 @@ def _confirmation_target(token: str) -> tuple[User, str]:
     email = payload.get("email")
     if user is None or not user.active or not isinstance(email, str):
         raise InvalidToken(_("This link is not valid. Check that you copied it whole."))
-    if email not in (user.email, user.pending_email):
+    if email not in (user.email, user.waiting_email):
         raise InvalidToken(
             _("This link is for an address that is no longer waiting to be confirmed.")
         )
@@ -124,7 +218,9 @@ def confirm_email(token: str) -> User:
     replaces the old (which is told of the change).
 
     Raises InvalidToken for a forged or expired link, or one whose address the account no
-    longer waits to confirm; Conflict if another account took the address meanwhile.
+    longer waits to confirm (the change was cancelled, replaced or expired after
+    CONFIRM_EMAIL_MAX_AGE); Conflict if another account took the address meanwhile (a change
+    reserves nothing).
     """
     user, email = _confirmation_target(token)
     if email == user.email:
@@ -132,13 +228,21 @@ def confirm_email(token: str) -> User:
             user.email_confirmed_at = utcnow()
             db.session.flush()
         return user
-    if db.session.scalar(sa.select(User.id).where(User.email == email, User.id != user.id)):
-        raise Conflict(_("Another account already uses this address."))
+    taken = Conflict(_("Another account now uses %(email)s: your address stays %(current)s. "
+                       "Choose another new address in your settings.", email=email,
+                       current=user.email))
+    if email_taken(email, except_user=user):
+        raise taken
     previous = user.email
-    user.email = email
-    user.pending_email = None
-    user.email_confirmed_at = utcnow()
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            user.email = email
+            user.pending_email = None
+            user.pending_email_expires_at = None
+            user.email_confirmed_at = utcnow()
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        raise taken from None
     queue_email(
         kind="email_changed",
         key=f"email-changed:{user.id}:{_fingerprint(token)}",
@@ -175,6 +279,60 @@ def authenticate(email: str, password: str) -> User:
     user.last_login_at = utcnow()
     db.session.flush()
     security_log.record("login_ok", user_id=user.id)
+    return user
+
+
+def email_login_link(email: str, password: str) -> None:
+    """Log in past the account's ceiling of failed logins (portal.rate_limits): the password
+    alone opens nothing; when it is right (and the account active) a one-time login link goes
+    to the account's address, at most one a minute.
+
+    Raises NotAllowed with the login's message when the password is wrong; the caller answers
+    both cases the same, so the answer never says whether the password was right."""
+    user = find_user_by_email(email)
+    if not verify_password(user.password_hash if user else None, password) or user is None \
+            or not user.active:
+        security_log.record("login_failed", user_id=user.id if user else None,
+                            reason="needs_link", email_key=security_log.email_key(email))
+        raise NotAllowed(_("Email or password is incorrect."))
+    token = make_token("login", {"uid": user.id, "fp": _login_fingerprint(user)})
+    minute = int(utcnow().timestamp()) // 60
+    queue_email(
+        kind="login_link",
+        key=f"login-link:{user.id}:{minute}",
+        to=user.email,
+        user_id=user.id,
+        locale=user.locale,
+        subject=_l("Your link to log in"),
+        user=user,
+        link=external_url("auth.login_link", token=token),
+        minutes=int(current_app.config["LOGIN_LINK_MAX_AGE"].total_seconds() // 60),
+    )
+    security_log.record("login_link_sent", user_id=user.id)
+
+
+def _login_fingerprint(user: User) -> str:
+    # A login, a new password or the end of every session spends the link.
+    last = user.last_login_at.isoformat() if user.last_login_at else "-"
+    return _fingerprint(f"{user.password_hash}:{user.session_token}:{last}")
+
+
+def user_for_login_link(token: str) -> User:
+    """The account a login link opens; the link dies with the next login. Raises
+    InvalidToken."""
+    payload = read_token("login", token, current_app.config["LOGIN_LINK_MAX_AGE"])
+    user = db.session.get(User, payload.get("uid"))
+    if user is None or not user.active or payload.get("fp") != _login_fingerprint(user):
+        raise InvalidToken(_("This link has already been used or is no longer valid."))
+    return user
+
+
+def log_in_by_link(token: str) -> User:
+    """Open the account of a login link (once). Raises InvalidToken."""
+    user = user_for_login_link(token)
+    user.last_login_at = utcnow()
+    db.session.flush()
+    security_log.record("login_ok", user_id=user.id, by="link")
     return user
 
 

@@ -16,13 +16,15 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from portal import security_log
+from portal import rate_limits, security_log
 from portal.auth import service
 from portal.auth.forms import (
     AcceptInvitationForm,
     ConfirmEmailForm,
+    ConfirmSignupForm,
     ForgotPasswordForm,
     LoginForm,
+    LoginLinkForm,
     LogoutForm,
     ResendConfirmationForm,
     ResetPasswordForm,
@@ -81,7 +83,7 @@ def signup():
         form.timezone.data = form.timezone.data or _default_timezone()
     if form.validate_on_submit():
         try:
-            user = service.sign_up_client(
+            service.sign_up_client(
                 email=form.email.data,
                 password=form.password.data,
                 display_name=form.display_name.data,
@@ -93,11 +95,40 @@ def signup():
             form_error(form, error)
         else:
             db.session.commit()
-            start_session(user)
-            flash(_("Welcome! We sent a confirmation link to %(email)s.", email=user.email),
-                  "success")
-            return redirect(url_for("main.home"))
+            # The same answer for every address: nothing here says whether it has an account.
+            flash(_("Check your inbox: we sent a message to %(email)s. Follow its link within "
+                    "48 hours to finish creating your account.",
+                    email=service.normalize_email(form.email.data)), "info")
+            return redirect(url_for("auth.login"))
     return render_template("auth/signup.html", form=form)
+
+
+@bp.route("/signup/confirm/<token>", methods=["GET", "POST"])
+def confirm_signup(token: str):
+    # The person types the password they chose: a link alone must not open an account whose
+    # password may be someone else's (a sign-up made with another person's address).
+    try:
+        pending = service.pending_signup_for(token)
+    except InvalidToken as error:
+        return render_template("auth/link_problem.html", message=error.message,
+                               retry=url_for("auth.signup")), 400
+    form = ConfirmSignupForm()
+    if form.validate_on_submit():
+        try:
+            user = service.confirm_signup(token, form.password.data)
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            if current_user.is_authenticated:
+                end_session()
+            start_session(user)
+            flash(_("Welcome! Your address %(email)s is confirmed and your account is ready.",
+                    email=user.email), "success")
+            return redirect(url_for("main.home"))
+    return render_template("auth/confirm_signup.html", form=form, email=pending.email), \
+        (422 if form.errors else 200)
 
 
 def _default_timezone() -> str:
@@ -112,16 +143,57 @@ def login():
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next")) or ""
     if form.validate_on_submit():
+        if rate_limits.login_needs_link():
+            return _login_by_link(form)
         try:
             user = service.authenticate(form.email.data, form.password.data)
         except DomainError as error:
             db.session.rollback()
+            rate_limits.count_failed_login()
             form.form_errors.append(error.message)
         else:
             db.session.commit()
             start_session(user, remember=form.remember.data)
             return redirect(safe_next(form.next.data) or url_for("main.home"))
     return render_template("auth/login.html", form=form)
+
+
+def _login_by_link(form: LoginForm):
+    """Past the account's ceiling of failed logins: the same answer whether the password was
+    right (a login link is emailed) or not (one more failure counted)."""
+    try:
+        service.email_login_link(form.email.data, form.password.data)
+    except DomainError:
+        db.session.rollback()
+        rate_limits.count_failed_login()
+    else:
+        db.session.commit()
+    form.password.data = ""
+    return render_template("auth/login.html", form=form, link_sent=True)
+
+
+@bp.route("/login/link/<token>", methods=["GET", "POST"])
+def login_link(token: str):
+    # A click on a button (POST): mail scanners that open links must not log in.
+    try:
+        user = service.user_for_login_link(token)
+    except InvalidToken as error:
+        return render_template("auth/link_problem.html", message=error.message,
+                               retry=url_for("auth.login")), 400
+    form = LoginLinkForm()
+    if form.validate_on_submit():
+        try:
+            user = service.log_in_by_link(token)
+        except DomainError as error:
+            db.session.rollback()
+            return render_template("auth/link_problem.html", message=error.message), 400
+        db.session.commit()
+        if current_user.is_authenticated:
+            end_session()
+        start_session(user)
+        flash(_("You are logged in."), "success")
+        return redirect(url_for("main.home"))
+    return render_template("auth/login_link.html", form=form, email=user.email)
 
 
 @bp.post("/logout")
@@ -179,7 +251,7 @@ def resend_confirmation():
     else:
         db.session.commit()
         flash(_("A new confirmation link is on its way to %(email)s.",
-                email=current_user.pending_email or current_user.email), "success")
+                email=current_user.waiting_email or current_user.email), "success")
     return redirect(url_for("main.home"))
 
 

@@ -25,6 +25,10 @@ class Message(db.Model):
     __tablename__ = "messages"
     __table_args__ = (
         sa.Index("ix_messages_order_id_created_at", "order_id", "created_at"),
+        # The same email received twice for one order is stored once; sent to the reply
+        # addresses of two orders, it is a message on each.
+        sa.UniqueConstraint("order_id", "email_message_id",
+                            name="uq_messages_order_id_email_message_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,8 +43,8 @@ class Message(db.Model):
                 values_callable=lambda items: [i.value for i in items], validate_strings=True),
         default=MessageSource.WEB,
     )
-    # The Message-ID of an email reply: the same email received twice is stored once.
-    email_message_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    # The Message-ID of an email reply (unique per order, see above).
+    email_message_id: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     author: Mapped[User | None] = relationship()

@@ -2,7 +2,8 @@
 
 The conversation is between the order's client, its assigned writer and the managers. A writer
 who could take the order from the pool sees the brief, not the conversation. Internal notes are
-for staff on the order: managers and the assigned writer; a client never sees one.
+for staff on the order: managers and the assigned writer; a client never sees one. Files go
+with a message only from an account whose address is confirmed.
 """
 
 from __future__ import annotations
@@ -35,3 +36,8 @@ def can_post(user: User, order: Order) -> bool:
 
 def can_post_internal(user: User, order: Order) -> bool:
     return sees_internal(user, order)
+
+
+def can_attach_files(user: User, order: Order) -> bool:
+    """Files on a message: anyone who may post, once their address is confirmed."""
+    return can_post(user, order) and user.is_confirmed

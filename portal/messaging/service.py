@@ -77,10 +77,12 @@ def post_message(
     """Add a message (or, with `internal`, a staff-only note) to the order's conversation.
 
     The order's client, its assigned writer and managers may write, once the order is submitted;
-    internal notes only managers and the assigned writer (NotAllowed otherwise). The body has 1
+    internal notes only managers and the assigned writer, files only a confirmed account
+    (NotAllowed otherwise). The body has 1
     to BODY_MAX_CHARS characters once trimmed; at most FILES_PER_MESSAGE files, each under the
     rules of brief attachments (Conflict otherwise). A message whose `email_message_id` is
-    already stored is not stored again: the stored one is returned. Files are written before
+    already stored on this order is not stored again: the stored one is returned (the same
+    email sent to two orders is a message on each). Files are written before
     the rows and removed again if the rows cannot be stored. The message is unread for the
     others it concerns (their counters, portal.messaging.unread rule 1), and they are then
     notified (portal.notifications.service.notify_message)."""
@@ -90,9 +92,8 @@ def post_message(
         raise NotAllowed(_("Only the agency's team can write internal notes."),
                          field="internal")
     if email_message_id:
-        existing = db.session.scalar(
-            sa.select(Message).where(Message.email_message_id == email_message_id)
-        )
+        existing = db.session.scalar(sa.select(Message).where(
+            Message.order_id == order.id, Message.email_message_id == email_message_id))
         if existing is not None:
             return existing
 
@@ -105,6 +106,8 @@ def post_message(
                          max=format_decimal(BODY_MAX_CHARS), count=format_decimal(len(text))),
                        field="body")
     files = [upload for upload in files if upload is not None and upload.filename]
+    if files and not policies.can_attach_files(author, order):
+        raise NotAllowed(_("Confirm your email address before sending files."))
     if len(files) > FILES_PER_MESSAGE:
         raise Conflict(_("A message carries at most %(count)d files.", count=FILES_PER_MESSAGE),
                        field="files")

@@ -13,7 +13,6 @@ from flask import (
     flash,
     make_response,
     redirect,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -79,6 +78,7 @@ def conversation_for(order: Order, viewer: User, *, last_visit: datetime | None 
         "first_new_id": first_new,
         "form": form or MessageForm(formdata=None),
         "may_note": policies.can_post_internal(viewer, order),
+        "may_attach": policies.can_attach_files(viewer, order),
         "files_max": service.FILES_PER_MESSAGE,
         "render": service.render_message,
     }
@@ -125,13 +125,10 @@ def attachment(order_id: int, message_id: int, file_id: int):
     found = next((a for a in message.attachments if a.id == file_id), None) if message else None
     if found is None:
         abort(404)
-    path = uploads.path_of(found)
-    if not path.is_file():
-        log.error("file %s of message %s has no stored file %s", found.id, message_id, path)
+    response = uploads.download(found)
+    if response is None:
         abort(404)
-    response = send_file(path, mimetype=found.media_type, as_attachment=True,
-                         download_name=found.original_name, max_age=0)
-    return _inert(response)
+    return response
 
 
 @bp.get("/<int:order_id>/conversation.txt")

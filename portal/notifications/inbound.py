@@ -10,9 +10,16 @@ becomes a message through portal.messaging.service.post_message, which checks th
 still takes part in the order's conversation and stores an email (Message-ID) only once.
 Attachments are kept under the rules of message files; the others are left out with a note.
 
+The email is read once, before any recipient is handled (`read_email`): an email nested or split
+beyond MAX_NESTING containers or MAX_PARTS parts is refused from a scan of its raw bytes,
+before the parser (which recurses once per level) sees it, and any failure to read it is
+answered with a fixed 554 text that names nothing of the portal's internals.
+
 Every refusal is logged on "portal.inbound" in one line (reason, the start of the token, the
-sender) and answered 550; a database that cannot be reached is answered 450 so the sender's
-server tries again later; data above INBOUND_MAX_BYTES is answered 552 by aiosmtpd.
+sender) and answered 5xx; a database that cannot be reached is answered 450 so the sender's
+server tries again later; data above INBOUND_MAX_BYTES is answered 552 by aiosmtpd. The same
+email (Message-ID) is stored once per order: sent to the reply addresses of two orders, it
+becomes a message on each.
 """
 
 from __future__ import annotations
@@ -52,6 +59,11 @@ from portal.orders.models import Order
 log = logging.getLogger("portal.inbound")
 
 MAX_RECIPIENTS = 20
+# What an email may hold, counted on its raw bytes before it is parsed. Containers (multipart
+# boundaries declared, and message/* parts) bound the depth of nesting: a reply with a quoted,
+# forwarded email holds about ten. Parts: the boundary lines of all of them.
+MAX_NESTING = 50
+MAX_PARTS = 500
 
 ACCEPTED = "250 2.0.0 Reply received, thank you"
 DUPLICATE = "250 2.0.0 Reply already received"
@@ -65,6 +77,8 @@ REFUSED = "550 5.6.0 This reply cannot be posted: please answer on the portal"
 TRY_LATER = "450 4.3.0 Temporary problem, please try again later"
 LOCAL_ERROR = "451 4.3.0 Local error, please try again later"
 TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
+UNREADABLE = "554 5.6.0 This email could not be read: please answer on the portal"
+TOO_COMPLEX = "554 5.6.0 This email has too many parts: please answer on the portal"
 
 
 @dataclass
@@ -90,9 +104,68 @@ def log_refusal(reason: str, token: str | None, sender: str, envelope_sender: st
 
 # --- reading the email --------------------------------------------------------------------
 
+_BOUNDARY = re.compile(rb'boundary\*?\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.I)
+_MESSAGE_PART = re.compile(rb"^content-type:\s*message/", re.I | re.M)
+_DELIMITER = re.compile(rb"^--([^\r\n]{1,202})", re.M)
+
+
+def structure_problem(content: bytes) -> str | None:
+    """Why the raw email is too deeply nested or split to be parsed, or None.
+
+    Counted on the bytes, without recursion: the boundaries declared anywhere and the message/*
+    parts are the containers (each level of nesting needs one of them), and the lines that
+    open or close a part with one of those boundaries are the parts."""
+    boundaries = set()
+    for match in _BOUNDARY.finditer(content):
+        boundaries.add(match.group(1) or match.group(2))
+        if len(boundaries) > MAX_NESTING:
+            return f"more than {MAX_NESTING} multipart boundaries"
+    containers = len(boundaries) + len(_MESSAGE_PART.findall(content))
+    if containers > MAX_NESTING:
+        return f"{containers} nested containers"
+    if not boundaries:
+        return None
+    parts = 0
+    for match in _DELIMITER.finditer(content):
+        line = match.group(1).rstrip()
+        if line in boundaries or (line.endswith(b"--") and line[:-2] in boundaries):
+            parts += 1
+            if parts > MAX_PARTS:
+                return f"more than {MAX_PARTS} parts"
+    return None
+
 
 def parse(content: bytes) -> EmailMessage:
     return email.message_from_bytes(content, policy=policy.default)
+
+
+@dataclass(frozen=True)
+class ReadEmail:
+    """What the portal takes from an email, read once for all its recipients."""
+
+    sender: str  # the one address of the From header ("" when there is none or several)
+    automatic: bool
+    message_id: str
+    text: str
+    files: list[tuple[str, bytes]]
+
+
+def read_email(content: bytes) -> ReadEmail:
+    """Parse the raw email and take what a reply needs from it.
+
+    Raises Refusal (TOO_COMPLEX) for an email `structure_problem` refuses, before parsing it,
+    and Refusal (UNREADABLE) for any failure of the parser or of reading its parts."""
+    problem = structure_problem(content)
+    if problem:
+        raise Refusal(f"email too complex ({problem})", TOO_COMPLEX)
+    try:
+        message = parse(content)
+        text = reply_text(message)
+        return ReadEmail(sender=sender_address(message) or "", automatic=is_automatic(message),
+                         message_id=message_id(message, text), text=text,
+                         files=attachments(message))
+    except Exception as error:
+        raise Refusal(f"unreadable email ({type(error).__name__})", UNREADABLE) from error
 
 
 def sender_address(message: EmailMessage) -> str | None:
@@ -114,9 +187,10 @@ def is_automatic(message: EmailMessage) -> bool:
             or message.get("X-Autoreply") is not None or message.get("X-Autorespond") is not None)
 
 
-def message_id(message: EmailMessage) -> str:
+def message_id(message: EmailMessage, text: str | None = None) -> str:
     """The Message-ID that makes a second delivery of the same email a duplicate; emails
-    without one are told apart by a digest of their sender, date, subject and text."""
+    without one are told apart by a digest of their sender, date, subject and text (`text`:
+    the reply's text when already read)."""
     found = str(message.get("Message-ID", "") or "").strip()
     if found and len(found) <= 255:
         return found
@@ -126,7 +200,7 @@ def message_id(message: EmailMessage) -> str:
     else:
         for header in ("From", "Date", "Subject"):
             digest.update(str(message.get(header, "")).encode("utf-8", "replace") + b"\0")
-        digest.update(reply_text(message).encode())
+        digest.update((reply_text(message) if text is None else text).encode())
     return f"sha256:{digest.hexdigest()}"
 
 
@@ -165,11 +239,11 @@ def _file(name: str, data: bytes) -> FileStorage:
 
 
 def kept_files(
-    message: EmailMessage, limit: int
+    files: list[tuple[str, bytes]], limit: int
 ) -> tuple[list[FileStorage], list[str]]:
     """The attachments that follow the rules of message files, and a note for each left out."""
     kept, notes = [], []
-    for name, data in attachments(message):
+    for name, data in files:
         label = uploads.clean_name(name)
         if len(kept) >= limit:
             notes.append(_("“%(name)s” was left out: a message carries at most %(count)d files.",
@@ -187,7 +261,7 @@ def kept_files(
 # --- handling one reply -------------------------------------------------------------------
 
 
-def deliver_reply(token: str, envelope_sender: str, message: EmailMessage) -> str:
+def deliver_reply(token: str, envelope_sender: str, email_read: ReadEmail) -> str:
     """Post the reply sent to the reply address of `token`; returns the SMTP answer.
 
     Runs inside an app context and is the "request": it commits what it posted, or rolls
@@ -195,8 +269,9 @@ def deliver_reply(token: str, envelope_sender: str, message: EmailMessage) -> st
     from portal.messaging.models import Message, MessageSource
     from portal.messaging.service import FILES_PER_MESSAGE, post_message, stored_names
 
-    header_sender = sender_address(message) or ""
+    header_sender = email_read.sender
     email_id = None
+    order_id = None
     already = None
     written: list[str] = []  # files of a new message, removed if it is not committed
     try:
@@ -209,13 +284,14 @@ def deliver_reply(token: str, envelope_sender: str, message: EmailMessage) -> st
             raise Refusal("From header is not the person of the token", WRONG_SENDER)
         if (envelope_sender or "").lower() != author.email.lower():
             raise Refusal("envelope sender is not the person of the token", WRONG_SENDER)
-        if is_automatic(message):
+        if email_read.automatic:
             raise Refusal("automatic reply", AUTOMATIC)
-        email_id = message_id(message)
-        already = db.session.scalar(select(Message.id).where(Message.email_message_id == email_id))
+        email_id, order_id = email_read.message_id, order.id
+        already = db.session.scalar(select(Message.id).where(
+            Message.order_id == order_id, Message.email_message_id == email_id))
         with force_locale(author.locale):
-            body = reply_text(message)
-            files, notes = kept_files(message, FILES_PER_MESSAGE)
+            body = email_read.text
+            files, notes = kept_files(email_read.files, FILES_PER_MESSAGE)
             if body or files:
                 body = "\n\n".join([body or _("(Files sent by email.)"),
                                       *(f"({note})" for note in notes)])
@@ -245,9 +321,9 @@ def deliver_reply(token: str, envelope_sender: str, message: EmailMessage) -> st
     except sa_exc.IntegrityError:
         _undo(written)
         # The same email delivered twice at the same moment: the other delivery stored it.
-        if email_id and db.session.scalar(
-            select(Message.id).where(Message.email_message_id == email_id)
-        ):
+        if email_id and db.session.scalar(select(Message.id).where(
+            Message.order_id == order_id, Message.email_message_id == email_id
+        )):
             log.info("reply already received: %s", _clean(email_id))
             return DUPLICATE
         log.exception("reply could not be stored (token %s…)", token[:8])
@@ -305,20 +381,32 @@ class InboundHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session: Session, envelope: Envelope) -> str:
-        return await asyncio.get_running_loop().run_in_executor(
-            None, self.receive, envelope.mail_from or "", list(envelope.rcpt_tos),
-            bytes(envelope.content or b""),
-        )
+        # Whatever fails below, the answer is one of ours: aiosmtpd would otherwise name the
+        # exception to the sender.
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                None, self.receive, envelope.mail_from or "", list(envelope.rcpt_tos),
+                bytes(envelope.content or b""),
+            )
+        except Exception:
+            log.exception("reply could not be handled")
+            return LOCAL_ERROR
 
     def receive(self, envelope_sender: str, recipients: list[str], content: bytes) -> str:
-        """Post the reply once per reply address it was sent to; one answer for all: accepted
-        when any was posted, else the first refusal."""
-        message = parse(content)
+        """Read the email once, then post it once per reply address it was sent to; one answer
+        for all: accepted when any was posted, else the first refusal."""
+        try:
+            email_read = read_email(content)
+        except Refusal as refused:
+            log_refusal(refused.reason, None, "", envelope_sender)
+            if refused.__cause__ is not None:
+                log.info("why the email could not be read", exc_info=refused.__cause__)
+            return refused.response
         answers = []
         for recipient in recipients:
             with self.app.app_context():
                 token = token_of(recipient) or ""
-                answers.append(deliver_reply(token, envelope_sender, message))
+                answers.append(deliver_reply(token, envelope_sender, email_read))
         accepted = [answer for answer in answers if answer.startswith("250")]
         return accepted[0] if accepted else answers[0]
 

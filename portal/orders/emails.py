@@ -120,13 +120,24 @@ def notify_taken(order: Order, event: OrderEvent, actor: User | None) -> None:
               lines=[_l("The agency gave you the order “%(title)s”.", title=order.title)])
 
 
-def notify_unassigned(order: Order, event: OrderEvent, previous: User) -> None:
-    """The writer taken off an order by a manager is told, and may no longer write it."""
+# What became of the unfinished text of a writer taken off an order (orders.service.assign).
+UNFINISHED_TEXT = {
+    "passed": _l("Your unfinished text was passed on to the new writer."),
+    "set_aside": _l("Your unfinished text was not passed on: the new writer starts from the "
+                    "latest delivery, or from the brief, and your text is deleted."),
+}
+
+
+def notify_unassigned(order: Order, event: OrderEvent, previous: User,
+                      draft: str | None = None) -> None:
+    """The writer taken off an order by a manager is told, and may no longer write it; `draft`
+    says what became of their unfinished text ("passed", "set_aside", None: there was none)."""
+    lines = [_l("The agency gave the order “%(title)s” to another writer.", title=order.title)]
+    if draft is not None:
+        lines.append(UNFINISHED_TEXT[draft])
     _send([previous], kind="unassigned", order=order, event_key=f"e{event.id}",
           subject=_l("You are no longer on the order: %(title)s", title=order.title),
-          lines=[_l("The agency gave the order “%(title)s” to another writer. Your working "
-                    "draft stays with the order.", title=order.title)],
-          quote=event.note, button=_l("My assignments"), page="writing.assignments")
+          lines=lines, quote=event.note, button=_l("My assignments"), page="writing.assignments")
 
 
 def notify_delivered(order: Order, event: OrderEvent, actor: User | None) -> None:

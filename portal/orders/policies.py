@@ -69,8 +69,9 @@ def can_write(user: User, order: Order) -> bool:
 
 def can_attach(user: User, order: Order) -> bool:
     """Add or remove the brief's files: its client while nobody writes it yet, managers until
-    the order is finished."""
-    if not user.active:
+    the order is finished. Never an account whose address is not confirmed: until it is, the
+    portal stores no file of theirs (a draft keeps its text only)."""
+    if not user.active or not user.is_confirmed:
         return False
     if user.role is Role.MANAGER:
         return not order.is_final

@@ -256,9 +256,14 @@ def claim(order: Order, writer: User) -> None:
     )
 
 
-def assign(order: Order, manager: User, writer: User, note: str = "") -> None:
+def assign(order: Order, manager: User, writer: User, note: str = "", *,
+           pass_draft: bool = False) -> None:
     """A manager gives the order to a writer (or moves it to another one). Raises Conflict when
-    the person is not an active writer or is already on it."""
+    the person is not an active writer or is already on it.
+
+    On a reassignment the previous writer's unfinished text goes to the new writer only when
+    the manager chose `pass_draft`; otherwise it is set aside as on a release
+    (`set_aside_draft`). The writer taken off is told which of the two happened."""
     if writer.role is not Role.WRITER or not writer.active:
         raise Conflict(_("Choose an active writer."), field="writer_id")
     if order.writer_id == writer.id:
@@ -273,17 +278,50 @@ def assign(order: Order, manager: User, writer: User, note: str = "") -> None:
     if previous is not None:
         from portal.orders.emails import notify_unassigned
 
-        notify_unassigned(order, event, previous)
+        unfinished = unfinished_text(order)
+        if unfinished and not pass_draft:
+            set_aside_draft(order)
+        notify_unassigned(order, event, previous,
+                          draft=("passed" if pass_draft else "set_aside") if unfinished else None)
 
 
 def release(order: Order, actor: User, reason: str) -> None:
-    """The writer gives the order back to the pool before delivering, saying why."""
+    """The writer gives the order back to the pool before delivering, saying why; their
+    unfinished text is set aside (`set_aside_draft`)."""
     if not reason.strip():
         raise Conflict(_("Say why you give this order back."), field="reason")
     apply(order, Action.RELEASE, actor, note=reason.strip(),
           changes={"writer_id": None, "claimed_at": None})
-    # The next writer starts from the brief, not from someone else's unfinished text.
-    db.session.execute(sa.delete(Draft).where(Draft.order_id == order.id))
+    set_aside_draft(order)
+
+
+def unfinished_text(order: Order) -> bool:
+    """Does the order's draft hold work the client has not received: text beyond the latest
+    delivery (or any text when nothing was delivered yet)?"""
+    draft = db.session.get(Draft, order.id)
+    if draft is None:
+        return False
+    latest = latest_delivery(order)
+    return draft.text != latest.text if latest is not None else bool(draft.text.strip())
+
+
+def set_aside_draft(order: Order) -> None:
+    """The one rule for unfinished work when a writer leaves an order (a release, or a
+    reassignment the manager does not pass it on with): it is not handed to the next writer,
+    who starts from the latest delivery (the client's version) or, before any, from the brief.
+    The draft's version moves on, so a page the previous writer left open cannot save over."""
+    draft = db.session.get(Draft, order.id)
+    if draft is None:
+        return
+    latest = latest_delivery(order)
+    if latest is None:
+        db.session.delete(draft)
+    elif draft.text != latest.text:
+        draft.text = latest.text
+        draft.version += 1
+        draft.updated_at = utcnow()
+        draft.updated_by_id = None
+    db.session.flush()
 
 
 # --- writing and delivering ---------------------------------------------------------------

@@ -2,10 +2,15 @@
 it is kept.
 
 A file is accepted when its content is one of the accepted kinds (read from its first bytes,
-never from its name or the browser's word) and its extension names that same kind. It is written
-under UPLOAD_DIR (outside the web root) with a random name; the person's file name is kept only
-as a label, cleaned. The file is written before its row, and removed again if the row cannot be
-stored, so no row ever points to a missing file.
+never from its name or the browser's word) and its extension names that same kind. Word and
+OpenDocument files are zip archives: their check reads the archive's directory, refuses absurd
+archives before reading any entry (`check_archive`), then reads at most a few bytes of one
+entry; no entry is ever unpacked whole. This check is the one of every file of the portal:
+brief files, message files and files arriving by email (`check_upload`).
+
+A file is written under UPLOAD_DIR (outside the web root) with a random name; the person's file
+name is kept only as a label, cleaned. The file is written before its row, and removed again if
+the row cannot be stored, so no row ever points to a missing file.
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ import re
 import secrets
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import Response, current_app, send_file
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
@@ -30,6 +37,9 @@ from portal.errors import Conflict, NotAllowed
 from portal.extensions import db
 from portal.orders import policies
 from portal.orders.models import Attachment, Order
+
+if TYPE_CHECKING:
+    from portal.messaging.models import MessageAttachment
 
 log = logging.getLogger("portal.orders.uploads")
 
@@ -57,8 +67,28 @@ _ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
 _NAME_LIMIT = 180
 
 
+# What a document's archive may declare (the check refuses the archive before reading any of
+# its entries otherwise). A Word or OpenDocument file holds tens of entries, a few hundred with
+# many pictures; its parts unpack to a few times its size (XML compresses about 5 to 20 times,
+# pictures not at all). A zip bomb declares entries that unpack a thousand times bigger than
+# they are stored (a 200 MB `mimetype` stored in 200 KB), or thousands of entries: the
+# writer's word processor would unpack them on opening the file.
+ZIP_MAX_ENTRIES = 1000
+ZIP_MAX_TOTAL_BYTES = 250 * 1024 * 1024  # all entries, unpacked, as the archive declares them
+ZIP_MAX_RATIO = 100  # unpacked / stored, for each entry declared above ZIP_RATIO_FROM
+ZIP_RATIO_FROM = 1024 * 1024
+_ODT_MIMETYPE_MAX = 64  # the `mimetype` entry holds one short line
+_CENTRAL_HEADER = b"PK\x01\x02"
+
+
+class UnsafeArchive(Exception):
+    """An archive whose declared sizes, ratios or entry count are absurd (a zip bomb)."""
+
+
 def sniff(data: bytes) -> Kind | None:
-    """The accepted kind this content is, or None. Decided from the bytes alone."""
+    """The accepted kind this content is, or None. Decided from the bytes alone.
+
+    Raises UnsafeArchive for a zip archive that `check_archive` refuses."""
     if data.startswith(b"%PDF-"):
         return PDF
     if data.startswith(_PNG_SIGNATURE):
@@ -76,20 +106,50 @@ def sniff(data: bytes) -> Kind | None:
     return TEXT
 
 
+def check_archive(archive: zipfile.ZipFile, size: int) -> None:
+    """Refuse, from the archive's directory alone (nothing is unpacked), an archive of `size`
+    bytes with more than ZIP_MAX_ENTRIES entries, whose entries declare more than
+    ZIP_MAX_TOTAL_BYTES unpacked, or one of whose entries declared above ZIP_RATIO_FROM would
+    unpack more than ZIP_MAX_RATIO times its stored size. Raises UnsafeArchive."""
+    entries = archive.infolist()
+    if len(entries) > ZIP_MAX_ENTRIES:
+        raise UnsafeArchive(f"{len(entries)} entries")
+    total = 0
+    for entry in entries:
+        total += entry.file_size
+        if total > ZIP_MAX_TOTAL_BYTES:
+            raise UnsafeArchive(f"more than {ZIP_MAX_TOTAL_BYTES} bytes unpacked")
+        if entry.compress_size > size:
+            raise UnsafeArchive(f"{entry.filename!r} larger than the archive")
+        if (entry.file_size > ZIP_RATIO_FROM
+                and entry.file_size > ZIP_MAX_RATIO * max(entry.compress_size, 1)):
+            raise UnsafeArchive(f"{entry.filename!r} unpacks "
+                                f"{entry.file_size // max(entry.compress_size, 1)} times")
+
+
 def _sniff_zip(data: bytes) -> Kind | None:
+    # Every entry of the directory starts with this signature: counting it bounds the entries
+    # before zipfile builds one object per entry.
+    if data.count(_CENTRAL_HEADER) > ZIP_MAX_ENTRIES:
+        raise UnsafeArchive("too many entries")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            check_archive(archive, len(data))
             entries = archive.infolist()
             names = {entry.filename for entry in entries}
             if entries and entries[0].filename == "mimetype":
-                # OpenDocument: the first entry, stored, names the document type.
-                if archive.read(entries[0]).strip() == _ODT_MIMETYPE:
-                    return ODT
-                return None
+                # OpenDocument: the first entry, stored, names the document type. A few bytes
+                # are read, never the whole entry (zipfile's read() would unpack all of it).
+                first = entries[0]
+                if first.file_size > _ODT_MIMETYPE_MAX:
+                    return None
+                with archive.open(first) as entry:
+                    head = entry.read(_ODT_MIMETYPE_MAX)
+                return ODT if head.strip() == _ODT_MIMETYPE else None
             if "[Content_Types].xml" in names and any(n.startswith("word/") for n in names):
                 return DOCX
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, KeyError,
-            NotImplementedError, RuntimeError):
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, KeyError, EOFError,
+            NotImplementedError, RuntimeError, zlib.error):
         return None
     return None
 
@@ -131,6 +191,27 @@ def path_of(attachment: Attachment) -> Path:
     return Path(current_app.config["UPLOAD_DIR"]) / attachment.stored_name
 
 
+def download(attachment: Attachment | MessageAttachment) -> Response | None:
+    """The stored file of a brief or message attachment as a download the browser saves and
+    never sniffs or runs; None when its file is missing (the caller answers 404).
+
+    The Content-Type is the stored media type exactly: send_file would add a second
+    "; charset=utf-8" to a text type that already names its charset."""
+    path = path_of(attachment)
+    if not path.is_file():
+        log.error("attachment %s (%s) has no stored file %s", attachment.id,
+                  type(attachment).__name__, path)
+        return None
+    bare_type = attachment.media_type.split(";", 1)[0].strip()
+    response = send_file(path, mimetype=bare_type, as_attachment=True,
+                         download_name=attachment.original_name, max_age=0)
+    response.headers["Content-Type"] = attachment.media_type
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 def attachments_of(order: Order) -> list[Attachment]:
     return list(db.session.scalars(
         sa.select(Attachment).where(Attachment.order_id == order.id)
@@ -152,8 +233,9 @@ class CheckedFile:
 def check_upload(upload: FileStorage, field: str = "file") -> CheckedFile:
     """Read an uploaded file and check it against the rules of every file of the portal (brief
     and message attachments alike): at most ATTACHMENT_MAX_BYTES, not empty, an accepted
-    extension, and content of the kind its extension names. Raises Conflict (on `field`)
-    otherwise. Nothing is written."""
+    extension, content of the kind its extension names, and for documents (zip archives) an
+    archive `check_archive` accepts. Raises Conflict (on `field`) otherwise. Nothing is
+    written."""
     extension = extension_of(clean_name(upload.filename))
     name = clean_name(upload.filename, extension)
     max_bytes = current_app.config["ATTACHMENT_MAX_BYTES"]
@@ -167,7 +249,13 @@ def check_upload(upload: FileStorage, field: str = "file") -> CheckedFile:
         raise Conflict(_("“%(name)s” is not an accepted kind of file. Send PDF, Word (docx), "
                          "OpenDocument (odt), text (txt, md), PNG or JPEG files.", name=name),
                        field=field)
-    kind = sniff(data)
+    try:
+        kind = sniff(data)
+    except UnsafeArchive as unsafe:
+        log.warning("archive refused (%s): %s", unsafe, name)
+        raise Conflict(_("“%(name)s” is refused: its packed content would unpack to an absurd "
+                         "size or number of parts. Save it again from your word processor and "
+                         "send it.", name=name), field=field) from None
     if kind is None or extension not in kind.extensions:
         raise Conflict(_("The content of “%(name)s” is not what its name says (.%(extension)s). "
                          "Send the file in its own format.", name=name, extension=extension),
@@ -185,10 +273,13 @@ def add_attachment(order: Order, user: User, upload: FileStorage) -> Attachment:
     """Join the uploaded file to the order.
 
     Allowed to the client who owns the order while it is a draft or waiting for a writer, and
-    to managers until it is finished (NotAllowed otherwise). Raises Conflict when the order has
-    its ATTACHMENTS_PER_ORDER files already, the file is empty or above ATTACHMENT_MAX_BYTES, or
-    its content is not an accepted kind or not the kind its extension says. The file is written
+    to managers until it is finished, once their address is confirmed (NotAllowed otherwise).
+    Raises Conflict when the order has its ATTACHMENTS_PER_ORDER files already, the file is
+    empty or above ATTACHMENT_MAX_BYTES, or its content is not an accepted kind, not the kind
+    its extension says, or an archive check_archive refuses. The file is written
     first; if its row cannot be stored, the file is removed."""
+    if not user.is_confirmed:
+        raise NotAllowed(_("Confirm your email address before adding files."))
     if not policies.can_attach(user, order):
         raise NotAllowed(_("Files can be added to an order only before a writer takes it."))
     limit = current_app.config["ATTACHMENTS_PER_ORDER"]

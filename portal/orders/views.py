@@ -16,7 +16,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -486,15 +485,9 @@ def attachment(order_id: int, attachment_id: int):
     found = db.session.get(Attachment, attachment_id)
     if found is None or found.order_id != order.id:
         abort(404)
-    path = uploads.path_of(found)
-    if not path.is_file():
-        log.error("attachment %s of order %s has no file %s", found.id, order.id, path)
+    response = uploads.download(found)
+    if response is None:
         abort(404)
-    response = send_file(path, mimetype=found.media_type, as_attachment=True,
-                         download_name=found.original_name, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 

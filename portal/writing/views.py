@@ -41,7 +41,6 @@ from portal.orders.models import (
     WriterLanguage,
     writer_tiers,
 )
-from portal.orders.policies import writer_qualifies
 from portal.orders.text import keyword_presence, render_markdown, word_count
 from portal.roles import role_required
 from portal.writing.forms import ClaimForm, DeliverForm, DraftForm, PoolFilterForm, ReleaseForm
@@ -146,20 +145,14 @@ def pool():
 @bp.post("/orders/<int:order_id>/claim")
 @role_required(Role.WRITER)
 def claim(order_id: int):
-    order = db.session.get(Order, order_id)
-    # Orders this writer could never take do not exist for them; one another writer has just
-    # taken gets a clear message instead.
-    if order is None or order.status is OrderStatus.DRAFT or not (
-        order.writer_id == current_user.id or writer_qualifies(current_user, order)
-    ):
-        abort(404)
+    # An order the writer may not see (not theirs, not in their pool now: another writer's,
+    # offered to someone else, finished, outside their skills) answers exactly like an id that
+    # does not exist: the same 404 page, before the form is even read.
+    order = queries.get_order_for(current_user, order_id)
     if order.writer_id == current_user.id:
         return redirect(url_for("writing.workspace", order_id=order.id))
     if not ClaimForm().validate_on_submit():
         abort(400)
-    if order.status is not OrderStatus.OPEN:
-        flash(_("Another writer took this order, or it is no longer available."), "warning")
-        return redirect(url_for("writing.pool"))
     try:
         service.claim(order, current_user)
     except DomainError as error:

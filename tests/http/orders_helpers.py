@@ -3,7 +3,9 @@ orders brought to a status through the real services (so timelines and prices ar
 
 from __future__ import annotations
 
+import functools
 import io
+import struct
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -188,4 +190,67 @@ def plain_zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("notes.txt", "bonjour")
+    return buffer.getvalue()
+
+
+# --- zip bombs: small archives that declare (or hold) entries a thousand times bigger -------
+
+BOMB_UNPACKED = 200 * 1024 * 1024
+
+
+@functools.cache
+def odt_bomb(unpacked: int = BOMB_UNPACKED) -> bytes:
+    """A real .odt of about 200 KB whose first entry, `mimetype`, unpacks to 200 MB (the type
+    line followed by zeros), as a hostile client would send it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        info = zipfile.ZipInfo("mimetype")
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with archive.open(info, "w") as entry:
+            entry.write(b"application/vnd.oasis.opendocument.text")
+            chunk = bytes(1024 * 1024)
+            for _ in range(unpacked // len(chunk)):
+                entry.write(chunk)
+        archive.writestr("content.xml", "<office:document-content/>")
+        archive.writestr("META-INF/manifest.xml", "<manifest/>")
+    return buffer.getvalue()
+
+
+@functools.cache
+def docx_bomb(unpacked: int = BOMB_UNPACKED) -> bytes:
+    """A real .docx whose document.xml unpacks to 200 MB of blanks."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("_rels/.rels", "<Relationships/>")
+        info = zipfile.ZipInfo("word/document.xml")
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with archive.open(info, "w") as entry:
+            chunk = b" " * (1024 * 1024)
+            for _ in range(unpacked // len(chunk)):
+                entry.write(chunk)
+    return buffer.getvalue()
+
+
+@functools.cache
+def lying_odt_bomb() -> bytes:
+    """odt_bomb() whose directory (and local header) declare a `mimetype` of 39 bytes: the
+    sizes look sane, the content is still 200 MB once unpacked."""
+    data = bytearray(odt_bomb())
+    real = zipfile.ZipFile(io.BytesIO(bytes(data))).infolist()[0]
+    declared = struct.pack("<I", 39)
+    data[real.header_offset + 22:real.header_offset + 26] = declared  # local header
+    central = data.index(b"PK\x01\x02")  # the first entry of the directory is `mimetype`
+    data[central + 24:central + 28] = declared
+    return bytes(data)
+
+
+def many_entries_docx(entries: int = 5000) -> bytes:
+    """A small .docx with thousands of empty entries."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+        for n in range(entries):
+            archive.writestr(f"word/media/{n}.xml", "")
     return buffer.getvalue()

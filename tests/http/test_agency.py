@@ -24,6 +24,7 @@ from portal.orders import service as orders_service
 from portal.orders import status_counts
 from portal.orders.models import (
     ContentType,
+    Draft,
     Order,
     OrderEvent,
     OrderStatus,
@@ -437,6 +438,90 @@ def test_a_manager_assigns_then_reassigns_an_order(app, manager, person, catalog
     assert _emails(app, order_id, "assigned") == sorted([first.email, second.email])
     # The writer taken off the order is told, once.
     assert _emails(app, order_id, "unassigned") == [first.email]
+
+
+def _writer_at_work(app, order_id: int, writer: User, text: str, *, deliver: bool = False):
+    """The writer saves `text` in the order's draft (and delivers it, then the client asks for a
+    revision, when `deliver`)."""
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        author = db.session.get(User, writer.id)
+        draft = orders_service.draft_for(order)
+        orders_service.save_draft(order, author, text, base_version=draft.version)
+        if deliver:
+            orders_service.deliver(order, author)
+            orders_service.request_revision(order, order.client, "Plus court.")
+            draft = orders_service.draft_for(order)
+            orders_service.save_draft(order, author, text + "\n\nUne suite à moitié écrite.",
+                                      base_version=draft.version)
+        db.session.commit()
+
+
+def _stored_draft(app, order_id: int) -> str | None:
+    with app.app_context():
+        draft = db.session.get(Draft, order_id)
+        return None if draft is None else draft.text
+
+
+def _unassigned_email(app, order_id: int, writer: User) -> str:
+    with app.app_context():
+        return db.session.scalar(sa.select(OutboxEmail.text_body).where(
+            OutboxEmail.idempotency_key.like(f"order:{order_id}:%:unassigned:{writer.id}")))
+
+
+PASSED = "Your unfinished text was passed on to the new writer."
+SET_ASIDE = "Your unfinished text was not passed on"
+
+
+@pytest.mark.parametrize(("choice", "delivered", "draft_after", "line"), [
+    ({}, False, None, SET_ASIDE),
+    ({"assign-pass_draft": "y"}, False, "Mon premier jet.", PASSED),
+    ({}, True, "Mon premier jet.", SET_ASIDE),
+    ({"assign-pass_draft": "y"}, True, "Mon premier jet.\n\nUne suite à moitié écrite.",
+     PASSED),
+], ids=["default: set aside", "passed on", "in revision: back to the delivery",
+        "in revision: passed on"])
+def test_a_reassignment_passes_the_unfinished_text_on_only_when_the_manager_chooses_it(
+    app, manager, person, catalogue, choice, delivered, draft_after, line
+):
+    client = person("client")
+    first, second = person("writer"), person("writer")
+    order_id = place_order(app, client, tier_id=catalogue["tier"],
+                           content_type_id=catalogue["content_type"])
+    give_skills(app, first, tier_ids=[catalogue["tier"]])
+    claim_order(app, order_id, first)
+    _writer_at_work(app, order_id, first, "Mon premier jet.", deliver=delivered)
+    page = manager.get(f"/orders/{order_id}").get_data(as_text=True)
+    checkbox = re.search(r'<input[^>]*name="assign-pass_draft"[^>]*>', page).group(0)
+    assert "checked" not in checkbox  # not passed on unless the manager says so
+
+    response = manager.submit(f"/agency/orders/{order_id}/assign",
+                              {"assign-writer_id": str(second.id), **choice},
+                              page=f"/orders/{order_id}")
+
+    assert location(response) == f"/orders/{order_id}"
+    assert _stored_draft(app, order_id) == draft_after
+    email = _unassigned_email(app, order_id, first)
+    assert line in email
+    assert (PASSED if line == SET_ASIDE else SET_ASIDE) not in email
+    assert "stays with the order" not in email
+
+
+def test_a_reassignment_without_unfinished_text_says_nothing_about_it(app, manager, person,
+                                                                      catalogue):
+    client = person("client")
+    first, second = person("writer"), person("writer")
+    order_id = place_order(app, client, tier_id=catalogue["tier"],
+                           content_type_id=catalogue["content_type"])
+    give_skills(app, first, tier_ids=[catalogue["tier"]])
+    claim_order(app, order_id, first)
+
+    manager.submit(f"/agency/orders/{order_id}/assign",
+                   {"assign-writer_id": str(second.id), "assign-pass_draft": "y"},
+                   page=f"/orders/{order_id}")
+
+    email = _unassigned_email(app, order_id, first)
+    assert "gave the order" in email and "unfinished text" not in email
 
 
 def test_assigning_to_someone_who_is_not_an_active_writer_is_refused(app, manager, person,

@@ -19,11 +19,13 @@ from tests.http.orders_helpers import (
     PDF_BYTES,
     PNG_BYTES,
     OrderWorld,
+    docx_bomb,
     docx_bytes,
+    odt_bomb,
     odt_bytes,
     plain_zip,
 )
-from tests.http.pages import flashes, location, page_text
+from tests.http.pages import by_testid, flashes, location, page_text
 
 
 @pytest.fixture
@@ -178,6 +180,35 @@ def test_a_path_in_the_file_name_is_dropped(ama, world, ctx, uploads_dir, tmp_pa
     assert not (tmp_path / "etc").exists()
 
 
+@pytest.mark.parametrize(("name", "build"), [("charte.odt", odt_bomb),
+                                           ("charte.docx", docx_bomb)])
+def test_a_zip_bomb_is_refused_with_a_clear_message(ama, world, ctx, uploads_dir, name, build):
+    order_id = world.order(ama.user, OrderStatus.DRAFT)
+
+    response = upload(ama, order_id, name, build())
+
+    assert (f"“{name}” is refused: its packed content would unpack to an absurd size or number "
+            "of parts.") in " ".join(flashes(ama.get(location(response))))
+    assert attachments(ctx) == [] and stored_files(uploads_dir) == []
+
+
+def test_an_unconfirmed_client_cannot_join_files_to_a_draft(world, signed_in, ctx, uploads_dir):
+    newcomer = signed_in("client", confirmed=False)
+    order_id = world.order(newcomer.user, OrderStatus.DRAFT)
+    page = newcomer.get(f"/orders/{order_id}/edit")
+    assert f'action="/orders/{order_id}/attachments"' not in page.get_data(as_text=True)
+    assert "attach files" in by_testid(page, "unconfirmed-note")
+
+    response = newcomer.submit(f"/orders/{order_id}/attachments",
+                               {"file": (BytesIO(b"notes"), "notes.txt"), "back": "edit"},
+                               page=f"/orders/{order_id}/edit",
+                               content_type="multipart/form-data")
+
+    assert "Confirm your email address before adding files." in flashes(
+        newcomer.get(location(response)))
+    assert attachments(ctx) == [] and stored_files(uploads_dir) == []
+
+
 def test_a_very_long_name_is_shortened_keeping_its_extension(ama, world, ctx, uploads_dir):
     order_id = world.order(ama.user, OrderStatus.DRAFT)
     upload(ama, order_id, "é" * 400 + ".txt", b"texte")
@@ -206,6 +237,23 @@ def test_a_download_is_an_attachment_the_browser_may_not_sniff_or_run(
     # The order page links to it.
     assert f"/orders/{order_id}/attachments/{row.id}" in ama.get(
         f"/orders/{order_id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("name", "content_type"), [
+    ("notes.txt", "text/plain; charset=utf-8"),
+    ("plan.md", "text/markdown; charset=utf-8"),
+    ("brief.pdf", "application/pdf"),
+])
+def test_a_download_names_its_type_and_charset_exactly_once(ama, world, ctx, uploads_dir, name,
+                                                            content_type):
+    order_id = world.order(ama.user, OrderStatus.DRAFT)
+    upload(ama, order_id, name, PDF_BYTES if name.endswith(".pdf") else b"# Plan\n")
+    [row] = attachments(ctx)
+
+    response = ama.get(f"/orders/{order_id}/attachments/{row.id}")
+
+    assert response.status_code == 200
+    assert response.headers.getlist("Content-Type") == [content_type]
 
 
 def test_the_writer_of_the_order_downloads_its_files_other_people_get_404(

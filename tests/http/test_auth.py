@@ -3,9 +3,13 @@ password reset and invitations. Emails travel over real SMTP; time moves with ti
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 import pytest
 
-from portal.accounts.models import Invitation, Role, User
+from portal.accounts.models import Invitation, PendingSignup, Role, User
+from portal.extensions import utcnow
 from portal.notifications.models import OutboxEmail
 from tests.factories import Factory
 from tests.http.pages import (
@@ -48,26 +52,80 @@ def is_anonymous(client) -> bool:
 # --- sign-up ------------------------------------------------------------------------------
 
 
-def test_a_visitor_signs_up_as_an_unconfirmed_client_and_is_sent_one_confirmation_email(
-    visitor, mailbox, load, stored
+CHECK_INBOX = ("Check your inbox: we sent a message to ama@example.test. Follow its link "
+               "within 48 hours to finish creating your account.")
+
+
+def test_a_visitor_signs_up_and_is_sent_one_link_to_finish_creating_the_account(
+    visitor, mailbox, stored
 ):
     response = visitor.submit("/signup", signup_form(email="Ama@Example.TEST"))
 
-    assert location(response) == "/home"
-    home = visitor.get("/home")
-    assert "Welcome! We sent a confirmation link to ama@example.test." in flashes(home)
-    assert "Confirm your address ama@example.test" in by_testid(home, "confirm-banner")
-
-    ama = load(User, email="ama@example.test")
-    assert (ama.role, ama.display_name, ama.locale, ama.timezone) == (
-        Role.CLIENT, "Ama Koffi", "en", "Africa/Lome")
-    assert not ama.is_confirmed
+    assert location(response) == "/login"
+    assert flashes(visitor.get("/login")) == [CHECK_INBOX]
+    assert is_anonymous(visitor)
+    # No account yet: the sign-up waits for its address, and reserves nothing.
+    assert stored(User) == 0
+    assert stored(PendingSignup, PendingSignup.email == "ama@example.test") == 1
     assert stored(OutboxEmail) == 1
 
     assert mailbox.deliver().sent == 1
     message = mailbox.last_to("ama@example.test")
     assert message["Subject"] == "Confirm your email address"
-    assert "/confirm/" in mailbox.link(message, "/confirm/")
+    assert "/signup/confirm/" in mailbox.link(message, "/signup/confirm/")
+
+
+def _answer(response, visitor) -> tuple:
+    """What the visitor can observe of a sign-up: the answer, and the page it leads to
+    (without the tokens that change per page)."""
+    page = visitor.get(location(response)).get_data(as_text=True)
+    page = re.sub(r'(content|value)="[A-Za-z0-9._-]{20,}"', r'\1="…"', page)
+    cookie = visitor.get_cookie("portal_session")
+    return response.status_code, location(response), page, cookie is not None
+
+
+def test_signing_up_with_an_address_that_has_an_account_looks_exactly_the_same(
+    person, new_visitor, mailbox, stored, load
+):
+    """The visitor sees the same answer and page, and stays logged out, whether the address
+    is free or taken; the owner of a taken address is told, in their language, instead."""
+    ama = person("client", email="ama@example.test", locale="fr")
+    before = load(User, id=ama.id)
+    fresh, taken = new_visitor(), new_visitor()
+
+    fresh_answer = fresh.submit("/signup", signup_form(email="kofi@example.test"))
+    taken_answer = taken.submit("/signup", signup_form(email="AMA@example.test",
+                                                      display_name="Mallory"))
+
+    fresh_seen = _answer(fresh_answer, fresh)
+    taken_seen = _answer(taken_answer, taken)
+    assert fresh_seen[:2] == taken_seen[:2] == (302, "/login")
+    assert fresh_seen[2].replace("kofi@example.test", "ADDRESS") == taken_seen[2].replace(
+        "ama@example.test", "ADDRESS")
+    assert is_anonymous(fresh) and is_anonymous(taken)
+    # The account is untouched; nothing waits for its address.
+    after = load(User, id=ama.id)
+    assert (after.password_hash, after.display_name) == (before.password_hash,
+                                                         before.display_name)
+    assert stored(PendingSignup, PendingSignup.email == "ama@example.test") == 0
+
+    assert mailbox.deliver().sent == 2
+    notice = mailbox.last_to("ama@example.test")
+    assert str(notice["Subject"]).strip().startswith("Quelqu")
+    assert "utiliser votre adresse" in str(notice["Subject"])
+    text = mailbox.text(notice)
+    assert "ama@example.test" in text and "/password/forgot" in text and "/login" in text
+    assert "/signup/confirm/" not in text
+
+
+def test_the_owner_is_told_at_most_once_an_hour(person, new_visitor, mailbox, clock, stored):
+    person("client", email="ama@example.test")
+    for _attempt in range(3):
+        new_visitor().submit("/signup", signup_form(email="ama@example.test"))
+    assert stored(OutboxEmail, OutboxEmail.kind == "address_in_use") == 1
+    clock.advance(hours=1)
+    new_visitor().submit("/signup", signup_form(email="ama@example.test"))
+    assert stored(OutboxEmail, OutboxEmail.kind == "address_in_use") == 2
 
 
 TOO_LONG = "pirogue " * 16 + "x"  # 129 characters
@@ -79,7 +137,6 @@ TOO_LONG = "pirogue " * 16 + "x"  # 129 characters
         ({"email": "ama@"}, "email", "Enter a valid email address, like name@example.com."),
         ({"email": "ama koffi@example.test"}, "email", "Enter a valid email address"),
         ({"email": ""}, "email", "Enter your email address."),
-        ({"email": "Taken@EXAMPLE.test"}, "email", "An account already uses this address."),
         ({"password": "password123", "confirm": "password123"}, "password",
          "This is a very common password. Try a few unrelated words"),
         ({"password": "aaaaaaaaaaaa", "confirm": "aaaaaaaaaaaa"}, "password",
@@ -103,7 +160,7 @@ TOO_LONG = "pirogue " * 16 + "x"  # 129 characters
         ({"locale": None}, "locale", "Choose a language from the list."),
     ],
     ids=[
-        "email without domain", "email with a space", "no email", "email taken in other case",
+        "email without domain", "email with a space", "no email",
         "common password", "repeated characters", "password from the name and a year",
         "9 characters", "129 characters", "absurd length", "no password", "confirmation differs",
         "no name", "blank name", "one-letter name", "81-letter name", "unknown time zone",
@@ -120,6 +177,7 @@ def test_sign_up_refuses_bad_input_on_the_form_and_stores_nothing(
     assert response.status_code in (200, 422)
     assert message in field_error(response, field)
     assert stored(User) == 1
+    assert stored(PendingSignup) == 0
     assert stored(OutboxEmail) == 0
     assert is_anonymous(visitor)
 
@@ -147,15 +205,15 @@ def test_sign_up_without_the_form_token_is_refused(visitor, stored):
 
 
 def sign_up(client, mailbox, email: str = "ama@example.test") -> str:
-    """Sign up through the form and return the path of the confirmation link emailed."""
+    """Sign up through the form and return the path of the link emailed to finish it."""
     response = client.submit("/signup", signup_form(email=email))
-    assert location(response) == "/home"
+    assert location(response) == "/login"
     mailbox.deliver()
-    return mailbox.path(mailbox.last_to(email), "/confirm/")
+    return mailbox.path(mailbox.last_to(email), "/signup/confirm/")
 
 
-def test_the_emailed_link_asks_for_a_click_and_the_click_confirms(
-    visitor, new_visitor, mailbox, load
+def test_the_emailed_link_asks_for_the_password_then_makes_the_account_and_logs_in(
+    visitor, new_visitor, mailbox, load, stored
 ):
     link = sign_up(visitor, mailbox)
 
@@ -163,43 +221,75 @@ def test_the_emailed_link_asks_for_a_click_and_the_click_confirms(
     other_device = new_visitor()
     page = other_device.get(link)
     assert page.status_code == 200
-    assert "Confirm that ama@example.test is your email address." in page_text(page)
-    assert "Confirm my address" in page_text(page)
-    assert not load(User, email="ama@example.test").is_confirmed
+    assert ("Confirm that ama@example.test is your address by typing the password you chose "
+            "when you signed up.") in page_text(page)
+    assert stored(User) == 0
 
-    response = other_device.submit(link, {})
-    assert location(response) == "/login"
-    assert "Thank you, your address ama@example.test is confirmed." in flashes(
-        other_device.get("/login"))
-    assert load(User, email="ama@example.test").is_confirmed
+    # Someone who holds the link but not the password makes nothing.
+    wrong = other_device.submit(link, {"password": OTHER_STRONG})
+    assert wrong.status_code == 422
+    assert field_error(wrong, "password") == (
+        "This is not the password you chose when you signed up.")
+    assert stored(User) == 0
 
-    # Back on the first device, logged in since sign-up: the banner is gone.
-    assert by_testid(visitor.get("/home"), "confirm-banner") == ""
+    response = other_device.submit(link, {"password": STRONG})
+    assert location(response) == "/home"
+    home = other_device.get("/home")
+    assert ("Welcome! Your address ama@example.test is confirmed and your account is ready."
+            in flashes(home))
+    assert by_testid(home, "confirm-banner") == ""
+    ama = load(User, email="ama@example.test")
+    assert (ama.role, ama.display_name, ama.locale, ama.timezone) == (
+        Role.CLIENT, "Ama Koffi", "en", "Africa/Lome")
+    assert ama.is_confirmed
+    assert stored(PendingSignup) == 0
+    # The password chosen at sign-up is the account's.
+    assert location(new_visitor().login("ama@example.test", STRONG)) == "/home"
 
 
-def test_following_the_link_twice_is_harmless(visitor, mailbox, load):
+def test_following_the_link_twice_makes_one_account(visitor, new_visitor, mailbox, stored):
     link = sign_up(visitor, mailbox)
-    visitor.submit(link, {})
-    confirmed_at = load(User, email="ama@example.test").email_confirmed_at
+    visitor.submit(link, {"password": STRONG})
 
-    again = visitor.submit(link, {})
+    again = new_visitor()
+    page = again.get(link)
 
-    assert location(again) == "/home"
-    assert "Thank you, your address ama@example.test is confirmed." in flashes(
-        visitor.get("/home"))
-    assert load(User, email="ama@example.test").email_confirmed_at == confirmed_at
+    assert page.status_code == 400
+    assert link_problem(page) == "This link has already been used or is no longer valid."
+    assert again.submit(link, {"password": STRONG}, page="/login").status_code == 400
+    assert stored(User) == 1
+
+
+def test_two_sign_ups_for_one_address_reserve_nothing_the_first_confirmed_wins(
+    new_visitor, mailbox, stored, load
+):
+    first, second = new_visitor(), new_visitor()
+    first_link = sign_up(first, mailbox)
+    second.submit("/signup", signup_form(email="ama@example.test", password=OTHER_STRONG,
+                                         confirm=OTHER_STRONG, display_name="Ama Deux"))
+    mailbox.deliver()
+    second_link = mailbox.path(mailbox.last_to("ama@example.test"), "/signup/confirm/")
+    assert second_link != first_link
+
+    assert location(second.submit(second_link, {"password": OTHER_STRONG})) == "/home"
+    page = first.get(first_link)
+
+    assert page.status_code == 400
+    assert link_problem(page) == "This link has already been used or is no longer valid."
+    assert load(User, email="ama@example.test").display_name == "Ama Deux"
+    assert stored(User) == 1 and stored(PendingSignup) == 0
 
 
 @pytest.mark.parametrize(("after", "works"), [
     ({"hours": 47, "minutes": 59}, True),
     ({"hours": 48, "minutes": 1}, False),
 ])
-def test_the_confirmation_link_works_for_48_hours(visitor, mailbox, clock, load, after, works):
+def test_the_sign_up_link_works_for_48_hours(visitor, mailbox, clock, stored, after, works):
     link = sign_up(visitor, mailbox)
 
     clock.advance(**after)
     page = visitor.get(link)
-    response = visitor.submit(link, {}, page="/home")
+    response = visitor.submit(link, {"password": STRONG}, page="/login")
 
     if works:
         assert page.status_code == 200
@@ -207,29 +297,41 @@ def test_the_confirmation_link_works_for_48_hours(visitor, mailbox, clock, load,
     else:
         assert page.status_code == response.status_code == 400
         assert link_problem(page) == link_problem(response) == EXPIRED
-    assert load(User, email="ama@example.test").is_confirmed is works
+    assert stored(User) == (1 if works else 0)
 
 
 @pytest.mark.parametrize("make_link", [
-    lambda real, uid: f"/confirm/{tampered(real)}",
-    lambda real, uid: "/confirm/" + forged_token(
-        "confirm", {"uid": uid, "email": "ama@example.test"}),
-    lambda real, uid: "/confirm/" + real.replace(".", "..", 1),
-    lambda real, uid: "/confirm/not-a-token",
+    lambda real, pid: f"/signup/confirm/{tampered(real)}",
+    lambda real, pid: "/signup/confirm/" + forged_token(
+        "signup", {"pid": pid, "email": "ama@example.test"}),
+    lambda real, pid: "/signup/confirm/" + real.replace(".", "..", 1),
+    lambda real, pid: "/signup/confirm/not-a-token",
 ], ids=["tampered", "signed with another key", "reshaped", "garbage"])
-def test_a_forged_or_tampered_confirmation_link_confirms_nothing(
-    visitor, mailbox, load, make_link
-):
+def test_a_forged_or_tampered_sign_up_link_makes_nothing(visitor, mailbox, load, stored,
+                                                        make_link):
     real = sign_up(visitor, mailbox).rsplit("/", 1)[1]
-    uid = load(User, email="ama@example.test").id
-    link = make_link(real, uid)
+    pid = load(PendingSignup, email="ama@example.test").id
+    link = make_link(real, pid)
 
     page = visitor.get(link)
-    response = visitor.submit(link, {}, page="/home")
+    response = visitor.submit(link, {"password": STRONG}, page="/login")
 
     assert page.status_code == response.status_code == 400
     assert link_problem(page) == link_problem(response) == NOT_VALID
-    assert not load(User, email="ama@example.test").is_confirmed
+    assert stored(User) == 0
+
+
+def test_the_link_of_an_address_taken_meanwhile_makes_nothing(visitor, mailbox, person,
+                                                              stored):
+    link = sign_up(visitor, mailbox)
+    person("client", email="ama@example.test")  # invited, or confirmed first elsewhere
+
+    response = visitor.submit(link, {"password": STRONG})
+
+    assert response.status_code == 422
+    assert form_errors(response) == [
+        "An account already uses this address. Log in, or reset your password."]
+    assert stored(User) == 1 and is_anonymous(visitor)
 
 
 def test_a_link_for_an_address_no_longer_waiting_to_be_confirmed_is_refused(
@@ -548,7 +650,7 @@ def test_a_forged_reset_link_changes_nothing(person, visitor, mailbox, load, mak
 
 def test_a_confirmation_link_does_not_open_a_password_reset(visitor, mailbox):
     confirm = sign_up(visitor, mailbox)
-    link = confirm.replace("/confirm/", "/password/reset/")
+    link = confirm.replace("/signup/confirm/", "/password/reset/")
 
     page = visitor.get(link)
 
@@ -740,13 +842,12 @@ def test_a_withdrawn_invitation_is_refused(signed_in, visitor, mailbox, load, st
 
 
 @pytest.mark.parametrize("address", [
-    "ama@example.test", "AMA@Example.Test", "waiting@example.test",
-], ids=["an account's address", "in another case", "an address waiting for confirmation"])
+    "ama@example.test", "AMA@Example.Test",
+], ids=["an account's address", "in another case"])
 def test_inviting_an_address_that_has_an_account_is_refused(
     person, signed_in, update, stored, address
 ):
     person("client", email="ama@example.test")
-    update(person("client"), pending_email="waiting@example.test")
     manager = signed_in("manager")
 
     response = invite(manager, email=address)
@@ -798,12 +899,24 @@ def test_accepting_with_a_refused_password_keeps_the_invitation_open(
     assert visitor.get(link).status_code == 200
 
 
+def test_an_address_waiting_for_confirmation_may_be_invited(person, signed_in, update,
+                                                             stored):
+    update(person("client"), pending_email="waiting@example.test",
+           pending_email_expires_at=utcnow() + timedelta(hours=47))
+
+    response = invite(signed_in("manager"), email="waiting@example.test")
+
+    assert location(response) == "/people"
+    assert stored(Invitation) == 1
+
+
 def test_an_invitation_whose_address_was_taken_meanwhile_cannot_be_accepted(
     signed_in, visitor, new_visitor, mailbox, stored
 ):
     invite(signed_in("manager"))
     link = invitation_link(mailbox)
-    sign_up(new_visitor(), mailbox, email="kodjo@plume.test")
+    other = new_visitor()
+    other.submit(sign_up(other, mailbox, email="kodjo@plume.test"), {"password": STRONG})
 
     response = accept(visitor, link)
 

@@ -136,6 +136,33 @@ def test_a_script_in_the_text_a_link_or_a_file_name_is_shown_as_inert_text(cast,
 # --- files --------------------------------------------------------------------------------
 
 
+def test_a_zip_bomb_sent_with_a_message_is_refused_and_nothing_is_posted(cast, uploads_dir,
+                                                                         app):
+    from tests.http.orders_helpers import odt_bomb
+
+    sent = post(cast.client, cast.order_id, "Le brief.", files=[("brief.odt", odt_bomb())])
+
+    assert sent.status_code == 422
+    assert ("“brief.odt” is refused: its packed content would unpack to an absurd size"
+            in page_text(sent))
+    assert messages(app) == [] and stored_files(uploads_dir) == []
+
+
+def test_an_unconfirmed_account_cannot_send_files(cast, uploads_dir, app):
+    with app.app_context():
+        db.session.get(type(cast.client.user), cast.client.user.id).email_confirmed_at = None
+        db.session.commit()
+    assert 'name="files"' not in html_of(cast.client.get(cast.url))
+
+    sent = post(cast.client, cast.order_id, "Le brief.", files=[TEXT_FILE])
+
+    assert sent.status_code == 422
+    assert "Confirm your email address before sending files." in page_text(sent)
+    assert messages(app) == [] and stored_files(uploads_dir) == []
+    # Without files, the conversation goes on.
+    assert post(cast.client, cast.order_id, "Le brief suit.").status_code == 302
+
+
 def test_files_follow_the_rules_of_brief_files_and_go_only_to_people_of_the_order(
     cast, uploads_dir, app
 ):
@@ -162,6 +189,11 @@ def test_files_follow_the_rules_of_brief_files_and_go_only_to_people_of_the_orde
         assert download.headers["X-Content-Type-Options"] == "nosniff"
         assert download.headers["Content-Security-Policy"] == "sandbox"
     assert by_testid(cast.client.get(cast.url), "message-files").count("brief.pdf") == 1
+
+    text = message.attachments[1]
+    download = cast.writer.get(f"{cast.url}/messages/{message.id}/files/{text.id}")
+    assert download.headers.getlist("Content-Type") == ["text/plain; charset=utf-8"]
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
 
     for outsider in (cast.other_client, cast.other_writer):
         assert outsider.get(url).status_code == 404

@@ -260,7 +260,8 @@ def test_a_submitted_brief_can_no_longer_be_edited(ama, world, load):
 def test_an_unconfirmed_client_may_save_a_draft_but_not_submit(signed_in, world, stored, load):
     newcomer = signed_in("client", confirmed=False)
     page = newcomer.get("/orders/new")
-    assert "Confirm your email address to submit orders." in by_testid(page, "unconfirmed-note")
+    assert "Confirm your email address to submit orders and attach files." in by_testid(
+        page, "unconfirmed-note")
 
     refused = post_brief(newcomer, world.form(**SUBMIT))
     assert refused.status_code == 422

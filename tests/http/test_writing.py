@@ -3,6 +3,7 @@ and the assignments list."""
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 from flask import render_template
 
 from portal.extensions import db, utcnow
-from portal.orders import policies
+from portal.orders import policies, status_counts
 from portal.orders.models import Delivery, Draft, Order, OrderEvent, OrderStatus
 from tests.http.pages import by_testid, flashes, location, page_text, texts
 from tests.http.writing_helpers import (
@@ -216,7 +217,8 @@ def test_claim_makes_the_order_the_writers_with_one_timeline_event(app, ctx, cat
     assert "The order is yours" in " ".join(flashes(page))
 
 
-def test_a_second_claim_is_refused_clearly(app, ctx, cat, shop, writer, rival, signed_in):
+def test_a_claim_lost_to_another_writer_answers_like_an_unknown_order(app, ctx, cat, shop,
+                                                                      writer, rival, signed_in):
     order_id = place_order(app, shop, cat)
     first, second = signed_in(writer), signed_in(rival)
     token = second.csrf_token("/work/pool")  # the rival's pool still showed the order
@@ -224,8 +226,10 @@ def test_a_second_claim_is_refused_clearly(app, ctx, cat, shop, writer, rival, s
     assert first.submit(f"/work/orders/{order_id}/claim", page="/work/pool").status_code == 302
     response = second.post(f"/work/orders/{order_id}/claim", data={"csrf_token": token})
 
-    assert response.status_code == 302 and location(response) == "/work/pool"
-    assert "Another writer took this order" in " ".join(flashes(second.get("/work/pool")))
+    # The order is the first writer's now: for the rival it no longer exists.
+    assert _answer(response) == _answer(
+        second.post("/work/orders/999999/claim", data={"csrf_token": token}))
+    assert response.status_code == 404
     assert stored_order(app, order_id).writer_id == writer.id
     assert len(events(ctx, order_id, "claim")) == 1
 
@@ -265,20 +269,51 @@ def test_claim_outside_the_writers_skills_is_a_404(app, cat, shop, writer, signe
     assert stored_order(app, order_id).status is OrderStatus.OPEN
 
 
-def test_claim_of_an_order_offered_to_another_writer_is_refused(app, cat, shop, writer, rival,
-                                                                signed_in):
-    order_id = place_order(app, shop, cat)
-    change(app, order_id, preferred_writer_id=rival.id,
-           offered_until=utcnow() + timedelta(hours=3))
-    browser = signed_in(writer)
-    browser.submit(f"/work/orders/{order_id}/claim", page="/work/pool")
-    assert "offered to another writer" in " ".join(flashes(browser.get("/work/pool")))
-    assert stored_order(app, order_id).writer_id is None
-
-
 def test_claim_of_a_missing_order_or_a_draft_is_404(app, cat, shop, writer, signed_in):
     browser = signed_in(writer)
     assert browser.submit("/work/orders/9999/claim", page="/work/pool").status_code == 404
+
+
+def _answer(response) -> tuple[int, str]:
+    """Status and page, without the tokens that change from one page to the next and the
+    address asked (the language switch sends the person back to it)."""
+    page = re.sub(r'(content|value)="[A-Za-z0-9._-]{20,}"', r'\1="…"',
+                  response.get_data(as_text=True))
+    page = re.sub(r"/work/orders/\d+/claim", "/work/orders/…/claim", page)
+    return response.status_code, page
+
+
+def test_an_order_the_writer_may_not_see_answers_exactly_like_an_unknown_one(
+    app, ctx, cat, shop, writer, rival, signed_in
+):
+    """Taken by another writer, offered to another writer first, outside the writer's skills,
+    finished, still a draft: the same status and page as an id no order has, with or without
+    the form's token, and nothing changes."""
+    taken = place_order(app, shop, cat)
+    act(app, taken, rival, "claim")
+    offered = place_order(app, shop, cat)
+    change(app, offered, preferred_writer_id=rival.id,
+           offered_until=utcnow() + timedelta(hours=3))
+    foreign = place_order(app, shop, cat, language="en")
+    finished = place_order(app, shop, cat)
+    change(app, finished, status=OrderStatus.CANCELLED)
+    draft = place_order(app, shop, cat)
+    change(app, draft, status=OrderStatus.DRAFT)
+    with app.app_context():
+        status_counts.recount()
+        db.session.commit()
+    browser = signed_in(writer)
+    token = browser.csrf_token("/work/pool")
+
+    for data, status in (({"csrf_token": token}, 404), ({}, 400)):
+        unknown = _answer(browser.post("/work/orders/999999/claim", data=data))
+        assert unknown[0] == status
+        for order_id in (taken, offered, foreign, finished, draft):
+            assert _answer(browser.post(f"/work/orders/{order_id}/claim", data=data)) == unknown
+
+    assert stored_order(app, offered).writer_id is None
+    assert stored_order(app, taken).writer_id == rival.id
+    assert [len(events(ctx, order_id, "claim")) for order_id in (taken, offered)] == [1, 0]
 
 
 # --- the workspace ------------------------------------------------------------------------

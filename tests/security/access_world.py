@@ -39,6 +39,7 @@ from werkzeug.exceptions import MethodNotAllowed
 from portal.access import Relation, Rule, rules
 from portal.accounts.models import Role, User
 from portal.auth import service as auth_service
+from portal.auth.tokens import make_token
 from portal.extensions import db
 from portal.messaging.service import post_message
 from portal.notifications.inbox import EmailMode, Notification, NotificationKind
@@ -59,6 +60,7 @@ SESSION_COOKIE = "portal_session"
 STATIC_FILES = {"static": "css/portal.css", "bootstrap.static": "css/bootstrap.min.css"}
 PERSON_OF = {"agency.writer_skills": "other_writer"}  # else a client: other_client
 TOKEN_OF = {"auth.confirm": "confirm", "auth.reset_password": "reset",
+            "auth.login_link": "login", "auth.confirm_signup": "signup",
             "auth.accept_invitation": "invitation",
             "notifications.preferences_link": "preferences"}
 
@@ -257,6 +259,7 @@ EMAIL_TOKEN = {
     "confirm": re.compile(r"/confirm/([A-Za-z0-9_.\-]+)"),
     "reset": re.compile(r"/password/reset/([A-Za-z0-9_.\-]+)"),
     "invitation": re.compile(r"/invitation/([A-Za-z0-9_.\-]+)"),
+    "signup": re.compile(r"/signup/confirm/([A-Za-z0-9_.\-]+)"),
 }
 
 
@@ -328,6 +331,9 @@ def build_world(app: Flask, maildir: Path) -> World:
                                          locale="fr")
         auth_service.send_confirmation(session.get(User, users["unconfirmed"].id))
         auth_service.request_password_reset(owner.email)
+        auth_service.sign_up_client(email="waiting@example.test", password=Factory.PASSWORD,
+                                    display_name="Waiting Signup", locale="fr",
+                                    timezone="Africa/Lome")
         session.commit()
         ids["notification_id"] = notification.id
         ids["email_id"] = failed.id
@@ -335,6 +341,11 @@ def build_world(app: Flask, maildir: Path) -> World:
         tokens["invitation"] = _token_from_outbox("invitation", "invitee@example.test")
         tokens["confirm"] = _token_from_outbox("confirm", users["unconfirmed"].email)
         tokens["reset"] = _token_from_outbox("reset", owner.email)
+        tokens["signup"] = _token_from_outbox("signup", "waiting@example.test")
+        # For someone who never logs in in this world: the link stays valid.
+        unconfirmed = session.get(User, users["unconfirmed"].id)
+        tokens["login"] = make_token("login", {
+            "uid": unconfirmed.id, "fp": auth_service._login_fingerprint(unconfirmed)})
         tokens["preferences"] = preferences_token(owner)
 
     world = World(app=app, users=users, orders=orders, ids=ids, tokens=tokens,

@@ -41,6 +41,8 @@ PAYLOADS = {
     "auth.signup": lambda w: {"display_name": "Sans Jeton", "email": "sans.jeton@example.test",
                               "password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
                               "locale": "fr", "timezone": "Africa/Lome"},
+    "auth.login_link": lambda w: {},
+    "auth.confirm_signup": lambda w: {"password": Factory.PASSWORD},
     "auth.logout": lambda w: {},
     "auth.confirm": lambda w: {},
     "auth.resend_confirmation": lambda w: {},

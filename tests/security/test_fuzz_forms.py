@@ -40,6 +40,7 @@ refused examples per form in the summary.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,11 +51,12 @@ from urllib.parse import quote as quote_url
 from urllib.parse import urlsplit
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from portal import JSON_ENDPOINTS
-from portal.accounts.models import Invitation, Role, User
+from portal.accounts.models import Invitation, PendingSignup, Role, User
 from portal.auth import service as auth_service
 from portal.auth.tokens import make_token
 from portal.extensions import db, utcnow
@@ -427,6 +429,30 @@ def confirm_link(w: World) -> Target:
     return Target(f"/confirm/{token}", None)
 
 
+def login_link(w: World) -> Target:
+    client = w.user(Role.CLIENT)
+    with w.app.app_context():
+        fingerprint = auth_service._login_fingerprint(db.session.get(User, client.id))
+    return Target(f"/login/link/{w.token('login', {'uid': client.id, 'fp': fingerprint})}",
+                  None)
+
+
+def signup_link(w: World) -> Target:
+    n = next(_signups)
+    with w.app.app_context():
+        auth_service.sign_up_client(email=f"attente{n}@example.test", password=Factory.PASSWORD,
+                                    display_name="Ama Attente", locale="fr",
+                                    timezone="Africa/Lome")
+        pending = db.session.scalars(sa.select(PendingSignup).where(
+            PendingSignup.email == f"attente{n}@example.test")).one()
+        db.session.commit()
+        token = make_token("signup", {"pid": pending.id, "email": pending.email})
+    return Target(f"/signup/confirm/{token}", None)
+
+
+_signups = itertools.count(1)
+
+
 def reset_link(w: World) -> Target:
     client = w.user(Role.CLIENT)
     token = w.token("reset", {"uid": client.id,
@@ -443,7 +469,9 @@ def pending_email_change(w: World) -> Target:
     client = w.user(Role.CLIENT)
 
     def pend():
-        db.session.get(User, client.id).pending_email = "nouvelle@example.test"
+        user = db.session.get(User, client.id)
+        user.pending_email = "nouvelle@example.test"
+        user.pending_email_expires_at = utcnow() + timedelta(hours=48)
 
     w.with_app(pend)
     return Target("/settings/email/cancel", w.factory.reload(client))
@@ -517,7 +545,10 @@ FORMS: tuple[Form, ...] = (
          lambda t: st.tuples(st.fixed_dictionaries({
              "display_name": NAMES, "email": EMAILS, "locale": LOCALES, "timezone": ZONES,
          }), new_password()(t)).map(lambda p: {**p[0], **p[1]}),
-         frozenset({"users+", "outbox_emails+"})),
+         frozenset({"pending_signups+", "pending_signups-", "outbox_emails+"})),
+    Form("auth.confirm_signup", "anonymous", signup_link,
+         fixed(password=st.one_of(st.just(Factory.PASSWORD), CURRENT_PASSWORDS)),
+         frozenset({"users+", "pending_signups-"})),
     Form("auth.login", "anonymous", a_client("/login"),
          lambda t: st.fixed_dictionaries({
              "email": st.sampled_from([t.actor.email, t.actor.email.upper(),
@@ -526,6 +557,8 @@ FORMS: tuple[Form, ...] = (
              "next": st.sampled_from(["", "/orders", "//evil.example", "https://evil.example/",
                                       "/\\evil.example", "javascript:alert(1)"]),
          }), frozenset({"users.last_login_at"})),
+    Form("auth.login_link", "anonymous", login_link, nothing,
+         frozenset({"users.last_login_at"})),
     Form("auth.logout", "client", a_client("/logout"), nothing,
          frozenset({"users.session_token"}), prefix="logout"),
     Form("auth.confirm", "anonymous", confirm_link, nothing,
@@ -553,9 +586,10 @@ FORMS: tuple[Form, ...] = (
          new_password(current=True), PASSWORD_CHANGE),
     Form("accounts.change_email", "client", a_client("/settings/email"),
          fixed(email=EMAILS, current_password=CURRENT_PASSWORDS),
-         frozenset({"users.pending_email", "outbox_emails+"})),
+         frozenset({"users.pending_email", "users.pending_email_expires_at",
+                    "outbox_emails+"})),
     Form("accounts.cancel_email_change", "client", pending_email_change, nothing,
-         frozenset({"users.pending_email"})),
+         frozenset({"users.pending_email", "users.pending_email_expires_at"})),
     Form("notifications.preferences", "client", a_client("/settings/notifications"),
          fixed(status=MODES, message=MODES, deadline=MODES, digest_hour=HOURS),
          frozenset({"notification_preferences+", "notification_preferences.mode",
@@ -775,7 +809,7 @@ def test_a_form_posted_as_json_is_refused(app, factory, make_client, body):
 
 
 LINKS = ["/confirm/{}", "/password/reset/{}", "/invitation/{}",
-         "/notifications/preferences/{}"]
+         "/notifications/preferences/{}", "/login/link/{}", "/signup/confirm/{}"]
 
 
 def test_links_from_emails_take_any_token(app, make_client, request):
@@ -967,8 +1001,9 @@ def check_invariants(app, form: Form, target: Target, before, after, changes) ->
                               order["deadline"])
                 assert order["price_total"] == price.total, "a price not from the tier"
     for user in changes.inserted["users"]:
-        if form.endpoint == "auth.signup":
-            assert user["role"] is Role.CLIENT and user["email_confirmed_at"] is None
+        if form.endpoint == "auth.confirm_signup":  # a client, confirmed by the link
+            assert user["role"] is Role.CLIENT and user["email_confirmed_at"] is not None
+            assert user["email"].startswith("attente")
         else:
             assert user["role"].value == target.ids["role"]
             with app.app_context():

@@ -222,7 +222,7 @@ def test_development_and_tests_answer_any_host(client):
     ("/signup", {"display_name": "Kofi", "email": "kofi@example.test",
                  "password": "lagune bleue sous la pluie",
                  "confirm": "lagune bleue sous la pluie", "locale": "fr",
-                 "timezone": "Africa/Lome"}, "kofi@example.test", "/confirm/"),
+                 "timezone": "Africa/Lome"}, "kofi@example.test", "/signup/confirm/"),
 ])
 def test_links_in_emails_come_from_base_url_never_from_the_host_header(
     app, factory, make_client, mailbox, page, form, to, link

@@ -1,6 +1,7 @@
-"""Rate limits on login (per account and per address), sign-up, password reset, invitations and
-messages; a limited request gets the 429 page of the site's layout. Each story runs with the
-in-memory storage and with Redis on 127.0.0.1:6379 when it is there (skipped otherwise).
+"""Rate limits on login (per address, per account and address, and the ceiling per account that
+asks for an emailed link), sign-up, password reset, invitations and messages; a limited request
+gets the 429 page of the site's layout. Each story runs with the in-memory storage and with
+Redis on 127.0.0.1:6379 when it is there (skipped otherwise), under a key prefix of its own.
 
 The rest of the suite runs with the limits off (TestingConfig), so it never trips them; the
 apps here are built with them on and with small limits, so a story takes a few requests.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import socket
 import uuid
 
@@ -18,18 +20,22 @@ import sqlalchemy as sa
 from limits import parse_many
 
 from config import Config, DevelopmentConfig, MissingSetting, ProductionConfig, TestingConfig
-from portal.accounts.models import Invitation, User
+from portal.accounts.models import Invitation, PendingSignup, User
 from portal.messaging.models import Message
 from portal.notifications.models import OutboxEmail
-from portal.rate_limits import RULES, limiter_of
+from portal.rate_limits import ACCOUNT_CEILING, RULES, limiter_of
 from tests.factories import Factory
 from tests.security.extra_apps import extra_app, production_environment
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 SMALL = {
     "login_per_address": "6 per minute",
-    "login_per_account": "3 per minute",
+    "login_failures_per_account_and_address": "3 per minute",
+    "login_failures_per_account": "5 per hour",
+    "login_link_per_address": "3 per minute",
     "signup_per_address": "2 per minute",
+    "signup_per_account": "2 per hour",
+    "signup_confirm_per_address": "2 per minute",
     "reset_request_per_address": "4 per minute",
     "reset_request_per_account": "2 per minute",
     "reset_per_address": "2 per minute",
@@ -122,17 +128,62 @@ def count(ctx, model, *where) -> int:
 # --- login --------------------------------------------------------------------------------
 
 
-def test_failed_logins_on_one_account_are_limited_whatever_the_address(limits, factory):
+def test_failed_logins_lock_out_the_guessers_address_not_the_owner(limits, factory):
     ama = factory.user("client")
-    for _attempt in range(3):  # three guesses, each from another address
+    guesser = browser(limits)
+    for _attempt in range(3):
+        assert guesser.login(ama.email, "wrong guess 12345").status_code == 200
+
+    # The fourth from that address is refused before the password is even checked, the right
+    # one included, whatever the case of the address typed.
+    assert_limited(guesser.login(ama.email, Factory.PASSWORD))
+    assert_limited(guesser.login(ama.email.upper(), "another guess 123"))
+    # The owner, from anywhere else, still logs in with the right password.
+    assert browser(limits).login(ama.email, Factory.PASSWORD).status_code == 302
+    # And the guesser may still try other accounts (within the limit per address).
+    kofi = factory.user("client")
+    assert guesser.login(kofi.email, Factory.PASSWORD).status_code == 302
+
+
+def login_page(response) -> str:
+    """The login page as the person reads it, without the token that changes per page."""
+    page = response.get_data(as_text=True)
+    return re.sub(r'value="[A-Za-z0-9._-]{20,}"', 'value="…"', page)
+
+
+def test_past_the_ceiling_a_password_alone_opens_nothing_and_the_owner_gets_a_link(
+    limits, factory, ctx
+):
+    """Five failures on one account from five addresses (none of them limited on its own):
+    from then on, for an hour, the answer is the same whether the password is right or wrong,
+    and only the right one sends the owner a one-time link, which logs them in."""
+    ama = factory.user("client")
+    for _attempt in range(5):
         assert browser(limits).login(ama.email, "wrong guess 12345").status_code == 200
 
-    # The fourth is refused before the password is even checked, the right one included.
-    assert_limited(browser(limits).login(ama.email, Factory.PASSWORD))
-    assert_limited(browser(limits).login(ama.email.upper(), "another guess 123"))
-    # Other accounts are not affected.
-    kofi = factory.user("client")
-    assert browser(limits).login(kofi.email, Factory.PASSWORD).status_code == 302
+    owner = browser(limits)
+    right = owner.login(ama.email, Factory.PASSWORD)
+    wrong = browser(limits).login(ama.email, "yet another guess")
+
+    assert right.status_code == wrong.status_code == 200
+    assert login_page(right) == login_page(wrong)
+    assert 'data-testid="login-link-sent"' in login_page(right)
+    assert owner.get("/home").status_code == 302  # not logged in
+    with ctx() as session:
+        links = list(session.scalars(sa.select(OutboxEmail).where(
+            OutboxEmail.kind == "login_link")))
+        assert [(e.recipient, e.recipient_user_id) for e in links] == [(ama.email, ama.id)]
+        token = re.search(r"/login/link/([^\s\"<]+)", links[0].text_body).group(1)
+
+    # The link asks for a click (mail scanners open links), then logs in, once.
+    assert owner.get(f"/login/link/{token}").status_code == 200
+    opened = owner.submit(f"/login/link/{token}", {}, page=f"/login/link/{token}")
+    assert opened.status_code == 302 and opened.headers["Location"].endswith("/home")
+    assert owner.get("/home").status_code == 200
+    assert browser(limits).get(f"/login/link/{token}").status_code == 400
+    # Other accounts log in as usual.
+    assert browser(limits).login(factory.user("client").email, Factory.PASSWORD
+                                 ).status_code == 302
 
 
 def test_successful_logins_do_not_use_up_the_account_limit(limits, factory):
@@ -190,7 +241,8 @@ def test_the_counters_really_live_in_the_storage(limits, factory):
     keys = [k.decode() for k in redis.Redis.from_url(REDIS_URL).scan_iter(
         match=f"*{limits.key_prefix}*")]
     assert any("addr:192.0.2.95" in key for key in keys), keys
-    assert any("account:" in key for key in keys), keys
+    assert any("account:" in key and "addr:192.0.2.95" in key for key in keys), keys
+    assert any("login-ceiling" in key and "account:" in key for key in keys), keys
     assert not any(ama.email in key for key in keys)
 
 
@@ -209,11 +261,24 @@ def test_sign_ups_from_one_address_are_limited_and_the_refused_one_creates_nothi
     visitor = browser(limits)
     for n in range(2):
         assert visitor.submit("/signup", signup_form(n)).status_code == 302
-        visitor.post("/logout", data={"logout-csrf_token": visitor.csrf_token("/home")})
-    before = count(ctx, User)
+    before = count(ctx, PendingSignup), count(ctx, OutboxEmail)
 
     assert_limited(visitor.submit("/signup", signup_form(3)))
-    assert count(ctx, User) == before
+    assert (count(ctx, PendingSignup), count(ctx, OutboxEmail)) == before
+
+
+def test_sign_ups_for_one_address_are_limited_alike_whether_it_has_an_account_or_not(
+    limits, factory, ctx
+):
+    """No inbox is flooded with links (or with "someone tried" notices), and the limit says
+    nothing of the address: the same third answer for both."""
+    ama = factory.user("client")
+    for email in (ama.email, "personne.encore@example.test"):
+        for _attempt in range(2):
+            assert browser(limits).submit("/signup", signup_form(0) | {"email": email}
+                                          ).status_code == 302
+        assert_limited(browser(limits).submit("/signup", signup_form(0) | {"email": email}))
+    assert count(ctx, User) == 1
 
 
 def test_reset_requests_for_one_account_are_limited_so_no_inbox_is_flooded(
@@ -286,10 +351,12 @@ def test_every_rule_names_a_post_endpoint_and_a_valid_limit(app):
     for rule in RULES:
         assert "POST" in endpoints[rule.endpoint], rule
         assert parse_many(Config.RATE_LIMITS[rule.setting]), rule
-    assert {rule.setting for rule in RULES} == set(Config.RATE_LIMITS)
+    assert parse_many(Config.RATE_LIMITS[ACCOUNT_CEILING])
+    assert {rule.setting for rule in RULES} | {ACCOUNT_CEILING} == set(Config.RATE_LIMITS)
     assert {rule.endpoint for rule in RULES} == {
-        "auth.login", "auth.signup", "auth.forgot_password", "auth.reset_password",
-        "auth.accept_invitation", "accounts.invite", "messaging.post"}
+        "auth.login", "auth.login_link", "auth.signup", "auth.confirm_signup",
+        "auth.forgot_password", "auth.reset_password", "auth.accept_invitation",
+        "accounts.invite", "messaging.post"}
 
 
 def test_the_suite_runs_without_limits_but_development_and_production_have_them(client):
@@ -340,6 +407,11 @@ def test_redis_down_the_portal_answers_and_still_limits_in_memory(
                    RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0", RATE_LIMITS=SMALL,
                    RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 0.5}) as cut_off:
         ama = factory.user("client")
-        statuses = [browser(cut_off).login(ama.email, "wrong guess 12345").status_code
+        guesser = browser(cut_off)
+        statuses = [guesser.login(ama.email, "wrong guess 12345").status_code
                     for _attempt in range(4)]
+        for _attempt in range(2):  # the ceiling of the account, from other addresses
+            browser(cut_off).login(ama.email, "wrong guess 12345")
+        owner = browser(cut_off).login(ama.email, Factory.PASSWORD)
     assert statuses == [200, 200, 200, 429]
+    assert owner.status_code == 200 and 'data-testid="login-link-sent"' in login_page(owner)

@@ -2,7 +2,8 @@
 `flask mail inbound` starts it) posts a reply on the right order from the right person, without
 the quoted email and signature; it refuses forged, expired and foreign reply addresses, wrong
 senders, people no longer on the order and robots (550, logged, nothing stored); the same email
-twice is stored once."""
+twice is stored once per order; emails nested or split beyond the limits, or that the parser
+cannot read, get a fixed 554 answer that names nothing of the portal's internals."""
 
 from __future__ import annotations
 
@@ -76,6 +77,48 @@ def send(inbound, *, sender: str, to: str, text: str | None = "Merci !", html: s
                 return code, answer.decode()
         code, answer = smtp.data(msg.as_bytes(policy=policy.SMTP))  # CRLF, as mailers send
     return code, answer.decode()
+
+
+def send_raw(inbound, *, envelope_from: str, to: list[str] | str, content: bytes
+             ) -> tuple[int, str]:
+    """Send raw bytes as an email (to one or several reply addresses); the answer to DATA."""
+    recipients = [to] if isinstance(to, str) else to
+    with smtplib.SMTP(inbound.hostname, inbound.port, timeout=30) as smtp:
+        smtp.ehlo("mail.example.test")
+        smtp.mail(envelope_from)
+        for recipient in recipients:
+            code, answer = smtp.rcpt(recipient)
+            assert code == 250, answer
+        code, answer = smtp.data(content)
+    return code, answer.decode()
+
+
+def raw_reply(sender: str, to: str, body: bytes, *, headers: bytes = b"",
+              content_type: bytes = b"text/plain; charset=utf-8") -> bytes:
+    return (f"From: {sender}\r\nTo: {to}\r\nSubject: Re: Nouveau message\r\n"
+            f"Date: {formatdate()}\r\nMIME-Version: 1.0\r\n").encode() + headers + \
+        b"Content-Type: " + content_type + b"\r\n\r\n" + body
+
+
+def nested(depth: int, text: bytes = b"Merci, c'est parfait.") -> tuple[bytes, bytes]:
+    """The Content-Type and body of `depth` multiparts each inside the one before, with the
+    text at the bottom."""
+    lines = []
+    for level in range(1, depth):
+        lines += [b"--b%d" % (level - 1), b'Content-Type: multipart/mixed; boundary="b%d"' % level,
+                  b""]
+    lines += [b"--b%d" % (depth - 1), b"Content-Type: text/plain; charset=utf-8", b"", text,
+              b"--b%d--" % (depth - 1)]
+    lines += [b"--b%d--" % level for level in range(depth - 2, -1, -1)]
+    return b'multipart/mixed; boundary="b0"', b"\r\n".join(lines)
+
+
+def side_by_side(parts: int) -> tuple[bytes, bytes]:
+    """One multipart of `parts` small text parts."""
+    lines = []
+    for n in range(parts):
+        lines += [b"--flat", b"Content-Type: text/plain", b"", b"part %d" % n]
+    return b'multipart/mixed; boundary="flat"', b"\r\n".join([*lines, b"--flat--"])
 
 
 def messages(ctx) -> list[Message]:
@@ -197,6 +240,46 @@ def test_attachments_are_kept_under_the_file_rules_and_others_left_out_with_a_no
     assert "setup.exe" in message.body
 
 
+def test_the_same_email_to_two_orders_is_a_message_on_each(app, ctx, factory, inbound):
+    """One answer to two notification emails (or two copies delivered one by one): the
+    Message-ID is stored once per order, not once for the portal."""
+    client = factory.user("client")
+    first, second = factory.order(client=client), factory.order(client=client)
+    message_id = make_msgid(domain="mail.example.test")
+    to = [address_for(app, first, client), address_for(app, second, client)]
+    content = raw_reply(client.email, ", ".join(to), b"Oui pour les deux.",
+                        headers=f"Message-ID: {message_id}\r\n".encode())
+
+    code, answer = send_raw(inbound, envelope_from=client.email, to=to, content=content)
+
+    assert code == 250, answer
+    assert sorted((m.order_id, m.email_message_id) for m in messages(ctx)) == [
+        (first.id, message_id), (second.id, message_id)]
+    # Each copy again, one by one: already there, on each order.
+    for address in to:
+        code, answer = send_raw(inbound, envelope_from=client.email, to=address, content=content)
+        assert (code, answer) == (250, "2.0.0 Reply already received")
+    assert len(messages(ctx)) == 2
+
+
+def test_a_zip_bomb_attached_to_a_reply_is_left_out_with_a_note(app, ctx, factory, inbound,
+                                                                uploads_dir):
+    from tests.http.orders_helpers import odt_bomb
+
+    client = factory.user("client", locale="en")
+    order = factory.order(client=client)
+    code, answer = send(
+        inbound, sender=client.email, to=address_for(app, order, client), text="The brief.",
+        files=[("brief.odt", odt_bomb(), "application", "vnd.oasis.opendocument.text")],
+    )
+    assert code == 250, answer
+    [message] = messages(ctx)
+    assert message.attachments == []
+    assert ("“brief.odt” is refused: its packed content would unpack to an absurd size"
+            in message.body)
+    assert list(uploads_dir.glob("*")) == []
+
+
 def test_pictures_inside_the_html_body_are_not_attachments():
     from portal.notifications.inbound import attachments
 
@@ -312,6 +395,49 @@ def test_a_refused_reply_stores_nothing_and_is_logged(app, ctx, scene, inbound, 
     token = email["to"].split("+", 1)[1].split("@")[0] if "+" in email["to"] else ""
     if len(token) > 8:
         assert token not in line and token[:8] in line
+
+
+UNREADABLE_EMAILS = {
+    "3,000 nested multiparts": (lambda: nested(3000), "too complex",
+                                "5.6.0 This email has too many parts: please answer on the "
+                                "portal"),
+    "2,000 parts side by side": (lambda: side_by_side(2000), "too complex",
+                                 "5.6.0 This email has too many parts: please answer on the "
+                                 "portal"),
+    # Python's header parser raises IndexError on this Message-ID.
+    "a Message-ID the parser cannot read": (
+        lambda: (b"text/plain; charset=utf-8", b"Merci."), "unreadable email",
+        "5.6.0 This email could not be read: please answer on the portal"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNREADABLE_EMAILS))
+def test_an_email_that_cannot_be_read_gets_a_fixed_answer_and_is_logged(app, ctx, scene, inbound,
+                                                                       caplog, case):
+    build, reason, fixed = UNREADABLE_EMAILS[case]
+    content_type, body = build()
+    client = scene["client"]
+    headers = b"Message-ID: <\r\n" if "Message-ID" in case else b""
+    content = raw_reply(client.email, address_for(app, scene["order"], client), body,
+                        headers=headers, content_type=content_type)
+
+    code, answer = send_raw(inbound, envelope_from=client.email,
+                            to=address_for(app, scene["order"], client), content=content)
+
+    assert (code, answer) == (554, fixed)
+    assert messages(ctx) == []
+    [line] = refusals(caplog)
+    assert reason in line and client.email in line
+
+
+def test_a_reply_nested_a_few_levels_is_read(app, ctx, scene, inbound):
+    client = scene["client"]
+    to = address_for(app, scene["order"], client)
+    content_type, body = nested(12)
+    code, answer = send_raw(inbound, envelope_from=client.email, to=to,
+                            content=raw_reply(client.email, to, body, content_type=content_type))
+    assert code == 250, answer
+    assert [m.body for m in messages(ctx)] == ["Merci, c'est parfait."]
 
 
 def test_an_expired_reply_address_is_refused(app, ctx, scene, inbound, caplog):

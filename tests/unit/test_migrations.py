@@ -126,3 +126,54 @@ def test_0005_fills_the_unread_counters_with_what_the_old_query_counted(empty_ap
     upgrade()
     assert counters() == expected
     db.session.remove()
+
+
+def test_0007b_keeps_message_files_and_notifications_and_one_email_per_order(empty_app,
+                                                                             tmp_path):
+    """0007b_reply_ids_per_order rebuilds `messages` on SQLite (a unique constraint cannot be
+    dropped otherwise): the message files and notifications that cascade from it stay, both
+    ways, and foreign keys are enforced again afterwards."""
+    from io import BytesIO
+
+    from werkzeug.datastructures import FileStorage
+
+    from portal.accounts.models import Role, User
+    from portal.messaging.models import Message, MessageAttachment
+    from portal.messaging.service import post_message
+    from portal.notifications.inbox import Notification
+    from portal.orders.models import Order, OrderStatus
+    from tests.factories import Factory
+
+    empty_app.config["UPLOAD_DIR"] = str(tmp_path)
+    upgrade()
+    factory = Factory(empty_app)
+    tier = factory.tier()
+    client, writer = factory.user(Role.CLIENT), factory.writer(tiers=[tier])
+    first, second = (factory.order(client=client, writer=writer, tier=tier,
+                                   status=OrderStatus.IN_PROGRESS) for _order in range(2))
+    for order in (first, second):  # one email, answered to both orders
+        post_message(db.session.get(Order, order.id), db.session.get(User, client.id), "Oui.",
+                     files=[FileStorage(BytesIO(b"notes"), filename="notes.txt")],
+                     email_message_id="<same@mail.example.test>")
+    db.session.commit()
+
+    def counts() -> tuple[int, int, int]:
+        return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(model))
+                     for model in (Message, MessageAttachment, Notification))
+
+    stored = counts()
+    assert stored[:2] == (2, 2) and stored[2] >= 2
+    db.session.remove()
+    # Down, the Message-ID is unique across the portal again: one of the two must go first.
+    db.session.execute(sa.delete(Message).where(Message.order_id == second.id))
+    db.session.commit()
+    stored = counts()
+    db.session.remove()
+    downgrade(revision="0006_status_counts")
+    assert counts() == stored
+    db.session.remove()
+    upgrade()
+    assert counts() == stored
+    if db.engine.dialect.name == "sqlite":
+        assert db.session.scalar(sa.text("PRAGMA foreign_keys")) == 1
+    db.session.remove()
