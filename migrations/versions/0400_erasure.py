@@ -1,0 +1,32 @@
+"""when a person's data was erased (issue 15)
+
+Revision ID: 0400_erasure
+Revises: 0006_status_counts
+Create Date: 2026-12-02 06:00:00
+
+A manager may erase a former client or writer (portal/privacy/erasure.py): the account's row
+stays, because orders, deliveries and (later) invoices point to it, but its personal fields are
+replaced. `users.erased_at` records when, so the people page can say so and the account can
+never be reactivated. Nullable, no backfill: nobody was erased before.
+
+Written by hand.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0400_erasure'
+down_revision = '0006_status_counts'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('erased_at', sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('erased_at')
