@@ -324,12 +324,16 @@ def register_jobs(app: Flask) -> None:
     The list is shared by every app of the process, so a job is added once."""
     from portal.notifications.service import run_notification_jobs
     from portal.notifications.worker import PERIODIC_JOBS
+    from portal.ops.backup import run_daily_backup
     from portal.orders.jobs import run_order_jobs
 
     if not any(name == "orders" for name, _every, _job in PERIODIC_JOBS):
         PERIODIC_JOBS.append(("orders", 60.0, run_order_jobs))
     if not any(name == "notifications" for name, _every, _job in PERIODIC_JOBS):
         PERIODIC_JOBS.append(("notifications", 30.0, run_notification_jobs))
+    if not any(name == "backup" for name, _every, _job in PERIODIC_JOBS):
+        # Looks every five minutes whether the day's archive (BACKUP_HOUR) is due.
+        PERIODIC_JOBS.append(("backup", 300.0, run_daily_backup))
 
 
 def register_cli(app: Flask) -> None:
