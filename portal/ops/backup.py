@@ -308,6 +308,8 @@ def _dump_sqlite(dump: Path) -> tuple[str | None, dict[str, int]]:
     try:
         # One step: a read transaction over a single snapshot; in WAL mode writers go on.
         source.backup(target)
+    except sqlite3.Error as error:  # the disk is full, the file unreadable…
+        raise BackupError(f"The database could not be copied: {error}") from error
     finally:
         source.close()
         target.close()
