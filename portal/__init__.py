@@ -44,6 +44,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     register_error_handlers(app)
     register_security_headers(app)
     register_request_guards(app)
+    register_metrics(app)
     register_cli(app)
     register_jobs(app)
     return app
@@ -125,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.notifications import inbox as _inbox  # noqa: F401 - tables
     from portal.notifications.views import bp as notifications_bp
     from portal.orders import emails  # noqa: F401 - registers the order emails with the workflow
+    from portal.ops.views import bp as ops_bp
     from portal.orders.views import bp as orders_bp
     from portal.writing.views import bp as writing_bp
 
@@ -136,6 +138,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(messaging_bp)
     app.register_blueprint(writing_bp)
     app.register_blueprint(agency_bp)
+    app.register_blueprint(ops_bp)
 
 
 def register_access(app: Flask) -> None:
@@ -317,6 +320,13 @@ def register_security_headers(app: Flask) -> None:
         if request.endpoint != "static" and "no-store" not in headers.get("Cache-Control", ""):
             headers["Cache-Control"] = "no-store"
         return response
+
+
+def register_metrics(app: Flask) -> None:
+    """Requests counted and timed for Prometheus (portal/ops/metrics.py)."""
+    from portal.ops import metrics
+
+    metrics.init_app(app)
 
 
 def register_jobs(app: Flask) -> None:

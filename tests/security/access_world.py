@@ -169,6 +169,8 @@ class World:
         if endpoint is None:
             return "405"
         rule: Rule = rules(self.app)[endpoint]
+        if rule.scraper:  # nobody of the world is the scraper (no token, no allowed address)
+            return "404"
         if actor in SIGNED_OUT:
             return "login" if rule.login else "allowed"
         if rule.visitors_only:
