@@ -142,6 +142,7 @@ ACCESS: Mapping[str, Rule] = {
     "accounts.change_password": signed_in(),
     "accounts.change_email": signed_in(),
     "accounts.cancel_email_change": signed_in(),
+    "accounts.export_data": signed_in(),  # one's own data, as a zip
     "notifications.preferences": signed_in(),
     "notifications.preferences_link": by_link(),
     # --- the bell --------------------------------------------------------------------------
@@ -156,6 +157,8 @@ ACCESS: Mapping[str, Rule] = {
     "accounts.deactivate": role(MANAGER),
     "accounts.reactivate": role(MANAGER),
     "accounts.revoke_invitation": role(MANAGER),
+    "accounts.export_person": role(MANAGER),  # a person's data, on their request
+    "accounts.erase": role(MANAGER),  # a former client's or writer's (the service checks)
     "notifications.outbox": role(MANAGER),
     "notifications.retry_all": role(MANAGER),
     "notifications.retry_one": role(MANAGER),
