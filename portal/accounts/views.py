@@ -31,7 +31,7 @@ from portal.auth import service as auth_service
 from portal.auth.views import form_error, start_session
 from portal.errors import DomainError
 from portal.extensions import db, utcnow
-from portal.orders.uploads import discard_file
+from portal.orders import uploads
 from portal.privacy import service as privacy
 from portal.roles import role_required
 
@@ -303,7 +303,7 @@ def erase(user_id: int):
         else:
             db.session.commit()
             for stored_name in erasure.files_to_remove:
-                discard_file(stored_name)
+                uploads.discard_file(stored_name)
             flash(_("The person's data are erased. What the agency must keep is listed below."),
                   "success")
             return redirect(url_for("accounts.person", user_id=person.id))
