@@ -28,5 +28,6 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('erased_at')
+    # A plain DROP COLUMN (SQLite 3.35 and later, PostgreSQL): a batch operation would copy
+    # the users table, which SQLite refuses while other tables' rows point to it.
+    op.execute('ALTER TABLE users DROP COLUMN erased_at')
