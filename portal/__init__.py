@@ -125,8 +125,8 @@ def register_blueprints(app: Flask) -> None:
     from portal.messaging.views import bp as messaging_bp
     from portal.notifications import inbox as _inbox  # noqa: F401 - tables
     from portal.notifications.views import bp as notifications_bp
-    from portal.orders import emails  # noqa: F401 - registers the order emails with the workflow
     from portal.ops.views import bp as ops_bp
+    from portal.orders import emails  # noqa: F401 - registers the order emails with the workflow
     from portal.orders.views import bp as orders_bp
     from portal.writing.views import bp as writing_bp
 

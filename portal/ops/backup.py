@@ -40,7 +40,9 @@ import re
 import secrets
 import shutil
 import sqlite3
-import subprocess  # nosec B404 - pg_dump and pg_restore, with argument lists, never a shell
+
+# pg_dump and pg_restore, with argument lists (never a shell).
+import subprocess  # nosec B404
 import tarfile
 import tempfile
 import zlib
@@ -142,9 +144,8 @@ def table_names(connection: sa.Connection) -> list[str]:
 
 def count_rows(connection: sa.Connection) -> dict[str, int]:
     """The number of rows of every table of the database."""
-    preparer = connection.dialect.identifier_preparer
-    return {name: connection.scalar(sa.text(f"SELECT count(*) FROM {preparer.quote(name)}"))
-            for name in table_names(connection)}  # nosec B608 - names read from the catalog
+    return {name: connection.scalar(sa.select(sa.func.count()).select_from(sa.table(name)))
+            for name in table_names(connection)}
 
 
 def revision_of(connection: sa.Connection) -> str | None:
@@ -155,10 +156,9 @@ def revision_of(connection: sa.Connection) -> str | None:
 
 def holds_rows(connection: sa.Connection) -> list[str]:
     """The tables (other than Alembic's) that hold at least one row."""
-    preparer = connection.dialect.identifier_preparer
     return [name for name in table_names(connection) if name != "alembic_version"
-            and connection.scalar(sa.text(
-                f"SELECT 1 FROM {preparer.quote(name)} LIMIT 1")) is not None]  # nosec B608
+            and connection.scalar(
+                sa.select(sa.literal(1)).select_from(sa.table(name)).limit(1)) is not None]
 
 
 def known_revisions() -> set[str]:
@@ -346,8 +346,9 @@ def _pg_environment(url: sa.URL) -> tuple[list[str], dict[str, str]]:
 
 
 def _run(command: list[str], environment: dict[str, str], what: str) -> None:
-    result = subprocess.run(command, env=environment, capture_output=True, text=True,  # nosec B603
-                            check=False)
+    # An argument list (no shell); the program is pg_dump or pg_restore, found by _pg_tool.
+    result = subprocess.run(command, env=environment, capture_output=True,  # noqa: S603  # nosec B603
+                            text=True, check=False)
     if result.returncode != 0:
         raise BackupError(f"{what} failed: {result.stderr.strip()[-2000:]}")
 

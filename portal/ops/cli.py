@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 backup_cli = AppGroup("backup", help="Back up the database and files, restore, prune.")
 
@@ -80,6 +80,7 @@ def prune_command() -> None:
 
 
 @click.command("upgrade")
+@with_appcontext
 @click.option("--backup/--no-backup", default=True, show_default=True,
               help="Back up the database and files first.")
 def upgrade_command(backup: bool) -> None:

@@ -163,7 +163,7 @@ def test_the_download_runs_a_bounded_number_of_statements(app, story, login_as, 
     assert statements() == first
 
 
-# --- erasure ----------------------------------------------------------------------------------------
+# --- erasure --------------------------------------------------------------------------------------
 
 
 def deactivate(app, user) -> None:
@@ -222,7 +222,7 @@ def test_a_manager_erases_a_former_writer_and_their_name_leaves_every_page(
         assert any(old_name in text for text in crawl(session, start).values()), who
 
     page = manager.get(f"/people/{writer.id}/erase").get_data(as_text=True)
-    assert "What the agency keeps, and why" in page or "Ce que l’agence garde" in page
+    assert 'data-testid="erase-kept"' in page
     response = erase(manager, writer)
     assert response.status_code == 302
 
@@ -251,7 +251,7 @@ def test_a_manager_erases_a_former_writer_and_their_name_leaves_every_page(
     person_page = manager.get(f"/people/{writer.id}").get_data(as_text=True)
     assert 'data-testid="person-erased"' in person_page
     assert writer_session.get("/home").status_code == 302  # the session ended
-    for address in (writer.email, "erased-%d@erased.invalid" % writer.id):
+    for address in (writer.email, f"erased-{writer.id}@erased.invalid"):
         refused = make_client().login(address, Factory.PASSWORD)
         assert refused.status_code != 302
     [event] = security_events("person_erased")

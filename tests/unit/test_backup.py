@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 import time_machine
-from flask_migrate import downgrade, upgrade
+from flask_migrate import upgrade
 from werkzeug.datastructures import FileStorage
 
 from config import TestingConfig
@@ -106,7 +106,7 @@ def requests_served(live_server, cookie: str):
                 request = urllib.request.Request(live_server.url + path,
                                                  headers={"Cookie": f"portal_session={cookie}"})
                 try:
-                    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                    with urllib.request.urlopen(request, timeout=10) as response:
                         if response.status != 200:
                             errors.append(f"{path}: {response.status}")
                 except Exception as error:
