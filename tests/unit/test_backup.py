@@ -427,6 +427,24 @@ def test_an_archive_is_renamed_only_once_written_and_synced(app, folders, monkey
     assert list(backups.iterdir()) == []
 
 
+def test_while_an_archive_is_written_nothing_is_under_its_final_name(app, folders, monkeypatch):
+    """A process killed in the middle of a backup leaves no archive under a name that the
+    retention, a restore or an off-site copy would take for a whole one."""
+    _uploads, backups = folders
+    seen: list[list[str]] = []
+    to_json = backup.Manifest.to_json
+
+    def look_then_write(manifest):
+        seen.append(sorted(p.name for p in backups.glob("portal-*.tar.gz")))
+        return to_json(manifest)
+
+    monkeypatch.setattr(backup.Manifest, "to_json", look_then_write)
+    with app.app_context():
+        report = backup.create_backup()
+    assert seen == [[]]
+    assert [p.name for p in backups.glob("portal-*.tar.gz")] == [report.path.name]
+
+
 # --- retention and the daily archive -------------------------------------------------------------
 
 
