@@ -6,6 +6,7 @@ On erasure the drafts and the files the person joined go; submitted orders stay 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -38,6 +39,13 @@ def _file(order: Order, attachment: Attachment) -> ExportFile:
                       size=attachment.size)
 
 
+def _by_order(rows) -> dict[int, list]:
+    grouped: dict[int, list] = {}
+    for row in rows:
+        grouped.setdefault(row.order_id, []).append(row)
+    return grouped
+
+
 def _orders_of(person: User) -> list[Order]:
     if person.role is Role.CLIENT:
         condition = Order.client_id == person.id
@@ -47,13 +55,26 @@ def _orders_of(person: User) -> list[Order]:
     else:
         acted = sa.select(OrderEvent.order_id).where(OrderEvent.actor_id == person.id)
         condition = Order.id.in_(acted)
-    return list(db.session.scalars(sa.select(Order).where(condition).order_by(Order.id)))
+    return list(db.session.scalars(
+        sa.select(Order).where(condition).order_by(Order.id)
+        .options(selectinload(Order.content_type), selectinload(Order.tier),
+                 selectinload(Order.attachments))))
 
 
 def export(person: User) -> Section:
     orders, files = [], []
     as_client = person.role is Role.CLIENT
-    for order in _orders_of(person):
+    found = _orders_of(person)
+    ids = [order.id for order in found]
+    # A fixed number of statements whatever the number of orders.
+    all_deliveries = _by_order(db.session.scalars(
+        sa.select(Delivery).where(Delivery.order_id.in_(ids)).order_by(Delivery.number)))
+    all_events = _by_order(db.session.scalars(
+        sa.select(OrderEvent).where(OrderEvent.order_id.in_(ids))
+        .order_by(OrderEvent.created_at, OrderEvent.id)))
+    drafts = {draft.order_id: draft for draft in db.session.scalars(
+        sa.select(Draft).where(Draft.order_id.in_(ids)))}
+    for order in found:
         mine = as_client or order.writer_id == person.id
         entry = {
             "reference": order.reference, "title": order.title, "status": order.status.value,
@@ -74,22 +95,19 @@ def export(person: User) -> Section:
                       "rating": order.rating, "rating_comment": order.rating_comment}
         elif person.role is Role.WRITER and mine:
             entry |= {"currency": order.currency, "writer_pay_total": order.writer_pay_total}
-        deliveries = db.session.scalars(
-            sa.select(Delivery).where(Delivery.order_id == order.id).order_by(Delivery.number))
+        deliveries = all_deliveries.get(order.id, [])
         entry["deliveries"] = [
             {"number": d.number, "created_at": _when(d.created_at), "word_count": d.word_count,
              "note": d.note, "text": d.text}
             for d in deliveries if as_client or d.writer_id == person.id]
-        events = db.session.scalars(
-            sa.select(OrderEvent).where(OrderEvent.order_id == order.id)
-            .order_by(OrderEvent.created_at, OrderEvent.id))
+        events = all_events.get(order.id, [])
         entry["timeline"] = [
             {"at": _when(e.created_at), "action": e.action,
              "from": e.from_status.value if e.from_status else None,
              "to": e.to_status.value if e.to_status else None, "note": e.note}
             for e in events if as_client or mine or e.actor_id == person.id]
         if person.role is Role.WRITER and order.writer_id == person.id:
-            draft = db.session.get(Draft, order.id)
+            draft = drafts.get(order.id)
             entry["working_draft"] = draft.text if draft else ""
         entry["files"] = []
         if as_client or mine:

@@ -75,7 +75,7 @@ def story(app, factory, uploads_dir):
         post_message(row, session.get(User, manager.id), "Note : relire la conclusion.",
                      internal=True)
         session.commit()
-    return {"manager": manager, "client": client, "writer": writer, "order": order,
+    return {"manager": manager, "client": client, "writer": writer, "order": order, "tier": tier,
             "draft": draft, "finished": finished, "other_client": other_client}
 
 
@@ -140,12 +140,12 @@ def test_a_manager_downloads_a_persons_data_on_request_and_nobody_else_can(
     assert login_as(story["other_client"]).get(url).status_code == 404
 
 
-def test_the_download_runs_a_bounded_number_of_statements(app, story, login_as, factory):
-    """One more order and message do not add statements per message (files are read, not
-    loaded one by one)."""
+@pytest.mark.parametrize("who", ["client", "writer"])
+def test_the_download_runs_a_bounded_number_of_statements(app, story, login_as, factory, who):
+    """More orders, deliveries, messages and files do not add statements."""
     from flask_sqlalchemy.record_queries import get_recorded_queries
 
-    client = login_as(story["client"])
+    client = login_as(story[who])
 
     def statements() -> int:
         with app.test_request_context():
@@ -155,11 +155,16 @@ def test_the_download_runs_a_bounded_number_of_statements(app, story, login_as, 
             return len(get_recorded_queries()) - before
 
     first = statements()
-    with app.app_context():
-        row = db.session.get(Order, story["order"].id)
-        for n in range(5):
-            post_message(row, db.session.get(User, story["client"].id), f"Encore {n}")
-        db.session.commit()
+    for n in range(3):
+        more = factory.order(client=story["client"], writer=story["writer"], revisions=1,
+                             status=OrderStatus.DELIVERED, tier=story["tier"], title=f"Plus {n}")
+        with app.app_context():
+            row = db.session.get(Order, more.id)
+            post_message(row, db.session.get(User, story["client"].id), f"Encore {n}",
+                         files=[FileStorage(BytesIO(PNG), filename=f"image{n}.png")])
+            uploads.add_attachment(row, db.session.get(User, story["manager"].id),
+                                   FileStorage(BytesIO(BRIEF), filename=f"brief{n}.txt"))
+            db.session.commit()
     assert statements() == first
 
 
