@@ -6,9 +6,9 @@ On erasure the drafts and the files the person joined go; submitted orders stay 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Role, User
 from portal.extensions import db
