@@ -100,7 +100,7 @@ def test_a_manager_erases_a_former_writer_whose_name_then_appears_on_no_page(
 
     client = new_page()
     log_in(client, story["client"])
-    for who, page, paths in (
+    for _who, page, paths in (
         ("manager", boss, ["/dashboard", "/orders", f"/orders/{order.id}", "/people",
                            f"/people/{writer.id}", "/notifications"]),
         ("client", client, ["/home", "/orders", f"/orders/{order.id}", "/notifications"]),
