@@ -207,6 +207,26 @@ class Config:
     NOTIFICATIONS_PER_PAGE = 25
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
 
+    # Backups (`flask backup …`, portal/ops/backup.py): archives in BACKUP_DIR; the mail worker
+    # makes the daily one at BACKUP_HOUR of AGENCY_TIMEZONE and keeps the newest archive of each
+    # of the last BACKUP_KEEP_DAILY days and of the last BACKUP_KEEP_MONTHLY months.
+    BACKUP_DIR = env("BACKUP_DIR", str(INSTANCE_DIR / "backups"))
+    BACKUP_DAILY = env_bool("BACKUP_DAILY", True)
+    BACKUP_HOUR = env_int("BACKUP_HOUR", 3)
+    BACKUP_KEEP_DAILY = env_int("BACKUP_KEEP_DAILY", 7)
+    BACKUP_KEEP_MONTHLY = env_int("BACKUP_KEEP_MONTHLY", 12)
+    # Where pg_dump and pg_restore are (Debian's postgresql-client), for a PostgreSQL database.
+    PG_BIN_DIR = env("PG_BIN_DIR", "")
+
+    # Readiness (/readyz): the oldest email still waiting in the outbox may be this old before
+    # the portal says it is not ready (the SMTP relay has been failing that long).
+    READY_OUTBOX_MAX_AGE_SECONDS = env_int("READY_OUTBOX_MAX_AGE_SECONDS", 1800)
+    # Metrics (/metrics, Prometheus): answered to these addresses or networks (comma-separated,
+    # "10.0.0.0/8" works) or to a request with "Authorization: Bearer METRICS_TOKEN"; anyone
+    # else gets 404. Neither set: nobody.
+    METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES") or []
+    METRICS_TOKEN = env("METRICS_TOKEN")
+
     @classmethod
     def check(cls) -> None:
         """Fail fast on missing settings; the base class needs nothing."""
@@ -244,6 +264,10 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     TRUSTED_HOSTS = None
     PROXY_HOPS = 0
+    # The worker's daily backup runs only in the tests that ask for it.
+    BACKUP_DAILY = False
+    METRICS_ALLOWED_ADDRESSES: list[str] = []
+    METRICS_TOKEN = None
 
 
 class ProductionConfig(Config):

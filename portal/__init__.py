@@ -44,6 +44,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     register_error_handlers(app)
     register_security_headers(app)
     register_request_guards(app)
+    register_metrics(app)
     register_cli(app)
     register_jobs(app)
     return app
@@ -124,6 +125,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.messaging.views import bp as messaging_bp
     from portal.notifications import inbox as _inbox  # noqa: F401 - tables
     from portal.notifications.views import bp as notifications_bp
+    from portal.ops.views import bp as ops_bp
     from portal.orders import emails  # noqa: F401 - registers the order emails with the workflow
     from portal.orders.views import bp as orders_bp
     from portal.writing.views import bp as writing_bp
@@ -136,6 +138,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(messaging_bp)
     app.register_blueprint(writing_bp)
     app.register_blueprint(agency_bp)
+    app.register_blueprint(ops_bp)
 
 
 def register_access(app: Flask) -> None:
@@ -319,17 +322,28 @@ def register_security_headers(app: Flask) -> None:
         return response
 
 
+def register_metrics(app: Flask) -> None:
+    """Requests counted and timed for Prometheus (portal/ops/metrics.py)."""
+    from portal.ops import metrics
+
+    metrics.init_app(app)
+
+
 def register_jobs(app: Flask) -> None:
     """Periodic work the mail worker runs between its passes; each job commits its own work.
     The list is shared by every app of the process, so a job is added once."""
     from portal.notifications.service import run_notification_jobs
     from portal.notifications.worker import PERIODIC_JOBS
+    from portal.ops.backup import run_daily_backup
     from portal.orders.jobs import run_order_jobs
 
     if not any(name == "orders" for name, _every, _job in PERIODIC_JOBS):
         PERIODIC_JOBS.append(("orders", 60.0, run_order_jobs))
     if not any(name == "notifications" for name, _every, _job in PERIODIC_JOBS):
         PERIODIC_JOBS.append(("notifications", 30.0, run_notification_jobs))
+    if not any(name == "backup" for name, _every, _job in PERIODIC_JOBS):
+        # Looks every five minutes whether the day's archive (BACKUP_HOUR) is due.
+        PERIODIC_JOBS.append(("backup", 300.0, run_daily_backup))
 
 
 def register_cli(app: Flask) -> None:

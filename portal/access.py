@@ -52,6 +52,9 @@ class Rule:
         gets 404 from the view. Empty: no object, or any signed-in person of the roles.
     view_answers_json: the view answers refused JSON calls itself (the editor's autosave must
         get JSON, never a login page), so the guard lets JSON calls through to it.
+    scraper: for the metrics scraper only: the view answers 404 unless the request comes from
+        METRICS_ALLOWED_ADDRESSES or carries METRICS_TOKEN (a person's session counts for
+        nothing there).
     """
 
     login: bool
@@ -60,8 +63,11 @@ class Rule:
     by_link: bool = False
     relations: frozenset[Relation] = frozenset()
     view_answers_json: bool = False
+    scraper: bool = False
 
     def describe(self) -> str:
+        if self.scraper:
+            return "scraper"
         if not self.login:
             kind = "visitors" if self.visitors_only else "link" if self.by_link else "public"
             return kind
@@ -84,6 +90,11 @@ def visitors() -> Rule:
 def by_link() -> Rule:
     """Anyone holding a valid signed link (the view answers 400 for a bad one)."""
     return Rule(login=False, by_link=True)
+
+
+def scraper() -> Rule:
+    """The metrics scraper: configured addresses or the metrics token, nobody else (404)."""
+    return Rule(login=False, scraper=True)
 
 
 def signed_in(*relations: Relation) -> Rule:
@@ -111,7 +122,9 @@ ACCESS: Mapping[str, Rule] = {
     "static": public(),
     "bootstrap.static": public(),
     "main.index": public(),  # sends each person to the login or home page
-    "main.health": public(),
+    "main.health": public(),  # liveness: the process answers
+    "ops.ready": public(),  # readiness: database, upload storage, outbox age (no details kept)
+    "ops.metrics": scraper(),
     "main.set_language": public(),
     "main.home": signed_in(),
     # --- accounts: sign-up, login, links from emails --------------------------------------
@@ -131,6 +144,7 @@ ACCESS: Mapping[str, Rule] = {
     "accounts.change_password": signed_in(),
     "accounts.change_email": signed_in(),
     "accounts.cancel_email_change": signed_in(),
+    "accounts.export_data": signed_in(),  # one's own data, as a zip
     "notifications.preferences": signed_in(),
     "notifications.preferences_link": by_link(),
     # --- the bell --------------------------------------------------------------------------
@@ -145,6 +159,8 @@ ACCESS: Mapping[str, Rule] = {
     "accounts.deactivate": role(MANAGER),
     "accounts.reactivate": role(MANAGER),
     "accounts.revoke_invitation": role(MANAGER),
+    "accounts.export_person": role(MANAGER),  # a person's data, on their request
+    "accounts.erase": role(MANAGER),  # a former client's or writer's (the service checks)
     "notifications.outbox": role(MANAGER),
     "notifications.retry_all": role(MANAGER),
     "notifications.retry_one": role(MANAGER),

@@ -129,9 +129,12 @@ def dev_server_command(port: int, smtp_port: int, inbound_port: int) -> None:
 
 
 def register(app: Flask) -> None:
+    from portal.ops.cli import backup_cli, upgrade_command
     from portal.orders.cli import orders_cli
 
     app.cli.add_command(mail_cli)
+    app.cli.add_command(backup_cli)
+    app.cli.add_command(upgrade_command)
     app.cli.add_command(orders_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(dev_server_command)

@@ -100,6 +100,36 @@ def status_counts_disagree() -> str | None:
     return f"order_status_counts {counted} but the orders are {real}"
 
 
+def every_row(engine: sa.Engine) -> dict[str, list[tuple[str, ...]]]:
+    """Every row of every table the database has (read from the database, not the models), as
+    text, sorted: two databases with the same data give the same answer."""
+    found = {}
+    with engine.connect() as conn:
+        for name in sorted(sa.inspect(conn).get_table_names()):
+            table = sa.Table(name, sa.MetaData(), autoload_with=conn)
+            rows = conn.execute(sa.select(table)).all()
+            found[name] = sorted(tuple(str(value) for value in row) for row in rows)
+    return found
+
+
+def counters_disagree() -> list[str]:
+    """Every counter the portal keeps against what it counts: orders per status, and each
+    person's unread messages per order (read_markers.unread against the definition)."""
+    from portal.accounts.models import User
+    from portal.messaging.models import ReadMarker
+    from portal.messaging.queries import recount_unread
+
+    problems = [status_counts_disagree()] if status_counts_disagree() else []
+    for user in db.session.scalars(sa.select(User)):
+        kept = dict(db.session.execute(
+            sa.select(ReadMarker.order_id, ReadMarker.unread)
+            .where(ReadMarker.user_id == user.id, ReadMarker.unread > 0)).all())
+        real = recount_unread(user)
+        if kept != real:
+            problems.append(f"unread of user {user.id}: kept {kept}, counted {real}")
+    return problems
+
+
 @pytest.fixture(autouse=True)
 def _clean_database(request, app):
     """Every test starts with empty tables (the schema stays). Whatever a test did, the counts

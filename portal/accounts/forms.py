@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, StringField
+from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.accounts.models import ROLE_LABELS, Role
@@ -89,3 +89,10 @@ class PeopleFilterForm(PortalForm):
 
 class AccountActionForm(ActionForm):
     pass
+
+
+class EraseForm(PortalForm):
+    confirm = BooleanField(
+        _l("I understand that this cannot be undone."),
+        validators=[DataRequired(message=_l("Tick the box to confirm the erasure."))],
+    )

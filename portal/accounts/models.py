@@ -68,6 +68,9 @@ class User(UserMixin, db.Model):
     # The daily digest goes at this hour of the person's own time zone.
     digest_hour: Mapped[int] = mapped_column(default=18, server_default="18")
     last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when a manager erased the person (portal/privacy/erasure.py): the row stays for the
+    # orders and records that point to it, its personal fields are replaced.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role.value}>"
@@ -103,6 +106,10 @@ class User(UserMixin, db.Model):
     @property
     def is_client(self) -> bool:
         return self.role is Role.CLIENT
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
 
     @property
     def is_staff(self) -> bool:

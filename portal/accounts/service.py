@@ -92,6 +92,9 @@ def change_role(actor: User, user: User, role: Role) -> None:
     _require_manager(actor)
     if user.id == actor.id:
         raise NotAllowed(_("You cannot change your own role."))
+    if user.is_erased:
+        raise NotAllowed(_("This person's data have been erased: the account cannot be used "
+                           "again."))
     if user.role is role:
         return
     was_manager = user.role is Role.MANAGER
@@ -126,8 +129,11 @@ def deactivate(actor: User, user: User) -> None:
 
 def reactivate(actor: User, user: User) -> None:
     """Open a closed account again; its unread counters are recounted. NotAllowed for a
-    non-manager."""
+    non-manager, or an account whose data were erased."""
     _require_manager(actor)
+    if user.is_erased:
+        raise NotAllowed(_("This person's data have been erased: the account cannot be used "
+                           "again."))
     was_active = user.active
     user.active = True
     user.deactivated_at = None

@@ -1,7 +1,17 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -9,6 +19,7 @@ from portal.accounts import service
 from portal.accounts.forms import (
     AccountActionForm,
     EmailForm,
+    EraseForm,
     InviteForm,
     PasswordForm,
     PeopleFilterForm,
@@ -20,6 +31,8 @@ from portal.auth import service as auth_service
 from portal.auth.views import form_error, start_session
 from portal.errors import DomainError
 from portal.extensions import db, utcnow
+from portal.orders import uploads
+from portal.privacy import service as privacy
 from portal.roles import role_required
 
 bp = Blueprint("accounts", __name__)
@@ -118,6 +131,18 @@ def cancel_email_change():
     return redirect(url_for("accounts.settings"))
 
 
+@bp.get("/settings/data")
+@login_required
+def export_data():
+    return _send_export(current_user)
+
+
+def _send_export(person: User):
+    archive = privacy.export_zip(person, asked_by=current_user)
+    return send_file(archive, mimetype="application/zip", as_attachment=True,
+                     download_name=privacy.export_filename(person))
+
+
 # --- people (managers) --------------------------------------------------------------------
 
 
@@ -188,7 +213,8 @@ def person(user_id: int):
     user = _person_or_404(user_id)
     role_form = RoleForm(formdata=None, role=user.role.value)
     return render_template(
-        "accounts/person.html", person=user, role_form=role_form, action_form=AccountActionForm()
+        "accounts/person.html", person=user, role_form=role_form, action_form=AccountActionForm(),
+        kept=privacy.kept_after_erasure() if user.is_erased else [],
     )
 
 
@@ -255,3 +281,32 @@ def revoke_invitation(invitation_id: int):
         db.session.commit()
         flash(_("The invitation to %(email)s has been withdrawn.", email=invitation.email), "info")
     return redirect(url_for("accounts.people"))
+
+
+@bp.get("/people/<int:user_id>/data")
+@role_required(Role.MANAGER)
+def export_person(user_id: int):
+    return _send_export(_person_or_404(user_id))
+
+
+@bp.route("/people/<int:user_id>/erase", methods=["GET", "POST"])
+@role_required(Role.MANAGER)
+def erase(user_id: int):
+    person = _person_or_404(user_id)
+    form = EraseForm()
+    if form.validate_on_submit():
+        try:
+            erasure = privacy.erase_person(current_user, person)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            for stored_name in erasure.files_to_remove:
+                uploads.discard_file(stored_name)
+            flash(_("The person's data are erased. What the agency must keep is listed below."),
+                  "success")
+            return redirect(url_for("accounts.person", user_id=person.id))
+    return render_template("accounts/erase.html", person=person, form=form,
+                           blockers=privacy.erasure_blockers(person),
+                           kept=privacy.kept_after_erasure()), 422 if form.errors else 200

@@ -162,3 +162,14 @@ def _zero(*where: sa.ColumnElement[bool]) -> None:
         sa.update(ReadMarker).where(*where, queries.HAS_UNREAD).values(unread=0)
         .execution_options(synchronize_session=False)
     )
+
+
+def recount_everyone() -> None:
+    """Every counter of every person set to what the definition counts, in one statement per
+    role after zeroing (what migration 0005 did): after an upgrade or a restore by hand."""
+    db.session.execute(
+        sa.update(ReadMarker).where(queries.HAS_UNREAD).values(unread=0)
+        .execution_options(synchronize_session=False)
+    )
+    for role in Role:
+        db.session.execute(counter_upsert(counted(role), add=False))

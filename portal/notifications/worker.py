@@ -11,6 +11,7 @@ from flask import Flask
 
 from portal.extensions import db
 from portal.notifications.dispatcher import send_pending
+from portal.ops.metrics import WORKER_PASSES
 
 # Jobs other features register: (name, every_seconds, function). Each runs in the app context
 # and commits its own work.
@@ -32,6 +33,7 @@ def run_worker(app: Flask, *, interval: float, once: bool = False, echo=print) -
         with app.app_context():
             try:
                 report = send_pending()
+                WORKER_PASSES.labels("mail").inc()
                 if report.claimed:
                     echo(f"mail worker: sent {report.sent}, retry {report.retried}, "
                          f"failed {report.failed}")
@@ -40,6 +42,7 @@ def run_worker(app: Flask, *, interval: float, once: bool = False, echo=print) -
                     if now - last_run.get(name, float("-inf")) >= every:
                         last_run[name] = now
                         job()
+                        WORKER_PASSES.labels(name).inc()
             except Exception:
                 app.logger.exception("mail worker pass failed")
                 db.session.rollback()

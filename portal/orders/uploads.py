@@ -371,3 +371,18 @@ def human_size(size: int) -> str:
     if size < 1024 * 1024:
         return _("%(number)s kB", number=format_decimal(max(1, round(size / 1024))))
     return _("%(number)s MB", number=format_decimal(round(size / (1024 * 1024), 1)))
+
+
+def probe_storage() -> None:
+    """Write, read back and delete a small file in the upload storage (the readiness check).
+    Raises OSError when any step fails or the content comes back different."""
+    directory = upload_dir()
+    probe = directory / f".probe-{secrets.token_hex(8)}"
+    content = secrets.token_bytes(32)
+    try:
+        with probe.open("xb") as out:
+            out.write(content)
+        if probe.read_bytes() != content:
+            raise OSError("the storage gave back other bytes than were written")
+    finally:
+        probe.unlink(missing_ok=True)

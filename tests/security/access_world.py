@@ -58,7 +58,8 @@ SESSION_COOKIE = "portal_session"
 
 # Values of the URL arguments by name; per endpoint where one name means different things.
 STATIC_FILES = {"static": "css/portal.css", "bootstrap.static": "css/bootstrap.min.css"}
-PERSON_OF = {"agency.writer_skills": "other_writer"}  # else a client: other_client
+# Else a client: other_client. The erasure is asked about a former writer, whom it may erase.
+PERSON_OF = {"agency.writer_skills": "other_writer", "accounts.erase": "former_writer"}
 TOKEN_OF = {"auth.confirm": "confirm", "auth.reset_password": "reset",
             "auth.login_link": "login", "auth.confirm_signup": "signup",
             "auth.accept_invitation": "invitation",
@@ -171,6 +172,8 @@ class World:
         if endpoint is None:
             return "405"
         rule: Rule = rules(self.app)[endpoint]
+        if rule.scraper:  # nobody of the world is the scraper (no token, no allowed address)
+            return "404"
         if actor in SIGNED_OUT:
             return "login" if rule.login else "allowed"
         if rule.visitors_only:
@@ -285,6 +288,7 @@ def build_world(app: Flask, maildir: Path) -> World:
         "manager": factory.user("manager", name="Esi Manager"),
         "deactivated": factory.user("manager", name="Former Manager"),
         "unconfirmed": factory.user("client", name="Not Yet", confirmed=False),
+        "former_writer": factory.writer(tiers=[tier], name="Former Writer", active=False),
     }
     client = users["owner_client"]
     orders = {}

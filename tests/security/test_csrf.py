@@ -66,6 +66,7 @@ PAYLOADS = {
     "accounts.deactivate": lambda w: {},
     "accounts.reactivate": lambda w: {},
     "accounts.revoke_invitation": lambda w: {},
+    "accounts.erase": lambda w: {"confirm": "y"},
     "notifications.mark_read": lambda w: {},
     "notifications.mark_all_read": lambda w: {},
     "notifications.retry_all": lambda w: {},

@@ -539,6 +539,16 @@ GOOD_FILES = st.sampled_from([(b"Un fichier texte.\n", "brief.txt"), (PNG, "logo
                              (PDF, "\u202efdp.pdf"), (b"Texte", "x" * 500 + ".txt")])
 MONEY = st.one_of(st.integers(0, 500).map(str), st.sampled_from(["0,5", "12.5", "1 250"]))
 
+# What erasing a former member may change: their own row's personal fields, their skills, the
+# files and reading state, notifications and emails (portal/privacy/).
+ERASURE = frozenset({
+    "users.display_name", "users.email", "users.password_hash", "users.locale",
+    "users.timezone", "users.last_login_at", "users.email_confirmed_at", "users.erased_at",
+    "users.session_token", "users.pending_email", "writer_languages-", "writer_tiers-",
+    "notifications-", "notification_preferences-", "outbox_emails-", "read_markers-",
+    "attachments-", "message_attachments-", "orders-", "order_status_counts.count",
+})
+
 FORMS: tuple[Form, ...] = (
     # --- accounts of their own: sign-up, login, links from emails --------------------------
     Form("auth.signup", "anonymous", anonymous("/signup"),
@@ -620,6 +630,9 @@ FORMS: tuple[Form, ...] = (
          frozenset({"users.active", "users.deactivated_at"})),
     Form("accounts.revoke_invitation", "manager", invitation_to_revoke, nothing,
          frozenset({"invitations.revoked_at"})),
+    Form("accounts.erase", "manager",
+         person_of_manager("/people/{user}/erase", active=False),
+         fixed(confirm=st.sampled_from(["y", "on", ""])), ERASURE),
     Form("notifications.retry_all", "manager", failed_email("/admin/emails/retry"), nothing,
          frozenset({"outbox_emails.status", "outbox_emails.attempts",
                     "outbox_emails.next_attempt_at"})),

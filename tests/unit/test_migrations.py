@@ -128,9 +128,9 @@ def test_0005_fills_the_unread_counters_with_what_the_old_query_counted(empty_ap
     db.session.remove()
 
 
-def test_0007b_keeps_message_files_and_notifications_and_one_email_per_order(empty_app,
+def test_0007_keeps_message_files_and_notifications_and_one_email_per_order(empty_app,
                                                                              tmp_path):
-    """0007b_reply_ids_per_order rebuilds `messages` on SQLite (a unique constraint cannot be
+    """0007_reply_ids_per_order rebuilds `messages` on SQLite (a unique constraint cannot be
     dropped otherwise): the message files and notifications that cascade from it stay, both
     ways, and foreign keys are enforced again afterwards."""
     from io import BytesIO

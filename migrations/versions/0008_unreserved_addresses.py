@@ -1,7 +1,7 @@
 """sign-ups and email changes reserve no address; an email change expires (issue 10)
 
-Revision ID: 0007b_unreserved_addresses
-Revises: 0007b_reply_ids_per_order
+Revision ID: 0008_unreserved_addresses
+Revises: 0007_reply_ids_per_order
 Create Date: 2026-12-02 06:00:00
 
 Sign-up answered "This email is already used" (anyone could learn who has an account), and an
@@ -24,8 +24,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0007b_unreserved_addresses'
-down_revision = '0007b_reply_ids_per_order'
+revision = '0008_unreserved_addresses'
+down_revision = '0007_reply_ids_per_order'
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """an email's Message-ID is unique per order, not across the portal (issue 10)
 
-Revision ID: 0007b_reply_ids_per_order
+Revision ID: 0007_reply_ids_per_order
 Revises: 0006_status_counts
 Create Date: 2026-12-02 06:00:00
 
@@ -20,7 +20,7 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0007b_reply_ids_per_order'
+revision = '0007_reply_ids_per_order'
 down_revision = '0006_status_counts'
 branch_labels = None
 depends_on = None

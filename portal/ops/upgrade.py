@@ -1,0 +1,50 @@
+"""`flask upgrade`: what the README's upgrade procedure does, as one command.
+
+1. a backup archive of the database and files as they are (unless told not to);
+2. the migrations up to this code's revision;
+3. the counters recounted from what they count (orders per status, unread messages), in case
+   the previous version ran while a migration backfilled them.
+
+Then restart the web processes and the workers (the command cannot do that for you).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask_migrate import upgrade as migrate_to_head
+
+from portal.extensions import db
+from portal.messaging.unread import recount_everyone
+from portal.ops.backup import BackupReport, create_backup, holds_rows, revision_of
+from portal.orders import status_counts
+
+
+@dataclass
+class UpgradeReport:
+    revision_before: str | None
+    revision_after: str | None
+    backup: BackupReport | None
+
+
+def upgrade_portal(*, backup: bool = True,
+                   echo: Callable[[str], object] = lambda _line: None) -> UpgradeReport:
+    """Back up (when asked and there is something to keep), migrate to the head revision and
+    recount the counters; commits. Raises BackupError when the backup fails: nothing is
+    migrated then."""
+    with db.engine.connect() as connection:
+        before = revision_of(connection)
+        has_data = bool(holds_rows(connection))
+    archive = None
+    if backup and has_data:
+        archive = create_backup()
+        echo(f"backup: {archive.path} ({archive.size} bytes)")
+    migrate_to_head()
+    status_counts.recount()
+    recount_everyone()
+    db.session.commit()
+    with db.engine.connect() as connection:
+        after = revision_of(connection)
+    echo(f"schema: {before or 'empty'} -> {after}; counters recounted")
+    return UpgradeReport(before, after, archive)

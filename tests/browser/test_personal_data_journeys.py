@@ -1,0 +1,114 @@
+"""A person's data in Chromium: a client downloads theirs from the settings; a manager erases a
+former writer, whose name then appears on no page. (The invoice of the order the writer wrote
+joins this story once invoices exist.)"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from io import BytesIO
+
+import pytest
+from playwright.sync_api import expect
+from werkzeug.datastructures import FileStorage
+
+from portal.accounts.models import User
+from portal.extensions import db
+from portal.messaging.service import post_message
+from portal.orders.models import Order, OrderStatus
+from tests.factories import Factory
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def story(app, factory, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path / "uploads"))
+    tier = factory.tier()
+    manager = factory.user("manager", name="Esi Manager")
+    client = factory.user("client", name="Ama Cliente")
+    writer = factory.writer(name="Kofi Plume-Rare", tiers=[tier])
+    order = factory.order(client=client, writer=writer, tier=tier, status=OrderStatus.APPROVED,
+                          title="Dix idées de sorties à Lomé",
+                          text="Lomé se découvre à pied, du grand marché à la plage.")
+    with app.app_context():
+        row = db.session.get(Order, order.id)
+        post_message(row, db.session.get(User, client.id), "Merci Kofi, c'est parfait !")
+        post_message(row, db.session.get(User, writer.id), "Avec plaisir, voici mes notes.",
+                     files=[FileStorage(BytesIO(b"Notes de Kofi.\n"), filename="notes.txt")])
+        db.session.commit()
+    return {"manager": manager, "client": client, "writer": writer, "order": order}
+
+
+def log_in(page, user) -> None:
+    page.goto("/login")
+    page.fill("input[name=email]", user.email)
+    page.fill("input[name=password]", Factory.PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/home$"))
+
+
+def no_sideways_scrolling(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_a_client_downloads_their_data_and_finds_order_delivery_and_message(new_page, story):
+    page = new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, story["client"])
+    page.goto("/settings")
+    assert no_sideways_scrolling(page)
+
+    with page.expect_download() as download_info:
+        page.get_by_test_id("export-data-link").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".zip")
+    archive = zipfile.ZipFile(download.path())
+    index = json.loads(archive.read("index.json"))
+
+    [order] = index["sections"]["orders"]["orders"]
+    assert order["title"] == "Dix idées de sorties à Lomé"
+    assert "du grand marché à la plage" in order["deliveries"][0]["text"]
+    bodies = [m["body"] for m in index["sections"]["messages"]["messages"]]
+    assert "Merci Kofi, c'est parfait !" in bodies
+    [notes] = [f for f in index["files"] if f["name"] == "notes.txt"]
+    assert archive.read(notes["path"]) == b"Notes de Kofi.\n"
+    assert page.errors == []
+
+
+def test_a_manager_erases_a_former_writer_whose_name_then_appears_on_no_page(
+        new_page, story, app):
+    writer, order = story["writer"], story["order"]
+    boss = new_page()
+    boss.set_viewport_size({"width": 390, "height": 844})
+    log_in(boss, story["manager"])
+    boss.on("dialog", lambda dialog: dialog.accept())
+    boss.goto(f"/people/{writer.id}")
+    boss.locator(f"form[action='/people/{writer.id}/deactivate'] button").click()
+    expect(boss.get_by_test_id("person-state")).to_have_text("Désactivé")
+
+    boss.get_by_test_id("erase-link").click()
+    expect(boss.get_by_test_id("erase-kept")).to_contain_text("Ancien membre")
+    assert no_sideways_scrolling(boss)
+    boss.get_by_test_id("erase-submit").click()  # not confirmed yet: told so
+    expect(boss.locator(".invalid-feedback")).to_be_visible()
+    boss.locator("input[name=confirm]").check()
+    boss.get_by_test_id("erase-submit").click()
+    expect(boss.get_by_test_id("person-erased")).to_be_visible()
+    expect(boss.locator("main")).not_to_contain_text("Kofi Plume-Rare")
+
+    client = new_page()
+    log_in(client, story["client"])
+    for _who, page, paths in (
+        ("manager", boss, ["/dashboard", "/orders", f"/orders/{order.id}", "/people",
+                           f"/people/{writer.id}", "/notifications"]),
+        ("client", client, ["/home", "/orders", f"/orders/{order.id}", "/notifications"]),
+    ):
+        for path in paths:
+            page.goto(path)
+            expect(page.locator("body")).not_to_contain_text("Kofi Plume-Rare")
+    client.goto(f"/orders/{order.id}")
+    expect(client.locator("main")).to_contain_text("Ancien membre")
+    expect(client.locator("main")).to_contain_text("Avec plaisir, voici mes notes.")
+    assert boss.errors == [] and client.errors == []
