@@ -40,6 +40,7 @@ from portal.notifications.outbox import email_templates
 from portal.orders import emails
 from portal.orders.models import Order, OrderStatus
 from portal.orders.workflow import Action
+from tests.factories import Factory
 
 # Short enough for a display name (80 characters) with its label; no "/" outside the script
 # tag, which a file name loses with its folders.
@@ -92,7 +93,7 @@ def build_every_email(app, factory) -> tuple[dict[str, str], set[str]]:
     {field: value} and the order notifiers called."""
     values = {field: hostile(field) for field in (
         "title", "client", "writer", "previous-writer", "manager", "digest-manager", "changer",
-        "invitee", "note", "rating", "body", "internal")}
+        "invitee", "note", "rating", "body", "internal", "signup")}
     values["file"] = FILE_NAME
     values["pending"] = f'pending{PAYLOAD}@example.test'
     tier = factory.tier()
@@ -122,10 +123,19 @@ def build_every_email(app, factory) -> tuple[dict[str, str], set[str]]:
         auth_service.send_confirmation(session.get(User, unconfirmed.id))
         person = session.get(User, changer.id)
         person.pending_email = values["pending"]
+        person.pending_email_expires_at = utcnow() + timedelta(hours=48)
         auth_service.send_confirmation(person)
         auth_service.confirm_email(make_token("confirm", {"uid": person.id,
                                                           "email": values["pending"]}))
         auth_service.request_password_reset(client.email)
+        # Sign-up: a free address gets its link, a taken one tells its owner; a login link.
+        auth_service.sign_up_client(email="newcomer@example.test", password=Factory.PASSWORD,
+                                    display_name=values["signup"], locale="en",
+                                    timezone="Africa/Lome")
+        auth_service.sign_up_client(email=client.email, password=Factory.PASSWORD,
+                                    display_name=values["signup"], locale="en",
+                                    timezone="Africa/Lome")
+        auth_service.email_login_link(client.email, Factory.PASSWORD)
         auth_service.invite(manager=session.get(User, manager.id),
                             email="invitee@example.test", display_name=values["invitee"],
                             role=Role.WRITER, locale="en")
