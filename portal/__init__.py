@@ -116,9 +116,13 @@ def register_blueprints(app: Flask) -> None:
             super().__init__(map, fixed_digits, min, max, signed)
 
     app.url_map.converters["int"] = DatabaseInteger
+    from portal import billing
     from portal.accounts.views import bp as accounts_bp
     from portal.agency.views import bp as agency_bp
     from portal.auth.views import bp as auth_bp
+    from portal.billing.earnings_views import bp as earnings_bp
+    from portal.billing.finance_views import bp as finance_bp
+    from portal.billing.views import bp as billing_bp
     from portal.main.views import bp as main_bp
     from portal.messaging import models as _messaging_models  # noqa: F401 - tables
     from portal.messaging.views import bp as messaging_bp
@@ -136,6 +140,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(messaging_bp)
     app.register_blueprint(writing_bp)
     app.register_blueprint(agency_bp)
+    app.register_blueprint(billing_bp)
+    app.register_blueprint(finance_bp)
+    app.register_blueprint(earnings_bp)
+    billing.init_app(app)
 
 
 def register_access(app: Flask) -> None:
@@ -322,6 +330,7 @@ def register_security_headers(app: Flask) -> None:
 def register_jobs(app: Flask) -> None:
     """Periodic work the mail worker runs between its passes; each job commits its own work.
     The list is shared by every app of the process, so a job is added once."""
+    from portal.billing.jobs import run_billing_jobs
     from portal.notifications.service import run_notification_jobs
     from portal.notifications.worker import PERIODIC_JOBS
     from portal.orders.jobs import run_order_jobs
@@ -330,6 +339,8 @@ def register_jobs(app: Flask) -> None:
         PERIODIC_JOBS.append(("orders", 60.0, run_order_jobs))
     if not any(name == "notifications" for name, _every, _job in PERIODIC_JOBS):
         PERIODIC_JOBS.append(("notifications", 30.0, run_notification_jobs))
+    if not any(name == "billing" for name, _every, _job in PERIODIC_JOBS):
+        PERIODIC_JOBS.append(("billing", 3600.0, run_billing_jobs))
 
 
 def register_cli(app: Flask) -> None:

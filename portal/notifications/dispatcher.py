@@ -132,6 +132,9 @@ def _message(row: OutboxEmail) -> Message:
     # Flask-Mail writes its own random Message-ID; a second one in extra_headers would be a
     # duplicate header. The row's id stays the same across retries.
     msg.msgId = row.message_id
+    if row.document_id is not None:  # an invoice's PDF, as it was issued
+        document = row.document
+        msg.attach(document.filename, document.media_type, document.content)
     return msg
 
 
