@@ -54,12 +54,16 @@ def check_new_password(password: str, *personal: str) -> None:
 
 
 def sign_up_client(
-    *, email: str, password: str, display_name: str, locale: str, timezone: str
+    *, email: str, password: str, display_name: str, locale: str, timezone: str,
+    company_name: str = "",
 ) -> User:
-    """Create a client account and queue its confirmation email.
+    """Create a client account with its company (named `company_name`, else after the person;
+    the client its owner) and queue the confirmation email.
 
     Raises Conflict when the address is taken or the password is refused.
     """
+    from portal.billing.companies import create_company
+
     email = normalize_email(email)
     if email_taken(email):
         raise Conflict(
@@ -77,6 +81,7 @@ def sign_up_client(
     )
     db.session.add(user)
     db.session.flush()
+    create_company(user, company_name.strip() or user.display_name)
     send_confirmation(user)
     return user
 

@@ -88,7 +88,7 @@ def payment_declared(payment: Payment) -> None:
                       what=what, method=METHOD_LABELS[payment.method],
                       reference=payment.reference),
                    _l("Check that the money arrived, then confirm or reject the payment.")],
-            button=_l("Payments to confirm"), link=external_url("finance.payments"),
+            button=_l("Payments to confirm"), link=external_url("finance.payment_list"),
             quote="", document_id=None)
 
 

@@ -165,7 +165,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
                  money(line.price_per_word) if line.price_per_word is not None else "",
                  money(line.rush_surcharge) if line.rush_surcharge else "",
                  money(line.amount)] for line in invoice.lines]
-        sheet.table(headings, rows, (26, 66, 16, 22, 22, 28),
+        sheet.table(headings, rows, (24, 62, 16, 24, 26, 28),
                     ("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"))
         totals = []
         if invoice.vat_rate:
