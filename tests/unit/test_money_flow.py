@@ -107,7 +107,7 @@ def test_a_payment_confirmed_twice_credits_once(factory, ctx):
         session.commit()
         try:
             payments.confirm(payment, session.get(User, manager.id))
-        except Exception as error:  # noqa: BLE001 - checked just below
+        except Exception as error:
             session.rollback()
             assert "already" in str(error)
         else:
