@@ -152,6 +152,7 @@ def fund_waiting_orders(company_id: int) -> list[Order]:
             with db.session.begin_nested():
                 service.payment_received(order)
         except DomainError:  # still short (or the order moved meanwhile): it keeps waiting
+            db.session.refresh(order)
             continue
         funded.append(order)
     return funded

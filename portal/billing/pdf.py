@@ -28,7 +28,7 @@ from portal.billing.models import (
 )
 from portal.i18n import format_money
 
-FONTS = Path(__file__).parent / "fonts"
+FONTS = Path(__file__).parent.joinpath("fonts")
 FAMILY = "DejaVu"
 GREY = (90, 98, 110)
 
@@ -39,8 +39,8 @@ class Sheet(FPDF):
     def __init__(self, title: str) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
         self.doc_title = title
-        self.add_font(FAMILY, "", FONTS / "DejaVuSans.ttf")
-        self.add_font(FAMILY, "B", FONTS / "DejaVuSans-Bold.ttf")
+        self.add_font(FAMILY, "", FONTS.joinpath("DejaVuSans.ttf"))
+        self.add_font(FAMILY, "B", FONTS.joinpath("DejaVuSans-Bold.ttf"))
         self.set_title(title)
         self.set_creator(current_app.config["AGENCY_NAME"])
         self.set_auto_page_break(auto=True, margin=18)
@@ -84,7 +84,7 @@ class Sheet(FPDF):
               align: tuple | None = None):
         self.set_font(FAMILY, size=9)
         with super().table(col_widths=widths, text_align=align or "LEFT",
-                           line_height=5, padding=1.2, first_row_as_headings=True) as table:
+                           line_height=5, padding=1, first_row_as_headings=True) as table:
             header = table.row()
             for heading in headings:
                 header.cell(heading)

@@ -215,7 +215,9 @@ def submit(order: Order, client: User, *, version: int | None = None) -> Quote:
                 apply(order, Action.SUBMIT, client, extra_condition=condition,
                       changes=changes | {"offered_until": _offer_until(order, now)})
         except ledger.NotEnoughFunds:
-            pass
+            # Spent meanwhile by another order of the company: the move was undone, and the
+            # order (refreshed by the move) is read again.
+            db.session.refresh(order)
         else:
             return price
     apply(order, Action.AWAIT_PAYMENT, client, changes=changes, extra_condition=condition)
