@@ -10,8 +10,8 @@ from pathlib import Path
 import portal
 
 ROOT = Path(portal.__file__).parent
-MONEY_CODE = sorted((ROOT / "billing").glob("*.py")) + [ROOT / "orders" / "pricing.py",
-                                                      ROOT / "i18n.py"]
+MONEY_CODE = [*sorted((ROOT / "billing").glob("*.py")), ROOT / "orders" / "pricing.py",
+              ROOT / "i18n.py"]
 
 
 def floats_in(source: str) -> list[str]:

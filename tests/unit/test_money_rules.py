@@ -287,13 +287,11 @@ def test_adjustments_need_a_manager_a_reason_and_money_to_take(app, people, ctx)
 
 
 def test_invoice_numbers_follow_each_other_and_start_again_each_year(factory, people, ctx):
-    with time_machine.travel(datetime(2026, 12, 31, 12, 0, tzinfo=UTC), tick=False):
-        with ctx():
-            topped_up(people, 10_000, "A-1")
-            topped_up(people, 10_000, "A-2")
-    with time_machine.travel(datetime(2027, 1, 1, 8, 0, tzinfo=UTC), tick=False):
-        with ctx():
-            topped_up(people, 10_000, "A-3")
+    with time_machine.travel(datetime(2026, 12, 31, 12, 0, tzinfo=UTC), tick=False), ctx():
+        topped_up(people, 10_000, "A-1")
+        topped_up(people, 10_000, "A-2")
+    with time_machine.travel(datetime(2027, 1, 1, 8, 0, tzinfo=UTC), tick=False), ctx():
+        topped_up(people, 10_000, "A-3")
     with ctx() as session:
         numbers = session.scalars(sa.select(Invoice.number).order_by(Invoice.id)).all()
     assert numbers == ["FA-2026-00001", "FA-2026-00002", "FA-2027-00001"]
