@@ -87,6 +87,21 @@ def _expire_company(company_id: int) -> None:
         db.session.expire(company, ["balance", "held", "updated_at"])
 
 
+def lock_company(company_id: int) -> Company:
+    """Lock the company's row for the rest of the transaction and return it as it is now.
+
+    A write, not SELECT … FOR UPDATE: PostgreSQL locks the row either way, and SQLite (which
+    ignores FOR UPDATE) takes its one write lock here, so what this transaction reads of the
+    company afterwards cannot change under it. It also makes sure a transaction is open before
+    any savepoint (pysqlite starts one only at the first write, and releasing a savepoint with
+    no transaction around it would commit)."""
+    db.session.execute(
+        sa.update(Company).where(Company.id == company_id).values(updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    return db.session.scalars(sa.select(Company).where(Company.id == company_id)
+                              .execution_options(populate_existing=True)).one()
+
+
 # --- orders -----------------------------------------------------------------------------------
 
 
@@ -141,6 +156,7 @@ def fund_waiting_orders(company_id: int) -> list[Order]:
     smaller one after it may). Each in its own savepoint. Returns the orders sent on."""
     from portal.orders import service
 
+    company = lock_company(company_id)
     waiting = list(db.session.scalars(
         sa.select(Order).where(Order.company_id == company_id,
                                Order.status == OrderStatus.AWAITING_PAYMENT)
@@ -148,6 +164,8 @@ def fund_waiting_orders(company_id: int) -> list[Order]:
     ))
     funded = []
     for order in waiting:
+        if (order.price_total or 0) > company.spendable:
+            continue
         try:
             with db.session.begin_nested():
                 service.payment_received(order)
@@ -155,6 +173,7 @@ def fund_waiting_orders(company_id: int) -> list[Order]:
             db.session.refresh(order)
             continue
         funded.append(order)
+        db.session.refresh(company)
     return funded
 
 

@@ -207,28 +207,16 @@ def submit(order: Order, client: User, *, version: int | None = None) -> Quote:
         "included_revisions": tier.included_revisions,
     }
     condition = Order.version == order.version
-    if _affordable(order, price.total):
-        # The hold is taken by the move itself (portal.billing.settlement); another order of
-        # the company may spend the money first, then this one waits for payment.
-        try:
-            with db.session.begin_nested():
-                apply(order, Action.SUBMIT, client, extra_condition=condition,
-                      changes=changes | {"offered_until": _offer_until(order, now)})
-        except ledger.NotEnoughFunds:
-            # Spent meanwhile by another order of the company: the move was undone, and the
-            # order (refreshed by the move) is read again.
-            db.session.refresh(order)
-        else:
-            return price
-    apply(order, Action.AWAIT_PAYMENT, client, changes=changes, extra_condition=condition)
+    # The company's row is locked until the end of the transaction: what it can spend now is
+    # what the hold will find (two orders submitted at once queue here).
+    company = ledger.lock_company(order.company_id)
+    if company.spendable >= price.total:
+        # The move itself holds the price (portal.billing.settlement).
+        apply(order, Action.SUBMIT, client, extra_condition=condition,
+              changes=changes | {"offered_until": _offer_until(order, now)})
+    else:
+        apply(order, Action.AWAIT_PAYMENT, client, changes=changes, extra_condition=condition)
     return price
-
-
-def _affordable(order: Order, price: int) -> bool:
-    from portal.billing.models import Company
-
-    company = db.session.get(Company, order.company_id)
-    return company is not None and company.spendable >= price
 
 
 def _offer_until(order: Order, now: datetime) -> datetime | None:
