@@ -265,6 +265,9 @@ CONTENT_SECURITY_POLICY = (
 # The forms our scripts post as JSON (quote.js, workspace.js). Every other form takes form
 # data only, where the checks on field names (OnlyOurFields) and on value types hold.
 JSON_ENDPOINTS = frozenset({"orders.quote", "writing.save_draft"})
+# Endpoints that read and check their raw body themselves (a payment provider's signed
+# notification, whose JSON is nested): no form reads them.
+RAW_BODY_ENDPOINTS = frozenset({"billing.fedapay_webhook"})
 
 
 def register_request_guards(app: Flask) -> None:
@@ -285,7 +288,8 @@ def register_request_guards(app: Flask) -> None:
     @app.before_request
     def json_bodies_are_flat_objects():
         # Forms read a JSON body as a mapping of fields; anything else is a malformed request.
-        if request.method == "POST" and request.is_json:
+        if request.method == "POST" and request.is_json \
+                and request.endpoint not in RAW_BODY_ENDPOINTS:
             try:
                 body = request.get_json(silent=True)
             except RecursionError:  # nested deeper than the parser goes
