@@ -29,7 +29,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 
-from portal.accounts.models import Role
 from portal.billing import providers
 from portal.billing.models import (
     EntryKind,
