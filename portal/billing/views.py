@@ -57,7 +57,13 @@ def billing_labels():
 
 
 def _company():
-    return companies.company_of(current_user, create=True)
+    """The client's company; one made now for an account that has none yet is committed at
+    once (commit before render), and nothing is written when it exists."""
+    company = companies.company_of(current_user)
+    if company is None:
+        company = companies.company_of(current_user, create=True)
+        db.session.commit()
+    return company
 
 
 def pdf_response(content: bytes, filename: str):
@@ -76,7 +82,6 @@ def pdf_response(content: bytes, filename: str):
 @role_required(Role.CLIENT)
 def account():
     company = _company()
-    db.session.commit()  # a company made now for an older account is kept
     view = queries.account_view(company, before=db_int(request.args.get("before")),
                                 per_page=current_app.config["LEDGER_PER_PAGE"])
     return render_template("billing/account.html", company=company, view=view,
@@ -294,7 +299,6 @@ def fedapay_webhook():
 @role_required(Role.CLIENT)
 def invoice_list():
     company = _company()
-    db.session.commit()
     page = queries.invoices_page(company.id, db_int(request.args.get("page")) or 1, 20)
     return render_template("billing/invoices.html", company=company, page=page,
                            notes=queries.credit_notes_of([i.id for i in page.items]))
