@@ -124,7 +124,7 @@ def _header(sheet: Sheet, title: str, number: str, issued: datetime, seller: dic
             buyer: dict, heading: str) -> None:
     top = sheet.get_y()
     sheet.set_xy(sheet.l_margin, top)
-    sheet.party(_("From"), seller)
+    sheet.party(_("Issued by"), seller)
     left_bottom = sheet.get_y()
     sheet.set_xy(120, top)
     sheet.set_left_margin(120)

@@ -161,3 +161,35 @@ def test_an_order_is_paid_invoiced_earned_and_paid_out(new_page, factory, mailbo
     assert attachment.get_content() == content  # the PDF as issued
     for page in (buyer, agency, author):
         assert page.errors == []
+
+
+def test_the_money_pages_fit_a_phone(new_page, factory, live_server, app, monkeypatch):
+    """At 390 px wide no money page scrolls sideways (their wide tables scroll inside)."""
+    monkeypatch.setitem(app.config, "PAYMENT_FLOOZ", "+228 99 12 34 56 (Agence Plume)")
+    tier = factory.tier(client_price_per_word=25, writer_pay_per_word=15)
+    client = factory.user(Role.CLIENT, billing="prepaid", funds=100_000,
+                          company="Coopérative des caféiculteurs de Kloto et des environs")
+    writer = factory.writer(tiers=[tier])
+    manager = factory.user(Role.MANAGER)
+    from portal.orders.models import OrderStatus
+
+    factory.order(client=client, tier=tier, writer=writer, status=OrderStatus.APPROVED)
+    pages = {client.email: ["/billing", "/billing/invoices", "/billing/invoices/1",
+                            "/billing/topup", "/billing/company"],
+             manager.email: ["/agency/finance", "/agency/finance/payments",
+                             "/agency/finance/companies", "/agency/finance/companies/1",
+                             "/agency/finance/payouts", "/billing/invoices/1"],
+             writer.email: ["/work/earnings"]}
+    wide = []
+    for email, urls in pages.items():
+        page = new_page()
+        page.set_viewport_size({"width": 390, "height": 844})
+        log_in(page, email)
+        for url in urls:
+            page.goto(url)
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            if overflow > 0:
+                wide.append((url, overflow))
+        assert page.errors == []
+    assert wide == []
