@@ -155,7 +155,7 @@ def test_an_order_is_paid_invoiced_earned_and_paid_out(new_page, factory, mailbo
     assert any("Paiement à confirmer" in s for s in subjects[manager.email]), subjects
     assert any("Nouvelle commande" in s for s in subjects[manager.email]), subjects
     assert any("Versement envoyé" in s for s in subjects[writer.email]), subjects
-    invoice_mail = [m for m in mailbox.to(CLIENT) if f"FA-{year}-00002" in str(m["Subject"])][0]
+    [invoice_mail] = [m for m in mailbox.to(CLIENT) if f"FA-{year}-00002" in str(m["Subject"])]
     [attachment] = list(invoice_mail.iter_attachments())
     assert attachment.get_filename() == f"FA-{year}-00002.pdf"
     assert attachment.get_content() == content  # the PDF as issued
