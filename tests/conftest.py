@@ -100,14 +100,24 @@ def status_counts_disagree() -> str | None:
     return f"order_status_counts {counted} but the orders are {real}"
 
 
+def ledgers_disagree() -> str | None:
+    """Companies whose stored balance or reserved amount differ from their ledger's sums
+    (portal.billing.ledger); None when every one agrees."""
+    from portal.billing.ledger import disagreements
+
+    found = disagreements()
+    return f"stored (balance, held) against the ledger's sums: {found}" if found else None
+
+
 @pytest.fixture(autouse=True)
 def _clean_database(request, app):
     """Every test starts with empty tables (the schema stays). Whatever a test did, the counts
-    of orders per status must still agree with the orders when it ends."""
+    of orders per status must still agree with the orders when it ends, and every company's
+    stored balance with its ledger."""
     yield
     with app.app_context():
         db.session.remove()
-        disagreement = status_counts_disagree()
+        disagreement = status_counts_disagree() or ledgers_disagree()
         db.session.remove()
         tables = list(reversed(db.metadata.sorted_tables))
         with db.engine.begin() as conn:

@@ -456,3 +456,25 @@ def test_an_auto_approved_order_is_captured_and_earned_too(factory, people, ctx)
         assert session.scalar(sa.select(WriterEarning.amount)) == 6_000
         assert session.scalar(sa.select(sa.func.count(Invoice.id)).where(
             Invoice.kind == InvoiceKind.ORDERS)) == 1
+
+
+def test_flask_billing_check_finds_a_stored_sum_that_differs(app, people, ctx):
+    with ctx():
+        topped_up(people, 10_000)
+    runner = app.test_cli_runner()
+    with app.app_context():
+        result = runner.invoke(args=["billing", "check"])
+    assert result.exit_code == 0, result.output
+    assert "every company agrees" in result.output
+    with ctx() as session:  # a repair by hand gone wrong
+        company_id = company_of(people.client).id
+        session.execute(sa.update(Company).where(Company.id == company_id)
+                        .values(balance=Company.balance + 1))
+        session.commit()
+    with app.app_context():
+        result = runner.invoke(args=["billing", "check"])
+    assert result.exit_code == 1 and "1 differ" in result.output
+    with ctx() as session:
+        session.execute(sa.update(Company).where(Company.id == company_id)
+                        .values(balance=Company.balance - 1))
+        session.commit()
