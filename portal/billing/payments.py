@@ -25,7 +25,7 @@ from werkzeug.datastructures import FileStorage
 from portal import security_log
 from portal.accounts.models import Role, User
 from portal.billing import emails, invoices, ledger, numbering
-from portal.billing.companies import company_id_of, company_of, is_member
+from portal.billing.companies import company_of, is_member
 from portal.billing.models import (
     DECLARED_METHODS,
     Company,
@@ -364,9 +364,9 @@ def company_payments(company_id: int, limit: int = 20) -> list[Payment]:
 
 
 def deposit_invoice_of(proforma: Proforma) -> Invoice | None:
-    return db.session.scalar(sa.select(Invoice).where(Invoice.proforma_id == proforma.id,
-                                                      Invoice.kind == InvoiceKind.DEPOSIT))
+    """The (first) invoice of the payment of this proforma."""
+    return db.session.scalars(
+        sa.select(Invoice).where(Invoice.proforma_id == proforma.id,
+                                 Invoice.kind == InvoiceKind.DEPOSIT).order_by(Invoice.id)
+    ).first()
 
-
-__all__ = ["Declaration", "company_id_of", "confirm", "declare_for_invoice",
-           "declare_for_proforma", "instructions", "reject", "request_topup"]
