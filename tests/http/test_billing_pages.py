@@ -215,3 +215,21 @@ def test_the_money_pages_run_a_few_statements_however_much_data(app, login_as, f
         assert len(few[url]) == len(many[url]) <= BUDGET, (url, many[url])
     with ctx() as session:
         assert session.scalar(sa.select(sa.func.count(Invoice.id))) == 27
+
+
+def test_orders_awaiting_payment_are_counted_and_listed(login_as, factory):
+    buyer = login_as("client", billing="prepaid")
+    factory.order(client=buyer.user, status=OrderStatus.AWAITING_PAYMENT)
+    home = buyer.get("/home").get_data(as_text=True)
+    assert "En attente de paiement" in home and "/orders?status=awaiting_payment" in home
+    listed = buyer.get("/orders?status=awaiting_payment").get_data(as_text=True)
+    assert 'data-testid="count-awaiting_payment">1<' in listed
+    assert listed.count('data-testid="order-row"') == 1
+    manager = login_as("manager")
+    assert "/agency/orders?status=awaiting_payment" in manager.get("/home").get_data(
+        as_text=True)
+    dashboard = manager.get("/agency/orders?status=awaiting_payment").get_data(as_text=True)
+    assert "En attente de paiement" in dashboard
+    # Nobody writes it yet: the pool does not show it.
+    writer = login_as(factory.writer())
+    assert "order-row" not in writer.get("/work/pool").get_data(as_text=True)
