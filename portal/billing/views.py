@@ -44,6 +44,7 @@ from portal.errors import DomainError
 from portal.extensions import csrf, db
 from portal.forms import db_int
 from portal.i18n import translated
+from portal.notifications.outbox import external_url
 from portal.roles import role_required
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
@@ -220,8 +221,9 @@ def checkout(proforma_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
+        # Built from BASE_URL, never from the request's Host (like every link that leaves).
         url = payments.start_checkout(current_user, found,
-                                      url_for("billing.checkout_return", _external=True))
+                                      external_url("billing.checkout_return"))
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "danger")
