@@ -64,7 +64,7 @@ def payable_writers(threshold: int) -> list[Payable]:
         .having(owed >= threshold)
         .order_by(owed.desc(), User.display_name)
     ).all()
-    return [Payable(*row) for row in rows]
+    return [Payable(row[0], row[1], row[2], int(row[3]), int(row[4])) for row in rows]
 
 
 @dataclass(frozen=True)

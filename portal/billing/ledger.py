@@ -107,10 +107,11 @@ def lock_company(company_id: int) -> Company:
 
 def open_hold(order_id: int) -> int:
     """What is still reserved for the order: its hold less its capture and release."""
-    return db.session.scalar(
+    # int(): PostgreSQL adds BIGINTs up as NUMERIC (a Decimal here).
+    return int(db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(LedgerEntry.held), 0))
         .where(LedgerEntry.order_id == order_id)
-    ) or 0
+    ) or 0)
 
 
 def hold(order: Order, actor: User | None = None) -> LedgerEntry:
