@@ -34,6 +34,7 @@ from portal.extensions import db, utcnow
 from portal.orders.models import Order, Tier
 
 MONTHS = 12
+CHUNK = 5_000
 
 
 @dataclass(frozen=True)
@@ -182,18 +183,28 @@ def _between(stmt: sa.Select, column, start: datetime | None, end: datetime | No
 
 
 def ledger_csv(start: datetime | None = None, end: datetime | None = None) -> Iterator[str]:
-    """Every ledger entry (oldest first) with its company: date, company, NIF, kind, amount,
-    reserved, currency, order, payment, credit note, note, key."""
-    stmt = (sa.select(LedgerEntry.created_at, Company.name, Company.tax_number, LedgerEntry.kind,
-                      LedgerEntry.amount, LedgerEntry.held, LedgerEntry.currency,
-                      LedgerEntry.order_id, LedgerEntry.payment_id, LedgerEntry.credit_note_id,
-                      LedgerEntry.note, LedgerEntry.key)
-            .join(Company, Company.id == LedgerEntry.company_id)
-            .order_by(LedgerEntry.created_at, LedgerEntry.id))
-    stmt = _between(stmt, LedgerEntry.created_at, start, end)
-    rows = db.session.execute(stmt.execution_options(yield_per=1000))
+    """Every ledger entry (in the order written) with its company: date, company, NIF, kind,
+    amount, reserved, currency, order, payment, credit note, note, key. Read 5,000 at a time
+    by id, each a plain query (no cursor kept open across the response)."""
+    def rows():
+        last = 0
+        while True:
+            stmt = (sa.select(LedgerEntry.id, LedgerEntry.created_at, Company.name,
+                              Company.tax_number, LedgerEntry.kind, LedgerEntry.amount,
+                              LedgerEntry.held, LedgerEntry.currency, LedgerEntry.order_id,
+                              LedgerEntry.payment_id, LedgerEntry.credit_note_id,
+                              LedgerEntry.note, LedgerEntry.key)
+                    .join(Company, Company.id == LedgerEntry.company_id)
+                    .where(LedgerEntry.id > last).order_by(LedgerEntry.id).limit(CHUNK))
+            chunk = db.session.execute(_between(stmt, LedgerEntry.created_at, start, end)).all()
+            for row in chunk:
+                yield row[1:]
+            if len(chunk) < CHUNK:
+                return
+            last = chunk[-1][0]
+
     return _csv(["date", "company", "nif", "kind", "amount", "reserved", "currency", "order",
-                 "payment", "credit_note", "note", "key"], rows)
+                 "payment", "credit_note", "note", "key"], rows())
 
 
 def invoices_csv(start: datetime | None = None, end: datetime | None = None) -> Iterator[str]:
