@@ -126,6 +126,34 @@ class Config:
     AGENCY_CURRENCY = env("AGENCY_CURRENCY", "XOF")
     AGENCY_TIMEZONE = env("AGENCY_TIMEZONE", "Africa/Lome")
 
+    # Money (portal/billing). What invoices say of the agency, copied onto each at issue.
+    AGENCY_LEGAL_NAME = env("AGENCY_LEGAL_NAME", "")  # default: AGENCY_NAME
+    AGENCY_ADDRESS = env("AGENCY_ADDRESS", "")
+    AGENCY_TAX_NUMBER = env("AGENCY_TAX_NUMBER", "")  # NIF
+    AGENCY_TRADE_REGISTER = env("AGENCY_TRADE_REGISTER", "")  # RCCM
+    AGENCY_EMAIL = env("AGENCY_EMAIL", "")
+    AGENCY_PHONE = env("AGENCY_PHONE", "")
+    # VAT as a percentage ("18", "18.5"): 0 when the agency is not registered for VAT (the
+    # invoices then say "VAT not applicable"). Prices include VAT. Read by portal.billing.
+    AGENCY_VAT_RATE = env("AGENCY_VAT_RATE", "0")
+    AGENCY_VAT_REGIME = env("AGENCY_VAT_REGIME", "")  # a line on the invoices: the tax regime
+    # Payment instructions on proformas and due invoices, one line per method (empty: not shown).
+    PAYMENT_FLOOZ = env("PAYMENT_FLOOZ", "")  # e.g. "+228 99 00 00 00 (Agence Plume)"
+    PAYMENT_MIXX = env("PAYMENT_MIXX", "")
+    PAYMENT_BANK = env("PAYMENT_BANK", "")  # bank, account holder, RIB or IBAN
+    PAYMENT_CASH = env("PAYMENT_CASH", "")  # where and when cash is taken
+    TOPUP_MIN = env_int("TOPUP_MIN", 1_000)
+    TOPUP_MAX = env_int("TOPUP_MAX", 50_000_000)
+    PAYOUT_THRESHOLD = env_int("PAYOUT_THRESHOLD", 5_000)
+    LEDGER_PER_PAGE = 30
+    # FedaPay (mobile money in Togo and around): off unless the secret key is set.
+    FEDAPAY_SECRET_KEY = env("FEDAPAY_SECRET_KEY")
+    FEDAPAY_WEBHOOK_SECRET = env("FEDAPAY_WEBHOOK_SECRET")
+    FEDAPAY_ENVIRONMENT = env("FEDAPAY_ENVIRONMENT", "sandbox")  # or "live"
+    FEDAPAY_API_URL = env("FEDAPAY_API_URL")  # default: the environment's documented address
+    FEDAPAY_WEBHOOK_TOLERANCE = env_int("FEDAPAY_WEBHOOK_TOLERANCE", 300)
+    FEDAPAY_TIMEOUT = env_int("FEDAPAY_TIMEOUT", 15)
+
     BABEL_DEFAULT_LOCALE = env("DEFAULT_LOCALE", "fr")
     BABEL_DEFAULT_TIMEZONE = "UTC"
     LANGUAGES = {"fr": "Français", "en": "English"}
@@ -236,6 +264,18 @@ class DevelopmentConfig(Config):
     ENV_NAME = "development"
     DEBUG = True
     MAILBOX_PAGE = True
+    # The demo agency's identity and payment instructions (made up), unless set.
+    AGENCY_ADDRESS = env("AGENCY_ADDRESS", "12 rue des Cocotiers, Bè, Lomé, Togo")
+    AGENCY_TAX_NUMBER = env("AGENCY_TAX_NUMBER", "1000123456")
+    AGENCY_TRADE_REGISTER = env("AGENCY_TRADE_REGISTER", "TG-LOM 2024 A 01234")
+    AGENCY_EMAIL = env("AGENCY_EMAIL", "compta@agence-plume.test")
+    AGENCY_VAT_REGIME = env("AGENCY_VAT_REGIME", "Régime du réel — assujettie à la TVA")
+    AGENCY_VAT_RATE = env("AGENCY_VAT_RATE", "18")
+    PAYMENT_FLOOZ = env("PAYMENT_FLOOZ", "+228 99 12 34 56 (Agence Plume)")
+    PAYMENT_MIXX = env("PAYMENT_MIXX", "+228 90 12 34 56 (Agence Plume)")
+    PAYMENT_BANK = env("PAYMENT_BANK", "Banque Atlantique Togo — Agence Plume — "
+                                       "RIB TG055 01001 012345678901 23")
+    PAYMENT_CASH = env("PAYMENT_CASH", "À l'agence, du lundi au vendredi, de 8 h à 17 h")
     SECRET_KEY = env("SECRET_KEY") or None
 
     @classmethod

@@ -2,7 +2,10 @@
 
 At scale 1.0: 20,000 clients, 500 writers, 200,000 orders over three years and every status,
 1,000,000 messages, deliveries of 300 to 1,200 words, timelines consistent with each status,
-writers' languages and tiers. Sizes are multiplied by `scale` (with small floors, so that a tiny
+writers' languages and tiers; and their money (see `_money`): a company per client with its
+opening top-up (proforma, payment, deposit invoice), each order's hold, capture or release, an
+invoice per approved order, a few credit notes, payments waiting for confirmation, writers'
+earnings paid in monthly batches. Sizes are multiplied by `scale` (with small floors, so that a tiny
 run still has 50 writers to race for one order and an order with 200 messages).
 
 Rows are written with PostgreSQL's COPY (psycopg's `cursor.copy`) or, on SQLite, SQLAlchemy Core
@@ -48,8 +51,8 @@ FLOORS = {"clients": 10, "writers": CLAIMERS + 5, "managers": 2, "orders": 80,
 
 # Statuses of orders placed in the last RECENT_DAYS; older ones are finished.
 RECENT_DAYS = 45
-RECENT_STATUSES = {"draft": 8, "open": 12, "in_progress": 25, "delivered": 20,
-                   "revision_requested": 8, "approved": 22, "cancelled": 5}
+RECENT_STATUSES = {"draft": 8, "awaiting_payment": 2, "open": 12, "in_progress": 25,
+                   "delivered": 20, "revision_requested": 8, "approved": 22, "cancelled": 5}
 OLD_STATUSES = {"approved": 92, "cancelled": 8}
 TIER_WEIGHTS = (55, 33, 12)  # Essentiel, Professionnel, Expert
 RUSH_WINDOW = timedelta(hours=72)
@@ -160,8 +163,11 @@ class Loader:
     """Buffers rows per table and writes them in large batches: COPY on PostgreSQL, Core
     executemany on SQLite. Tables are flushed parents first, so foreign keys hold."""
 
-    ORDER = ("content_types", "tiers", "users", "writer_languages", "writer_tiers", "orders",
-             "order_events", "deliveries", "drafts", "messages", "read_markers")
+    ORDER = ("content_types", "tiers", "users", "companies", "company_members",
+             "writer_languages", "writer_tiers", "orders", "order_events", "deliveries", "drafts",
+             "messages", "read_markers", "proformas", "invoices", "payments", "credit_notes",
+             "ledger_entries", "invoice_lines", "payout_batches", "payouts", "writer_earnings",
+             "document_counters")
 
     def __init__(self, engine: sa.Engine, metadata: sa.MetaData) -> None:
         self.engine = engine
@@ -255,6 +261,18 @@ def _count_statuses(engine: sa.Engine) -> None:
         recount(connection)
 
 
+def _add_up_ledgers(engine: sa.Engine) -> None:
+    """Each company's stored balance and reserved amount, the sums of its ledger (the portal
+    keeps them with each entry; the loader wrote the entries around it)."""
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            "UPDATE companies SET "
+            "balance = coalesce((SELECT sum(amount) FROM ledger_entries e "
+            "WHERE e.company_id = companies.id), 0), "
+            "held = coalesce((SELECT sum(held) FROM ledger_entries e "
+            "WHERE e.company_id = companies.id), 0)"))
+
+
 def _count_unread(engine: sa.Engine) -> None:
     """read_markers.unread of every (person, order), which the portal keeps as messages come
     (portal.messaging.unread) and the loader, writing around the services, does not: one
@@ -296,6 +314,179 @@ def _price(tier: tuple, words_max: int, submitted: datetime, deadline: datetime)
         writer_pay += (writer_pay * RUSH_PERCENT + 50) // 100
     return {"price_per_word": price, "rush_surcharge": surcharge, "price_total": base + surcharge,
             "writer_pay_total": writer_pay, "included_revisions": revisions}
+
+
+def _money(loader: Loader, rnd: random.Random, orders: list[tuple], company_of: dict,
+           writers: list[int], manager: int, start: datetime, now: datetime,
+           log: Callable[[str], None]) -> None:
+    """The money of the orders, written after them: each company's opening top-up (a proforma
+    paid and confirmed, its deposit invoice) covering every price it ever reserves; each
+    order's hold at submission, capture at approval (with its invoice and the writer's
+    earning) or release at cancellation; a credit note on one order invoice in 200; payments
+    declared and waiting; writers paid monthly. Invoices and credit notes are numbered in the
+    order of their dates, per year, as the portal numbers them."""
+    vat = 0
+    counters = {name: 0 for name in ("ledger_entries", "invoices", "invoice_lines", "payments",
+                                     "proformas", "credit_notes", "payouts", "payout_batches",
+                                     "writer_earnings")}
+
+    def new_id(table: str) -> int:
+        counters[table] += 1
+        return counters[table]
+
+    def entry(company_id: int, kind: str, at: datetime, amount: int = 0, held: int = 0,
+              **refs) -> int:
+        entry_id = new_id("ledger_entries")
+        key = refs.pop("key")
+        loader.add("ledger_entries", {"id": entry_id, "company_id": company_id, "kind": kind,
+                                      "amount": amount, "held": held, "currency": CURRENCY,
+                                      "note": "", "key": key, "created_at": at, **refs})
+        return entry_id
+
+    # Invoices to write, numbered by date at the end: (issued_at, company, kind, lines, extra).
+    invoices: list[tuple] = []
+    needed: dict[int, int] = {}
+    for (_order_id, company_id, status, _submitted, _closed, price, *_rest) in orders:
+        if status != "awaiting_payment":
+            needed[company_id] = needed.get(company_id, 0) + price
+    proforma_years: dict[int, int] = {}
+    for company_id, amount in sorted(needed.items()):
+        amount = -(-amount // 100_000) * 100_000
+        at = start - timedelta(days=1, minutes=company_id % 600)
+        year = at.year
+        proforma_years[year] = proforma_years.get(year, 0) + 1
+        proforma_id = new_id("proformas")
+        loader.add("proformas", {
+            "id": proforma_id, "number": f"PF-{year}-{proforma_years[year]:05d}",
+            "company_id": company_id, "amount": amount, "currency": CURRENCY, "status": "paid",
+            "created_by_id": None, "created_at": at - timedelta(hours=2), "paid_at": at})
+        invoices.append((at, company_id, "deposit", [("", "Avance sur prestations", None, None,
+                                                      None, amount, None)],
+                         {"proforma_id": proforma_id, "payment": (proforma_id, amount, at)}))
+    # The orders' money.
+    earned_by: dict[tuple[int, str], list[tuple[int, int, datetime]]] = {}
+    for (order_id, company_id, status, submitted, closed, price, pay, writer, per_word, rush,
+         words, heading) in orders:
+        if status == "awaiting_payment":
+            continue
+        entry(company_id, "hold", submitted, held=price, order_id=order_id,
+              key=f"hold:order:{order_id}")
+        if status == "approved":
+            capture = entry(company_id, "capture", closed, amount=-price, held=-price,
+                            order_id=order_id, key=f"capture:order:{order_id}")
+            invoices.append((closed, company_id, "orders", [
+                (f"CMD-{order_id:05d}", heading[:300], words, per_word, rush, price,
+                 (order_id, capture))], {}))
+            if writer:
+                earned_by.setdefault((writer, closed.strftime("%Y-%m")), []).append(
+                    (order_id, pay, closed))
+        elif status == "cancelled":
+            entry(company_id, "release", closed, held=-price, order_id=order_id,
+                  key=f"release:order:{order_id}")
+    log(f"  money: {counters['ledger_entries']:,} ledger entries")
+
+    # Invoices, numbered in the order of their dates.
+    invoices.sort(key=lambda item: item[0])
+    sequences: dict[int, int] = {}
+    notes: dict[int, int] = {}
+    for issued, company_id, kind, lines, extra in invoices:
+        year = issued.year
+        sequences[year] = sequences.get(year, 0) + 1
+        invoice_id = new_id("invoices")
+        total = sum(line[5] for line in lines)
+        loader.add("invoices", {
+            "id": invoice_id, "number": f"FA-{year}-{sequences[year]:05d}", "year": year,
+            "sequence": sequences[year], "kind": kind, "company_id": company_id,
+            "currency": CURRENCY, "locale": "fr", "issued_at": issued, "period": None,
+            "seller": {"name": "Agence Plume"}, "buyer": {"name": f"Entreprise {company_id}"},
+            "vat_rate": vat, "total_excl_vat": total, "total_vat": 0, "total": total,
+            "paid_at_issue": total, "proforma_id": extra.get("proforma_id"),
+            "document_id": None, "created_by_id": None, "paid": total, "credited": 0,
+            "settled_at": issued})
+        if "payment" in extra:
+            proforma_id, amount, at = extra["payment"]
+            payment_id = new_id("payments")
+            reference = f"FL-BENCH-{payment_id}"
+            loader.add("payments", {
+                "id": payment_id, "company_id": company_id, "proforma_id": proforma_id,
+                "invoice_id": None, "amount": amount, "currency": CURRENCY, "method": "flooz",
+                "reference": reference, "reference_key": reference.replace("-", ""),
+                "status": "confirmed", "declared_by_id": None, "decided_by_id": manager,
+                "decided_at": at, "reject_reason": "", "created_at": at - timedelta(hours=1)})
+            entry(company_id, "topup", at, amount=amount, payment_id=payment_id,
+                  key=f"topup:payment:{payment_id}")
+        for position, (reference, description, words, per_word, rush, amount, ref) in \
+                enumerate(lines, 1):
+            order_id, entry_id = ref if ref else (None, None)
+            loader.add("invoice_lines", {
+                "id": new_id("invoice_lines"), "invoice_id": invoice_id, "position": position,
+                "order_id": order_id, "entry_id": entry_id, "reference": reference,
+                "description": description, "words": words, "price_per_word": per_word,
+                "rush_surcharge": rush or 0, "amount_excl_vat": amount, "amount": amount})
+        if kind == "orders" and invoice_id % 200 == 0 and issued < now - timedelta(days=3):
+            at = issued + timedelta(days=2)
+            notes[at.year] = notes.get(at.year, 0) + 1
+            note_id = new_id("credit_notes")
+            credit = max(1, total // 10)
+            loader.add("credit_notes", {
+                "id": note_id, "number": f"AV-{at.year}-{notes[at.year]:05d}", "year": at.year,
+                "sequence": notes[at.year], "invoice_id": invoice_id, "company_id": company_id,
+                "currency": CURRENCY, "locale": "fr", "issued_at": at,
+                "seller": {"name": "Agence Plume"}, "buyer": {"name": f"Entreprise {company_id}"},
+                "vat_rate": vat, "total_excl_vat": credit, "total_vat": 0, "total": credit,
+                "reason": "Geste commercial", "cancels_due": 0, "refunded": credit,
+                "document_id": None, "created_by_id": manager})
+            entry(company_id, "refund", at, amount=credit, credit_note_id=note_id,
+                  key=f"refund:credit_note:{note_id}")
+    # Payments declared, waiting for a manager: one company in 200.
+    for company_id in sorted(needed)[::200]:
+        proforma_id = new_id("proformas")
+        at = now - timedelta(hours=company_id % 48 + 1)
+        proforma_years[at.year] = proforma_years.get(at.year, 0) + 1
+        loader.add("proformas", {
+            "id": proforma_id, "number": f"PF-{at.year}-{proforma_years[at.year]:05d}",
+            "company_id": company_id, "amount": 50_000, "currency": CURRENCY, "status": "open",
+            "created_by_id": None, "created_at": at, "paid_at": None})
+        payment_id = new_id("payments")
+        loader.add("payments", {
+            "id": payment_id, "company_id": company_id, "proforma_id": proforma_id,
+            "invoice_id": None, "amount": 50_000, "currency": CURRENCY, "method": "mixx",
+            "reference": f"MX-BENCH-{payment_id}", "reference_key": f"MXBENCH{payment_id}",
+            "status": "declared", "declared_by_id": None, "decided_by_id": None,
+            "decided_at": None, "reject_reason": "", "created_at": at})
+    # Writers' earnings, paid by a batch at the start of the next month (the last two months
+    # are not paid yet).
+    unpaid_since = (now.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    totals: dict[str, int] = {}
+    for (_writer, month), earned in earned_by.items():
+        totals[month] = totals.get(month, 0) + sum(pay for _order, pay, _at in earned)
+    batches: dict[str, tuple[int, datetime]] = {}
+    for (writer, month), earned in sorted(earned_by.items(), key=lambda item: item[0][1]):
+        payout_id = None
+        if month < unpaid_since:
+            if month not in batches:
+                year, number = (int(part) for part in month.split("-"))
+                paid_at = datetime(year + number // 12, number % 12 + 1, 5, tzinfo=UTC)
+                batches[month] = (new_id("payout_batches"), paid_at)
+                loader.add("payout_batches", {
+                    "id": batches[month][0], "created_by_id": manager, "note": f"Paie {month}",
+                    "total": totals[month], "currency": CURRENCY, "created_at": paid_at})
+            payout_id = new_id("payouts")
+            batch_id, paid_at = batches[month]
+            loader.add("payouts", {
+                "id": payout_id, "batch_id": batch_id, "writer_id": writer,
+                "amount": sum(pay for _order, pay, _at in earned), "currency": CURRENCY,
+                "method": "flooz", "reference": f"FL-PAIE-{payout_id}", "created_at": paid_at})
+        for order_id, pay, at in earned:
+            loader.add("writer_earnings", {
+                "id": new_id("writer_earnings"), "writer_id": writer, "order_id": order_id,
+                "amount": pay, "currency": CURRENCY, "earned_at": at, "payout_id": payout_id})
+    # The series go on from the numbers given here.
+    for series, years in (("FA", sequences), ("AV", notes), ("PF", proforma_years)):
+        for year, last in years.items():
+            loader.add("document_counters", {"series": series, "year": year, "last": last})
+    log(f"  money: {counters['invoices']:,} invoices, {counters['credit_notes']:,} credit "
+        f"notes, {counters['writer_earnings']:,} earnings, {counters['payouts']:,} payouts")
 
 
 def _fit(start: datetime, gaps: list[timedelta], end: datetime) -> list[datetime]:
@@ -389,6 +580,17 @@ def build(url: str, scale: float, *, seed: int = 20260101,
                       "Client Bench" if i == 1 else f"Client {i}")
                for i in range(1, sizes.clients + 1)]
     bench_client = clients[0]
+    # A company per client, prepaid (its sums are added up from its ledger after the load).
+    company_of = {}
+    for number, client_id in enumerate(clients, 1):
+        company_of[client_id] = number
+        loader.add("companies", {
+            "id": number, "name": f"Entreprise {number} SARL", "address": "Lomé, Togo",
+            "tax_number": f"10{number:08d}", "trade_register": "", "billing_email": "",
+            "locale": "fr", "currency": CURRENCY, "billing_mode": "prepaid", "credit_limit": 0,
+            "balance": 0, "held": 0, "created_at": start, "updated_at": start})
+        loader.add("company_members", {"company_id": number, "user_id": client_id,
+                                       "role": "owner", "created_at": start})
     loader.flush()
     log(f"  people: {len(managers)} managers, {len(writers)} writers, {len(clients)} clients")
 
@@ -427,6 +629,7 @@ def build(url: str, scale: float, *, seed: int = 20260101,
     message_counts[showcase] = SHOWCASE_MESSAGES
 
     ids = {"order_events": 0, "deliveries": 0, "messages": 0}
+    money_orders: list[tuple] = []
 
     def new_id(table: str) -> int:
         ids[table] += 1
@@ -459,6 +662,9 @@ def build(url: str, scale: float, *, seed: int = 20260101,
         steps: list[tuple[str, str | None, str | None, int | None, str]] = []
         if status == "draft":
             gaps = [timedelta(hours=rnd.uniform(0.1, 48))]
+        elif status == "awaiting_payment":
+            steps.append(("await_payment", "draft", "awaiting_payment", client, ""))
+            gaps = [timedelta(hours=rnd.uniform(0.1, 20))]
         else:
             steps.append(("submit", "draft", "open", client, ""))
             if status == "cancelled" and rnd.random() < 0.6:
@@ -499,7 +705,8 @@ def build(url: str, scale: float, *, seed: int = 20260101,
             deadline = now + timedelta(days=14)
 
         order = {
-            "id": order_id, "client_id": client, "status": status, "title": heading,
+            "id": order_id, "client_id": client, "company_id": company_of[client],
+            "status": status, "title": heading,
             "version": len(steps) + 1, "content_type_id": rnd.choice(content_type_ids),
             "language": language, "words_min": words_min, "words_max": words_max,
             "tier_id": tier_id, "tone": rnd.choice(TONES_AUDIENCES["tones"]),
@@ -584,6 +791,12 @@ def build(url: str, scale: float, *, seed: int = 20260101,
                                             "last_read_at": moments[-20],
                                             "previous_read_at": moments[-60],
                                             "unread": 0})  # counted after the load
+        if submitted is not None:
+            money_orders.append((order_id, company_of[client], status, submitted,
+                                 order.get("closed_at"), order["price_total"],
+                                 order["writer_pay_total"], order.get("writer_id"),
+                                 order["price_per_word"], order["rush_surcharge"], words_max,
+                                 heading))
         if i == showcase:
             dataset.showcase_order_id = order_id
         if i == contention:
@@ -591,8 +804,10 @@ def build(url: str, scale: float, *, seed: int = 20260101,
         if (i + 1) % 50_000 == 0:
             log(f"  orders: {i + 1:,} of {n:,} ({time.perf_counter() - started:.0f} s)")
 
+    _money(loader, rnd, money_orders, company_of, writers, managers[0], start, now, log)
     loader.finish()
     _count_statuses(engine)
+    _add_up_ledgers(engine)
     log(f"  rows written ({time.perf_counter() - started:.1f} s)")
     _count_unread(engine)
     log(f"  unread counters ({time.perf_counter() - started:.1f} s)")

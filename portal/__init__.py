@@ -117,9 +117,13 @@ def register_blueprints(app: Flask) -> None:
             super().__init__(map, fixed_digits, min, max, signed)
 
     app.url_map.converters["int"] = DatabaseInteger
+    from portal import billing
     from portal.accounts.views import bp as accounts_bp
     from portal.agency.views import bp as agency_bp
     from portal.auth.views import bp as auth_bp
+    from portal.billing.earnings_views import bp as earnings_bp
+    from portal.billing.finance_views import bp as finance_bp
+    from portal.billing.views import bp as billing_bp
     from portal.main.views import bp as main_bp
     from portal.messaging import models as _messaging_models  # noqa: F401 - tables
     from portal.messaging.views import bp as messaging_bp
@@ -139,6 +143,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(writing_bp)
     app.register_blueprint(agency_bp)
     app.register_blueprint(ops_bp)
+    app.register_blueprint(billing_bp)
+    app.register_blueprint(finance_bp)
+    app.register_blueprint(earnings_bp)
+    billing.init_app(app)
 
 
 def register_access(app: Flask) -> None:
@@ -260,6 +268,9 @@ CONTENT_SECURITY_POLICY = (
 # The forms our scripts post as JSON (quote.js, workspace.js). Every other form takes form
 # data only, where the checks on field names (OnlyOurFields) and on value types hold.
 JSON_ENDPOINTS = frozenset({"orders.quote", "writing.save_draft"})
+# Endpoints that read and check their raw body themselves (a payment provider's signed
+# notification, whose JSON is nested): no form reads them.
+RAW_BODY_ENDPOINTS = frozenset({"billing.fedapay_webhook"})
 
 
 def register_request_guards(app: Flask) -> None:
@@ -280,7 +291,8 @@ def register_request_guards(app: Flask) -> None:
     @app.before_request
     def json_bodies_are_flat_objects():
         # Forms read a JSON body as a mapping of fields; anything else is a malformed request.
-        if request.method == "POST" and request.is_json:
+        if request.method == "POST" and request.is_json \
+                and request.endpoint not in RAW_BODY_ENDPOINTS:
             try:
                 body = request.get_json(silent=True)
             except RecursionError:  # nested deeper than the parser goes
@@ -332,6 +344,7 @@ def register_metrics(app: Flask) -> None:
 def register_jobs(app: Flask) -> None:
     """Periodic work the mail worker runs between its passes; each job commits its own work.
     The list is shared by every app of the process, so a job is added once."""
+    from portal.billing.jobs import run_billing_jobs
     from portal.notifications.service import run_notification_jobs
     from portal.notifications.worker import PERIODIC_JOBS
     from portal.ops.backup import run_daily_backup
@@ -344,6 +357,8 @@ def register_jobs(app: Flask) -> None:
     if not any(name == "backup" for name, _every, _job in PERIODIC_JOBS):
         # Looks every five minutes whether the day's archive (BACKUP_HOUR) is due.
         PERIODIC_JOBS.append(("backup", 300.0, run_daily_backup))
+    if not any(name == "billing" for name, _every, _job in PERIODIC_JOBS):
+        PERIODIC_JOBS.append(("billing", 3600.0, run_billing_jobs))
 
 
 def register_cli(app: Flask) -> None:

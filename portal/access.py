@@ -37,6 +37,8 @@ class Relation(enum.StrEnum):
     ASSIGNED_WRITER = "assigned_writer"  # the writer the order is (or was last) given to
     POOL_WRITER = "pool_writer"  # a writer who could take the open order now
     QUALIFIED_WRITER = "qualified_writer"  # a writer with the order's language and tier
+    COMPANY_MEMBER = "company_member"  # a person of the company an invoice, proforma or
+    #                                    payment belongs to (portal.billing.companies.is_member)
     MANAGER = "manager"  # any manager
 
 
@@ -210,6 +212,45 @@ ACCESS: Mapping[str, Rule] = {
     "writing.save_draft": role(WRITER, on=(R.ASSIGNED_WRITER,), view_answers_json=True),
     "writing.deliver": role(WRITER, on=(R.ASSIGNED_WRITER,)),
     "writing.release": role(WRITER, MANAGER, on=(R.ASSIGNED_WRITER, R.MANAGER)),
+    "earnings.index": role(WRITER),
+    "earnings.statement": role(WRITER),
+    # --- money: a client's company account (portal.billing) --------------------------------
+    "billing.account": role(CLIENT),
+    "billing.company": role(CLIENT),
+    "billing.topup": role(CLIENT),
+    "billing.invoice_list": role(CLIENT),
+    "billing.statement": role(CLIENT),
+    "billing.checkout_return": role(CLIENT),
+    # The company's documents: its people and the managers; another company's answer 404.
+    "billing.proforma": role(CLIENT, MANAGER, on=(R.COMPANY_MEMBER, R.MANAGER)),
+    "billing.proforma_pdf": role(CLIENT, MANAGER, on=(R.COMPANY_MEMBER, R.MANAGER)),
+    "billing.invoice": role(CLIENT, MANAGER, on=(R.COMPANY_MEMBER, R.MANAGER)),
+    "billing.invoice_pdf": role(CLIENT, MANAGER, on=(R.COMPANY_MEMBER, R.MANAGER)),
+    "billing.credit_note_pdf": role(CLIENT, MANAGER, on=(R.COMPANY_MEMBER, R.MANAGER)),
+    "billing.payment_proof": role(CLIENT, MANAGER, on=(R.COMPANY_MEMBER, R.MANAGER)),
+    "billing.declare_payment": role(CLIENT, on=(R.COMPANY_MEMBER,)),
+    "billing.pay_invoice": role(CLIENT, on=(R.COMPANY_MEMBER,)),
+    "billing.checkout": role(CLIENT, on=(R.COMPANY_MEMBER,)),
+    "billing.check_payment": role(CLIENT, on=(R.COMPANY_MEMBER,)),
+    # The payment provider's notifications: signed (X-FEDAPAY-SIGNATURE), no session; 404
+    # while no provider is configured.
+    "billing.fedapay_webhook": public(),
+    # --- money: the agency's side (managers) ---------------------------------------------
+    "finance.figures_page": role(MANAGER),
+    "finance.payment_list": role(MANAGER),
+    "finance.confirm_payment": role(MANAGER),
+    "finance.reject_payment": role(MANAGER),
+    "finance.company_list": role(MANAGER),
+    "finance.company_detail": role(MANAGER),
+    "finance.company_terms": role(MANAGER),
+    "finance.adjust": role(MANAGER),
+    "finance.invoice_month": role(MANAGER),
+    "finance.company_statement": role(MANAGER),
+    "finance.credit_note": role(MANAGER),
+    "finance.payouts": role(MANAGER),
+    "finance.payout_batch": role(MANAGER),
+    "finance.export_ledger": role(MANAGER),
+    "finance.export_invoices": role(MANAGER),
 }
 
 

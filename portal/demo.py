@@ -1,6 +1,7 @@
 """The demo agency loaded by `flask seed-demo` and `make run`: its people, its catalogue (content
-types and quality tiers), what each writer may take, and orders in every status
-(`portal.demo_orders`).
+types and quality tiers), what each writer may take, the clients' companies, orders in every
+status (`portal.demo_orders`) paid through top-ups, and money to show: a payment declared and
+waiting, a postpaid client's invoice still due, a payout batch.
 
 Every part is created only when it is missing, so a second run creates nothing. Orders are
 played through the real services (so their timeline, deliveries and frozen prices are the ones
@@ -17,6 +18,14 @@ from flask import current_app
 
 from portal.accounts.models import Role, User
 from portal.auth.passwords import hash_password
+from portal.billing import companies, earnings, invoices, payments
+from portal.billing.models import (
+    BillingMode,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    PayoutBatch,
+)
 from portal.demo_orders import ORDERS, DemoOrder
 from portal.errors import DomainError
 from portal.extensions import db, utcnow
@@ -33,6 +42,7 @@ from portal.orders.models import (
     WriterLanguage,
     writer_tiers,
 )
+from portal.orders.pricing import quote
 
 DEMO_PASSWORD = "portail-demo-2026"  # noqa: S105 - published demo password, listed in the README
 
@@ -48,6 +58,21 @@ DEMO_PEOPLE = [
     ("cooperative@demo.test", "Coopérative des caféiculteurs de Kloto (Komla Ahadji)",
      Role.CLIENT),
 ]
+
+# The clients' companies: legal name, address, NIF, RCCM, and how they pay (made up).
+DEMO_COMPANIES = {
+    "client@demo.test": ("Boutique Zénith SARL", "Boulevard du 13 Janvier, Lomé",
+                         "1000456789", "TG-LOM 2021 B 00457", BillingMode.PREPAID, 0),
+    "contact@cafe-atakpame.demo.test": ("Café d'Atakpamé", "Quartier Agbonou, Atakpamé", "",
+                                        "", BillingMode.PREPAID, 0),
+    "boulangerie@demo.test": ("Boulangerie La Fournée dorée", "Rue de la Gare, Tokoin, Lomé",
+                              "1000334455", "", BillingMode.PREPAID, 0),
+    "hotel@demo.test": ("Hôtel Les Collines SA", "Route de Lama, Kara", "1000778899",
+                        "TG-KAR 2019 B 00112", BillingMode.PREPAID, 0),
+    # A trusted client: invoiced monthly, within a credit limit.
+    "cooperative@demo.test": ("Coopérative des caféiculteurs de Kloto", "Kpalimé",
+                              "1000112233", "", BillingMode.POSTPAID, 300_000),
+}
 
 # (French name, English name)
 CONTENT_TYPES = [
@@ -82,10 +107,17 @@ def seed_demo() -> bool:
     """Create what is missing of the demo agency; True when something was created.
 
     The caller commits."""
+    last_email = db.session.scalar(sa.select(sa.func.max(OutboxEmail.id))) or 0
     created = _seed_people()
+    created |= _seed_companies()
     created |= _seed_catalogue()
     created |= _seed_skills()
     created |= _seed_orders()
+    created |= _seed_money()
+    if created:
+        # The story belongs to the past: its emails are not sent now.
+        db.session.execute(sa.delete(OutboxEmail).where(OutboxEmail.id > last_email))
+        db.session.flush()
     return created
 
 
@@ -114,6 +146,70 @@ def _seed_people() -> bool:
         )
     db.session.flush()
     return True
+
+
+def _seed_companies() -> bool:
+    created = False
+    for email, user in _people().items():
+        details = DEMO_COMPANIES.get(email)
+        if details is None or companies.company_of(user) is not None:
+            continue
+        name, address, tax_number, trade_register, mode, credit_limit = details
+        company = companies.create_company(user, name)
+        company.address, company.tax_number = address, tax_number
+        company.trade_register, company.billing_mode = trade_register, mode
+        company.credit_limit = credit_limit
+        created = True
+    db.session.flush()
+    return created
+
+
+def _fund(client: User, price: int, people: dict[str, User]) -> None:
+    """A prepaid client short of money for an order tops up the difference first (rounded up to
+    5,000 F CFA): a proforma paid by Flooz, confirmed by the manager."""
+    company = companies.company_of(client, create=True)
+    if company.billing_mode is not BillingMode.PREPAID or company.spendable >= price:
+        return
+    amount = -(-(price - company.spendable) // 5_000) * 5_000
+    proforma = payments.request_topup(client, amount)
+    payment = payments.declare_for_proforma(client, proforma, payments.Declaration(
+        PaymentMethod.FLOOZ, f"FL-DEMO-{proforma.number}", amount))
+    payments.confirm(payment, people["manager@demo.test"])
+
+
+def _seed_money() -> bool:
+    """What the money pages show beyond the orders: a payment declared and waiting for the
+    manager (Café d'Atakpamé), the postpaid cooperative's invoice still due, and a payout
+    batch for the writers above the threshold. Each part once."""
+    people = _people()
+    manager = people.get("manager@demo.test")
+    if manager is None:
+        return False
+    created = False
+    cafe = people.get("contact@cafe-atakpame.demo.test")
+    if cafe is not None and not db.session.scalar(
+            sa.select(Payment.id).where(Payment.status == PaymentStatus.DECLARED)):
+        proforma = payments.request_topup(cafe, 50_000)
+        payments.declare_for_proforma(cafe, proforma, payments.Declaration(
+            PaymentMethod.MIXX, "MX-240917-5521", 50_000))
+        created = True
+    cooperative = people.get("cooperative@demo.test")
+    company = companies.company_of(cooperative) if cooperative else None
+    if company is not None and company.billing_mode is BillingMode.POSTPAID:
+        captures = invoices.uninvoiced_captures(company.id, utcnow() + timedelta(seconds=1))
+        if captures:
+            invoices.issue_for_captures(company, captures, actor=manager)
+            created = True
+    if not db.session.scalar(sa.select(PayoutBatch.id)):
+        payable = earnings.payable_writers(current_app.config["PAYOUT_THRESHOLD"])
+        if payable:
+            earnings.pay_out(manager, [earnings.PayoutLine(w.writer_id, PaymentMethod.FLOOZ,
+                                                           f"FL-PAIE-{n:03d}")
+                                       for n, w in enumerate(payable, start=1)],
+                             "Paie des rédacteurs")
+            created = True
+    db.session.flush()
+    return created
 
 
 def _seed_catalogue() -> bool:
@@ -171,7 +267,6 @@ def _seed_orders() -> bool:
     tiers = {t.name: t.id for t in db.session.scalars(sa.select(Tier))}
     existing = {tuple(row) for row in db.session.execute(
         sa.select(Order.client_id, Order.title))}
-    last_email = db.session.scalar(sa.select(sa.func.max(OutboxEmail.id))) or 0
     now = utcnow()
     created = False
     for spec in ORDERS:
@@ -187,9 +282,6 @@ def _seed_orders() -> bool:
             current_app.logger.warning("demo order %r skipped: %s", spec.title, error)
             continue
         created = True
-    if created:
-        db.session.execute(sa.delete(OutboxEmail).where(OutboxEmail.id > last_email))
-        db.session.flush()
     return created
 
 
@@ -216,6 +308,9 @@ def _play(spec: DemoOrder, people: dict[str, User], content_type_id: int, tier_i
         preferred_writer_id=preferred,
     ))
     if spec.status is not OrderStatus.DRAFT:
+        if spec.status is not OrderStatus.AWAITING_PAYMENT:
+            _fund(client, quote(db.session.get(Tier, tier_id), spec.words[1],
+                                order.deadline).total, people)
         service.submit(order, client)
     if spec.status is OrderStatus.CANCELLED:
         service.cancel(order, client, spec.cancel_reason)

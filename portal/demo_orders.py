@@ -557,4 +557,16 @@ ORDERS: tuple[DemoOrder, ...] = (
         secondary_keywords=("Atakpamé", "torréfaction"),
         instructions="Suivre le café de la cerise à la tasse, avec nos producteurs.",
     ),
+    # Boutique Zénith again: a long guide submitted today, more than its balance holds. It waits
+    # for payment (played last: the money its other orders left is not enough).
+    DemoOrder(
+        client=ZENITH, status=S.AWAITING_PAYMENT,
+        title="Guide complet : s'habiller en pagne pour les fêtes de fin d'année",
+        content_type="Article de blog", tier="Expert", words=(900, 1200),
+        days=(0.1, 0.1), deadline_days=14,
+        tone="Chaleureux, expert", audience="Clientes de la boutique, à Lomé et dans la diaspora",
+        primary_keyword="pagne fêtes de fin d'année",
+        secondary_keywords=("tenue de réveillon", "wax", "couturière"),
+        instructions="Un vrai guide : choisir le tissu, le modèle, la couturière, le budget.",
+    ),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -146,7 +147,8 @@ def _formatted_datetime(locale_id: str, zone, fmt: str, value: datetime) -> str:
 @lru_cache(maxsize=4096)
 def _formatted_money(locale_id: str, currency: str, amount: int) -> str:
     locale, pattern, digits = _money_pattern(locale_id, currency)
-    value = amount / (10**digits) if digits else amount
+    # Exact: 1250 cents are Decimal("12.50"), never the float 12.5.
+    value = Decimal(amount).scaleb(-digits) if digits else amount
     return pattern.apply(value, locale, currency=currency, currency_digits=True,
                          decimal_quantization=True, group_separator=True,
                          numbering_system="latn")

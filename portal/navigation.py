@@ -12,13 +12,16 @@ NAVIGATION: dict[Role, list[tuple[str, object]]] = {
     Role.CLIENT: [
         ("orders.list", _l("My orders")),
         ("orders.new", _l("New order")),
+        ("billing.account", _l("Account and invoices")),
     ],
     Role.WRITER: [
         ("writing.pool", _l("Available work")),
         ("writing.assignments", _l("My assignments")),
+        ("earnings.index", _l("My earnings")),
     ],
     Role.MANAGER: [
         ("agency.dashboard", _l("All orders")),
+        ("finance.figures_page", _l("Money")),
         ("agency.tiers", _l("Tiers and prices")),
         ("agency.content_types", _l("Content types")),
         ("accounts.people", _l("People")),

@@ -100,14 +100,19 @@ def status_counts_disagree() -> str | None:
     return f"order_status_counts {counted} but the orders are {real}"
 
 
-def every_row(engine: sa.Engine) -> dict[str, list[tuple[str, ...]]]:
+def every_row(engine: sa.Engine, only: dict[str, set[str]] | None = None
+              ) -> dict[str, list[tuple[str, ...]]]:
     """Every row of every table the database has (read from the database, not the models), as
-    text, sorted: two databases with the same data give the same answer."""
+    text, sorted: two databases with the same data give the same answer. `only`: just those
+    tables and, of each, those columns."""
     found = {}
     with engine.connect() as conn:
         for name in sorted(sa.inspect(conn).get_table_names()):
+            if only is not None and name not in only:
+                continue
             table = sa.Table(name, sa.MetaData(), autoload_with=conn)
-            rows = conn.execute(sa.select(table)).all()
+            columns = [c for c in table.columns if only is None or c.name in only[name]]
+            rows = conn.execute(sa.select(*columns)).all()
             found[name] = sorted(tuple(str(value) for value in row) for row in rows)
     return found
 
@@ -127,17 +132,26 @@ def counters_disagree() -> list[str]:
         real = recount_unread(user)
         if kept != real:
             problems.append(f"unread of user {user.id}: kept {kept}, counted {real}")
-    return problems
+    ledgers = ledgers_disagree()
+    return [*problems, ledgers] if ledgers else problems
+def ledgers_disagree() -> str | None:
+    """Companies whose stored balance or reserved amount differ from their ledger's sums
+    (portal.billing.ledger); None when every one agrees."""
+    from portal.billing.ledger import disagreements
+
+    found = disagreements()
+    return f"stored (balance, held) against the ledger's sums: {found}" if found else None
 
 
 @pytest.fixture(autouse=True)
 def _clean_database(request, app):
     """Every test starts with empty tables (the schema stays). Whatever a test did, the counts
-    of orders per status must still agree with the orders when it ends."""
+    of orders per status must still agree with the orders when it ends, and every company's
+    stored balance with its ledger."""
     yield
     with app.app_context():
         db.session.remove()
-        disagreement = status_counts_disagree()
+        disagreement = status_counts_disagree() or ledgers_disagree()
         db.session.remove()
         tables = list(reversed(db.metadata.sorted_tables))
         with db.engine.begin() as conn:

@@ -47,8 +47,17 @@ class Factory:
         active: bool = True,
         locale: str = "fr",
         timezone: str = "Africa/Lome",
+        company: str | None = None,
+        billing: str = "postpaid",
+        credit_limit: int = 10_000_000,
+        funds: int = 0,
     ) -> User:
-        """A user, committed, returned detached with every column loaded."""
+        """A user, committed, returned detached with every column loaded.
+
+        A client gets a company (named `company`, else after the person). By default it is a
+        trusted postpaid client with a large credit limit, so that tests about anything but
+        money see orders go straight to the writers; money tests ask for billing="prepaid"
+        (the portal's default) with `funds` put on the balance."""
         role = Role(role)
         n = next(_counter)
         with self.app.app_context():
@@ -63,10 +72,37 @@ class Factory:
                 timezone=timezone,
             )
             db.session.add(user)
+            db.session.flush()
+            if role is Role.CLIENT:
+                self._company(user, company, billing, credit_limit, funds)
             db.session.commit()
             db.session.refresh(user)
             db.session.expunge(user)
         return user
+
+    @staticmethod
+    def _company(user: User, name: str | None, billing: str, credit_limit: int,
+                 funds: int) -> None:
+        from portal.billing import ledger
+        from portal.billing.companies import create_company
+        from portal.billing.models import BillingMode, EntryKind
+
+        company = create_company(user, name or user.display_name)
+        if BillingMode(billing) is BillingMode.POSTPAID:
+            company.billing_mode, company.credit_limit = BillingMode.POSTPAID, credit_limit
+            db.session.flush()
+        if funds:
+            ledger.post(company.id, EntryKind.ADJUSTMENT, key=f"test-funds:{user.id}",
+                        amount=funds, note="Crédit de test")
+
+    def company_of(self, user: User):
+        """The user's company as the database has it now, detached."""
+        from portal.billing.companies import company_of
+
+        with self.app.app_context():
+            company = company_of(db.session.get(User, user.id))
+            db.session.expunge(company)
+        return company
 
     def reload(self, user: User) -> User:
         with self.app.app_context():
@@ -169,7 +205,8 @@ class Factory:
         client = client or self.user(Role.CLIENT)
         tier = tier or self.tier()
         content_type = content_type or self.content_type()
-        if reach not in (OrderStatus.DRAFT, OrderStatus.OPEN) and writer is None:
+        if reach not in (OrderStatus.DRAFT, OrderStatus.OPEN, OrderStatus.AWAITING_PAYMENT) \
+                and writer is None:
             writer = self.writer(languages=[language], tiers=[tier])
         if status is OrderStatus.CANCELLED and reach is not OrderStatus.OPEN and manager is None:
             manager = self.user(Role.MANAGER)
@@ -195,7 +232,9 @@ class Factory:
             order_id = order.id
             for step, version in self._steps(reach, revisions):
                 order = session.get(Order, order_id)
-                if step == "submit":
+                if step == "submit" and reach is OrderStatus.AWAITING_PAYMENT:
+                    self._submit_short_of_money(order, person(client))
+                elif step == "submit":
                     service.submit(order, person(client))
                 elif step == "claim":
                     service.claim(order, person(writer))
@@ -218,12 +257,32 @@ class Factory:
         return self.reload_order(order_id)
 
     @staticmethod
+    def _submit_short_of_money(order: Order, client: User) -> None:
+        """Submit with the company unable to pay, so that the order waits for payment: its
+        credit limit is lowered for the submission to what it already uses, then set back.
+        Refused for a company whose available balance covers the price."""
+        from portal.billing.models import Company
+        from portal.orders.pricing import quote
+
+        company = db.session.get(Company, order.company_id)
+        price = quote(order.tier, order.words_max, order.deadline).total
+        if company.balance - company.held >= price:
+            raise ValueError("this client's company can pay: give a client without funds")
+        limit = company.credit_limit
+        company.credit_limit = max(0, company.held - company.balance)
+        db.session.flush()
+        service.submit(order, client)
+        db.session.refresh(company)
+        company.credit_limit = limit
+        db.session.flush()
+
+    @staticmethod
     def _steps(status: OrderStatus, revisions: int) -> list[tuple[str, int]]:
         """The services to call, in order, to bring a new draft to `status`."""
         if status is OrderStatus.DRAFT:
             return []
         steps = [("submit", 0)]
-        if status is OrderStatus.OPEN:
+        if status in (OrderStatus.OPEN, OrderStatus.AWAITING_PAYMENT):
             return steps
         steps.append(("claim", 0))
         if status is OrderStatus.IN_PROGRESS:

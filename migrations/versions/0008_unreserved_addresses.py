@@ -38,6 +38,8 @@ def upgrade():
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('locale', sa.String(length=8), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=False),
+    sa.Column('company_name', sa.String(length=200), server_default=sa.text("''"),
+              nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pending_signups'))
     )

@@ -130,6 +130,9 @@ class PendingSignup(db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     locale: Mapped[str] = mapped_column(sa.String(8))
     timezone: Mapped[str] = mapped_column(sa.String(64))
+    # The company the account will belong to (portal.billing.companies), empty for none given.
+    company_name: Mapped[str] = mapped_column(sa.String(200), default="",
+                                              server_default=sa.text("''"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, HiddenField, PasswordField
+from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from portal.forms import (
@@ -17,6 +17,11 @@ from portal.forms import (
 
 class SignupForm(PortalForm):
     display_name = display_name_field()
+    company_name = StringField(
+        _l("Company or organisation (optional)"),
+        validators=[Length(max=200, message=_l("At most %(max)d characters.", max=200))],
+        render_kw={"autocomplete": "organization"},
+    )
     email = email_field(for_sending=True)
     password, confirm = new_password_fields()
     locale = LocaleField()

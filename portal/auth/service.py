@@ -62,13 +62,15 @@ def check_new_password(password: str, *personal: str) -> None:
 
 
 def sign_up_client(
-    *, email: str, password: str, display_name: str, locale: str, timezone: str
+    *, email: str, password: str, display_name: str, locale: str, timezone: str,
+    company_name: str = "",
 ) -> None:
     """Answer a sign-up the same way whatever the address, so that it never tells whether an
     account uses it: a free address gets a link to finish creating the account (the sign-up
-    waits as a PendingSignup, which reserves nothing); an address with an account gets, instead,
-    an email telling its owner that someone tried (at most one an hour). The password is
-    hashed in both cases, so both take the same time.
+    waits as a PendingSignup, which reserves nothing; the account and its company, named
+    `company_name` or else after the person, are made when the link is followed); an address
+    with an account gets, instead, an email telling its owner that someone tried (at most one
+    an hour). The password is hashed in both cases, so both take the same time.
 
     Raises Conflict only when the password is refused (which depends on what the visitor
     typed, never on who has an account)."""
@@ -85,7 +87,7 @@ def sign_up_client(
         PendingSignup.created_at < now - current_app.config["CONFIRM_EMAIL_MAX_AGE"]))
     pending = PendingSignup(email=email, password_hash=password_hash,
                             display_name=display_name.strip(), locale=locale, timezone=timezone,
-                            created_at=now)
+                            company_name=company_name.strip(), created_at=now)
     db.session.add(pending)
     db.session.flush()
     token = make_token("signup", {"pid": pending.id, "email": email})
@@ -152,6 +154,9 @@ def confirm_signup(token: str, password: str) -> User:
     _insert_user(user)
     db.session.execute(sa.delete(PendingSignup).where(PendingSignup.email == pending.email))
     security_log.record("signup_confirmed", user_id=user.id)
+    from portal.billing.companies import create_company
+
+    create_company(user, pending.company_name or user.display_name)
     return user
 
 

@@ -89,6 +89,7 @@ def signup():
                 display_name=form.display_name.data,
                 locale=form.locale.data,
                 timezone=form.timezone.data,
+                company_name=form.company_name.data or "",
             )
         except DomainError as error:
             db.session.rollback()

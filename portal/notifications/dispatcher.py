@@ -235,6 +235,9 @@ def build_message(row: OutboxEmail) -> OutboxMessage:
     # Flask-Mail writes its own random Message-ID; a second one in extra_headers would be a
     # duplicate header. The row's id stays the same across retries.
     msg.msgId = row.message_id
+    if row.document_id is not None:  # an invoice's PDF, as it was issued
+        document = row.document
+        msg.attach(document.filename, document.media_type, document.content)
     msg.date = time.time()
     if msg.has_bad_headers():
         raise BadHeaderError("a line break in a header")

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import UTCDateTime, db, utcnow
 
@@ -38,6 +38,9 @@ class OutboxEmail(db.Model):
     message_id: Mapped[str] = mapped_column(sa.String(200))
     # Replies to notification emails go to the inbound server, signed for one order and person.
     reply_to: Mapped[str | None] = mapped_column(sa.String(300))
+    # A stored document sent as an attachment (an invoice's PDF, portal.billing).
+    document_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("documents.id", ondelete="RESTRICT"))
     status: Mapped[OutboxStatus] = mapped_column(
         sa.Enum(
             OutboxStatus,
@@ -56,6 +59,8 @@ class OutboxEmail(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    document = relationship("Document")
 
     def __repr__(self) -> str:
         return f"<OutboxEmail {self.id} {self.kind} {self.status.value}>"

@@ -123,6 +123,7 @@ def queue_email(
     locale: str,
     user_id: int | None = None,
     reply_to: str | None = None,
+    document_id: int | None = None,
     **context: Any,
 ) -> OutboxEmail | None:
     """Add an email to the outbox in the current transaction.
@@ -132,6 +133,8 @@ def queue_email(
     `templates/email/<kind>.txt` and `.html`, in `locale`. `reply_to` becomes the Reply-To
     header (a signed reply address from portal.notifications.replies.reply_address). Every
     value of the context is escaped in the HTML part, lazy strings included (`as_text`).
+    `document_id` names a stored document (portal.billing.models.Document) the dispatcher
+    attaches.
     """
     if db.session.scalar(select(OutboxEmail.id).where(OutboxEmail.idempotency_key == key)):
         return None
@@ -159,6 +162,7 @@ def queue_email(
         html_body=html_body,
         message_id=make_msgid(idstring=digest, domain=domain),
         reply_to=reply_to,
+        document_id=document_id,
     )
     db.session.add(row)
     db.session.flush()

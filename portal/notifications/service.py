@@ -54,6 +54,7 @@ DIGESTS_PER_PASS = 500
 # Order events say what their email's subject says (the same texts).
 EVENT_TEXTS = {
     "order.received": _l("Order %(ref)s received: %(title)s"),
+    "order.awaiting-payment": _l("Your order %(ref)s waits for payment"),
     "order.new": _l("New order %(ref)s: %(title)s"),
     "order.offered": _l("An order is offered to you first: %(title)s"),
     "order.taken": _l("Your order %(ref)s is being written"),

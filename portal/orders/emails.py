@@ -52,13 +52,15 @@ def _send(
     button=None,
     skip: User | None = None,
     page: str | None = None,
+    link: str | None = None,
 ) -> None:
     """Notify each recipient once (not `skip`, nobody inactive). The email key, made of the
     order, the event, the kind and the person, keeps an email from going twice. `page` is the
-    endpoint the email leads to instead of the order."""
+    endpoint the email leads to instead of the order (`link`: an address built already)."""
     notification_kind = (NotificationKind.DEADLINE if kind in DEADLINE_EMAILS
                          else NotificationKind.STATUS)
-    link = external_url(page) if page else external_url("orders.detail", order_id=order.id)
+    link = link or (external_url(page) if page
+                    else external_url("orders.detail", order_id=order.id))
     params = _ref(order) | ({"endpoint": page} if page else {})
     seen: set[int] = set()
     for user in recipients:
@@ -107,6 +109,26 @@ def notify_submitted(order: Order, event: OrderEvent, actor: User | None) -> Non
               subject=_l("An order is offered to you first: %(title)s", title=order.title),
               lines=[_l("%(client)s asked for you. The order is yours to take before it goes "
                         "to the other writers.", client=order.client.display_name)])
+
+
+def notify_awaiting_payment(order: Order, event: OrderEvent, actor: User | None) -> None:
+    """The order waits for the company's payment: how much to add, and how."""
+    from portal.billing.emails import _Amount
+    from portal.billing.models import Company
+    from portal.billing.payments import amount_to_add
+
+    missing = amount_to_add(db.session.get(Company, order.company_id), order.price_total or 0)
+    _send([order.client], kind="awaiting-payment", order=order, event_key=f"e{event.id}",
+          subject=_l("Your order %(ref)s waits for payment", **_ref(order)),
+          lines=[_l("Your order “%(title)s” costs %(price)s and your balance is short by "
+                    "%(missing)s.", title=order.title,
+                    price=_Amount(order.price_total or 0, order.currency),
+                    missing=_Amount(missing, order.currency)),
+                 _l("Add it to your account (Flooz, Mixx by Yas, bank transfer or cash): the "
+                    "order goes to the writers by itself as soon as your payment is "
+                    "confirmed.")],
+          button=_l("Top up my balance"),
+          link=external_url("billing.topup", amount=missing))
 
 
 def notify_taken(order: Order, event: OrderEvent, actor: User | None) -> None:
@@ -225,6 +247,8 @@ def notify_deadline_extended(order: Order, event: OrderEvent) -> None:
 
 NOTIFIERS.update({
     Action.SUBMIT: notify_submitted,
+    Action.AWAIT_PAYMENT: notify_awaiting_payment,
+    Action.PAYMENT_RECEIVED: notify_submitted,
     Action.CLAIM: notify_taken,
     Action.ASSIGN: notify_taken,
     Action.REASSIGN: notify_taken,

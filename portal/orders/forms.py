@@ -304,6 +304,11 @@ class CancelForm(PortalForm):
     reason = TextAreaField(_l("Reason (optional)"), validators=[
         Length(max=2000, message=_l("At most %(max)d characters.", max=2000))],
         render_kw={"rows": 2})
+    # A manager cancelling work already begun may charge a part of the price (the service
+    # refuses it from anyone else).
+    charge = IntegerField(_l("Part of the price to charge"), validators=[
+        Optional(), NumberRange(min=0, max=MAX_DB_INT, message=_l("Enter a whole amount."))],
+        invalid_value_message=_l("Enter a whole amount, like 5000."))
 
 
 class RevisionForm(OnlyOurFields, PortalForm):

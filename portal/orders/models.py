@@ -16,6 +16,7 @@ from portal.extensions import UTCDateTime, db, utcnow
 
 class OrderStatus(enum.StrEnum):
     DRAFT = "draft"
+    AWAITING_PAYMENT = "awaiting_payment"  # submitted, the company's balance is short
     OPEN = "open"
     IN_PROGRESS = "in_progress"
     DELIVERED = "delivered"
@@ -26,6 +27,7 @@ class OrderStatus(enum.StrEnum):
 
 STATUS_LABELS = {
     OrderStatus.DRAFT: _l("Draft"),
+    OrderStatus.AWAITING_PAYMENT: _l("Awaiting payment"),
     OrderStatus.OPEN: _l("Waiting for a writer"),
     OrderStatus.IN_PROGRESS: _l("In progress"),
     OrderStatus.DELIVERED: _l("Delivered"),
@@ -111,11 +113,16 @@ class Order(db.Model):
         # The pool filtered by language and tier (and its count), without a scan of a tier.
         sa.Index("ix_orders_status_language_tier_id_deadline", "status", "language", "tier_id",
                  "deadline"),
+        # A company's orders waiting for its payment, oldest first.
+        sa.Index("ix_orders_company_id_status_submitted_at", "company_id", "status",
+                 "submitted_at"),
         sa.CheckConstraint("words_min >= 1 AND words_min <= words_max", name="word_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
+    # The company that pays (portal.billing): the client's, when the order was created.
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="RESTRICT"))
     writer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
     preferred_writer_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")

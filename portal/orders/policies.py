@@ -76,7 +76,8 @@ def can_attach(user: User, order: Order) -> bool:
     if user.role is Role.MANAGER:
         return not order.is_final
     return (user.role is Role.CLIENT and order.client_id == user.id
-            and order.status in (OrderStatus.DRAFT, OrderStatus.OPEN))
+            and order.status in (OrderStatus.DRAFT, OrderStatus.AWAITING_PAYMENT,
+                                 OrderStatus.OPEN))
 
 
 def can_request_revision(user: User, order: Order) -> bool:

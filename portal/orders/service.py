@@ -128,8 +128,11 @@ def create_draft(client: User, brief: Brief) -> Order:
     """Save a new brief as a draft of `client`. Raises Conflict on a value the rules refuse."""
     if client.role is not Role.CLIENT or not client.active:
         raise NotAllowed(_("Only clients place orders."))
+    from portal.billing.companies import company_of
+
     _check_brief(client, brief)
-    order = Order(client_id=client.id, status=OrderStatus.DRAFT,
+    company = company_of(client, create=True)
+    order = Order(client_id=client.id, company_id=company.id, status=OrderStatus.DRAFT,
                   currency=current_app.config["AGENCY_CURRENCY"])
     _write_brief(order, brief)
     db.session.add(order)
@@ -175,11 +178,16 @@ def quote_for(tier: Tier, words_max: int, deadline: datetime) -> Quote:
 
 
 def submit(order: Order, client: User, *, version: int | None = None) -> Quote:
-    """Send a draft to the agency. The price is computed now and frozen on the order; the order
-    goes to its preferred writer first (for PREFERRED_WRITER_HOURS), else to the pool.
+    """Send a draft to the agency. The price is computed now and frozen on the order, and held
+    on the company's balance: the order then goes to its preferred writer first (for
+    PREFERRED_WRITER_HOURS), else to the pool. When the balance (with the company's credit
+    limit) is short, the order waits for payment instead (its price still frozen) and goes on
+    by itself once the company has paid.
 
     Raises NotAllowed for an unconfirmed client, Conflict for a stale version or a deadline the
     tier refuses, InvalidTransition when the order is not a draft."""
+    from portal.billing import ledger
+
     if not client.is_confirmed:
         raise NotAllowed(_("Confirm your email address before placing an order."))
     if version is not None and version != order.version:
@@ -197,14 +205,35 @@ def submit(order: Order, client: User, *, version: int | None = None) -> Quote:
         "writer_pay_total": price.writer_pay,
         "currency": price.currency,
         "included_revisions": tier.included_revisions,
-        # Only a writer who can take the order gets it first; otherwise it would sit unclaimed.
-        "offered_until": (now + timedelta(hours=current_app.config["PREFERRED_WRITER_HOURS"]))
-        if order.preferred_writer is not None
-        and policies.writer_qualifies(order.preferred_writer, order) else None,
     }
-    apply(order, Action.SUBMIT, client, changes=changes,
-          extra_condition=Order.version == order.version)
+    condition = Order.version == order.version
+    # The company's row is locked until the end of the transaction: what it can spend now is
+    # what the hold will find (two orders submitted at once queue here).
+    company = ledger.lock_company(order.company_id)
+    if company.spendable >= price.total:
+        # The move itself holds the price (portal.billing.settlement).
+        apply(order, Action.SUBMIT, client, extra_condition=condition,
+              changes=changes | {"offered_until": _offer_until(order, now)})
+    else:
+        apply(order, Action.AWAIT_PAYMENT, client, changes=changes, extra_condition=condition)
     return price
+
+
+def _offer_until(order: Order, now: datetime) -> datetime | None:
+    # Only a writer who can take the order gets it first; otherwise it would sit unclaimed.
+    if order.preferred_writer is not None and policies.writer_qualifies(order.preferred_writer,
+                                                                        order):
+        return now + timedelta(hours=current_app.config["PREFERRED_WRITER_HOURS"])
+    return None
+
+
+def payment_received(order: Order) -> None:
+    """The company's balance now covers an order waiting for payment: its price is held and it
+    goes to the writers, as a submission would (the preferred writer first). Raises
+    NotEnoughFunds (a Conflict) when the balance is still short, Conflict when the order moved
+    meanwhile; nothing is then changed."""
+    apply(order, Action.PAYMENT_RECEIVED, None,
+          changes={"offered_until": _offer_until(order, utcnow())})
 
 
 def previous_writers(client: User) -> list[User]:
@@ -408,8 +437,24 @@ def approve(order: Order, actor: User, rating: int, comment: str = "") -> None:
                    "closed_at": utcnow()})
 
 
-def cancel(order: Order, actor: User, reason: str = "") -> None:
-    apply(order, Action.CANCEL, actor, note=reason.strip(), changes={"closed_at": utcnow()})
+def cancel(order: Order, actor: User, reason: str = "", charge: int = 0) -> None:
+    """Cancel the order; what was held for it goes back to the company's balance. A manager
+    cancelling work already begun may charge a part of the price (`charge`, with a reason):
+    that part is captured and invoiced, the rest released. Raises Conflict for a charge below
+    0 or above the price, or without a reason; NotAllowed for a charge by anyone but a manager
+    or on an order nobody worked on."""
+    if charge:
+        if actor.role is not Role.MANAGER:
+            raise NotAllowed(_("Only managers can charge for a cancelled order."))
+        if order.status not in (OrderStatus.IN_PROGRESS, OrderStatus.DELIVERED,
+                                OrderStatus.REVISION_REQUESTED):
+            raise Conflict(_("Only work already begun can be charged."), field="charge")
+        if not 0 < charge <= (order.price_total or 0):
+            raise Conflict(_("Charge between 0 and the price of the order."), field="charge")
+        if not reason.strip():
+            raise Conflict(_("Say why part of the price is charged."), field="reason")
+    apply(order, Action.CANCEL, actor, note=reason.strip(), changes={"closed_at": utcnow()},
+          context={"charge": charge, "reason": reason.strip()})
 
 
 # --- manager tools ------------------------------------------------------------------------

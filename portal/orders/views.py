@@ -53,6 +53,7 @@ log = logging.getLogger("portal.orders")
 
 STATUS_STYLES = {
     OrderStatus.DRAFT: "secondary",
+    OrderStatus.AWAITING_PAYMENT: "warning",
     OrderStatus.OPEN: "info",
     OrderStatus.IN_PROGRESS: "primary",
     OrderStatus.DELIVERED: "warning",
@@ -65,6 +66,8 @@ TIMELINE_LABELS = {
     "created": _l("Brief created"),
     "edited": _l("Brief edited"),
     "submit": _l("Order submitted"),
+    "await_payment": _l("Submitted: waiting for payment"),
+    "payment_received": _l("Paid: sent to the writers"),
     "cancel": _l("Order cancelled"),
     "claim": _l("Taken by a writer"),
     "assign": _l("Assigned to a writer"),
@@ -151,8 +154,7 @@ def _save_brief(form: BriefForm, order: Order | None):
         return None
     db.session.commit()
     if form.submitting:
-        flash(_("Your order %(ref)s is sent. We will tell you when a writer takes it.",
-                ref=order.reference), "success")
+        _flash_submitted(order)
     else:
         flash(_("Your draft is saved. Submit it when it is ready."), "success")
     return redirect(url_for("orders.detail", order_id=order.id))
@@ -209,9 +211,17 @@ def submit(order_id: int):
         flash(error.message, "danger")
     else:
         db.session.commit()
+        _flash_submitted(order)
+    return redirect(url_for("orders.detail", order_id=order_id))
+
+
+def _flash_submitted(order: Order) -> None:
+    if order.status is OrderStatus.AWAITING_PAYMENT:
+        flash(_("Your order %(ref)s is saved with its price, and waits for payment: your "
+                "balance is short. See below how much to add.", ref=order.reference), "info")
+    else:
         flash(_("Your order %(ref)s is sent. We will tell you when a writer takes it.",
                 ref=order.reference), "success")
-    return redirect(url_for("orders.detail", order_id=order_id))
 
 
 @bp.post("/<int:order_id>/delete")
@@ -340,6 +350,7 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, message
     return render_template(
         "orders/detail.html",
         order=order,
+        awaiting=_awaiting_payment(order),
         deliveries=deliveries,
         review=review,
         may_revise=may_revise,
@@ -360,6 +371,18 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, message
     ), status
 
 
+def _awaiting_payment(order: Order) -> dict | None:
+    """For an order waiting for payment, what its client must add (one statement, only
+    then)."""
+    if order.status is not OrderStatus.AWAITING_PAYMENT or current_user.is_writer:
+        return None
+    from portal.billing.models import Company
+    from portal.billing.payments import amount_to_add
+
+    company = db.session.get(Company, order.company_id)
+    return {"company": company, "missing": amount_to_add(company, order.price_total or 0)}
+
+
 @bp.get("/<int:order_id>")
 @login_required
 def detail(order_id: int):
@@ -378,10 +401,11 @@ def cancel(order_id: int):
     order = queries.get_order_for(current_user, order_id)
     form = CancelForm()
     if not form.validate_on_submit():
-        flash(" ".join(form.reason.errors) or _("The order could not be cancelled."), "danger")
+        flash(" ".join(str(e) for e in [*form.reason.errors, *form.charge.errors])
+              or _("The order could not be cancelled."), "danger")
         return redirect(url_for("orders.detail", order_id=order_id))
     try:
-        service.cancel(order, current_user, form.reason.data or "")
+        service.cancel(order, current_user, form.reason.data or "", form.charge.data or 0)
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "danger")

@@ -4,7 +4,9 @@ A move is checked against the actor and the order's current status, written with
 UPDATE (so two people acting at once cannot both win), counted in `order_status_counts`,
 recorded as a timeline event and followed by its emails, all in the caller's transaction.
 Nothing else assigns `order.status` (nor `order.writer_id`: the unread counters of
-portal.messaging.unread follow the moves here).
+portal.messaging.unread follow the moves here). After each move the `order_moved` signal
+(portal/orders/signals.py) lets the money follow: the price is captured at approval and
+released at cancellation (portal.billing), in the same transaction.
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ from portal.extensions import db, utcnow
 from portal.messaging import unread
 from portal.orders import status_counts
 from portal.orders.models import Order, OrderEvent, OrderStatus
+from portal.orders.signals import order_moved
 
 S = OrderStatus
 
 
 class Action(enum.StrEnum):
     SUBMIT = "submit"
+    AWAIT_PAYMENT = "await_payment"  # submitted, but the company's balance is short
+    PAYMENT_RECEIVED = "payment_received"  # the balance now covers it: to the writers
     CANCEL = "cancel"
     CLAIM = "claim"
     ASSIGN = "assign"
@@ -65,7 +70,9 @@ def _move(action, sources, target, *parties) -> Move:
 P = Party
 MOVES: tuple[Move, ...] = (
     _move(Action.SUBMIT, {S.DRAFT}, S.OPEN, P.OWNER),
-    _move(Action.CANCEL, {S.OPEN}, S.CANCELLED, P.OWNER, P.MANAGER),
+    _move(Action.AWAIT_PAYMENT, {S.DRAFT}, S.AWAITING_PAYMENT, P.OWNER),
+    _move(Action.PAYMENT_RECEIVED, {S.AWAITING_PAYMENT}, S.OPEN, P.SYSTEM),
+    _move(Action.CANCEL, {S.OPEN, S.AWAITING_PAYMENT}, S.CANCELLED, P.OWNER, P.MANAGER),
     _move(Action.CANCEL, {S.DRAFT, S.IN_PROGRESS, S.DELIVERED, S.REVISION_REQUESTED},
           S.CANCELLED, P.MANAGER),
     _move(Action.CLAIM, {S.OPEN}, S.IN_PROGRESS, P.WRITER),
@@ -123,13 +130,16 @@ def apply(
     changes: dict[str, Any] | None = None,
     extra_condition: sa.ColumnElement[bool] | None = None,
     conflict_message: str | None = None,
+    context: dict[str, Any] | None = None,
 ) -> OrderEvent:
     """Make `action` on `order` for `actor` (None for the system) and return its event.
 
     `changes` are further columns written in the same UPDATE (the writer on a claim, a
-    timestamp). Raises InvalidTransition when the order's status does not allow the action,
-    NotAllowed when the actor may not make it, and Conflict when the order changed in the
-    meantime (another writer claimed it first): nothing is then changed.
+    timestamp); `context` goes to the receivers of `order_moved` (the part of the price a
+    cancellation charges). Raises InvalidTransition when the order's status does not allow the
+    action, NotAllowed when the actor may not make it, and Conflict when the order changed in
+    the meantime (another writer claimed it first): nothing is then changed. A receiver of
+    `order_moved` may refuse the move by raising (the caller rolls back).
     """
     move = find_move(order.status, action)
     if move is None:
@@ -172,6 +182,8 @@ def apply(
     )
     db.session.add(event)
     db.session.flush()
+    order_moved.send(order, action=action, source=source, target=target, actor=actor,
+                     event=event, context=context or {})
     notifier = NOTIFIERS.get(action)
     if notifier is not None:
         notifier(order, event, actor)

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = {"login", "orders", "orders_deep", "order_200_messages", "pool", "dashboard", "quote"}
+PAGES = {"login", "orders", "orders_deep", "order_200_messages", "pool", "dashboard", "quote",
+         "finance", "invoices", "account", "earnings"}
 
 
 STATEMENT_BUDGET: dict[str, int] = {}
@@ -66,4 +67,8 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_scale(tmp_path):
 
     dataset = full["dataset"]
     assert dataset["rows"]["messages"] >= 200 and dataset["rows"]["orders"] >= 80
+    # The money of the data set: companies, their ledgers and invoices, writers' earnings.
+    for table in ("companies", "ledger_entries", "invoices", "invoice_lines",
+                  "writer_earnings", "payouts"):
+        assert dataset["rows"][table] > 0, table
     assert outcome["machine"]["nproc"] and full["database_version"]

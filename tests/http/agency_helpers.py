@@ -85,13 +85,17 @@ def bulk_orders(app: Flask, count: int, *, client: User, tier_id: int, content_t
     now = utcnow()
     ids = []
     with app.app_context():
+        from portal.billing.companies import company_id_of
+
+        company_id = company_id_of(db.session.get(User, client.id))
         for i in range(count):
             status = statuses[i % len(statuses)]
             writer = writers[i % len(writers)] if writers and status is not OrderStatus.OPEN \
                 else None
             late = overdue_every and i % overdue_every == 0
             order = Order(
-                client_id=client.id, writer_id=writer.id if writer else None, status=status,
+                client_id=client.id, company_id=company_id,
+                writer_id=writer.id if writer else None, status=status,
                 title=f"Commande {i + 1}", content_type_id=content_type_id, language="fr",
                 words_min=400, words_max=800, tier_id=tier_id,
                 deadline=now + (timedelta(hours=-5) if late else timedelta(days=3 + i)),

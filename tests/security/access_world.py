@@ -77,6 +77,18 @@ ORDER_VARIANTS = {
 }
 
 
+# Endpoints whose URL names a document of client A's company (an invoice, a proforma, a
+# payment, a credit note): client A is a person of that company.
+COMPANY_DOCUMENTS = frozenset({
+    "billing.proforma", "billing.proforma_pdf", "billing.declare_payment", "billing.checkout",
+    "billing.invoice", "billing.invoice_pdf", "billing.pay_invoice", "billing.credit_note_pdf",
+    "billing.payment_proof", "billing.check_payment",
+})
+# Online payment is on in the world, its provider unreachable (a checkout fails cleanly).
+FEDAPAY = {"FEDAPAY_SECRET_KEY": "sk_sandbox_world", "FEDAPAY_WEBHOOK_SECRET": "wh_world",
+           "FEDAPAY_API_URL": "http://127.0.0.1:1", "FEDAPAY_TIMEOUT": 2}
+
+
 @dataclass
 class OrderFacts:
     id: int
@@ -152,6 +164,10 @@ class World:
         if target.endpoint == "notifications.mark_read":
             if actor == "owner_client":  # the notification is client A's
                 found.add(Relation.RECIPIENT)
+            return found
+        if target.endpoint in COMPANY_DOCUMENTS:
+            if actor == "owner_client":
+                found.add(Relation.COMPANY_MEMBER)
             return found
         if target.order is None:
             return found
@@ -281,7 +297,8 @@ def build_world(app: Flask, maildir: Path) -> World:
     tier = factory.tier(name="Standard")
     content_type = factory.content_type("Article de blog", "Blog post")
     users = {
-        "owner_client": factory.user("client", name="Ama Owner"),
+        "owner_client": factory.user("client", name="Ama Owner", billing="prepaid",
+                                     funds=200_000),
         "other_client": factory.user("client", name="Koku Other"),
         "other_writer": factory.writer(tiers=[tier], name="Yao Rival"),
         "assigned_writer": factory.writer(tiers=[tier], name="Kofi Writer"),
@@ -299,6 +316,10 @@ def build_world(app: Flask, maildir: Path) -> World:
                               writer=users[writer] if writer else None,
                               title=f"Commande {name}")
         orders[name] = OrderFacts(order.id, status, "owner_client", writer)
+    # Client B's approved order earned the assigned writer a payout (the world's batch).
+    factory.order(client=users["other_client"], tier=tier, content_type=content_type,
+                  status=OrderStatus.APPROVED, writer=users["assigned_writer"],
+                  title="Commande validée")
 
     ids: dict[str, int] = {"tier_id": tier.id, "content_type_id": content_type.id}
     tokens: dict[str, str] = {}
@@ -351,12 +372,45 @@ def build_world(app: Flask, maildir: Path) -> World:
         tokens["login"] = make_token("login", {
             "uid": unconfirmed.id, "fp": auth_service._login_fingerprint(unconfirmed)})
         tokens["preferences"] = preferences_token(owner)
+        ids.update(_money_world(users))
 
     world = World(app=app, users=users, orders=orders, ids=ids, tokens=tokens,
                   mail_key=_one_email_in(maildir),
                   qualified_writers=frozenset({"other_writer", "assigned_writer"}))
     _sign_everyone_in(world)
     return world
+
+
+def _money_world(users: dict[str, User]) -> dict[str, int]:
+    """Client A's company with a top-up paid (its deposit invoice, a credit note on it), a
+    proforma open with a payment declared (with its proof), and a payout batch that paid the
+    assigned writer for an order of client B."""
+    from portal.billing import earnings, invoices, payments
+    from portal.billing.companies import company_of
+    from portal.billing.models import Invoice, PaymentMethod
+    from portal.extensions import utcnow
+
+    session = db.session
+    owner, manager = session.get(User, users["owner_client"].id), \
+        session.get(User, users["manager"].id)
+    paid = payments.request_topup(owner, 20_000)
+    payments.confirm(payments.declare_for_proforma(owner, paid, payments.Declaration(
+        PaymentMethod.FLOOZ, "WORLD-1", 20_000)), manager)
+    deposit = session.scalars(sa.select(Invoice).where(Invoice.proforma_id == paid.id)).one()
+    note = invoices.issue_credit_note(deposit, manager, 1_000, "Geste commercial.")
+    proforma = payments.request_topup(owner, 30_000)
+    payment = payments.declare_for_proforma(owner, proforma, payments.Declaration(
+        PaymentMethod.MIXX, "WORLD-2", 30_000,
+        FileStorage(BytesIO(TEXT_FILE), filename="recu.txt")))
+    session.commit()
+    earned = earnings.payable_writers(0)
+    batch = earnings.pay_out(manager, [earnings.PayoutLine(w.writer_id, PaymentMethod.CASH, "")
+                                       for w in earned]) if earned else None
+    session.commit()
+    now = utcnow()
+    return {"invoice_id": deposit.id, "credit_note_id": note.id, "proforma_id": proforma.id,
+            "payment_id": payment.id, "company_id": company_of(owner).id,
+            "batch_id": batch.id if batch else 0, "year": now.year, "month": now.month}
 
 
 def _one_email_in(maildir: Path) -> str:
@@ -466,6 +520,8 @@ def module_world(app: Flask, tmp_path_factory):
         patch.setitem(app.config, "UPLOAD_DIR", str(tmp_path_factory.mktemp("uploads")))
         patch.setitem(app.config, "MAILBOX_DIR", str(maildir))
         patch.setitem(app.config, "MAILBOX_PAGE", True)
+        for name, value in FEDAPAY.items():
+            patch.setitem(app.config, name, value)
         try:
             world = build_world(app, maildir)
             world.start = fingerprint(app, ignore=READ_TRACES)

@@ -265,9 +265,17 @@ BRIEF_COLUMNS = frozenset(f"orders.{c}" for c in (
     "title", "content_type_id", "language", "words_min", "words_max", "tier_id", "tone",
     "audience", "primary_keyword", "secondary_keywords", "links_to_include", "reference_urls",
     "instructions", "deadline", "preferred_writer_id", "version", "updated_at"))
-SUBMIT = MOVE | {f"orders.{c}" for c in (
+# The company's row is locked (touched) by a submission; holds, captures and releases write an
+# entry and move its sums.
+LOCK = frozenset({"companies.updated_at"})
+HOLD = LOCK | {"ledger_entries+", "companies.held"}
+CAPTURE = HOLD | {"companies.balance", "writer_earnings+"}
+SUBMIT = MOVE | HOLD | {f"orders.{c}" for c in (
     "submitted_at", "price_per_word", "rush_surcharge", "price_total", "writer_pay_total",
     "currency", "included_revisions", "offered_until")}
+# Issuing a document: its number, its PDF, its email.
+DOCUMENT = frozenset({"document_counters+", "document_counters.last", "documents+",
+                      "outbox_emails+"})
 PASSWORD_CHANGE = frozenset({"users.password_hash", "users.password_changed_at",
                              "users.session_token"})
 
@@ -525,6 +533,74 @@ def a_conversation(w: World) -> Target:
     return Target(f"/orders/{order.id}/messages", client, {"order": order.id})
 
 
+def a_proforma(path: str, declared: bool = False, manager: bool = False) -> Callable:
+    """A prepaid client's open proforma (with a payment declared for it when `declared`)."""
+    def setup(w: World) -> Target:
+        from portal.billing import payments
+        from portal.billing.models import PaymentMethod
+
+        client = w.user(Role.CLIENT, billing="prepaid")
+
+        def make():
+            person = db.session.get(User, client.id)
+            proforma = payments.request_topup(person, 30_000)
+            payment = payments.declare_for_proforma(person, proforma, payments.Declaration(
+                PaymentMethod.FLOOZ, "TX-DECLARED", 30_000)) if declared else None
+            db.session.flush()
+            return proforma.id, payment.id if payment else 0
+
+        proforma_id, payment_id = w.with_app(make)
+        actor = w.user(Role.MANAGER) if manager else client
+        return Target(path.format(proforma=proforma_id, payment=payment_id), actor,
+                      {"proforma": proforma_id, "payment": payment_id})
+
+    return setup
+
+
+def a_due_invoice(path: str, manager: bool = False) -> Callable:
+    """A postpaid client's invoice of an approved order, still to pay."""
+    def setup(w: World) -> Target:
+        from portal.billing import invoices
+        from portal.billing.companies import company_of
+        from portal.billing.models import EntryKind, LedgerEntry
+
+        client = w.user(Role.CLIENT, billing="postpaid", credit_limit=1_000_000)
+        w.order(OrderStatus.APPROVED, client=client)
+
+        def make():
+            company = company_of(db.session.get(User, client.id))
+            captures = db.session.scalars(sa.select(LedgerEntry).where(
+                LedgerEntry.company_id == company.id, LedgerEntry.kind == EntryKind.CAPTURE))
+            return invoices.issue_for_captures(company, list(captures)).id
+
+        invoice_id = w.with_app(make)
+        actor = w.user(Role.MANAGER) if manager else client
+        return Target(path.format(invoice=invoice_id), actor, {"invoice": invoice_id})
+
+    return setup
+
+
+def a_company(path: str) -> Callable:
+    def setup(w: World) -> Target:
+        from portal.billing.companies import company_id_of
+
+        client = w.user(Role.CLIENT, billing="prepaid", funds=10_000)
+        company_id = w.with_app(lambda: company_id_of(db.session.get(User, client.id)))
+        return Target(path.format(company=company_id), w.user(Role.MANAGER),
+                      {"company": company_id})
+
+    return setup
+
+
+def a_payable_writer(w: World) -> Target:
+    writer = w.writer()
+    w.order(OrderStatus.APPROVED, writer=writer, words_max=900)  # 10,800 earned
+    return Target("/agency/finance/payouts", w.user(Role.MANAGER), {"writer": writer.id})
+
+
+AMOUNTS = st.one_of(st.integers(1, 60_000_000).map(str),
+                    st.sampled_from(["0", "-5000", "1e9", "12,5", "25 000", "9" * 30]))
+METHODS = st.sampled_from(["flooz", "mixx", "bank_transfer", "cash", "fedapay", "bitcoin"])
 MODES = st.sampled_from(["immediate", "digest", "never"])
 HOURS = st.integers(0, 23).map(str)
 FILES = st.tuples(
@@ -554,11 +630,12 @@ FORMS: tuple[Form, ...] = (
     Form("auth.signup", "anonymous", anonymous("/signup"),
          lambda t: st.tuples(st.fixed_dictionaries({
              "display_name": NAMES, "email": EMAILS, "locale": LOCALES, "timezone": ZONES,
+             "company_name": NAMES,
          }), new_password()(t)).map(lambda p: {**p[0], **p[1]}),
          frozenset({"pending_signups+", "pending_signups-", "outbox_emails+"})),
     Form("auth.confirm_signup", "anonymous", signup_link,
          fixed(password=st.one_of(st.just(Factory.PASSWORD), CURRENT_PASSWORDS)),
-         frozenset({"users+", "pending_signups-"})),
+         frozenset({"users+", "pending_signups-", "companies+", "company_members+"})),
     Form("auth.login", "anonymous", a_client("/login"),
          lambda t: st.fixed_dictionaries({
              "email": st.sampled_from([t.actor.email, t.actor.email.upper(),
@@ -641,7 +718,7 @@ FORMS: tuple[Form, ...] = (
                              "outbox_emails.next_attempt_at"})),
     # --- the client's orders ------------------------------------------------------------------
     Form("orders.new", "client", a_client("/orders/new"), brief,
-         frozenset({"orders+", "order_events+"}) | NOTIFY | COUNTS),
+         frozenset({"orders+", "order_events+"}) | NOTIFY | COUNTS | HOLD),
     Form("orders.edit", "client", client_order(OrderStatus.DRAFT, "/orders/{order}/edit"),
          lambda t: brief(t, version=st.one_of(st.just(str(t.ids["version"])),
                                               st.sampled_from(["0", "999", ""]))),
@@ -667,14 +744,15 @@ FORMS: tuple[Form, ...] = (
                       attach=True),
          fixed(back=st.sampled_from(["detail", "edit"])), frozenset({"attachments-"})),
     Form("orders.cancel", "client", client_order(OrderStatus.OPEN, "/orders/{order}/cancel"),
-         fixed(reason=words(0, 300)), MOVE | {"orders.closed_at"}),
+         fixed(reason=words(0, 300), charge=st.sampled_from(["", "", "0", "5000", "-1"])),
+         MOVE | HOLD | {"orders.closed_at"}),
     Form("orders.request_revision", "client",
          client_order(OrderStatus.DELIVERED, "/orders/{order}/revision"),
          fixed(reason=words(1, 500)), MOVE | {"orders.revisions_used"}),
     Form("orders.approve", "client",
          client_order(OrderStatus.DELIVERED, "/orders/{order}/approve"),
          fixed(rating=st.integers(1, 5).map(str), comment=words(0, 300)),
-         MOVE | {"orders.rating", "orders.rating_comment", "orders.closed_at"}),
+         MOVE | CAPTURE | {"orders.rating", "orders.rating_comment", "orders.closed_at"}),
     Form("messaging.post", "client", a_conversation,
          fixed(body=words(1, 600), files=st.one_of(st.just([]), st.lists(
              st.one_of(GOOD_FILES, FILES), min_size=1, max_size=2))),
@@ -749,6 +827,68 @@ FORMS: tuple[Form, ...] = (
          fixed(name_fr=words(1, 80), name_en=words(1, 80), position=st.integers(0, 50).map(str),
                active=st.sampled_from(["y", ""])),
          frozenset({"content_types.*"})),
+    # --- money ----------------------------------------------------------------------------
+    Form("billing.company", "client", a_client("/billing/company"),
+         fixed(name=NAMES, address=words(0, 300), tax_number=words(0, 40),
+               trade_register=words(0, 60), billing_email=st.one_of(st.just(""), EMAILS),
+               locale=LOCALES),
+         frozenset({"companies.name", "companies.address", "companies.tax_number",
+                    "companies.trade_register", "companies.billing_email", "companies.locale",
+                    "companies.updated_at"})),
+    Form("billing.topup", "client", a_client("/billing/topup"),
+         fixed(amount=AMOUNTS), frozenset({"proformas+", "outbox_emails+",
+                                           "document_counters+", "document_counters.last"})),
+    Form("billing.declare_payment", "client", a_proforma("/billing/proformas/{proforma}/payments"),
+         fixed(method=METHODS, reference=st.one_of(st.just("TX-2026-001"), words(0, 120)),
+               amount=AMOUNTS, proof=st.one_of(st.just([]), st.lists(
+                   st.one_of(GOOD_FILES, FILES), min_size=1, max_size=1))),
+         frozenset({"payments+", "outbox_emails+"}), files=("proof",)),
+    Form("billing.pay_invoice", "client", a_due_invoice("/billing/invoices/{invoice}/payments"),
+         fixed(method=METHODS, reference=st.one_of(st.just("VIR-2026-7"), words(0, 120)),
+               amount=AMOUNTS), frozenset({"payments+", "outbox_emails+"})),
+    Form("billing.checkout", "client", a_proforma("/billing/proformas/{proforma}/checkout"),
+         nothing),
+    Form("billing.check_payment", "client", a_proforma("/billing/payments/{payment}/check",
+                                                       declared=True), nothing),
+    Form("billing.fedapay_webhook", "anonymous", anonymous("/billing/webhooks/fedapay"),
+         fixed(name=st.sampled_from(["transaction.approved", "transaction.declined"]),
+               entity=st.sampled_from(["1", "{}", ""]))),
+    Form("finance.confirm_payment", "manager",
+         a_proforma("/agency/finance/payments/{payment}/confirm", declared=True, manager=True),
+         nothing,
+         DOCUMENT | {"payments.status", "payments.decided_by_id", "payments.decided_at",
+                     "payments.reject_reason", "ledger_entries+", "companies.balance",
+                     "companies.updated_at", "proformas.status", "proformas.paid_at",
+                     "invoices+", "invoice_lines+"}),
+    Form("finance.reject_payment", "manager",
+         a_proforma("/agency/finance/payments/{payment}/reject", declared=True, manager=True),
+         fixed(reason=words(0, 300)),
+         frozenset({"payments.status", "payments.decided_by_id", "payments.decided_at",
+                    "payments.reject_reason", "outbox_emails+"})),
+    Form("finance.company_terms", "manager", a_company("/agency/finance/companies/{company}/terms"),
+         fixed(billing_mode=st.sampled_from(["prepaid", "postpaid", "free"]),
+               credit_limit=st.one_of(AMOUNTS, st.just("0"))),
+         frozenset({"companies.billing_mode", "companies.credit_limit",
+                    "companies.updated_at"})),
+    Form("finance.adjust", "manager", a_company("/agency/finance/companies/{company}/adjust"),
+         fixed(amount=st.one_of(AMOUNTS, AMOUNTS.map(lambda a: "-" + a)),
+               reason=words(0, 300)),
+         frozenset({"ledger_entries+", "companies.balance", "companies.updated_at"})),
+    Form("finance.invoice_month", "manager",
+         a_company("/agency/finance/companies/{company}/invoice-month"), nothing),
+    Form("finance.credit_note", "manager",
+         a_due_invoice("/agency/finance/invoices/{invoice}/credit-note", manager=True),
+         fixed(amount=AMOUNTS, reason=words(0, 300)),
+         DOCUMENT | {"credit_notes+", "invoices.credited", "invoices.settled_at",
+                     "ledger_entries+", "companies.balance", "companies.updated_at"}),
+    Form("finance.payouts", "manager", a_payable_writer,
+         lambda t: st.fixed_dictionaries({
+             "lines-0-writer_id": st.sampled_from([str(t.ids["writer"]), "0", "x"]),
+             "lines-0-pay": st.sampled_from(["y", ""]),
+             "lines-0-method": METHODS,
+             "lines-0-reference": words(0, 120), "note": words(0, 200)}),
+         frozenset({"payout_batches+", "payouts+", "writer_earnings.payout_id",
+                    "outbox_emails+"})),
     Form("agency.writer_skills", "manager", person_of_manager("/agency/writers/{user}"),
          lambda t: st.fixed_dictionaries({
              "languages": st.lists(LOCALES, max_size=2, unique=True),
@@ -1027,6 +1167,8 @@ def check_invariants(app, form: Form, target: Target, before, after, changes) ->
         assert not (message["internal"] and target.actor.role is Role.CLIENT)
     named = {row["stored_name"] for table in ("attachments", "message_attachments")
              for row in after[table].values()}
+    named |= {row["proof_stored_name"] for row in after["payments"].values()
+              if row["proof_stored_name"]}
     assert stored_files(app) == named, "a stored file without its row, or a row without file"
     assert email_breakers(app, changes) == [], "stored what can break an email"
 
@@ -1036,8 +1178,14 @@ def check_invariants(app, form: Form, target: Target, before, after, changes) ->
 
 @pytest.fixture
 def upload_dir(app, tmp_path, monkeypatch):
+    from tests.security.access_world import FEDAPAY
+
     folder = tmp_path / "uploads"
     monkeypatch.setitem(app.config, "UPLOAD_DIR", str(folder))
+    # Online payment on, its provider unreachable: a checkout fails cleanly, a notification
+    # without its signature is refused.
+    for name, value in FEDAPAY.items():
+        monkeypatch.setitem(app.config, name, value)
     return folder
 
 

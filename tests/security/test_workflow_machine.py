@@ -12,6 +12,8 @@ do; after every step the database must agree with it, and:
 - approved and cancelled orders are final: nothing about them changes any more;
 - every move wrote exactly one timeline event;
 - the price frozen at submission never changes;
+- a submission the client's balance does not cover waits for payment, and goes on by itself
+  (the system's move) once money is added or released, oldest first;
 - the counts per status (order_status_counts) are the orders' statuses counted;
 - the unread counters (read_markers.unread) of every person and order equal what the query that
   defines them counts, while people write, write notes and read along the way;
@@ -57,6 +59,8 @@ S = OrderStatus
 RUNS = examples(int(os.environ.get("PORTAL_WORKFLOW_RUNS", "40")))
 STEPS = 40
 MAX_ORDERS = 8  # in all, at most 3 of them not finished
+PRICE = 12_000  # 600 words at 20 per word
+FUNDS = 2 * PRICE  # the client's prepaid balance at the start: two orders, not three
 PEOPLE = ("client", "writer_a", "writer_b", "manager")
 NATURAL = "natural"
 ACTORS = st.sampled_from((NATURAL,) * 5 + PEOPLE)
@@ -70,6 +74,9 @@ FROZEN = ("price_total", "price_per_word", "writer_pay_total", "rush_surcharge",
 # (status, action) -> (status after, who). "writer" is any writer; "assigned" the order's one.
 TABLE: dict[tuple[OrderStatus, str], tuple[OrderStatus, set[str]]] = {
     (S.DRAFT, "submit"): (S.OPEN, {"client"}),
+    (S.DRAFT, "await_payment"): (S.AWAITING_PAYMENT, {"client"}),
+    (S.AWAITING_PAYMENT, "payment_received"): (S.OPEN, {"system"}),
+    (S.AWAITING_PAYMENT, "cancel"): (S.CANCELLED, {"client", "manager"}),
     (S.DRAFT, "cancel"): (S.CANCELLED, {"manager"}),
     (S.OPEN, "cancel"): (S.CANCELLED, {"client", "manager"}),
     (S.OPEN, "claim"): (S.IN_PROGRESS, {"writer"}),
@@ -122,12 +129,13 @@ class WorkflowMachine(RuleBasedStateMachine):
         self.tier = factory.tier(included_revisions=1, min_lead_hours=24)
         self.content_type = factory.content_type()
         self.people = {
-            "client": factory.user(Role.CLIENT),
+            "client": factory.user(Role.CLIENT, billing="prepaid", funds=FUNDS),
             "writer_a": factory.writer(tiers=[self.tier]),
             "writer_b": factory.writer(tiers=[self.tier]),
             "manager": factory.user(Role.MANAGER),
         }
         self.ids = {person.id: name for name, person in self.people.items()}
+        self.company_id = factory.company_of(self.people["client"]).id
         self.browsers = {}
         for name, person in self.people.items():
             browser = self.make_client()
@@ -135,6 +143,7 @@ class WorkflowMachine(RuleBasedStateMachine):
             browser.token = csrf_token(app, browser)
             self.browsers[name] = browser
         self.orders: list[Model] = []
+        self.balance = FUNDS  # the model of the client's money: what approvals took is gone
         self.seen_events = 0
         self.counter.add("workflow runs")
 
@@ -180,6 +189,24 @@ class WorkflowMachine(RuleBasedStateMachine):
             db.session.remove()
         return version
 
+    def available(self) -> int:
+        holding = sum(1 for o in self.orders if o.status in (S.OPEN, S.IN_PROGRESS, S.DELIVERED,
+                                                             S.REVISION_REQUESTED))
+        return self.balance - PRICE * holding
+
+    def submitted(self, order: Model) -> None:
+        """A submission: to the writers when the balance covers it, else waiting for it."""
+        order.status = S.OPEN if self.available() >= PRICE else S.AWAITING_PAYMENT
+        order.moves += 1
+        order.submitted = True
+
+    def money_freed(self) -> None:
+        """Money added or released pays the orders waiting for it, oldest first."""
+        for order in self.orders:
+            if order.status is S.AWAITING_PAYMENT and self.available() >= PRICE:
+                order.status = S.OPEN
+                order.moves += 1
+
     def expect(self, order: Model, action: str, who: str, *, succeeds: bool = True) -> bool:
         """Apply `action` by `who` to the model if the table allows it (and the rest of the
         request is acceptable: `succeeds`); True when it moved."""
@@ -217,15 +244,18 @@ class WorkflowMachine(RuleBasedStateMachine):
         })
         assert response.status_code == 302, response.get_data(as_text=True)[:300]
         order_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
-        self.orders.append(Model(order_id, S.OPEN if submit else S.DRAFT, included=1))
+        order = Model(order_id, S.DRAFT, included=1)
+        self.orders.append(order)
+        if submit:
+            self.submitted(order)
 
     @rule(index=st.integers(0, MAX_ORDERS - 1), who=ACTORS, stale=SOMETIMES)
     def submit(self, index, who, stale):
         order, who = self.pick(index, who, "submit")
         version = self.row(order.id)["version"] + (1 if stale else 0)
         self.post(who, f"/orders/{order.id}/submit", {"version": str(version)})
-        if self.expect(order, "submit", who, succeeds=not stale):
-            order.submitted = True
+        if order.status is S.DRAFT and who == "client" and not stale:
+            self.submitted(order)
 
     @rule(index=st.integers(0, MAX_ORDERS - 1), who=ACTORS,
           reason=st.sampled_from(["L'introduction est trop longue.", "Plus de chiffres.", "  "]))
@@ -241,13 +271,15 @@ class WorkflowMachine(RuleBasedStateMachine):
     def approve(self, index, who, rating, comment):
         order, who = self.pick(index, who, "approve")
         self.post(who, f"/orders/{order.id}/approve", {"rating": str(rating), "comment": comment})
-        self.expect(order, "approve", who, succeeds=rating >= 3 or bool(comment))
+        if self.expect(order, "approve", who, succeeds=rating >= 3 or bool(comment)):
+            self.balance -= PRICE  # captured
 
     @rule(index=st.integers(0, MAX_ORDERS - 1), who=st.sampled_from(PEOPLE))
     def cancel(self, index, who):  # nobody cancels "naturally": orders would not live long
         order, who = self.pick(index, who, "cancel")
         self.post(who, f"/orders/{order.id}/cancel", {"reason": "Plus besoin."})
-        self.expect(order, "cancel", who)
+        if self.expect(order, "cancel", who):
+            self.money_freed()  # what it held is released
 
     # --- rules: writers -------------------------------------------------------------------
 
@@ -290,6 +322,8 @@ class WorkflowMachine(RuleBasedStateMachine):
         position = self.orders.index(order)
         if order.status is S.DRAFT:
             self.submit(position, "client", False)
+        elif order.status is S.AWAITING_PAYMENT:
+            self.money_is_added("manager")
         elif order.status is S.OPEN:
             self.claim(position, WRITERS[index % 2])
         elif order.status in (S.IN_PROGRESS, S.REVISION_REQUESTED):
@@ -325,6 +359,15 @@ class WorkflowMachine(RuleBasedStateMachine):
         if self.expect(order, action, who, succeeds=order.writer != writer):
             order.writer = writer
 
+    @rule(who=st.sampled_from(("manager", "manager", "client")))
+    def money_is_added(self, who):
+        """A manager adds money to the client's balance (a client may not)."""
+        self.post(who, f"/agency/finance/companies/{self.company_id}/adjust",
+                  {"amount": str(PRICE), "reason": "Paiement reçu en espèces."})
+        if who == "manager":
+            self.balance += PRICE
+            self.money_freed()
+
     @rule(index=st.integers(0, MAX_ORDERS - 1), who=ACTORS)
     def grant_revision(self, index, who):
         order, who = self.pick(index, who, "grant_revision")
@@ -345,6 +388,7 @@ class WorkflowMachine(RuleBasedStateMachine):
         self.counter.add("workflow steps")
         for order in due:
             assert self.expect(order, "auto_approve", "system")
+            self.balance -= PRICE
 
     # Each move, by the people who could make it were the order not finished.
     ATTEMPTS = (
@@ -409,7 +453,7 @@ class WorkflowMachine(RuleBasedStateMachine):
             assert row["revisions_used"] == order.used
             assert row["extra_revisions"] == order.extra
             # One writer at a time: nobody while open, someone while written or reviewed.
-            if order.status in (S.DRAFT, S.OPEN):
+            if order.status in (S.DRAFT, S.AWAITING_PAYMENT, S.OPEN):
                 assert row["writer_id"] is None
             elif order.status in (S.IN_PROGRESS, S.DELIVERED, S.REVISION_REQUESTED):
                 assert row["writer_id"] is not None

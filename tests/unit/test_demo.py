@@ -157,3 +157,39 @@ def test_flask_seed_demo_twice(app):
         second = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
     assert "loaded" in first.output and "already present" in second.output
+
+
+def test_the_demo_has_money_to_show(ctx):
+    """Companies with balances, paid and unpaid invoices, a payment declared and waiting, an
+    order waiting for payment, a payout batch; the ledger adds up."""
+    from portal.billing import ledger
+    from portal.billing.models import (
+        BillingMode,
+        Company,
+        Invoice,
+        Payment,
+        PaymentStatus,
+        PayoutBatch,
+    )
+
+    with ctx() as session:
+        seed_demo()
+        session.commit()
+        companies = {c.name: c for c in session.scalars(sa.select(Company))}
+        assert len(companies) == 5
+        assert any(c.balance > 0 for c in companies.values())
+        kloto = companies["Coopérative des caféiculteurs de Kloto"]
+        assert kloto.billing_mode is BillingMode.POSTPAID and kloto.balance < 0
+        dues = [invoice.due for invoice in session.scalars(sa.select(Invoice))]
+        assert any(due == 0 for due in dues) and any(due > 0 for due in dues)
+        assert session.scalar(sa.select(sa.func.count(Payment.id))
+                              .where(Payment.status == PaymentStatus.DECLARED)) == 1
+        assert session.scalar(sa.select(sa.func.count(Order.id))
+                              .where(Order.status == OrderStatus.AWAITING_PAYMENT)) == 1
+        assert session.scalar(sa.select(sa.func.count(PayoutBatch.id))) == 1
+        assert ledger.disagreements() == {}
+        first = session.scalar(sa.select(sa.func.count(Invoice.id)))
+    with ctx() as session:
+        seed_demo()
+        session.commit()
+        assert session.scalar(sa.select(sa.func.count(Invoice.id))) == first

@@ -23,6 +23,7 @@ from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -93,11 +94,13 @@ def build_every_email(app, factory) -> tuple[dict[str, str], set[str]]:
     {field: value} and the order notifiers called."""
     values = {field: hostile(field) for field in (
         "title", "client", "writer", "previous-writer", "manager", "digest-manager", "changer",
-        "invitee", "note", "rating", "body", "internal", "signup")}
+        "invitee", "note", "rating", "body", "internal", "signup", "company", "reference",
+        "rejection", "credit-note", "payout")}
     values["file"] = FILE_NAME
     values["pending"] = f'pending{PAYLOAD}@example.test'
     tier = factory.tier()
-    client = factory.user(Role.CLIENT, name=values["client"], locale="en")
+    client = factory.user(Role.CLIENT, name=values["client"], locale="en",
+                          company=values["company"])
     writer = factory.writer(tiers=[tier], languages=["fr"])
     previous = factory.writer(tiers=[tier], languages=["fr"])
     manager = factory.user(Role.MANAGER, name=values["manager"])
@@ -162,6 +165,8 @@ def build_every_email(app, factory) -> tuple[dict[str, str], set[str]]:
             "notify_overdue": lambda: emails.notify_overdue(stored),
             "notify_review_reminder": lambda: emails.notify_review_reminder(stored, 3),
             "notify_deadline_extended": lambda: emails.notify_deadline_extended(stored, event),
+            "notify_awaiting_payment": lambda: emails.notify_awaiting_payment(stored, event,
+                                                                              None),
         }
         for name, call in calls.items():
             call()
@@ -180,7 +185,34 @@ def build_every_email(app, factory) -> tuple[dict[str, str], set[str]]:
         session.commit()
         notifications.send_digests(now=utcnow() + timedelta(days=2))
         session.commit()
+        build_money_emails(values, session.get(User, client.id), session.get(User, manager.id),
+                           session.get(User, writer.id), session.get(Order, order.id))
+        session.commit()
     return values, called
+
+
+def build_money_emails(values, client, manager, writer, order) -> None:
+    """Money: a proforma, a payment declared with a hostile reference and confirmed (the
+    deposit invoice), another rejected with a hostile reason, a credit note, a payout."""
+    from portal.billing import earnings, invoices, payments
+    from portal.billing.models import Invoice, PaymentMethod
+
+    proforma = payments.request_topup(client, 20_000)
+    declared = payments.declare_for_proforma(
+        client, proforma, payments.Declaration(PaymentMethod.FLOOZ, values["reference"], 20_000))
+    payments.confirm(declared, manager)
+    other = payments.request_topup(client, 5_000)
+    refused = payments.declare_for_proforma(
+        client, other, payments.Declaration(PaymentMethod.MIXX, "MX-2", 5_000))
+    payments.reject(refused, manager, values["rejection"])
+    deposit = db.session.scalar(sa.select(Invoice).where(Invoice.company_id ==
+                                                         declared.company_id))
+    invoices.issue_credit_note(deposit, manager, 1_000, values["credit-note"])
+    order.writer_pay_total = max(order.writer_pay_total or 0,
+                                 current_app.config["PAYOUT_THRESHOLD"])
+    earnings.earn(order)
+    earnings.pay_out(manager, [earnings.PayoutLine(writer.id, PaymentMethod.FLOOZ,
+                                                   values["payout"])])
 
 
 def test_every_email_kind_shows_what_people_wrote_as_text(app, factory, upload_dir):

@@ -66,9 +66,9 @@ def test_the_migrated_schema_has_the_outbox_constraints(empty_app):
     indexes = {tuple(i["column_names"]) for i in inspector.get_indexes("outbox_emails")}
     assert ("status", "next_attempt_at") in indexes
     assert ("claim_token",) in indexes
-    [foreign_key] = inspector.get_foreign_keys("outbox_emails")
-    assert foreign_key["referred_table"] == "users"
-    assert foreign_key["options"].get("ondelete") == "SET NULL"
+    foreign_keys = {fk["referred_table"]: fk for fk in inspector.get_foreign_keys("outbox_emails")}
+    assert set(foreign_keys) == {"users", "documents"}  # an invoice's PDF may be attached
+    assert foreign_keys["users"]["options"].get("ondelete") == "SET NULL"
 
 
 def test_0005_fills_the_unread_counters_with_what_the_old_query_counted(empty_app):
@@ -176,4 +176,38 @@ def test_0007_keeps_message_files_and_notifications_and_one_email_per_order(empt
     assert counts() == stored
     if db.engine.dialect.name == "sqlite":
         assert db.session.scalar(sa.text("PRAGMA foreign_keys")) == 1
+def test_0010_gives_every_client_a_company_and_keeps_what_hangs_on_orders(empty_app):
+    """Clients and their orders stored before companies: the upgrade makes one company per
+    client and gives each order its client's; rebuilding `orders` (SQLite) deletes none of the
+    rows that hang on them; the downgrade turns orders awaiting payment back into drafts."""
+    from portal.accounts.models import Role
+    from portal.billing.models import Company, CompanyMember
+    from portal.messaging.models import Message
+    from portal.orders import status_counts
+    from portal.orders.models import Order, OrderStatus
+    from tests.factories import Factory
+
+    upgrade()
+    factory = Factory(empty_app)
+    tier = factory.tier()
+    client = factory.user(Role.CLIENT, name="Ama Kpodar")
+    waiting = factory.order(client=client, tier=tier, status=OrderStatus.AWAITING_PAYMENT,
+                            words_max=600)
+    other = factory.order(client=client, tier=tier, status=OrderStatus.DRAFT)
+    db.session.add(Message(order_id=other.id, author_id=client.id, body="Bonjour"))
+    db.session.commit()
+    db.session.remove()
+
+    downgrade(revision="0009_erasure")
+    with db.engine.connect() as connection:
+        assert connection.scalar(sa.text("SELECT status FROM orders WHERE id = :id"),
+                                 {"id": waiting.id}) == "draft"
+        assert connection.scalar(sa.text("SELECT count(*) FROM messages")) == 1
+    upgrade()
+    companies = db.session.scalars(sa.select(Company)).all()
+    assert [c.name for c in companies] == ["Ama Kpodar"]
+    assert db.session.scalar(sa.select(CompanyMember.user_id)) == client.id
+    assert {o.company_id for o in db.session.scalars(sa.select(Order))} == {companies[0].id}
+    assert db.session.scalar(sa.select(sa.func.count(Message.id))) == 1
+    assert status_counts.counted()[OrderStatus.DRAFT] == 2
     db.session.remove()

@@ -98,11 +98,11 @@ def copy_rows(source: sa.Engine, target: sa.Engine, skip: set[str]) -> None:
 
 
 def test_a_portal_at_the_first_migration_upgraded_keeps_every_row_and_counter(portal_on):
+    """What a portal of the third revision holds (every table and column it had, filled from
+    today's demo) comes through the upgrade to head whole; the tables and columns of later
+    revisions are filled by their migrations so that every counter and ledger agrees."""
     current = portal_on()
     demo_agency(current)
-    with current.app_context():
-        expected = every_row(db.engine)
-        assert expected["messages"] and expected["read_markers"] and expected["orders"]
 
     old = portal_on()
     with old.app_context():
@@ -114,6 +114,12 @@ def test_a_portal_at_the_first_migration_upgraded_keeps_every_row_and_counter(po
         upgrade(revision="0003_conversations")
         copy_rows(source, db.engine, skip={"users", "invitations", "outbox_emails"})
         db.session.remove()
+        schema = sa.inspect(db.engine)
+        had = {name: {column["name"] for column in schema.get_columns(name)}
+               for name in schema.get_table_names() if name != "alembic_version"}
+    with current.app_context():
+        expected = every_row(db.engine, only=had)
+        assert expected["messages"] and expected["read_markers"] and expected["orders"]
 
     result = old.test_cli_runner().invoke(args=["upgrade"])
     assert result.exit_code == 0, result.output
@@ -121,7 +127,7 @@ def test_a_portal_at_the_first_migration_upgraded_keeps_every_row_and_counter(po
     assert "backup:" in result.output and "restart" in result.output
 
     with old.app_context():
-        assert every_row(db.engine) == expected
+        assert every_row(db.engine, only=had) == expected
         assert counters_disagree() == []
     archive = next(Path(old.config["BACKUP_DIR"]).glob("portal-*.tar.gz"))
     with old.app_context():

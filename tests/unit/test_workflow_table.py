@@ -19,6 +19,8 @@ import pytest
 import sqlalchemy as sa
 
 from portal.accounts.models import Role, User
+from portal.billing import ledger
+from portal.billing.models import EntryKind
 from portal.errors import InvalidTransition, NotAllowed
 from portal.extensions import db, utcnow
 from portal.notifications.models import OutboxEmail
@@ -44,6 +46,11 @@ ACTORS = (OWNER, OTHER_CLIENT, ASSIGNED_WRITER, OTHER_WRITER, MANAGER, SYSTEM, D
 # with InvalidTransition; a listed move made by someone else is refused with NotAllowed.
 EXPECTED: dict[tuple[OrderStatus, Action], tuple[OrderStatus, set[str]]] = {
     (S.DRAFT, A.SUBMIT): (S.OPEN, {OWNER}),
+    # Submitted while the company's balance is short: the order waits for its payment, then
+    # goes on by itself (the system) once the company has paid.
+    (S.DRAFT, A.AWAIT_PAYMENT): (S.AWAITING_PAYMENT, {OWNER}),
+    (S.AWAITING_PAYMENT, A.PAYMENT_RECEIVED): (S.OPEN, {SYSTEM}),
+    (S.AWAITING_PAYMENT, A.CANCEL): (S.CANCELLED, {OWNER, MANAGER}),
     (S.DRAFT, A.CANCEL): (S.CANCELLED, {MANAGER}),
     (S.OPEN, A.CANCEL): (S.CANCELLED, {OWNER, MANAGER}),
     (S.OPEN, A.CLAIM): (S.IN_PROGRESS, {ASSIGNED_WRITER, OTHER_WRITER}),
@@ -96,21 +103,27 @@ def world(app) -> World:
     tier = factory.tier()
     content_type = factory.content_type()
     people = {
-        OWNER: factory.user(Role.CLIENT),
+        # Prepaid, with money for the orders of the world (each is 12,000 F CFA) and little to
+        # spare: the order awaiting payment (60,000) stays waiting whatever one case releases.
+        OWNER: factory.user(Role.CLIENT, billing="prepaid", funds=72_000),
         OTHER_CLIENT: factory.user(Role.CLIENT),
         ASSIGNED_WRITER: factory.writer(languages=["fr"], tiers=[tier]),
         OTHER_WRITER: factory.writer(languages=["fr"], tiers=[tier]),
         MANAGER: factory.user(Role.MANAGER),
         DEACTIVATED: factory.user(Role.MANAGER, active=False),
     }
+    # The order awaiting payment comes last: a cancellation releases money, which would pay
+    # for it and send it on.
+    statuses = [s for s in OrderStatus if s is not S.AWAITING_PAYMENT] + [S.AWAITING_PAYMENT]
     orders = {
         status: factory.order(
             client=people[OWNER], status=status, writer=people[ASSIGNED_WRITER], tier=tier,
             content_type=content_type, manager=people[MANAGER],
             # cancelled while being written, so that the cancelled order has a writer too
             cancelled_from=S.IN_PROGRESS,
+            words_max=3000 if status is S.AWAITING_PAYMENT else 600,
         ).id
-        for status in OrderStatus
+        for status in statuses
     }
     yield World(people={k: u.id for k, u in people.items()}, orders=orders)
     _empty_tables(app)
@@ -119,6 +132,9 @@ def world(app) -> World:
 def _changes(action: Action, actor: User | None, world: World) -> dict:
     """The columns the services write with each move."""
     now = utcnow()
+    if action is A.SUBMIT or action is A.AWAIT_PAYMENT:  # the price is frozen (and held)
+        return {"submitted_at": now, "price_per_word": 20, "rush_surcharge": 0,
+                "price_total": 12_000, "writer_pay_total": 7_200, "included_revisions": 2}
     if action is A.CLAIM:
         return {"writer_id": actor.id if actor else None, "claimed_at": now}
     if action is A.ASSIGN:
@@ -173,6 +189,9 @@ def test_every_move_for_every_actor(app, world, status, action, actor_kind):
 
             if expected is not None and actor_kind in expected[1]:
                 target = expected[0]
+                if action is A.PAYMENT_RECEIVED:  # as a confirmed payment would first
+                    ledger.post(order.company_id, EntryKind.TOPUP, key="table:payment",
+                                amount=order.price_total)
                 event = apply(order, action, actor, note="table",
                               changes=_changes(action, actor, world))
                 session.expire_all()

@@ -1,0 +1,41 @@
+"""Scheduled money work (the mail worker runs it every hour) and `flask billing …`."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from portal.extensions import db
+
+billing_cli = AppGroup("billing", help="Monthly invoices of postpaid companies, ledger checks.")
+
+
+def run_billing_jobs() -> None:
+    """Issue the monthly invoices that are due (each committed with its email)."""
+    from portal.billing.invoices import invoice_postpaid_months
+
+    invoice_postpaid_months()
+    db.session.commit()
+
+
+@billing_cli.command("invoice-months")
+def invoice_months_command() -> None:
+    """Issue last month's invoice of every postpaid company that has none yet."""
+    from portal.billing.invoices import invoice_postpaid_months
+
+    issued = invoice_postpaid_months()
+    db.session.commit()
+    click.echo(f"monthly invoices issued: {issued}")
+
+
+@billing_cli.command("check")
+def check_command() -> None:
+    """Check that every company's stored balance and reserved amount equal its ledger's
+    sums; exits with 1 and lists those that do not."""
+    from portal.billing.ledger import disagreements
+
+    found = disagreements()
+    for company_id, (stored, summed) in sorted(found.items()):
+        click.echo(f"company {company_id}: stored {stored}, ledger {summed}", err=True)
+    click.echo("ledger: every company agrees" if not found else f"ledger: {len(found)} differ")
+    raise SystemExit(1 if found else 0)

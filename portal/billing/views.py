@@ -1,0 +1,383 @@
+"""The client's company account (balance, top-ups, payments, invoices, statements), the
+documents every reader of them opens (invoices, credit notes, proformas as pages and PDF), and
+the payment provider's checkout and notifications."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from types import SimpleNamespace
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.accounts.models import Role
+from portal.auth.views import form_error
+from portal.billing import companies, invoices, payments, providers, queries
+from portal.billing.forms import (
+    ActionForm,
+    CompanyForm,
+    DeclarePaymentForm,
+    TopupForm,
+)
+from portal.billing.models import (
+    ENTRY_LABELS,
+    METHOD_LABELS,
+    PAYMENT_STATUS_LABELS,
+    CreditNote,
+    Document,
+    PaymentStatus,
+    ProformaStatus,
+)
+from portal.errors import DomainError
+from portal.extensions import csrf, db
+from portal.forms import db_int
+from portal.i18n import translated
+from portal.notifications.outbox import external_url
+from portal.roles import role_required
+
+bp = Blueprint("billing", __name__, url_prefix="/billing")
+log = logging.getLogger("portal.billing")
+
+
+@bp.app_context_processor
+def billing_labels():
+    return {"entry_labels": ENTRY_LABELS, "method_labels": METHOD_LABELS,
+            "payment_status_labels": PAYMENT_STATUS_LABELS}
+
+
+def _company():
+    """The client's company; one made now for an account that has none yet is committed at
+    once (commit before render), and nothing is written when it exists."""
+    company = companies.company_of(current_user)
+    if company is None:
+        company = companies.company_of(current_user, create=True)
+        db.session.commit()
+    return company
+
+
+def pdf_response(content: bytes, filename: str):
+    from io import BytesIO
+
+    response = send_file(BytesIO(content), mimetype="application/pdf", as_attachment=True,
+                         download_name=filename, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- the account --------------------------------------------------------------------------------
+
+
+@bp.get("")
+@role_required(Role.CLIENT)
+def account():
+    company = _company()
+    view = queries.account_view(company, before=db_int(request.args.get("before")),
+                                per_page=current_app.config["LEDGER_PER_PAGE"])
+    return render_template("billing/account.html", company=company, view=view,
+                           labels=translated(ENTRY_LABELS),
+                           months=queries.statement_months(company))
+
+
+@bp.route("/company", methods=["GET", "POST"])
+@role_required(Role.CLIENT)
+def company():
+    found = _company()
+    form = CompanyForm(obj=found if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            companies.update_details(found, current_user, companies.Details(
+                name=form.name.data, address=form.address.data or "",
+                tax_number=form.tax_number.data or "",
+                trade_register=form.trade_register.data or "",
+                billing_email=form.billing_email.data or "", locale=form.locale.data))
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The company's details are saved. Documents already issued keep the "
+                    "details they were issued with."), "success")
+            return redirect(url_for("billing.account"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("billing/company.html", form=form, company=found), status
+
+
+@bp.route("/topup", methods=["GET", "POST"])
+@role_required(Role.CLIENT)
+def topup():
+    form = TopupForm()
+    if request.method == "GET":
+        form.amount.data = db_int(request.args.get("amount"))
+    if form.validate_on_submit():
+        try:
+            proforma = payments.request_topup(current_user, form.amount.data)
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Here is your proforma %(number)s: pay it and tell us below.",
+                    number=proforma.number), "success")
+            return redirect(url_for("billing.proforma", proforma_id=proforma.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("billing/topup.html", form=form,
+                           instructions=payments.instructions()), status
+
+
+# --- proformas and payments ---------------------------------------------------------------------
+
+
+def _proforma_page(proforma, form=None, status: int = 200):
+    if form is None:
+        form = DeclarePaymentForm(formdata=None, amount=proforma.amount)
+    return render_template(
+        "billing/proforma.html", proforma=proforma, form=form,
+        instructions=payments.instructions(),
+        payments=queries.payments_of_proforma(proforma.id),
+        deposit=payments.deposit_invoice_of(proforma),
+        online=providers.provider() is not None and current_user.is_client,
+        checkout_form=ActionForm(formdata=None),
+        may_declare=current_user.is_client and proforma.status is ProformaStatus.OPEN,
+    ), status
+
+
+@bp.get("/proformas/<int:proforma_id>")
+@role_required(Role.CLIENT, Role.MANAGER)
+def proforma(proforma_id: int):
+    return _proforma_page(payments.proforma_for(current_user, proforma_id))
+
+
+@bp.get("/proformas/<int:proforma_id>/pdf")
+@role_required(Role.CLIENT, Role.MANAGER)
+def proforma_pdf(proforma_id: int):
+    from portal.billing import pdf
+
+    found = payments.proforma_for(current_user, proforma_id)
+    return pdf_response(pdf.proforma_pdf(found), f"{found.number}.pdf")
+
+
+@bp.post("/proformas/<int:proforma_id>/payments")
+@role_required(Role.CLIENT)
+def declare_payment(proforma_id: int):
+    found = payments.proforma_for(current_user, proforma_id)
+    form = DeclarePaymentForm()
+    if form.validate_on_submit():
+        try:
+            payments.declare_for_proforma(current_user, found, _declaration(form))
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Thank you: we check your payment and tell you as soon as it is "
+                    "confirmed."), "success")
+            return redirect(url_for("billing.proforma", proforma_id=found.id))
+    return _proforma_page(found, form, 422)
+
+
+def _declaration(form: DeclarePaymentForm) -> payments.Declaration:
+    return payments.Declaration(method=form.chosen_method(), reference=form.reference.data,
+                                amount=form.amount.data, proof=form.proof.data or None)
+
+
+@bp.get("/payments/<int:payment_id>/proof")
+@role_required(Role.CLIENT, Role.MANAGER)
+def payment_proof(payment_id: int):
+    from portal.orders import uploads
+
+    payment = payments.payment_for(current_user, payment_id)
+    if not payment.proof_stored_name:
+        abort(404)
+    path = uploads.path_of(SimpleNamespace(stored_name=payment.proof_stored_name))
+    if not path.is_file():
+        log.error("payment %s has no proof file %s", payment.id, path)
+        abort(404)
+    response = send_file(path, mimetype=payment.proof_media_type, as_attachment=True,
+                         download_name=payment.proof_name, max_age=0)
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- online payment -----------------------------------------------------------------------------
+
+
+@bp.post("/proformas/<int:proforma_id>/checkout")
+@role_required(Role.CLIENT)
+def checkout(proforma_id: int):
+    found = payments.proforma_for(current_user, proforma_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        # Built from BASE_URL, never from the request's Host (like every link that leaves).
+        url = payments.start_checkout(current_user, found,
+                                      external_url("billing.checkout_return"))
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("billing.proforma", proforma_id=found.id))
+    db.session.commit()
+    return redirect(url, code=303)
+
+
+@bp.get("/checkout/return")
+@role_required(Role.CLIENT)
+def checkout_return():
+    # The provider sends the client back here; the payment is confirmed by its signed
+    # notification (or the button below), never by this address, which anyone can type.
+    payment = queries.online_payment_of(current_user, request.args.get("id", ""))
+    return render_template("billing/checkout_return.html", payment=payment,
+                           check_form=ActionForm(formdata=None))
+
+
+@bp.post("/payments/<int:payment_id>/check")
+@role_required(Role.CLIENT)
+def check_payment(payment_id: int):
+    payment = payments.payment_for(current_user, payment_id)
+    if not ActionForm().validate_on_submit() or not payment.provider_ref:
+        abort(400)
+    try:
+        outcome = payments.settle_online(payment.provider_ref)
+    except (DomainError, providers.ProviderError):
+        db.session.rollback()
+        flash(_("The online payment service cannot be reached. Try again in a moment."),
+              "danger")
+        return redirect(url_for("billing.account"))
+    db.session.commit()
+    if outcome == "confirmed" or payment.status is PaymentStatus.CONFIRMED:
+        flash(_("Your payment is confirmed."), "success")
+    elif outcome == "rejected":
+        flash(_("The payment did not go through."), "warning")
+    else:
+        flash(_("The payment is not confirmed yet. We tell you by email as soon as it is."),
+              "info")
+    return redirect(url_for("billing.account"))
+
+
+@bp.post("/webhooks/fedapay")
+@csrf.exempt  # the provider signs its notifications (X-FEDAPAY-SIGNATURE) instead
+def fedapay_webhook():
+    provider = providers.provider()
+    if provider is None:
+        abort(404)
+    body = request.get_data(cache=False)
+    try:
+        notification = provider.read_notification(body, request.headers)
+    except providers.BadSignature as error:
+        log.warning("FedaPay notification refused: %s", error)
+        return {"ok": False}, 400
+    except providers.ProviderError as error:
+        log.warning("FedaPay notification unreadable: %s", error)
+        return {"ok": False}, 400
+    if not notification.event.startswith("transaction."):
+        return {"ok": True, "outcome": "ignored"}
+    try:
+        outcome = payments.settle_online(notification.provider_ref)
+    except providers.ProviderError as error:
+        db.session.rollback()
+        log.warning("FedaPay transaction %s could not be read: %s", notification.provider_ref,
+                    error)
+        return {"ok": False}, 502  # the provider sends it again later
+    db.session.commit()
+    return {"ok": True, "outcome": outcome}
+
+
+# --- invoices and statements --------------------------------------------------------------------
+
+
+@bp.get("/invoices")
+@role_required(Role.CLIENT)
+def invoice_list():
+    company = _company()
+    page = queries.invoices_page(company.id, db_int(request.args.get("page")) or 1, 20)
+    return render_template("billing/invoices.html", company=company, page=page,
+                           notes=queries.credit_notes_of([i.id for i in page.items]))
+
+
+@bp.get("/invoices/<int:invoice_id>")
+@role_required(Role.CLIENT, Role.MANAGER)
+def invoice(invoice_id: int):
+    from portal.billing.forms import CreditNoteForm
+
+    found = invoices.invoice_for(current_user, invoice_id)
+    return render_template(
+        "billing/invoice.html", invoice=found, notes=queries.credit_notes_of([found.id]),
+        payments=queries.payments_of_invoice(found.id),
+        pay_form=DeclarePaymentForm(formdata=None, amount=found.due),
+        credit_form=CreditNoteForm(formdata=None, amount=found.creditable),
+        instructions=payments.instructions())
+
+
+@bp.get("/invoices/<int:invoice_id>/pdf")
+@role_required(Role.CLIENT, Role.MANAGER)
+def invoice_pdf(invoice_id: int):
+    found = invoices.invoice_for(current_user, invoice_id)
+    document = db.session.get(Document, found.document_id) if found.document_id else None
+    if document is None:
+        abort(404)
+    return pdf_response(document.content, document.filename)
+
+
+@bp.post("/invoices/<int:invoice_id>/payments")
+@role_required(Role.CLIENT)
+def pay_invoice(invoice_id: int):
+    found = invoices.invoice_for(current_user, invoice_id)
+    form = DeclarePaymentForm()
+    if form.validate_on_submit():
+        try:
+            payments.declare_for_invoice(current_user, found, _declaration(form))
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("Thank you: we check your payment and tell you as soon as it is "
+                    "confirmed."), "success")
+    else:
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors)
+              or _("The payment could not be declared."), "danger")
+    return redirect(url_for("billing.invoice", invoice_id=found.id))
+
+
+@bp.get("/credit-notes/<int:credit_note_id>/pdf")
+@role_required(Role.CLIENT, Role.MANAGER)
+def credit_note_pdf(credit_note_id: int):
+    note = db.session.get(CreditNote, credit_note_id)
+    if note is None:
+        abort(404)
+    invoices.invoice_for(current_user, note.invoice_id)  # 404 for another company's
+    document = db.session.get(Document, note.document_id) if note.document_id else None
+    if document is None:
+        abort(404)
+    return pdf_response(document.content, document.filename)
+
+
+@bp.get("/statements/<int:year>/<int:month>")
+@role_required(Role.CLIENT)
+def statement(year: int, month: int):
+    company = _company()
+    return statement_response(company, year, month)
+
+
+def statement_response(company, year: int, month: int):
+    from portal.billing import pdf
+
+    if not (2000 <= year <= 2100 and 1 <= month <= 12):
+        abort(404)
+    first = date(year, month, 1)
+    data = queries.statement_data(company, first)
+    content = pdf.statement_pdf(company, first, labels=ENTRY_LABELS, **data)
+    return pdf_response(content, f"releve-{year}-{month:02d}.pdf")
+

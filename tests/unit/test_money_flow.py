@@ -1,0 +1,116 @@
+"""The money of an order from end to end, through the services: a prepaid client with an empty
+balance submits, the order waits for payment; a top-up (proforma), a declared payment, a
+manager's confirmation credit the balance, issue the deposit invoice and send the order to the
+writers by itself; approval captures the price, issues the next invoice and earns the writer's
+pay. The stored sums always equal the ledger's."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from portal.accounts.models import Role, User
+from portal.billing import ledger, numbering, payments
+from portal.billing.models import (
+    Company,
+    EntryKind,
+    Invoice,
+    InvoiceKind,
+    LedgerEntry,
+    PaymentMethod,
+    PaymentStatus,
+    ProformaStatus,
+    WriterEarning,
+)
+from portal.errors import Conflict
+from portal.extensions import db
+from portal.notifications.models import OutboxEmail
+from portal.orders import service
+from portal.orders.models import Order, OrderStatus
+
+
+def entries(company_id: int) -> list[tuple[str, int, int]]:
+    return [(e.kind.value, e.amount, e.held) for e in db.session.scalars(
+        sa.select(LedgerEntry).where(LedgerEntry.company_id == company_id)
+        .order_by(LedgerEntry.id))]
+
+
+def kinds_sent() -> list[str]:
+    return list(db.session.scalars(sa.select(OutboxEmail.kind).order_by(OutboxEmail.id)))
+
+
+def test_an_order_waits_for_payment_then_is_paid_invoiced_and_earned(factory, ctx):
+    tier = factory.tier(client_price_per_word=25, writer_pay_per_word=15)
+    client = factory.user(Role.CLIENT, billing="prepaid", company="Boutique Zénith")
+    writer = factory.writer(tiers=[tier])
+    manager = factory.user(Role.MANAGER)
+    order = factory.order(client=client, tier=tier, status=OrderStatus.AWAITING_PAYMENT,
+                          words_min=600, words_max=800)
+    assert order.price_total == 20_000
+    with ctx() as session:
+        company = session.scalar(sa.select(Company).where(Company.name == "Boutique Zénith"))
+        assert (company.balance, company.held) == (0, 0)
+        assert "order_event" in kinds_sent()  # "your order waits for payment"
+        year = numbering.local_year()
+
+        proforma = payments.request_topup(session.get(User, client.id), 20_000)
+        assert proforma.number == f"PF-{year}-00001"
+        payment = payments.declare_for_proforma(
+            session.get(User, client.id), proforma,
+            payments.Declaration(PaymentMethod.FLOOZ, "TX 0412-5567", 20_000))
+        session.commit()
+        assert payment.status is PaymentStatus.DECLARED
+        assert payment.reference_key == "TX04125567"
+
+        payments.confirm(payment, session.get(User, manager.id))
+        session.commit()
+        session.refresh(company)
+        assert (company.balance, company.held) == (20_000, 20_000)
+        assert session.get(Order, order.id).status is OrderStatus.OPEN
+        assert proforma.status is ProformaStatus.PAID
+        deposit = session.scalar(sa.select(Invoice).where(Invoice.kind == InvoiceKind.DEPOSIT))
+        assert deposit.number == f"FA-{year}-00001" and deposit.total == 20_000
+        assert deposit.due == 0 and deposit.document_id is not None
+
+        found = session.get(Order, order.id)
+        service.claim(found, session.get(User, writer.id))
+        service.save_draft(found, session.get(User, writer.id), "Un texte.", base_version=0)
+        service.deliver(found, session.get(User, writer.id))
+        service.approve(found, session.get(User, client.id), 5)
+        session.commit()
+        session.refresh(company)
+        assert (company.balance, company.held) == (0, 0)
+        invoice = session.scalar(sa.select(Invoice).where(Invoice.kind == InvoiceKind.ORDERS))
+        assert invoice.number == f"FA-{year}-00002"
+        assert [(line.reference, line.words, line.price_per_word, line.amount)
+                for line in invoice.lines] == [(found.reference, 800, 25, 20_000)]
+        assert invoice.due == 0 and invoice.paid_at_issue == 20_000
+        earning = session.scalar(sa.select(WriterEarning))
+        assert (earning.writer_id, earning.amount, earning.payout_id) == (writer.id, 12_000, None)
+        assert entries(company.id) == [("topup", 20_000, 0), ("hold", 0, 20_000),
+                                       ("capture", -20_000, -20_000)]
+        assert ledger.disagreements() == {}
+        sent = kinds_sent()
+        for kind in ("proforma_issued", "payment_declared", "payment_confirmed",
+                     "invoice_issued"):
+            assert kind in sent, sent
+        assert sent.count("invoice_issued") == 2
+
+
+def test_a_payment_confirmed_twice_credits_once(factory, ctx):
+    client = factory.user(Role.CLIENT, billing="prepaid")
+    manager = factory.user(Role.MANAGER)
+    with ctx() as session:
+        proforma = payments.request_topup(session.get(User, client.id), 50_000)
+        payment = payments.declare_for_proforma(
+            session.get(User, client.id), proforma,
+            payments.Declaration(PaymentMethod.MIXX, "MX-1", 50_000))
+        payments.confirm(payment, session.get(User, manager.id))
+        session.commit()
+        with pytest.raises(Conflict, match="déjà été confirmé"):
+            payments.confirm(payment, session.get(User, manager.id))
+        session.rollback()
+        company_id = payment.company_id
+        assert [e for e in entries(company_id) if e[0] == EntryKind.TOPUP.value] == \
+            [("topup", 50_000, 0)]
+        assert session.get(Company, company_id).balance == 50_000
