@@ -5,8 +5,8 @@ A file is accepted when its content is one of the accepted kinds (read from its 
 never from its name or the browser's word) and its extension names that same kind. Word and
 OpenDocument files are zip archives: their check reads the archive's directory, refuses absurd
 archives before reading any entry (`check_archive`), then reads at most a few bytes of one
-stored (not packed) entry; no entry is ever unpacked. This check is the one of every file of the portal:
-brief files, message files and files arriving by email (`check_upload`).
+stored (not packed) entry; no entry is ever unpacked. This check is the one of every file of
+the portal: brief files, message files and files arriving by email (`check_upload`).
 
 A file is written under UPLOAD_DIR (outside the web root) with a random name; the person's file
 name is kept only as a label, cleaned. The file is written before its row, and removed again if
