@@ -47,6 +47,7 @@ from werkzeug.datastructures import FileStorage
 from portal.accounts.models import User
 from portal.errors import Conflict, DomainError, NotAllowed
 from portal.extensions import db
+from portal.forms import control_characters, multi_line_text_of
 from portal.notifications.replies import (
     ReplyTokenError,
     html_to_text,
@@ -215,9 +216,10 @@ def is_automatic(message: EmailMessage) -> bool:
 def message_id(message: EmailMessage, text: str | None = None) -> str:
     """The Message-ID that makes a second delivery of the same email a duplicate; emails
     without one are told apart by a digest of their sender, date, subject and text (`text`:
-    the reply's text when already read)."""
+    the reply's text when already read). One too long to store, or holding a control
+    character (a NUL cannot be stored in PostgreSQL), is stored as its digest."""
     found = str(message.get("Message-ID", "") or "").strip()
-    if found and len(found) <= 255:
+    if found and len(found) <= 255 and not control_characters(found):
         return found
     digest = hashlib.sha256()
     if found:
@@ -231,7 +233,8 @@ def message_id(message: EmailMessage, text: str | None = None) -> str:
 
 def reply_text(message: EmailMessage) -> str:
     """The new text of the reply: the plain part (else the HTML part as text), stripped of
-    the quoted email and signature."""
+    the quoted email and signature, with the rule of multi-line text: lines and tabs, no other
+    control character (multi_line_text_of)."""
     part = message.get_body(preferencelist=("plain", "html"))
     if part is None:
         return ""
@@ -242,7 +245,7 @@ def reply_text(message: EmailMessage) -> str:
         content = payload.decode("utf-8", "replace")
     if part.get_content_subtype() == "html":
         content = html_to_text(content)
-    return strip_reply(content)
+    return strip_reply(multi_line_text_of(content))
 
 
 def attachments(message: EmailMessage) -> list[tuple[str, bytes]]:

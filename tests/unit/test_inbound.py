@@ -21,6 +21,7 @@ import time_machine
 
 from portal.accounts.models import Role, User
 from portal.extensions import db, utcnow
+from portal.forms import control_characters
 from portal.messaging.models import Message, MessageSource
 from portal.notifications.inbound import start_inbound
 from portal.notifications.replies import reply_address
@@ -207,6 +208,25 @@ def test_an_html_only_reply_becomes_text(app, ctx, factory, inbound):
     assert code == 250, answer
     [message] = messages(ctx)
     assert message.body == "Bonjour,\nC'est parfait & merci."
+
+
+def test_control_characters_of_a_reply_are_dropped_like_the_forms_refuse_them(
+    app, ctx, factory, inbound
+):
+    """A reply is multi-line text that comes by no form: it keeps its lines (as LF) and tabs,
+    and loses every other control character, NUL included (PostgreSQL cannot store it: the
+    reply was answered 450, and tried again for days), in its text and in its Message-ID."""
+    client = factory.user("client")
+    order = factory.order(client=client)
+    text = "Merci\x00 pour\tle plan.\x1b[31m\r\nDeuxième\u2028ligne\x0b\x0c\x85 fin."
+
+    code, answer = send(inbound, sender=client.email, to=address_for(app, order, client),
+                        text=text, message_id="<merci\x00\x07@mail.example.test>")
+
+    assert code == 250, answer
+    [message] = messages(ctx)
+    assert message.body == "Merci pour\tle plan.[31m\nDeuxième\nligne fin."
+    assert control_characters(message.email_message_id) == set()
 
 
 def test_the_same_email_twice_is_stored_once(app, ctx, factory, inbound, caplog):
