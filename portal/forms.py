@@ -67,6 +67,12 @@ def normalize_line_breaks(value):
     return _LINE_BREAKS.sub("\n", value) if isinstance(value, str) else value
 
 
+def multi_line_text_of(value: str) -> str:
+    """What multi_line_text accepts, made from text that comes by no form (a reply by email):
+    line breaks as LF, tabs kept, every other control character dropped."""
+    return _CONTROL_BUT_LF_AND_TAB.sub("", normalize_line_breaks(value))
+
+
 def single_line_text(form, field) -> None:
     """One line of text: no line break (a title goes into an email's subject, where a line
     break would start a new header), no tab or other control character."""

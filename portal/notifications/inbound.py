@@ -12,7 +12,8 @@ Attachments are kept under the rules of message files; the others are left out w
 
 The email is read once, before any recipient is handled (`read_email`): an email nested or split
 beyond MAX_NESTING containers or MAX_PARTS parts is refused from a scan of its raw bytes,
-before the parser (which recurses once per level) sees it, and any failure to read it is
+before the parser (which recurses once per level) sees it; the parser itself stops at
+MAX_PARTS parts, however they were declared (`parse`); and any failure to read it is
 answered with a fixed 554 text that names nothing of the portal's internals.
 
 Every refusal is logged on "portal.inbound" in one line (reason, the start of the token, the
@@ -46,6 +47,7 @@ from werkzeug.datastructures import FileStorage
 from portal.accounts.models import User
 from portal.errors import Conflict, DomainError, NotAllowed
 from portal.extensions import db
+from portal.forms import control_characters, multi_line_text_of
 from portal.notifications.replies import (
     ReplyTokenError,
     html_to_text,
@@ -135,8 +137,26 @@ def structure_problem(content: bytes) -> str | None:
     return None
 
 
+class TooManyParts(Exception):
+    """The parser was about to make more than MAX_PARTS parts."""
+
+
 def parse(content: bytes) -> EmailMessage:
-    return email.message_from_bytes(content, policy=policy.default)
+    """The email as the parser reads it, which makes at most MAX_PARTS parts (raises
+    TooManyParts). structure_problem scans the usual forms only, while the parser also takes a
+    lone CR for a line break and a boundary declared in RFC 2231's form (`boundary*0=`): parts
+    declared so would cost the server minutes and hundreds of megabytes for a few megabytes of
+    email. The parser makes each part through its policy's message factory, which counts."""
+    made = 0
+
+    def part(*, policy) -> EmailMessage:  # the parser passes its policy by this name
+        nonlocal made
+        made += 1
+        if made > MAX_PARTS:
+            raise TooManyParts(f"more than {MAX_PARTS} parts")
+        return EmailMessage(policy=policy)
+
+    return email.message_from_bytes(content, policy=policy.default.clone(message_factory=part))
 
 
 @dataclass(frozen=True)
@@ -154,12 +174,18 @@ def read_email(content: bytes) -> ReadEmail:
     """Parse the raw email and take what a reply needs from it.
 
     Raises Refusal (TOO_COMPLEX) for an email `structure_problem` refuses, before parsing it,
-    and Refusal (UNREADABLE) for any failure of the parser or of reading its parts."""
+    or whose parts the parser counts beyond MAX_PARTS (`parse`), and Refusal (UNREADABLE) for
+    any failure of the parser or of reading its parts."""
     problem = structure_problem(content)
     if problem:
         raise Refusal(f"email too complex ({problem})", TOO_COMPLEX)
     try:
         message = parse(content)
+    except TooManyParts as error:
+        raise Refusal(f"email too complex ({error})", TOO_COMPLEX) from None
+    except Exception as error:
+        raise Refusal(f"unreadable email ({type(error).__name__})", UNREADABLE) from error
+    try:
         text = reply_text(message)
         return ReadEmail(sender=sender_address(message) or "", automatic=is_automatic(message),
                          message_id=message_id(message, text), text=text,
@@ -190,9 +216,10 @@ def is_automatic(message: EmailMessage) -> bool:
 def message_id(message: EmailMessage, text: str | None = None) -> str:
     """The Message-ID that makes a second delivery of the same email a duplicate; emails
     without one are told apart by a digest of their sender, date, subject and text (`text`:
-    the reply's text when already read)."""
+    the reply's text when already read). One too long to store, or holding a control
+    character (a NUL cannot be stored in PostgreSQL), is stored as its digest."""
     found = str(message.get("Message-ID", "") or "").strip()
-    if found and len(found) <= 255:
+    if found and len(found) <= 255 and not control_characters(found):
         return found
     digest = hashlib.sha256()
     if found:
@@ -206,7 +233,8 @@ def message_id(message: EmailMessage, text: str | None = None) -> str:
 
 def reply_text(message: EmailMessage) -> str:
     """The new text of the reply: the plain part (else the HTML part as text), stripped of
-    the quoted email and signature."""
+    the quoted email and signature, with the rule of multi-line text: lines and tabs, no other
+    control character (multi_line_text_of)."""
     part = message.get_body(preferencelist=("plain", "html"))
     if part is None:
         return ""
@@ -217,7 +245,7 @@ def reply_text(message: EmailMessage) -> str:
         content = payload.decode("utf-8", "replace")
     if part.get_content_subtype() == "html":
         content = html_to_text(content)
-    return strip_reply(content)
+    return strip_reply(multi_line_text_of(content))
 
 
 def attachments(message: EmailMessage) -> list[tuple[str, bytes]]:

@@ -5,8 +5,8 @@ A file is accepted when its content is one of the accepted kinds (read from its 
 never from its name or the browser's word) and its extension names that same kind. Word and
 OpenDocument files are zip archives: their check reads the archive's directory, refuses absurd
 archives before reading any entry (`check_archive`), then reads at most a few bytes of one
-entry; no entry is ever unpacked whole. This check is the one of every file of the portal:
-brief files, message files and files arriving by email (`check_upload`).
+stored (not packed) entry; no entry is ever unpacked. This check is the one of every file of
+the portal: brief files, message files and files arriving by email (`check_upload`).
 
 A file is written under UPLOAD_DIR (outside the web root) with a random name; the person's file
 name is kept only as a label, cleaned. The file is written before its row, and removed again if
@@ -140,8 +140,12 @@ def _sniff_zip(data: bytes) -> Kind | None:
             if entries and entries[0].filename == "mimetype":
                 # OpenDocument: the first entry, stored, names the document type. A few bytes
                 # are read, never the whole entry (zipfile's read() would unpack all of it).
+                # Only from a stored entry, as OpenDocument requires: zipfile unpacks a whole
+                # chunk of a bzip2 or LZMA entry to return even one byte, and a few kilobytes
+                # of bzip2 hold gigabytes.
                 first = entries[0]
-                if first.file_size > _ODT_MIMETYPE_MAX:
+                if first.compress_type != zipfile.ZIP_STORED or \
+                        first.file_size > _ODT_MIMETYPE_MAX:
                     return None
                 with archive.open(first) as entry:
                     head = entry.read(_ODT_MIMETYPE_MAX)

@@ -199,13 +199,14 @@ BOMB_UNPACKED = 200 * 1024 * 1024
 
 
 @functools.cache
-def odt_bomb(unpacked: int = BOMB_UNPACKED) -> bytes:
+def odt_bomb(unpacked: int = BOMB_UNPACKED, compression: int = zipfile.ZIP_DEFLATED) -> bytes:
     """A real .odt of about 200 KB whose first entry, `mimetype`, unpacks to 200 MB (the type
-    line followed by zeros), as a hostile client would send it."""
+    line followed by zeros), as a hostile client would send it. With bzip2 or LZMA
+    (`compression`) the archive is a few kilobytes."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         info = zipfile.ZipInfo("mimetype")
-        info.compress_type = zipfile.ZIP_DEFLATED
+        info.compress_type = compression
         with archive.open(info, "w") as entry:
             entry.write(b"application/vnd.oasis.opendocument.text")
             chunk = bytes(1024 * 1024)
@@ -233,10 +234,10 @@ def docx_bomb(unpacked: int = BOMB_UNPACKED) -> bytes:
 
 
 @functools.cache
-def lying_odt_bomb() -> bytes:
+def lying_odt_bomb(compression: int = zipfile.ZIP_DEFLATED) -> bytes:
     """odt_bomb() whose directory (and local header) declare a `mimetype` of 39 bytes: the
     sizes look sane, the content is still 200 MB once unpacked."""
-    data = bytearray(odt_bomb())
+    data = bytearray(odt_bomb(compression=compression))
     real = zipfile.ZipFile(io.BytesIO(bytes(data))).infolist()[0]
     declared = struct.pack("<I", 39)
     data[real.header_offset + 22:real.header_offset + 26] = declared  # local header

@@ -59,8 +59,15 @@ def checked(app, name: str, data: bytes):
     # Its directory declares a 39-byte mimetype: it passes the sizes, and only 64 bytes of
     # the entry are read (zeros follow the type line, so it is not an OpenDocument text).
     ("charte.odt", lying_odt_bomb, NOT_WHAT_IT_SAYS),
+    # The same with bzip2 or LZMA, which zipfile unpacks a whole chunk of at once (a few KB of
+    # bzip2 hold gigabytes): an OpenDocument's `mimetype` is stored, never packed, so a packed
+    # one is not read at all.
+    ("charte.odt", lambda: lying_odt_bomb(zipfile.ZIP_BZIP2), NOT_WHAT_IT_SAYS),
+    ("charte.odt", lambda: lying_odt_bomb(zipfile.ZIP_LZMA), NOT_WHAT_IT_SAYS),
 ], ids=["odt: 200 MB mimetype", "docx: 200 MB document.xml", "docx: 5,000 entries",
-        "odt: 200 MB mimetype declared as 39 bytes"])
+        "odt: 200 MB mimetype declared as 39 bytes",
+        "odt: 200 MB mimetype in bzip2 declared as 39 bytes",
+        "odt: 200 MB mimetype in LZMA declared as 39 bytes"])
 def test_a_zip_bomb_is_refused_clearly_without_being_unpacked(app, name, build, message):
     data = build()
     assert len(data) < 600 * 1024

@@ -21,6 +21,7 @@ import time_machine
 
 from portal.accounts.models import Role, User
 from portal.extensions import db, utcnow
+from portal.forms import control_characters
 from portal.messaging.models import Message, MessageSource
 from portal.notifications.inbound import start_inbound
 from portal.notifications.replies import reply_address
@@ -207,6 +208,25 @@ def test_an_html_only_reply_becomes_text(app, ctx, factory, inbound):
     assert code == 250, answer
     [message] = messages(ctx)
     assert message.body == "Bonjour,\nC'est parfait & merci."
+
+
+def test_control_characters_of_a_reply_are_dropped_like_the_forms_refuse_them(
+    app, ctx, factory, inbound
+):
+    """A reply is multi-line text that comes by no form: it keeps its lines (as LF) and tabs,
+    and loses every other control character, NUL included (PostgreSQL cannot store it: the
+    reply was answered 450, and tried again for days), in its text and in its Message-ID."""
+    client = factory.user("client")
+    order = factory.order(client=client)
+    text = "Merci\x00 pour\tle plan.\x1b[31m\r\nDeuxième\u2028ligne\x0b\x0c\x85 fin."
+
+    code, answer = send(inbound, sender=client.email, to=address_for(app, order, client),
+                        text=text, message_id="<merci\x00\x07@mail.example.test>")
+
+    assert code == 250, answer
+    [message] = messages(ctx)
+    assert message.body == "Merci pour\tle plan.[31m\nDeuxième\nligne fin."
+    assert control_characters(message.email_message_id) == set()
 
 
 def test_the_same_email_twice_is_stored_once(app, ctx, factory, inbound, caplog):
@@ -438,6 +458,57 @@ def test_a_reply_nested_a_few_levels_is_read(app, ctx, scene, inbound):
                             content=raw_reply(client.email, to, body, content_type=content_type))
     assert code == 250, answer
     assert [m.body for m in messages(ctx)] == ["Merci, c'est parfait."]
+
+
+def split_by_bare_cr(parts: int) -> tuple[bytes, bytes]:
+    """side_by_side(parts) with its lines ended by a lone CR, which the parser reads as a line
+    break: fifty parts on each line of the SMTP conversation (at most 1,000 bytes), which
+    starts with a line of text rather than a boundary."""
+    line = b"\r".join([b"--flat", b"", b"part"] * 50)
+    rows = [b"x\r" + line for _ in range(parts // 50)]
+    return b'multipart/mixed; boundary="flat"', b"\r\n".join([*rows, b"--flat--"])
+
+
+def rfc2231_boundary(parts: int) -> tuple[bytes, bytes]:
+    """side_by_side(parts) whose boundary is declared in RFC 2231's form (`boundary*0=`),
+    which the parser reads as the boundary."""
+    _content_type, body = side_by_side(parts)
+    return b'multipart/mixed; boundary*0="flat"', body
+
+
+def send_unchanged(inbound, *, envelope_from: str, to: str, content: bytes) -> tuple[int, str]:
+    """send_raw without smtplib's rewriting of lone CR and LF as CRLF, as a hostile client
+    sends it; the answer to DATA."""
+    with smtplib.SMTP(inbound.hostname, inbound.port, timeout=30) as smtp:
+        smtp.ehlo("mail.example.test")
+        smtp.mail(envelope_from)
+        assert smtp.rcpt(to)[0] == 250
+        smtp.putcmd("data")
+        assert smtp.getreply()[0] == 354
+        smtp.send(content + b"\r\n.\r\n")
+        code, answer = smtp.getreply()
+    return code, answer.decode()
+
+
+@pytest.mark.parametrize("build", [split_by_bare_cr, rfc2231_boundary],
+                         ids=["lines ended by a lone CR", "boundary declared as boundary*0"])
+def test_parts_the_scan_of_the_bytes_misses_are_counted_by_the_parser(app, ctx, scene, inbound,
+                                                                      caplog, build):
+    """The parts the parser would make, whatever the line breaks or the parameter syntax that
+    declared them, are bounded too: a few megabytes of such parts took the server minutes of
+    work and hundreds of megabytes."""
+    client = scene["client"]
+    to = address_for(app, scene["order"], client)
+    content_type, body = build(2000)
+    content = raw_reply(client.email, to, body, content_type=content_type)
+
+    code, answer = send_unchanged(inbound, envelope_from=client.email, to=to, content=content)
+
+    assert (code, answer) == (554, "5.6.0 This email has too many parts: please answer on the "
+                                   "portal")
+    assert messages(ctx) == []
+    [line] = refusals(caplog)
+    assert "too complex" in line
 
 
 def test_an_expired_reply_address_is_refused(app, ctx, scene, inbound, caplog):
