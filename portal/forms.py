@@ -59,11 +59,14 @@ def control_characters(text: str, allowed: str = "") -> set[str]:
     return set(pattern.findall(text)) - set(allowed)
 
 
-_LINE_BREAKS = re.compile("\r\n|[\r\u2028\u2029]")
+# CR, and what other programs write for a line break: the vertical tab (PowerPoint's and
+# Word's manual line break, pasted into the editor), form feed, NEL and the Unicode separators.
+_LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x85\u2028\u2029]")
 
 
 def normalize_line_breaks(value):
-    """A text's line breaks as LF: browsers send a textarea's as CRLF."""
+    """A text's line breaks as LF: browsers send a textarea's as CRLF, and text pasted from
+    office programs may break its lines with a vertical tab or a form feed."""
     return _LINE_BREAKS.sub("\n", value) if isinstance(value, str) else value
 
 
@@ -117,6 +120,15 @@ class PortalForm(FlaskForm):
                 return super().get_translations(form)
             return _WTFORMS_MESSAGES
 
+        def bind_field(self, form, unbound_field, options):
+            return guard_text(super().bind_field(form, unbound_field, options))
+
+
+class PortalSubForm(wtforms.Form):
+    """The base of the portal's sub-forms (a FormField inside a PortalForm, which carries the
+    CSRF token): the same rule of text fields."""
+
+    class Meta:
         def bind_field(self, form, unbound_field, options):
             return guard_text(super().bind_field(form, unbound_field, options))
 

@@ -11,7 +11,6 @@ from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     IntegerField,
@@ -27,7 +26,7 @@ from portal.billing.models import (
     BillingMode,
     PaymentMethod,
 )
-from portal.forms import EmailAddress, LocaleField, PortalForm, SelectField
+from portal.forms import EmailAddress, LocaleField, PortalForm, PortalSubForm, SelectField
 from portal.orders.forms import OnlyOurFields
 
 LINE_FIELD = re.compile(r"lines-\d{1,3}-(writer_id|pay|method|reference)")
@@ -132,7 +131,7 @@ class CreditNoteForm(StrictForm):
         render_kw={"rows": 2})
 
 
-class PayoutLineForm(Form):
+class PayoutLineForm(PortalSubForm):
     """One writer of a payout batch (a sub-form: the batch's form carries the CSRF token)."""
 
     writer_id = HiddenField()

@@ -21,7 +21,7 @@ import wtforms
 
 import portal
 from portal.extensions import db
-from portal.forms import PortalForm
+from portal.forms import PortalForm, PortalSubForm
 from portal.notifications.models import OutboxEmail
 from portal.orders.models import Draft, Order
 from tests.http.orders_helpers import OrderWorld
@@ -75,7 +75,8 @@ def portal_forms() -> set[type]:
 def test_every_form_of_the_portal_is_a_portal_form():
     forms = portal_forms()
     assert len(forms) > 30  # the walk found them
-    assert sorted(f.__qualname__ for f in forms if not issubclass(f, PortalForm)) == []
+    assert sorted(f.__qualname__ for f in forms
+                  if not issubclass(f, PortalForm | PortalSubForm)) == []
     # Nor is one built elsewhere on Flask-WTF's or WTForms' own base (a class made in a view).
     root = Path(portal.__file__).parent
     base = re.compile(r"\bFlaskForm\b|\bwtforms\.(?:form\.)?(?:Base)?Form\b"
@@ -128,14 +129,17 @@ def test_a_display_name_with_a_line_break_is_refused(signed_in, load):
 
 
 def test_multi_line_fields_keep_their_lines_as_lf_and_their_tabs(ama, world, load):
+    # A vertical tab is the manual line break of text pasted from PowerPoint or Word.
     response = post_brief(ama, world.form(
-        instructions="Line one\r\nLine two\rthree\u2028four\n\tindented"))
+        instructions="Line one\r\nLine two\rthree\u2028four\n\tindented\x0bpasted\x0cpage"
+                     "\x85next"))
     assert response.status_code == 302
     order = load(Order, client_id=ama.user.id)
-    assert order.instructions == "Line one\nLine two\nthree\nfour\n\tindented"
+    assert order.instructions == \
+        "Line one\nLine two\nthree\nfour\n\tindented\npasted\npage\nnext"
 
 
-@pytest.mark.parametrize("value", ["\x1b[31m", "\x00", "\x07", "\x85", "\x7f", "\x0b", "\x0c"],
+@pytest.mark.parametrize("value", ["\x1b[31m", "\x00", "\x07", "\x7f", "\x1c", "\x9b"],
                          ids=repr)
 def test_multi_line_fields_refuse_other_control_characters(ama, world, stored, value):
     response = post_brief(ama, world.form(instructions=f"Un ton vivant.{value}\nFin."))
@@ -269,3 +273,16 @@ def test_a_cancellation_reason_with_a_control_character_is_refused_plainly(world
                           page=f"/orders/{order_id}")
     assert response.status_code < 500
     assert load(Order, id=order_id).status is OrderStatus.OPEN
+
+
+def test_a_sub_form_takes_the_rule_of_text_fields_too(app):
+    """A payout line (a sub-form of the batch's form) refuses a header in its reference."""
+    from werkzeug.datastructures import MultiDict
+
+    from portal.billing.forms import PayoutLineForm
+
+    with app.test_request_context():
+        form = PayoutLineForm(formdata=MultiDict({"reference": "TX-1\r\nBcc: x@example.test",
+                                                  "method": "flooz"}))
+        assert not form.validate()
+        assert form.reference.errors and "ligne" in form.reference.errors[0]
