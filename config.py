@@ -112,7 +112,9 @@ class Config:
         "login_failures_per_account": "10 per hour; 50 per day",
         "login_link_per_address": "10 per minute",
         "signup_per_address": "5 per minute; 20 per hour",
-        "signup_per_account": "3 per hour",  # what one address receives, taken or not
+        # One source naming one address: nobody can keep someone else from signing up. What
+        # one address receives from every source is capped by SIGNUP_EMAILS_PER_HOUR.
+        "signup_per_account_and_address": "3 per hour",
         "signup_confirm_per_address": "10 per minute",
         "reset_request_per_address": "5 per minute; 20 per hour",
         "reset_request_per_account": "3 per hour",  # no inbox flooded with reset links
@@ -120,6 +122,9 @@ class Config:
         "invitation_per_manager": "30 per hour",
         "invitation_accept_per_address": "10 per minute",
         "message_per_person": "20 per minute; 300 per hour",
+        # Each new address asked for is sent a link: nobody sends the portal's links to
+        # strangers by the hundred.
+        "email_change_per_person": "5 per hour; 10 per day",
     }
 
     AGENCY_NAME = env("AGENCY_NAME", "Agence Plume")
@@ -188,6 +193,9 @@ class Config:
     EMAIL_ALLOW_TEST_DOMAINS = env_bool("EMAIL_ALLOW_TEST_DOMAINS", True)
 
     CONFIRM_EMAIL_MAX_AGE = timedelta(hours=48)
+    # Sign-up links one address receives in an hour, whoever asks from wherever: no inbox is
+    # flooded from many sources; past it a sign-up is answered alike and sends nothing.
+    SIGNUP_EMAILS_PER_HOUR = env_int("SIGNUP_EMAILS_PER_HOUR", 10)
     INVITATION_MAX_AGE = timedelta(days=7)
     RESET_PASSWORD_MAX_AGE = timedelta(hours=1)
     LOGIN_LINK_MAX_AGE = timedelta(minutes=15)

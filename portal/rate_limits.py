@@ -92,7 +92,8 @@ RULES: tuple[Rule, ...] = (
          failures_only=True),
     Rule("auth.login_link", "login_link_per_address", by_address),
     Rule("auth.signup", "signup_per_address", by_address),
-    Rule("auth.signup", "signup_per_account", by_account),  # no inbox flooded with links
+    Rule("auth.signup", "signup_per_account_and_address", by_account_and_address),
+    Rule("accounts.change_email", "email_change_per_person", by_person),
     Rule("auth.confirm_signup", "signup_confirm_per_address", by_address),
     Rule("auth.forgot_password", "reset_request_per_address", by_address),
     Rule("auth.forgot_password", "reset_request_per_account", by_account),

@@ -70,7 +70,9 @@ def sign_up_client(
     waits as a PendingSignup, which reserves nothing; the account and its company, named
     `company_name` or else after the person, are made when the link is followed); an address
     with an account gets, instead, an email telling its owner that someone tried (at most one
-    an hour). The password is hashed in both cases, so both take the same time.
+    an hour). The password is hashed in both cases, so both take the same time. One address
+    receives at most SIGNUP_EMAILS_PER_HOUR links an hour from every source together: past
+    that, a sign-up is answered alike and stores and sends nothing.
 
     Raises Conflict only when the password is refused (which depends on what the visitor
     typed, never on who has an account)."""
@@ -85,6 +87,12 @@ def sign_up_client(
     now = utcnow()
     db.session.execute(sa.delete(PendingSignup).where(
         PendingSignup.created_at < now - current_app.config["CONFIRM_EMAIL_MAX_AGE"]))
+    sent_this_hour = db.session.scalar(
+        sa.select(sa.func.count(PendingSignup.id))
+        .where(PendingSignup.email == email, PendingSignup.created_at > now - timedelta(hours=1)))
+    if sent_this_hour >= current_app.config["SIGNUP_EMAILS_PER_HOUR"]:
+        security_log.record("signup_emails_capped", email_key=security_log.email_key(email))
+        return
     pending = PendingSignup(email=email, password_hash=password_hash,
                             display_name=display_name.strip(), locale=locale, timezone=timezone,
                             company_name=company_name.strip(), created_at=now)

@@ -34,7 +34,7 @@ SMALL = {
     "login_failures_per_account": "5 per hour",
     "login_link_per_address": "3 per minute",
     "signup_per_address": "2 per minute",
-    "signup_per_account": "2 per hour",
+    "signup_per_account_and_address": "2 per hour",
     "signup_confirm_per_address": "2 per minute",
     "reset_request_per_address": "4 per minute",
     "reset_request_per_account": "2 per minute",
@@ -42,6 +42,7 @@ SMALL = {
     "invitation_per_manager": "2 per minute",
     "invitation_accept_per_address": "2 per minute",
     "message_per_person": "2 per minute",
+    "email_change_per_person": "2 per hour",
 }
 _addresses = (f"10.9.{n // 250}.{n % 250 + 1}" for n in itertools.count())
 
@@ -270,15 +271,46 @@ def test_sign_ups_from_one_address_are_limited_and_the_refused_one_creates_nothi
 def test_sign_ups_for_one_address_are_limited_alike_whether_it_has_an_account_or_not(
     limits, factory, ctx
 ):
-    """No inbox is flooded with links (or with "someone tried" notices), and the limit says
-    nothing of the address: the same third answer for both."""
+    """One source naming one address again and again is limited, and the limit says nothing
+    of the address: the same third answer for both."""
     ama = factory.user("client")
     for email in (ama.email, "personne.encore@example.test"):
+        visitor = browser(limits)
         for _attempt in range(2):
-            assert browser(limits).submit("/signup", signup_form(0) | {"email": email}
-                                          ).status_code == 302
-        assert_limited(browser(limits).submit("/signup", signup_form(0) | {"email": email}))
+            assert visitor.submit("/signup", signup_form(0) | {"email": email}).status_code \
+                == 302
+        assert_limited(visitor.submit("/signup", signup_form(0) | {"email": email}))
     assert count(ctx, User) == 1
+
+
+def test_nobody_keeps_someone_else_from_signing_up(limits, ctx):
+    """Refused sign-ups from other sources for an address (a bad password, again and again)
+    do not stop its owner from signing up from theirs."""
+    email = "future.client@example.test"
+    for _source in range(3):
+        squatter = browser(limits)
+        for _attempt in range(2):
+            squatter.submit("/signup", signup_form(0) | {"email": email, "password": "short",
+                                                         "confirm": "short"})
+    assert browser(limits).submit("/signup", signup_form(0) | {"email": email}).status_code \
+        == 302
+    assert count(ctx, PendingSignup) == 1
+    assert count(ctx, OutboxEmail, OutboxEmail.kind == "confirm_signup") == 1
+
+
+def test_one_address_receives_a_bounded_number_of_links_an_hour_from_every_source(
+    limits, ctx, app
+):
+    """Many sources cannot flood one inbox: past SIGNUP_EMAILS_PER_HOUR the answer is the same
+    and nothing is stored or sent."""
+    email = "flooded@example.test"
+    cap = limits.config["SIGNUP_EMAILS_PER_HOUR"]
+    answers = [browser(limits).submit("/signup", signup_form(0) | {"email": email})
+               for _source in range(cap + 2)]
+    assert {answer.status_code for answer in answers} == {302}
+    assert len({answer.headers["Location"] for answer in answers}) == 1
+    assert count(ctx, OutboxEmail, OutboxEmail.kind == "confirm_signup") == cap
+    assert count(ctx, PendingSignup) == cap
 
 
 def test_reset_requests_for_one_account_are_limited_so_no_inbox_is_flooded(
@@ -343,6 +375,24 @@ def test_messages_are_limited_per_person(limits, factory, ctx):
     assert post(signed_in(limits, factory.user("manager")), 4).status_code == 302
 
 
+def test_changes_of_address_are_limited_per_person(limits, factory, ctx):
+    """Each request sends a link to the address typed: a person cannot make the portal mail
+    strangers by the hundred."""
+    ama = factory.user("client")
+    browser_ = signed_in(limits, ama)
+
+    def ask(n):
+        return browser_.submit("/settings/email", {"email": f"nouvelle{n}@example.test",
+                                                   "current_password": Factory.PASSWORD},
+                               page="/settings")
+
+    for n in range(2):
+        assert ask(n).status_code == 302
+    sent = count(ctx, OutboxEmail, OutboxEmail.kind == "confirm_email")
+    assert_limited(ask(3))
+    assert count(ctx, OutboxEmail, OutboxEmail.kind == "confirm_email") == sent
+
+
 # --- the table and the settings -----------------------------------------------------------
 
 
@@ -356,7 +406,7 @@ def test_every_rule_names_a_post_endpoint_and_a_valid_limit(app):
     assert {rule.endpoint for rule in RULES} == {
         "auth.login", "auth.login_link", "auth.signup", "auth.confirm_signup",
         "auth.forgot_password", "auth.reset_password", "auth.accept_invitation",
-        "accounts.invite", "messaging.post"}
+        "accounts.invite", "accounts.change_email", "messaging.post"}
 
 
 def test_the_suite_runs_without_limits_but_development_and_production_have_them(client):
