@@ -207,26 +207,32 @@ def _declared_payments(person: User) -> tuple[list[dict], list[ExportFile]]:
 
 def _statements(company: Company, entries: list[LedgerEntry]) -> list[dict]:
     """A statement per month in the agency's time zone, from the company's first month to its
-    last entry's: the balance at the start and the end, what came in and what went out."""
+    last entry's (a month without entries included): the balance at its start and its end,
+    what came in and what went out."""
     zone = ZoneInfo(current_app.config["AGENCY_TIMEZONE"])
-    months: dict[str, dict] = {}
+    moved: dict[tuple[int, int], dict] = {}
     for entry in entries:
-        month = entry.created_at.astimezone(zone).strftime("%Y-%m")
-        row = months.setdefault(month, {"month": month, "entries": 0, "in": 0, "out": 0})
+        local = entry.created_at.astimezone(zone)
+        row = moved.setdefault((local.year, local.month), {"entries": 0, "in": 0, "out": 0})
         row["entries"] += 1
         if entry.amount > 0:
             row["in"] += entry.amount
         else:
             row["out"] -= entry.amount
+    if not moved:
+        return []
+    created = company.created_at.astimezone(zone)
+    year, month = min((created.year, created.month), min(moved))
     statements, balance = [], 0
-    for month in sorted(months):
-        row = months[month]
+    while (year, month) <= max(moved):
+        row = moved.get((year, month), {"entries": 0, "in": 0, "out": 0})
         closing = balance + row["in"] - row["out"]
-        statements.append({"month": month, "currency": company.currency,
+        statements.append({"month": f"{year}-{month:02d}", "currency": company.currency,
                            "opening_balance": balance, "received": row["in"],
                            "spent": row["out"], "closing_balance": closing,
                            "entries": row["entries"]})
         balance = closing
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return statements
 
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from werkzeug.datastructures import FileStorage
 
 from portal.accounts.models import User
@@ -239,6 +240,35 @@ def test_a_writers_download_holds_their_earnings_and_payouts(app, story, login_a
     assert sum(month["earned"] for month in billing["by_month"]) == billing["earned"]
     assert "company" not in billing and "invoices" not in billing
     assert "Ama Cliente" not in json.dumps(billing)
+
+
+def test_the_monthly_statements_chain_the_balance_from_month_to_month(app, factory, login_as):
+    """Money received in January, nothing in February, spent in March (the agency's time zone):
+    three statements, each month opening on the last one's closing balance."""
+    from datetime import UTC, datetime
+
+    from portal.billing import ledger
+    from portal.billing.models import EntryKind
+
+    with time_machine.travel(datetime(2026, 1, 20, 9, tzinfo=UTC), tick=False):
+        client = factory.user("client", billing="prepaid", funds=40_000)
+    with app.app_context():
+        company_id = company_of(db.session.get(User, client.id)).id
+        with time_machine.travel(datetime(2026, 3, 31, 23, 30, tzinfo=UTC), tick=False):
+            ledger.post(company_id, EntryKind.ADJUSTMENT, key="test:march", amount=-15_000,
+                        spends=True, note="Régularisation")
+        db.session.commit()
+
+    index, _archive = read_zip(login_as(client).get("/settings/data"))
+
+    assert index["sections"]["billing"]["statements"] == [
+        {"month": "2026-01", "currency": "XOF", "opening_balance": 0, "received": 40_000,
+         "spent": 0, "closing_balance": 40_000, "entries": 1},
+        {"month": "2026-02", "currency": "XOF", "opening_balance": 40_000, "received": 0,
+         "spent": 0, "closing_balance": 40_000, "entries": 0},
+        {"month": "2026-03", "currency": "XOF", "opening_balance": 40_000, "received": 0,
+         "spent": 15_000, "closing_balance": 25_000, "entries": 1},
+    ]
 
 
 def test_a_manager_downloads_a_persons_data_on_request_and_nobody_else_can(
