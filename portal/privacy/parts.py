@@ -2,9 +2,9 @@
 
 A feature contributes one `Part`: the section of the export it writes (its data as JSON, and
 the files it holds), what it erases, and what it keeps after an erasure and why (shown to the
-manager on the confirmation page). `PARTS` lists them, in the order the erasure runs them: a
+manager on the confirmation page). `parts()` lists them, in the order the erasure runs them: a
 feature that needs the person's old name or address runs before the accounts part replaces
-them. A new feature adds its part to `parts()`.
+them. A new feature adds its part there.
 
 A part's files are either stored files (`source`, a path under UPLOAD_DIR) or kept in the
 database (the PDF of an invoice as issued): those a part gives as `Section.stored`, a function
