@@ -214,7 +214,7 @@ def person(user_id: int):
     role_form = RoleForm(formdata=None, role=user.role.value)
     return render_template(
         "accounts/person.html", person=user, role_form=role_form, action_form=AccountActionForm(),
-        kept=privacy.kept_after_erasure() if user.is_erased else [],
+        kept=privacy.kept_after_erasure(user) if user.is_erased else [],
     )
 
 
@@ -309,4 +309,4 @@ def erase(user_id: int):
             return redirect(url_for("accounts.person", user_id=person.id))
     return render_template("accounts/erase.html", person=person, form=form,
                            blockers=privacy.erasure_blockers(person),
-                           kept=privacy.kept_after_erasure()), 422 if form.errors else 200
+                           kept=privacy.kept_after_erasure(person)), 422 if form.errors else 200

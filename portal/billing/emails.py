@@ -150,6 +150,8 @@ def credit_note_issued(note: CreditNote) -> None:
 
 
 def payout_sent(payout: Payout, writer: User) -> None:
+    if writer.is_erased:  # paid what they were still owed; their address is gone
+        return
     amount = _Amount(payout.amount, payout.currency)
     queue_email(kind="payout_sent", key=f"payout:{payout.id}", to=writer.email,
                 user_id=writer.id, locale=writer.locale,

@@ -46,8 +46,7 @@ def export(person: User) -> Section:
         for attachment in message.attachments:
             exported = ExportFile(path=f"files/messages/{reference}/{attachment.id}-"
                                        f"{attachment.original_name}",
-                                  source=path_of(attachment), name=attachment.original_name,
-                                  size=attachment.size)
+                                  source=path_of(attachment), name=attachment.original_name)
             files.append(exported)
             entry["files"].append({"name": attachment.original_name, "path": exported.path,
                                    "size": attachment.size})

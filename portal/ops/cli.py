@@ -84,13 +84,19 @@ def prune_command() -> None:
 @click.option("--backup/--no-backup", default=True, show_default=True,
               help="Back up the database and files first.")
 def upgrade_command(backup: bool) -> None:
-    """Back up, migrate the database to this version and recount the counters. Then restart
-    the web processes and the workers."""
+    """Back up, migrate the database to this version, recount the counters and check the
+    ledger sums. Then restart the web processes and the workers."""
     from portal.ops.backup import BackupError
     from portal.ops.upgrade import upgrade_portal
 
     try:
-        upgrade_portal(backup=backup, echo=click.echo)
+        report = upgrade_portal(backup=backup, echo=click.echo)
     except (BackupError, OSError) as error:
         _fail(error)
+    if report.ledger_disagreements:
+        _fail(RuntimeError(
+            f"upgraded, but {len(report.ledger_disagreements)} company(ies) store a balance that "
+            "differs from their ledger (listed above; `flask billing check` lists them again): "
+            "the entries are the record, the stored sums are what orders spend from. Find out "
+            "why before the portal takes orders again."))
     click.echo("done: now restart the web processes and the workers")

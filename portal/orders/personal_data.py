@@ -35,8 +35,7 @@ def _when(value):
 def _file(order: Order, attachment: Attachment) -> ExportFile:
     return ExportFile(path=f"files/orders/{order.reference}/{attachment.id}-"
                            f"{attachment.original_name}",
-                      source=path_of(attachment), name=attachment.original_name,
-                      size=attachment.size)
+                      source=path_of(attachment), name=attachment.original_name)
 
 
 def _by_order(rows) -> dict[int, list]:

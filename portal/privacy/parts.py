@@ -2,14 +2,19 @@
 
 A feature contributes one `Part`: the section of the export it writes (its data as JSON, and
 the files it holds), what it erases, and what it keeps after an erasure and why (shown to the
-manager on the confirmation page). `PARTS` lists them, in the order the erasure runs them: a
+manager on the confirmation page). `parts()` lists them, in the order the erasure runs them: a
 feature that needs the person's old name or address runs before the accounts part replaces
-them. A new feature (invoices of a company, for one) adds its part to `PARTS`.
+them. A new feature adds its part there.
+
+A part's files are either stored files (`source`, a path under UPLOAD_DIR) or kept in the
+database (the PDF of an invoice as issued): those a part gives as `Section.stored`, a function
+that reads them in one statement while the zip is written, one at a time, so that a company's
+ten years of documents are never all in memory at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,20 +24,23 @@ from portal.accounts.models import User
 
 @dataclass
 class ExportFile:
-    """A stored file to put in the zip at `path` (under files/)."""
+    """A file to put in the zip at `path` (under files/): a stored file (`source`), or bytes
+    read from the database (`content`). The index lists the bytes written and their hash."""
 
     path: str
-    source: Path
     name: str
-    size: int
+    source: Path | None = None
+    content: bytes | None = None
 
 
 @dataclass
 class Section:
-    """One feature's share of the export: JSON-ready data and the files it names."""
+    """One feature's share of the export: JSON-ready data, the stored files it names, and the
+    files it keeps in the database (read by `stored` as the zip is written)."""
 
     data: Any
     files: list[ExportFile] = field(default_factory=list)
+    stored: Callable[[], Iterator[ExportFile]] | None = None
 
 
 @dataclass
@@ -57,15 +65,21 @@ class Part:
     # Refusals before anything is erased (translated messages); empty: nothing stands in the way.
     blockers: Callable[[User], list[str]] = lambda _person: []
     erase: Callable[[Erasure], None] = lambda _erasure: None
-    # What stays after an erasure, and why, for the confirmation page (lazy strings).
-    kept: tuple = ()
+    # What stays after an erasure, and why, for the confirmation page and the person's page
+    # (lazy strings); or a function of the person giving them (what a client's company keeps
+    # is not what a writer's payouts keep).
+    kept: tuple | Callable[[User], Iterable] = ()
+
+    def kept_for(self, person: User) -> Iterable:
+        return self.kept(person) if callable(self.kept) else self.kept
 
 
 def parts() -> tuple[Part, ...]:
     """Every feature's part, in the order the erasure runs them."""
     from portal.accounts.personal_data import PART as accounts
+    from portal.billing.personal_data import PART as billing
     from portal.messaging.personal_data import PART as messaging
     from portal.notifications.personal_data import PART as notifications
     from portal.orders.personal_data import PART as orders
 
-    return (orders, messaging, notifications, accounts)
+    return (orders, billing, messaging, notifications, accounts)

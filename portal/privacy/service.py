@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import tempfile
 import zipfile
@@ -16,7 +17,7 @@ from portal import security_log
 from portal.accounts.models import User
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db, utcnow
-from portal.privacy.parts import Erasure, parts
+from portal.privacy.parts import Erasure, ExportFile, parts
 
 EXPORT_FORMAT = "agency-portal-personal-data/1"
 # Kept in memory up to this size, then on disk: a person's files may be large.
@@ -33,27 +34,21 @@ def export_zip(person: User, *, asked_by: User) -> IO[bytes]:
     someone else than the person or a manager asks."""
     if asked_by.id != person.id and not asked_by.is_manager:
         raise NotAllowed(_("Only the person or a manager may download these data."))
-    sections, files = {}, []
+    sections, files, stored = {}, [], []
     for part in parts():
         section = part.export(person)
         sections[part.name] = section.data
         files += section.files
+        if section.stored is not None:
+            stored.append(section.stored)
     listed = []
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - sent, then closed
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for exported in files:
-            digest = hashlib.sha256()
-            try:
-                with exported.source.open("rb") as source, \
-                        archive.open(exported.path, "w", force_zip64=True) as target:
-                    while chunk := source.read(1024 * 1024):
-                        digest.update(chunk)
-                        target.write(chunk)
-            except FileNotFoundError:
-                listed.append({"path": exported.path, "name": exported.name, "missing": True})
-                continue
-            listed.append({"path": exported.path, "name": exported.name,
-                           "size": exported.size, "sha256": digest.hexdigest()})
+            listed.append(_write(archive, exported))
+        for read in stored:
+            for exported in read():
+                listed.append(_write(archive, exported))
         index = {"format": EXPORT_FORMAT, "exported_at": utcnow().isoformat(),
                  "agency": current_app.config["AGENCY_NAME"], "person": person.id,
                  "sections": sections, "files": listed}
@@ -63,6 +58,31 @@ def export_zip(person: User, *, asked_by: User) -> IO[bytes]:
     security_log.record("personal_data_exported", user_id=asked_by.id,
                         target_user_id=person.id, files=len(listed))
     return out
+
+
+def _write(archive: zipfile.ZipFile, exported: ExportFile) -> dict:
+    """Write one file into the zip, in chunks; its entry of the index (a stored file gone
+    from the disk is listed as missing)."""
+    digest, size = hashlib.sha256(), 0
+    try:
+        with _opened(exported) as source, \
+                archive.open(exported.path, "w", force_zip64=True) as target:
+            while chunk := source.read(1024 * 1024):
+                digest.update(chunk)
+                size += len(chunk)
+                target.write(chunk)
+    except FileNotFoundError:
+        return {"path": exported.path, "name": exported.name, "missing": True}
+    return {"path": exported.path, "name": exported.name, "size": size,
+            "sha256": digest.hexdigest()}
+
+
+def _opened(exported: ExportFile) -> IO[bytes]:
+    if exported.content is not None:
+        return io.BytesIO(exported.content)
+    if exported.source is None:
+        raise FileNotFoundError(exported.path)
+    return exported.source.open("rb")
 
 
 def erasure_blockers(person: User) -> list[str]:
@@ -75,9 +95,10 @@ def erasure_blockers(person: User) -> list[str]:
     return found
 
 
-def kept_after_erasure() -> list[str]:
-    """What every feature keeps after an erasure, and why (for the confirmation page)."""
-    return [str(text) for part in parts() for text in part.kept]
+def kept_after_erasure(person: User) -> list[str]:
+    """What every feature keeps of `person` after an erasure, and why (for the confirmation
+    page and the person's page)."""
+    return [str(text) for part in parts() for text in part.kept_for(person)]
 
 
 def former_member_name() -> str:

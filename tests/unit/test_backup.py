@@ -29,7 +29,10 @@ from werkzeug.datastructures import FileStorage
 from config import TestingConfig
 from portal import create_app
 from portal.accounts.models import Role, User
-from portal.extensions import db
+from portal.billing import earnings, invoices, payments
+from portal.billing.companies import company_of
+from portal.billing.models import PaymentMethod
+from portal.extensions import db, utcnow
 from portal.messaging.service import post_message
 from portal.ops import backup
 from portal.ops.backup import ArchiveRefused, BackupError
@@ -39,6 +42,10 @@ from tests.conftest import counters_disagree, every_row, new_database_url
 from tests.security.test_faults import files_stop_growing_at
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+PROOF = b"\x89PNG\r\n\x1a\n" + b"Flooz: 25 000 F vers l'agence" * 20
+MONEY_TABLES = ("companies", "company_members", "ledger_entries", "proformas", "payments",
+                "invoices", "invoice_lines", "credit_notes", "documents", "document_counters",
+                "writer_earnings", "payout_batches", "payouts")
 
 
 @pytest.fixture
@@ -69,9 +76,12 @@ def empty_portal(tmp_path_factory, folders):
 
 
 def fill_agency(factory, app) -> dict:
-    """Orders in every status, messages (a note among them), brief and message files."""
+    """Orders in every status, messages (a note among them), brief and message files; the
+    client's company with its money: holds, captures and releases in its ledger, its month's
+    invoice, a top-up paid with a proof file (its deposit invoice), a credit note (each
+    document with its PDF), and the writers paid in a batch."""
     manager = factory.user("manager", name="Esi Manager")
-    client = factory.user("client", name="Ama Cliente")
+    client = factory.user("client", name="Ama Cliente", company="Hôtel du Golfe SARL")
     orders = {status: factory.order(client=client, status=status, manager=manager)
               for status in OrderStatus}
     with app.app_context():
@@ -86,7 +96,23 @@ def fill_agency(factory, app) -> dict:
                                FileStorage(BytesIO(b"Notes du brief.\n" * 50),
                                            filename="brief.txt"))
         db.session.commit()
+        fill_money(author, db.session.get(User, manager.id))
     return {"client": client, "manager": manager, "orders": orders}
+
+
+def fill_money(client: User, manager: User) -> None:
+    company = company_of(client)
+    month = invoices.invoice_month(company, manager, now=utcnow() + timedelta(days=32))
+    assert month is not None and month.document_id
+    proforma = payments.request_topup(client, 25_000)
+    payments.confirm(payments.declare_for_proforma(client, proforma, payments.Declaration(
+        PaymentMethod.FLOOZ, "FL-2210-884", 25_000,
+        FileStorage(BytesIO(PROOF), filename="recu-flooz.png"))), manager)
+    invoices.issue_credit_note(month, manager, 1_500, "Geste commercial.")
+    db.session.commit()
+    earnings.pay_out(manager, [earnings.PayoutLine(w.writer_id, PaymentMethod.MIXX, f"MX-{n}")
+                               for n, w in enumerate(earnings.payable_writers(0))])
+    db.session.commit()
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
@@ -102,7 +128,7 @@ def requests_served(live_server, cookie: str):
 
     def ask():
         while not stop.is_set():
-            for path in ("/orders", "/home", "/healthz"):
+            for path in ("/orders", "/home", "/billing", "/healthz"):
                 request = urllib.request.Request(live_server.url + path,
                                                  headers={"Cookie": f"portal_session={cookie}"})
                 try:
@@ -136,8 +162,10 @@ def test_an_agency_backed_up_while_it_serves_comes_back_whole_in_an_empty_databa
     with app.app_context():
         before = every_row(db.engine)
         assert not counters_disagree()
+        assert all(before[table] for table in MONEY_TABLES), [
+            table for table in MONEY_TABLES if not before[table]]
     files_before = files_of(uploads_dir)
-    assert len(files_before) == 2
+    assert len(files_before) == 3  # the brief, the logo, the proof of payment
 
     with requests_served(live_server, client.get_cookie("portal_session").value) as served, \
             app.app_context():
@@ -501,7 +529,8 @@ def test_the_commands_back_up_verify_and_restore(app, factory, folders, empty_po
 
     result = empty_portal.test_cli_runner().invoke(args=["backup", "restore", str(archive)])
     assert result.exit_code == 0, result.output
-    assert "orders: 7" in result.output and "schema" in result.output
+    assert f"orders: {len(OrderStatus)}\n" in result.output and "schema" in result.output
+    assert "invoices: 2\n" in result.output and "documents: 3\n" in result.output
 
     again = empty_portal.test_cli_runner().invoke(args=["backup", "restore", str(archive)])
     assert again.exit_code == 1 and "not empty" in again.output

@@ -125,6 +125,7 @@ def test_a_portal_at_the_first_migration_upgraded_keeps_every_row_and_counter(po
     assert result.exit_code == 0, result.output
     assert f"0003_conversations -> {head_revision()}" in result.output
     assert "backup:" in result.output and "restart" in result.output
+    assert "ledger: every company's balance and reserved amount agree" in result.output
 
     with old.app_context():
         assert every_row(db.engine, only=had) == expected
@@ -154,3 +155,34 @@ def test_upgrade_repairs_counters_a_running_old_version_left_wrong(portal_on):
         assert counters_disagree() == []
     assert not Path(app.config["BACKUP_DIR"]).exists() or not list(
         Path(app.config["BACKUP_DIR"]).glob("portal-*"))
+
+
+def test_upgrade_checks_every_companys_stored_balance_against_its_ledger(portal_on):
+    """A company whose stored sums differ from its entries (the demo's companies have
+    top-ups, holds, captures, releases): the upgrade still migrates and recounts the other
+    counters, names the company and exits with 1; the stored sums are not rewritten."""
+    from portal.billing.models import Company, LedgerEntry
+
+    app = portal_on()
+    demo_agency(app)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(LedgerEntry.id))) > 10
+        company_id = db.session.scalar(
+            sa.select(LedgerEntry.company_id).where(LedgerEntry.amount > 0)
+            .order_by(LedgerEntry.id).limit(1))
+        db.session.execute(sa.update(Company).where(Company.id == company_id)
+                           .values(balance=Company.balance + 2_500))
+        db.session.execute(sa.text("UPDATE order_status_counts SET count = count + 5"))
+        db.session.commit()
+        broken = db.session.get(Company, company_id).balance
+        db.session.remove()
+
+    result = app.test_cli_runner().invoke(args=["upgrade", "--no-backup"])
+
+    assert result.exit_code == 1, result.output
+    assert f"ledger: company {company_id} stores" in result.output
+    assert "flask billing check" in result.output and "done:" not in result.output
+    with app.app_context():
+        problems = counters_disagree()
+        assert len(problems) == 1 and "stored (balance, held)" in problems[0]  # only the ledger
+        assert db.session.get(Company, company_id).balance == broken  # not rewritten
