@@ -17,6 +17,7 @@ The schema itself comes from the migrations (`flask db upgrade`), never from `cr
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
@@ -215,7 +216,9 @@ class Loader:
             quoted = ", ".join(f'"{c}"' for c in columns)
             with cursor.copy(f'COPY "{name}" ({quoted}) FROM STDIN') as copy:
                 for row in rows:
-                    copy.write_row([row.get(c) for c in columns])
+                    # JSON columns (an invoice's frozen seller and buyer) go as their text.
+                    copy.write_row([json.dumps(value) if isinstance(value, dict | list)
+                                    else value for value in (row.get(c) for c in columns)])
             cursor.close()
         else:
             full = [{c: row.get(c) for c in columns} for row in rows]
