@@ -213,9 +213,11 @@ def test_an_html_only_reply_becomes_text(app, ctx, factory, inbound):
 def test_control_characters_of_a_reply_are_dropped_like_the_forms_refuse_them(
     app, ctx, factory, inbound
 ):
-    """A reply is multi-line text that comes by no form: it keeps its lines (as LF) and tabs,
-    and loses every other control character, NUL included (PostgreSQL cannot store it: the
-    reply was answered 450, and tried again for days), in its text and in its Message-ID."""
+    """A reply is multi-line text that comes by no form: it keeps its lines (as LF, whatever
+    marked them: CRLF, U+2028, vertical tab, form feed, NEL, as the forms do) and tabs, and
+    loses every other control character, NUL included (PostgreSQL cannot store it: the reply
+    was answered 450, and tried again for days), in its text and in its Message-ID. Blank
+    lines in a row fold into one, as in any reply."""
     client = factory.user("client")
     order = factory.order(client=client)
     text = "Merci\x00 pour\tle plan.\x1b[31m\r\nDeuxième\u2028ligne\x0b\x0c\x85 fin."
@@ -225,7 +227,7 @@ def test_control_characters_of_a_reply_are_dropped_like_the_forms_refuse_them(
 
     assert code == 250, answer
     [message] = messages(ctx)
-    assert message.body == "Merci pour\tle plan.[31m\nDeuxième\nligne fin."
+    assert message.body == "Merci pour\tle plan.[31m\nDeuxième\nligne\n\n fin."
     assert control_characters(message.email_message_id) == set()
 
 
