@@ -337,7 +337,8 @@ def install_template_formatting(app) -> None:
         return translate(__context, current_catalog().unpgettext(
             __string_ctx, __singular, __plural, __num), variables)
 
-    app.jinja_env.globals.update(gettext=gettext, _=gettext, ngettext=ngettext,
+    # `_` stays Jinja's alias, which looks `gettext` up when called (the emails wrap it).
+    app.jinja_env.globals.update(gettext=gettext, ngettext=ngettext,
                                  pgettext=pgettext, npgettext=npgettext)
     filters = app.jinja_env.filters
     filters["datetime"] = format_local
