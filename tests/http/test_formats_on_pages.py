@@ -108,3 +108,33 @@ def test_the_managers_pages_in_french_follow_the_one_format(long_order, factory,
     outbox = text_of(manager.get("/admin/emails?status=pending"))
     assert_one_format(outbox)
     assert "Destinataire" in outbox or "Aucun e-mail" in outbox
+
+
+def test_the_development_mailbox_speaks_french_in_the_managers_zone(factory, login_as,
+                                                                    monkeypatch, tmp_path):
+    """The Mailbox page showed the raw Date header ("Wed, 02 Dec 2026 01:00:00 -0000"): in
+    English, in UTC, with seconds."""
+    import mailbox
+    from email.message import EmailMessage
+
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    message = EmailMessage()
+    message["Subject"], message["To"] = "Bonjour", "awa@exemple.test"
+    message["From"] = "portail@exemple.test"
+    message["Date"] = "Wed, 09 Dec 2026 01:00:00 -0000"
+    message["X-Sink-Received"] = "Wed, 09 Dec 2026 01:00:00 -0000"
+    message.set_content("Un texte.")
+    key = box.add(message)
+    monkeypatch.setitem(factory.app.config, "MAILBOX_DIR", str(tmp_path / "Maildir"))
+    monkeypatch.setitem(factory.app.config, "MAILBOX_PAGE", True)
+    manager = login_as(factory.user(Role.MANAGER, timezone="Europe/Paris"))
+
+    listing = text_of(manager.get("/dev/mailbox"))
+    assert "9 déc. 2026, 02:00" in listing
+    assert f"Destinataire{NNBSP}: awa@exemple.test" in listing
+    assert "Wed" not in listing and "-0000" not in listing
+    assert_one_format(listing)
+
+    one = text_of(manager.get(f"/dev/mailbox/{key}"))
+    assert "mercredi 9 décembre 2026, 02:00" in one
+    assert_one_format(one)
