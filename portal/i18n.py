@@ -22,14 +22,17 @@ Six forms, named, and no other pattern (`format_local` refuses any other name):
 the locale glues them.)
 
 Numbers: the locale's grouping, as Babel gives it: "1 200 mots" (U+202F, a narrow no-break
-space) and "1,200 words". The templates' _()/ngettext format every int parameter this way
-(`%(num)d` included), so "%(num)d words" reads "1 200 mots".
+space) and "1,200 words". Translated strings format every int parameter this way
+(`numbers_in_text`; `%(num)d` included, so "%(num)d words" reads "1 200 mots"): the
+templates' _()/ngettext (`install_template_formatting`) and Python's _(), _l(), ngettext
+(portal.extensions.GroupingDomain). An int that is not a quantity (a year, an id) must not
+be passed to a translated string as an int: pass it as text.
 
 Money: an integer in the currency's minor unit. French: the locale's form, amount first,
 "12 000 F CFA", "12,50 €". English: the locale's form when the currency has a sign ("€12.50",
 "$3.00"); when its symbol is letters (the CFA franc's "F CFA"), CLDR's "F CFA12,000" is
 unreadable, so the symbol goes after the amount as its countries write it: "12,000 F CFA"
-(a no-break space between).
+(a no-break space between; likewise a code used as symbol, "1,234.50 GHS").
 
 Jinja filters: `datetime(form="short")`, `date`, `time`, `month`, `number`, `money(currency)`.
 """
