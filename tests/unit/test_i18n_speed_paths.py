@@ -271,3 +271,46 @@ def test_rendered_messages_are_memoised_and_identical():
     assert render_message(body) == first
     assert render_message.cache_info().maxsize <= 4096
 
+
+
+def test_an_email_is_dated_in_its_recipients_zone(app, agency_zone):
+    """in_zone (queue_email's, with the recipient's setting) wins over the viewer's zone, and
+    only inside its block; an unknown name leaves the viewer's zone."""
+    from portal.i18n import format_in_zone, in_zone
+
+    instant = datetime(2026, 12, 9, 1, 0, tzinfo=UTC)
+    context = _request(app, "fr", "Africa/Lome")
+    try:
+        assert format_local(instant) == "9 déc. 2026, 01:00"
+        with in_zone("Europe/Paris"):
+            assert format_local(instant) == "9 déc. 2026, 02:00"
+            assert render_template_string("{{ when|datetime }}", when=instant) \
+                == "9 déc. 2026, 02:00"
+        assert format_local(instant) == "9 déc. 2026, 01:00"
+        with in_zone("Nowhere/Atlantis"):
+            assert format_local(instant) == "9 déc. 2026, 01:00"
+        assert format_in_zone(instant, "Asia/Kolkata", "time") == "06:30"
+    finally:
+        context.pop()
+
+
+def test_int_parameters_of_translated_strings_are_grouped(app):
+    """Templates and Python alike: "%(num)d words" with 1200 reads "1 200 mots"; text
+    parameters and %% are left alone."""
+    from flask_babel import gettext, lazy_gettext
+
+    context = _request(app, "fr", "UTC")
+    try:
+        page = render_template_string(
+            "{{ ngettext('%(num)d word', '%(num)d words', 1200) }}|"
+            "{{ _('%(min)d to %(max)d words', min=1000, max=20000) }}")
+        assert page == "1\u202f200 mots|1\u202f000 à 20\u202f000 mots"
+        assert gettext("At most %(max)d characters.", max=10_000) \
+            == "Au plus 10\u202f000 caractères."
+        assert str(lazy_gettext("At most %(max)d characters.", max=5000)) \
+            == "Au plus 5\u202f000 caractères."
+        with force_locale("en"):
+            assert gettext("At most %(max)d characters.", max=10_000) \
+                == "At most 10,000 characters."
+    finally:
+        context.pop()
