@@ -178,7 +178,7 @@ def register_session_loader(app: Flask) -> None:
 def register_templates(app: Flask) -> None:
     from portal.accounts.models import ROLE_LABELS
     from portal.auth.forms import LogoutForm
-    from portal.i18n import current_language, format_local, format_money, translated
+    from portal.i18n import current_language, translated
     from portal.main.forms import LanguageForm
     from portal.navigation import nav_items
     from portal.orders.policies import can
@@ -199,10 +199,6 @@ def register_templates(app: Flask) -> None:
             "nav_items": nav_items,
         }
 
-    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
-        format_local(value, fmt) if value else ""
-    )
-    app.jinja_env.filters["money"] = format_money
     app.jinja_env.globals["can"] = can
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cached_property
 
 import sqlalchemy as sa
-from flask_babel import Babel
+from flask_babel import Babel, Domain
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -63,6 +64,42 @@ migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 mail = Mail()
 csrf = CSRFProtect()
-babel = Babel()
+
+
+class GroupingDomain(Domain):
+    """Flask-Babel's message domain, with the int parameters of _(), _l(), ngettext… written as
+    the locale groups numbers ("1 200 mots"): see portal.i18n.numbers_in_text."""
+
+    def _fill(self, text, variables):
+        from portal.i18n import numbers_in_text
+
+        text, variables = numbers_in_text(text, variables)
+        return text % variables
+
+    def gettext(self, string, **variables):
+        text = self.get_translations().ugettext(string)
+        return self._fill(text, variables) if variables else text
+
+    def ngettext(self, singular, plural, num, **variables):
+        variables.setdefault("num", num)
+        return self._fill(self.get_translations().ungettext(singular, plural, num), variables)
+
+    def pgettext(self, context, string, **variables):
+        text = self.get_translations().upgettext(context, string)
+        return self._fill(text, variables) if variables else text
+
+    def npgettext(self, context, singular, plural, num, **variables):
+        variables.setdefault("num", num)
+        return self._fill(
+            self.get_translations().unpgettext(context, singular, plural, num), variables)
+
+
+class PortalBabel(Babel):
+    @cached_property
+    def domain_instance(self):
+        return GroupingDomain(domain=self.domain)
+
+
+babel = PortalBabel()
 # Flask-Limiter is not here: it keeps its storage and settings on the object, so each app gets
 # its own limiter (portal/rate_limits.py, reached with limiter_of(app)).

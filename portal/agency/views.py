@@ -14,7 +14,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.routing import BuildError
@@ -37,7 +36,7 @@ from portal.forms import (
     ActionForm,
     page_arg,
 )
-from portal.i18n import current_language, to_local, to_utc, translated
+from portal.i18n import current_language, format_local, to_local, to_utc, translated
 from portal.messaging.queries import unread_counts
 from portal.orders import policies, queries
 from portal.orders import service as orders_service
@@ -399,7 +398,7 @@ def extend_deadline(order_id: int):
         flash(error.message, "danger")
     else:
         db.session.commit()
-        flash(_("The deadline is now %(when)s.", when=format_datetime(deadline)), "success")
+        flash(_("The deadline is now %(when)s.", when=format_local(deadline, "long")), "success")
     return redirect(order_url(order.id))
 
 

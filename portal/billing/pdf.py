@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import force_locale, format_date
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
@@ -26,7 +26,7 @@ from portal.billing.models import (
     InvoiceKind,
     Proforma,
 )
-from portal.i18n import format_money
+from portal.i18n import format_local, format_money, format_number
 
 FONTS = Path(__file__).parent.joinpath("fonts")
 FAMILY = "DejaVu"
@@ -112,7 +112,7 @@ class Sheet(FPDF):
 def _day(moment: datetime | date) -> str:
     if isinstance(moment, datetime):
         moment = moment.astimezone(ZoneInfo(current_app.config["AGENCY_TIMEZONE"])).date()
-    return format_date(moment, "long")
+    return format_local(moment, "day")
 
 
 def _rate(rate: int) -> str:
@@ -156,12 +156,12 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         if invoice.period:
             year, month = (int(part) for part in invoice.period.split("-"))
             sheet.line_of(_("Orders approved in %(month)s.",
-                            month=format_date(date(year, month, 1), "MMMM y")))
+                            month=format_local(date(year, month, 1), "month")))
             sheet.ln(2)
         headings = [_("Reference"), _("Description"), _("Words"), _("Price per word"),
                     _("Rush surcharge"), _("Amount")]
         rows = [[line.reference, line.description,
-                 str(line.words) if line.words else "",
+                 format_number(line.words) if line.words else "",
                  money(line.price_per_word) if line.price_per_word is not None else "",
                  money(line.rush_surcharge) if line.rush_surcharge else "",
                  money(line.amount)] for line in invoice.lines]
@@ -255,11 +255,11 @@ def statement_pdf(company, month: date, opening: int, entries: list, closing: in
     with force_locale(company.locale):
         money = _money_of(company.currency)
         title = _("Statement of account")
-        month_name = format_date(month, "MMMM y")
+        month_name = format_local(month, "month")
         sheet = Sheet(f"{title} {month_name}")
         _header(sheet, title.upper(), month_name, datetime.now(ZoneInfo("UTC")), seller(),
                 buyer(company), _("Account of"))
-        sheet.totals([(_("Balance on %(date)s", date=format_date(month, "long")),
+        sheet.totals([(_("Balance on %(date)s", date=format_local(month, "day")),
                        money(opening), True)])
         rows = [[_day(entry.created_at), str(labels[entry.kind]), entry.note or "",
                  money(entry.amount) if entry.amount else "",

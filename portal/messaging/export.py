@@ -3,10 +3,11 @@ holds an internal note: it is built on the same filtered stream as the page)."""
 
 from __future__ import annotations
 
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from portal.accounts.models import User
+from portal.extensions import utcnow
+from portal.i18n import format_local
 from portal.messaging import queries
 from portal.orders.models import Order
 
@@ -20,11 +21,11 @@ def export_text(order: Order, viewer: User, event_labels: dict) -> str:
     zone, Markdown kept as written."""
     lines = [
         _("Conversation of order %(ref)s: %(title)s", ref=order.reference, title=order.title),
-        _("Exported on %(when)s", when=format_datetime(None, "medium")),
+        _("Exported on %(when)s", when=format_local(utcnow())),
         "",
     ]
     for item in queries.stream(order, viewer):
-        when = format_datetime(item.at, "medium")
+        when = format_local(item.at)
         if item.event is not None:
             event = item.event
             who = event.actor.display_name if event.actor else _("the portal")

@@ -13,7 +13,6 @@ from functools import lru_cache
 
 import nh3
 import sqlalchemy as sa
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -22,6 +21,7 @@ from werkzeug.datastructures import FileStorage
 from portal.accounts.models import User
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db
+from portal.i18n import format_number
 from portal.messaging import policies, unread
 from portal.messaging.models import Message, MessageAttachment, MessageSource
 from portal.orders import uploads
@@ -103,7 +103,7 @@ def post_message(
     if len(text) > BODY_MAX_CHARS:
         raise Conflict(_("A message has at most %(max)s characters; this one has %(count)s. "
                          "Split it in two, or attach a file.",
-                         max=format_decimal(BODY_MAX_CHARS), count=format_decimal(len(text))),
+                         max=format_number(BODY_MAX_CHARS), count=format_number(len(text))),
                        field="body")
     files = [upload for upload in files if upload is not None and upload.filename]
     if files and not policies.can_attach_files(author, order):

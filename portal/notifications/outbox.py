@@ -24,6 +24,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.i18n import in_zone
 from portal.notifications.models import OutboxEmail
 
 
@@ -114,6 +115,14 @@ def _render(name: str, context: dict[str, Any]) -> str:
     return email_templates().get_template(name).render(context)
 
 
+def _recipient_zone(user_id: int | None) -> str:
+    from portal.accounts.models import User
+
+    recipient = db.session.get(User, user_id) if user_id is not None else None
+    return (recipient.timezone if recipient is not None and recipient.timezone
+            else current_app.config["AGENCY_TIMEZONE"])
+
+
 def queue_email(
     *,
     kind: str,
@@ -134,11 +143,12 @@ def queue_email(
     header (a signed reply address from portal.notifications.replies.reply_address). Every
     value of the context is escaped in the HTML part, lazy strings included (`as_text`).
     `document_id` names a stored document (portal.billing.models.Document) the dispatcher
-    attaches.
+    attaches. Dates are written in the recipient's time zone (`user_id`'s setting, else the
+    agency's), never in that of the person whose request queued the email.
     """
     if db.session.scalar(select(OutboxEmail.id).where(OutboxEmail.idempotency_key == key)):
         return None
-    with force_locale(locale):
+    with force_locale(locale), in_zone(_recipient_zone(user_id)):
         subject_text = str(subject)
         context = as_text(context)
         context.update(

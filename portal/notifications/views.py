@@ -3,7 +3,9 @@ from __future__ import annotations
 import email
 import logging
 import mailbox
+from datetime import UTC, datetime
 from email import policy
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -115,6 +117,17 @@ def _read_mailbox(limit: int = 200) -> list[dict]:
     return items[:limit]
 
 
+def _header_time(value) -> datetime | None:
+    """A Date header as an aware datetime (shown in the viewer's zone), None when unreadable."""
+    try:
+        found = parsedate_to_datetime(str(value)) if value else None
+    except (TypeError, ValueError):
+        return None
+    if found is not None and found.tzinfo is None:
+        found = found.replace(tzinfo=UTC)
+    return found
+
+
 def _describe(key: str, msg) -> dict:
     text = msg.get_body(preferencelist=("plain",))
     html = msg.get_body(preferencelist=("html",))
@@ -123,7 +136,7 @@ def _describe(key: str, msg) -> dict:
         "subject": str(msg.get("Subject", "")),
         "to": str(msg.get("To", "")),
         "sender": str(msg.get("From", "")),
-        "date": str(msg.get("Date", "")),
+        "date": _header_time(msg.get("Date")),
         "received": str(msg.get("X-Sink-Received", "")),
         "kind": str(msg.get("X-Portal-Kind", "")),
         "text": text.get_content() if text else "",

@@ -370,11 +370,11 @@ def discard_file(stored_name: str) -> None:
 
 def human_size(size: int) -> str:
     """A file size for people, in the current locale (kB below one megabyte, else MB)."""
-    from flask_babel import format_decimal
+    from portal.i18n import format_number
 
     if size < 1024 * 1024:
-        return _("%(number)s kB", number=format_decimal(max(1, round(size / 1024))))
-    return _("%(number)s MB", number=format_decimal(round(size / (1024 * 1024), 1)))
+        return _("%(number)s kB", number=format_number(max(1, round(size / 1024))))
+    return _("%(number)s MB", number=format_number(round(size / (1024 * 1024), 1)))
 
 
 def probe_storage() -> None:

@@ -14,7 +14,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -28,7 +27,7 @@ from portal.auth.views import form_error
 from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
 from portal.forms import page_arg
-from portal.i18n import current_language, translated
+from portal.i18n import current_language, format_local, translated
 from portal.messaging.queries import unread_counts
 from portal.orders import queries, service
 from portal.orders.models import (
@@ -279,7 +278,7 @@ def save_draft(order_id: int):
         form_error(form, error)
         return _workspace_page(order, form=_as_deliver_form(form), status=409)
     db.session.commit()
-    saved = _("Saved at %(time)s", time=format_time(utcnow(), "HH:mm:ss"))
+    saved = _("Saved at %(time)s", time=format_local(utcnow(), "time"))
     if wants_json:
         return jsonify(ok=True, version=draft.version, message=saved,
                        word_count=word_count(draft.text))

@@ -328,7 +328,7 @@ BAD_INPUT = [
     ("blank body", "client", {"body": "  \r\n  "}, (), "Write your message before sending it."),
     ("no body field", "client", {"body": None}, (), "Write your message before sending it."),
     ("10,001 characters", "client", {"body": "a" * 10_001}, (),
-     "A message has at most 10000 characters."),
+     "A message has at most 10,000 characters."),
     ("forbidden type", "client", {}, [EXE_FILE], "is not an accepted kind of file"),
     ("content not what the name says", "writer", {}, [("photo.png", b"pas une image\n")],
      "is not what its name says"),

@@ -134,9 +134,9 @@ BAD_BRIEFS = [
     ("no deadline", {"deadline": ""}, "deadline", "Choose a deadline."),
     ("min above max", {"words_min": "900", "words_max": "800"}, "words_min",
      "The minimum cannot be above the maximum."),
-    ("min below 100", {"words_min": "99"}, "words_min", "A word count is between 100 and 20000."),
+    ("min below 100", {"words_min": "99"}, "words_min", "A word count is between 100 and 20,000."),
     ("max above 20,000", {"words_max": "20001"}, "words_max",
-     "A word count is between 100 and 20000."),
+     "A word count is between 100 and 20,000."),
     ("words not a number", {"words_max": "huit cents"}, "words_max",
      "Enter a whole number of words, like 800."),
     ("no title", {"title": "  "}, "title", "Give the order a title."),
@@ -151,7 +151,7 @@ BAD_BRIEFS = [
     ("writer who never worked for the client", {"preferred_writer_id": "1"},
      "preferred_writer_id", "Choose a writer who has worked for you before."),
     ("instructions too long", {"instructions": "x" * 10_001}, "instructions",
-     "At most 10000 characters."),
+     "At most 10,000 characters."),
 ]
 
 
@@ -337,7 +337,7 @@ def test_the_quote_follows_the_word_count_tier_and_deadline(ama, world, app):
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    ({"words_max": "50"}, "A word count is between 100 and 20000."),
+    ({"words_max": "50"}, "A word count is between 100 and 20,000."),
     ({"words_max": "abc"}, "Enter a whole number of words, like 800."),
     ({"words_max": ""}, "Enter a number of words."),
     ({"tier_id": "999"}, "Choose a quality level from the list."),

@@ -47,4 +47,4 @@ def test_amounts_with_a_minor_unit_are_formatted_exactly(app):
 
     with app.test_request_context(), force_locale("en"):
         assert format_money(1_234_567_890_123_456_7, "EUR") == "€123,456,789,012,345.67"
-        assert format_money(12_500, "XOF") == "F\u202fCFA12,500"
+        assert format_money(12_500, "XOF") == "12,500\u00a0F\u202fCFA"

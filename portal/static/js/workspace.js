@@ -53,9 +53,15 @@
   var submitting = false;
   var typingTimer = null;
 
+  // Numbers as the page's language groups them ("1 200" with U+202F in French), as the
+  // server writes them (portal/i18n.py).
+  var numbers = window.Intl && Intl.NumberFormat ? new Intl.NumberFormat(lang) : null;
+
   function fill(template, values) {
     return template.replace(/%\((\w+)\)s/g, function (whole, name) {
-      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+      if (!Object.prototype.hasOwnProperty.call(values, name)) { return whole; }
+      var value = values[name];
+      return typeof value === "number" && numbers ? numbers.format(value) : String(value);
     });
   }
 
@@ -265,7 +271,7 @@
   if (stored && stored.unsaved && stored.text !== editor.value) {
     var when = new Date(stored.at || Date.now());
     document.getElementById("restore-message").textContent =
-      fill(d.msgRestore, { time: when.toLocaleString(lang) });
+      fill(d.msgRestore, { time: when.toLocaleString(lang, { dateStyle: "medium", timeStyle: "short" }) });
     banner.classList.remove("d-none");
     document.getElementById("restore-accept").addEventListener("click", function () {
       editor.value = stored.text;
