@@ -12,7 +12,7 @@ Blocking (the text cannot be delivered):
 - a link the brief requires missing (each URL of `links_to_include`, as a Markdown link or bare).
 
 Warnings (shown, never blocking):
-- the main keyword's density outside 0.5 %–3 %: its occurrences divided by the text's words (the
+- the main keyword's density outside 0.5 % to 3 %: its occurrences divided by the text's words (the
   common SEO figure; below, search engines may miss the subject, above, it reads as stuffing);
 - more than 300 words without a Markdown heading (`#`, `##`… at the start of a line);
 - sentences longer than 35 words (counted);
@@ -25,9 +25,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from flask_babel import format_decimal
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from portal.orders.text import keyword_occurrences, keyword_presence, match_keys, word_count
 
@@ -112,15 +111,20 @@ def delivery_checks(order: Order, text: str) -> Checks:
                            "density": round(density, 2)}
                 shown = format_decimal(round(density, 1), format="0.0")
                 if density < DENSITY_MIN:
-                    message = _("The main keyword “%(keyword)s” appears %(count)s times in "
-                                "%(words)s words (%(density)s %%): aim for 0.5 to 3 %%.",
-                                keyword=keyword, count=occurrences, words=words, density=shown)
+                    message = ngettext(
+                        "The main keyword “%(keyword)s” appears %(num)d time in %(words)s words "
+                        "(%(density)s %%): aim for 0.5 to 3 %%.",
+                        "The main keyword “%(keyword)s” appears %(num)d times in %(words)s words "
+                        "(%(density)s %%): aim for 0.5 to 3 %%.",
+                        occurrences, keyword=keyword, words=words, density=shown)
                     warnings.append(Finding("density_low", message, figures))
                 else:
-                    message = _("The main keyword “%(keyword)s” appears %(count)s times in "
-                                "%(words)s words (%(density)s %%): above 3 %%, it reads as "
-                                "stuffing.", keyword=keyword, count=occurrences, words=words,
-                                density=shown)
+                    message = ngettext(
+                        "The main keyword “%(keyword)s” appears %(num)d time in %(words)s words "
+                        "(%(density)s %%): above 3 %%, it reads as stuffing.",
+                        "The main keyword “%(keyword)s” appears %(num)d times in %(words)s words "
+                        "(%(density)s %%): above 3 %%, it reads as stuffing.",
+                        occurrences, keyword=keyword, words=words, density=shown)
                     warnings.append(Finding("density_high", message, figures))
 
     for url in links_required(order):

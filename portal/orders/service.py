@@ -18,6 +18,7 @@ from portal.accounts.models import Role, User
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db, utcnow
 from portal.orders import policies, status_counts
+from portal.orders.checks import delivery_checks
 from portal.orders.models import (
     ContentType,
     Delivery,
@@ -26,7 +27,6 @@ from portal.orders.models import (
     OrderStatus,
     Tier,
 )
-from portal.orders.checks import delivery_checks
 from portal.orders.pricing import Quote, quote
 from portal.orders.text import word_count
 from portal.orders.workflow import Action, apply, record

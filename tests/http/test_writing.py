@@ -321,7 +321,9 @@ def test_an_order_the_writer_may_not_see_answers_exactly_like_an_unknown_one(
 
 @pytest.fixture
 def claimed(app, cat, shop, writer):
-    order_id = place_order(app, shop, cat)
+    """An order of 100 to 200 words the writer took: ARTICLE (and its revision) can be
+    delivered."""
+    order_id = place_order(app, shop, cat, words=(100, 200))
     act(app, order_id, writer, "claim")
     return order_id
 
@@ -332,7 +334,7 @@ def test_workspace_shows_the_brief_beside_the_editor(claimed, writer, signed_in)
     assert response.status_code == 200
     assert 'id="editor"' in html and 'name="csrf-token"' in html
     assert "Parlez des usages du fruit." in by_testid(response, "instructions")
-    assert "0 words \u2014 target 300\u2013600" in by_testid(response, "word-count")
+    assert "0 words \u2014 target 100\u2013200" in by_testid(response, "word-count")
     keywords = by_testid(response, "keywords")
     assert "baobab" in keywords and "pain de singe" in keywords
     assert "Nothing saved yet" in by_testid(response, "autosave-status")
@@ -607,8 +609,8 @@ def test_assignments_by_tab_with_counts_and_overdue_deadlines(app, cat, shop, wr
                                                                signed_in):
     writing = place_order(app, shop, cat, title="À écrire")
     late = place_order(app, shop, cat, title="En retard")
-    delivered = place_order(app, shop, cat, title="Livré")
-    approved = place_order(app, shop, cat, title="Approuvé")
+    delivered = place_order(app, shop, cat, title="Livré", words=(100, 200))
+    approved = place_order(app, shop, cat, title="Approuvé", words=(100, 200))
     for order_id in (writing, late, delivered, approved):
         act(app, order_id, writer, "claim")
     for order_id in (delivered, approved):

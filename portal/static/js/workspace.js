@@ -1,4 +1,6 @@
-// The writing workspace: live word count, keyword checklist, autosave of the draft.
+// The writing workspace: live word count, keyword checklist, autosave of the draft, and the
+// rules before delivery (portal/orders/checks.py judges the text on each autosave; this script
+// shows the answer and keeps the Deliver button disabled while something blocks).
 //
 // The text is never lost: every change is copied to localStorage (one key per writer and order)
 // before anything is sent; a refused or failed save keeps it there and says so; an expired
@@ -10,6 +12,34 @@
 
   var SAVE_AFTER_TYPING_MS = 3000;
   var SAVE_WHILE_DIRTY_MS = 15000;
+
+  // --- the rules before delivery, as the server's last autosave answered ----------------------
+
+  function fillList(list, findings) {
+    while (list.firstChild) { list.removeChild(list.firstChild); }
+    findings.forEach(function (finding) {
+      var item = document.createElement("li");
+      item.dataset.code = finding.code;
+      item.textContent = finding.message;
+      list.appendChild(item);
+    });
+  }
+
+  function showChecks(checks) {
+    var panel = document.getElementById("delivery-checks");
+    if (!panel || !checks) { return; }
+    var ok = checks.blocking.length === 0;
+    panel.classList.toggle("is-ok", ok);
+    panel.classList.toggle("is-blocked", !ok);
+    document.getElementById("checks-summary").textContent =
+      ok ? panel.dataset.msgReady : panel.dataset.msgBlocked;
+    fillList(document.getElementById("checks-blocking"), checks.blocking);
+    fillList(document.getElementById("checks-warnings"), checks.warnings);
+    document.getElementById("checks-warnings-box").classList.toggle(
+      "d-none", checks.warnings.length === 0);
+    var button = document.getElementById("deliver");
+    if (button) { button.disabled = !ok; }
+  }
 
   function readStored(key) {
     try {
@@ -158,6 +188,7 @@
       dirty = editor.value !== sentText;
       keep(dirty);
       setStatus(dirty ? d.msgUnsaved : data.message, dirty ? "pending" : "ok");
+      showChecks(data.checks);
       return;
     }
     if (status === 409 || status === 404) {
