@@ -103,20 +103,29 @@
     return words.filter(function (word) { return HAS_LETTER.test(word); }).length;
   }
 
-  function squeeze(text) {
-    return text.toLowerCase().split(/\s+/).filter(Boolean).join(" ");
+  // Keyword matching: case, accents and plurals do not count (match_key in text.py).
+  var KEY_WORD = /[\p{L}\p{N}]+/gu;
+
+  function matchKey(word) {
+    var bare = word.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, "");
+    if (bare.length >= 5 && bare.slice(-3) === "aux") { return bare.slice(0, -3) + "al"; }
+    if (bare.length >= 4 && /[sx]$/.test(bare)) { return bare.slice(0, -1); }
+    return bare;
   }
 
-  function escapeRegExp(text) {
-    return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  function matchKeys(text) {
+    return (stripMarkdown(text).match(KEY_WORD) || []).map(matchKey);
   }
 
-  function hasKeyword(haystack, keyword) {
-    var needle = squeeze(keyword);
-    if (!needle) { return false; }
-    var pattern = new RegExp(
-      "(?<![\\p{L}\\p{N}_])" + escapeRegExp(needle) + "(?![\\p{L}\\p{N}_])", "u");
-    return pattern.test(haystack);
+  function hasKeyword(keys, keyword) {
+    var needle = matchKeys(keyword);
+    if (!needle.length) { return false; }
+    for (var i = 0; i + needle.length <= keys.length; i += 1) {
+      var j = 0;
+      while (j < needle.length && keys[i + j] === needle[j]) { j += 1; }
+      if (j === needle.length) { return true; }
+    }
+    return false;
   }
 
   function refreshCounts() {
@@ -130,9 +139,9 @@
     countEl.classList.toggle("words-inside", count >= min && count <= max);
     countEl.classList.toggle("words-outside", count < min || count > max);
 
-    var haystack = squeeze(stripMarkdown(text));
+    var keys = matchKeys(text);
     keywordItems.forEach(function (item) {
-      var present = hasKeyword(haystack, item.dataset.keyword);
+      var present = hasKeyword(keys, item.dataset.keyword);
       item.classList.toggle("is-present", present);
       var state = item.querySelector(".writing-keyword-state");
       if (state) { state.textContent = present ? d.msgPresent : d.msgMissing; }
