@@ -97,7 +97,9 @@ Les grands motifs conviennent aux robes amples, les petits motifs aux vêtements
 jeunes créateurs togolais. Nos conseillères vous aident à composer votre tenue, du choix du
 tissu jusqu'aux accessoires assortis : sacs, pochettes et foulards.
 
-Passez nous voir, ou écrivez-nous : nous vous mettrons de côté les nouveautés de la semaine.
+Passez nous voir, ou découvrez la collection sur [notre page des
+pagnes](https://boutique-zenith.demo.test/pagnes). Écrivez-nous aussi : nous vous mettrons de côté
+les nouveautés de la semaine et vous conseillerons volontiers par téléphone avant votre visite.
 """
 
 WAX_SECOND = """\
@@ -152,7 +154,9 @@ jeunes créateurs togolais. Nos conseillères vous aident à composer votre tenu
 tissu jusqu'aux accessoires assortis : sacs, pochettes et foulards. Et si une tenue doit être
 ajustée, notre atelier de retouches de Tokoin s'en occupe en quarante-huit heures.
 
-Passez nous voir, ou écrivez-nous : nous vous mettrons de côté les nouveautés de la semaine.
+Passez nous voir, ou découvrez la collection sur [notre page des
+pagnes](https://boutique-zenith.demo.test/pagnes). Écrivez-nous aussi : nous vous mettrons de côté
+les nouveautés de la semaine.
 """
 
 # --- Boutique Zénith: a press release sent back for a correction -----------------------------
@@ -291,7 +295,8 @@ HOTEL_PAGE = """\
 
 Au nord du Togo, à quatre cents kilomètres de Lomé, Kara s'étend au pied des monts Kabyè.
 L'Hôtel Les Collines vous y accueille dans un jardin calme, à dix minutes du centre-ville, pour
-un séjour d'affaires comme pour la découverte de la région.
+un séjour d'affaires comme pour la découverte de la région. Choisir un hôtel à Kara, c'est
+choisir le calme du nord sans renoncer au confort.
 
 ## Nos chambres
 

@@ -22,6 +22,29 @@ from portal.orders import service
 from portal.orders.models import ContentType, Order, OrderStatus, Tier, WriterLanguage, writer_tiers
 
 _counter = itertools.count(1)
+
+# Ten words, no keyword of any brief: what `deliverable` adds until a text is long enough.
+FILLER = "Ce paragraphe complète le texte pour atteindre la longueur demandée."
+
+
+def deliverable(order: Order, text: str) -> str:
+    """`text` completed so that the delivery rules of `order`'s brief let it through
+    (portal/orders/checks.py): the main keyword and the required links it lacks are added,
+    then filler sentences up to the brief's minimum length. A text that already passes is
+    returned as it is."""
+    from portal.orders.checks import has_link, links_required
+    from portal.orders.text import keyword_presence, word_count
+
+    parts = [text]
+    if order.primary_keyword and not keyword_presence(text, [order.primary_keyword])[0][1]:
+        parts.append(f"{order.primary_keyword}.")
+    parts += [url for url in links_required(order) if not has_link(text, url)]
+    completed = "\n\n".join(parts)
+    missing = order.words_min - word_count(completed)
+    if missing > 0:
+        completed += "\n\n" + " ".join([FILLER] * -(-missing // 10))
+    return completed
+
 _PASSWORD_HASH: dict[str, str] = {}
 
 
@@ -239,7 +262,8 @@ class Factory:
                 elif step == "claim":
                     service.claim(order, person(writer))
                 elif step == "deliver":
-                    service.save_draft(order, person(writer), f"{text}\n\nVersion {version}.",
+                    service.save_draft(order, person(writer),
+                                       deliverable(order, f"{text}\n\nVersion {version}."),
                                        base_version=service.draft_for(order).version)
                     service.deliver(order, person(writer), f"Livraison {version}.")
                 elif step == "revise":

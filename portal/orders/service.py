@@ -18,6 +18,7 @@ from portal.accounts.models import Role, User
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db, utcnow
 from portal.orders import policies, status_counts
+from portal.orders.checks import delivery_checks
 from portal.orders.models import (
     ContentType,
     Delivery,
@@ -384,12 +385,21 @@ def save_draft(order: Order, writer: User, text: str, *, base_version: int) -> D
 
 
 def deliver(order: Order, writer: User, note: str = "") -> Delivery:
-    """Hand the current draft to the client as the next numbered, immutable delivery."""
+    """Hand the current draft to the client as the next numbered, immutable delivery.
+
+    The draft must pass the blocking rules of `checks.delivery_checks` (length, main keyword,
+    required links), the same the workspace shows live. Raises NotAllowed for anyone but the
+    order's writer while it can be written, Conflict for an empty text or one the rules block
+    (every reason in the message); nothing changes then."""
     if not policies.can_write(writer, order):
         raise NotAllowed(_("Only the writer of this order can deliver it now."))
     draft = draft_for(order)
     if not draft.text.strip():
         raise Conflict(_("The text is empty: write it before delivering."))
+    found = delivery_checks(order, draft.text)
+    if not found.ok:
+        raise Conflict(_("This text cannot be delivered yet: %(reasons)s",
+                         reasons=" ".join(f.message for f in found.blocking)))
     number = (db.session.scalar(
         sa.select(sa.func.max(Delivery.number)).where(Delivery.order_id == order.id)
     ) or 0) + 1

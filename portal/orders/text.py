@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import nh3
@@ -31,16 +32,59 @@ def _strip_markdown(text: str) -> str:
     return re.sub(r"[#*_`>\[\]]", " ", text)
 
 
+# --- keywords -------------------------------------------------------------------------------
+#
+# A keyword is found in a text when its words appear in the text one after the other, compared
+# through `match_key`:
+#   1. case and accents do not count: "Évènement" and "evenement" are the same word;
+#   2. apostrophes and hyphens separate words: "l'article" holds "article";
+#   3. a French (or English) plural is its singular: a word ending in "aux" of five letters or
+#      more ends in "al" (journaux -> journal), and a word of four letters or more loses a final
+#      "s" or "x" (articles -> article, jeux -> jeu). Both the keyword and the text go through
+#      the same rules, so "article de blog" is found in "Articles de blog".
+# The rules are simple on purpose: a rare false match ("prix" and "pris") beats a missed plural.
+# portal/static/js/workspace.js applies the same rules while the writer types.
+
+_KEY_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def match_key(word: str) -> str:
+    """The form of one word that keyword matching compares (see the rules above)."""
+    bare = "".join(c for c in unicodedata.normalize("NFKD", word.lower())
+                   if not unicodedata.combining(c))
+    if len(bare) >= 5 and bare.endswith("aux"):
+        return bare[:-3] + "al"
+    if len(bare) >= 4 and bare[-1] in "sx":
+        return bare[:-1]
+    return bare
+
+
+def match_keys(text: str) -> list[str]:
+    """The text's words as keyword matching sees them (Markdown and link targets left out)."""
+    return [match_key(word) for word in _KEY_WORD.findall(_strip_markdown(text))]
+
+
+def keyword_occurrences(text: str | list[str], keyword: str) -> int:
+    """How many times `keyword` appears in `text` (or in its `match_keys`), without overlaps."""
+    haystack = match_keys(text) if isinstance(text, str) else text
+    needle = match_keys(keyword)
+    if not needle:
+        return 0
+    count, i, size = 0, 0, len(needle)
+    while i + size <= len(haystack):
+        if haystack[i:i + size] == needle:
+            count += 1
+            i += size
+        else:
+            i += 1
+    return count
+
+
 def keyword_presence(text: str, keywords: list[str]) -> list[tuple[str, bool]]:
-    """Each keyword with whether it appears, case- and accent-sensitive as written, as whole
-    words."""
-    lowered = " ".join(_strip_markdown(text).lower().split())
-    found = []
-    for keyword in keywords:
-        needle = " ".join(keyword.lower().split())
-        pattern = r"(?<!\w)" + re.escape(needle) + r"(?!\w)"
-        found.append((keyword, bool(needle) and re.search(pattern, lowered) is not None))
-    return found
+    """Each keyword with whether it appears in the text, as whole words, whatever the case,
+    the accents or a plural (rules above)."""
+    haystack = match_keys(text)
+    return [(keyword, keyword_occurrences(haystack, keyword) > 0) for keyword in keywords]
 
 
 def render_markdown(text: str) -> Markup:

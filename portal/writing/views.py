@@ -30,6 +30,7 @@ from portal.forms import page_arg
 from portal.i18n import current_language, format_local, translated
 from portal.messaging.queries import unread_counts
 from portal.orders import queries, service
+from portal.orders.checks import delivery_checks
 from portal.orders.models import (
     STATUS_LABELS,
     ContentType,
@@ -216,6 +217,7 @@ def _workspace_page(order: Order, *, form: DeliverForm | None = None,
         unsaved=shown != text,
         words=word_count(shown),
         keywords=keyword_presence(shown, order.keyword_list()),
+        checks=delivery_checks(order, shown),
         markdown=render_markdown,
         **_common(),
     ), status
@@ -281,7 +283,8 @@ def save_draft(order_id: int):
     saved = _("Saved at %(time)s", time=format_local(utcnow(), "time"))
     if wants_json:
         return jsonify(ok=True, version=draft.version, message=saved,
-                       word_count=word_count(draft.text))
+                       word_count=word_count(draft.text),
+                       checks=delivery_checks(order, draft.text).as_dict())
     flash(saved, "success")
     return redirect(url_for("writing.workspace", order_id=order.id))
 

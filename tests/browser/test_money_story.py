@@ -27,7 +27,7 @@ pytestmark = pytest.mark.browser
 PASSWORD = "sable chaud et pirogues bleues"
 CLIENT = "mawuli@zenith.test"
 TEXT = ("# Le pagne wax à Lomé\n\nAu grand marché de Lomé, le pagne wax raconte des histoires. "
-        "Chaque motif porte un nom et les revendeuses savent les dire. " * 8)
+        "Chaque motif porte un nom et les revendeuses savent les dire. " * 16)
 
 
 def log_in(page, email: str, password: str = Factory.PASSWORD) -> None:

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 
 FIRST_TEXT = (
     "# Le pagne wax à Lomé\n\nAu grand marché de Lomé, le pagne wax raconte des histoires. "
-    "Chaque motif porte un nom et les revendeuses savent les dire. " * 6
+    "Chaque motif porte un nom et les revendeuses savent les dire. " * 16
 )
 SECOND_TEXT = FIRST_TEXT.replace("raconte des histoires", "raconte mille histoires") + (
     "\n\nLes couturiers du quartier Bè transforment ces pagnes en tenues de fête."

@@ -18,6 +18,7 @@ from portal.extensions import db, utcnow
 from portal.i18n import to_local
 from portal.orders import service
 from portal.orders.models import ContentType, Order, OrderStatus, Tier, WriterLanguage, writer_tiers
+from tests.factories import deliverable
 
 
 @dataclass
@@ -142,7 +143,8 @@ class OrderWorld:
                         if number > 1:
                             service.request_revision(order, owner, f"Reprendre ({number}).")
                         draft = service.draft_for(order)
-                        service.save_draft(order, author, text, base_version=draft.version)
+                        service.save_draft(order, author, deliverable(order, text),
+                                           base_version=draft.version)
                         service.deliver(order, author, f"Livraison {number}.")
                         session.commit()
                     if status is OrderStatus.REVISION_REQUESTED:

@@ -32,6 +32,7 @@ from portal.orders.models import (
     WriterLanguage,
     writer_tiers,
 )
+from tests.factories import deliverable
 from tests.http.agency_helpers import (
     bulk_orders,
     claim_order,
@@ -440,14 +441,18 @@ def test_a_manager_assigns_then_reassigns_an_order(app, manager, person, catalog
     assert _emails(app, order_id, "unassigned") == [first.email]
 
 
-def _writer_at_work(app, order_id: int, writer: User, text: str, *, deliver: bool = False):
-    """The writer saves `text` in the order's draft (and delivers it, then the client asks for a
-    revision, when `deliver`)."""
+def _writer_at_work(app, order_id: int, writer: User, text: str, *,
+                    deliver: bool = False) -> str | None:
+    """The writer saves `text` in the order's draft (and delivers it, completed to pass the
+    delivery rules, then the client asks for a revision, when `deliver`). Returns the delivered
+    text."""
     with app.app_context():
         order = db.session.get(Order, order_id)
         author = db.session.get(User, writer.id)
         draft = orders_service.draft_for(order)
-        orders_service.save_draft(order, author, text, base_version=draft.version)
+        delivered = deliverable(order, text)  # long enough for the brief when delivered
+        orders_service.save_draft(order, author, delivered if deliver else text,
+                                  base_version=draft.version)
         if deliver:
             orders_service.deliver(order, author)
             orders_service.request_revision(order, order.client, "Plus court.")
@@ -455,6 +460,7 @@ def _writer_at_work(app, order_id: int, writer: User, text: str, *, deliver: boo
             orders_service.save_draft(order, author, text + "\n\nUne suite à moitié écrite.",
                                       base_version=draft.version)
         db.session.commit()
+        return delivered if deliver else None
 
 
 def _stored_draft(app, order_id: int) -> str | None:
@@ -471,12 +477,13 @@ def _unassigned_email(app, order_id: int, writer: User) -> str:
 
 PASSED = "Your unfinished text was passed on to the new writer."
 SET_ASIDE = "Your unfinished text was not passed on"
+DELIVERED = "(the delivered text)"
 
 
 @pytest.mark.parametrize(("choice", "delivered", "draft_after", "line"), [
     ({}, False, None, SET_ASIDE),
     ({"assign-pass_draft": "y"}, False, "Mon premier jet.", PASSED),
-    ({}, True, "Mon premier jet.", SET_ASIDE),
+    ({}, True, DELIVERED, SET_ASIDE),
     ({"assign-pass_draft": "y"}, True, "Mon premier jet.\n\nUne suite à moitié écrite.",
      PASSED),
 ], ids=["default: set aside", "passed on", "in revision: back to the delivery",
@@ -490,7 +497,9 @@ def test_a_reassignment_passes_the_unfinished_text_on_only_when_the_manager_choo
                            content_type_id=catalogue["content_type"])
     give_skills(app, first, tier_ids=[catalogue["tier"]])
     claim_order(app, order_id, first)
-    _writer_at_work(app, order_id, first, "Mon premier jet.", deliver=delivered)
+    delivered_text = _writer_at_work(app, order_id, first, "Mon premier jet.",
+                                     deliver=delivered)
+    draft_after = delivered_text if draft_after == DELIVERED else draft_after
     page = manager.get(f"/orders/{order_id}").get_data(as_text=True)
     checkbox = re.search(r'<input[^>]*name="assign-pass_draft"[^>]*>', page).group(0)
     assert "checked" not in checkbox  # not passed on unless the manager says so

@@ -17,6 +17,7 @@ from portal.messaging.models import Message, MessageAttachment
 from portal.messaging.service import post_message
 from portal.orders import service as order_service
 from portal.orders.models import Order, OrderStatus
+from tests.factories import deliverable
 from tests.http.messaging_helpers import (
     EXE_FILE,
     PDF_FILE,
@@ -70,7 +71,8 @@ def test_client_writer_and_manager_talk_in_one_stream_with_the_orders_events(cas
     with app.app_context():
         order = db.session.get(Order, cast.order_id)
         writer = db.session.get(type(cast.writer.user), cast.writer.user.id)
-        order_service.save_draft(order, writer, "Un texte.", base_version=0)
+        order_service.save_draft(order, writer, deliverable(order, "Un texte."),
+                                 base_version=0)
         order_service.deliver(order, writer, "")
         db.session.commit()
 

@@ -17,6 +17,7 @@ from portal.accounts.models import User
 from portal.extensions import db
 from portal.orders import service, uploads
 from portal.orders.models import Order
+from tests.factories import deliverable
 from tests.http.messaging_helpers import TEXT_FILE, make_cast
 
 ORDER_PAGE_BUDGET = 8
@@ -46,7 +47,7 @@ def deliver_and_revise(cast, round_: int, *, revise: bool) -> None:
         order = db.session.get(Order, cast.order_id)
         writer = db.session.get(User, cast.writer.user.id)
         draft = service.draft_for(order)
-        service.save_draft(order, writer, f"# Version {round_}\n\nUn texte.",
+        service.save_draft(order, writer, deliverable(order, f"# Version {round_}\n\nUn texte."),
                            base_version=draft.version)
         service.deliver(order, writer, f"Version {round_}.")
         if revise:

@@ -320,7 +320,9 @@ def test_an_order_the_writer_may_not_see_answers_exactly_like_an_unknown_one(
 
 @pytest.fixture
 def claimed(app, cat, shop, writer):
-    order_id = place_order(app, shop, cat)
+    """An order of 100 to 200 words the writer took: ARTICLE (and its revision) can be
+    delivered."""
+    order_id = place_order(app, shop, cat, words=(100, 200))
     act(app, order_id, writer, "claim")
     return order_id
 
@@ -331,7 +333,7 @@ def test_workspace_shows_the_brief_beside_the_editor(claimed, writer, signed_in)
     assert response.status_code == 200
     assert 'id="editor"' in html and 'name="csrf-token"' in html
     assert "Parlez des usages du fruit." in by_testid(response, "instructions")
-    assert "0 words \u2014 target 300\u2013600" in by_testid(response, "word-count")
+    assert "0 words \u2014 target 100\u2013200" in by_testid(response, "word-count")
     keywords = by_testid(response, "keywords")
     assert "baobab" in keywords and "pain de singe" in keywords
     assert "Nothing saved yet" in by_testid(response, "autosave-status")
@@ -542,6 +544,107 @@ def test_the_client_never_sees_the_working_draft(app, claimed, shop, writer, sig
         assert not policies.can_write(client, order)
 
 
+# --- the rules before delivery (portal/orders/checks.py) ----------------------------------
+
+# 26 words, with the main keyword: far from a 900-1,200-word brief.
+SHORT = ("Le baobab vit très longtemps. Son tronc garde l'eau, ses feuilles se mangent et son "
+         "fruit nourrit les familles du village pendant la saison sèche, dit-on.")
+
+
+def deliver_disabled(page) -> bool:
+    button = re.search(r'<button[^>]*data-testid="deliver-button"[^>]*>',
+                       page.get_data(as_text=True)).group(0)
+    return re.search(r"\sdisabled[\s>]", button) is not None
+
+
+@pytest.fixture
+def long_order(app, cat, shop, writer):
+    """A 900 to 1,200-word order the writer took."""
+    order_id = place_order(app, shop, cat, words=(900, 1200))
+    act(app, order_id, writer, "claim")
+    return order_id
+
+
+def test_a_26_word_text_on_a_900_word_order_is_refused_and_nothing_changes(
+        app, ctx, long_order, writer, signed_in):
+    from portal.orders.text import word_count
+    assert word_count(SHORT) == 26
+    browser = signed_in(writer)
+
+    page = browser.get(f"/work/orders/{long_order}")
+    assert "The text has 0 words; the brief asks for at least 900." in by_testid(
+        page, "checks-blocking")
+    assert deliver_disabled(page) is True
+
+    response = deliver(browser, long_order, SHORT, 0)
+
+    assert response.status_code == 422
+    shown = page_text(response)
+    assert "This text cannot be delivered yet: The text has 26 words; the brief asks for at " \
+           "least 900." in shown
+    assert "Le baobab vit très longtemps." in response.get_data(as_text=True)  # kept
+    with ctx() as session:
+        assert session.scalar(sa.select(sa.func.count(Delivery.id))) == 0
+        assert session.get(Order, long_order).status is OrderStatus.IN_PROGRESS
+    assert events(ctx, long_order, "deliver") == []
+
+
+def test_a_text_that_meets_the_brief_is_delivered(app, ctx, long_order, writer, signed_in):
+    from tests.factories import deliverable
+    with ctx() as session:
+        text = deliverable(session.get(Order, long_order), ARTICLE)
+    browser = signed_in(writer)
+
+    response = deliver(browser, long_order, text, 0)
+
+    assert location(response) == f"/work/orders/{long_order}"
+    with ctx() as session:
+        assert session.scalars(sa.select(Delivery.text)).one() == text
+        assert session.get(Order, long_order).status is OrderStatus.DELIVERED
+
+
+def test_a_hand_made_post_cannot_deliver_a_text_missing_its_keyword(app, ctx, claimed, writer,
+                                                                    signed_in):
+    browser = signed_in(writer)
+    text = ARTICLE.replace("baobab", "arbre") + "\nEt pourtant, on ne le nomme pas.\n"
+
+    response = deliver(browser, claimed, text, 0)
+
+    assert response.status_code == 422
+    assert "The main keyword “baobab” is not in the text." in page_text(response)
+    assert stored_order(app, claimed).status is OrderStatus.IN_PROGRESS
+
+
+def test_the_autosave_answers_with_the_checks(app, long_order, claimed, writer, signed_in):
+    browser = signed_in(writer)
+    token = workspace_token(browser, long_order)
+
+    short = save(browser, long_order, SHORT, 0, token).json["checks"]
+    fine = save(browser, claimed, ARTICLE, 0, token).json["checks"]
+
+    assert short["ok"] is False and short["words"] == 26
+    assert short["blocking"] == [{
+        "code": "too_short", "figures": {"words": 26, "min": 900},
+        "message": "The text has 26 words; the brief asks for at least 900."}]
+    assert [w["code"] for w in short["warnings"]] == ["density_high", "secondary_missing"]
+    assert short["warnings"][0]["figures"] == {"keyword": "baobab", "count": 1, "words": 26,
+                                               "density": 3.85}
+    assert fine["ok"] is True and fine["blocking"] == []
+    page = browser.get(f"/work/orders/{claimed}")
+    assert "Ready to deliver" in by_testid(page, "checks-summary")
+    assert deliver_disabled(page) is False
+
+
+def test_the_rules_panel_speaks_french(app, ctx, long_order, writer, signed_in):
+    with ctx() as session:
+        session.get(type(writer), writer.id).locale = "fr"
+        session.commit()
+    page = signed_in(writer).get(f"/work/orders/{long_order}")
+    assert "Le texte compte 0 mots ; le brief en demande au moins 900." in by_testid(
+        page, "checks-blocking")
+    assert "0 mots\u202f; le brief" in page.get_data(as_text=True)  # the narrow space
+
+
 # --- releasing ----------------------------------------------------------------------------
 
 
@@ -606,8 +709,8 @@ def test_assignments_by_tab_with_counts_and_overdue_deadlines(app, cat, shop, wr
                                                                signed_in):
     writing = place_order(app, shop, cat, title="À écrire")
     late = place_order(app, shop, cat, title="En retard")
-    delivered = place_order(app, shop, cat, title="Livré")
-    approved = place_order(app, shop, cat, title="Approuvé")
+    delivered = place_order(app, shop, cat, title="Livré", words=(100, 200))
+    approved = place_order(app, shop, cat, title="Approuvé", words=(100, 200))
     for order_id in (writing, late, delivered, approved):
         act(app, order_id, writer, "claim")
     for order_id in (delivered, approved):

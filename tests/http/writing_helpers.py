@@ -18,7 +18,13 @@ from portal.orders.models import ContentType, Order, Tier, WriterLanguage, write
 ARTICLE = (
     "# Le baobab\n\nLe baobab est l'arbre emblématique de l'Afrique de l'Ouest. Son tronc "
     "garde l'eau de la saison des pluies, et ses fruits, le pain de singe, nourrissent "
-    "peut-être plus de monde qu'on ne le croit.\n"
+    "peut-être plus de monde qu'on ne le croit.\n\n"
+    "## Un arbre à tout faire\n\nSes feuilles se mangent en sauce, son écorce donne des "
+    "cordes solides et son ombre accueille les palabres du village. Dans bien des régions, "
+    "on dit qu'un baobab a vu passer des siècles d'histoire.\n\n"
+    "Le fruit se conserve longtemps, et sa poudre acidulée parfume les boissons fraîches des "
+    "marchés de Lomé. Les enfants le croquent à la sortie de l'école, tandis que les anciens "
+    "racontent les légendes de l'arbre.\n"
 )
 
 

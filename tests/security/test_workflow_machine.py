@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from datetime import timedelta
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from hypothesis import Phase, settings
@@ -46,6 +47,7 @@ from portal.messaging.queries import recount_unread
 from portal.orders import service
 from portal.orders.models import Draft, Order, OrderEvent, OrderStatus, OrderStatusCount
 from portal.orders.workflow import Action
+from tests.factories import deliverable
 from tests.security.fuzz_support import (
     SLOW_IS_FINE,
     csrf_token,
@@ -60,6 +62,8 @@ RUNS = examples(int(os.environ.get("PORTAL_WORKFLOW_RUNS", "40")))
 STEPS = 40
 MAX_ORDERS = 8  # in all, at most 3 of them not finished
 PRICE = 12_000  # 600 words at 20 per word
+# What the delivery rules read of the briefs `place_order` sends.
+BRIEF = SimpleNamespace(words_min=400, words_max=600, primary_keyword="", links_to_include="")
 FUNDS = 2 * PRICE  # the client's prepaid balance at the start: two orders, not three
 PEOPLE = ("client", "writer_a", "writer_b", "manager")
 NATURAL = "natural"
@@ -305,6 +309,8 @@ class WorkflowMachine(RuleBasedStateMachine):
     def deliver(self, index, who, text, stale):
         order, who = self.pick(index, who, "deliver")
         version = self.draft_version(order.id) + (1 if stale else 0)
+        if text.strip():  # long enough for the brief (the delivery rules are not under test)
+            text = deliverable(BRIEF, text)
         self.post(who, f"/work/orders/{order.id}/deliver",
                   {"text": text, "base_version": str(version), "note": "Voici."})
         self.expect(order, "deliver", who, succeeds=bool(text.strip()) and not stale)

@@ -19,6 +19,7 @@ from portal.notifications.models import OutboxEmail
 from portal.orders import emails as order_emails
 from portal.orders import service as orders
 from portal.orders.models import Order
+from tests.factories import deliverable
 from tests.unit.notification_helpers import at, choose, notifications_of, post, run_job
 
 EVERY = timedelta(minutes=15)
@@ -36,7 +37,7 @@ def deliver(app, order_id: int, when: datetime) -> None:
     with at(when), app.app_context():
         order = db.session.get(Order, order_id)
         writer = db.session.get(User, order.writer_id)
-        orders.save_draft(order, writer, "Le texte.",
+        orders.save_draft(order, writer, deliverable(order, "Le texte."),
                           base_version=orders.draft_for(order).version)
         orders.deliver(order, writer, "Voici le texte")
         db.session.commit()

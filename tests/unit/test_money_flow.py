@@ -27,6 +27,7 @@ from portal.extensions import db
 from portal.notifications.models import OutboxEmail
 from portal.orders import service
 from portal.orders.models import Order, OrderStatus
+from tests.factories import deliverable
 
 
 def entries(company_id: int) -> list[tuple[str, int, int]]:
@@ -74,7 +75,8 @@ def test_an_order_waits_for_payment_then_is_paid_invoiced_and_earned(factory, ct
 
         found = session.get(Order, order.id)
         service.claim(found, session.get(User, writer.id))
-        service.save_draft(found, session.get(User, writer.id), "Un texte.", base_version=0)
+        service.save_draft(found, session.get(User, writer.id), deliverable(found, "Un texte."),
+                           base_version=0)
         service.deliver(found, session.get(User, writer.id))
         service.approve(found, session.get(User, client.id), 5)
         session.commit()

@@ -50,6 +50,7 @@ from portal.errors import DomainError
 from portal.extensions import db
 from portal.orders import service
 from portal.orders.models import Order, OrderStatus
+from tests.factories import deliverable
 from tests.security.fuzz_support import SLOW_IS_FINE, example_counter, examples, wipe
 
 S = OrderStatus
@@ -191,7 +192,7 @@ class MoneyMachine(RuleBasedStateMachine):
             if order.status is S.OPEN:
                 service.claim(order, writer)
             draft = service.draft_for(order)
-            service.save_draft(order, writer, f"Texte {draft.version}.",
+            service.save_draft(order, writer, deliverable(order, f"Texte {draft.version}."),
                                base_version=draft.version)
             service.deliver(order, writer)
 

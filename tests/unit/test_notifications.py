@@ -20,6 +20,7 @@ from portal.notifications.models import OutboxEmail
 from portal.orders import emails as order_emails
 from portal.orders import service as orders
 from portal.orders.models import Order, OrderStatus
+from tests.factories import deliverable
 from tests.unit.notification_helpers import at, choose, notifications_of, post, run_job
 
 S = OrderStatus
@@ -64,8 +65,8 @@ def deliver_story(app, order, client, *, when=T0):
     with at(when), app.app_context():
         stored = db.session.get(Order, order.id)
         writer = db.session.get(User, order.writer_id)
-        orders.save_draft(stored, writer, "Le texte.", base_version=orders.draft_for(
-            stored).version)
+        orders.save_draft(stored, writer, deliverable(stored, "Le texte."),
+                          base_version=orders.draft_for(stored).version)
         orders.deliver(stored, writer, "Voici")
         db.session.commit()
 

@@ -15,6 +15,7 @@ from portal.accounts.models import Role, User
 from portal.extensions import db
 from portal.orders import service
 from portal.orders.models import Order, OrderStatus
+from tests.factories import deliverable
 
 S = OrderStatus
 TITLE = "Le pain de Lomé"
@@ -64,7 +65,8 @@ def test_the_story_of_an_order_told_by_email(app, factory, mailbox, people):
 
     def deliver(session, text, note):
         stored, me = on(session, Order, order), on(session, User, writer)
-        service.save_draft(stored, me, text, base_version=service.draft_for(stored).version)
+        service.save_draft(stored, me, deliverable(stored, text),
+                           base_version=service.draft_for(stored).version)
         service.deliver(stored, me, note)
 
     act(app, lambda s: deliver(s, "Première version du texte sur le pain.", "Première version"))

@@ -17,6 +17,7 @@ from portal.extensions import db
 from portal.notifications.models import OutboxEmail
 from portal.orders import jobs, service
 from portal.orders.models import Order, OrderEvent, OrderStatus
+from tests.factories import deliverable
 
 S = OrderStatus
 T0 = datetime(2026, 4, 6, 9, 0, tzinfo=UTC)
@@ -110,7 +111,8 @@ def test_the_review_clock_restarts_at_each_delivery(app, ctx, factory, days):
         stored = session.get(Order, order.id)
         writer = session.get(User, order.writer_id)
         draft = service.draft_for(stored)
-        service.save_draft(stored, writer, "Un texte plus court.", base_version=draft.version)
+        service.save_draft(stored, writer, deliverable(stored, "Un texte plus court."),
+                           base_version=draft.version)
         service.deliver(stored, writer, "Raccourci")
         session.commit()
     with at(redelivered + timedelta(days=days) - timedelta(seconds=1)):
@@ -141,7 +143,8 @@ def test_the_review_reminder_goes_once_at_half_the_window(app, ctx, factory, day
         stored = session.get(Order, order.id)
         service.request_revision(stored, session.get(User, order.client_id), "Un détail")
         writer = session.get(User, order.writer_id)
-        service.save_draft(stored, writer, "Nouveau texte", base_version=service.draft_for(
+        service.save_draft(stored, writer, deliverable(stored, "Nouveau texte"),
+                           base_version=service.draft_for(
             stored).version)
         service.deliver(stored, writer)
         session.commit()

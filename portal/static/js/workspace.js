@@ -1,4 +1,6 @@
-// The writing workspace: live word count, keyword checklist, autosave of the draft.
+// The writing workspace: live word count, keyword checklist, autosave of the draft, and the
+// rules before delivery (portal/orders/checks.py judges the text on each autosave; this script
+// shows the answer and keeps the Deliver button disabled while something blocks).
 //
 // The text is never lost: every change is copied to localStorage (one key per writer and order)
 // before anything is sent; a refused or failed save keeps it there and says so; an expired
@@ -10,6 +12,34 @@
 
   var SAVE_AFTER_TYPING_MS = 3000;
   var SAVE_WHILE_DIRTY_MS = 15000;
+
+  // --- the rules before delivery, as the server's last autosave answered ----------------------
+
+  function fillList(list, findings) {
+    while (list.firstChild) { list.removeChild(list.firstChild); }
+    findings.forEach(function (finding) {
+      var item = document.createElement("li");
+      item.dataset.code = finding.code;
+      item.textContent = finding.message;
+      list.appendChild(item);
+    });
+  }
+
+  function showChecks(checks) {
+    var panel = document.getElementById("delivery-checks");
+    if (!panel || !checks) { return; }
+    var ok = checks.blocking.length === 0;
+    panel.classList.toggle("is-ok", ok);
+    panel.classList.toggle("is-blocked", !ok);
+    document.getElementById("checks-summary").textContent =
+      ok ? panel.dataset.msgReady : panel.dataset.msgBlocked;
+    fillList(document.getElementById("checks-blocking"), checks.blocking);
+    fillList(document.getElementById("checks-warnings"), checks.warnings);
+    document.getElementById("checks-warnings-box").classList.toggle(
+      "d-none", checks.warnings.length === 0);
+    var button = document.getElementById("deliver");
+    if (button) { button.disabled = !ok; }
+  }
 
   function readStored(key) {
     try {
@@ -79,20 +109,29 @@
     return words.filter(function (word) { return HAS_LETTER.test(word); }).length;
   }
 
-  function squeeze(text) {
-    return text.toLowerCase().split(/\s+/).filter(Boolean).join(" ");
+  // Keyword matching: case, accents and plurals do not count (match_key in text.py).
+  var KEY_WORD = /[\p{L}\p{N}]+/gu;
+
+  function matchKey(word) {
+    var bare = word.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, "");
+    if (bare.length >= 5 && bare.slice(-3) === "aux") { return bare.slice(0, -3) + "al"; }
+    if (bare.length >= 4 && /[sx]$/.test(bare)) { return bare.slice(0, -1); }
+    return bare;
   }
 
-  function escapeRegExp(text) {
-    return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  function matchKeys(text) {
+    return (stripMarkdown(text).match(KEY_WORD) || []).map(matchKey);
   }
 
-  function hasKeyword(haystack, keyword) {
-    var needle = squeeze(keyword);
-    if (!needle) { return false; }
-    var pattern = new RegExp(
-      "(?<![\\p{L}\\p{N}_])" + escapeRegExp(needle) + "(?![\\p{L}\\p{N}_])", "u");
-    return pattern.test(haystack);
+  function hasKeyword(keys, keyword) {
+    var needle = matchKeys(keyword);
+    if (!needle.length) { return false; }
+    for (var i = 0; i + needle.length <= keys.length; i += 1) {
+      var j = 0;
+      while (j < needle.length && keys[i + j] === needle[j]) { j += 1; }
+      if (j === needle.length) { return true; }
+    }
+    return false;
   }
 
   function refreshCounts() {
@@ -106,9 +145,9 @@
     countEl.classList.toggle("words-inside", count >= min && count <= max);
     countEl.classList.toggle("words-outside", count < min || count > max);
 
-    var haystack = squeeze(stripMarkdown(text));
+    var keys = matchKeys(text);
     keywordItems.forEach(function (item) {
-      var present = hasKeyword(haystack, item.dataset.keyword);
+      var present = hasKeyword(keys, item.dataset.keyword);
       item.classList.toggle("is-present", present);
       var state = item.querySelector(".writing-keyword-state");
       if (state) { state.textContent = present ? d.msgPresent : d.msgMissing; }
@@ -164,6 +203,7 @@
       dirty = editor.value !== sentText;
       keep(dirty);
       setStatus(dirty ? d.msgUnsaved : data.message, dirty ? "pending" : "ok");
+      showChecks(data.checks);
       return;
     }
     if (status === 409 || status === 404) {
