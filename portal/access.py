@@ -192,6 +192,9 @@ ACCESS: Mapping[str, Rule] = {
     # --- the order page and what is done from it (the service then checks the move) ------
     "orders.detail": signed_in(*ORDER_SEEN),
     "orders.delivery": signed_in(*ORDER_SEEN),
+    # The approved text's files (the view answers 404 before approval, and for the earlier
+    # deliveries); a pool writer never sees an approved order.
+    "orders.export": signed_in(*CONVERSATION),
     "orders.cancel": signed_in(*ORDER_SEEN),
     "orders.request_revision": signed_in(*ORDER_SEEN),
     "orders.approve": signed_in(*ORDER_SEEN),

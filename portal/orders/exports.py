@@ -457,10 +457,20 @@ def export(markdown: str, title: str, fmt: str, language: str = "fr") -> bytes:
     return FORMATS[fmt].build(markdown, title, language)
 
 
+# Letters that have no ASCII base in Unicode's decomposition (Ewe, Kabiye, French, others).
+_LATIN = str.maketrans({
+    "ɖ": "d", "Ɖ": "D", "ƒ": "f", "Ƒ": "F", "ɣ": "g", "Ɣ": "G", "ŋ": "ng", "Ŋ": "Ng",
+    "ɔ": "o", "Ɔ": "O", "ɛ": "e", "Ɛ": "E", "ʋ": "v", "Ʋ": "V", "œ": "oe", "Œ": "Oe",
+    "æ": "ae", "Æ": "Ae", "ß": "ss", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ł": "l",
+    "Ł": "L",
+})
+
+
 def slug(title: str, fallback: str = "text") -> str:
     """A file name's stem from a title: ASCII letters and digits joined by hyphens, lower
     case, at most 80 characters; `fallback` when nothing is left."""
-    ascii_title = unicodedata.normalize("NFKD", title or "").encode("ascii", "ignore").decode()
+    ascii_title = unicodedata.normalize("NFKD", (title or "").translate(_LATIN))
+    ascii_title = ascii_title.encode("ascii", "ignore").decode()
     stem = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:80].rstrip("-")
     return stem or fallback
 

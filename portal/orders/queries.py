@@ -257,6 +257,14 @@ def deliveries(order: Order) -> list[Delivery]:
     ))
 
 
+def latest_delivery(order: Order) -> Delivery | None:
+    """The order's last delivery (for an approved order, the approved text): one statement."""
+    return db.session.scalar(
+        sa.select(Delivery).where(Delivery.order_id == order.id)
+        .order_by(Delivery.number.desc()).limit(1)
+    )
+
+
 @dataclass
 class HomeSummary:
     counts: dict[OrderStatus, int]

@@ -32,7 +32,7 @@ from portal.i18n import current_language, format_money, to_local, to_utc, transl
 from portal.messaging import queries as conversations
 from portal.messaging.views import conversation_for
 from portal.notifications import service as notifications
-from portal.orders import policies, queries, service, text, uploads
+from portal.orders import exports, policies, queries, service, text, uploads
 from portal.orders.forms import (
     ApproveForm,
     BackForm,
@@ -79,6 +79,16 @@ TIMELINE_LABELS = {
     "auto_approve": _l("Approved automatically"),
     "deadline_extended": _l("Deadline extended"),
     "revision_granted": _l("Extra revision granted"),
+}
+
+# The downloads of an approved text, in the order the page lists them.
+EXPORT_LABELS = {
+    "docx": _l("Word (.docx)"),
+    "pdf": _l("PDF (.pdf)"),
+    "html": _l("Web page (.html)"),
+    "fragment.html": _l("HTML to paste (.html)"),
+    "md": _l("Markdown (.md)"),
+    "txt": _l("Plain text (.txt)"),
 }
 
 
@@ -353,6 +363,8 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, message
         awaiting=_awaiting_payment(order),
         deliveries=deliveries,
         review=review,
+        shown=_shown_text(order, latest) if review is None else None,
+        export_labels=translated(EXPORT_LABELS),
         may_revise=may_revise,
         may_approve=may_approve,
         events=events,
@@ -369,6 +381,21 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, message
         conversation=conversation_for(order, current_user, last_visit=last_visit,
                                       form=message_form, events=events, before_id=before_id),
     ), status
+
+
+def _shown_text(order: Order, latest: Delivery | None) -> dict | None:
+    """The text shown on the page itself, when the review form does not show it: the approved
+    text, or the delivery waiting for the client's review (to its writer and the managers).
+    An approved text comes with its downloads and what the copy buttons copy."""
+    if latest is None or order.status not in (OrderStatus.DELIVERED, OrderStatus.APPROVED):
+        return None
+    shown = {"delivery": latest, "html": text.render_markdown(latest.text),
+             "approved": order.status is OrderStatus.APPROVED,
+             "exports": policies.can_export(current_user, order)}
+    if shown["exports"]:
+        shown["plain"] = exports.to_text(latest.text, order.title).decode()
+        shown["fragment"] = exports.html_fragment(latest.text)
+    return shown
 
 
 def _awaiting_payment(order: Order) -> dict | None:
@@ -466,6 +493,24 @@ def delivery(order_id: int, number: int):
     diff = text.diff_html(text.word_diff(previous.text, current.text)) if previous else None
     return render_template("orders/delivery.html", order=order, delivery=current,
                            previous=previous, diff=diff, html=text.render_markdown(current.text))
+
+
+@bp.get("/<int:order_id>/deliveries/<int:number>/export.<fmt>")
+@login_required
+def export(order_id: int, number: int, fmt: str):
+    if fmt not in exports.FORMATS:
+        abort(404)
+    order = queries.get_order_for(current_user, order_id)
+    if not policies.can_export(current_user, order):
+        abort(404)
+    latest = queries.latest_delivery(order)
+    if latest is None or latest.number != number:
+        abort(404)
+    body = exports.export(latest.text, order.title, fmt, order.language)
+    response = current_app.response_class(body, content_type=exports.FORMATS[fmt].mimetype)
+    response.headers["Content-Disposition"] = exports.content_disposition(
+        order.title, fmt, fallback=order.reference)
+    return response
 
 
 # --- files --------------------------------------------------------------------------------
