@@ -184,6 +184,7 @@ ACCESS: Mapping[str, Rule] = {
     "agency.grant_revision": role(MANAGER, on=(R.MANAGER,)),
     # --- a client's orders ----------------------------------------------------------------
     "orders.list": role(CLIENT),
+    "orders.texts_archive": role(CLIENT),  # the approved texts of a period, one .zip
     "orders.new": role(CLIENT),
     "orders.quote": role(CLIENT),
     "orders.edit": role(CLIENT, on=(R.OWNER,)),

@@ -13,8 +13,11 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import BinaryIO
 from urllib.parse import quote
 
 from markupsafe import escape
@@ -457,10 +460,11 @@ def export(markdown: str, title: str, fmt: str, language: str = "fr") -> bytes:
     return FORMATS[fmt].build(markdown, title, language)
 
 
-# Letters that have no ASCII base in Unicode's decomposition (Ewe, Kabiye, French, others).
+# Letters that have no ASCII base in Unicode's decomposition (Ewe, Kabiye, French, others;
+# U+0263 is the Ewe gamma, U+028B the v with hook).
 _LATIN = str.maketrans({
-    "ɖ": "d", "Ɖ": "D", "ƒ": "f", "Ƒ": "F", "ɣ": "g", "Ɣ": "G", "ŋ": "ng", "Ŋ": "Ng",
-    "ɔ": "o", "Ɔ": "O", "ɛ": "e", "Ɛ": "E", "ʋ": "v", "Ʋ": "V", "œ": "oe", "Œ": "Oe",
+    "ɖ": "d", "Ɖ": "D", "ƒ": "f", "Ƒ": "F", "\u0263": "g", "Ɣ": "G", "ŋ": "ng", "Ŋ": "Ng",
+    "ɔ": "o", "Ɔ": "O", "ɛ": "e", "Ɛ": "E", "\u028b": "v", "Ʋ": "V", "œ": "oe", "Œ": "Oe",
     "æ": "ae", "Æ": "Ae", "ß": "ss", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ł": "l",
     "Ł": "L",
 })
@@ -491,3 +495,25 @@ def content_disposition(title: str, fmt: str, fallback: str = "text") -> str:
     ascii_name, utf8_name = file_name(title, fmt, fallback)
     return (f'attachment; filename="{ascii_name}"; '
             f"filename*=UTF-8''{quote(utf8_name, safe='')}")
+
+
+# --- many texts in one archive ------------------------------------------------------------
+
+
+def write_archive(rows: Iterable, out: BinaryIO) -> int:
+    """Each text of `rows` (id, title, language, closed_at, text) as .docx and .md in a zip
+    written to `out`, one text at a time; file names start with the approval date and the
+    order's reference, so that they sort by date and never collide. Returns how many texts."""
+    count = 0
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for order_id, title, language, closed_at, text in rows:
+            day = closed_at.strftime("%Y-%m-%d") if isinstance(closed_at, datetime) else "text"
+            stem = f"{day}-cmd-{order_id:05d}-{slug(title)}"[:100]
+            stamp = closed_at.timetuple()[:6] if isinstance(closed_at, datetime) \
+                else (1980, 1, 1, 0, 0, 0)
+            for fmt in ("docx", "md"):
+                entry = zipfile.ZipInfo(f"{stem}.{fmt}", date_time=stamp)
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(entry, export(text, title, fmt, language))
+            count += 1
+    return count

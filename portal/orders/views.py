@@ -4,7 +4,8 @@ order page every role opens."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import tempfile
+from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import (
@@ -16,6 +17,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -42,6 +44,7 @@ from portal.orders.forms import (
     QuoteForm,
     RevisionForm,
     SubmitOrderForm,
+    TextsArchiveForm,
     UploadForm,
 )
 from portal.orders.models import STATUS_LABELS, Attachment, Delivery, Order, OrderStatus, Tier
@@ -315,6 +318,18 @@ def quote():
 @bp.get("", endpoint="list")
 @role_required(Role.CLIENT)
 def list_orders():
+    return _list_page(_archive_form())
+
+
+def _archive_form() -> TextsArchiveForm:
+    """The period form of the texts' archive, filled with the last thirty days."""
+    form = TextsArchiveForm(formdata=None)
+    today = to_local(utcnow(), _zone()).date()
+    form.start.data, form.end.data = today - timedelta(days=30), today
+    return form
+
+
+def _list_page(archive_form: TextsArchiveForm, status: int = 200):
     filters = ListFilterForm(request.args)
     filters.validate()
     chosen = queries.ListFilters(status=filters.clean_status(),
@@ -328,7 +343,32 @@ def list_orders():
     return render_template("orders/list.html", page=page, filters=filters, chosen=chosen,
                            counts=counts, total=sum(counts.values()), estimate=_estimate,
                            unread=conversations.unread_counts(current_user,
-                                                              [o.id for o in page.items]))
+                                                              [o.id for o in page.items]),
+                           archive_form=archive_form), status
+
+
+# Up to this size an archive is built in memory, then in a temporary file.
+ARCHIVE_IN_MEMORY = 8 * 1024 * 1024
+
+
+@bp.get("/texts.zip")
+@role_required(Role.CLIENT)
+def texts_archive():
+    form = TextsArchiveForm(request.args)
+    if not form.validate():
+        return _list_page(form, 422)
+    zone = _zone()
+    start = to_utc(datetime.combine(form.start.data, time()), zone)
+    end = to_utc(datetime.combine(form.end.data + timedelta(days=1), time()), zone)
+    spool = tempfile.SpooledTemporaryFile(max_size=ARCHIVE_IN_MEMORY)  # noqa: SIM115
+    count = exports.write_archive(queries.approved_texts(current_user, start, end), spool)
+    if not count:
+        spool.close()
+        form.end.errors = [_("No text was approved in this period.")]
+        return _list_page(form)
+    spool.seek(0)
+    name = f"texts-{form.start.data.isoformat()}-{form.end.data.isoformat()}.zip"
+    return send_file(spool, mimetype="application/zip", as_attachment=True, download_name=name)
 
 
 def _estimate(order: Order):

@@ -33,9 +33,12 @@ FORMATS = {
 
 
 @pytest.fixture
-def approved(factory):
-    """An approved order with two deliveries (one revision asked)."""
-    return factory.order(status=OrderStatus.APPROVED, text=TEXT, title=TITLE, revisions=1)
+def approved(factory, person):
+    """An approved order with two deliveries (one revision asked); its people read English."""
+    tier = factory.tier()
+    return factory.order(status=OrderStatus.APPROVED, text=TEXT, title=TITLE, revisions=1,
+                         client=person("client"), tier=tier,
+                         writer=factory.writer(tiers=[tier], locale="en"))
 
 
 def url(order, fmt: str, number: int = 2) -> str:
@@ -153,7 +156,9 @@ def test_the_order_page_shows_the_approved_text_with_its_downloads_and_copy_butt
 
 
 def test_the_writer_sees_the_delivery_waiting_for_review_without_downloads(signed_in, factory):
-    order = factory.order(status=OrderStatus.DELIVERED, text=TEXT)
+    tier = factory.tier()
+    order = factory.order(status=OrderStatus.DELIVERED, text=TEXT, tier=tier,
+                          writer=factory.writer(tiers=[tier], locale="en"))
     writer = signed_in(order.writer)
 
     page = writer.get(f"/orders/{order.id}")

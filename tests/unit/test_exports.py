@@ -113,7 +113,7 @@ Fin, voir https://example.org/fin et nous écrire (bonjour@example.test).
 
 def test_the_markdown_is_the_text_as_written_with_unix_line_ends():
     assert exports.to_markdown("# Titre\r\n\r\nUn *mot*.\r\n\r\n\r\n", "T") == \
-        "# Titre\n\nUn *mot*.\n".encode()
+        b"# Titre\n\nUn *mot*.\n"
 
 
 def test_the_html_fragment_escapes_html_written_in_the_text():
