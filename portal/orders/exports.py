@@ -25,6 +25,15 @@ from markupsafe import escape
 from portal.orders.text import _MARKDOWN, render_markdown
 
 LINK_SCHEMES = ("http://", "https://", "mailto:")
+# Characters no document format may hold: C0 controls but tab and line ends, DEL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _clean(text: str | None) -> str:
+    """The text without control characters, and a lone surrogate (never valid UTF-8) as "?":
+    what is stored should hold neither, but a file must still be made."""
+    text = _CONTROL.sub("", text or "")
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 # --- the text as blocks of runs -----------------------------------------------------------
@@ -100,7 +109,7 @@ def _runs(children) -> list[Run]:
 
 def blocks(markdown: str) -> list[Block]:
     """The Markdown as a flat list of blocks, lists flattened into items with their depth."""
-    tokens = _MARKDOWN.parse(markdown or "")
+    tokens = _MARKDOWN.parse(_clean(markdown))
     out: list[Block] = []
     lists: list[list] = []  # per open list: [ordered, next number, first item still to come]
     quote = 0
@@ -159,7 +168,7 @@ def blocks(markdown: str) -> list[Block]:
 
 def to_markdown(markdown: str, title: str) -> bytes:
     """The text as the writer wrote it, in UTF-8, with Unix line ends."""
-    text = (markdown or "").replace("\r\n", "\n").replace("\r", "\n").rstrip("\n")
+    text = _clean(markdown).replace("\r\n", "\n").replace("\r", "\n").rstrip("\n")
     return (text + "\n").encode("utf-8")
 
 
@@ -215,7 +224,7 @@ def to_text(markdown: str, title: str) -> bytes:
 
 def html_fragment(markdown: str) -> str:
     """The clean HTML of the text (what the order page shows), without a page around it."""
-    return str(render_markdown(markdown or ""))
+    return str(render_markdown(_clean(markdown)))
 
 
 def to_html_fragment(markdown: str, title: str) -> bytes:
@@ -248,7 +257,7 @@ def to_html_page(markdown: str, title: str, language: str = "fr") -> bytes:
     """A whole page that opens by itself: charset, title and the text's language declared."""
     lang = language if re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", language or "") \
         else "fr"
-    page = _PAGE.format(lang=lang, title=escape(title), body=html_fragment(markdown))
+    page = _PAGE.format(lang=lang, title=escape(_clean(title)), body=html_fragment(markdown))
     return page.encode("utf-8")
 
 
@@ -317,7 +326,7 @@ def to_docx(markdown: str, title: str, language: str = "fr") -> bytes:
     from docx.shared import Pt
 
     document = Document()
-    document.core_properties.title = title
+    document.core_properties.title = _clean(title)[:255]
     document.core_properties.language = language
     styles = {style.name for style in document.styles}
     for block in blocks(markdown):
@@ -369,9 +378,9 @@ def to_pdf(markdown: str, title: str, language: str = "fr") -> bytes:
     after their marker, bold and italic runs, links clickable and underlined in blue."""
     from fpdf.enums import XPos, YPos
 
-    from portal.billing.pdf import FAMILY, FONTS, Sheet
+    from portal.billing.pdf import FAMILY, FONTS, GREY, Sheet
 
-    pdf = Sheet(title)
+    pdf = Sheet(_clean(title))
     pdf.set_lang(language)
     pdf.add_font(FAMILY, "I", FONTS.joinpath("DejaVuSans-Oblique.ttf"))
     pdf.add_font(FAMILY, "BI", FONTS.joinpath("DejaVuSans-BoldOblique.ttf"))
@@ -394,12 +403,19 @@ def to_pdf(markdown: str, title: str, language: str = "fr") -> bytes:
             pdf.set_text_color(0, 0, 0)
         pdf.set_font(FAMILY, "", 11)
 
+    previous: Block | None = None
     for block in blocks(markdown):
-        indent = left + 6 * block.depth + (6 if block.quote else 0)
+        depth = min(block.depth, 8)  # deeper lists stay at the eighth step
+        indent = left + 6 * depth + (6 if block.quote else 0)
         if block.kind == "item":
-            indent = left + 6 * (block.depth - 1) + (6 if block.quote else 0)
+            indent = left + 6 * (depth - 1) + (6 if block.quote else 0)
+        if previous is not None and previous.kind == "item" and (
+                block.kind != "item" or (block.first and block.depth == 1)):
+            pdf.ln(2)  # a list ends: the space between blocks
+        previous = block
         pdf.set_left_margin(indent)
         pdf.set_x(indent)
+        top, page = pdf.get_y(), pdf.page
         if block.kind == "heading":
             size = _HEADING_SIZES[block.level]
             pdf.ln(2)
@@ -426,7 +442,12 @@ def to_pdf(markdown: str, title: str, language: str = "fr") -> bytes:
             pdf.ln(6)
         else:
             write_runs(block.runs, 11)
-            pdf.ln(8)
+            pdf.ln(5.5)
+            if block.quote and pdf.page == page:  # a bar along a quotation
+                pdf.set_draw_color(*GREY)
+                pdf.line(indent - 3, top, indent - 3, pdf.get_y())
+                pdf.set_draw_color(0, 0, 0)
+            pdf.ln(2.5)
     pdf.set_left_margin(left)
     return pdf.output_bytes()
 
@@ -483,7 +504,7 @@ def file_name(title: str, fmt: str, fallback: str = "text") -> tuple[str, str]:
     """The ASCII name and the UTF-8 name of the file of `title` in format `fmt`."""
     extension = FORMATS[fmt].extension
     suffix = "-fragment" if fmt == "fragment.html" else ""
-    readable = re.sub(r"[\x00-\x1f\x7f/\\:*?\"<>|]+", " ", title or "").strip(" .")[:120]
+    readable = re.sub(r"[\x00-\x1f\x7f/\\:*?\"<>|]+", " ", _clean(title)).strip(" .")[:120]
     readable = " ".join(readable.split()) or fallback
     return (f"{slug(title, fallback)}{suffix}.{extension}",
             f"{readable}{suffix}.{extension}")

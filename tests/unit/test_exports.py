@@ -159,3 +159,40 @@ def test_file_names_are_safe_ascii_with_the_title_in_utf8_beside(title, fmt, asc
     assert found[1] == ascii_name
     assert unquote(found[2]) == utf8_name
     assert found[1].isascii() and found[2].isascii()
+
+
+NASTY = {
+    "empty": "",
+    "blank": "   \n\n  ",
+    "emoji and ideograms": "# 🎉 Fête\n\nDu texte 😀 et 漢字 et ɖ ƒ ŋ.",
+    "long address": "Voir https://example.com/" + "a" * 500 + " fin.\n\n[lien](https://example.com/"
+                    + "b" * 400 + ")",
+    "long word": "x" * 3000,
+    "deep lists": "".join("  " * i + f"- niveau {i}\n" for i in range(40)),
+    "deep quotes": "> " * 30 + "citation profonde",
+    "control characters": "Texte \x01\x02\x0b\x0c avec contrôle\x7f\x1f.",
+    "blocks in items": "- # titre dans une liste\n- ```\ncode\n```\n-\n- > cité",
+    "table": "| a | b |\n|---|---|\n| 1 | 2 |",
+    "images": "![le texte](https://example.com/x.png) et ![](javascript:alert(1))",
+    "raw html": "<div>bloc</div>\n\n<b>gras</b>",
+    "rules": "a\n\n---\n\nb\n\n***",
+    "numbers": "3. trois\n4. quatre\n\n999999999. grand",
+    "lone surrogate": "a\ud800b",
+}
+
+
+@pytest.mark.parametrize("case", NASTY)
+@pytest.mark.parametrize("fmt", exports.FORMATS)
+def test_any_text_makes_a_file(app, case, fmt):
+    with app.app_context():
+        data = exports.export(NASTY[case], f"Titre \x01 {case} \ud800", fmt)
+
+    assert data
+    if fmt == "docx":
+        document = docx.Document(io.BytesIO(data))
+        assert "\x01" not in " ".join(p.text for p in document.paragraphs)
+    elif fmt == "pdf":
+        assert data.startswith(b"%PDF-")
+    else:
+        text = data.decode("utf-8")
+        assert "\x01" not in text and "\x7f" not in text
