@@ -20,9 +20,17 @@ from datetime import datetime
 from typing import BinaryIO
 from urllib.parse import quote
 
+from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.opc.constants import RELATIONSHIP_TYPE
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Pt
+from fpdf.enums import XPos, YPos
 from markupsafe import escape
 
-from portal.orders.text import _MARKDOWN, render_markdown
+from portal.billing.pdf import FAMILY, FONTS, GREY, Sheet
+from portal.orders.text import markdown_tokens, render_markdown
 
 LINK_SCHEMES = ("http://", "https://", "mailto:")
 # Characters no document format may hold: C0 controls but tab and line ends, DEL.
@@ -109,7 +117,7 @@ def _runs(children) -> list[Run]:
 
 def blocks(markdown: str) -> list[Block]:
     """The Markdown as a flat list of blocks, lists flattened into items with their depth."""
-    tokens = _MARKDOWN.parse(_clean(markdown))
+    tokens = markdown_tokens(_clean(markdown))
     out: list[Block] = []
     lists: list[list] = []  # per open list: [ordered, next number, first item still to come]
     quote = 0
@@ -267,9 +275,6 @@ def to_html_page(markdown: str, title: str, language: str = "fr") -> bytes:
 def _add_hyperlink(paragraph, url: str, runs: list[Run]) -> None:
     """A w:hyperlink element around the runs, pointing at `url` through an external
     relationship of the document part (python-docx has no API for it)."""
-    from docx.opc.constants import RELATIONSHIP_TYPE
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
 
     rel_id = paragraph.part.relate_to(url, RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
     link = OxmlElement("w:hyperlink")
@@ -322,8 +327,6 @@ def to_docx(markdown: str, title: str, language: str = "fr") -> bytes:
     """A Word document: Markdown headings as Heading 1 to 6, bullet items in the List Bullet
     styles (by depth), numbered items with their number in List Number's indent, bold and
     italic runs, links as real hyperlinks."""
-    from docx import Document
-    from docx.shared import Pt
 
     document = Document()
     document.core_properties.title = _clean(title)[:255]
@@ -343,7 +346,7 @@ def to_docx(markdown: str, title: str, language: str = "fr") -> bytes:
                 paragraph.paragraph_format.left_indent = Pt(18 * depth)
                 paragraph.add_run(f"{block.marker} ")
         elif block.kind == "rule":
-            document.add_paragraph("—" * 3).alignment = 1  # centred
+            document.add_paragraph("—" * 3).alignment = WD_ALIGN_PARAGRAPH.CENTER
             continue
         elif block.kind == "code":
             paragraph = document.add_paragraph(style="No Spacing" if "No Spacing" in styles
@@ -376,10 +379,6 @@ _LINK_BLUE = (10, 88, 202)
 def to_pdf(markdown: str, title: str, language: str = "fr") -> bytes:
     """An A4 PDF in DejaVu Sans: headings larger and bold, paragraphs, list items indented
     after their marker, bold and italic runs, links clickable and underlined in blue."""
-    from fpdf.enums import XPos, YPos
-
-    from portal.billing.pdf import FAMILY, FONTS, GREY, Sheet
-
     pdf = Sheet(_clean(title))
     pdf.set_lang(language)
     pdf.add_font(FAMILY, "I", FONTS.joinpath("DejaVuSans-Oblique.ttf"))
