@@ -258,6 +258,17 @@ def deliveries(order: Order) -> list[Delivery]:
     ))
 
 
+def _approved_in(client: User, start: datetime, end: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(Order.client_id == client.id, Order.status == OrderStatus.APPROVED,
+                   Order.closed_at >= start, Order.closed_at < end)
+
+
+def count_approved_texts(client: User, start: datetime, end: datetime) -> int:
+    """How many of the client's orders were approved in [start, end)."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Order).where(_approved_in(client, start, end)))
+
+
 def approved_texts(client: User, start: datetime, end: datetime, *, batch: int = 20):
     """The client's approved orders closed in [start, end), oldest first, each with the text
     of its last delivery: rows (id, title, language, closed_at, text), fetched `batch` at a
@@ -267,8 +278,7 @@ def approved_texts(client: User, start: datetime, end: datetime, *, batch: int =
     stmt = (
         sa.select(Order.id, Order.title, Order.language, Order.closed_at, Delivery.text)
         .join(Delivery, sa.and_(Delivery.order_id == Order.id, Delivery.number == last))
-        .where(Order.client_id == client.id, Order.status == OrderStatus.APPROVED,
-               Order.closed_at >= start, Order.closed_at < end)
+        .where(_approved_in(client, start, end))
         .order_by(Order.closed_at, Order.id)
         .execution_options(yield_per=batch)
     )

@@ -360,12 +360,16 @@ def texts_archive():
     zone = _zone()
     start = to_utc(datetime.combine(form.start.data, time()), zone)
     end = to_utc(datetime.combine(form.end.data + timedelta(days=1), time()), zone)
-    spool = tempfile.SpooledTemporaryFile(max_size=ARCHIVE_IN_MEMORY)  # noqa: SIM115
-    count = exports.write_archive(queries.approved_texts(current_user, start, end), spool)
-    if not count:
-        spool.close()
-        form.end.errors = [_("No text was approved in this period.")]
+    count = queries.count_approved_texts(current_user, start, end)
+    most = current_app.config["TEXTS_PER_ARCHIVE"]
+    if not count or count > most:
+        form.end.errors = [
+            _("No text was approved in this period.") if not count else
+            _("%(count)d texts were approved in this period; an archive holds at most "
+              "%(most)d. Choose a shorter period.", count=count, most=most)]
         return _list_page(form)
+    spool = tempfile.SpooledTemporaryFile(max_size=ARCHIVE_IN_MEMORY)  # noqa: SIM115
+    exports.write_archive(queries.approved_texts(current_user, start, end), spool)
     spool.seek(0)
     name = f"texts-{form.start.data.isoformat()}-{form.end.data.isoformat()}.zip"
     return send_file(spool, mimetype="application/zip", as_attachment=True, download_name=name)

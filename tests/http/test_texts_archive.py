@@ -152,4 +152,20 @@ def test_the_archive_runs_the_same_statements_however_many_texts(app, signed_in,
         factory.order(status=OrderStatus.APPROVED, client=ama, title=f"En plus {n}")
     many = statements({"start": "2026-10-01", "end": "2026-12-02"})
 
-    assert one == many <= 2
+    assert one == many <= 3  # the user, the count, the texts
+
+
+def test_a_period_with_too_many_texts_asks_for_a_shorter_one(app, signed_in, story,
+                                                              monkeypatch):
+    ama, _koku, _orders = story
+    monkeypatch.setitem(app.config, "TEXTS_PER_ARCHIVE", 1)
+    client = signed_in(ama)
+
+    page = client.get("/orders/texts.zip", query_string=PERIOD)
+
+    assert page.status_code == 200
+    assert field_error(page, "end") == ("2 texts were approved in this period; an archive "
+                                        "holds at most 1. Choose a shorter period.")
+    one_day = client.get("/orders/texts.zip", query_string={"start": "2026-11-20",
+                                                            "end": "2026-11-20"})
+    assert one_day.headers["Content-Type"] == "application/zip"
