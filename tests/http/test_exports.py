@@ -201,5 +201,6 @@ def test_the_html_download_is_never_shown_inline(signed_in, approved):
     response = signed_in(approved.client).get(url(approved, "html"))
 
     assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert response.headers["Content-Security-Policy"] == "sandbox"
     assert "no-store" in response.headers["Cache-Control"]
     assert not zipfile.is_zipfile(io.BytesIO(response.data))

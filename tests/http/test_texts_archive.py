@@ -58,6 +58,7 @@ def test_the_archive_holds_each_text_of_the_period_as_word_and_markdown(signed_i
 
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/zip"
+    assert response.headers["Content-Security-Policy"] == "sandbox"
     assert 'filename=texts-2026-11-01-2026-11-30.zip' in response.headers["Content-Disposition"]
     archive = zipfile.ZipFile(io.BytesIO(response.data))
     first, revised = orders["first"].id, orders["revised"].id
