@@ -66,3 +66,25 @@ def test_the_client_copies_and_downloads_the_approved_text_on_a_phone(new_page, 
     assert re.fullmatch(r"texts-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d\.zip",
                         download.value.suggested_filename)
     assert not page.errors
+
+
+def test_without_the_clipboard_api_the_copy_command_copies_the_text(new_page, factory,
+                                                                    live_server):
+    order = factory.order(status=OrderStatus.APPROVED, text=TEXT, title="Sans presse-papiers")
+    page = new_page()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"],
+                                   origin=live_server.url)
+    page.add_init_script("Object.defineProperty(Navigator.prototype, 'clipboard', "
+                         "{get: () => undefined})")
+    log_in(page, order.client.email)
+
+    page.goto(f"/orders/{order.id}")
+    assert page.evaluate("navigator.clipboard") is None
+    page.get_by_test_id("copy-text").click()
+
+    expect(page.get_by_test_id("shown-text").get_by_role("status")).to_have_text("Copié.")
+    reader = page.context.new_page()  # the same browser, with its clipboard API
+    reader.goto("/orders")
+    assert reader.evaluate("navigator.clipboard.readText()").startswith(
+        "Le marché d'Adawlato\n\nOn y trouve tout")
+    assert not page.errors

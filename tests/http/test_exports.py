@@ -151,7 +151,7 @@ def test_the_order_page_shows_the_approved_text_with_its_downloads_and_copy_butt
     assert by_testid(page, "copy-text") == "Copy text"
     assert by_testid(page, "copy-html") == "Copy as HTML"
     assert 'data-copy-source="text">Guide du marché\n\nAcheter frais et local' in html
-    assert 'data-copy-source="html">&lt;h1&gt;Guide du marché&lt;/h1&gt;' in html
+    assert 'aria-label="The HTML of the text">&lt;h1&gt;Guide du marché&lt;/h1&gt;' in html
     assert "js/copy.js" in html
 
 
