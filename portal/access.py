@@ -246,6 +246,7 @@ ACCESS: Mapping[str, Rule] = {
     "finance.reject_payment": role(MANAGER),
     "finance.company_list": role(MANAGER),
     "finance.company_detail": role(MANAGER),
+    "orders.company_texts_archive": role(MANAGER),  # a company's approved texts, one .zip
     "finance.company_terms": role(MANAGER),
     "finance.adjust": role(MANAGER),
     "finance.invoice_month": role(MANAGER),

@@ -357,21 +357,50 @@ def texts_archive():
     form = TextsArchiveForm(request.args)
     if not form.validate():
         return _list_page(form, 422)
+    done = _texts_archive(form, Order.client_id == current_user.id, "texts")
+    if isinstance(done, str):
+        form.end.errors = [done]
+        return _list_page(form)
+    return done
+
+
+@bp.get("/companies/<int:company_id>/texts.zip")
+@role_required(Role.MANAGER)
+def company_texts_archive(company_id: int):
+    from portal.billing.models import Company
+
+    company = db.session.get(Company, company_id)
+    if company is None:
+        abort(404)
+    form = TextsArchiveForm(request.args)
+    if form.validate():
+        done = _texts_archive(form, Order.company_id == company.id,
+                              f"{exports.slug(company.name, 'company')}-texts")
+    else:
+        done = " ".join(str(e) for e in [*form.start.errors, *form.end.errors])
+    if isinstance(done, str):
+        flash(done, "danger")
+        return redirect(url_for("finance.company_detail", company_id=company.id))
+    return done
+
+
+def _texts_archive(form: TextsArchiveForm, whose, stem: str):
+    """The .zip of the texts `whose` picks approved in the form's period (days in the reader's
+    time zone), or why there is none."""
     zone = _zone()
     start = to_utc(datetime.combine(form.start.data, time()), zone)
     end = to_utc(datetime.combine(form.end.data + timedelta(days=1), time()), zone)
-    count = queries.count_approved_texts(current_user, start, end)
+    count = queries.count_approved_texts(whose, start, end)
     most = current_app.config["TEXTS_PER_ARCHIVE"]
-    if not count or count > most:
-        form.end.errors = [
-            _("No text was approved in this period.") if not count else
-            _("%(count)d texts were approved in this period; an archive holds at most "
-              "%(most)d. Choose a shorter period.", count=count, most=most)]
-        return _list_page(form)
+    if not count:
+        return _("No text was approved in this period.")
+    if count > most:
+        return _("%(count)d texts were approved in this period; an archive holds at most "
+                 "%(most)d. Choose a shorter period.", count=count, most=most)
     spool = tempfile.SpooledTemporaryFile(max_size=ARCHIVE_IN_MEMORY)  # noqa: SIM115
-    exports.write_archive(queries.approved_texts(current_user, start, end), spool)
+    exports.write_archive(queries.approved_texts(whose, start, end), spool)
     spool.seek(0)
-    name = f"texts-{form.start.data.isoformat()}-{form.end.data.isoformat()}.zip"
+    name = f"{stem}-{form.start.data.isoformat()}-{form.end.data.isoformat()}.zip"
     return _inert(send_file(spool, mimetype="application/zip", as_attachment=True,
                             download_name=name))
 

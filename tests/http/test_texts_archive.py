@@ -170,3 +170,55 @@ def test_a_period_with_too_many_texts_asks_for_a_shorter_one(app, signed_in, sto
     one_day = client.get("/orders/texts.zip", query_string={"start": "2026-11-20",
                                                             "end": "2026-11-20"})
     assert one_day.headers["Content-Type"] == "application/zip"
+
+
+# --- a manager, from the company's page -----------------------------------------------------
+
+
+def test_a_manager_downloads_the_texts_of_one_company(signed_in, story, factory):
+    ama, _koku, orders = story
+    company = factory.company_of(ama)
+    manager = signed_in("manager", timezone="Europe/Paris")
+
+    page = manager.get(f"/agency/finance/companies/{company.id}")
+    assert f'action="/orders/companies/{company.id}/texts.zip"' in page.get_data(as_text=True)
+    response = manager.get(f"/orders/companies/{company.id}/texts.zip", query_string=PERIOD)
+
+    assert response.status_code == 200
+    assert response.headers["Content-Security-Policy"] == "sandbox"
+    names = zipfile.ZipFile(io.BytesIO(response.data)).namelist()
+    assert [name.split("-cmd-")[1] for name in names] == [
+        f"{orders['first'].id:05d}-premier-de-novembre.docx",
+        f"{orders['first'].id:05d}-premier-de-novembre.md",
+        f"{orders['revised'].id:05d}-revu-deux-fois.docx",
+        f"{orders['revised'].id:05d}-revu-deux-fois.md",
+    ]
+    assert "-texts-2026-11-01-2026-11-30.zip" in response.headers["Content-Disposition"]
+
+
+def test_a_bad_period_sends_the_manager_back_to_the_company_with_the_reason(signed_in, story,
+                                                                             factory):
+    ama, _koku, _orders = story
+    company = factory.company_of(ama)
+    manager = signed_in("manager")
+    url = f"/orders/companies/{company.id}/texts.zip"
+
+    wrong = manager.get(url, query_string={"start": "2026-11-30", "end": "2026-11-01"})
+    empty = manager.get(url, query_string={"start": "2026-06-01", "end": "2026-06-30"})
+
+    for response in (wrong, empty):
+        assert response.status_code == 302
+        assert response.headers["Location"] == f"/agency/finance/companies/{company.id}"
+    page = manager.get(f"/agency/finance/companies/{company.id}")
+    assert "No text was approved in this period." in page.get_data(as_text=True)
+
+
+def test_only_managers_have_a_company_archive(signed_in, story, factory):
+    ama, _koku, _orders = story
+    company = factory.company_of(ama)
+    url = f"/orders/companies/{company.id}/texts.zip"
+
+    assert signed_in(ama).get(url, query_string=PERIOD).status_code == 404
+    assert signed_in("writer").get(url, query_string=PERIOD).status_code == 404
+    assert signed_in("manager").get("/orders/companies/999999/texts.zip",
+                                    query_string=PERIOD).status_code == 404
