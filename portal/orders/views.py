@@ -556,17 +556,20 @@ def approve(order_id: int):
 @login_required
 def delivery(order_id: int, number: int):
     order = queries.get_order_for(current_user, order_id)
+    # The one before for the changes; the one after, if any, says this one is not the last.
     found = {d.number: d for d in db.session.scalars(
         sa.select(Delivery).where(Delivery.order_id == order.id,
-                                  Delivery.number.in_((number, number - 1)))
+                                  Delivery.number.in_((number - 1, number, number + 1)))
     )}
     current = found.get(number)
     if current is None:
         abort(404)
     previous = found.get(number - 1)
     diff = text.diff_html(text.word_diff(previous.text, current.text)) if previous else None
+    exportable = number + 1 not in found and policies.can_export(current_user, order)
     return render_template("orders/delivery.html", order=order, delivery=current,
-                           previous=previous, diff=diff, html=text.render_markdown(current.text))
+                           previous=previous, diff=diff, html=text.render_markdown(current.text),
+                           export_labels=translated(EXPORT_LABELS) if exportable else None)
 
 
 @bp.get("/<int:order_id>/deliveries/<int:number>/export.<fmt>")

@@ -204,3 +204,27 @@ def test_the_html_download_is_never_shown_inline(signed_in, approved):
     assert response.headers["Content-Security-Policy"] == "sandbox"
     assert "no-store" in response.headers["Cache-Control"]
     assert not zipfile.is_zipfile(io.BytesIO(response.data))
+
+
+def test_the_approved_delivery_page_offers_the_downloads_and_the_earlier_one_does_not(
+        signed_in, approved):
+    client = signed_in(approved.client)
+
+    last = client.get(f"/orders/{approved.id}/deliveries/2")
+    earlier = client.get(f"/orders/{approved.id}/deliveries/1")
+
+    assert "Download the approved text" in by_testid(last, "exports")
+    for fmt in FORMATS:
+        assert f'href="{url(approved, fmt)}"' in last.get_data(as_text=True)
+    assert earlier.status_code == 200
+    assert by_testid(earlier, "exports") == ""
+    assert "export." not in earlier.get_data(as_text=True)
+
+
+def test_a_delivery_waiting_for_review_has_no_downloads_on_its_page(signed_in, factory, person):
+    order = factory.order(status=OrderStatus.DELIVERED, text=TEXT, client=person("client"))
+
+    page = signed_in(order.client).get(f"/orders/{order.id}/deliveries/1")
+
+    assert page.status_code == 200
+    assert by_testid(page, "exports") == ""
