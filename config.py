@@ -229,6 +229,9 @@ class Config:
     ATTACHMENTS_PER_ORDER = 5
     UPLOAD_DIR = env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     ORDERS_PER_PAGE = 20
+    # "My orders" → one .zip of the texts approved in a period: at most this many texts (each
+    # is made into a Word file at download time; a longer list asks for a shorter period).
+    TEXTS_PER_ARCHIVE = env_int("TEXTS_PER_ARCHIVE", 200)
     WORDS_MIN = 100
     WORDS_MAX = 20_000
 

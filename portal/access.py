@@ -184,6 +184,7 @@ ACCESS: Mapping[str, Rule] = {
     "agency.grant_revision": role(MANAGER, on=(R.MANAGER,)),
     # --- a client's orders ----------------------------------------------------------------
     "orders.list": role(CLIENT),
+    "orders.texts_archive": role(CLIENT),  # the approved texts of a period, one .zip
     "orders.new": role(CLIENT),
     "orders.quote": role(CLIENT),
     "orders.edit": role(CLIENT, on=(R.OWNER,)),
@@ -192,6 +193,9 @@ ACCESS: Mapping[str, Rule] = {
     # --- the order page and what is done from it (the service then checks the move) ------
     "orders.detail": signed_in(*ORDER_SEEN),
     "orders.delivery": signed_in(*ORDER_SEEN),
+    # The approved text's files (the view answers 404 before approval, and for the earlier
+    # deliveries); a pool writer never sees an approved order.
+    "orders.export": signed_in(*CONVERSATION),
     "orders.cancel": signed_in(*ORDER_SEEN),
     "orders.request_revision": signed_in(*ORDER_SEEN),
     "orders.approve": signed_in(*ORDER_SEEN),
@@ -242,6 +246,7 @@ ACCESS: Mapping[str, Rule] = {
     "finance.reject_payment": role(MANAGER),
     "finance.company_list": role(MANAGER),
     "finance.company_detail": role(MANAGER),
+    "orders.company_texts_archive": role(MANAGER),  # a company's approved texts, one .zip
     "finance.company_terms": role(MANAGER),
     "finance.adjust": role(MANAGER),
     "finance.invoice_month": role(MANAGER),

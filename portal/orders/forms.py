@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    DateField,
     DateTimeLocalField,
     HiddenField,
     IntegerField,
@@ -374,3 +375,26 @@ class ListFilterForm(PortalForm):
     def clean_sort(self) -> str:
         return self.sort.data if self.sort.data in ("newest", "oldest", "deadline") \
             else "newest"
+
+
+class TextsArchiveForm(PortalForm):
+    """The period of the approved texts to download in one .zip (a GET: it changes nothing)."""
+
+    MAX_DAYS = 366
+
+    class Meta:
+        csrf = False
+
+    start = DateField(_l("First day"), validators=[
+        InputRequired(_l("Choose the first day of the period.")), PlausibleDateTime()])
+    end = DateField(_l("Last day"), validators=[
+        InputRequired(_l("Choose the last day of the period.")), PlausibleDateTime()])
+
+    def validate_end(self, field) -> None:
+        if self.start.data is None or field.data is None:
+            return
+        if field.data < self.start.data:
+            raise ValidationError(_("The end of the period comes before its start."))
+        if (field.data - self.start.data).days >= self.MAX_DAYS:
+            raise ValidationError(_("Choose a period of at most %(days)d days.",
+                                    days=self.MAX_DAYS))

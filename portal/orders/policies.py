@@ -80,6 +80,12 @@ def can_attach(user: User, order: Order) -> bool:
                                  OrderStatus.OPEN))
 
 
+def can_export(user: User, order: Order) -> bool:
+    """Download or copy the text: once the client has approved it (or it was approved for
+    them), for whoever sees the order: its client, its writer, the managers."""
+    return order.status is OrderStatus.APPROVED and can_see(user, order)
+
+
 def can_request_revision(user: User, order: Order) -> bool:
     return allowed(user, order, Action.REQUEST_REVISION) and order.revisions_left > 0
 
@@ -96,6 +102,8 @@ def can(user: User, order: Order, action: str) -> bool:
         return can_write(user, order)
     if action == "attach":
         return can_attach(user, order)
+    if action == "export":
+        return can_export(user, order)
     if action in ("extend_deadline", "grant_revision"):
         return user.role is Role.MANAGER and not order.is_final and order.status is not \
             OrderStatus.DRAFT

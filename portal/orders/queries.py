@@ -8,6 +8,7 @@ the number of statements does not grow with the data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -255,6 +256,44 @@ def deliveries(order: Order) -> list[Delivery]:
     return list(db.session.scalars(
         sa.select(Delivery).where(Delivery.order_id == order.id).order_by(Delivery.number)
     ))
+
+
+def _approved_in(whose: sa.ColumnElement[bool], start: datetime,
+                 end: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(whose, Order.status == OrderStatus.APPROVED, Order.closed_at >= start,
+                   Order.closed_at < end)
+
+
+def count_approved_texts(whose: sa.ColumnElement[bool], start: datetime, end: datetime) -> int:
+    """How many of the orders `whose` picks (`Order.client_id == …`, `Order.company_id == …`)
+    were approved in [start, end)."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Order).where(_approved_in(whose, start, end)))
+
+
+def approved_texts(whose: sa.ColumnElement[bool], start: datetime, end: datetime, *,
+                   batch: int = 20):
+    """The orders `whose` picks approved in [start, end), oldest first, each with the text of
+    its last delivery: rows (id, title, language, closed_at, text), fetched `batch` at a time
+    (one statement; a long period never sits whole in memory)."""
+    last = sa.select(sa.func.max(Delivery.number)).where(
+        Delivery.order_id == Order.id).correlate(Order).scalar_subquery()
+    stmt = (
+        sa.select(Order.id, Order.title, Order.language, Order.closed_at, Delivery.text)
+        .join(Delivery, sa.and_(Delivery.order_id == Order.id, Delivery.number == last))
+        .where(_approved_in(whose, start, end))
+        .order_by(Order.closed_at, Order.id)
+        .execution_options(yield_per=batch)
+    )
+    return db.session.execute(stmt)
+
+
+def latest_delivery(order: Order) -> Delivery | None:
+    """The order's last delivery (for an approved order, the approved text): one statement."""
+    return db.session.scalar(
+        sa.select(Delivery).where(Delivery.order_id == order.id)
+        .order_by(Delivery.number.desc()).limit(1)
+    )
 
 
 @dataclass

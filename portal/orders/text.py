@@ -87,6 +87,12 @@ def keyword_presence(text: str, keywords: list[str]) -> list[tuple[str, bool]]:
     return [(keyword, keyword_occurrences(haystack, keyword) > 0) for keyword in keywords]
 
 
+def markdown_tokens(text: str) -> list:
+    """The block tokens of markdown-it for `text`, parsed as render_markdown parses it (raw
+    HTML is text): what the exports (portal/orders/exports.py) build their documents from."""
+    return _MARKDOWN.parse(text)
+
+
 def render_markdown(text: str) -> Markup:
     """Markdown to HTML that is safe to show: raw HTML in the source is escaped by the parser,
     and the result is cleaned again with an allow-list."""

@@ -4,7 +4,8 @@ order page every role opens."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import tempfile
+from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import (
@@ -16,6 +17,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -32,7 +34,7 @@ from portal.i18n import current_language, format_money, to_local, to_utc, transl
 from portal.messaging import queries as conversations
 from portal.messaging.views import conversation_for
 from portal.notifications import service as notifications
-from portal.orders import policies, queries, service, text, uploads
+from portal.orders import exports, policies, queries, service, text, uploads
 from portal.orders.forms import (
     ApproveForm,
     BackForm,
@@ -42,6 +44,7 @@ from portal.orders.forms import (
     QuoteForm,
     RevisionForm,
     SubmitOrderForm,
+    TextsArchiveForm,
     UploadForm,
 )
 from portal.orders.models import STATUS_LABELS, Attachment, Delivery, Order, OrderStatus, Tier
@@ -79,6 +82,16 @@ TIMELINE_LABELS = {
     "auto_approve": _l("Approved automatically"),
     "deadline_extended": _l("Deadline extended"),
     "revision_granted": _l("Extra revision granted"),
+}
+
+# The downloads of an approved text, in the order the page lists them.
+EXPORT_LABELS = {
+    "docx": _l("Word (.docx)"),
+    "pdf": _l("PDF (.pdf)"),
+    "html": _l("Web page (.html)"),
+    "fragment.html": _l("HTML to paste (.html)"),
+    "md": _l("Markdown (.md)"),
+    "txt": _l("Plain text (.txt)"),
 }
 
 
@@ -305,6 +318,18 @@ def quote():
 @bp.get("", endpoint="list")
 @role_required(Role.CLIENT)
 def list_orders():
+    return _list_page(_archive_form())
+
+
+def _archive_form() -> TextsArchiveForm:
+    """The period form of the texts' archive, filled with the last thirty days."""
+    form = TextsArchiveForm(formdata=None)
+    today = to_local(utcnow(), _zone()).date()
+    form.start.data, form.end.data = today - timedelta(days=30), today
+    return form
+
+
+def _list_page(archive_form: TextsArchiveForm, status: int = 200):
     filters = ListFilterForm(request.args)
     filters.validate()
     chosen = queries.ListFilters(status=filters.clean_status(),
@@ -318,7 +343,66 @@ def list_orders():
     return render_template("orders/list.html", page=page, filters=filters, chosen=chosen,
                            counts=counts, total=sum(counts.values()), estimate=_estimate,
                            unread=conversations.unread_counts(current_user,
-                                                              [o.id for o in page.items]))
+                                                              [o.id for o in page.items]),
+                           archive_form=archive_form), status
+
+
+# Up to this size an archive is built in memory, then in a temporary file.
+ARCHIVE_IN_MEMORY = 8 * 1024 * 1024
+
+
+@bp.get("/texts.zip")
+@role_required(Role.CLIENT)
+def texts_archive():
+    form = TextsArchiveForm(request.args)
+    if not form.validate():
+        return _list_page(form, 422)
+    done = _texts_archive(form, Order.client_id == current_user.id, "texts")
+    if isinstance(done, str):
+        form.end.errors = [done]
+        return _list_page(form)
+    return done
+
+
+@bp.get("/companies/<int:company_id>/texts.zip")
+@role_required(Role.MANAGER)
+def company_texts_archive(company_id: int):
+    from portal.billing.models import Company
+
+    company = db.session.get(Company, company_id)
+    if company is None:
+        abort(404)
+    form = TextsArchiveForm(request.args)
+    if form.validate():
+        done = _texts_archive(form, Order.company_id == company.id,
+                              f"{exports.slug(company.name, 'company')}-texts")
+    else:
+        done = " ".join(str(e) for e in [*form.start.errors, *form.end.errors])
+    if isinstance(done, str):
+        flash(done, "danger")
+        return redirect(url_for("finance.company_detail", company_id=company.id))
+    return done
+
+
+def _texts_archive(form: TextsArchiveForm, whose, stem: str):
+    """The .zip of the texts `whose` picks approved in the form's period (days in the reader's
+    time zone), or why there is none."""
+    zone = _zone()
+    start = to_utc(datetime.combine(form.start.data, time()), zone)
+    end = to_utc(datetime.combine(form.end.data + timedelta(days=1), time()), zone)
+    count = queries.count_approved_texts(whose, start, end)
+    most = current_app.config["TEXTS_PER_ARCHIVE"]
+    if not count:
+        return _("No text was approved in this period.")
+    if count > most:
+        return _("%(count)d texts were approved in this period; an archive holds at most "
+                 "%(most)d. Choose a shorter period.", count=count, most=most)
+    spool = tempfile.SpooledTemporaryFile(max_size=ARCHIVE_IN_MEMORY)  # noqa: SIM115
+    exports.write_archive(queries.approved_texts(whose, start, end), spool)
+    spool.seek(0)
+    name = f"{stem}-{form.start.data.isoformat()}-{form.end.data.isoformat()}.zip"
+    return _inert(send_file(spool, mimetype="application/zip", as_attachment=True,
+                            download_name=name))
 
 
 def _estimate(order: Order):
@@ -353,6 +437,8 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, message
         awaiting=_awaiting_payment(order),
         deliveries=deliveries,
         review=review,
+        shown=_shown_text(order, latest) if review is None else None,
+        export_labels=translated(EXPORT_LABELS),
         may_revise=may_revise,
         may_approve=may_approve,
         events=events,
@@ -369,6 +455,21 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, message
         conversation=conversation_for(order, current_user, last_visit=last_visit,
                                       form=message_form, events=events, before_id=before_id),
     ), status
+
+
+def _shown_text(order: Order, latest: Delivery | None) -> dict | None:
+    """The text shown on the page itself, when the review form does not show it: the approved
+    text, or the delivery waiting for the client's review (to its writer and the managers).
+    An approved text comes with its downloads and what the copy buttons copy."""
+    if latest is None or order.status not in (OrderStatus.DELIVERED, OrderStatus.APPROVED):
+        return None
+    shown = {"delivery": latest, "html": text.render_markdown(latest.text),
+             "approved": order.status is OrderStatus.APPROVED,
+             "exports": policies.can_export(current_user, order)}
+    if shown["exports"]:
+        shown["plain"] = exports.to_text(latest.text, order.title).decode()
+        shown["fragment"] = exports.html_fragment(latest.text)
+    return shown
 
 
 def _awaiting_payment(order: Order) -> dict | None:
@@ -455,17 +556,45 @@ def approve(order_id: int):
 @login_required
 def delivery(order_id: int, number: int):
     order = queries.get_order_for(current_user, order_id)
+    # The one before for the changes; the one after, if any, says this one is not the last.
     found = {d.number: d for d in db.session.scalars(
         sa.select(Delivery).where(Delivery.order_id == order.id,
-                                  Delivery.number.in_((number, number - 1)))
+                                  Delivery.number.in_((number - 1, number, number + 1)))
     )}
     current = found.get(number)
     if current is None:
         abort(404)
     previous = found.get(number - 1)
     diff = text.diff_html(text.word_diff(previous.text, current.text)) if previous else None
+    exportable = number + 1 not in found and policies.can_export(current_user, order)
     return render_template("orders/delivery.html", order=order, delivery=current,
-                           previous=previous, diff=diff, html=text.render_markdown(current.text))
+                           previous=previous, diff=diff, html=text.render_markdown(current.text),
+                           export_labels=translated(EXPORT_LABELS) if exportable else None)
+
+
+@bp.get("/<int:order_id>/deliveries/<int:number>/export.<fmt>")
+@login_required
+def export(order_id: int, number: int, fmt: str):
+    if fmt not in exports.FORMATS:
+        abort(404)
+    order = queries.get_order_for(current_user, order_id)
+    if not policies.can_export(current_user, order):
+        abort(404)
+    latest = queries.latest_delivery(order)
+    if latest is None or latest.number != number:
+        abort(404)
+    body = exports.export(latest.text, order.title, fmt, order.language)
+    response = current_app.response_class(body, content_type=exports.FORMATS[fmt].mimetype)
+    response.headers["Content-Disposition"] = exports.content_disposition(
+        order.title, fmt, fallback=order.reference)
+    return _inert(response)
+
+
+def _inert(response):
+    """A download the browser saves and never runs (an .html file above all)."""
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 # --- files --------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ The people ("actors"):
 
 The orders of client A: "delivered" (written by assigned_writer: a delivery, a file joined to
 the brief, a message with a file, notifications), "open" (in the pool: both writers could take
-it) and "draft".
+it), "draft" and "approved" (written by assigned_writer).
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ ORDER_VARIANTS = {
     "writing.claim": ("delivered", "open"),
     "writing.release": ("delivered", "open"),
     "messaging.post": ("delivered", "open"),
+    "orders.export": ("approved",),  # nothing is exported before approval
 }
 
 
@@ -131,6 +132,8 @@ class World:
                 values[name] = STATIC_FILES[endpoint]
             elif name == "number":
                 values[name] = 1
+            elif name == "fmt":
+                values[name] = "docx"
             else:
                 values[name] = self.ids[name]
         return values
@@ -311,7 +314,8 @@ def build_world(app: Flask, maildir: Path) -> World:
     orders = {}
     for name, status, writer in (("delivered", OrderStatus.DELIVERED, "assigned_writer"),
                                  ("open", OrderStatus.OPEN, None),
-                                 ("draft", OrderStatus.DRAFT, None)):
+                                 ("draft", OrderStatus.DRAFT, None),
+                                 ("approved", OrderStatus.APPROVED, "assigned_writer")):
         order = factory.order(client=client, tier=tier, content_type=content_type, status=status,
                               writer=users[writer] if writer else None,
                               title=f"Commande {name}")
