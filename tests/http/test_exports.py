@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.orders.models import OrderStatus
+from tests.factories import deliverable
 from tests.http.pages import by_testid
 
 TEXT = ("# Guide du marché\n\nAcheter **frais** et *local*, lire [la carte](https://example.com/carte)."
@@ -69,7 +70,8 @@ def test_the_client_downloads_the_approved_text_in_each_format(signed_in, approv
     elif fmt == "pdf":
         assert body.startswith(b"%PDF-")
     elif fmt == "md":
-        assert body.decode() == TEXT + "\n\nVersion 2.\n"
+        # the factory completes a text up to its brief's minimum (tests/factories.deliverable)
+        assert body.decode() == deliverable(approved, TEXT + "\n\nVersion 2.") + "\n"
     elif fmt == "txt":
         assert body.decode().startswith("Guide du marché\n\nAcheter frais et local, lire la carte "
                                         "(https://example.com/carte).\n\n- tomates\n- piments\n")
@@ -87,7 +89,7 @@ def test_the_writer_and_the_managers_download_it_too(signed_in, approved, who):
     response = reader.get(url(approved, "md"))
 
     assert response.status_code == 200
-    assert response.data.decode().endswith("Version 2.\n")
+    assert response.data.decode() == deliverable(approved, TEXT + "\n\nVersion 2.") + "\n"
 
 
 @pytest.mark.parametrize("who", ["other client", "writer of another order", "pool writer"])

@@ -56,6 +56,8 @@ ALLOWED_IDENTICAL = frozenset({
     "%(rating)s/5", "Actions", "Client", "Conversation", "Date", "Description",
     "Flooz (Moov Africa)", "Menu", "Messages", "Mixx by Yas", "Note", "Notifications", "Pages",
     "Position", "Proforma %(number)s", "Type", "Version %(number)d", "absent",
+    # file formats are names
+    "Markdown (.md)", "PDF (.pdf)", "Word (.docx)",
 })
 
 
