@@ -6,11 +6,14 @@ pay. The stored sums always equal the ledger's."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 import sqlalchemy as sa
+import time_machine
 
 from portal.accounts.models import Role, User
-from portal.billing import ledger, numbering, payments
+from portal.billing import figures, ledger, numbering, payments
 from portal.billing.models import (
     Company,
     EntryKind,
@@ -40,6 +43,8 @@ def kinds_sent() -> list[str]:
     return list(db.session.scalars(sa.select(OutboxEmail.kind).order_by(OutboxEmail.id)))
 
 
+# One day of one month, so that the agency's figures of the month hold the whole story.
+@time_machine.travel(datetime(2026, 11, 18, 10, 0, tzinfo=UTC), tick=True)
 def test_an_order_waits_for_payment_then_is_paid_invoiced_and_earned(factory, ctx):
     tier = factory.tier(client_price_per_word=25, writer_pay_per_word=15)
     client = factory.user(Role.CLIENT, billing="prepaid", company="Boutique Zénith")
@@ -97,6 +102,23 @@ def test_an_order_waits_for_payment_then_is_paid_invoiced_and_earned(factory, ct
                      "invoice_issued"):
             assert kind in sent, sent
         assert sent.count("invoice_issued") == 2
+
+        # The agency's figures, as the finance page shows them, one by one: a second top-up
+        # asked for and not paid, a third declared and waiting for a manager.
+        payments.request_topup(session.get(User, client.id), 7_500)
+        waiting = payments.request_topup(session.get(User, client.id), 3_000)
+        payments.declare_for_proforma(session.get(User, client.id), waiting,
+                                      payments.Declaration(PaymentMethod.MIXX, "MX-9", 3_000))
+        session.commit()
+        assert figures.today() == figures.Today(
+            held=0, advances=0, receivable=0, proformas_open=2, proformas_open_amount=10_500,
+            payments_waiting=1, payments_waiting_amount=3_000, writer_payable=12_000,
+            invoices_due=0)
+        monthly, per_tier = figures.months()
+        assert [(m.month, m.invoiced, m.deposits, m.credited, m.paid, m.sales, m.writer_pay,
+                 m.margin) for m in monthly] == [
+            ("2026-11", 20_000, 20_000, 0, 20_000, 20_000, 12_000, 8_000)]
+        assert per_tier == [("2026-11", tier.name, 20_000, 12_000, 8_000)]
 
 
 def test_a_payment_confirmed_twice_credits_once(factory, ctx):
