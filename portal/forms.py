@@ -221,8 +221,8 @@ def web_address(text: str) -> str:
     scheme = _SCHEME.match(url)
     if scheme is not None and scheme.group(1).lower() not in ("http", "https"):
         raise ValidationError(_("“%(url)s” is refused: only web addresses starting with "
-                                "http:// or https:// are accepted, not “%(scheme)s:”.",
-                                url=url[:80], scheme=scheme.group(1)[:20]))
+                                "http:// or https:// are accepted, not “%(scheme)s”.",
+                                url=url[:80], scheme=scheme.group(0)[:21]))
     if scheme is None:
         url = "https:" + url if url.startswith("//") else "https://" + url
     if len(url) > MAX_WEB_ADDRESS or any(ch.isspace() for ch in url):
