@@ -255,24 +255,6 @@ def complete_web_addresses(value):
     return "\n".join(lines)
 
 
-def complete_web_address(value):
-    """The same filter for a field holding one address (a website): empty stays empty."""
-    if not isinstance(value, str) or not value.strip():
-        return value
-    try:
-        return web_address(value)
-    except ValidationError:
-        return value
-
-
-class WebAddress:
-    """A field of one web address (see web_address); empty passes, for Optional fields."""
-
-    def __call__(self, form, field) -> None:
-        if isinstance(field.data, str) and field.data.strip():
-            web_address(field.data)
-
-
 class ActionForm(PortalForm):
     """A form with no fields: one button that changes something, covered by CSRF."""
 

@@ -70,8 +70,9 @@ def test_the_archive_holds_each_text_of_the_period_as_word_and_markdown(signed_i
         f"2026-11-20-cmd-{revised:05d}-revu-deux-fois.md",
     ]
     # the factory completes a text up to its brief's minimum (tests/factories.deliverable)
+    revised_text = "# Revu deux fois\n\nLe texte de « Revu deux fois ».\n\nVersion 2."
     assert archive.read(archive.namelist()[3]).decode() == deliverable(
-        orders["revised"], "# Revu deux fois\n\nLe texte de « Revu deux fois ».\n\nVersion 2.") + "\n"
+        orders["revised"], revised_text) + "\n"
     document = docx.Document(io.BytesIO(archive.read(archive.namelist()[0])))
     assert [(p.style.name, p.text) for p in document.paragraphs][:2] == [
         ("Heading 1", "Premier de novembre"),
