@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 import wtforms
 from babel import support
@@ -205,6 +206,55 @@ class PlausibleDateTime:
             raise StopValidation(_l("Enter a date between the years 2000 and 2100."))
 
 
+# A scheme at the start of an address ("javascript:", "mailto:", "https:"). A word with a dot
+# before the colon is a host with its port ("example.com:8080"), not a scheme.
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+-]*):")
+MAX_WEB_ADDRESS = 2000
+
+
+def web_address(text: str) -> str:
+    """The web address a person means by `text`: "www.example.com" or "//example.com" become
+    "https://www.example.com"; an http(s) address is kept as typed. Raises ValidationError,
+    with a message that says why, for any other scheme (javascript:, data:, mailto:, ftp:…)
+    and for what is no address on a named host."""
+    url = text.strip()
+    scheme = _SCHEME.match(url)
+    if scheme is not None and scheme.group(1).lower() not in ("http", "https"):
+        raise ValidationError(_("“%(url)s” is refused: only web addresses starting with "
+                                "http:// or https:// are accepted, not “%(scheme)s”.",
+                                url=url[:80], scheme=scheme.group(0)[:21]))
+    if scheme is None:
+        url = "https:" + url if url.startswith("//") else "https://" + url
+    if len(url) > MAX_WEB_ADDRESS or any(ch.isspace() for ch in url):
+        raise ValidationError(_("“%(url)s” is not a web address: put one address per line, "
+                                "like www.example.com or https://example.com/page.",
+                                url=text.strip()[:80]))
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        host = None
+    if not host or "." not in host.strip("."):
+        raise ValidationError(_("“%(url)s” is not a web address: put one address per line, "
+                                "like www.example.com or https://example.com/page.",
+                                url=text.strip()[:80]))
+    return url
+
+
+def complete_web_addresses(value):
+    """A field's filter: each line that names a web address without its scheme
+    ("www.example.com") completed to https://; other lines kept as typed, for the validator
+    to refuse with its message."""
+    if not isinstance(value, str):
+        return value
+    lines = []
+    for line in value.splitlines():
+        try:
+            lines.append(web_address(line) if line.strip() else line)
+        except ValidationError:
+            lines.append(line)
+    return "\n".join(lines)
+
+
 class ActionForm(PortalForm):
     """A form with no fields: one button that changes something, covered by CSRF."""
 
@@ -295,14 +345,62 @@ class LocaleField(SelectField):
         return super().iter_choices()
 
 
+# The regions of the IANA names, in the order the chooser lists them after the agency's own.
+TIMEZONE_REGIONS = {
+    "Africa": _l("Africa"),
+    "Europe": _l("Europe"),
+    "America": _l("America"),
+    "Asia": _l("Asia"),
+    "Atlantic": _l("Atlantic Ocean"),
+    "Indian": _l("Indian Ocean"),
+    "Pacific": _l("Pacific Ocean"),
+    "Australia": _l("Australia"),
+    "Antarctica": _l("Antarctica"),
+    "Arctic": _l("Arctic"),
+}
+
+
+@lru_cache(maxsize=16)
+def _timezone_groups(agency_zone: str) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """The zones by region (keys of TIMEZONE_REGIONS, "" for the others), the agency's region
+    first with the agency's zone at its head; each zone labelled without its region."""
+    by_region: dict[str, list[tuple[str, str]]] = {}
+    for name in timezone_names():
+        region, _slash, place = name.partition("/")
+        if region not in TIMEZONE_REGIONS:
+            region, place = "", name
+        by_region.setdefault(region, []).append((name, place.replace("_", " ")))
+    home = agency_zone.partition("/")[0] if agency_zone.partition("/")[0] in by_region else ""
+    order = [home] + [r for r in [*TIMEZONE_REGIONS, ""] if r != home and r in by_region]
+    groups = []
+    for region in order:
+        zones = by_region[region]
+        if region == home:
+            zones = sorted(zones, key=lambda zone: zone[0] != agency_zone)
+        groups.append((region, tuple(zones)))
+    return tuple(groups)
+
+
+def timezone_choices() -> dict[str, list[tuple[str, str]]]:
+    """The chooser's options: {region label: [(zone, label)]}, in the language of the request."""
+    agency_zone = current_app.config["AGENCY_TIMEZONE"]
+    return {str(TIMEZONE_REGIONS.get(region) or _("Other zones")): list(zones)
+            for region, zones in _timezone_groups(agency_zone)}
+
+
 class TimezoneField(SelectField):
+    """The time zone chooser: the agency's region first (its own zone at the head), then the
+    others grouped by region. portal.js adds a filter box above it (data-filter-label); without
+    JavaScript it is a plain select."""
+
     def __init__(self, label=None, **kwargs):
-        super().__init__(label or _l("Time zone"), **kwargs)
+        kwargs.setdefault("render_kw", {
+            "data-filter-label": _l("Find a time zone"),
+            "data-filter-placeholder": _l("A city or a region: Lomé, Paris, Africa…"),
+            "data-filter-none": _l("No time zone matches."),
+        })
+        super().__init__(label or _l("Time zone"), choices=timezone_choices, **kwargs)
 
     def pre_validate(self, form):
         if not self.data or not is_timezone(self.data):
             raise ValidationError(_l("Choose a time zone from the list."))
-
-    def iter_choices(self):
-        self.choices = [(name, name.replace("_", " ")) for name in timezone_names()]
-        return super().iter_choices()

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, session, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, session, url_for
 from flask_login import current_user, login_required
 
 from portal.auth.forms import ResendConfirmationForm
 from portal.auth.views import safe_next
 from portal.extensions import db
+from portal.i18n import current_language
 from portal.main.forms import LanguageForm
 from portal.messaging.queries import unread_counts
-from portal.orders.queries import home_summary
+from portal.orders.queries import WRITING_STATUSES, catalogue, home_summary, pool_offer
 
 bp = Blueprint("main", __name__)
 
@@ -24,9 +25,19 @@ def index():
 @login_required
 def home():
     summary = home_summary(current_user)
+    first_steps = pool = None
+    if current_user.is_client and not any(summary.counts.values()):
+        # A client with no order yet: what the agency writes and at what price, to start.
+        first_steps = catalogue()
+    elif current_user.is_writer and not sum(
+            summary.counts[status] for status in WRITING_STATUSES):
+        # A writer with nothing to write: what the pool holds for their skills.
+        pool = pool_offer(current_user)
     return render_template(
         "main/home.html", resend_form=ResendConfirmationForm(), summary=summary,
         unread=unread_counts(current_user, [order.id for order in summary.recent]),
+        first_steps=first_steps, pool=pool, currency=current_app.config["AGENCY_CURRENCY"],
+        language_names=current_app.config["ORDER_LANGUAGES"], locale=current_language(),
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, request
@@ -33,7 +32,14 @@ from wtforms.validators import (
 
 from portal.accounts.models import User
 from portal.extensions import db, utcnow
-from portal.forms import MAX_DB_INT, PlausibleDateTime, PortalForm, SelectField
+from portal.forms import (
+    MAX_DB_INT,
+    PlausibleDateTime,
+    PortalForm,
+    SelectField,
+    complete_web_addresses,
+    web_address,
+)
 from portal.i18n import current_language, format_money, to_local, to_utc
 from portal.orders.models import ContentType, Order, OrderStatus, Tier
 from portal.orders.service import Brief, previous_writers
@@ -88,28 +94,15 @@ def split_keywords(text: str | None) -> list[str]:
     return list(seen.values())
 
 
-def is_web_address(url: str) -> bool:
-    if len(url) > 2000 or any(ch.isspace() for ch in url):
-        return False
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and "." in parts.hostname
-
-
 class WebAddresses:
-    """One http(s) address per line."""
+    """One web address per line (see portal.forms.web_address), at most MAX_URLS."""
 
     def __call__(self, form, field) -> None:
         urls = split_lines(field.data)
         if len(urls) > MAX_URLS:
             raise ValidationError(_("Give at most %(count)d addresses.", count=MAX_URLS))
         for url in urls:
-            if not is_web_address(url):
-                raise ValidationError(_("“%(url)s” is not a web address: put one address per "
-                                        "line, each starting with http:// or https://.",
-                                        url=url[:80]))
+            web_address(url)
 
 
 class OnlyOurFields:
@@ -160,9 +153,11 @@ class BriefForm(OnlyOurFields, PortalForm):
         Length(max=120, message=_l("At most %(max)d characters.", max=120))])
     secondary_keywords = TextAreaField(_l("Other keywords"), render_kw={"rows": 3})
     links_to_include = TextAreaField(_l("Links to include"), validators=[WebAddresses()],
-                                     render_kw={"rows": 3})
+                                     filters=[complete_web_addresses],
+                                     render_kw={"rows": 3, "inputmode": "url"})
     reference_urls = TextAreaField(_l("Reference pages"), validators=[WebAddresses()],
-                                   render_kw={"rows": 3})
+                                   filters=[complete_web_addresses],
+                                   render_kw={"rows": 3, "inputmode": "url"})
     instructions = TextAreaField(_l("Instructions"), validators=[
         Length(max=10_000, message=_l("At most %(max)d characters.", max=10_000))],
         render_kw={"rows": 6})
@@ -323,7 +318,14 @@ class RevisionForm(OnlyOurFields, PortalForm):
         return self.check_extra_fields() and fields_ok
 
 
-RATING_CHOICES = [(n, str(n)) for n in range(1, 6)]
+# The five stars of the approval, each with the word that says it.
+RATING_CHOICES = [
+    (1, _l("Very disappointing")),
+    (2, _l("Disappointing")),
+    (3, _l("Fair")),
+    (4, _l("Very good")),
+    (5, _l("Excellent")),
+]
 
 
 class ApproveForm(OnlyOurFields, PortalForm):

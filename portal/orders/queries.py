@@ -21,11 +21,13 @@ from portal.accounts.models import Role, User
 from portal.extensions import db, utcnow
 from portal.orders import policies
 from portal.orders.models import (
+    ContentType,
     Delivery,
     Order,
     OrderEvent,
     OrderStatus,
     OrderStatusCount,
+    Tier,
     WriterLanguage,
     writer_tiers,
 )
@@ -335,3 +337,52 @@ def home_summary(user: User) -> HomeSummary:
             sa.select(sa.func.count(Order.id)).where(pool_condition(user))
         ) or 0
     return summary
+
+
+class PoolShare(NamedTuple):
+    tier_id: int
+    tier_name: str
+    language: str
+    count: int
+
+
+@dataclass
+class PoolOffer:
+    """What the pool holds for a writer, by level and language, and whether they have the
+    languages and levels that let them take anything at all."""
+
+    shares: list[PoolShare]
+    has_skills: bool
+
+    @property
+    def total(self) -> int:
+        return sum(share.count for share in self.shares)
+
+
+def pool_offer(writer: User) -> PoolOffer:
+    """The open orders this writer may take now (pool_condition), counted by tier and
+    language: two statements, whatever the size of the pool."""
+    rows = db.session.execute(
+        sa.select(Order.tier_id, Tier.name, Order.language, sa.func.count(Order.id))
+        .join(Tier, Tier.id == Order.tier_id)
+        .where(pool_condition(writer))
+        .group_by(Order.tier_id, Tier.name, Tier.position, Order.language)
+        .order_by(Tier.position, Tier.name, Order.language)
+    ).all()
+    languages = sa.select(sa.func.count()).select_from(WriterLanguage) \
+        .where(WriterLanguage.user_id == writer.id).scalar_subquery()
+    tiers = sa.select(sa.func.count()).select_from(writer_tiers) \
+        .where(writer_tiers.c.user_id == writer.id).scalar_subquery()
+    skills = db.session.execute(sa.select(languages, tiers)).one()
+    return PoolOffer(shares=[PoolShare(*row) for row in rows],
+                     has_skills=bool(skills[0] and skills[1]))
+
+
+def catalogue() -> tuple[list[ContentType], list[Tier]]:
+    """The active content types and tiers, in the agency's order: what a new client can buy."""
+    types = list(db.session.scalars(
+        sa.select(ContentType).where(ContentType.active.is_(True))
+        .order_by(ContentType.position, ContentType.id)))
+    tiers = list(db.session.scalars(
+        sa.select(Tier).where(Tier.active.is_(True)).order_by(Tier.position, Tier.id)))
+    return types, tiers

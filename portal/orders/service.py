@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from portal.accounts.models import Role, User
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db, utcnow
+from portal.i18n import to_local
 from portal.orders import policies, status_counts
 from portal.orders.checks import delivery_checks
 from portal.orders.models import (
@@ -84,6 +85,25 @@ def _check_brief(client: User, brief: Brief) -> Tier:
     # Checked again at submission: time passes between saving a draft and sending it.
     check_deadline(tier, brief.deadline)
     return tier
+
+
+# The hour of the day a new brief's deadline starts at, in the client's time zone: the end of
+# a working day, never a time in the night.
+DEFAULT_DEADLINE_HOUR = 18
+
+
+def default_deadline(tier: Tier | None, zone: str, now: datetime | None = None) -> datetime:
+    """The deadline a new brief starts with, as wall-clock time in `zone` (naive, for the
+    form): DEFAULT_DEADLINE_HOUR on the first day that leaves the tier its minimum lead time
+    and stays out of the rush surcharge's window, so the first price shown is the plain one."""
+    now = now or utcnow()
+    hours = max(tier.min_lead_hours if tier is not None else 0,
+                current_app.config["RUSH_WINDOW_HOURS"])
+    earliest = to_local(now + timedelta(hours=hours), zone)
+    deadline = earliest.replace(hour=DEFAULT_DEADLINE_HOUR, minute=0, second=0, microsecond=0)
+    if deadline < earliest:
+        deadline += timedelta(days=1)
+    return deadline
 
 
 def check_deadline(tier: Tier, deadline: datetime, now: datetime | None = None) -> None:

@@ -131,6 +131,12 @@ def _brief_page(form: BriefForm, order: Order | None, status: int = 200):
         "orders/brief.html",
         form=form,
         order=order,
+        # For a new brief, each tier's default deadline: quote.js moves the deadline there when
+        # the client picks another tier, until they choose a deadline themselves.
+        deadline_defaults=None if order else {
+            str(tier.id): service.default_deadline(tier, form.zone).strftime("%Y-%m-%dT%H:%M")
+            for tier in form.tiers
+        },
         quote=_initial_quote(form),
         attachments=uploads.attachments_of(order) if order else [],
         upload_form=UploadForm(formdata=None, back="edit"),
@@ -184,8 +190,8 @@ def new():
         form.words_min.data, form.words_max.data = 600, 800
         if form.tiers:
             form.tier_id.data = str(form.tiers[0].id)
-        start = to_local(utcnow(), _zone()).replace(minute=0, second=0, microsecond=0)
-        form.deadline.data = start + timedelta(days=7)
+        form.deadline.data = service.default_deadline(
+            form.tiers[0] if form.tiers else None, form.zone)
     elif form.validate_on_submit():
         done = _save_brief(form, None)
         if done is not None:

@@ -58,6 +58,8 @@ ALLOWED_IDENTICAL = frozenset({
     "Position", "Proforma %(number)s", "Type", "Version %(number)d", "absent",
     # file formats are names
     "Markdown (.md)", "PDF (.pdf)", "Word (.docx)",
+    # a region and a rating, the same word in French
+    "Europe", "Excellent",
 })
 
 

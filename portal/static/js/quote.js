@@ -86,6 +86,25 @@
       timer = window.setTimeout(refresh, 300);
     }
 
+    // A new brief: the deadline follows the chosen tier's default (its lead time, at 18:00
+    // in the client's zone) until the client picks a deadline themselves.
+    var defaults = null;
+    try {
+      defaults = JSON.parse(form.getAttribute("data-deadline-defaults") || "null");
+    } catch (error) {
+      defaults = null;
+    }
+    var deadlineInput = form.elements.namedItem("deadline");
+    var tierInput = form.elements.namedItem("tier_id");
+    if (defaults && deadlineInput && tierInput) {
+      var chosenByHand = false;
+      deadlineInput.addEventListener("input", function () { chosenByHand = true; });
+      tierInput.addEventListener("change", function () {
+        var value = defaults[tierInput.value];
+        if (!chosenByHand && value) { deadlineInput.value = value; }
+      });
+    }
+
     fields.forEach(function (name) {
       var input = form.elements.namedItem(name);
       if (!input) { return; }
