@@ -23,7 +23,14 @@ _ALLOWED_TAGS = {
 def word_count(text: str) -> int:
     """Words as a reader counts them: runs of letters and digits, apostrophes and hyphens
     inside a word keep it whole (l'article, peut-être)."""
-    return sum(1 for match in _WORD.finditer(_strip_markdown(text)) if re.search(r"\w", match[0]))
+    return len(words_of(text))
+
+
+def words_of(text: str) -> list[str]:
+    """The words `word_count` counts, in their order (Markdown marks and link targets left
+    out)."""
+    return [match[0] for match in _WORD.finditer(_strip_markdown(text))
+            if re.search(r"\w", match[0])]
 
 
 def _strip_markdown(text: str) -> str:

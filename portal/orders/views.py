@@ -35,6 +35,7 @@ from portal.messaging import queries as conversations
 from portal.messaging.views import conversation_for
 from portal.notifications import service as notifications
 from portal.orders import exports, policies, queries, service, text, uploads
+from portal.orders.report import for_display, report_of
 from portal.orders.forms import (
     ApproveForm,
     BackForm,
@@ -438,6 +439,7 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, message
         deliveries=deliveries,
         review=review,
         shown=_shown_text(order, latest) if review is None else None,
+        report=for_display(report_of(order, latest)) if latest is not None else None,
         export_labels=translated(EXPORT_LABELS),
         may_revise=may_revise,
         may_approve=may_approve,
@@ -569,6 +571,7 @@ def delivery(order_id: int, number: int):
     exportable = number + 1 not in found and policies.can_export(current_user, order)
     return render_template("orders/delivery.html", order=order, delivery=current,
                            previous=previous, diff=diff, html=text.render_markdown(current.text),
+                           report=for_display(report_of(order, current)),
                            export_labels=translated(EXPORT_LABELS) if exportable else None)
 
 
