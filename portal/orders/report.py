@@ -17,9 +17,9 @@ Its parts (keys of the dict, `REPORT_VERSION` says which shape it has):
 - "headings": the outline, each Markdown heading with its level (1 to 6) and its text;
 - "sentences": how many (`checks.sentences`: a heading or a list item is one), the average of
   words per sentence, and how many are longer than `checks.LONG_SENTENCE_WORDS`;
-- "readability": for a French text the Kandel–Moles score
-  (207 − 1.015 × words/sentences − 73.6 × syllables/words), for an English one Flesch's
-  reading ease (206.835 − 1.015 × words/sentences − 84.6 × syllables/words), with its band
+- "readability": for a French text the Kandel-Moles score
+  (207 - 1.015 * words/sentences - 73.6 * syllables/words), for an English one Flesch's
+  reading ease (206.835 - 1.015 * words/sentences - 84.6 * syllables/words), with its band
   (`BANDS`); None for another language or a text without a sentence. Words and sentences are
   those of "sentences"; the syllables of a word are counted with pyphen's hyphenation
   dictionary of the language (its default minimum of two letters each side of a break): for
@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import pyphen
@@ -83,7 +84,7 @@ BAND_LABELS = {
     "very_difficult": _l("very difficult"),
 }
 FORMULA_LABELS = {
-    "kandel_moles": _l("Kandel–Moles score (French)"),
+    "kandel_moles": _l("Kandel-Moles score (French)"),
     "flesch": _l("Flesch reading ease (English)"),
 }
 
@@ -148,7 +149,7 @@ def headings(text: str) -> list[dict]:
     text a reader sees (emphasis marks and link targets left out)."""
     tokens = markdown_tokens(text)
     out = []
-    for token, inline in zip(tokens, tokens[1:], strict=False):
+    for token, inline in pairwise(tokens):
         if token.type == "heading_open":
             shown = "".join(child.content for child in inline.children or ()
                             if child.type in ("text", "code_inline"))

@@ -35,7 +35,6 @@ from portal.messaging import queries as conversations
 from portal.messaging.views import conversation_for
 from portal.notifications import service as notifications
 from portal.orders import exports, policies, queries, service, text, uploads
-from portal.orders.report import for_display, report_of
 from portal.orders.forms import (
     ApproveForm,
     BackForm,
@@ -50,6 +49,7 @@ from portal.orders.forms import (
 )
 from portal.orders.models import STATUS_LABELS, Attachment, Delivery, Order, OrderStatus, Tier
 from portal.orders.pricing import quote as price_quote
+from portal.orders.report import for_display, report_of
 from portal.roles import role_required
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
