@@ -30,6 +30,6 @@ def test_the_report_reads_on_a_390_px_phone(new_page, factory):
         report = page.get_by_test_id("report")
         expect(report.get_by_role("heading", name="Rapport de conformité")).to_be_visible()
         expect(report.get_by_test_id("report-required-link")).to_contain_text("trouvé")
-        expect(report.get_by_test_id("report-readability")).to_contain_text("Kandel–Moles")
+        expect(report.get_by_test_id("report-readability")).to_contain_text("Kandel\u2013Moles")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
     assert not page.errors
