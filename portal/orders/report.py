@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
@@ -170,6 +170,7 @@ def _hyphenator(language: str) -> pyphen.Pyphen:
     return pyphen.Pyphen(lang=DICTIONARIES[language])
 
 
+@lru_cache(maxsize=16384)  # a text repeats its words; the last few thousand are kept
 def syllables(word: str, language: str) -> int:
     """The syllables of one word as this module counts them (see its docstring)."""
     dictionary = _hyphenator(language)
