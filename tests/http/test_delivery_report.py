@@ -80,7 +80,9 @@ def test_the_client_sees_the_report_on_the_order_page_and_the_delivery_page(
         assert by_testid(page, "report-required-link") == f"✓ found {LINK}"
         assert by_testid(page, "report-link") == f"{LINK} https://autre.test/page"
         assert by_testid(page, "report-heading") == "H1 Le baobab H2 Un arbre à tout faire"
-        assert "words on average" in by_testid(page, "report-sentences")
+        sentences = by_testid(page, "report-sentences")
+        assert "words on average" in sentences
+        assert "None is longer than 35 words." in sentences
         assert "Kandel-Moles score (French):" in by_testid(page, "report-readability")
         # Not built yet, so not shown.
         assert "originality" not in card.lower() and "forbidden" not in card.lower()
@@ -94,7 +96,7 @@ def test_the_writer_and_a_manager_see_it_too_and_in_french(app, writer, delivere
     manager = signed_in(person("manager", locale="fr"))
     page = manager.get(f"/orders/{delivered}")
     card = by_testid(page, "report")
-    assert "Rapport de conformité" in card
+    assert "Rapport de conformité" in card and "Aucune ne dépasse 35 mots." in card
     html = page.get_data(as_text=True)  # the page's own spaces (by_testid makes them plain)
     assert "Score de Kandel\u2013Moles (français)\u202f:" in html
     with app.app_context():
