@@ -24,9 +24,10 @@ Its parts (keys of the dict, `REPORT_VERSION` says which shape it has):
   those of "sentences"; the syllables of a word are counted with pyphen's hyphenation
   dictionary of the language (its default minimum of two letters each side of a break): for
   each part of the word between apostrophes and hyphens that holds a vowel, its hyphenation
-  points plus one ("l'article" is "l" + "ar-ticle": 2; "peut-être": 2; "2026": 0). Hyphenation
-  is an approximation of spoken syllables (a mute final e is often a syllable of its own in
-  writing, never a break in a dictionary), good enough for a score read in bands;
+  points plus one ("l'article" is "l" + "ar-ticle": 2; "peut-être": 2; "2026": 0). This
+  approximates spoken syllables from below: a dictionary does not break every syllable
+  ("avant" stays whole, "acheter" is "ache-ter"), so scores run a little high (above 100 for
+  very plain texts); good enough for a score read in bands;
 - "forbidden_words" and "originality": reserved for the brief's forbidden words and the
   originality score, not built yet. They are None, and the page shows nothing for them.
 """
