@@ -172,9 +172,16 @@ def has_link(text: str, url: str) -> bool:
 
 
 def long_sentences(text: str) -> int:
-    """How many sentences have more than LONG_SENTENCE_WORDS words. Paragraphs are split on
-    blank lines; a heading, a list item or a quote line is a block of its own; a sentence ends
-    with . ! ? or … followed by a space (closing quotes and brackets allowed in between)."""
+    """How many sentences (as `sentences` splits them) have more than LONG_SENTENCE_WORDS
+    words."""
+    return sum(1 for sentence in sentences(text) if word_count(sentence) > LONG_SENTENCE_WORDS)
+
+
+def sentences(text: str) -> list[str]:
+    """The text's sentences, those with at least one word. Paragraphs are split on blank
+    lines; a heading, a list item or a quote line is a block of its own (so a heading or an
+    item without a final stop is one sentence); a sentence ends with . ! ? or … followed by a
+    space (closing quotes and brackets allowed in between)."""
     blocks: list[list[str]] = []
     current: list[str] = []
     for line in text.splitlines():
@@ -189,9 +196,5 @@ def long_sentences(text: str) -> int:
         current.append(line)
     if current:
         blocks.append(current)
-    count = 0
-    for block in blocks:
-        for sentence in _SENTENCE_END.split(" ".join(block)):
-            if word_count(sentence) > LONG_SENTENCE_WORDS:
-                count += 1
-    return count
+    return [sentence for block in blocks for sentence in _SENTENCE_END.split(" ".join(block))
+            if word_count(sentence)]

@@ -274,6 +274,9 @@ class Delivery(db.Model):
     text: Mapped[str] = mapped_column(sa.Text)
     word_count: Mapped[int]
     note: Mapped[str] = mapped_column(sa.Text, default="")
+    # The compliance report computed at delivery (portal/orders/report.py); None for a
+    # delivery stored before reports existed.
+    report: Mapped[dict | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     writer: Mapped[User | None] = relationship()

@@ -29,6 +29,7 @@ from portal.orders.models import (
     Tier,
 )
 from portal.orders.pricing import Quote, quote
+from portal.orders.report import build_report
 from portal.orders.text import word_count
 from portal.orders.workflow import Action, apply, record
 
@@ -410,7 +411,8 @@ def deliver(order: Order, writer: User, note: str = "") -> Delivery:
     The draft must pass the blocking rules of `checks.delivery_checks` (length, main keyword,
     required links), the same the workspace shows live. Raises NotAllowed for anyone but the
     order's writer while it can be written, Conflict for an empty text or one the rules block
-    (every reason in the message); nothing changes then."""
+    (every reason in the message); nothing changes then. The delivery keeps its compliance
+    report (`report.build_report`), computed against the brief as it is now."""
     if not policies.can_write(writer, order):
         raise NotAllowed(_("Only the writer of this order can deliver it now."))
     draft = draft_for(order)
@@ -424,7 +426,8 @@ def deliver(order: Order, writer: User, note: str = "") -> Delivery:
         sa.select(sa.func.max(Delivery.number)).where(Delivery.order_id == order.id)
     ) or 0) + 1
     delivery = Delivery(order_id=order.id, number=number, writer_id=writer.id, text=draft.text,
-                        word_count=word_count(draft.text), note=note.strip())
+                        word_count=word_count(draft.text), note=note.strip(),
+                        report=build_report(order, draft.text))
     db.session.add(delivery)
     db.session.flush()
     apply(order, Action.DELIVER, writer, note=note.strip(),

@@ -23,7 +23,14 @@ _ALLOWED_TAGS = {
 def word_count(text: str) -> int:
     """Words as a reader counts them: runs of letters and digits, apostrophes and hyphens
     inside a word keep it whole (l'article, peut-être)."""
-    return sum(1 for match in _WORD.finditer(_strip_markdown(text)) if re.search(r"\w", match[0]))
+    return len(words_of(text))
+
+
+def words_of(text: str) -> list[str]:
+    """The words `word_count` counts, in their order (Markdown marks and link targets left
+    out)."""
+    return [match[0] for match in _WORD.finditer(_strip_markdown(text))
+            if re.search(r"\w", match[0])]
 
 
 def _strip_markdown(text: str) -> str:
@@ -38,12 +45,22 @@ def _strip_markdown(text: str) -> str:
 # through `match_key`:
 #   1. case and accents do not count: "Évènement" and "evenement" are the same word;
 #   2. apostrophes and hyphens separate words: "l'article" holds "article";
-#   3. a French (or English) plural is its singular: a word ending in "aux" of five letters or
-#      more ends in "al" (journaux -> journal), and a word of four letters or more loses a final
-#      "s" or "x" (articles -> article, jeux -> jeu). Both the keyword and the text go through
-#      the same rules, so "article de blog" is found in "Articles de blog".
-# The rules are simple on purpose: a rare false match ("prix" and "pris") beats a missed plural.
-# portal/static/js/workspace.js applies the same rules while the writer types.
+#   3. a French (or English) plural is its singular: a word ending in "eaux" loses its "x"
+#      (bateaux -> bateau), another ending in "aux" of five letters or more ends in "al"
+#      (journaux -> journal), and a word of four letters or more loses a final "s" or "x"
+#      (articles -> article, jeux -> jeu);
+#   4. a French feminine is its masculine, on what rule 3 left, for words of five letters or
+#      more: -euse and -eur end in -eu, as -eux does after rule 3 (heureuse, heureux -> heureu;
+#      chanteuse, chanteur -> chanteu); -ive ends in -if (sportive -> sportif); -enne, -onne,
+#      -elle and -ette lose their last two letters (ancienne -> ancien, bonne -> bon,
+#      cruelle -> cruel, muette -> muet); -ere ends in -er (première -> premier); then any
+#      other final "e" goes (grande -> grand, nationale -> national, aimée -> aime).
+# Both the keyword and the text go through the same rules, so "article de blog" is found in
+# "Articles de blog" and "artisan local" in "artisanes locales". The keys are for comparing,
+# not for reading ("articles" -> "articl"). The rules are simple on purpose: a rare false match
+# ("prix" and "pris", "porte" and "port") beats a missed plural or feminine.
+# portal/static/js/workspace.js applies the same rules while the writer types
+# (tests/unit/test_delivery_checks.py runs both on the same words when Node.js is there).
 
 _KEY_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -52,11 +69,22 @@ def match_key(word: str) -> str:
     """The form of one word that keyword matching compares (see the rules above)."""
     bare = "".join(c for c in unicodedata.normalize("NFKD", word.lower())
                    if not unicodedata.combining(c))
-    if len(bare) >= 5 and bare.endswith("aux"):
-        return bare[:-3] + "al"
-    if len(bare) >= 4 and bare[-1] in "sx":
-        return bare[:-1]
+    if bare.endswith("eaux"):
+        bare = bare[:-1]
+    elif len(bare) >= 5 and bare.endswith("aux"):
+        bare = bare[:-3] + "al"
+    elif len(bare) >= 4 and bare[-1] in "sx":
+        bare = bare[:-1]
+    if len(bare) < 5:
+        return bare
+    for ending, replacement in _FEMININE:
+        if bare.endswith(ending):
+            return bare[:-len(ending)] + replacement
     return bare
+
+
+_FEMININE = (("euse", "eu"), ("eur", "eu"), ("ive", "if"), ("enne", "en"), ("onne", "on"),
+             ("elle", "el"), ("ette", "et"), ("ere", "er"), ("e", ""))
 
 
 def match_keys(text: str) -> list[str]:

@@ -49,6 +49,7 @@ from portal.orders.forms import (
 )
 from portal.orders.models import STATUS_LABELS, Attachment, Delivery, Order, OrderStatus, Tier
 from portal.orders.pricing import quote as price_quote
+from portal.orders.report import for_display, report_of
 from portal.roles import role_required
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
@@ -444,6 +445,7 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, message
         deliveries=deliveries,
         review=review,
         shown=_shown_text(order, latest) if review is None else None,
+        report=for_display(report_of(order, latest)) if latest is not None else None,
         export_labels=translated(EXPORT_LABELS),
         may_revise=may_revise,
         may_approve=may_approve,
@@ -575,6 +577,7 @@ def delivery(order_id: int, number: int):
     exportable = number + 1 not in found and policies.can_export(current_user, order)
     return render_template("orders/delivery.html", order=order, delivery=current,
                            previous=previous, diff=diff, html=text.render_markdown(current.text),
+                           report=for_display(report_of(order, current)),
                            export_labels=translated(EXPORT_LABELS) if exportable else None)
 
 

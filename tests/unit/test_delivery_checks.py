@@ -79,9 +79,71 @@ def test_the_main_keyword_is_found_whatever_the_case_accents_or_plural(keyword, 
 
 
 def test_the_plural_rules_are_the_documented_ones():
-    assert [match_key(w) for w in ("Articles", "jeux", "journaux", "des", "bus", "Été")] == [
-        "article", "jeu", "journal", "des", "bus", "ete"]
+    # "articl": the final e goes too (rule 4); keys are compared, never read.
+    assert [match_key(w) for w in ("Articles", "jeux", "journaux", "bateaux", "des", "bus",
+                                   "Été")] == [
+        "articl", "jeu", "journal", "bateau", "des", "bus", "ete"]
     assert keyword_occurrences("blog blog blog", "blog blog") == 1  # no overlap
+
+
+# Each line: words that are one key (the masculine singular first), then its key.
+FEMININES = [
+    (("heureux", "heureuse", "heureuses"), "heureu"),        # -eux / -euse
+    (("chanteur", "chanteuse", "chanteurs"), "chanteu"),     # -eur / -euse
+    (("sportif", "sportive", "sportives"), "sportif"),       # -if / -ive
+    (("ancien", "ancienne", "anciennes"), "ancien"),         # -en / -enne
+    (("bon", "bonne", "bonnes"), "bon"),                     # -on / -onne
+    (("cruel", "cruelle", "cruelles"), "cruel"),             # -el / -elle
+    (("muet", "muette"), "muet"),                            # -et / -ette
+    (("premier", "Première", "premières"), "premier"),       # -er / -ère
+    (("grand", "grande", "grandes"), "grand"),               # a final e
+    (("local", "locale", "locales", "locaux"), "local"),
+    (("aimé", "aimée", "aimées"), "aime"),
+]
+
+
+@pytest.mark.parametrize(("forms", "key"), FEMININES)
+def test_a_feminine_is_its_masculine(forms, key):
+    assert [match_key(w) for w in forms] == [key] * len(forms)
+
+
+@pytest.mark.parametrize(("word", "key"), [
+    ("elle", "elle"), ("mère", "mere"), ("mer", "mer"),      # under five letters: as they are
+    ("heure", "heur"), ("leurs", "leur"),                    # not heureu, not leu
+])
+def test_short_words_keep_their_ending(word, key):
+    assert match_key(word) == key
+
+
+def test_a_feminine_keyword_is_found_in_a_masculine_text_and_back():
+    assert keyword_presence("Des artisanes locales et heureuses.",
+                            ["artisan local", "heureux"]) == [
+        ("artisan local", True), ("heureux", True)]
+    assert keyword_occurrences("Une cuisine sportive. Des repas sportifs.", "sportif") == 2
+    assert keyword_presence("Le port de Lomé.", ["mère"]) == [("mère", False)]
+
+
+def test_the_workspace_script_gives_the_same_keys():
+    """portal/static/js/workspace.js repeats match_key for the live checklist: Node.js runs
+    its function on the words of these tests and on accented capitals."""
+    import json
+    import re
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        pytest.skip("Node.js is not installed")
+    script = (Path(__file__).parents[2] / "portal/static/js/workspace.js").read_text()
+    source = re.search(r"  var FEMININE = .*?\n  }\n", script, re.DOTALL)[0]
+    words = [w for forms, _key in FEMININES for w in forms] + [
+        "Articles", "jeux", "journaux", "bateaux", "EAUX", "des", "bus", "Été", "elle", "mère",
+        "heure", "leurs", "NAÏVE", "Évènements", "cœur", "2026", "blog"]
+    program = source + f"console.log(JSON.stringify({json.dumps(words)}.map(matchKey)));"
+    out = subprocess.run([node, "-e", program], capture_output=True, text=True, check=True,
+                         timeout=30)
+    assert json.loads(out.stdout) == [match_key(w) for w in words]
 
 
 def test_a_missing_keyword_blocks_with_its_name():

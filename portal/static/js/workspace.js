@@ -109,13 +109,28 @@
     return words.filter(function (word) { return HAS_LETTER.test(word); }).length;
   }
 
-  // Keyword matching: case, accents and plurals do not count (match_key in text.py).
+  // Keyword matching: case, accents, plurals and feminines do not count (match_key in
+  // text.py, whose comment states the rules; a unit test runs both on the same words).
   var KEY_WORD = /[\p{L}\p{N}]+/gu;
+  var FEMININE = [["euse", "eu"], ["eur", "eu"], ["ive", "if"], ["enne", "en"], ["onne", "on"],
+                  ["elle", "el"], ["ette", "et"], ["ere", "er"], ["e", ""]];
 
   function matchKey(word) {
     var bare = word.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, "");
-    if (bare.length >= 5 && bare.slice(-3) === "aux") { return bare.slice(0, -3) + "al"; }
-    if (bare.length >= 4 && /[sx]$/.test(bare)) { return bare.slice(0, -1); }
+    if (bare.slice(-4) === "eaux") {
+      bare = bare.slice(0, -1);
+    } else if (bare.length >= 5 && bare.slice(-3) === "aux") {
+      bare = bare.slice(0, -3) + "al";
+    } else if (bare.length >= 4 && /[sx]$/.test(bare)) {
+      bare = bare.slice(0, -1);
+    }
+    if (bare.length < 5) { return bare; }
+    for (var i = 0; i < FEMININE.length; i += 1) {
+      var ending = FEMININE[i][0];
+      if (bare.slice(-ending.length) === ending) {
+        return bare.slice(0, -ending.length) + FEMININE[i][1];
+      }
+    }
     return bare;
   }
 
