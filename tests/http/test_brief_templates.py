@@ -4,11 +4,15 @@ per content type. Nobody reaches a template or an order that is not theirs (404)
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from portal.accounts.models import User
 from portal.extensions import db, utcnow
 from portal.orders.brief_templates import MAX_PER_CLIENT
 from portal.orders.models import BriefTemplate, ContentType, Order, OrderStatus, Tier
@@ -375,3 +379,29 @@ def test_the_template_pages_run_as_many_statements_for_30_templates_as_for_3(
     few = statements_with(3)
     many = statements_with(27)
     assert few == many
+
+
+# --- the person's data ------------------------------------------------------------------------
+
+
+def test_a_clients_templates_are_in_their_download_and_go_with_an_erasure(
+        app, factory, catalogue, client_a, login_as):
+    old = an_order(factory, catalogue, client_a.user)
+    save_template(client_a, old.id, "Sorties du mois")
+    kept = agency_template(app, catalogue, name="Article de l'agence")
+
+    response = client_a.get("/settings/data")
+    assert response.status_code == 200
+    index = json.loads(zipfile.ZipFile(io.BytesIO(response.data)).read("index.json"))
+    [template] = index["sections"]["orders"]["brief_templates"]
+    assert (template["name"], template["instructions"]) == ("Sorties du mois",
+                                                            "Citer trois lieux.")
+    assert "Article de l'agence" not in json.dumps(index)
+
+    with app.app_context():
+        db.session.get(User, client_a.user.id).active = False
+        db.session.commit()
+    manager = login_as("manager")
+    response = manager.submit(f"/people/{client_a.user.id}/erase", {"confirm": "y"})
+    assert response.status_code == 302
+    assert [t.id for t in rows(app, BriefTemplate)] == [kept]
