@@ -197,8 +197,8 @@ def test_a_template_saved_from_a_draft_goes_back_to_the_draft(app, factory, cata
 
 
 @pytest.mark.parametrize(("name", "message"), [
-    ("", "name"),
-    ("   ", "name"),
+    ("", "Donnez un nom au modèle"),  # the client reads French
+    ("   ", "Donnez un nom au modèle"),
     ("x" * 121, "120"),
     ("SORTIES DU MOIS", "Sorties du mois"),
 ])
