@@ -182,6 +182,7 @@ ACCESS: Mapping[str, Rule] = {
     "agency.new_brief_template": role(MANAGER),
     "agency.edit_brief_template": role(MANAGER),  # an agency template; a client's: 404
     "agency.delete_brief_template": role(MANAGER),
+    "agency.publish_brief_template": role(MANAGER),
     "agency.writer_skills": role(MANAGER),
     "agency.assign": role(MANAGER, on=(R.MANAGER,)),
     "agency.extend_deadline": role(MANAGER, on=(R.MANAGER,)),

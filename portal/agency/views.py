@@ -41,7 +41,7 @@ from portal.messaging.queries import unread_counts
 from portal.orders import brief_templates as templates_service
 from portal.orders import policies, queries
 from portal.orders import service as orders_service
-from portal.orders.forms import BriefTemplateForm
+from portal.orders.forms import BriefTemplateForm, PublishTemplateForm
 from portal.orders.models import (
     STATUS_LABELS,
     BriefTemplate,
@@ -260,7 +260,8 @@ def edit_content_type(content_type_id: int):
 def brief_templates():
     return render_template("agency/brief_templates.html",
                            templates=templates_service.agency_templates(),
-                           delete_form=ActionForm(formdata=None))
+                           delete_form=ActionForm(formdata=None),
+                           publish_form=PublishTemplateForm(formdata=None))
 
 
 def _brief_template_page(form: BriefTemplateForm, template: BriefTemplate | None):
@@ -311,6 +312,29 @@ def edit_brief_template(agency_template_id: int):
             flash(_("The template “%(name)s” is saved.", name=template.name), "success")
             return redirect(url_for("agency.brief_templates"))
     return _brief_template_page(form, template)
+
+
+@bp.post("/templates/<int:agency_template_id>/publish")
+@role_required(Role.MANAGER)
+def publish_brief_template(agency_template_id: int):
+    template = _agency_template(agency_template_id)
+    form = PublishTemplateForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        templates_service.set_published(current_user, template, form.wants_published())
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        if template.published:
+            flash(_("The template “%(name)s” is published: clients see it.",
+                    name=template.name), "success")
+        else:
+            flash(_("The template “%(name)s” is withdrawn: clients no longer see it.",
+                    name=template.name), "info")
+    return redirect(url_for("agency.brief_templates"))
 
 
 @bp.post("/templates/<int:agency_template_id>/delete")

@@ -328,6 +328,16 @@ def create_agency_template(manager: User, values: TemplateValues) -> BriefTempla
     return template
 
 
+def set_published(manager: User, template: BriefTemplate, published: bool) -> None:
+    """Publish an agency template to every client, or withdraw it (orders started from it keep
+    their brief). Raises NotAllowed for anyone but an active manager, or a client's template."""
+    _require_manager(manager)
+    if template.owner_id is not None:
+        raise NotAllowed(_("A client's template is theirs alone."))
+    template.published = published
+    db.session.flush()
+
+
 def update_agency_template(manager: User, template: BriefTemplate,
                            values: TemplateValues) -> None:
     """Change an agency template (publishing or withdrawing it too); the rules of

@@ -432,6 +432,15 @@ class SaveTemplateForm(OnlyOurFields, PortalForm):
         return self.check_extra_fields() and fields_ok
 
 
+class PublishTemplateForm(PortalForm):
+    """Publish ("y") or withdraw ("") an agency template in one click."""
+
+    published = HiddenField()
+
+    def wants_published(self) -> bool:
+        return self.published.data == "y"
+
+
 class BriefTemplateForm(OnlyOurFields, PortalForm):
     """An agency template: a name, the brief's fields without deadline or writer, and whether
     clients see it. The level may stay empty (the client chooses)."""

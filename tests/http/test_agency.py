@@ -98,6 +98,7 @@ AGENCY_PAGES = [
     ("POST", "/agency/templates/new"),
     ("GET", "/agency/templates/{template}/edit"),
     ("POST", "/agency/templates/{template}/edit"),
+    ("POST", "/agency/templates/{template}/publish"),
     ("POST", "/agency/templates/{template}/delete"),
 ]
 

@@ -290,6 +290,24 @@ def test_a_manager_creates_edits_publishes_and_deletes_an_agency_template(app, c
     assert rows(app, BriefTemplate) == []
 
 
+def test_a_manager_withdraws_and_publishes_a_template_in_one_click(app, catalogue, client_a,
+                                                                   login_as):
+    template = agency_template(app, catalogue, name="Article publié")
+    manager = login_as("manager")
+
+    response = manager.submit(f"/agency/templates/{template}/publish", {"published": ""},
+                              page="/agency/templates")
+    assert location(response) == "/agency/templates"
+    assert [t.published for t in rows(app, BriefTemplate)] == [False]
+    assert client_a.get(f"/orders/new?template={template}").status_code == 404
+    assert "Article publié" not in page_text(client_a.get("/orders/new"))
+
+    manager.submit(f"/agency/templates/{template}/publish", {"published": "y"},
+                   page="/agency/templates")
+    assert [t.published for t in rows(app, BriefTemplate)] == [True]
+    assert client_a.get(f"/orders/new?template={template}").status_code == 200
+
+
 def test_bad_agency_template_input_is_refused_plainly(app, catalogue, login_as):
     manager = login_as("manager")
     agency_template(app, catalogue, name="Article type")

@@ -88,6 +88,7 @@ PAYLOADS = {
     "agency.new_brief_template": lambda w: template_form(w, "Communiqué type"),
     "agency.edit_brief_template": lambda w: template_form(w, "Article type"),
     "agency.delete_brief_template": lambda w: {},
+    "agency.publish_brief_template": lambda w: {"published": ""},
     "agency.writer_skills": lambda w: {"languages": ["en"]},
     "agency.assign": lambda w: {"assign-writer_id": str(w.users["other_writer"].id),
                                 "assign-note": "À toi."},
