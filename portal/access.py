@@ -32,7 +32,7 @@ from portal.accounts.models import Role
 class Relation(enum.StrEnum):
     """What a person must be to the object named in the URL (checked by the view)."""
 
-    OWNER = "owner"  # the client who placed the order
+    OWNER = "owner"  # the client who placed the order (or saved the brief template)
     RECIPIENT = "recipient"  # the person a notification is for
     ASSIGNED_WRITER = "assigned_writer"  # the writer the order is (or was last) given to
     POOL_WRITER = "pool_writer"  # a writer who could take the open order now
@@ -178,6 +178,11 @@ ACCESS: Mapping[str, Rule] = {
     "agency.content_types": role(MANAGER),
     "agency.new_content_type": role(MANAGER),
     "agency.edit_content_type": role(MANAGER),
+    "agency.brief_templates": role(MANAGER),
+    "agency.new_brief_template": role(MANAGER),
+    "agency.edit_brief_template": role(MANAGER),  # an agency template; a client's: 404
+    "agency.delete_brief_template": role(MANAGER),
+    "agency.publish_brief_template": role(MANAGER),
     "agency.writer_skills": role(MANAGER),
     "agency.assign": role(MANAGER, on=(R.MANAGER,)),
     "agency.extend_deadline": role(MANAGER, on=(R.MANAGER,)),
@@ -190,6 +195,11 @@ ACCESS: Mapping[str, Rule] = {
     "orders.edit": role(CLIENT, on=(R.OWNER,)),
     "orders.submit": role(CLIENT, on=(R.OWNER,)),
     "orders.delete": role(CLIENT, on=(R.OWNER,)),
+    "orders.order_again": role(CLIENT, on=(R.OWNER,)),
+    "orders.save_template": role(CLIENT, on=(R.OWNER,)),
+    "orders.templates": role(CLIENT),
+    # The client's own template (orders.brief_templates.get_template_for).
+    "orders.delete_template": role(CLIENT, on=(R.OWNER,)),
     # --- the order page and what is done from it (the service then checks the move) ------
     "orders.detail": signed_in(*ORDER_SEEN),
     "orders.delivery": signed_in(*ORDER_SEEN),

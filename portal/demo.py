@@ -111,6 +111,7 @@ def seed_demo() -> bool:
     created = _seed_people()
     created |= _seed_companies()
     created |= _seed_catalogue()
+    created |= _seed_brief_templates()
     created |= _seed_skills()
     created |= _seed_orders()
     created |= _seed_money()
@@ -226,6 +227,36 @@ def _seed_catalogue() -> bool:
                                 writer_pay_per_word=pay, included_revisions=revisions,
                                 min_lead_hours=lead, position=position))
             created = True
+    db.session.flush()
+    return created
+
+
+# The agency's published templates: (content type, name, words, tone, instructions).
+BRIEF_TEMPLATES = [
+    ("Article de blog", "Article de blog conseil", (800, 1000), "Chaleureux et expert",
+     "Une introduction qui pose la question du lecteur, trois à cinq intertitres, une "
+     "conclusion avec un appel à l'action."),
+    ("Communiqué de presse", "Communiqué d'annonce", (300, 500), "Factuel",
+     "Qui, quoi, où, quand, pourquoi dans le premier paragraphe ; une citation du dirigeant ; "
+     "le contact presse à la fin."),
+]
+
+
+def _seed_brief_templates() -> bool:
+    from portal.orders.models import BriefTemplate
+
+    existing = set(db.session.scalars(
+        sa.select(BriefTemplate.name).where(BriefTemplate.owner_id.is_(None))))
+    types = {kind.name_fr: kind.id for kind in db.session.scalars(sa.select(ContentType))}
+    created = False
+    for type_name, name, (low, high), tone, instructions in BRIEF_TEMPLATES:
+        if name in existing or type_name not in types:
+            continue
+        db.session.add(BriefTemplate(owner_id=None, name=name, published=True,
+                                     content_type_id=types[type_name], language="fr",
+                                     words_min=low, words_max=high, tone=tone,
+                                     instructions=instructions))
+        created = True
     db.session.flush()
     return created
 

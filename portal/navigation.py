@@ -24,6 +24,7 @@ NAVIGATION: dict[Role, list[tuple[str, object]]] = {
         ("finance.figures_page", _l("Money")),
         ("agency.tiers", _l("Tiers and prices")),
         ("agency.content_types", _l("Content types")),
+        ("agency.brief_templates", _l("Brief templates")),
         ("accounts.people", _l("People")),
         ("notifications.outbox", _l("Emails")),
     ],

@@ -1,7 +1,7 @@
 """each delivery keeps its compliance report (issue 13)
 
 Revision ID: 0014_delivery_reports
-Revises: 0012_writer_earnings
+Revises: 0013_brief_templates
 Create Date: 2026-12-02 09:40:00
 
 `deliveries.report` (JSON): the compliance report computed when the writer delivers
@@ -9,7 +9,6 @@ Create Date: 2026-12-02 09:40:00
 headings, sentences and readability. Nullable, no backfill: a delivery stored before this
 revision has none, and its page computes one from its text when shown (without storing it).
 
-Written by hand. The lead re-chains `down_revision` after the revisions merged before it.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -17,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0014_delivery_reports'
-down_revision = '0012_writer_earnings'
+down_revision = '0013_brief_templates'
 branch_labels = None
 depends_on = None
 

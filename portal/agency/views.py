@@ -38,10 +38,13 @@ from portal.forms import (
 )
 from portal.i18n import current_language, format_local, to_local, to_utc, translated
 from portal.messaging.queries import unread_counts
+from portal.orders import brief_templates as templates_service
 from portal.orders import policies, queries
 from portal.orders import service as orders_service
+from portal.orders.forms import BriefTemplateForm, PublishTemplateForm
 from portal.orders.models import (
     STATUS_LABELS,
+    BriefTemplate,
     ContentType,
     Order,
     OrderStatus,
@@ -247,6 +250,109 @@ def edit_content_type(content_type_id: int):
                   "success")
             return redirect(url_for("agency.content_types"))
     return _content_type_page(form, kind)
+
+
+# --- the agency's brief templates ---------------------------------------------------------
+
+
+@bp.get("/templates")
+@role_required(Role.MANAGER)
+def brief_templates():
+    return render_template("agency/brief_templates.html",
+                           templates=templates_service.agency_templates(),
+                           delete_form=ActionForm(formdata=None),
+                           publish_form=PublishTemplateForm(formdata=None))
+
+
+def _brief_template_page(form: BriefTemplateForm, template: BriefTemplate | None):
+    status = 422 if request.method == "POST" else 200
+    return render_template("agency/brief_template_form.html", form=form,
+                           template=template), status
+
+
+@bp.route("/templates/new", methods=["GET", "POST"])
+@role_required(Role.MANAGER)
+def new_brief_template():
+    form = BriefTemplateForm()
+    if request.method == "GET":
+        form.language.data = next(iter(current_app.config["ORDER_LANGUAGES"]))
+        form.words_min.data, form.words_max.data = 600, 800
+    if form.validate_on_submit():
+        try:
+            template = templates_service.create_agency_template(current_user, form.values())
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The template “%(name)s” is created.", name=template.name), "success")
+            return redirect(url_for("agency.brief_templates"))
+    return _brief_template_page(form, None)
+
+
+def _agency_template(template_id: int) -> BriefTemplate:
+    return templates_service.get_template_for(current_user, template_id)
+
+
+@bp.route("/templates/<int:agency_template_id>/edit", methods=["GET", "POST"])
+@role_required(Role.MANAGER)
+def edit_brief_template(agency_template_id: int):
+    template = _agency_template(agency_template_id)
+    form = BriefTemplateForm()
+    if request.method == "GET":
+        form.fill_from(template)
+    if form.validate_on_submit():
+        try:
+            templates_service.update_agency_template(current_user, template, form.values())
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The template “%(name)s” is saved.", name=template.name), "success")
+            return redirect(url_for("agency.brief_templates"))
+    return _brief_template_page(form, template)
+
+
+@bp.post("/templates/<int:agency_template_id>/publish")
+@role_required(Role.MANAGER)
+def publish_brief_template(agency_template_id: int):
+    template = _agency_template(agency_template_id)
+    form = PublishTemplateForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        templates_service.set_published(current_user, template, form.wants_published())
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        if template.published:
+            flash(_("The template “%(name)s” is published: clients see it.",
+                    name=template.name), "success")
+        else:
+            flash(_("The template “%(name)s” is withdrawn: clients no longer see it.",
+                    name=template.name), "info")
+    return redirect(url_for("agency.brief_templates"))
+
+
+@bp.post("/templates/<int:agency_template_id>/delete")
+@role_required(Role.MANAGER)
+def delete_brief_template(agency_template_id: int):
+    template = _agency_template(agency_template_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    name = template.name
+    try:
+        templates_service.delete_template(current_user, template)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("The template “%(name)s” is deleted.", name=name), "info")
+    return redirect(url_for("agency.brief_templates"))
 
 
 # --- writers' skills ----------------------------------------------------------------------

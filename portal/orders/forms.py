@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    BooleanField,
     DateField,
     DateTimeLocalField,
     HiddenField,
@@ -256,6 +257,17 @@ class BriefForm(OnlyOurFields, PortalForm):
         self.preferred_writer_id.data = str(order.preferred_writer_id or "")
         self.version.data = str(order.version)
 
+    def start_from(self, values: dict) -> None:
+        """Show the values a new brief starts with (a template's, an older order's): only
+        those the form offers."""
+        for name in ("title", "language", "words_min", "words_max", "tone", "audience",
+                     "primary_keyword", "secondary_keywords", "links_to_include",
+                     "reference_urls", "instructions"):
+            getattr(self, name).data = values[name]
+        for name in ("content_type_id", "tier_id"):
+            if values[name] is not None:
+                getattr(self, name).data = str(values[name])
+
     def stated_version(self) -> int:
         try:
             return int(self.version.data)
@@ -400,3 +412,115 @@ class TextsArchiveForm(PortalForm):
         if (field.data - self.start.data).days >= self.MAX_DAYS:
             raise ValidationError(_("Choose a period of at most %(days)d days.",
                                     days=self.MAX_DAYS))
+
+
+# --- templates of briefs ----------------------------------------------------------------------
+
+
+def template_name_field() -> StringField:
+    return StringField(_l("Name of the template"), validators=[
+        DataRequired(message=_l("Give the template a name.")),
+        Length(max=120, message=_l("A name has at most %(max)d characters.", max=120)),
+    ], render_kw={"maxlength": 120, "autocomplete": "off"})
+
+
+class SaveTemplateForm(OnlyOurFields, PortalForm):
+    """Keep an order's brief as a template of the client's."""
+
+    name = template_name_field()
+
+    def validate(self, extra_validators=None) -> bool:
+        fields_ok = super().validate(extra_validators)
+        return self.check_extra_fields() and fields_ok
+
+
+class PublishTemplateForm(PortalForm):
+    """Publish ("y") or withdraw ("") an agency template in one click."""
+
+    published = HiddenField()
+
+    def wants_published(self) -> bool:
+        return self.published.data == "y"
+
+
+class BriefTemplateForm(OnlyOurFields, PortalForm):
+    """An agency template: a name, the brief's fields without deadline or writer, and whether
+    clients see it. The level may stay empty (the client chooses)."""
+
+    name = template_name_field()
+    content_type_id = BriefForm.content_type_id
+    title = StringField(_l("Title"), validators=[
+        Length(max=200, message=_l("At most %(max)d characters.", max=200))])
+    language = BriefForm.language
+    words_min = BriefForm.words_min
+    words_max = BriefForm.words_max
+    tier_id = SelectField(
+        _l("Quality level"), invalid_choice_message=_l("Choose a quality level from the list.")
+    )
+    tone = BriefForm.tone
+    audience = BriefForm.audience
+    primary_keyword = BriefForm.primary_keyword
+    secondary_keywords = BriefForm.secondary_keywords
+    links_to_include = BriefForm.links_to_include
+    reference_urls = BriefForm.reference_urls
+    instructions = BriefForm.instructions
+    published = BooleanField(_l("Published: clients see it in the brief form"))
+
+    validate_words_min = BriefForm.validate_words_min
+    validate_secondary_keywords = BriefForm.validate_secondary_keywords
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        locale = current_language()
+        types = db.session.scalars(
+            sa.select(ContentType).order_by(ContentType.position, ContentType.id)).all()
+        self.content_type_id.choices = [
+            (str(t.id), t.name(locale) if t.active else _("%(name)s (withdrawn)",
+                                                          name=t.name(locale)))
+            for t in types]
+        self.language.choices = list(current_app.config["ORDER_LANGUAGES"].items())
+        tiers = db.session.scalars(sa.select(Tier).order_by(Tier.position, Tier.id)).all()
+        self.tier_id.choices = [("", _("The client chooses"))] + [
+            (str(t.id), t.name if t.active else _("%(name)s (withdrawn)", name=t.name))
+            for t in tiers]
+
+    def validate(self, extra_validators=None) -> bool:
+        fields_ok = super().validate(extra_validators)
+        return self.check_extra_fields() and fields_ok
+
+    def values(self):
+        from portal.orders.brief_templates import TemplateValues
+
+        return TemplateValues(
+            name=self.name.data or "",
+            content_type_id=int(self.content_type_id.data),
+            language=self.language.data,
+            words_min=self.words_min.data,
+            words_max=self.words_max.data,
+            tier_id=int(self.tier_id.data) if self.tier_id.data else None,
+            title=(self.title.data or "").strip(),
+            tone=(self.tone.data or "").strip(),
+            audience=(self.audience.data or "").strip(),
+            primary_keyword=(self.primary_keyword.data or "").strip(),
+            secondary_keywords=split_keywords(self.secondary_keywords.data),
+            links_to_include=split_lines(self.links_to_include.data),
+            reference_urls=split_lines(self.reference_urls.data),
+            instructions=(self.instructions.data or "").strip(),
+            published=bool(self.published.data),
+        )
+
+    def fill_from(self, template) -> None:
+        self.name.data = template.name
+        self.content_type_id.data = str(template.content_type_id)
+        self.title.data = template.title
+        self.language.data = template.language
+        self.words_min.data, self.words_max.data = template.words_min, template.words_max
+        self.tier_id.data = str(template.tier_id or "")
+        self.tone.data = template.tone
+        self.audience.data = template.audience
+        self.primary_keyword.data = template.primary_keyword
+        self.secondary_keywords.data = template.secondary_keywords
+        self.links_to_include.data = template.links_to_include
+        self.reference_urls.data = template.reference_urls
+        self.instructions.data = template.instructions
+        self.published.data = template.published

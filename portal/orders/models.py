@@ -299,3 +299,49 @@ class Attachment(db.Model):
     media_type: Mapped[str] = mapped_column(sa.String(100))
     size: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class BriefTemplate(db.Model):
+    """A brief kept to start new ones from: a client's own (`owner_id`, seen by that client
+    only) or the agency's (`owner_id` empty, written by managers, offered to clients once
+    published). No deadline, no files, no price: those belong to each order."""
+
+    __tablename__ = "brief_templates"
+    __table_args__ = (
+        sa.UniqueConstraint("owner_id", "name", name="uq_brief_templates_owner_id_name"),
+        sa.Index("ix_brief_templates_published_content_type_id", "published",
+                 "content_type_id"),
+        sa.CheckConstraint("words_min >= 1 AND words_min <= words_max",
+                           name="template_word_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Empty for the agency's templates; a client's go with the client's account.
+    owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    content_type_id: Mapped[int] = mapped_column(sa.ForeignKey("content_types.id"))
+    name: Mapped[str] = mapped_column(sa.String(120))
+    published: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+    title: Mapped[str] = mapped_column(sa.String(200), default="")
+    language: Mapped[str] = mapped_column(sa.String(8))
+    words_min: Mapped[int]
+    words_max: Mapped[int]
+    # Empty: the client chooses (or the tier was withdrawn since).
+    tier_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tiers.id", ondelete="SET NULL"))
+    tone: Mapped[str] = mapped_column(sa.String(120), default="")
+    audience: Mapped[str] = mapped_column(sa.String(200), default="")
+    primary_keyword: Mapped[str] = mapped_column(sa.String(120), default="")
+    secondary_keywords: Mapped[str] = mapped_column(sa.Text, default="")
+    links_to_include: Mapped[str] = mapped_column(sa.Text, default="")
+    reference_urls: Mapped[str] = mapped_column(sa.Text, default="")
+    instructions: Mapped[str] = mapped_column(sa.Text, default="")
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    content_type: Mapped[ContentType] = relationship()
+    tier: Mapped[Tier | None] = relationship()
+
+    @property
+    def is_agency(self) -> bool:
+        return self.owner_id is None

@@ -1,6 +1,7 @@
 """The orders' part of a person's data (portal/privacy/parts.py): a client's orders with their
-briefs, deliveries, timeline and files; a writer's orders as they wrote them, with their skills.
-On erasure the drafts and the files the person joined go; submitted orders stay with the agency.
+briefs, deliveries, timeline and files, and their brief templates; a writer's orders as they
+wrote them, with their skills. On erasure the drafts, the brief templates and the files the
+person joined go; submitted orders stay with the agency.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from portal.orders import status_counts
 from portal.orders.models import (
     FINAL_STATUSES,
     Attachment,
+    BriefTemplate,
     Delivery,
     Draft,
     Order,
@@ -117,6 +119,20 @@ def export(person: User) -> Section:
                                        "path": exported.path, "size": attachment.size})
         orders.append(entry)
     data: dict = {"orders": orders}
+    if as_client:
+        data["brief_templates"] = [
+            {"name": t.name, "created_at": _when(t.created_at), "title": t.title,
+             "content_type": t.content_type.name_en, "language": t.language,
+             "words_min": t.words_min, "words_max": t.words_max,
+             "tier": t.tier.name if t.tier else None, "tone": t.tone, "audience": t.audience,
+             "primary_keyword": t.primary_keyword, "secondary_keywords": t.secondary_keywords,
+             "links_to_include": t.links_to_include, "reference_urls": t.reference_urls,
+             "instructions": t.instructions}
+            for t in db.session.scalars(
+                sa.select(BriefTemplate).where(BriefTemplate.owner_id == person.id)
+                .order_by(BriefTemplate.id)
+                .options(selectinload(BriefTemplate.content_type),
+                         selectinload(BriefTemplate.tier)))]
     if person.role is Role.WRITER:
         data["languages"] = sorted(db.session.scalars(
             sa.select(WriterLanguage.language).where(WriterLanguage.user_id == person.id)))
@@ -154,6 +170,9 @@ def erase(erasure: Erasure) -> None:
     ).rowcount
     status_counts.change({OrderStatus.DRAFT: -removed})
     erasure.count("drafts", removed)
+    templates = db.session.execute(
+        sa.delete(BriefTemplate).where(BriefTemplate.owner_id == person.id)).rowcount
+    erasure.count("brief_templates", templates)
     db.session.execute(sa.delete(WriterLanguage).where(WriterLanguage.user_id == person.id))
     db.session.execute(sa.delete(writer_tiers).where(writer_tiers.c.user_id == person.id))
 

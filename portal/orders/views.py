@@ -34,7 +34,7 @@ from portal.i18n import current_language, format_money, to_local, to_utc, transl
 from portal.messaging import queries as conversations
 from portal.messaging.views import conversation_for
 from portal.notifications import service as notifications
-from portal.orders import exports, policies, queries, service, text, uploads
+from portal.orders import brief_templates, exports, policies, queries, service, text, uploads
 from portal.orders.forms import (
     ApproveForm,
     BackForm,
@@ -43,6 +43,7 @@ from portal.orders.forms import (
     ListFilterForm,
     QuoteForm,
     RevisionForm,
+    SaveTemplateForm,
     SubmitOrderForm,
     TextsArchiveForm,
     UploadForm,
@@ -127,7 +128,10 @@ def _zone() -> str:
 # --- the brief ----------------------------------------------------------------------------
 
 
-def _brief_page(form: BriefForm, order: Order | None, status: int = 200):
+def _brief_page(form: BriefForm, order: Order | None, status: int = 200,
+                template_form: SaveTemplateForm | None = None):
+    own, agency = brief_templates.offered_templates(current_user) if order is None \
+        else ([], [])
     return render_template(
         "orders/brief.html",
         form=form,
@@ -138,6 +142,9 @@ def _brief_page(form: BriefForm, order: Order | None, status: int = 200):
             str(tier.id): service.default_deadline(tier, form.zone).strftime("%Y-%m-%dT%H:%M")
             for tier in form.tiers
         },
+        own_templates=own,
+        agency_templates=agency,
+        template_form=template_form or SaveTemplateForm(formdata=None),
         quote=_initial_quote(form),
         attachments=uploads.attachments_of(order) if order else [],
         upload_form=UploadForm(formdata=None, back="edit"),
@@ -193,11 +200,29 @@ def new():
             form.tier_id.data = str(form.tiers[0].id)
         form.deadline.data = service.default_deadline(
             form.tiers[0] if form.tiers else None, form.zone)
+        template_id = request.args.get("template")
+        if template_id is not None:
+            _start_from_template(form, template_id)
     elif form.validate_on_submit():
         done = _save_brief(form, None)
         if done is not None:
             return done
     return _brief_page(form, None, 422 if request.method == "POST" else 200)
+
+
+def _start_from_template(form: BriefForm, template_id: str) -> None:
+    """Fill the new brief from a template the client may use (404 for any other)."""
+    found = db_int(template_id)
+    if found is None:
+        abort(404)
+    template = brief_templates.get_template_for(current_user, found)
+    start = brief_templates.start_from(template)
+    form.start_from(start.values)
+    tier_id = start.values["tier_id"]
+    form.deadline.data = service.default_deadline(
+        db.session.get(Tier, tier_id) if tier_id is not None else None, form.zone)
+    for sentence in start.replaced:
+        flash(sentence, "warning")
 
 
 @bp.route("/<int:order_id>/edit", methods=["GET", "POST"])
@@ -262,6 +287,80 @@ def delete(order_id: int):
         uploads.discard_file(name)
     flash(_("The draft is deleted."), "info")
     return redirect(url_for("orders.list"))
+
+
+# --- order again and templates -----------------------------------------------------------
+
+
+@bp.post("/<int:order_id>/again")
+@role_required(Role.CLIENT)
+def order_again(order_id: int):
+    order = queries.get_order_for(current_user, order_id)
+    if not BackForm().validate_on_submit():
+        abort(400)
+    try:
+        draft, replaced = brief_templates.order_again(current_user, order)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("orders.detail", order_id=order_id))
+    db.session.commit()
+    flash(_("A new draft copies the brief of %(ref)s. Check it, choose a deadline and submit "
+            "it.", ref=order.reference), "success")
+    for sentence in replaced:
+        flash(sentence, "warning")
+    return redirect(url_for("orders.edit", order_id=draft.id))
+
+
+@bp.post("/<int:order_id>/template")
+@role_required(Role.CLIENT)
+def save_template(order_id: int):
+    order = queries.get_order_for(current_user, order_id)
+    form = SaveTemplateForm()
+    back = url_for("orders.edit" if policies.can_edit_brief(current_user, order)
+                   else "orders.detail", order_id=order_id)
+    if not form.validate_on_submit():
+        flash(" ".join(str(e) for e in [*form.form_errors, *form.name.errors])
+              or _("The template could not be saved."), "danger")
+        return redirect(back)
+    try:
+        template = brief_templates.save_from_order(current_user, order, form.name.data)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(back)
+    db.session.commit()
+    flash(_("The brief is kept as the template “%(name)s”.", name=template.name), "success")
+    return redirect(back)
+
+
+@bp.get("/templates")
+@role_required(Role.CLIENT)
+def templates():
+    return render_template("orders/templates.html",
+                           templates=brief_templates.client_templates(current_user),
+                           most=brief_templates.MAX_PER_CLIENT,
+                           delete_form=BackForm(formdata=None))
+
+
+@bp.post("/templates/<int:template_id>/delete")
+@role_required(Role.CLIENT)
+def delete_template(template_id: int):
+    template = brief_templates.get_template_for(current_user, template_id)
+    if template.owner_id != current_user.id:
+        abort(404)  # an agency template is the agency's to delete
+    if not BackForm().validate_on_submit():
+        abort(400)
+    name = template.name
+    try:
+        brief_templates.delete_template(current_user, template)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("The template “%(name)s” is deleted.", name=name), "info")
+    return redirect(url_for("orders.templates"))
 
 
 # --- the live quote -----------------------------------------------------------------------
@@ -454,6 +553,8 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, message
         attachments=order.attachments,
         estimate=_estimate(order) if order.status is OrderStatus.DRAFT else None,
         submit_form=SubmitOrderForm(formdata=None, version=order.version),
+        again_form=BackForm(formdata=None),
+        template_form=SaveTemplateForm(formdata=None),
         cancel_form=CancelForm(formdata=None),
         revision_form=revision_form or RevisionForm(formdata=None),
         approve_form=approve_form or ApproveForm(formdata=None),

@@ -23,6 +23,7 @@ from portal.notifications.models import OutboxEmail
 from portal.orders import service as orders_service
 from portal.orders import status_counts
 from portal.orders.models import (
+    BriefTemplate,
     ContentType,
     Draft,
     Order,
@@ -92,6 +93,13 @@ AGENCY_PAGES = [
     ("POST", "/agency/orders/{order}/assign"),
     ("POST", "/agency/orders/{order}/deadline"),
     ("POST", "/agency/orders/{order}/revisions"),
+    ("GET", "/agency/templates"),
+    ("GET", "/agency/templates/new"),
+    ("POST", "/agency/templates/new"),
+    ("GET", "/agency/templates/{template}/edit"),
+    ("POST", "/agency/templates/{template}/edit"),
+    ("POST", "/agency/templates/{template}/publish"),
+    ("POST", "/agency/templates/{template}/delete"),
 ]
 
 
@@ -101,7 +109,15 @@ def world(app, person, catalogue):
     writer = person("writer")
     order = place_order(app, client, tier_id=catalogue["tier"],
                         content_type_id=catalogue["content_type"])
-    return {**catalogue, "writer": writer.id, "order": order, "client_user": client}
+    with app.app_context():
+        template = BriefTemplate(owner_id=None, name="Article type", published=True,
+                                 content_type_id=catalogue["content_type"], language="fr",
+                                 words_min=600, words_max=800)
+        db.session.add(template)
+        db.session.commit()
+        template_id = template.id
+    return {**catalogue, "writer": writer.id, "order": order, "client_user": client,
+            "template": template_id}
 
 
 @pytest.mark.parametrize("role", ["client", "writer"])
@@ -117,6 +133,7 @@ def test_clients_and_writers_find_no_agency_page(signed_in, world, role, method,
                                   page="/home")
     assert response.status_code == 404
     assert stored(Tier, Tier.name == "Volé") == 0
+    assert stored(BriefTemplate, BriefTemplate.name == "Article type") == 1
     assert stored(OrderEvent, OrderEvent.action.in_(["assign", "deadline_extended",
                                                      "revision_granted"])) == 0
 

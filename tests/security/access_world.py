@@ -85,6 +85,8 @@ COMPANY_DOCUMENTS = frozenset({
     "billing.invoice", "billing.invoice_pdf", "billing.pay_invoice", "billing.credit_note_pdf",
     "billing.payment_proof", "billing.check_payment",
 })
+# Endpoints whose URL names a brief template client A saved.
+CLIENT_A_TEMPLATES = frozenset({"orders.delete_template"})
 # Online payment is on in the world, its provider unreachable (a checkout fails cleanly).
 FEDAPAY = {"FEDAPAY_SECRET_KEY": "sk_sandbox_world", "FEDAPAY_WEBHOOK_SECRET": "wh_world",
            "FEDAPAY_API_URL": "http://127.0.0.1:1", "FEDAPAY_TIMEOUT": 2}
@@ -167,6 +169,10 @@ class World:
         if target.endpoint == "notifications.mark_read":
             if actor == "owner_client":  # the notification is client A's
                 found.add(Relation.RECIPIENT)
+            return found
+        if target.endpoint in CLIENT_A_TEMPLATES:
+            if actor == "owner_client":  # the brief template is client A's
+                found.add(Relation.OWNER)
             return found
         if target.endpoint in COMPANY_DOCUMENTS:
             if actor == "owner_client":
@@ -377,12 +383,35 @@ def build_world(app: Flask, maildir: Path) -> World:
             "uid": unconfirmed.id, "fp": auth_service._login_fingerprint(unconfirmed)})
         tokens["preferences"] = preferences_token(owner)
         ids.update(_money_world(users))
+        ids.update(_template_world(users, content_type.id, tier.id))
 
     world = World(app=app, users=users, orders=orders, ids=ids, tokens=tokens,
                   mail_key=_one_email_in(maildir),
                   qualified_writers=frozenset({"other_writer", "assigned_writer"}))
     _sign_everyone_in(world)
     return world
+
+
+def _template_world(users: dict[str, User], content_type_id: int,
+                    tier_id: int) -> dict[str, int]:
+    """A brief template client A saved from an order, and a published agency template."""
+    from portal.orders.brief_templates import (
+        TemplateValues,
+        create_agency_template,
+        save_from_order,
+    )
+
+    session = db.session
+    owner = session.get(User, users["owner_client"].id)
+    manager = session.get(User, users["manager"].id)
+    order = session.scalars(sa.select(Order).where(Order.client_id == owner.id)
+                            .order_by(Order.id)).first()
+    own = save_from_order(owner, order, "Mon modèle")
+    agency = create_agency_template(manager, TemplateValues(
+        name="Article de blog type", content_type_id=content_type_id, language="fr",
+        words_min=600, words_max=800, tier_id=tier_id, published=True))
+    session.commit()
+    return {"template_id": own.id, "agency_template_id": agency.id}
 
 
 def _money_world(users: dict[str, User]) -> dict[str, int]:

@@ -85,6 +85,10 @@ PAYLOADS = {
                                           "name_en": "Product page", "active": "y"},
     "agency.edit_content_type": lambda w: {"name_fr": "Billet", "name_en": "Post",
                                            "active": "y"},
+    "agency.new_brief_template": lambda w: template_form(w, "Communiqué type"),
+    "agency.edit_brief_template": lambda w: template_form(w, "Article type"),
+    "agency.delete_brief_template": lambda w: {},
+    "agency.publish_brief_template": lambda w: {"published": ""},
     "agency.writer_skills": lambda w: {"languages": ["en"]},
     "agency.assign": lambda w: {"assign-writer_id": str(w.users["other_writer"].id),
                                 "assign-note": "À toi."},
@@ -97,6 +101,9 @@ PAYLOADS = {
                                "deadline": "2099-01-01T12:00"},
     "orders.submit@draft": lambda w: {},
     "orders.delete@draft": lambda w: {},
+    "orders.order_again": lambda w: {},
+    "orders.save_template": lambda w: {"name": "Un autre modèle"},
+    "orders.delete_template": lambda w: {},
     "orders.cancel": lambda w: {"reason": "Plus besoin."},
     "orders.request_revision": lambda w: {"reason": "Reprenez l'introduction, s'il vous plaît."},
     "orders.approve": lambda w: {"rating": "5", "comment": "Parfait."},
@@ -144,6 +151,12 @@ def brief(world) -> dict:
     return {"title": "Dix idées de sorties", "content_type_id": str(world.ids["content_type_id"]),
             "language": "fr", "tier_id": str(world.ids["tier_id"]), "words_min": "600",
             "words_max": "800", "deadline": "2099-01-01T12:00", "save_draft": "y"}
+
+
+def template_form(world, name: str) -> dict:
+    return {"name": name, "content_type_id": str(world.ids["content_type_id"]),
+            "language": "fr", "tier_id": "", "words_min": "600", "words_max": "800",
+            "published": "y"}
 
 
 def endpoint_of(label: str) -> str:

@@ -527,6 +527,56 @@ def a_tier(path: str) -> Callable:
     return setup
 
 
+def a_client_template(w: World) -> Target:
+    """A template a client saved from one of their orders."""
+    from portal.orders.brief_templates import save_from_order
+
+    client = w.user(Role.CLIENT)
+    order = w.order(OrderStatus.APPROVED, client=client)
+
+    def save():
+        return save_from_order(db.session.get(User, client.id), db.session.get(Order, order.id),
+                               "Mon modèle").id
+
+    template = w.with_app(save)
+    return Target(f"/orders/templates/{template}/delete", client,
+                  w.brief_ids(client, template=template))
+
+
+def an_agency_template(path: str) -> Callable:
+    def setup(w: World) -> Target:
+        from portal.orders.brief_templates import TemplateValues, create_agency_template
+
+        manager = w.user(Role.MANAGER)
+
+        def create():
+            return create_agency_template(db.session.get(User, manager.id), TemplateValues(
+                name="Article type", content_type_id=w.content_type.id, language="fr",
+                words_min=600, words_max=800, tier_id=w.tier.id, published=True)).id
+
+        template = w.with_app(create)
+        return Target(path.format(template=template), manager,
+                      {"tier": w.tier.id, "content_type": w.content_type.id})
+
+    return setup
+
+
+def template_fields(target: Target) -> st.SearchStrategy[dict]:
+    ids = target.ids
+    return st.fixed_dictionaries({
+        "name": words(0, 140), "content_type_id": st.just(str(ids["content_type"])),
+        "title": words(0, 200), "language": LOCALES,
+        "words_min": st.integers(100, 900).map(str),
+        "words_max": st.integers(900, 3000).map(str),
+        "tier_id": st.sampled_from(["", str(ids["tier"])]),
+        "tone": words(0, 120), "audience": words(0, 200), "primary_keyword": words(0, 120),
+        "secondary_keywords": st.lists(words(1, 30), max_size=5).map(", ".join),
+        "links_to_include": st.sampled_from(["", "https://example.com/agenda"]),
+        "reference_urls": st.sampled_from(["", "https://example.org/guide"]),
+        "instructions": words(0, 400), "published": st.sampled_from(["y", ""]),
+    })
+
+
 def a_conversation(w: World) -> Target:
     client = w.user(Role.CLIENT)
     order = w.order(OrderStatus.IN_PROGRESS, client=client)
@@ -731,6 +781,15 @@ FORMS: tuple[Form, ...] = (
          client_order(OrderStatus.DRAFT, "/orders/{order}/delete", attach=True),
          fixed(back=st.sampled_from(["detail", "edit", ""])),
          frozenset({"orders-", "order_events-", "attachments-"}) | COUNTS),
+    Form("orders.order_again", "client",
+         client_order(OrderStatus.APPROVED, "/orders/{order}/again"), nothing,
+         frozenset({"orders+", "order_events+"}) | COUNTS),
+    Form("orders.save_template", "client",
+         client_order(OrderStatus.DELIVERED, "/orders/{order}/template"),
+         fixed(name=st.one_of(words(0, 140), st.just("Mon modèle"))),
+         frozenset({"brief_templates+"})),
+    Form("orders.delete_template", "client", a_client_template, nothing,
+         frozenset({"brief_templates-"})),
     Form("orders.quote", "client", a_client("/orders/quote"),
          lambda t: st.fixed_dictionaries({
              "words_max": st.integers(100, 20_000).map(str), "tier_id": st.just(str(
@@ -889,6 +948,20 @@ FORMS: tuple[Form, ...] = (
              "lines-0-reference": words(0, 120), "note": words(0, 200)}),
          frozenset({"payout_batches+", "payouts+", "writer_earnings.payout_id",
                     "outbox_emails+"})),
+    Form("agency.new_brief_template", "manager",
+         lambda w: Target("/agency/templates/new", w.user(Role.MANAGER),
+                          {"tier": w.tier.id, "content_type": w.content_type.id}),
+         template_fields, frozenset({"brief_templates+"})),
+    Form("agency.edit_brief_template", "manager",
+         an_agency_template("/agency/templates/{template}/edit"), template_fields,
+         frozenset({"brief_templates.*"})),
+    Form("agency.publish_brief_template", "manager",
+         an_agency_template("/agency/templates/{template}/publish"),
+         fixed(published=st.sampled_from(["y", "", "n", "yes"])),
+         frozenset({"brief_templates.published", "brief_templates.updated_at"})),
+    Form("agency.delete_brief_template", "manager",
+         an_agency_template("/agency/templates/{template}/delete"), nothing,
+         frozenset({"brief_templates-"})),
     Form("agency.writer_skills", "manager", person_of_manager("/agency/writers/{user}"),
          lambda t: st.fixed_dictionaries({
              "languages": st.lists(LOCALES, max_size=2, unique=True),

@@ -6,11 +6,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from portal.accounts.models import User
-from portal.demo import CONTENT_TYPES, DEMO_PEOPLE, TIERS, seed_demo
+from portal.demo import BRIEF_TEMPLATES, CONTENT_TYPES, DEMO_PEOPLE, TIERS, seed_demo
 from portal.extensions import db, utcnow
 from portal.notifications.models import OutboxEmail
 from portal.orders import policies
 from portal.orders.models import (
+    BriefTemplate,
     ContentType,
     Delivery,
     Draft,
@@ -24,7 +25,7 @@ from portal.orders.models import (
 from portal.orders.text import word_count
 
 TABLES = (User, ContentType, Tier, WriterLanguage, Order, OrderEvent, Delivery, Draft,
-          OutboxEmail)
+          OutboxEmail, BriefTemplate)
 
 
 def counts() -> dict[str, int]:
@@ -47,6 +48,7 @@ def test_the_demo_loads_once_and_a_second_load_creates_nothing(ctx):
     assert first["User"] == len(DEMO_PEOPLE)
     assert first["ContentType"] == len(CONTENT_TYPES) == 6
     assert first["Tier"] == len(TIERS) == 3
+    assert first["BriefTemplate"] == len(BRIEF_TEMPLATES) == 2  # the agency's, published
     # The past story sends nothing now.
     assert first["OutboxEmail"] == 0
 
