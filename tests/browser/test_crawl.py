@@ -7,7 +7,8 @@ the same-origin links from /home (breadth first, one page per path pattern, numb
 placeholder; downloads and exports left out), and on every page checks that the document is no
 wider than the screen and that nothing on it scrolls sideways. A second context 1366 px wide
 visits the same pages and checks that the main navigation holds on one line, with no label
-broken over two. Every failure of a role is reported in one message.
+broken over two. In French, then in English (chosen with the navigation's language menu). Every
+failure of a role is reported in one message.
 """
 
 from __future__ import annotations
@@ -142,12 +143,20 @@ def pattern(path: str) -> str:
     return re.sub(r"\d+", "{n}", path)
 
 
-def log_in(page, email: str) -> None:
+def log_in(page, email: str, language: str) -> None:
+    """Log in, then choose the language with the navigation's menu (when not French)."""
     page.goto("/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", DEMO_PASSWORD)
     page.locator("main form button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/home$"))
+    if page.locator("html").get_attribute("lang") != language:
+        toggler = page.locator(".navbar-toggler")
+        if toggler.is_visible():  # a phone shows the menu behind its button
+            toggler.click()
+        with page.expect_navigation():
+            page.select_option("select.language-select", language)
+        expect(page.locator("html")).to_have_attribute("lang", language)
 
 
 def same_origin_links(page, origin: str) -> list[str]:
@@ -196,8 +205,9 @@ def crawl(page, origin: str) -> tuple[list[str], list[tuple[str, str]]]:
     return pages, problems
 
 
+@pytest.mark.parametrize("language", ["fr", "en"])
 @pytest.mark.parametrize("role", list(ROLES), ids=[role.value for role in ROLES])
-def test_every_page_fits_a_phone_and_the_navigation_one_line(role, agency, browser,
+def test_every_page_fits_a_phone_and_the_navigation_one_line(role, language, agency, browser,
                                                              live_server):
     contexts = []
 
@@ -210,11 +220,11 @@ def test_every_page_fits_a_phone_and_the_navigation_one_line(role, agency, brows
 
     try:
         phone = open_page(PHONE)
-        log_in(phone, ROLES[role])
+        log_in(phone, ROLES[role], language)
         pages, problems = crawl(phone, live_server.url)
 
         desktop = open_page(DESKTOP)
-        log_in(desktop, ROLES[role])
+        log_in(desktop, ROLES[role], language)
         for url in pages:
             if visit(desktop, url) is None:
                 continue
@@ -229,5 +239,5 @@ def test_every_page_fits_a_phone_and_the_navigation_one_line(role, agency, brows
     where: dict[str, list[str]] = {}
     for url, problem in problems:
         where.setdefault(problem, []).append(url)
-    assert not where, f"{len(where)} problems on {len(pages)} pages of the {role.value}:\n" \
+    assert not where, f"{len(where)} problems on {len(pages)} pages of the {role.value} in {language}:\n" \
         + "\n".join(f"{problem} on {', '.join(urls)}" for problem, urls in where.items())
