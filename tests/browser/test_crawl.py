@@ -239,5 +239,6 @@ def test_every_page_fits_a_phone_and_the_navigation_one_line(role, language, age
     where: dict[str, list[str]] = {}
     for url, problem in problems:
         where.setdefault(problem, []).append(url)
-    assert not where, f"{len(where)} problems on {len(pages)} pages of the {role.value} in {language}:\n" \
-        + "\n".join(f"{problem} on {', '.join(urls)}" for problem, urls in where.items())
+    assert not where, (
+        f"{len(where)} problems on {len(pages)} pages of the {role.value} in {language}:\n"
+        + "\n".join(f"{problem} on {', '.join(urls)}" for problem, urls in where.items()))

@@ -71,7 +71,8 @@ def test_the_archive_holds_each_text_of_the_period_as_word_and_markdown(signed_i
     ]
     # the factory completes a text up to its brief's minimum (tests/factories.deliverable)
     assert archive.read(archive.namelist()[3]).decode() == deliverable(
-        orders["revised"], "# Revu deux fois\n\nLe texte de « Revu deux fois ».\n\nVersion 2.") + "\n"
+        orders["revised"],
+        "# Revu deux fois\n\nLe texte de « Revu deux fois ».\n\nVersion 2.") + "\n"
     document = docx.Document(io.BytesIO(archive.read(archive.namelist()[0])))
     assert [(p.style.name, p.text) for p in document.paragraphs][:2] == [
         ("Heading 1", "Premier de novembre"),
