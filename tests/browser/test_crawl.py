@@ -5,10 +5,11 @@ invoices, a payout batch); the factories add an order whose title is one very lo
 demo's main client and writer. For each role, one browser context 390 px wide logs in and follows
 the same-origin links from /home (breadth first, one page per path pattern, numbers replaced by a
 placeholder; downloads and exports left out), and on every page checks that the document is no
-wider than the screen and that nothing on it scrolls sideways. A second context 1366 px wide
-visits the same pages and checks that the main navigation holds on one line, with no label
-broken over two. In French, then in English (chosen with the navigation's language menu). Every
-failure of a role is reported in one message.
+wider than the screen and that nothing on it scrolls sideways; its navigation menu, opened, has
+touch targets of 44 px. A second context 1366 px wide visits the same pages and checks that the
+main navigation holds on one line, with no label broken over two. In French, then in English
+(chosen with the navigation's language menu). Every failure of a role is reported in one
+message.
 """
 
 from __future__ import annotations
@@ -113,6 +114,15 @@ NAV_JS = """() => {
   }
   return found;
 }"""
+
+
+# On a phone, the navigation's menu once opened: every link and control at least 44 px high.
+TOUCH_JS = """() => [...document.querySelectorAll(
+    "nav.navbar .navbar-collapse .nav-link, nav.navbar .navbar-collapse select")]
+  .filter((el) => el.getBoundingClientRect().height > 0)
+  .filter((el) => el.getBoundingClientRect().height < 44)
+  .map((el) => `"${el.innerText.trim().replace(/\\s+/g, " ")}" is `
+       + `${Math.round(el.getBoundingClientRect().height)} px high`)"""
 
 
 @pytest.fixture
@@ -222,6 +232,11 @@ def test_every_page_fits_a_phone_and_the_navigation_one_line(role, language, age
         phone = open_page(PHONE)
         log_in(phone, ROLES[role], language)
         pages, problems = crawl(phone, live_server.url)
+        phone.goto("/home")
+        phone.locator(".navbar-toggler").click()
+        expect(phone.locator(".navbar-collapse.show")).to_be_visible()
+        problems += [("/home", f"at 390 px, menu open: {found}")
+                     for found in phone.evaluate(TOUCH_JS)]
 
         desktop = open_page(DESKTOP)
         log_in(desktop, ROLES[role], language)
