@@ -44,7 +44,8 @@ def test_the_agency_menu_holds_the_managers_other_pages_and_marks_the_current_on
     manager = signed_in("manager")
     page = manager.get("/agency/content-types")
 
-    assert menu_links(page)[:4] == ["Tiers and prices", "Content types", "People", "Emails"]
+    assert menu_links(page)[:5] == [
+        "Tiers and prices", "Content types", "Brief templates", "People", "Emails"]
     html = navigation(page)
     assert re.search(r'class="nav-link dropdown-toggle active"[^>]*>Agency<', html)
     assert re.search(r'class="dropdown-item active" href="/agency/content-types" '
