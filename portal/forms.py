@@ -186,7 +186,8 @@ MAX_DB_INT = 2**31 - 1
 def db_int(value: object) -> int | None:
     """A positive whole number that fits the database, else None (for ids in query strings)."""
     text = str(value).strip() if value is not None else ""
-    if not text.isdigit():
+    # isdigit() alone takes "²" and "①", which int() refuses
+    if not (text.isascii() and text.isdigit()):
         return None
     number = int(text)
     return number if 0 < number <= MAX_DB_INT else None

@@ -98,7 +98,9 @@ def delivery_checks(order: Order, text: str) -> Checks:
             {"words": words, "limit": limit, "max": order.words_max}))
 
     keyword = order.primary_keyword.strip()
-    if keyword:
+    # A keyword of signs alone (stored before the brief form refused it) cannot be looked for:
+    # it must not keep an order from ever being delivered.
+    if keyword and match_keys(keyword):
         occurrences = keyword_occurrences(keys, keyword)
         if not occurrences:
             blocking.append(Finding("keyword_missing", _(

@@ -33,8 +33,9 @@ from portal.billing.pdf import FAMILY, FONTS, GREY, Sheet
 from portal.orders.text import markdown_tokens, render_markdown
 
 LINK_SCHEMES = ("http://", "https://", "mailto:")
-# Characters no document format may hold: C0 controls but tab and line ends, DEL.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Characters no document format may hold: C0 controls but tab and line ends, DEL, and the two
+# noncharacters XML refuses (python-docx's lxml raises on U+FFFE and U+FFFF).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 def _clean(text: str | None) -> str:

@@ -106,6 +106,18 @@ class WebAddresses:
             web_address(url)
 
 
+class Keywords:
+    """Each keyword (one, or one per line) holds a letter or a digit: the delivery rules match
+    words, and a keyword of signs alone ("&", "🍕") could never be found in any text."""
+
+    def __call__(self, form, field) -> None:
+        for keyword in split_lines(field.data):
+            if not any(ch.isalnum() for ch in keyword):
+                raise ValidationError(_(
+                    "A keyword needs at least one letter or digit: “%(keyword)s” has none.",
+                    keyword=keyword[:40]))
+
+
 class OnlyOurFields:
     """Refuses a request carrying fields the form does not have (a price, a status, a writer
     slipped into the brief): people never set those, so the whole request is refused."""
@@ -151,8 +163,9 @@ class BriefForm(OnlyOurFields, PortalForm):
     audience = StringField(_l("Audience"), validators=[
         Length(max=200, message=_l("At most %(max)d characters.", max=200))])
     primary_keyword = StringField(_l("Main keyword"), validators=[
-        Length(max=120, message=_l("At most %(max)d characters.", max=120))])
-    secondary_keywords = TextAreaField(_l("Other keywords"), render_kw={"rows": 3})
+        Length(max=120, message=_l("At most %(max)d characters.", max=120)), Keywords()])
+    secondary_keywords = TextAreaField(_l("Other keywords"), validators=[Keywords()],
+                                       render_kw={"rows": 3})
     links_to_include = TextAreaField(_l("Links to include"), validators=[WebAddresses()],
                                      filters=[complete_web_addresses],
                                      render_kw={"rows": 3, "inputmode": "url"})

@@ -258,6 +258,9 @@ def test_another_clients_template_is_a_404_everywhere(app, factory, catalogue, c
                            page="/orders").status_code == 404
     assert [t.name for t in rows(app, BriefTemplate)] == ["Le mien"]
     assert client_a.get("/orders/new?template=999999").status_code == 404
+    # digits int() refuses ("²".isdigit() is true)
+    assert client_a.get("/orders/new?template=²").status_code == 404
+    assert client_a.get("/orders/new?template=①").status_code == 404
     assert client_a.get("/orders/new?template=abc").status_code == 404
 
 

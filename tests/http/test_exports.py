@@ -7,13 +7,14 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from datetime import timedelta
 from urllib.parse import unquote
 
 import docx
 import pytest
 import sqlalchemy as sa
 
-from portal.extensions import db
+from portal.extensions import db, utcnow
 from portal.orders.models import OrderStatus
 from tests.factories import deliverable
 from tests.http.pages import by_testid
@@ -230,3 +231,23 @@ def test_a_delivery_waiting_for_review_has_no_downloads_on_its_page(signed_in, f
 
     assert page.status_code == 200
     assert by_testid(page, "exports") == ""
+
+
+def test_a_noncharacter_in_the_title_or_text_still_makes_every_file(signed_in, factory):
+    """U+FFFE and U+FFFF pass the forms but XML refuses them: the .docx left them out rather
+    than answer 500 (and break every archive that held the order)."""
+    order = factory.order(status=OrderStatus.APPROVED, title="Mauvais \uffff titre",
+                          text="# Titre\ufffe\n\nUn texte \uffff pour voir.")
+    client = signed_in(order.client)
+
+    for fmt in FORMATS:
+        response = client.get(url(order, fmt, number=1))
+        assert response.status_code == 200, fmt
+    document = docx.Document(io.BytesIO(client.get(url(order, "docx", number=1)).data))
+    assert document.paragraphs[0].text == "Titre"
+    today = utcnow().date()
+    archive = client.get("/orders/texts.zip", query_string={
+        "start": (today - timedelta(days=2)).isoformat(), "end": today.isoformat()})
+    assert archive.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(archive.data)).namelist()
+    assert len(names) == 2 and names[0].endswith(".docx")

@@ -153,6 +153,11 @@ BAD_BRIEFS = [
      "preferred_writer_id", "Choose a writer who has worked for you before."),
     ("instructions too long", {"instructions": "x" * 10_001}, "instructions",
      "At most 10,000 characters."),
+    # the delivery rules look for words: a keyword of signs alone could never be delivered
+    ("main keyword of signs alone", {"primary_keyword": "🍕"}, "primary_keyword",
+     "A keyword needs at least one letter or digit: “🍕” has none."),
+    ("another keyword of signs alone", {"secondary_keywords": "pizza\n&"}, "secondary_keywords",
+     "A keyword needs at least one letter or digit: “&” has none."),
 ]
 
 

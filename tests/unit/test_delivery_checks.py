@@ -242,3 +242,13 @@ def test_the_reasons_are_in_french_for_a_french_reader():
         "Le texte compte 26 mots\u202f; le brief en demande au moins 900.",
         "Le mot-clé principal «\u202farticle de blog\u202f» n\u2019est pas dans le texte.",
     ]
+
+
+@pytest.mark.parametrize("keyword", ["&", "🍕", "—", "_"])
+def test_a_keyword_of_signs_alone_never_blocks_a_delivery(keyword):
+    """The brief form refuses such a keyword; one stored before must not make the order
+    impossible to deliver (nothing could ever match it)."""
+    found = delivery_checks(brief(keyword=keyword), f"{keyword} {words(20)}")
+
+    assert "keyword_missing" not in codes(found.blocking)
+    assert found.ok
