@@ -125,6 +125,8 @@ class Config:
         # Each new address asked for is sent a link: nobody sends the portal's links to
         # strangers by the hundred.
         "email_change_per_person": "5 per hour; 10 per day",
+        # Each .zip of a period's texts is built in the request (up to TEXTS_PER_ARCHIVE texts).
+        "texts_archive_per_person": "10 per hour; 30 per day",
     }
 
     AGENCY_NAME = env("AGENCY_NAME", "Agence Plume")

@@ -76,6 +76,7 @@ class Rule:
     setting: str  # the name in app.config["RATE_LIMITS"]
     key: Callable[[], str]
     failures_only: bool = False  # count only answers that are not a redirect (failed logins)
+    methods: tuple[str, ...] = ("POST",)
 
     @property
     def exempt_when(self) -> Callable[[], bool] | None:
@@ -85,7 +86,9 @@ class Rule:
         return current_app.config["RATE_LIMITS"][self.setting]
 
 
-# Only POST requests are counted: reading a form page is never limited.
+# POST requests are counted: reading a form page is never limited. The one GET limited is the
+# .zip of a period's texts, built inside the request (up to TEXTS_PER_ARCHIVE texts in two
+# formats each): a loop on it would keep a worker busy.
 RULES: tuple[Rule, ...] = (
     Rule("auth.login", "login_per_address", by_address),
     Rule("auth.login", "login_failures_per_account_and_address", by_account_and_address,
@@ -101,6 +104,9 @@ RULES: tuple[Rule, ...] = (
     Rule("accounts.invite", "invitation_per_manager", by_person),
     Rule("auth.accept_invitation", "invitation_accept_per_address", by_address),
     Rule("messaging.post", "message_per_person", by_person),
+    Rule("orders.texts_archive", "texts_archive_per_person", by_person, methods=("GET",)),
+    Rule("orders.company_texts_archive", "texts_archive_per_person", by_person,
+         methods=("GET",)),
 )
 
 
@@ -120,7 +126,7 @@ def init_rate_limits(app: Flask) -> Limiter | None:
         app.view_functions[rule.endpoint] = limiter.limit(
             rule.limit_value,
             key_func=rule.key,
-            methods=["POST"],
+            methods=list(rule.methods),
             exempt_when=rule.exempt_when,
             deduct_when=_failed if rule.failures_only else None,
         )(view)

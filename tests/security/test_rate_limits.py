@@ -43,6 +43,7 @@ SMALL = {
     "invitation_accept_per_address": "2 per minute",
     "message_per_person": "2 per minute",
     "email_change_per_person": "2 per hour",
+    "texts_archive_per_person": "2 per hour",
 }
 _addresses = (f"10.9.{n // 250}.{n % 250 + 1}" for n in itertools.count())
 
@@ -393,20 +394,36 @@ def test_changes_of_address_are_limited_per_person(limits, factory, ctx):
     assert count(ctx, OutboxEmail, OutboxEmail.kind == "confirm_email") == sent
 
 
+def test_archives_of_texts_are_limited_per_person(limits, factory):
+    """A .zip of a period's texts is built in the request: one person cannot keep a worker
+    busy by asking again and again; another person is not held back by it."""
+    period = {"start": "2026-01-01", "end": "2026-03-31"}
+    ama = signed_in(limits, factory.user("client"))
+
+    for _n in range(2):
+        assert ama.get("/orders/texts.zip", query_string=period).status_code == 200
+    assert_limited(ama.get("/orders/texts.zip", query_string=period))
+    other = signed_in(limits, factory.user("client"))
+    assert other.get("/orders/texts.zip", query_string=period).status_code != 429
+    # reading the page that holds the form is not counted
+    assert ama.get("/orders").status_code == 200
+
+
 # --- the table and the settings -----------------------------------------------------------
 
 
-def test_every_rule_names_a_post_endpoint_and_a_valid_limit(app):
+def test_every_rule_names_an_endpoint_of_its_method_and_a_valid_limit(app):
     endpoints = {rule.endpoint: rule.methods for rule in app.url_map.iter_rules()}
     for rule in RULES:
-        assert "POST" in endpoints[rule.endpoint], rule
+        assert set(rule.methods) <= endpoints[rule.endpoint], rule
         assert parse_many(Config.RATE_LIMITS[rule.setting]), rule
     assert parse_many(Config.RATE_LIMITS[ACCOUNT_CEILING])
     assert {rule.setting for rule in RULES} | {ACCOUNT_CEILING} == set(Config.RATE_LIMITS)
     assert {rule.endpoint for rule in RULES} == {
         "auth.login", "auth.login_link", "auth.signup", "auth.confirm_signup",
         "auth.forgot_password", "auth.reset_password", "auth.accept_invitation",
-        "accounts.invite", "accounts.change_email", "messaging.post"}
+        "accounts.invite", "accounts.change_email", "messaging.post",
+        "orders.texts_archive", "orders.company_texts_archive"}
 
 
 def test_the_suite_runs_without_limits_but_development_and_production_have_them(client):
