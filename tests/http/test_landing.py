@@ -88,7 +88,7 @@ def test_a_visitor_sees_the_offer_from_the_catalogue_in_french(client, catalogue
     assert "12 F CFA par mot" in tiers
     assert "1 000 mots : 12 000 F CFA" in tiers
     assert "2 révisions incluses" in tiers and "3 révisions incluses" in tiers
-    assert "48 heures" in tiers and "72 heures" in tiers
+    assert "Délai : 48 heures minimum" in tiers and "72 heures" in tiers
     assert "Article de blog" in by_testid(page, "landing-types")
     assert "Fiche produit" in by_testid(page, "landing-types")
     steps = by_testid(page, "landing-steps")
