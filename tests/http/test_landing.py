@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db, utcnow
 from portal.orders.models import Order, OrderStatus, Tier
+from portal.orders.showcase import excerpt
 from tests.http.pages import by_testid, english, flashed, location, page_text
 from tests.http.test_order_page_statements import statements_of
 
@@ -92,7 +93,7 @@ def test_a_visitor_sees_the_offer_from_the_catalogue_in_french(client, catalogue
     assert "Article de blog" in by_testid(page, "landing-types")
     assert "Fiche produit" in by_testid(page, "landing-types")
     steps = by_testid(page, "landing-steps")
-    assert steps.count("1") and "Décrivez votre texte" in steps
+    assert "Comment ça marche" in steps and "Décrivez votre texte" in steps
     assert 'href="/signup"' in page.get_data(as_text=True)
     assert 'href="/login"' in page.get_data(as_text=True)
 
@@ -324,3 +325,21 @@ def test_the_landing_and_sample_pages_run_a_fixed_number_of_statements(
     assert len(few_landing) == len(many_landing) <= 3, many_landing
     assert len(few_sample) == len(many_sample) <= 1, many_sample
     assert client.get("/").get_data(as_text=True).count('data-testid="landing-sample"') == 3
+
+
+def test_an_empty_catalogue_still_gives_a_front_page(client):
+    page = client.get("/")
+
+    assert page.status_code == 200
+    assert "landing-tiers" not in page.get_data(as_text=True)
+    assert "Décrivez votre texte" in by_testid(page, "landing-steps")
+
+
+def test_an_excerpt_is_the_start_of_the_prose_cut_at_a_word():
+    text = excerpt(SAMPLE_TEXT, limit=80)
+
+    assert text.startswith("Le marché d'Adawlato regorge")  # the heading left out
+    assert text.endswith("…") and len(text) <= 81
+    assert not text[:-1].endswith(" ")
+    assert excerpt("# Titre seul") == ""
+    assert excerpt("Court.") == "Court."
