@@ -26,11 +26,11 @@ from portal.billing.models import (
     PaymentStatus,
     PayoutBatch,
 )
-from portal.demo_orders import ORDERS, DemoOrder
+from portal.demo_orders import MANAGER, ORDERS, DemoOrder
 from portal.errors import DomainError
 from portal.extensions import db, utcnow
 from portal.notifications.models import OutboxEmail
-from portal.orders import service
+from portal.orders import service, showcase
 from portal.orders.models import (
     ContentType,
     Delivery,
@@ -370,6 +370,11 @@ def _play(spec: DemoOrder, people: dict[str, User], content_type_id: int, tier_i
         raise RuntimeError(f"demo order {spec.title!r} ended {order.status}, not {spec.status}")
     _date(order, now - timedelta(days=spec.days[0]), now - timedelta(days=spec.days[1]),
           timedelta(days=spec.deadline_days), now)
+    if spec.sample:
+        showcase.set_sample_consent(order, client, True)
+        showcase.set_showcase(order, people[MANAGER], True)
+        order.showcased_at = order.closed_at
+        db.session.flush()
     return order
 
 

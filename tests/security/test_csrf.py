@@ -107,6 +107,8 @@ PAYLOADS = {
     "orders.cancel": lambda w: {"reason": "Plus besoin."},
     "orders.request_revision": lambda w: {"reason": "Reprenez l'introduction, s'il vous plaît."},
     "orders.approve": lambda w: {"rating": "5", "comment": "Parfait."},
+    "orders.sample_consent@approved": lambda w: {},  # withdraws the consent
+    "agency.showcase@approved": lambda w: {"shown": "0"},
     "orders.upload": lambda w: {"back": "detail"},
     "orders.delete_attachment": lambda w: {"back": "detail"},
     "messaging.post@delivered": lambda w: {"body": "Bonjour, une question sur le texte."},

@@ -9,7 +9,7 @@ from portal.accounts.models import User
 from portal.demo import BRIEF_TEMPLATES, CONTENT_TYPES, DEMO_PEOPLE, TIERS, seed_demo
 from portal.extensions import db, utcnow
 from portal.notifications.models import OutboxEmail
-from portal.orders import policies
+from portal.orders import policies, showcase
 from portal.orders.models import (
     BriefTemplate,
     ContentType,
@@ -147,6 +147,21 @@ def test_the_demo_shows_an_exclusive_offer_and_an_overdue_order(ctx):
         assert offered.status is OrderStatus.OPEN and policies.offer_is_exclusive(offered)
         assert offered.preferred_writer.email == "redaction.afi@demo.test"
         assert any(order.is_overdue for order in session.scalars(sa.select(Order)))
+
+
+def test_the_demo_shows_three_samples_on_the_landing_page(ctx, client):
+    with ctx() as session:
+        seed_demo()
+        session.commit()
+        samples = showcase.public_samples()
+        assert len(samples) == 3
+        for sample in samples:
+            assert sample.order.sample_consent and sample.order.showcased_at is not None
+            assert sample.order.status is OrderStatus.APPROVED
+            assert sample.word_count >= 250 and sample.excerpt
+        titles = {sample.order.title for sample in samples}
+    landing = client.get("/").get_data(as_text=True)
+    assert all(title in landing for title in titles)
 
 
 def test_flask_seed_demo_twice(app):
