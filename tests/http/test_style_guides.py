@@ -5,12 +5,16 @@ the compliance report lists its forbidden words found in the delivery."""
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
+
 import pytest
 
 from portal.accounts.models import User
 from portal.billing.companies import company_id_of
 from portal.extensions import db
-from portal.orders.models import OrderStatus
+from portal.orders.models import Order, OrderStatus
 from portal.style_guides.models import StyleGuide
 from tests.http.agency_helpers import counted_statements
 from tests.http.pages import by_testid, field_error, form_errors, location
@@ -204,3 +208,45 @@ def test_the_guide_pages_run_a_fixed_number_of_statements(app, client_a, login_a
         with counted_statements(app) as statements:
             assert reader.get(url).status_code == 200
         assert len(statements) <= 6, statements
+
+
+# --- personal data ------------------------------------------------------------------------------
+
+
+def test_the_client_s_download_holds_the_guide_and_each_order_s_copy(app, client_a, factory):
+    client_a.submit("/style-guide", guide_form(0))
+    order = factory.order(client=client_a.user, status=OrderStatus.OPEN)
+
+    response = client_a.get("/settings/data")
+
+    index = json.loads(zipfile.ZipFile(io.BytesIO(response.data)).read("index.json"))
+    guide = index["sections"]["billing"]["company"]["style_guide"]
+    assert guide["forbidden_words"] == ["leader", "pas cher"]
+    assert (guide["tone"], guide["version"]) == ("Chaleureux et direct", 1)
+    [exported] = [o for o in index["sections"]["orders"]["orders"] if o["title"] == order.title]
+    assert exported["brief"]["style_guide"]["words_to_use"] == ["wax", "fait main"]
+
+
+def test_erasing_a_former_client_keeps_the_company_s_guide_and_the_orders_copies(
+        app, client_a, factory, login_as):
+    client_a.submit("/style-guide", guide_form(0))
+    order = factory.order(client=client_a.user, status=OrderStatus.OPEN)
+    manager = login_as("manager")
+    manager.submit(f"/orders/{order.id}/cancel", {"reason": "Le client part."},
+                   page=f"/orders/{order.id}")
+    company_id = company(app, client_a.user)
+    with app.app_context():
+        db.session.get(User, client_a.user.id).active = False
+        db.session.commit()
+
+    response = manager.submit(f"/people/{client_a.user.id}/erase", {"confirm": "y"})
+
+    assert response.status_code == 302, response.status_code
+    with app.app_context():
+        assert db.session.get(User, client_a.user.id).erased_at is not None
+        assert db.session.get(Order, order.id).style_guide["tone"] == "Chaleureux et direct"
+    guide = stored(app, company_id)
+    assert guide.tone == "Chaleureux et direct"
+    # Who saved it last reads as the erased account does (the company keeps its own name).
+    page = manager.get(f"/agency/companies/{company_id}/style-guide")
+    assert by_testid(page, "guide-saved") and "Ama Mensah" not in by_testid(page, "guide-saved")
