@@ -236,6 +236,9 @@ ACCESS: Mapping[str, Rule] = {
     # --- money: a client's company account (portal.billing) --------------------------------
     "billing.account": role(CLIENT),
     "billing.company": role(CLIENT),
+    # A client's own company's style guide (no id in the URL: nobody reaches another's).
+    "style_guides.edit_own": role(CLIENT),
+    "style_guides.edit_company": role(MANAGER),
     "billing.topup": role(CLIENT),
     "billing.invoice_list": role(CLIENT),
     "billing.statement": role(CLIENT),

@@ -151,6 +151,10 @@ class Order(db.Model):
     reference_urls: Mapped[str] = mapped_column(sa.Text, default="")
     instructions: Mapped[str] = mapped_column(sa.Text, default="")
     deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The company's style guide as it was at submission (portal/style_guides/service.py,
+    # `snapshot`): the writer, the checks and the report read this one, never the live guide.
+    # None before submission, or when the company had no guide then.
+    style_guide: Mapped[dict | None] = mapped_column(sa.JSON)
 
     # Frozen at submission: a later change of the tier's prices never touches this order.
     currency: Mapped[str] = mapped_column(sa.String(3))

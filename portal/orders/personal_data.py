@@ -89,6 +89,8 @@ def export(person: User) -> Section:
                 "secondary_keywords": order.secondary_keywords,
                 "links_to_include": order.links_to_include,
                 "reference_urls": order.reference_urls, "instructions": order.instructions,
+                # The company's style guide as the order kept it at submission.
+                "style_guide": order.style_guide,
             },
         }
         if as_client:

@@ -657,6 +657,25 @@ def a_company(path: str) -> Callable:
     return setup
 
 
+def a_client_company(w: World) -> Target:
+    """A client of a company without a style guide yet (its form starts at version 0)."""
+    return Target("/style-guide", w.user(Role.CLIENT, billing="prepaid"), {})
+
+
+def guide_fields(target: Target) -> st.SearchStrategy[dict]:
+    return st.fixed_dictionaries({
+        "tone": words(0, 200), "audience": words(0, 300),
+        "words_to_use": st.lists(words(1, 60), max_size=8).map("\n".join),
+        "forbidden_words": st.lists(words(1, 60), max_size=8).map(", ".join),
+        "formatting": words(0, 600), "examples": words(0, 600),
+        # Mostly the version the page gives before the first save; now and then a stale one.
+        "version": st.sampled_from(["0", "0", "0", "1", "", "-1", "99"]),
+    })
+
+
+STYLE_GUIDE = frozenset({"style_guides+", "style_guides.*"})
+
+
 def a_payable_writer(w: World) -> Target:
     writer = w.writer()
     w.order(OrderStatus.APPROVED, writer=writer, words_max=900)  # 10,800 earned
@@ -916,6 +935,9 @@ FORMS: tuple[Form, ...] = (
          frozenset({"companies.name", "companies.address", "companies.tax_number",
                     "companies.trade_register", "companies.billing_email", "companies.locale",
                     "companies.updated_at"})),
+    Form("style_guides.edit_own", "client", a_client_company, guide_fields, STYLE_GUIDE),
+    Form("style_guides.edit_company", "manager",
+         a_company("/agency/companies/{company}/style-guide"), guide_fields, STYLE_GUIDE),
     Form("billing.topup", "client", a_client("/billing/topup"),
          fixed(amount=AMOUNTS), frozenset({"proformas+", "outbox_emails+",
                                            "document_counters+", "document_counters.last"})),

@@ -210,3 +210,24 @@ def test_the_demo_has_money_to_show(ctx):
         seed_demo()
         session.commit()
         assert session.scalar(sa.select(sa.func.count(Invoice.id))) == first
+
+
+def test_the_main_client_s_company_has_a_style_guide_its_orders_keep(ctx):
+    from portal.billing.companies import company_of
+    from portal.orders.report import report_of
+    from portal.style_guides.models import StyleGuide
+
+    with ctx() as session:
+        seed_demo()
+        session.commit()
+        client = session.scalar(sa.select(User).where(User.email == "client@demo.test"))
+        guide = session.get(StyleGuide, company_of(client).id)
+        assert guide is not None and "unique" in guide.forbidden_words.splitlines()
+        orders = list(session.scalars(sa.select(Order).where(
+            Order.client_id == client.id, Order.status != OrderStatus.DRAFT)))
+        assert orders and all(o.style_guide and o.style_guide["tone"] == guide.tone
+                              for o in orders)
+        gifts = next(o for o in orders if o.title.startswith("Cinq idées de cadeaux"))
+        delivery = session.scalars(sa.select(Delivery).where(Delivery.order_id == gifts.id)).one()
+        assert report_of(gifts, delivery)["forbidden_words"] == [
+            {"word": "unique", "occurrences": 1}]
