@@ -123,6 +123,8 @@ ACCESS: Mapping[str, Rule] = {
     # --- files and the front door ------------------------------------------------------
     "static": public(),
     "bootstrap.static": public(),
+    "brand.stylesheet": public(),  # the agency's colours as CSS custom properties
+    "brand.logo": public(),
     "main.index": public(),  # sends each person to the login or home page
     "main.health": public(),  # liveness: the process answers
     "ops.ready": public(),  # readiness: database, upload storage, outbox age (no details kept)
