@@ -141,6 +141,16 @@ def current_brand() -> Brand:
     return current_app.extensions["brand"][0]
 
 
+def email_brand() -> dict[str, str | None]:
+    """What an email's layout shows of the brand (templates/email/_layout.html): its colour
+    for white text, its initials, the logo's absolute address (from BASE_URL) or None."""
+    brand = current_brand()
+    logo = None
+    if brand.logo is not None:
+        logo = current_app.config["BASE_URL"].rstrip("/") + "/brand/logo"
+    return {"ink": hex_of(ink_for(brand.color)), "initials": brand.initials, "logo": logo}
+
+
 @bp.get("/brand.css")
 def stylesheet():
     _brand, css, etag = current_app.extensions["brand"]

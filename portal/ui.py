@@ -83,4 +83,7 @@ def status_badge(status: OrderStatus, testid: str = "status") -> Markup:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(icon=icon, status_badge=status_badge)
+    from portal.orders.progress import caption, order_progress
+
+    app.jinja_env.globals.update(icon=icon, status_badge=status_badge,
+                                 order_progress=order_progress, progress_caption=caption)

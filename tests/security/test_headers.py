@@ -9,6 +9,7 @@ import pytest
 from flask import request
 
 from config import ProductionConfig
+from portal import CACHED_ENDPOINTS
 from tests.conftest import CSRF_RE
 from tests.factories import Factory
 from tests.security.extra_apps import add_page, extra_app, production_environment
