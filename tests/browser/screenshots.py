@@ -22,7 +22,7 @@ LANGUAGE = os.environ.get("SCREENSHOTS_LANGUAGE", "fr")
 
 
 def file_name(number: int, url: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", url.lower()).strip("-") or "home"
+    slug = re.sub(r"[^a-z0-9]+", "-", url.lower()).strip("-") or "root"
     return f"{number:02d}-{slug[:80]}.png"
 
 
