@@ -11,13 +11,15 @@ SMTP_PORT ?= 8025
 INBOUND_PORT ?= 8026
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+SCREENSHOTS_DIR ?= screenshots
 
-.PHONY: run test install translations extract-messages update-translations lint audit db-upgrade seed-demo worker bench clean help
+.PHONY: run test install translations extract-messages update-translations lint audit db-upgrade seed-demo worker bench screenshots clean help
 
 help:
 	@echo "make run    - the portal with demo data, mail worker, SMTP sink and inbound server on http://127.0.0.1:$(PORT)"
 	@echo "make test   - lint and every test (SQLite; TEST_DATABASE_URL=postgresql://... for PostgreSQL)"
 	@echo "make bench  - the benchmark (bench/README.md); options: BENCH_ARGS=\"--scale 0.1 --scaling\""
+	@echo "make screenshots - a PNG of every page per role at 390 and 1366 px in $(SCREENSHOTS_DIR)/ (Chromium)"
 	@echo "make lint   - ruff, and bandit (no finding of medium or high severity in portal/)"
 	@echo "make audit  - pip-audit: known vulnerabilities in the installed packages (needs PyPI)"
 	@echo "make translations | extract-messages | update-translations | clean"
@@ -68,6 +70,13 @@ audit: install
 
 test: install translations lint
 	PORTAL_ENV=testing $(PY) -m pytest $(PYTEST_ARGS)
+
+# Every page each role reaches from its home (the crawl's walk), on the demo data, in French, at
+# 390 and 1366 px wide: $(SCREENSHOTS_DIR)/<role>/<width>/*.png. Not a test; not committed.
+screenshots: install translations
+	rm -rf $(SCREENSHOTS_DIR)
+	PORTAL_ENV=testing PORTAL_REQUIRE_BROWSER=1 SCREENSHOTS_DIR=$(abspath $(SCREENSHOTS_DIR)) \
+	  $(PY) -m pytest tests/browser/screenshots.py -q -s -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -130,6 +130,10 @@ class Config:
     }
 
     AGENCY_NAME = env("AGENCY_NAME", "Agence Plume")
+    # The agency's main colour (hexadecimal) and logo (a .png, .jpg, .svg or .webp file; empty:
+    # a monogram of its name), checked at start by portal/branding.py.
+    AGENCY_COLOR_PRIMARY = env("AGENCY_COLOR_PRIMARY", "#1f5f8b")
+    AGENCY_LOGO = env("AGENCY_LOGO", "")
     AGENCY_CURRENCY = env("AGENCY_CURRENCY", "XOF")
     AGENCY_TIMEZONE = env("AGENCY_TIMEZONE", "Africa/Lome")
 

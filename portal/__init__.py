@@ -37,6 +37,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     register_proxy(app)
     register_extensions(app)
     register_blueprints(app)
+    register_brand(app)
     register_rate_limits(app)
     register_access(app)
     register_session_loader(app)
@@ -60,6 +61,13 @@ def register_proxy(app: Flask) -> None:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0,
                                 x_prefix=0)
+
+
+def register_brand(app: Flask) -> None:
+    """The agency's colour and logo (portal/branding.py); a bad setting stops the start."""
+    from portal import branding
+
+    branding.init_app(app)
 
 
 def register_rate_limits(app: Flask) -> None:
@@ -202,6 +210,9 @@ def register_templates(app: Flask) -> None:
         }
 
     app.jinja_env.globals["can"] = can
+    from portal import ui
+
+    ui.init_app(app)  # icon(), status_badge()
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -261,6 +272,11 @@ CONTENT_SECURITY_POLICY = (
     "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
     "object-src 'none'; frame-src 'self'; frame-ancestors 'none'"
 )
+
+
+# Files the same for everyone, which browsers may keep: static files and the brand's stylesheet
+# and logo (portal/branding.py).
+CACHED_ENDPOINTS = frozenset({"static", "bootstrap.static", "brand.stylesheet", "brand.logo"})
 
 
 # The forms our scripts post as JSON (quote.js, workspace.js). Every other form takes form
@@ -327,7 +343,8 @@ def register_security_headers(app: Flask) -> None:
         # Nothing the portal generates is kept by a browser or a proxy cache: pages behind login
         # hold private work, and public ones carry a CSRF token or a link's token. Static
         # files (CSS, JS) keep their own caching.
-        if request.endpoint != "static" and "no-store" not in headers.get("Cache-Control", ""):
+        if request.endpoint not in CACHED_ENDPOINTS \
+                and "no-store" not in headers.get("Cache-Control", ""):
             headers["Cache-Control"] = "no-store"
         return response
 

@@ -123,6 +123,8 @@ ACCESS: Mapping[str, Rule] = {
     # --- files and the front door ------------------------------------------------------
     "static": public(),
     "bootstrap.static": public(),
+    "brand.stylesheet": public(),  # the agency's colours as CSS custom properties
+    "brand.logo": public(),
     "main.index": public(),  # the landing page for visitors; signed-in people go home
     # A sample on the landing page: 404 unless approved, consented and showcased.
     "main.sample": public(),

@@ -23,6 +23,7 @@ from jinja2.filters import do_join, make_attrgetter
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
+from portal.branding import email_brand
 from portal.extensions import db
 from portal.i18n import in_zone
 from portal.notifications.models import OutboxEmail
@@ -154,6 +155,7 @@ def queue_email(
         context.update(
             subject=subject_text,
             agency_name=current_app.config["AGENCY_NAME"],
+            brand=email_brand(),
             base_url=current_app.config["BASE_URL"],
             url_for=external_url,
             locale=locale,

@@ -23,7 +23,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from markupsafe import Markup
 
 from portal.accounts.models import Role
 from portal.auth.views import form_error
@@ -106,24 +105,6 @@ EXPORT_LABELS = {
     "md": _l("Markdown (.md)"),
     "txt": _l("Plain text (.txt)"),
 }
-
-
-_STATUS_BADGE = Markup('<span class="badge text-bg-{style}" data-testid="status">{label}</span>')
-_STATUS_BADGES: dict[str, dict[OrderStatus, Markup]] = {}
-
-
-@bp.app_template_global("status_badge")
-def status_badge(status: OrderStatus) -> Markup:
-    """An order's status as a coloured badge, built once per process and language (lists
-    show one on every row)."""
-    language = current_language()
-    badges = _STATUS_BADGES.get(language)
-    if badges is None:
-        labels = translated(STATUS_LABELS)
-        badges = _STATUS_BADGES[language] = {
-            s: _STATUS_BADGE.format(style=STATUS_STYLES[s], label=labels[s]) for s in OrderStatus
-        }
-    return badges[status]
 
 
 @bp.app_context_processor

@@ -14,41 +14,20 @@ message.
 
 from __future__ import annotations
 
-import re
-from collections import deque
-from urllib.parse import urlsplit
-
 import pytest
-import sqlalchemy as sa
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from portal.accounts.models import Role, User
-from portal.billing import ledger
-from portal.billing.companies import company_of
-from portal.billing.models import EntryKind
-from portal.demo import DEMO_PASSWORD, seed_demo
-from portal.extensions import db
-from portal.orders.models import OrderStatus
-
-pytestmark = pytest.mark.browser
-
-MAX_PAGES = 40
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1366, "height": 768}
-LONG_TITLE = "Anticonstitutionnellement" * 3 + " au marché de Lomé"
-
-# Links that download a file, leave, or act: not pages to check.
-SKIP = re.compile(
-    r"/attachments/|/files/|/export|\.(?:txt|zip|csv|pdf|docx|md|html)$|/pdf$|/proof$"
-    r"|/data$|/dev/mailbox/[^/]+/html$|/healthz|/readyz|/metrics|/logout"
+from tests.browser.crawl_support import (
+    DESKTOP,
+    PHONE,
+    ROLES,
+    crawl,
+    log_in,
+    seed_agency,
+    visit,
 )
 
-ROLES = {
-    Role.CLIENT: "client@demo.test",
-    Role.WRITER: "writer@demo.test",
-    Role.MANAGER: "manager@demo.test",
-}
+pytestmark = pytest.mark.browser
 
 # What a page answers about its width: the document's, and every element that scrolls sideways
 # while shown (a table in a sideways-scrolling box, a long word in a fixed block).
@@ -129,90 +108,7 @@ TOUCH_JS = """() => [...document.querySelectorAll(
 def agency(app, factory):
     """The demo agency, with an order of one very long word for its main client and writer in
     the pool, in progress and delivered."""
-    with app.app_context():
-        seed_demo()
-        db.session.commit()
-        main_client = db.session.scalar(sa.select(User).where(User.email == ROLES[Role.CLIENT]))
-        ledger.post(company_of(main_client).id, EntryKind.ADJUSTMENT, key="crawl", amount=100_000,
-                    note="Crédit de test")
-        db.session.commit()
-        people = {email: db.session.scalar(sa.select(User).where(User.email == email))
-                  for email in ROLES.values()}
-        for person in people.values():
-            db.session.expunge(person)
-    client, writer = people["client@demo.test"], people["writer@demo.test"]
-    tier = factory.tier(name="Standard")
-    factory.give_skills(writer, tiers=[tier])
-    for status in (OrderStatus.OPEN, OrderStatus.IN_PROGRESS, OrderStatus.DELIVERED):
-        factory.order(client=client, writer=None if status is OrderStatus.OPEN else writer,
-                      tier=tier, status=status, title=LONG_TITLE)
-    return people
-
-
-def pattern(path: str) -> str:
-    return re.sub(r"\d+", "{n}", path)
-
-
-def log_in(page, email: str, language: str) -> None:
-    """Log in, then choose the language with the navigation's menu (when not French)."""
-    page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/home$"))
-    if page.locator("html").get_attribute("lang") != language:
-        toggler = page.locator(".navbar-toggler")
-        if toggler.is_visible():  # a phone shows the menu behind its button
-            toggler.click()
-        with page.expect_navigation():
-            page.select_option("select.language-select", language)
-        expect(page.locator("html")).to_have_attribute("lang", language)
-
-
-def same_origin_links(page, origin: str) -> list[str]:
-    hrefs = page.eval_on_selector_all(
-        "a[href]:not([download])", "links => links.map((a) => a.href)")
-    found = []
-    for href in hrefs:
-        parts = urlsplit(href)
-        if f"{parts.scheme}://{parts.netloc}" != origin or SKIP.search(parts.path):
-            continue
-        found.append(parts.path + (f"?{parts.query}" if parts.query else ""))
-    return found
-
-
-def visit(page, url: str):
-    """The page at `url`, or None when it is not an HTML page (a download)."""
-    try:
-        response = page.goto(url)
-    except PlaywrightError as error:
-        if "Download is starting" in str(error):
-            return None
-        raise
-    if response is None or "text/html" not in response.headers.get("content-type", ""):
-        return None
-    return response
-
-
-def crawl(page, origin: str) -> tuple[list[str], list[tuple[str, str]]]:
-    """Breadth first from /home: the pages checked, and (page, what is wrong) pairs."""
-    queue, seen, pages, problems = deque(["/home"]), {pattern("/home")}, [], []
-    while queue and len(pages) < MAX_PAGES:
-        url = queue.popleft()
-        response = visit(page, url)
-        if response is None:
-            continue
-        if response.status >= 400:
-            problems.append((url, f"answered {response.status}"))
-            continue
-        pages.append(url)
-        problems += [(url, f"at 390 px: {found}") for found in page.evaluate(OVERFLOW_JS)]
-        for link in same_origin_links(page, origin):
-            key = pattern(urlsplit(link).path)
-            if key not in seen:
-                seen.add(key)
-                queue.append(link)
-    return pages, problems
+    return seed_agency(app, factory)
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])
@@ -231,7 +127,8 @@ def test_every_page_fits_a_phone_and_the_navigation_one_line(role, language, age
     try:
         phone = open_page(PHONE)
         log_in(phone, ROLES[role], language)
-        pages, problems = crawl(phone, live_server.url)
+        pages, problems = crawl(phone, live_server.url, lambda url: [
+            f"at 390 px: {found}" for found in phone.evaluate(OVERFLOW_JS)])
         phone.goto("/home")
         phone.locator(".navbar-toggler").click()
         expect(phone.locator(".navbar-collapse.show")).to_be_visible()

@@ -22,7 +22,7 @@ from portal.i18n import format_local, format_money, translated
 from portal.messaging.service import render_message
 from portal.messaging.views import unread_badge
 from portal.orders.models import STATUS_LABELS, OrderStatus
-from portal.orders.views import status_badge
+from portal.ui import status_badge
 
 INSTANTS = [
     datetime(2026, 1, 1, 0, 0, tzinfo=UTC),

@@ -1,0 +1,89 @@
+"""The pieces of the design system that Python builds for templates: icons and status chips.
+
+Icons are Bootstrap Icons (MIT licence), read from the sprite Bootstrap-Flask ships and drawn
+inline: no request, no icon font, never an emoji (which shows as an empty box where no emoji
+font is installed). Templates call `icon("bell")`; a name the set lacks is an error, so a typo
+fails the page's test rather than showing nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import flask_bootstrap
+from flask import Flask
+from markupsafe import Markup
+
+from portal.i18n import current_language, translated
+from portal.orders.models import STATUS_LABELS, OrderStatus
+
+SPRITE = Path(flask_bootstrap.__file__).parent / "static/bootstrap5/icons/bootstrap-icons.svg"
+_SYMBOL = re.compile(r'<symbol class="[^"]*" viewBox="([^"]+)" id="([^"]+)">(.*?)</symbol>', re.S)
+
+# Each status's colour (portal.css: .status-<value>) and icon. Colours are told apart by more
+# than hue: each chip has its own icon.
+STATUS_ICONS = {
+    OrderStatus.DRAFT: "pencil",
+    OrderStatus.AWAITING_PAYMENT: "wallet2",
+    OrderStatus.OPEN: "hourglass-split",
+    OrderStatus.IN_PROGRESS: "vector-pen",
+    OrderStatus.DELIVERED: "inbox",
+    OrderStatus.REVISION_REQUESTED: "arrow-repeat",
+    OrderStatus.APPROVED: "check-circle-fill",
+    OrderStatus.CANCELLED: "x-circle",
+}
+
+
+@cache
+def _symbols() -> dict[str, tuple[str, str]]:
+    text = SPRITE.read_text(encoding="utf-8")
+    return {name: (view_box, inner) for view_box, name, inner in _SYMBOL.findall(text)}
+
+
+def icon_names() -> frozenset[str]:
+    return frozenset(_symbols())
+
+
+@cache
+def _icon(name: str, classes: str) -> Markup:
+    view_box, inner = _symbols()[name]
+    return Markup('<svg class="{}" xmlns="http://www.w3.org/2000/svg" viewBox="{}" '
+                  'aria-hidden="true" focusable="false">{}</svg>').format(
+        f"icon {classes}".strip(), view_box,
+        Markup(inner))  # noqa: S704 - paths of the packaged icon set, not a person's input
+
+
+def icon(name: str, label: str | None = None, classes: str = "") -> Markup:
+    """An icon; decorative (hidden from screen readers) unless `label` says what it means."""
+    drawn = _icon(name, classes.strip())
+    if label:
+        return drawn + Markup('<span class="visually-hidden">{}</span>').format(label)
+    return drawn
+
+
+_CHIPS: dict[tuple[str, str], dict[OrderStatus, Markup]] = {}
+
+
+def status_badge(status: OrderStatus, testid: str = "status") -> Markup:
+    """An order's status as a chip of its own colour and icon: the one way pages show it.
+    Built once per process, language and test id (lists show one on every row)."""
+    key = (current_language(), testid)
+    chips = _CHIPS.get(key)
+    if chips is None:
+        labels = translated(STATUS_LABELS)
+        chips = _CHIPS[key] = {
+            s: Markup('<span class="status-chip status-{value}" data-testid="{testid}" '
+                      'data-status="{value}">{icon}<span>{label}</span></span>').format(
+                value=s.value, testid=testid, icon=icon(STATUS_ICONS[s]), label=labels[s])
+            for s in OrderStatus
+        }
+    return chips[status]
+
+
+def init_app(app: Flask) -> None:
+    from portal.orders.progress import caption, order_progress
+
+    app.jinja_env.globals.update(icon=icon, status_badge=status_badge,
+                                 order_progress=order_progress, progress_caption=caption)
