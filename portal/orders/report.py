@@ -28,8 +28,11 @@ Its parts (keys of the dict, `REPORT_VERSION` says which shape it has):
   approximates spoken syllables from below: a dictionary does not break every syllable
   ("avant" stays whole, "acheter" is "ache-ter"), so scores run a little high (above 100 for
   very plain texts); good enough for a score read in bands;
-- "forbidden_words" and "originality": reserved for the brief's forbidden words and the
-  originality score, not built yet. They are None, and the page shows nothing for them.
+- "forbidden_words": reserved for the brief's forbidden words, not built yet: None, and the
+  page shows nothing for it;
+- "originality": not built here but by `service.deliver` (portal/orders/originality.py, which
+  describes it): the share of the text found in one other text, its sources and the copied
+  passages. None for a report computed on the fly (`report_of`) or made before it existed.
 """
 
 from __future__ import annotations
@@ -112,7 +115,7 @@ def build_report(order: Order, text: str) -> dict:
         "sentences": _sentences(split),
         "readability": readability(split, order.language),
         "forbidden_words": None,  # not built yet (see the docstring)
-        "originality": None,  # not built yet
+        "originality": None,  # set by service.deliver (portal/orders/originality.py)
     }
 
 
@@ -215,8 +218,9 @@ def band(score: float) -> str:
 def for_display(report: dict) -> dict:
     """The report as a page shows it: decimals written in the reader's language with one
     digit, the readability's formula and band in words. Parts the report does not have
-    (`forbidden_words`, `originality`, or a readability) are None, and the page leaves them
-    out."""
+    (`forbidden_words`, or a readability) are None, and the page leaves them out.
+    "originality" is always None here: the stored part names other clients' orders, and only
+    `originality.for_display`, which knows the reader, may show it."""
     readable = report.get("readability")
     return {
         "words": report["words"],
@@ -232,7 +236,7 @@ def for_display(report: dict) -> dict:
             "band_label": translated(BAND_LABELS)[readable["band"]],
         },
         "forbidden_words": report.get("forbidden_words"),
-        "originality": report.get("originality"),
+        "originality": None,
     }
 
 
