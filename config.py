@@ -240,8 +240,6 @@ class Config:
     # of the agency, or the brief's reference texts) is above the originality threshold
     # (portal/orders/originality.py, `above_threshold`): 0.3 is 30 %.
     ORIGINALITY_REVIEW_THRESHOLD = float(env("ORIGINALITY_REVIEW_THRESHOLD", "0.3"))
-    # Most characters of the brief's reference texts (pasted by the client or a manager).
-    REFERENCE_TEXTS_MAX_CHARS = 20_000
 
     PEOPLE_PER_PAGE = 25
 
