@@ -41,7 +41,7 @@ def filler(sentences: int) -> str:
     """`sentences` sentences of ten words each, unlike any other text's filler."""
     import random
 
-    draw = random.Random(next(_filler_seed))  # noqa: S311 - test text, not a secret
+    draw = random.Random(next(_filler_seed))
     return " ".join(" ".join(draw.choices(FILLER_WORDS, k=10)).capitalize() + "."
                     for _ in range(sentences))
 

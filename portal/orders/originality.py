@@ -120,7 +120,7 @@ def _finish(value: int) -> int:
 def phrase_hashes(text_words: list[str]) -> list[int]:
     """The hash of each phrase of SHINGLE_WORDS words of `text_words`, at every position."""
     hashes = [word_hash(word) for word in text_words]
-    a, b, c, d, e = _POWERS
+    a, b, c, d, _one = _POWERS  # the last word is multiplied by 1
     return [_finish((hashes[i] * a + hashes[i + 1] * b + hashes[i + 2] * c
                      + hashes[i + 3] * d + hashes[i + 4]) & _MASK)
             for i in range(len(hashes) - SHINGLE_WORDS + 1)]

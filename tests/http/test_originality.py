@@ -59,8 +59,8 @@ def story(app, cat, person, signed_in):
 def secrets(story) -> list[str]:
     first = story["first"]
     return [SECRET_TITLE, "Confidentiel", "Ama Koffi", KEPT_BACK[:60], f"CMD-{first:05d}",
-            f"/orders/{first}", f'"order_id": {first}', f'"delivery_id": {story["source_delivery"]}',
-            "client_id", "writer_id"]
+            f"/orders/{first}", f'"order_id": {first}',
+            f'"delivery_id": {story["source_delivery"]}', "client_id", "writer_id"]
 
 
 def assert_nothing_of_the_source(body: str, story) -> None:
@@ -125,7 +125,7 @@ def test_the_writer_of_the_source_would_see_it_named(app, story):
     """A writer who copies their own earlier text for another client sees which one it was."""
     from portal.orders.originality import for_display
 
-    with app.test_request_context(), app.app_context():
+    with app.test_request_context(headers={"Accept-Language": "en"}), app.app_context():
         from portal.accounts.models import User
         from portal.orders.models import Order
 
@@ -133,7 +133,8 @@ def test_the_writer_of_the_source_would_see_it_named(app, story):
         order = db.session.get(Order, story["second"])
         writer_a = db.session.get(User, story["writer_a"].id)
         shown = for_display(copy.report["originality"], copy.text, order, writer_a)
-    assert shown["sources"][0]["label"] == f"CMD-{story['first']:05d}, delivery 1"
+    assert shown["sources"][0]["label"].startswith(f"CMD-{story['first']:05d}, ")
+    assert shown["sources"][0]["url"] == f"/orders/{story['first']}/deliveries/1"
 
 
 def test_the_client_reads_it_in_french_too(app, story, signed_in):
