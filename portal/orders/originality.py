@@ -16,10 +16,11 @@ How:
   words), so a sentence lifted here and there is found; rewording breaks a phrase at every
   changed word either way, and a stock phrase of 5 words ("il est important de noter") is
   rarely more than a few phrases of a text, far from a threshold of 30 %.
-- Each phrase has a stable 64-bit hash: each word's is the first 8 bytes of its BLAKE2b, the
-  phrase's a polynomial of its words' (mod 2**64) through the MurmurHash3 finaliser, stored as
-  a signed BIGINT. The same words always give the same number, in every process and database,
-  and a text's hashes cost about a microsecond a word (the bench indexes 230,000 texts).
+- Each phrase has a stable 64-bit hash: each word's is the first 8 bytes of its BLAKE2b (the
+  word lowercased, accents folded), the phrase's a polynomial of its words' hashes mod 2**64
+  (Rabin-Karp: rolled from one phrase to the next), stored as a signed BIGINT. The same words
+  always give the same number, in every process and database, for a few microseconds a word
+  (the bench indexes 230,000 texts).
 - The index (`text_shingles`, hash and delivery) keeps a deterministic sample: the phrases
   whose hash is 0 modulo SAMPLE_EVERY = 16, the same phrases in every text, so two copies
   share the same sample. The index is a sixteenth of the size, and only serves to *find* the
@@ -79,18 +80,22 @@ PASSAGES_KEPT = 40  # copied runs stored with the delivery, in the text's order
 PASSAGES_SHOWN = 10
 CONTEXT_CHARS = 60
 
-# A word: a letter or digit, then letters, digits or combining accents (a text typed in
-# decomposed form keeps "é" as one word).
-_WORD = re.compile(r"[^\W_](?:[^\W_]|[\u0300-\u036f])*")
+# A word: letters, digits and combining accents (a text typed in decomposed form keeps "é" as
+# one word); underscores are blanked first (Markdown emphasis), like link targets.
+_WORD = re.compile(r"[\w\u0300-\u036f]+")
 _LINK_TARGET = re.compile(r"\]\([^)\n]*\)")
+_UNDERSCORE = str.maketrans("_", " ")
 _MASK = (1 << 64) - 1
 _MULTIPLIER = 0x9E3779B97F4A7C15  # odd: every word's place counts
-_POWERS = [pow(_MULTIPLIER, SHINGLE_WORDS - 1 - n, 1 << 64) for n in range(SHINGLE_WORDS)]
+_FIRST = pow(_MULTIPLIER, SHINGLE_WORDS - 1, 1 << 64)  # the weight of a phrase's first word
 
 
 def _readable(text: str) -> str:
-    """`text` with its link targets blanked, same length (offsets stay those of the text)."""
-    return _LINK_TARGET.sub(lambda found: " " * len(found[0]), text)
+    """`text` with its link targets and underscores blanked, same length (offsets stay those
+    of the text)."""
+    if "](" in text:
+        text = _LINK_TARGET.sub(lambda found: " " * len(found[0]), text)
+    return text.translate(_UNDERSCORE)
 
 
 def words(text: str) -> list[str]:
@@ -106,24 +111,27 @@ def word_hash(word: str) -> int:
     return int.from_bytes(hashlib.blake2b(folded.encode(), digest_size=8).digest(), "little")
 
 
-def _finish(value: int) -> int:
-    # MurmurHash3's 64-bit finaliser: every bit of the phrase moves the low bits that the
-    # sample reads. Then as a signed BIGINT.
-    value ^= value >> 33
-    value = (value * 0xFF51AFD7ED558CCD) & _MASK
-    value ^= value >> 33
-    value = (value * 0xC4CEB9FE1A85EC53) & _MASK
-    value ^= value >> 33
-    return value - (1 << 64) if value >> 63 else value
-
-
 def phrase_hashes(text_words: list[str]) -> list[int]:
-    """The hash of each phrase of SHINGLE_WORDS words of `text_words`, at every position."""
-    hashes = [word_hash(word) for word in text_words]
-    a, b, c, d, _one = _POWERS  # the last word is multiplied by 1
-    return [_finish((hashes[i] * a + hashes[i + 1] * b + hashes[i + 2] * c
-                     + hashes[i + 3] * d + hashes[i + 4]) & _MASK)
-            for i in range(len(hashes) - SHINGLE_WORDS + 1)]
+    """The hash of each phrase of SHINGLE_WORDS words of `text_words`, at every position: the
+    polynomial sum(h(word) * M ** (4 - place)) mod 2 ** 64 of its words' hashes, rolled from
+    one phrase to the next (two multiplications a word). Unsigned; `signed` for storing."""
+    hashes = list(map(word_hash, text_words))
+    if len(hashes) < SHINGLE_WORDS:
+        return []
+    value = 0
+    for word in hashes[:SHINGLE_WORDS]:
+        value = (value * _MULTIPLIER + word) & _MASK
+    out = [value]
+    append = out.append
+    for leaving, coming in zip(hashes, hashes[SHINGLE_WORDS:], strict=False):
+        value = ((value - leaving * _FIRST) * _MULTIPLIER + coming) & _MASK
+        append(value)
+    return out
+
+
+def signed(value: int) -> int:
+    """An unsigned 64-bit hash as the signed BIGINT the index stores."""
+    return value - (1 << 64) if value >> 63 else value
 
 
 def shingles(text: str) -> list[int]:
@@ -132,8 +140,10 @@ def shingles(text: str) -> list[int]:
 
 
 def sampled(hashes: Iterable[int]) -> set[int]:
-    """The hashes the index keeps (the same phrases in every text)."""
-    return {h for h in hashes if h % SAMPLE_EVERY == 0}
+    """The hashes the index keeps (the same phrases in every text: those whose low bits are
+    0 modulo SAMPLE_EVERY, a power of two), as stored (signed)."""
+    keep = SAMPLE_EVERY - 1
+    return {signed(h) for h in hashes if not h & keep}
 
 
 # --- the check ----------------------------------------------------------------------------
