@@ -27,7 +27,7 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table('orders', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('reference_texts', sa.Text(), server_default='',
+        batch_op.add_column(sa.Column('reference_texts', sa.Text(), server_default=sa.text("''"),
                                       nullable=False))
     op.create_table('text_shingles',
     sa.Column('hash', sa.BigInteger(), autoincrement=False, nullable=False),

@@ -149,7 +149,7 @@ class Order(db.Model):
     reference_urls: Mapped[str] = mapped_column(sa.Text, default="")
     # Texts pasted in the brief for the writer to read; a delivery that copies them is found
     # by the originality check (portal/orders/originality.py).
-    reference_texts: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    reference_texts: Mapped[str] = mapped_column(sa.Text, default="", server_default=sa.text("''"))
     instructions: Mapped[str] = mapped_column(sa.Text, default="")
     deadline: Mapped[datetime] = mapped_column(UTCDateTime())
 

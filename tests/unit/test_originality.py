@@ -254,3 +254,16 @@ def test_sampling_keeps_the_same_phrases_in_every_text():
     many = originality.shingles(" ".join([ORIGINAL, REWORDED, FRESH, REFERENCE] * 3))
     share = len(originality.sampled(many)) / len(set(many))
     assert 1 / 32 < share < 1 / 8
+
+
+def test_flask_orders_index_texts_rebuilds_the_index(app, factory, people):
+    deliver(app, claimed(factory, people, people["client_a"]), people["writer"], ORIGINAL)
+    with app.app_context():
+        rows = db.session.scalar(sa.select(sa.func.count()).select_from(TextShingle))
+        db.session.execute(sa.delete(TextShingle))
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["orders", "index-texts"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"indexed 1 deliveries ({rows} phrases)"
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(TextShingle)) == rows
