@@ -174,3 +174,25 @@ def test_sources_cost_the_pages_no_statement(app, story, signed_in):
     assert statements(app, manager, copied) == statements(app, manager, original) <= 4
     manager.get(f"/orders/{story['second']}")
     assert statements(app, manager, f"/orders/{story['second']}") <= 8
+
+
+def test_the_writer_reads_the_reference_texts_beside_the_brief_and_a_copy_is_found(
+        app, cat, person, signed_in):
+    from tests.http.writing_helpers import change
+
+    client, writer = person("client"), person("writer")
+    qualify(app, writer, languages=["fr"], tiers=[cat.standard])
+    order_id = place_order(app, client, cat, words=(100, 600), primary_keyword="marché",
+                           secondary_keywords=())
+    change(app, order_id, reference_texts=ORIGINAL)
+    act(app, order_id, writer, "claim")
+    browser = signed_in(writer)
+    assert "Les familles viennent surtout le vendredi" in by_testid(
+        browser.get(f"/work/orders/{order_id}"), "reference-texts")
+    browser.submit(f"/work/orders/{order_id}/deliver",
+                   {"text": ORIGINAL, "base_version": "0", "note": ""},
+                   page=f"/work/orders/{order_id}")
+    page = signed_in(client).get(f"/orders/{order_id}")
+    assert by_testid(page, "report-source").endswith("the brief's reference texts")
+    assert "100" in by_testid(page, "report-originality")
+    assert "Above the threshold" in by_testid(page, "report-originality")

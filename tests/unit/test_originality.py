@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from portal.accounts.models import Role, User
 from portal.errors import Conflict
@@ -267,3 +268,42 @@ def test_flask_orders_index_texts_rebuilds_the_index(app, factory, people):
     assert result.output.strip() == f"indexed 1 deliveries ({rows} phrases)"
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(TextShingle)) == rows
+
+
+def test_a_source_is_named_only_to_who_may_see_it(app, factory, people):
+    other_writer = factory.writer(languages=["fr"], tiers=[people["tier"]])
+    source = claimed(factory, people, people["client_a"])
+    deliver(app, source, people["writer"], ORIGINAL)
+    # Client B's order, and another order of client A, both written by another writer.
+    copies = {}
+    for name, client in (("other_client", people["client_b"]), ("same_client",
+                                                                 people["client_a"])):
+        order_id = factory.order(client=client, tier=people["tier"], writer=other_writer,
+                                 status=OrderStatus.IN_PROGRESS, words_min=100,
+                                 words_max=400).id
+        deliver(app, order_id, other_writer, ORIGINAL)
+        copies[name] = order_id
+    named = f"CMD-{source:05d}, delivery 1"
+    expected = {
+        ("other_client", "client_b"): "a text for another client",
+        ("other_client", "other_writer"): "a text for another client",
+        ("other_client", "writer"): named,  # wrote the source
+        ("other_client", "manager"): named,
+        ("same_client", "client_a"): named,  # written for them
+        ("same_client", "other_writer"): "another text for this client",
+    }
+    viewers = dict(people, other_writer=other_writer)
+    with app.test_request_context(), force_locale("en"):
+        for (copy, viewer), label in expected.items():
+            order = db.session.get(Order, copies[copy])
+            delivery = db.session.scalars(sa.select(Delivery).where(
+                Delivery.order_id == order.id)).one()
+            shown = originality.for_display(delivery.report["originality"], delivery.text,
+                                            order, db.session.get(User, viewers[viewer].id))
+            # The same-client copy also finds the other client's copy (as well matched): the
+            # first source is the first text.
+            assert delivery.report["originality"]["sources"][0]["order_id"] == source
+            entry = shown["sources"][0]
+            assert entry["label"] == label, (copy, viewer)
+            assert ("url" in entry) is (label == named), (copy, viewer)
+            assert shown["above"] and shown["passages"]
