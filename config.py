@@ -240,6 +240,10 @@ class Config:
     TEXTS_PER_ARCHIVE = env_int("TEXTS_PER_ARCHIVE", 200)
     WORDS_MIN = 100
     WORDS_MAX = 20_000
+    # A delivery with at least this share of its phrases in one other text (an earlier delivery
+    # of the agency, or the brief's reference texts) is above the originality threshold
+    # (portal/orders/originality.py, `above_threshold`): 0.3 is 30 %.
+    ORIGINALITY_REVIEW_THRESHOLD = float(env("ORIGINALITY_REVIEW_THRESHOLD", "0.3"))
 
     PEOPLE_PER_PAGE = 25
 

@@ -159,6 +159,10 @@ def measure_size(args: argparse.Namespace, scale: float, concurrencies: list[int
         result["database_version"] = report.database_version(url)
         log("  counting SQL statements per request (in-process)")
         result["sql"] = probes.count_statements(dataset, endpoints)
+        log("  the originality check of a 1,200-word delivery (in-process)")
+        result["originality"] = probes.originality(dataset)
+        log(f"    new text {result['originality']['new_text']['median_ms']} ms, exact copy "
+            f"{result['originality']['exact_copy']['median_ms']} ms (median)")
         server = Gunicorn(url, workers=args.workers, worker_class=args.worker_class,
                           threads=args.threads, log_path=WORK_DIR / f"gunicorn-{tag}.log")
         log(f"  gunicorn {args.workers} x {args.worker_class} on {server.base_url}")

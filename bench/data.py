@@ -89,6 +89,9 @@ class DataSet:
     bytes_of_text: int = 0
     load_seconds: float = 0.0
     schema_seconds: float = 0.0
+    # Of load_seconds: computing the originality index's phrases (bench/data.py, add_shingles).
+    shingle_seconds: float = 0.0
+    shingle_table_bytes: int = 0
     password: str = PASSWORD
     client_email: str = BENCH_CLIENT
     writer_email: str = BENCH_WRITER
@@ -165,7 +168,8 @@ class Loader:
     executemany on SQLite. Tables are flushed parents first, so foreign keys hold."""
 
     ORDER = ("content_types", "tiers", "users", "companies", "company_members",
-             "writer_languages", "writer_tiers", "orders", "order_events", "deliveries", "drafts",
+             "writer_languages", "writer_tiers", "orders", "order_events", "deliveries",
+             "text_shingles", "drafts",
              "messages", "read_markers", "proformas", "invoices", "payments", "credit_notes",
              "ledger_entries", "invoice_lines", "payout_batches", "payouts", "writer_earnings",
              "document_counters")
@@ -179,6 +183,7 @@ class Loader:
         self.counts = dict.fromkeys(self.ORDER, 0)
         self.pending_bytes = 0
         self.text_bytes = 0
+        self.shingle_seconds = 0.0
         self.postgres = engine.dialect.name == "postgresql"
         self.connection = engine.connect()
         self.transaction = self.connection.begin()
@@ -200,6 +205,17 @@ class Loader:
             self.text_bytes += len(row["text"])
         if len(self.buffers[table]) >= BATCH_ROWS or self.pending_bytes >= BATCH_BYTES:
             self.flush()
+
+    def add_shingles(self, delivery: dict) -> None:
+        """The delivery's sampled phrases in the originality index, as `service.deliver`
+        writes them (portal/orders/originality.py)."""
+        from portal.orders.originality import sampled, shingles
+
+        started = time.perf_counter()
+        hashes = sampled(shingles(delivery["text"]))
+        self.shingle_seconds += time.perf_counter() - started
+        for value in hashes:
+            self.add("text_shingles", {"hash": value, "delivery_id": delivery["id"]})
 
     def flush(self) -> None:
         for name in self.ORDER:
@@ -715,7 +731,8 @@ def build(url: str, scale: float, *, seed: int = 20260101,
             "tier_id": tier_id, "tone": rnd.choice(TONES_AUDIENCES["tones"]),
             "audience": rnd.choice(TONES_AUDIENCES["audiences"]), "primary_keyword": keyword,
             "secondary_keywords": "\n".join(secondary), "links_to_include": "",
-            "reference_urls": "", "instructions": pool.words(40), "deadline": deadline,
+            "reference_urls": "", "reference_texts": "", "instructions": pool.words(40),
+            "deadline": deadline,
             "currency": CURRENCY, "extra_revisions": 0, "revisions_used": 0,
             "created_at": created, "updated_at": last, "submitted_at": submitted,
         }
@@ -763,6 +780,8 @@ def build(url: str, scale: float, *, seed: int = 20260101,
             loader.add("order_events", event)
         for table, row in children:
             loader.add(table, row)
+            if table == "deliveries":
+                loader.add_shingles(row)
         if status in ("in_progress", "revision_requested"):
             text, _count = pool.article(heading, words_min // 2)
             loader.add("drafts", {"order_id": order_id, "text": text,
@@ -815,11 +834,25 @@ def build(url: str, scale: float, *, seed: int = 20260101,
     _count_unread(engine)
     log(f"  unread counters ({time.perf_counter() - started:.1f} s)")
     _after_load(engine)
-    engine.dispose()
     pages = max(1, math.ceil(dataset.client_orders / Config.ORDERS_PER_PAGE))
     dataset.deep_page = max(1, round(pages * 0.8))
     dataset.contention_writer_ids = qualified[("fr", tier_ids[0])][1:CLAIMERS + 1]
     dataset.rows = dict(loader.counts)
     dataset.bytes_of_text = loader.text_bytes
+    dataset.shingle_seconds = round(loader.shingle_seconds, 2)
+    dataset.shingle_table_bytes = _table_bytes(engine, "text_shingles")
     dataset.load_seconds = round(time.perf_counter() - started, 2)
+    engine.dispose()
     return dataset
+
+
+def _table_bytes(engine: sa.Engine, table: str) -> int:
+    """The size of a table with its indexes on disk (0 when SQLite has no dbstat)."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            return conn.scalar(sa.text("SELECT pg_total_relation_size(:t)"), {"t": table})
+        try:
+            return conn.scalar(sa.text("SELECT coalesce(sum(pgsize), 0) FROM dbstat "
+                                       "WHERE name = :t"), {"t": table}) or 0
+        except sa.exc.OperationalError:
+            return 0

@@ -251,3 +251,49 @@ def contention(dataset: DataSet, claimers: int | None = None) -> dict:
                       "p95": pct(0.95), "max": round(others[-1], 2) if others else None,
                       "mean": round(statistics.fmean(others), 2) if others else None},
     }
+
+
+ORIGINALITY_WORDS = 1200
+AIM_ORIGINALITY_MS = 200
+
+
+def originality(dataset: DataSet, repeat: int = 15) -> dict:
+    """The originality check (`originality.check`, what `service.deliver` runs) of one
+    1,200-word delivery against the whole data set's index, in-process, `repeat` times after
+    one warm-up: a new text (no other text shares its phrases) and an exact copy of a delivery
+    of the data set (its source found, its text read and scored)."""
+    import random
+
+    from bench.words import TextPool
+    from portal.extensions import db
+    from portal.orders import originality as check
+    from portal.orders.models import Delivery, Order
+    from portal.orders.text import word_count
+
+    app = make_app(dataset.url)
+    new_text, _count = TextPool(random.Random(7), paragraphs=300, sentences=10).article(
+        "Un texte neuf", ORIGINALITY_WORDS)
+    results: dict = {"aim_ms": AIM_ORIGINALITY_MS, "sample_every": check.SAMPLE_EVERY,
+                     "shingle_words": check.SHINGLE_WORDS}
+    with app.app_context():
+        # The delivery closest to 1,200 words (setup, not timed).
+        copied = db.session.scalar(
+            sa.select(Delivery.text)
+            .order_by(sa.func.abs(Delivery.word_count - ORIGINALITY_WORDS), Delivery.id)
+            .limit(1))
+        order = Order(id=0, reference_texts="")  # a new order: no earlier delivery of its own
+        for name, text in (("new_text", new_text), ("exact_copy", copied)):
+            check.check(order, text)
+            db.session.rollback()
+            times = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                found = check.check(order, text)
+                times.append((time.perf_counter() - started) * 1000)
+                db.session.rollback()
+            times.sort()
+            results[name] = {"words": word_count(text), "score": found["score"],
+                             "sources": len(found["sources"]),
+                             "median_ms": round(statistics.median(times), 1),
+                             "max_ms": round(times[-1], 1)}
+    return results

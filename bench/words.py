@@ -2,7 +2,10 @@
 list, varied enough that no two deliveries are the same and long enough to be real articles.
 
 Paragraphs are built once into a pool and articles are assembled from it, so that a million
-rows cost seconds, not minutes.
+rows cost seconds, not minutes. Each use of a paragraph in an article draws its nouns anew:
+two deliveries never share a run of five words (a phrase of the originality check) but by
+chance, as two real articles of an agency do not; with the same paragraphs everywhere, every
+text would be a copy of a thousand others.
 """
 
 from __future__ import annotations
@@ -65,18 +68,22 @@ TITLE_PATTERNS = (
 )
 
 
-def sentence(rnd: random.Random, words: int | None = None) -> str:
-    """One French-like sentence of about `words` words."""
+NOUN_SLOT = "\x00"
+
+
+def sentence(rnd: random.Random, words: int | None = None, *, slots: bool = False) -> str:
+    """One French-like sentence of about `words` words; with `slots`, each noun is NOUN_SLOT,
+    for the article to fill."""
     target = words or rnd.randint(9, 22)
     parts: list[str] = []
     if rnd.random() < 0.25:
         parts.append(rnd.choice(CONNECTORS))
     while len(" ".join(parts).split()) < target:
-        parts += [rnd.choice(DETERMINERS), rnd.choice(NOUNS)]
+        parts += [rnd.choice(DETERMINERS), NOUN_SLOT if slots else rnd.choice(NOUNS)]
         if rnd.random() < 0.6:
             parts.append(rnd.choice(ADJECTIVES))
         parts.append(rnd.choice(VERBS))
-        parts += [rnd.choice(DETERMINERS), rnd.choice(NOUNS)]
+        parts += [rnd.choice(DETERMINERS), NOUN_SLOT if slots else rnd.choice(NOUNS)]
         if rnd.random() < 0.4:
             parts.append(rnd.choice(ADVERBS))
         if rnd.random() < 0.3:
@@ -85,8 +92,8 @@ def sentence(rnd: random.Random, words: int | None = None) -> str:
     return text[0].upper() + text[1:] + rnd.choice("....!?")
 
 
-def paragraph(rnd: random.Random) -> str:
-    return " ".join(sentence(rnd) for _ in range(rnd.randint(3, 7)))
+def paragraph(rnd: random.Random, *, slots: bool = False) -> str:
+    return " ".join(sentence(rnd, slots=slots) for _ in range(rnd.randint(3, 7)))
 
 
 def title(rnd: random.Random, year: int) -> tuple[str, str]:
@@ -101,8 +108,10 @@ class TextPool:
 
     def __init__(self, rnd: random.Random, paragraphs: int = 1500, sentences: int = 4000):
         self.rnd = rnd
-        self.paragraphs = [paragraph(rnd) for _ in range(paragraphs)]
-        self.paragraph_words = [len(p.split()) for p in self.paragraphs]
+        # Each paragraph as the pieces between its nouns, filled at each use.
+        self.paragraphs = [paragraph(rnd, slots=True).split(NOUN_SLOT)
+                           for _ in range(paragraphs)]
+        self.paragraph_words = [len(" x ".join(p).split()) for p in self.paragraphs]
         self.sentences = [sentence(rnd) for _ in range(sentences)]
         self.headings = [sentence(rnd, 5).rstrip(".!?") for _ in range(300)]
 
@@ -124,7 +133,10 @@ class TextPool:
                 i = rnd.randrange(len(self.paragraphs))
                 if count + self.paragraph_words[i] <= words + 15:
                     break
-            parts.append(self.paragraphs[i])
+            pieces = self.paragraphs[i]
+            nouns = rnd.choices(NOUNS, k=len(pieces) - 1)
+            parts.append("".join(piece + noun for piece, noun in zip(pieces, nouns, strict=False))
+                         + pieces[-1])
             count += self.paragraph_words[i]
             since_heading += 1
         return "\n\n".join(parts), count

@@ -25,6 +25,25 @@ _counter = itertools.count(1)
 
 # Ten words, no keyword of any brief: what `deliverable` adds until a text is long enough.
 FILLER = "Ce paragraphe complète le texte pour atteindre la longueur demandée."
+# The filler's words are drawn anew for each text (from a seed that follows the calls), so two
+# texts completed here do not share their filler: the originality check
+# (portal/orders/originality.py) would otherwise find every test delivery copied from another.
+FILLER_WORDS = (
+    "ce", "paragraphe", "complète", "le", "texte", "pour", "atteindre", "la", "longueur",
+    "demandée", "une", "phrase", "simple", "et", "claire", "donne", "au", "lecteur", "des",
+    "idées", "utiles", "chaque", "jour", "quartier", "ville", "soleil", "matin", "soir",
+    "route", "maison", "famille", "travail", "récolte", "voyage", "goût", "lumière", "calme",
+)
+_filler_seed = itertools.count(1)
+
+
+def filler(sentences: int) -> str:
+    """`sentences` sentences of ten words each, unlike any other text's filler."""
+    import random
+
+    draw = random.Random(next(_filler_seed))
+    return " ".join(" ".join(draw.choices(FILLER_WORDS, k=10)).capitalize() + "."
+                    for _ in range(sentences))
 
 
 def deliverable(order: Order, text: str) -> str:
@@ -42,7 +61,7 @@ def deliverable(order: Order, text: str) -> str:
     completed = "\n\n".join(parts)
     missing = order.words_min - word_count(completed)
     if missing > 0:
-        completed += "\n\n" + " ".join([FILLER] * -(-missing // 10))
+        completed += "\n\n" + filler(-(-missing // 10))
     return completed
 
 _PASSWORD_HASH: dict[str, str] = {}

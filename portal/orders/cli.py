@@ -40,3 +40,15 @@ def recount_command() -> None:
     recount()
     db.session.commit()
     click.echo(", ".join(f"{status.value}: {count}" for status, count in counted().items()))
+
+
+@orders_cli.command("index-texts")
+@click.option("--batch", default=500, show_default=True, help="Deliveries read at a time.")
+def index_texts_command(batch: int) -> None:
+    """Rebuild the index of the agency's texts that the originality check looks up, from
+    every delivery (after upgrading: the migration leaves it empty). One transaction."""
+    from portal.orders.originality import reindex
+
+    deliveries, rows = reindex(batch=batch)
+    db.session.commit()
+    click.echo(f"indexed {deliveries} deliveries ({rows} phrases)")

@@ -49,6 +49,9 @@ from portal.orders.service import Brief, previous_writers
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 MAX_KEYWORDS = 30
 MAX_URLS = 20
+# The brief's reference texts: enough for a few web pages (about 3,000 words), little enough
+# that comparing a delivery with them stays a matter of milliseconds.
+REFERENCE_TEXTS_MAX = 20_000
 
 
 # --- pieces -------------------------------------------------------------------------------
@@ -173,6 +176,11 @@ class BriefForm(OnlyOurFields, PortalForm):
     reference_urls = TextAreaField(_l("Reference pages"), validators=[WebAddresses()],
                                    filters=[complete_web_addresses],
                                    render_kw={"rows": 3, "inputmode": "url"})
+    reference_texts = TextAreaField(_l("Reference texts"), validators=[
+        Length(max=REFERENCE_TEXTS_MAX, message=_l(
+            "The reference texts hold at most 20,000 characters: keep the passages that "
+            "matter."))],
+        render_kw={"rows": 4})
     instructions = TextAreaField(_l("Instructions"), validators=[
         Length(max=10_000, message=_l("At most %(max)d characters.", max=10_000))],
         render_kw={"rows": 6})
@@ -248,6 +256,7 @@ class BriefForm(OnlyOurFields, PortalForm):
             secondary_keywords=split_keywords(self.secondary_keywords.data),
             links_to_include=split_lines(self.links_to_include.data),
             reference_urls=split_lines(self.reference_urls.data),
+            reference_texts=(self.reference_texts.data or "").strip(),
             instructions=(self.instructions.data or "").strip(),
             preferred_writer_id=int(preferred) if preferred else None,
         )
@@ -266,6 +275,7 @@ class BriefForm(OnlyOurFields, PortalForm):
         self.secondary_keywords.data = order.secondary_keywords
         self.links_to_include.data = order.links_to_include
         self.reference_urls.data = order.reference_urls
+        self.reference_texts.data = order.reference_texts
         self.instructions.data = order.instructions
         self.deadline.data = to_local(order.deadline, self.zone).replace(second=0, microsecond=0)
         self.preferred_writer_id.data = str(order.preferred_writer_id or "")

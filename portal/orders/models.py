@@ -149,6 +149,9 @@ class Order(db.Model):
     secondary_keywords: Mapped[str] = mapped_column(sa.Text, default="")
     links_to_include: Mapped[str] = mapped_column(sa.Text, default="")
     reference_urls: Mapped[str] = mapped_column(sa.Text, default="")
+    # Texts pasted in the brief for the writer to read; a delivery that copies them is found
+    # by the originality check (portal/orders/originality.py).
+    reference_texts: Mapped[str] = mapped_column(sa.Text, default="", server_default=sa.text("''"))
     instructions: Mapped[str] = mapped_column(sa.Text, default="")
     deadline: Mapped[datetime] = mapped_column(UTCDateTime())
     # The company's style guide as it was at submission (portal/style_guides/service.py,
@@ -197,7 +200,11 @@ class Order(db.Model):
 
     @property
     def reference(self) -> str:
-        return f"CMD-{self.id:05d}"
+        return self.reference_of(self.id)
+
+    @staticmethod
+    def reference_of(order_id: int) -> str:
+        return f"CMD-{order_id:05d}"
 
     @property
     def revisions_allowed(self) -> int:
@@ -292,6 +299,25 @@ class Delivery(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     writer: Mapped[User | None] = relationship()
+
+
+class TextShingle(db.Model):
+    """One sampled phrase of a delivery, by its hash: the index the originality check looks
+    texts up in (portal/orders/originality.py). A delivery's rows are written when it is
+    delivered, in the same transaction; `flask orders index-texts` rebuilds them all.
+
+    The primary key (hash, delivery_id) is the lookup index itself: a phrase's rows are found
+    by their hash, the delivery is read from the index. Deliveries are never deleted but with
+    their order (a draft has none), so no second index on delivery_id is kept for the cascade.
+    On SQLite the table has no rowid: the key is the table, half the size."""
+
+    __tablename__ = "text_shingles"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    hash: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    delivery_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True,
+        autoincrement=False)
 
 
 class Attachment(db.Model):

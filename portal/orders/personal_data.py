@@ -88,7 +88,8 @@ def export(person: User) -> Section:
                 "primary_keyword": order.primary_keyword,
                 "secondary_keywords": order.secondary_keywords,
                 "links_to_include": order.links_to_include,
-                "reference_urls": order.reference_urls, "instructions": order.instructions,
+                "reference_urls": order.reference_urls,
+                "reference_texts": order.reference_texts, "instructions": order.instructions,
                 # The company's style guide as the order kept it at submission.
                 "style_guide": order.style_guide,
             },

@@ -21,6 +21,19 @@ def can_see(user: User, order: Order) -> bool:
     return order.writer_id == user.id or can_claim(user, order)
 
 
+def can_name_source(user: User, *, client_id: int, writer_id: int | None) -> bool:
+    """May `user` be told which text a delivery copies (portal/orders/originality.py)? A
+    manager always; a client when it was written for them; a writer when they wrote it.
+    Anyone else reads "a text for another client" and nothing of it."""
+    if not user.active:
+        return False
+    if user.role is Role.MANAGER:
+        return True
+    if user.role is Role.CLIENT:
+        return client_id == user.id
+    return writer_id is not None and writer_id == user.id
+
+
 def writer_qualifies(writer: User, order: Order) -> bool:
     """The writer works in the order's language and may take its tier."""
     if writer.role is not Role.WRITER or not writer.active:

@@ -32,8 +32,9 @@ Its parts (keys of the dict, `REPORT_VERSION` says which shape it has):
   submission) found in the text, each with its occurrences, matched as the keywords are
   (`checks.forbidden_found`); an empty list when the guide forbids words and none is there;
   None when the order's guide forbids none (or it has no guide);
-- "originality": reserved for the originality score, not built yet. It is None, and the page
-  shows nothing for it.
+- "originality": not built here but by `service.deliver` (portal/orders/originality.py, which
+  describes it): the share of the text found in one other text, its sources and the copied
+  passages. None for a report computed on the fly (`report_of`) or made before it existed.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def build_report(order: Order, text: str) -> dict:
         "sentences": _sentences(split),
         "readability": readability(split, order.language),
         "forbidden_words": _forbidden(order, text),
-        "originality": None,  # not built yet
+        "originality": None,  # set by service.deliver (portal/orders/originality.py)
     }
 
 
@@ -226,8 +227,9 @@ def band(score: float) -> str:
 def for_display(report: dict) -> dict:
     """The report as a page shows it: decimals written in the reader's language with one
     digit, the readability's formula and band in words. Parts the report does not have
-    (`forbidden_words`, `originality`, or a readability) are None, and the page leaves them
-    out."""
+    (`forbidden_words`, or a readability) are None, and the page leaves them out.
+    "originality" is always None here: the stored part names other clients' orders, and only
+    `originality.for_display`, which knows the reader, may show it."""
     readable = report.get("readability")
     return {
         "words": report["words"],
@@ -243,7 +245,7 @@ def for_display(report: dict) -> dict:
             "band_label": translated(BAND_LABELS)[readable["band"]],
         },
         "forbidden_words": report.get("forbidden_words"),
-        "originality": report.get("originality"),
+        "originality": None,
     }
 
 

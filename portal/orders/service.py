@@ -18,7 +18,7 @@ from portal.accounts.models import Role, User
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db, utcnow
 from portal.i18n import to_local
-from portal.orders import policies, status_counts
+from portal.orders import originality, policies, status_counts
 from portal.orders.checks import delivery_checks
 from portal.orders.models import (
     ContentType,
@@ -51,6 +51,7 @@ class Brief:
     secondary_keywords: list[str] = field(default_factory=list)
     links_to_include: list[str] = field(default_factory=list)
     reference_urls: list[str] = field(default_factory=list)
+    reference_texts: str = ""
     instructions: str = ""
     preferred_writer_id: int | None = None
 
@@ -142,6 +143,7 @@ def _write_brief(order: Order, brief: Brief) -> None:
     order.secondary_keywords = "\n".join(k.strip() for k in brief.secondary_keywords if k.strip())
     order.links_to_include = "\n".join(u.strip() for u in brief.links_to_include if u.strip())
     order.reference_urls = "\n".join(u.strip() for u in brief.reference_urls if u.strip())
+    order.reference_texts = brief.reference_texts.strip()
     order.instructions = brief.instructions.strip()
     order.preferred_writer_id = brief.preferred_writer_id
 
@@ -416,7 +418,10 @@ def deliver(order: Order, writer: User, note: str = "") -> Delivery:
     required links), the same the workspace shows live. Raises NotAllowed for anyone but the
     order's writer while it can be written, Conflict for an empty text or one the rules block
     (every reason in the message); nothing changes then. The delivery keeps its compliance
-    report (`report.build_report`), computed against the brief as it is now."""
+    report (`report.build_report`), computed against the brief as it is now, with its
+    originality (`originality.check`: against every earlier delivery of other orders and the
+    brief's reference texts); its phrases join the index in the same transaction, so later
+    deliveries are compared with it."""
     if not policies.can_write(writer, order):
         raise NotAllowed(_("Only the writer of this order can deliver it now."))
     draft = draft_for(order)
@@ -429,11 +434,13 @@ def deliver(order: Order, writer: User, note: str = "") -> Delivery:
     number = (db.session.scalar(
         sa.select(sa.func.max(Delivery.number)).where(Delivery.order_id == order.id)
     ) or 0) + 1
+    report = build_report(order, draft.text)
+    report["originality"] = originality.check(order, draft.text)
     delivery = Delivery(order_id=order.id, number=number, writer_id=writer.id, text=draft.text,
-                        word_count=word_count(draft.text), note=note.strip(),
-                        report=build_report(order, draft.text))
+                        word_count=word_count(draft.text), note=note.strip(), report=report)
     db.session.add(delivery)
     db.session.flush()
+    originality.index_delivery(delivery)
     apply(order, Action.DELIVER, writer, note=note.strip(),
           changes={"delivered_at": delivery.created_at})
     return delivery

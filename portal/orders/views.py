@@ -36,6 +36,7 @@ from portal.notifications import service as notifications
 from portal.orders import (
     brief_templates,
     exports,
+    originality,
     policies,
     queries,
     service,
@@ -537,7 +538,7 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, message
         review=review,
         shown=_shown_text(order, latest) if review is None else None,
         sample=_sample_choices(order),
-        report=for_display(report_of(order, latest)) if latest is not None else None,
+        report=report_for(order, latest) if latest is not None else None,
         export_labels=translated(EXPORT_LABELS),
         may_revise=may_revise,
         may_approve=may_approve,
@@ -557,6 +558,16 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, message
         conversation=conversation_for(order, current_user, last_visit=last_visit,
                                       form=message_form, events=events, before_id=before_id),
     ), status
+
+
+def report_for(order: Order, delivery: Delivery) -> dict:
+    """The compliance report of `delivery` as the current reader may see it, its originality
+    included (sources named only to who may see them)."""
+    stored = report_of(order, delivery)
+    shown = for_display(stored)
+    shown["originality"] = originality.for_display(stored.get("originality"), delivery.text,
+                                                   order, current_user)
+    return shown
 
 
 def _shown_text(order: Order, latest: Delivery | None) -> dict | None:
@@ -708,7 +719,7 @@ def delivery(order_id: int, number: int):
     exportable = number + 1 not in found and policies.can_export(current_user, order)
     return render_template("orders/delivery.html", order=order, delivery=current,
                            previous=previous, diff=diff, html=text.render_markdown(current.text),
-                           report=for_display(report_of(order, current)),
+                           report=report_for(order, current),
                            export_labels=translated(EXPORT_LABELS) if exportable else None)
 
 

@@ -153,6 +153,8 @@ BAD_BRIEFS = [
      "preferred_writer_id", "Choose a writer who has worked for you before."),
     ("instructions too long", {"instructions": "x" * 10_001}, "instructions",
      "At most 10,000 characters."),
+    ("reference texts too long", {"reference_texts": "mot " * 5_001}, "reference_texts",
+     "The reference texts hold at most 20,000 characters: keep the passages that matter."),
     # the delivery rules look for words: a keyword of signs alone could never be delivered
     ("main keyword of signs alone", {"primary_keyword": "🍕"}, "primary_keyword",
      "A keyword needs at least one letter or digit: “🍕” has none."),

@@ -53,7 +53,7 @@ ALLOWED_PHRASES = ("Mixx by Yas", "mobile money", "Mobile money", "Moov Africa",
 _ALLOWED = re.compile(r"\b(?:" + "|".join(map(re.escape, ALLOWED_PHRASES)) + r")\b")
 # Translations that may equal their source: French words and codes.
 ALLOWED_IDENTICAL = frozenset({
-    "%(rating)s/5", "Actions", "Client", "Conversation", "Date", "Description",
+    "%(rating)s/5", "Actions", "Client", "Conversation", "Date", "Description", "Original",
     "Flooz (Moov Africa)", "Menu", "Messages", "Mixx by Yas", "Note", "Notifications", "Pages",
     "Position", "Proforma %(number)s", "Type", "Version %(number)d", "absent",
     # file formats are names
