@@ -182,6 +182,7 @@ def register_templates(app: Flask) -> None:
     from portal.main.forms import LanguageForm
     from portal.navigation import nav_items
     from portal.orders.policies import can
+    from portal.plaintext import render_plain
 
     @app.context_processor
     def layout_context():
@@ -200,6 +201,8 @@ def register_templates(app: Flask) -> None:
         }
 
     app.jinja_env.globals["can"] = can
+    # Messages in pages and emails alike: plain text, escaped, addresses as links.
+    app.jinja_env.filters["plain_text"] = render_plain
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -34,7 +34,16 @@ from portal.i18n import current_language, format_money, to_local, to_utc, transl
 from portal.messaging import queries as conversations
 from portal.messaging.views import conversation_for
 from portal.notifications import service as notifications
-from portal.orders import brief_templates, exports, policies, queries, service, text, uploads
+from portal.orders import (
+    brief_templates,
+    compare,
+    exports,
+    policies,
+    queries,
+    service,
+    text,
+    uploads,
+)
 from portal.orders.forms import (
     ApproveForm,
     BackForm,
@@ -674,10 +683,12 @@ def delivery(order_id: int, number: int):
     if current is None:
         abort(404)
     previous = found.get(number - 1)
-    diff = text.diff_html(text.word_diff(previous.text, current.text)) if previous else None
+    rows = compare.compare(previous.text, current.text) if previous else None
     exportable = number + 1 not in found and policies.can_export(current_user, order)
     return render_template("orders/delivery.html", order=order, delivery=current,
-                           previous=previous, diff=diff, html=text.render_markdown(current.text),
+                           previous=previous, html=text.render_markdown(current.text),
+                           changes=compare.sections(rows) if rows is not None else None,
+                           change_counts=compare.counts(rows) if rows is not None else None,
                            report=for_display(report_of(order, current)),
                            export_labels=translated(EXPORT_LABELS) if exportable else None)
 
