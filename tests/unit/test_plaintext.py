@@ -81,3 +81,31 @@ def test_hostile_text_never_becomes_markup():
     assert not re.search(r'href="[^"]*"[^>]*onmouseover', html)
     assert 'href="javascript' not in html
     assert "&lt;script&gt;" in html
+
+
+def test_a_message_email_shows_the_message_as_the_page_does(app, factory):
+    """The emailed message is rendered by the same function as the conversation page."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from portal.accounts.models import User
+    from portal.extensions import db, utcnow
+    from portal.messaging.service import post_message, render_message
+    from portal.notifications import service as notifications
+    from portal.notifications.models import OutboxEmail
+    from portal.orders.models import Order, OrderStatus
+
+    order = factory.order(status=OrderStatus.IN_PROGRESS)
+    body = "Voir **ceci** : www.boutique.tg/pagnes.\n\n<b>Merci</b> javascript:alert(1)"
+    with app.app_context():
+        post_message(db.session.get(Order, order.id), db.session.get(User, order.writer_id), body)
+        notifications.send_message_bursts(now=utcnow() + timedelta(hours=1))
+        db.session.commit()
+        email = db.session.scalar(sa.select(OutboxEmail).where(
+            OutboxEmail.kind == "messages_burst", OutboxEmail.recipient_user_id == order.client_id))
+        assert email is not None
+        assert str(render_message(body)) in email.html_body
+        assert '<a href="https://www.boutique.tg/pagnes" ' in email.html_body
+        assert "&lt;b&gt;Merci&lt;/b&gt;" in email.html_body and "<b>Merci" not in email.html_body
+        assert body in email.text_body
