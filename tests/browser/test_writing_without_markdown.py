@@ -154,3 +154,35 @@ def test_a_long_address_in_a_message_is_a_link_that_wraps_on_a_phone(new_page, f
     help_text = page.get_by_test_id("message-form").inner_text()
     assert "**" not in help_text and "Markdown" not in help_text
     assert page.errors == []
+
+
+def test_on_a_wide_screen_the_preview_can_sit_beside_the_text_and_follows_it(new_page, factory):
+    order = factory.order(status=OrderStatus.IN_PROGRESS)
+    page = new_page()
+    page.set_viewport_size(DESKTOP)
+    log_in(page, order.writer.email)
+    page.goto(f"/work/orders/{order.id}")
+    both = page.get_by_test_id("tab-both")
+    both.click()
+    expect(both).to_have_attribute("aria-pressed", "true")
+    editor, preview = page.locator("#editor"), page.get_by_test_id("preview-body")
+    expect(preview).to_be_visible()
+    assert abs(editor.bounding_box()["y"] - preview.bounding_box()["y"]) < 80
+    assert editor.bounding_box()["x"] < preview.bounding_box()["x"]
+
+    editor.fill("Un texte avec un mot important.")
+    select(page, "important")
+    page.keyboard.press("Control+b")
+    # The autosave after typing brings the client's rendering, without leaving the text.
+    expect(preview.locator("strong")).to_have_text("important", timeout=15_000)
+    expect(editor).to_be_focused()
+
+    # Kept for the next visit in this browser; a phone width goes back to tabs.
+    page.reload()
+    expect(page.get_by_test_id("tab-both")).to_have_attribute("aria-pressed", "true")
+    page.set_viewport_size(PHONE)
+    expect(page.get_by_test_id("tab-both")).to_be_hidden()
+    expect(page.get_by_test_id("tab-preview")).to_be_visible()
+    expect(page.get_by_test_id("preview")).to_be_hidden()
+    fits(page)
+    assert page.errors == []

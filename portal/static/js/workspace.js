@@ -269,6 +269,48 @@
       (preview ? tabPreview : tabWrite).focus();
     });
     selectTab(false);
+
+    // On a wide screen the writer may put the preview beside the text (the brief then goes
+    // below them); it follows each autosave. The choice is kept in this browser.
+    var both = document.getElementById("tab-both");
+    var workspace = document.querySelector(".workspace");
+    var wide = window.matchMedia ? window.matchMedia("(min-width: 1200px)") : null;
+    var BOTH_KEY = "portal.editor.side-by-side";
+
+    var sideBySide = function (on) {
+      workspace.classList.toggle("is-side-by-side", on);
+      both.setAttribute("aria-pressed", on ? "true" : "false");
+      tabs.hidden = on;
+      if (on) {
+        panelWrite.hidden = false;
+        panelPreview.hidden = false;
+        if (toolbar) { toolbar.classList.remove("invisible"); }
+        if (dirty && !stopped) { window.clearTimeout(typingTimer); save(); }
+        previewSays();
+      } else {
+        selectTab(false);
+      }
+    };
+
+    if (both && workspace && wide) {
+      var remembered = false;
+      try { remembered = window.localStorage.getItem(BOTH_KEY) === "1"; } catch (error) { /* */ }
+      var fit = function () {
+        both.hidden = !wide.matches;
+        if (!wide.matches && workspace.classList.contains("is-side-by-side")) { sideBySide(false); }
+        if (wide.matches && remembered && !workspace.classList.contains("is-side-by-side")) {
+          sideBySide(true);
+        }
+      };
+      both.addEventListener("click", function () {
+        var on = !workspace.classList.contains("is-side-by-side");
+        remembered = on;
+        try { window.localStorage.setItem(BOTH_KEY, on ? "1" : "0"); } catch (error) { /* */ }
+        sideBySide(on);
+      });
+      if (wide.addEventListener) { wide.addEventListener("change", fit); }
+      fit();
+    }
   }
 
   // --- saving -----------------------------------------------------------------------------
