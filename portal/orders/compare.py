@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 from portal.orders.text import markdown_tokens
 
-PAIR_BUDGET = 400_000
-TOTAL_BUDGET = 3_000_000
+PAIR_BUDGET = 250_000  # two paragraphs of 500 words
+TOTAL_BUDGET = 1_500_000  # about half a second in the worst case measured
 COLLAPSE_AFTER = 3
 _SIMILAR = 1 / 3
 
