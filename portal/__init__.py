@@ -184,6 +184,9 @@ def register_templates(app: Flask) -> None:
     from portal.orders.policies import can
     from portal.plaintext import render_plain
 
+    # Messages in pages and emails alike: plain text, escaped, addresses as links.
+    app.jinja_env.filters["plain_text"] = render_plain
+
     @app.context_processor
     def layout_context():
         return {
@@ -201,8 +204,6 @@ def register_templates(app: Flask) -> None:
         }
 
     app.jinja_env.globals["can"] = can
-    # Messages in pages and emails alike: plain text, escaped, addresses as links.
-    app.jinja_env.filters["plain_text"] = render_plain
 
 
 def register_error_handlers(app: Flask) -> None:
