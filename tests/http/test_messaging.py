@@ -80,7 +80,7 @@ def test_client_writer_and_manager_talk_in_one_stream_with_the_orders_events(cas
         lines = stream_texts(browser.get(cast.url))
         assert [line.split(" ")[0] for line in lines] == [
             "Brief", "Order", "Taken", "Ama", "Kofi", "Esi", "Text"], lines
-        assert "Pouvez-vous citer le marché ?" in lines[3]
+        assert "Pouvez-vous citer le **marché** ?" in lines[3]  # plain text: as typed
         assert "Client" in lines[3] and "Writer" in lines[4] and "Manager" in lines[5]
 
 
