@@ -132,6 +132,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.ops.views import bp as ops_bp
     from portal.orders import emails  # noqa: F401 - registers the order emails with the workflow
     from portal.orders.views import bp as orders_bp
+    from portal.style_guides.views import bp as style_guides_bp
     from portal.writing.views import bp as writing_bp
 
     app.register_blueprint(main_bp)
@@ -146,6 +147,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(billing_bp)
     app.register_blueprint(finance_bp)
     app.register_blueprint(earnings_bp)
+    app.register_blueprint(style_guides_bp)
     billing.init_app(app)
 
 

@@ -123,7 +123,9 @@ ACCESS: Mapping[str, Rule] = {
     # --- files and the front door ------------------------------------------------------
     "static": public(),
     "bootstrap.static": public(),
-    "main.index": public(),  # sends each person to the login or home page
+    "main.index": public(),  # the landing page for visitors; signed-in people go home
+    # A sample on the landing page: 404 unless approved, consented and showcased.
+    "main.sample": public(),
     "main.health": public(),  # liveness: the process answers
     "ops.ready": public(),  # readiness: database, upload storage, outbox age (no details kept)
     "ops.metrics": scraper(),
@@ -187,6 +189,7 @@ ACCESS: Mapping[str, Rule] = {
     "agency.assign": role(MANAGER, on=(R.MANAGER,)),
     "agency.extend_deadline": role(MANAGER, on=(R.MANAGER,)),
     "agency.grant_revision": role(MANAGER, on=(R.MANAGER,)),
+    "agency.showcase": role(MANAGER, on=(R.MANAGER,)),  # a sample on the landing page
     # --- a client's orders ----------------------------------------------------------------
     "orders.list": role(CLIENT),
     "orders.texts_archive": role(CLIENT),  # the approved texts of a period, one .zip
@@ -209,6 +212,8 @@ ACCESS: Mapping[str, Rule] = {
     "orders.cancel": signed_in(*ORDER_SEEN),
     "orders.request_revision": signed_in(*ORDER_SEEN),
     "orders.approve": signed_in(*ORDER_SEEN),
+    # The client's consent to show the approved text as a sample.
+    "orders.sample_consent": role(CLIENT, on=(R.OWNER,)),
     "orders.upload": signed_in(*ORDER_SEEN),
     "orders.attachment": signed_in(*ORDER_SEEN),
     "orders.delete_attachment": signed_in(*ORDER_SEEN),
@@ -231,6 +236,9 @@ ACCESS: Mapping[str, Rule] = {
     # --- money: a client's company account (portal.billing) --------------------------------
     "billing.account": role(CLIENT),
     "billing.company": role(CLIENT),
+    # A client's own company's style guide (no id in the URL: nobody reaches another's).
+    "style_guides.edit_own": role(CLIENT),
+    "style_guides.edit_company": role(MANAGER),
     "billing.topup": role(CLIENT),
     "billing.invoice_list": role(CLIENT),
     "billing.statement": role(CLIENT),

@@ -1,7 +1,8 @@
 """The demo agency loaded by `flask seed-demo` and `make run`: its people, its catalogue (content
-types and quality tiers), what each writer may take, the clients' companies, orders in every
-status (`portal.demo_orders`) paid through top-ups, and money to show: a payment declared and
-waiting, a postpaid client's invoice still due, a payout batch.
+types and quality tiers), what each writer may take, the clients' companies (Boutique Zénith
+with a style guide), orders in every status (`portal.demo_orders`) paid through top-ups, and
+money to show: a payment declared and waiting, a postpaid client's invoice still due, a payout
+batch.
 
 Every part is created only when it is missing, so a second run creates nothing. Orders are
 played through the real services (so their timeline, deliveries and frozen prices are the ones
@@ -26,11 +27,11 @@ from portal.billing.models import (
     PaymentStatus,
     PayoutBatch,
 )
-from portal.demo_orders import ORDERS, DemoOrder
+from portal.demo_orders import MANAGER, ORDERS, DemoOrder
 from portal.errors import DomainError
 from portal.extensions import db, utcnow
 from portal.notifications.models import OutboxEmail
-from portal.orders import service
+from portal.orders import service, showcase
 from portal.orders.models import (
     ContentType,
     Delivery,
@@ -74,6 +75,27 @@ DEMO_COMPANIES = {
                               "1000112233", "", BillingMode.POSTPAID, 300_000),
 }
 
+# The style guide of Boutique Zénith, saved by its owner before its orders were placed (so each
+# order keeps it, and the report of "Cinq idées de cadeaux" finds its forbidden "uniques").
+DEMO_STYLE_GUIDES = {
+    "client@demo.test": {
+        "tone": "Chaleureux et direct, vouvoiement ; jamais familier ni publicitaire",
+        "audience": "Femmes et hommes de 25 à 55 ans, à Lomé et dans la diaspora, qui achètent "
+                    "du pagne pour les cérémonies et aiment l'artisanat togolais",
+        "words_to_use": ["pagne wax", "fait main", "atelier de Tokoin", "créateurs togolais",
+                         "boutique Zénith"],
+        "forbidden_words": ["pas cher", "bon marché", "unique", "incroyable", "made in Africa",
+                            "leader"],
+        "formatting": "Un intertitre toutes les 200 à 300 mots, pas de liste à puces dans les "
+                      "articles.\nPrix en F CFA, écrits « 12 500 F CFA ».\nLe nom s'écrit "
+                      "« Boutique Zénith », avec l'accent, jamais en capitales.\nTerminer par "
+                      "une invitation à passer en boutique, boulevard du 13 Janvier.",
+        "examples": "https://boutique-zenith.demo.test/blog/nouvelle-collection\n"
+                    "« Chaque pagne de la collection est choisi à la main chez nos fournisseurs "
+                    "de Lomé : nous vous disons d'où il vient et comment l'entretenir. »",
+    },
+}
+
 # (French name, English name)
 CONTENT_TYPES = [
     ("Article de blog", "Blog article"),
@@ -110,6 +132,7 @@ def seed_demo() -> bool:
     last_email = db.session.scalar(sa.select(sa.func.max(OutboxEmail.id))) or 0
     created = _seed_people()
     created |= _seed_companies()
+    created |= _seed_style_guides()
     created |= _seed_catalogue()
     created |= _seed_brief_templates()
     created |= _seed_skills()
@@ -160,6 +183,22 @@ def _seed_companies() -> bool:
         company.address, company.tax_number = address, tax_number
         company.trade_register, company.billing_mode = trade_register, mode
         company.credit_limit = credit_limit
+        created = True
+    db.session.flush()
+    return created
+
+
+def _seed_style_guides() -> bool:
+    """Each demo company's guide, saved by its owner through the service (once)."""
+    from portal.style_guides import service as guides
+
+    created = False
+    for email, user in _people().items():
+        spec = DEMO_STYLE_GUIDES.get(email)
+        company = companies.company_of(user) if spec else None
+        if company is None or guides.guide_of(company.id) is not None:
+            continue
+        guides.save_guide(company, user, guides.GuideValues(**spec), version=0)
         created = True
     db.session.flush()
     return created
@@ -370,6 +409,11 @@ def _play(spec: DemoOrder, people: dict[str, User], content_type_id: int, tier_i
         raise RuntimeError(f"demo order {spec.title!r} ended {order.status}, not {spec.status}")
     _date(order, now - timedelta(days=spec.days[0]), now - timedelta(days=spec.days[1]),
           timedelta(days=spec.deadline_days), now)
+    if spec.sample:
+        showcase.set_sample_consent(order, client, True)
+        showcase.set_showcase(order, people[MANAGER], True)
+        order.showcased_at = order.closed_at
+        db.session.flush()
     return order
 
 

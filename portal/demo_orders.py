@@ -40,6 +40,8 @@ class DemoOrder:
     rating: int | None = None
     rating_comment: str = ""
     cancel_reason: str = ""
+    # Approved, its client allows it as a sample and the manager shows it on the landing page.
+    sample: bool = False
 
 
 ZENITH = "client@demo.test"
@@ -413,6 +415,7 @@ ORDERS: tuple[DemoOrder, ...] = (
                      "région. Terminer par l'emballage cadeau offert.",
         writer=KODJO, deliveries=(GIFTS,), delivery_notes=("Bonne lecture !",),
         rating=5, rating_comment="Parfait, exactement le ton que nous voulions.",
+        sample=True,
     ),
     DemoOrder(
         client=ZENITH, status=S.DELIVERED,
@@ -503,6 +506,7 @@ ORDERS: tuple[DemoOrder, ...] = (
                      "longtemps, et où l'acheter. Citer Kossi, notre boulanger.",
         writer=AFI, deliveries=(SOURDOUGH,),
         rating=4, rating_comment="Très bien, un peu long à notre goût.",
+        sample=True,
     ),
     # A Kara hotel: a web page under review.
     DemoOrder(
@@ -532,6 +536,7 @@ ORDERS: tuple[DemoOrder, ...] = (
                      "président Komla Ahadji. Paragraphe sur l'usage de la prime.",
         writer=AFI, deliveries=(COFFEE_RELEASE,),
         rating=5, rating_comment="Bravo, repris tel quel par deux journaux.",
+        sample=True,
     ),
     DemoOrder(
         client=COOPERATIVE, status=S.OPEN, title="Newsletter : nouvelles de la récolte",

@@ -45,15 +45,16 @@ _WTFORMS_MESSAGES = _WTFormsMessages()
 
 # C0 and C1 controls (Unicode's whole Cc category: line breaks, tabs, NUL, escape, DEL, NEL…)
 # and the line and paragraph separators (Zl, Zp), as classes of the regex engine: a draft of
-# 300,000 characters is searched at each autosave.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_CONTROL_BUT_LF_AND_TAB = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# 300,000 characters is searched at each autosave. U+FFFE and U+FFFF are no characters at all:
+# XML refuses them, so a .docx export of a text holding one could not be built.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]")
+_CONTROL_BUT_LF_AND_TAB = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]")
 
 
 def control_characters(text: str, allowed: str = "") -> set[str]:
     """The characters of `text` that no text a person types should hold, but those in
     `allowed`: C0 and C1 controls (line breaks, tabs, NUL, escape, DEL, NEL…) and the Unicode
-    line and paragraph separators."""
+    line and paragraph separators, and the noncharacters U+FFFE and U+FFFF."""
     pattern = _CONTROL_BUT_LF_AND_TAB if allowed == "\n\t" else _CONTROL
     if pattern.search(text) is None:
         return set()

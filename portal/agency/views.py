@@ -41,7 +41,8 @@ from portal.messaging.queries import unread_counts
 from portal.orders import brief_templates as templates_service
 from portal.orders import policies, queries
 from portal.orders import service as orders_service
-from portal.orders.forms import BriefTemplateForm, PublishTemplateForm
+from portal.orders import showcase as showcase_service
+from portal.orders.forms import BriefTemplateForm, PublishTemplateForm, ShowcaseForm
 from portal.orders.models import (
     STATUS_LABELS,
     BriefTemplate,
@@ -505,6 +506,27 @@ def extend_deadline(order_id: int):
     else:
         db.session.commit()
         flash(_("The deadline is now %(when)s.", when=format_local(deadline, "long")), "success")
+    return redirect(order_url(order.id))
+
+
+@bp.post("/orders/<int:order_id>/showcase")
+@role_required(Role.MANAGER)
+def showcase(order_id: int):
+    order = queries.get_order_for(current_user, order_id)
+    form = ShowcaseForm()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return redirect(order_url(order.id))
+    shown = form.shown.data == "1"
+    try:
+        showcase_service.set_showcase(order, current_user, shown)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("The text is on the landing page.") if shown
+              else _("The text is no longer on the landing page."), "success")
     return redirect(order_url(order.id))
 
 

@@ -1,12 +1,13 @@
 """The money's part of a person's data (portal/privacy/parts.py).
 
-Export. A client gets their company as its people see it on the account pages: its details,
-every ledger entry, the proformas, the invoices and credit notes with their PDF as issued, a
-statement per month (the balance at the start and the end, what came in and went out), and the
-payments they declared with their proof files. A writer gets their earnings (per order, with
-the payout that paid each) and their payouts. Amounts are integers of the currency's minor unit,
-with the currency beside them. A fixed number of statements whatever the history; the PDFs,
-kept in the database, are read in one statement while the zip is written, one at a time.
+Export. A client gets their company as its people see it on the account pages: its details
+and its style guide, every ledger entry, the proformas, the invoices and credit notes with
+their PDF as issued, a statement per month (the balance at the start and the end, what came in
+and went out), and the payments they declared with their proof files. A writer gets their
+earnings (per order, with the payout that paid each) and their payouts. Amounts are integers of
+the currency's minor unit, with the currency beside them. A fixed number of statements whatever
+the history; the PDFs, kept in the database, are read in one statement while the zip is
+written, one at a time.
 
 Erasure. What the law requires to be kept is kept: under OHADA (Acte uniforme relatif au droit
 comptable, art. 24) accounting records and their supporting documents are kept ten years, and
@@ -72,6 +73,7 @@ from portal.extensions import db
 from portal.orders.models import Order
 from portal.orders.uploads import path_of
 from portal.privacy.parts import Erasure, ExportFile, Part, Section
+from portal.style_guides.models import StyleGuide
 
 AMOUNTS = "integers of the currency's minor unit"
 
@@ -97,14 +99,15 @@ def export(person: User) -> Section:
 
 def _client(person: User) -> Section:
     found = db.session.execute(
-        sa.select(Company, CompanyMember)
+        sa.select(Company, CompanyMember, StyleGuide)
         .join(CompanyMember, CompanyMember.company_id == Company.id)
+        .outerjoin(StyleGuide, StyleGuide.company_id == Company.id)
         .where(CompanyMember.user_id == person.id)).first()
     declared, proofs = _declared_payments(person)
     if found is None:
         return Section({"amounts": AMOUNTS, "company": None, "payments_declared": declared},
                        proofs)
-    company, member = found
+    company, member, guide = found
     entries = list(db.session.scalars(
         sa.select(LedgerEntry).where(LedgerEntry.company_id == company.id)
         .order_by(LedgerEntry.created_at, LedgerEntry.id)))
@@ -135,6 +138,7 @@ def _client(person: User) -> Section:
             "reserved": company.held, "available": company.available,
             "created_at": _when(company.created_at),
             "my_role": member.role.value, "member_since": _when(member.created_at),
+            "style_guide": _style_guide(guide),
         },
         "ledger": [
             {"at": _when(e.created_at), "kind": e.kind.value, "amount": e.amount,
@@ -159,6 +163,20 @@ def _client(person: User) -> Section:
         "payments_declared": declared,
     }
     return Section(data, proofs, stored=_documents(company.id, pdfs))
+
+
+def _style_guide(guide: StyleGuide | None) -> dict | None:
+    """The company's style guide as its people keep it (each order holds its own copy, in the
+    orders' part)."""
+    from portal.style_guides.service import values_of
+
+    if guide is None:
+        return None
+    values = values_of(guide)
+    return {"tone": values.tone, "audience": values.audience,
+            "words_to_use": values.words_to_use, "forbidden_words": values.forbidden_words,
+            "formatting": values.formatting, "examples": values.examples,
+            "version": guide.version, "updated_at": _when(guide.updated_at)}
 
 
 def _invoice(invoice: Invoice, pdf: str | None) -> dict:
@@ -374,6 +392,8 @@ def kept(person: User) -> tuple:
                "were at issue. The company keeps its name and address (the buyer in the "
                "accounts). The person leaves it: its documents are no longer emailed to them, "
                "and when nobody is left in it its open proformas are cancelled."),
+            _l("Their company's style guide stays with the company, for its next orders; the "
+               "orders keep the copy they were submitted with."),
             _l("Proofs of payment they uploaded stay with the confirmed payments (evidence of "
                "the money credited, kept with the accounts); those of rejected payments are "
                "deleted."),

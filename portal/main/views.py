@@ -9,7 +9,9 @@ from portal.extensions import db
 from portal.i18n import current_language
 from portal.main.forms import LanguageForm
 from portal.messaging.queries import unread_counts
+from portal.orders import showcase
 from portal.orders.queries import WRITING_STATUSES, catalogue, home_summary, pool_offer
+from portal.orders.text import render_markdown
 
 bp = Blueprint("main", __name__)
 
@@ -18,7 +20,33 @@ bp = Blueprint("main", __name__)
 def index():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
-    return redirect(url_for("auth.login"))
+    # The agency's front page for visitors: its offer from the catalogue, and its samples.
+    # Like every page, not stored by caches (portal/__init__.py): it carries the language
+    # form's CSRF token, and a withdrawn consent must take a sample off at once.
+    types, tiers = catalogue()
+    return render_template("main/landing.html", types=types, tiers=tiers,
+                           samples=showcase.public_samples(),
+                           currency=current_app.config["AGENCY_CURRENCY"],
+                           locale=current_language(), canonical=_public_url("main.index"),
+                           # A variable, not a constant in the template: Jinja would format a
+                           # constant once, at compile time, in the first reader's language.
+                           example_words=1000)
+
+
+@bp.get("/exemples/<int:order_id>")
+def sample(order_id: int):
+    found = showcase.get_sample(order_id)
+    if found is None:
+        abort(404)
+    return render_template("main/sample.html", sample=found,
+                           html=render_markdown(found.text), locale=current_language(),
+                           canonical=_public_url("main.sample", order_id=order_id))
+
+
+def _public_url(endpoint: str, **values) -> str:
+    """The page's address as the world sees it (sharing tags, canonical link): BASE_URL, not
+    whatever host the request named."""
+    return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **values)
 
 
 @bp.get("/home")

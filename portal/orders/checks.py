@@ -16,7 +16,11 @@ Warnings (shown, never blocking):
   common SEO figure; below, search engines may miss the subject, above, it reads as stuffing);
 - more than 300 words without a Markdown heading (`#`, `##`… at the start of a line);
 - sentences longer than 35 words (counted);
-- secondary keywords missing.
+- secondary keywords missing;
+- a word the client's style guide forbids (the guide as the order kept it at submission,
+  portal/style_guides/service.py), matched as keywords are: whole words, case, accents,
+  plurals and feminines do not count ("leader" forbids "leaders", "révolutionnaire" forbids
+  "Révolutionnaires"). The client's call, not a rule of the brief: it warns.
 """
 
 from __future__ import annotations
@@ -153,7 +157,28 @@ def delivery_checks(order: Order, text: str) -> Checks:
         warnings.append(Finding("secondary_missing", _(
             "Secondary keywords missing: %(keywords)s.", keywords=", ".join(missing)),
             {"keywords": missing}))
+
+    found = forbidden_found(order, keys)
+    if found:
+        names = [word for word, _count in found]
+        warnings.append(Finding("forbidden_words", ngettext(
+            "The client's style guide forbids this word, found in the text: %(words)s.",
+            "The client's style guide forbids these words, found in the text: %(words)s.",
+            len(names), words=", ".join(names)), {"words": names}))
     return Checks(words=words, blocking=blocking, warnings=warnings)
+
+
+def forbidden_found(order: Order, keys: list[str]) -> list[tuple[str, int]]:
+    """The forbidden words of the order's style guide (its copy, `order.style_guide`) that
+    the text of `keys` (`text.match_keys`) holds, each with its occurrences, in the guide's
+    order. A word of signs alone matches nothing."""
+    words = (order.style_guide or {}).get("forbidden_words") or []
+    found = []
+    for word in words:
+        count = keyword_occurrences(keys, word)
+        if count:
+            found.append((word, count))
+    return found
 
 
 def _secondary(order: Order) -> list[str]:

@@ -23,6 +23,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import (
+    AnyOf,
     DataRequired,
     InputRequired,
     Length,
@@ -370,6 +371,27 @@ class ApproveForm(OnlyOurFields, PortalForm):
         if self.rating.data in (1, 2) and not (field.data or "").strip():
             raise ValidationError(_("Tell the writer what went wrong: a low rating needs a "
                                     "comment."))
+
+
+class SampleConsentForm(OnlyOurFields, PortalForm):
+    """The client's choice about showing the approved text as a sample (unchecked: no)."""
+
+    consent = BooleanField(_l("I allow the agency to show this text as a sample on its "
+                              "website"))
+
+    def validate(self, extra_validators=None) -> bool:
+        fields_ok = super().validate(extra_validators)
+        return self.check_extra_fields() and fields_ok
+
+
+class ShowcaseForm(OnlyOurFields, PortalForm):
+    """A manager's one-button choice: show the text on the landing page ("1") or not ("0")."""
+
+    shown = HiddenField(validators=[AnyOf(["0", "1"], message=_l("Choose show or remove."))])
+
+    def validate(self, extra_validators=None) -> bool:
+        fields_ok = super().validate(extra_validators)
+        return self.check_extra_fields() and fields_ok
 
 
 class UploadForm(PortalForm):

@@ -117,6 +117,8 @@ class Order(db.Model):
         sa.Index("ix_orders_company_id_status_submitted_at", "company_id", "status",
                  "submitted_at"),
         sa.CheckConstraint("words_min >= 1 AND words_min <= words_max", name="word_range"),
+        # The landing page's samples, newest first, without a scan of the orders.
+        sa.Index("ix_orders_showcased_at", "showcased_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -149,6 +151,10 @@ class Order(db.Model):
     reference_urls: Mapped[str] = mapped_column(sa.Text, default="")
     instructions: Mapped[str] = mapped_column(sa.Text, default="")
     deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The company's style guide as it was at submission (portal/style_guides/service.py,
+    # `snapshot`): the writer, the checks and the report read this one, never the live guide.
+    # None before submission, or when the company had no guide then.
+    style_guide: Mapped[dict | None] = mapped_column(sa.JSON)
 
     # Frozen at submission: a later change of the tier's prices never touches this order.
     currency: Mapped[str] = mapped_column(sa.String(3))
@@ -162,6 +168,12 @@ class Order(db.Model):
 
     rating: Mapped[int | None]
     rating_comment: Mapped[str | None] = mapped_column(sa.Text)
+
+    # The client allows the agency to show the approved text as a sample on the landing page
+    # (portal/orders/showcase.py); withdrawing it also clears `showcased_at`.
+    sample_consent: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # When a manager put the text on the landing page; None while it is not there.
+    showcased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -89,11 +89,16 @@ def export(person: User) -> Section:
                 "secondary_keywords": order.secondary_keywords,
                 "links_to_include": order.links_to_include,
                 "reference_urls": order.reference_urls, "instructions": order.instructions,
+                # The company's style guide as the order kept it at submission.
+                "style_guide": order.style_guide,
             },
         }
         if as_client:
             entry |= {"currency": order.currency, "price_total": order.price_total,
-                      "rating": order.rating, "rating_comment": order.rating_comment}
+                      "rating": order.rating, "rating_comment": order.rating_comment,
+                      # The client's consent to show the text as a sample on the landing page.
+                      "sample_consent": order.sample_consent,
+                      "shown_as_sample_since": _when(order.showcased_at)}
         elif person.role is Role.WRITER and mine:
             entry |= {"currency": order.currency, "writer_pay_total": order.writer_pay_total}
         deliveries = all_deliveries.get(order.id, [])
@@ -170,6 +175,10 @@ def erase(erasure: Erasure) -> None:
     ).rowcount
     status_counts.change({OrderStatus.DRAFT: -removed})
     erasure.count("drafts", removed)
+    # A consent to show a text as a sample goes with the person: their texts leave the
+    # landing page (the orders themselves stay, as business records).
+    db.session.execute(sa.update(Order).where(Order.client_id == person.id).values(
+        sample_consent=False, showcased_at=None))
     templates = db.session.execute(
         sa.delete(BriefTemplate).where(BriefTemplate.owner_id == person.id)).rowcount
     erasure.count("brief_templates", templates)

@@ -28,8 +28,12 @@ Its parts (keys of the dict, `REPORT_VERSION` says which shape it has):
   approximates spoken syllables from below: a dictionary does not break every syllable
   ("avant" stays whole, "acheter" is "ache-ter"), so scores run a little high (above 100 for
   very plain texts); good enough for a score read in bands;
-- "forbidden_words" and "originality": reserved for the brief's forbidden words and the
-  originality score, not built yet. They are None, and the page shows nothing for them.
+- "forbidden_words": the words of the client's style guide (as the order kept it at
+  submission) found in the text, each with its occurrences, matched as the keywords are
+  (`checks.forbidden_found`); an empty list when the guide forbids words and none is there;
+  None when the order's guide forbids none (or it has no guide);
+- "originality": reserved for the originality score, not built yet. It is None, and the page
+  shows nothing for it.
 """
 
 from __future__ import annotations
@@ -111,7 +115,7 @@ def build_report(order: Order, text: str) -> dict:
         "headings": headings(text),
         "sentences": _sentences(split),
         "readability": readability(split, order.language),
-        "forbidden_words": None,  # not built yet (see the docstring)
+        "forbidden_words": _forbidden(order, text),
         "originality": None,  # not built yet
     }
 
@@ -134,6 +138,13 @@ def _keywords(order: Order, text: str, words: int) -> list[dict]:
         out.append({"keyword": keyword, "main": main, "occurrences": count, "found": count > 0,
                     "density": round(count * 100 / words, 2) if words else 0.0})
     return out
+
+
+def _forbidden(order: Order, text: str) -> list[dict] | None:
+    if not (order.style_guide or {}).get("forbidden_words"):
+        return None
+    return [{"word": word, "occurrences": count}
+            for word, count in checks.forbidden_found(order, match_keys(text))]
 
 
 def links_in(text: str) -> list[str]:

@@ -204,11 +204,13 @@ def submit(order: Order, client: User, *, version: int | None = None) -> Quote:
     on the company's balance: the order then goes to its preferred writer first (for
     PREFERRED_WRITER_HOURS), else to the pool. When the balance (with the company's credit
     limit) is short, the order waits for payment instead (its price still frozen) and goes on
-    by itself once the company has paid.
+    by itself once the company has paid. The order keeps a copy of the company's style guide
+    as it is now (`style_guides.service.snapshot`): later edits of the guide do not reach it.
 
     Raises NotAllowed for an unconfirmed client, Conflict for a stale version or a deadline the
     tier refuses, InvalidTransition when the order is not a draft."""
     from portal.billing import ledger
+    from portal.style_guides.service import snapshot_for
 
     if not client.is_confirmed:
         raise NotAllowed(_("Confirm your email address before placing an order."))
@@ -227,6 +229,8 @@ def submit(order: Order, client: User, *, version: int | None = None) -> Quote:
         "writer_pay_total": price.writer_pay,
         "currency": price.currency,
         "included_revisions": tier.included_revisions,
+        # SQL NULL, not JSON's null, when the company has no guide.
+        "style_guide": snapshot_for(order.company_id) or sa.null(),
     }
     condition = Order.version == order.version
     # The company's row is locked until the end of the transaction: what it can spend now is

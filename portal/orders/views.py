@@ -41,6 +41,7 @@ from portal.orders import (
     policies,
     queries,
     service,
+    showcase,
     text,
     uploads,
 )
@@ -52,7 +53,9 @@ from portal.orders.forms import (
     ListFilterForm,
     QuoteForm,
     RevisionForm,
+    SampleConsentForm,
     SaveTemplateForm,
+    ShowcaseForm,
     SubmitOrderForm,
     TextsArchiveForm,
     UploadForm,
@@ -553,6 +556,7 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, message
         deliveries=deliveries,
         review=review,
         shown=_shown_text(order, latest) if review is None else None,
+        sample=_sample_choices(order),
         report=for_display(report_of(order, latest)) if latest is not None else None,
         export_labels=translated(EXPORT_LABELS),
         may_revise=may_revise,
@@ -588,6 +592,21 @@ def _shown_text(order: Order, latest: Delivery | None) -> dict | None:
         shown["plain"] = exports.to_text(latest.text, order.title).decode()
         shown["fragment"] = exports.html_fragment(latest.text)
     return shown
+
+
+def _sample_choices(order: Order) -> dict | None:
+    """The approved text as a sample on the landing page: the client's consent form, or the
+    manager's show/remove button (portal/orders/showcase.py has the rules)."""
+    if order.status is not OrderStatus.APPROVED:
+        return None
+    if showcase.can_consent(current_user, order):
+        return {"consent_form": SampleConsentForm(formdata=None,
+                                                  consent=order.sample_consent)}
+    if current_user.role is Role.MANAGER:
+        may_show = showcase.can_showcase(current_user, order)
+        return {"showcase_form": ShowcaseForm(
+            formdata=None, shown="0" if order.showcased_at else "1") if may_show else None}
+    return None
 
 
 def _awaiting_payment(order: Order) -> dict | None:
@@ -668,6 +687,28 @@ def approve(order_id: int):
             flash(_("Thank you: the text is approved."), "success")
             return redirect(url_for("orders.detail", order_id=order_id))
     return _detail_page(order, approve_form=form, status=422)
+
+
+@bp.post("/<int:order_id>/sample")
+@role_required(Role.CLIENT)
+def sample_consent(order_id: int):
+    order = queries.get_order_for(current_user, order_id)
+    if order.client_id != current_user.id:
+        abort(404)
+    form = SampleConsentForm()
+    if not form.validate_on_submit():
+        flash(_("Your choice could not be saved."), "danger")
+        return redirect(url_for("orders.detail", order_id=order_id))
+    try:
+        showcase.set_sample_consent(order, current_user, bool(form.consent.data))
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("Thank you: the agency may show this text as a sample.") if form.consent.data
+              else _("The agency will not show this text as a sample."), "success")
+    return redirect(url_for("orders.detail", order_id=order_id))
 
 
 @bp.get("/<int:order_id>/deliveries/<int:number>")

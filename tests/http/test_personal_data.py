@@ -170,6 +170,37 @@ def test_a_client_downloads_their_profile_orders_deliveries_messages_and_files(
     assert event["target_user_id"] == story["client"].id
 
 
+def test_the_download_says_which_texts_the_client_allows_as_samples(app, story, login_as):
+    client = login_as(story["client"])
+    client.submit(f"/orders/{story['order'].id}/sample", {"consent": "y"},
+                  page=f"/orders/{story['order'].id}")
+
+    index, _archive = read_zip(client.get("/settings/data"))
+
+    orders = {o["title"]: o for o in index["sections"]["orders"]["orders"]}
+    assert orders["Dix idées de sorties à Lomé"]["sample_consent"] is True
+    assert orders["Dix idées de sorties à Lomé"]["shown_as_sample_since"] is None
+    assert orders["Brouillon d'Ama"]["sample_consent"] is False
+
+
+def test_erasing_a_client_takes_their_samples_off_the_landing_page(app, story, login_as):
+    order = story["order"]
+    owner = login_as(story["client"])
+    owner.submit(f"/orders/{order.id}/sample", {"consent": "y"}, page=f"/orders/{order.id}")
+    manager = login_as(story["manager"])
+    manager.submit(f"/agency/orders/{order.id}/showcase", {"shown": "1"},
+                   page=f"/orders/{order.id}")
+    assert manager.get(f"/exemples/{order.id}").status_code == 200
+    deactivate(app, story["client"])
+
+    assert erase(manager, story["client"]).status_code == 302
+
+    assert manager.get(f"/exemples/{order.id}").status_code == 404
+    with app.app_context():
+        stored = db.session.get(Order, order.id)
+        assert not stored.sample_consent and stored.showcased_at is None
+
+
 def test_a_writer_downloads_the_orders_they_write_with_their_notes(story, login_as):
     index, _archive = read_zip(login_as(story["writer"]).get("/settings/data"))
     orders = {o["title"]: o for o in index["sections"]["orders"]["orders"]}

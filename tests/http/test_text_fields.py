@@ -139,8 +139,8 @@ def test_multi_line_fields_keep_their_lines_as_lf_and_their_tabs(ama, world, loa
         "Line one\nLine two\nthree\nfour\n\tindented\npasted\npage\nnext"
 
 
-@pytest.mark.parametrize("value", ["\x1b[31m", "\x00", "\x07", "\x7f", "\x1c", "\x9b"],
-                         ids=repr)
+@pytest.mark.parametrize("value", ["\x1b[31m", "\x00", "\x07", "\x7f", "\x1c", "\x9b",
+                                   "\ufffe", "\uffff"], ids=repr)
 def test_multi_line_fields_refuse_other_control_characters(ama, world, stored, value):
     response = post_brief(ama, world.form(instructions=f"Un ton vivant.{value}\nFin."))
     if value == "\x00":

@@ -15,7 +15,8 @@ The people ("actors"):
 
 The orders of client A: "delivered" (written by assigned_writer: a delivery, a file joined to
 the brief, a message with a file, notifications), "open" (in the pool: both writers could take
-it), "draft" and "approved" (written by assigned_writer).
+it), "draft" and "approved" (written by assigned_writer; client A consented to show it as a
+sample and a manager put it on the landing page).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from portal.notifications.models import OutboxEmail, OutboxStatus
 from portal.notifications.service import preferences_token
 from portal.orders import uploads
 from portal.orders.models import Order, OrderStatus
+from portal.orders.showcase import set_sample_consent, set_showcase
 from tests.factories import Factory
 
 ACTORS = ("anonymous", "owner_client", "other_client", "other_writer", "assigned_writer",
@@ -75,7 +77,14 @@ ORDER_VARIANTS = {
     "writing.release": ("delivered", "open"),
     "messaging.post": ("delivered", "open"),
     "orders.export": ("approved",),  # nothing is exported before approval
+    # The approved order is a sample on the landing page (consented, showcased); the
+    # delivered one is not: its public page answers 404 to everyone.
+    "main.sample": ("approved", "delivered"),
+    "orders.sample_consent": ("approved",),
+    "agency.showcase": ("approved",),
 }
+# Public pages of one order that exist only while it is a sample.
+SAMPLE_PAGES = frozenset({"main.sample"})
 
 
 # Endpoints whose URL names a document of client A's company (an invoice, a proforma, a
@@ -198,6 +207,8 @@ class World:
             return "405"
         rule: Rule = rules(self.app)[endpoint]
         if rule.scraper:  # nobody of the world is the scraper (no token, no allowed address)
+            return "404"
+        if target.endpoint in SAMPLE_PAGES and target.order != "approved":
             return "404"
         if actor in SIGNED_OUT:
             return "login" if rule.login else "allowed"
@@ -342,6 +353,9 @@ def build_world(app: Flask, maildir: Path) -> World:
             delivered, manager, FileStorage(BytesIO(TEXT_FILE), filename="notes.txt"))
         message = post_message(delivered, owner, "Voici la charte de la marque.",
                                files=[FileStorage(BytesIO(TEXT_FILE), filename="charte.txt")])
+        approved = session.get(Order, orders["approved"].id)
+        set_sample_consent(approved, owner, True)
+        set_showcase(approved, manager, True)
         session.flush()
         ids["attachment_id"] = attachment.id
         ids["message_id"] = message.id

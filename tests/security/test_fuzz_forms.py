@@ -416,6 +416,21 @@ def manager_order(status: OrderStatus, path: str) -> Callable:
     return setup
 
 
+def consented_order(path: str) -> Callable:
+    """An approved order whose client allows it as a sample, for a manager to show."""
+    def setup(w: World) -> Target:
+        manager = w.user(Role.MANAGER)
+        order = w.order(OrderStatus.APPROVED)
+
+        def allow():
+            db.session.get(Order, order.id).sample_consent = True
+
+        w.with_app(allow)
+        return Target(path.format(order=order.id), manager, {"order": order.id})
+
+    return setup
+
+
 def person_of_manager(path: str, role: Role = Role.WRITER, active: bool = True) -> Callable:
     def setup(w: World) -> Target:
         manager = w.user(Role.MANAGER)
@@ -642,6 +657,25 @@ def a_company(path: str) -> Callable:
     return setup
 
 
+def a_client_company(w: World) -> Target:
+    """A client of a company without a style guide yet (its form starts at version 0)."""
+    return Target("/style-guide", w.user(Role.CLIENT, billing="prepaid"), {})
+
+
+def guide_fields(target: Target) -> st.SearchStrategy[dict]:
+    return st.fixed_dictionaries({
+        "tone": words(0, 200), "audience": words(0, 300),
+        "words_to_use": st.lists(words(1, 60), max_size=8).map("\n".join),
+        "forbidden_words": st.lists(words(1, 60), max_size=8).map(", ".join),
+        "formatting": words(0, 600), "examples": words(0, 600),
+        # Mostly the version the page gives before the first save; now and then a stale one.
+        "version": st.sampled_from(["0", "0", "0", "1", "", "-1", "99"]),
+    })
+
+
+STYLE_GUIDE = frozenset({"style_guides+", "style_guides.*"})
+
+
 def a_payable_writer(w: World) -> Target:
     writer = w.writer()
     w.order(OrderStatus.APPROVED, writer=writer, words_max=900)  # 10,800 earned
@@ -812,6 +846,10 @@ FORMS: tuple[Form, ...] = (
          client_order(OrderStatus.DELIVERED, "/orders/{order}/approve"),
          fixed(rating=st.integers(1, 5).map(str), comment=words(0, 300)),
          MOVE | CAPTURE | {"orders.rating", "orders.rating_comment", "orders.closed_at"}),
+    Form("orders.sample_consent", "client",
+         client_order(OrderStatus.APPROVED, "/orders/{order}/sample"),
+         fixed(consent=st.sampled_from(["y", "", "on", "0"])), frozenset({"orders.sample_consent",
+                                                                          "orders.updated_at"})),
     Form("messaging.post", "client", a_conversation,
          fixed(body=words(1, 600), files=st.one_of(st.just([]), st.lists(
              st.one_of(GOOD_FILES, FILES), min_size=1, max_size=2))),
@@ -865,6 +903,9 @@ FORMS: tuple[Form, ...] = (
          frozenset({"orders.extra_revisions", "orders.version", "orders.updated_at",
                     "order_events+"}),
          prefix="revision"),
+    Form("agency.showcase", "manager", consented_order("/agency/orders/{order}/showcase"),
+         fixed(shown=st.sampled_from(["1", "0"])),
+         frozenset({"orders.showcased_at", "orders.updated_at"})),
     Form("agency.new_tier", "manager", a_tier("/agency/tiers/new"),
          fixed(name=words(1, 60), description=words(0, 300), client_price=MONEY,
                writer_pay=MONEY, included_revisions=st.integers(0, 5).map(str),
@@ -894,6 +935,9 @@ FORMS: tuple[Form, ...] = (
          frozenset({"companies.name", "companies.address", "companies.tax_number",
                     "companies.trade_register", "companies.billing_email", "companies.locale",
                     "companies.updated_at"})),
+    Form("style_guides.edit_own", "client", a_client_company, guide_fields, STYLE_GUIDE),
+    Form("style_guides.edit_company", "manager",
+         a_company("/agency/companies/{company}/style-guide"), guide_fields, STYLE_GUIDE),
     Form("billing.topup", "client", a_client("/billing/topup"),
          fixed(amount=AMOUNTS), frozenset({"proformas+", "outbox_emails+",
                                            "document_counters+", "document_counters.last"})),
@@ -1198,13 +1242,20 @@ def stored_files(app) -> set[str]:
     return {p.name for p in folder.iterdir()} if folder.exists() else set()
 
 
+SAMPLE_COLUMNS = frozenset({"sample_consent", "showcased_at", "updated_at"})
+
+
 def check_invariants(app, form: Form, target: Target, before, after, changes) -> None:
     """What no form may do, whatever it sent."""
     actor_id = target.actor.id if target.actor else None
     new_events = changes.inserted["order_events"]
     for old, new in changes.updated["orders"]:
         assert new["client_id"] == old["client_id"], "an order changed hands"
-        assert old["status"] not in FINAL_STATUSES, f"a {old['status']} order changed"
+        if old["status"] in FINAL_STATUSES:
+            # Only the sample flags of a finished order move (its client's consent, a
+            # manager's showcase: portal/orders/showcase.py).
+            moved = {name for name in new if new[name] != old[name]} - SAMPLE_COLUMNS
+            assert not moved, f"a {old['status']} order changed: {sorted(moved)}"
         if old["price_total"] is not None:
             for column in ("price_total", "price_per_word", "writer_pay_total",
                            "rush_surcharge", "currency"):

@@ -9,7 +9,7 @@ from portal.accounts.models import User
 from portal.demo import BRIEF_TEMPLATES, CONTENT_TYPES, DEMO_PEOPLE, TIERS, seed_demo
 from portal.extensions import db, utcnow
 from portal.notifications.models import OutboxEmail
-from portal.orders import policies
+from portal.orders import policies, showcase
 from portal.orders.models import (
     BriefTemplate,
     ContentType,
@@ -149,6 +149,21 @@ def test_the_demo_shows_an_exclusive_offer_and_an_overdue_order(ctx):
         assert any(order.is_overdue for order in session.scalars(sa.select(Order)))
 
 
+def test_the_demo_shows_three_samples_on_the_landing_page(ctx, client):
+    with ctx() as session:
+        seed_demo()
+        session.commit()
+        samples = showcase.public_samples()
+        assert len(samples) == 3
+        for sample in samples:
+            assert sample.order.sample_consent and sample.order.showcased_at is not None
+            assert sample.order.status is OrderStatus.APPROVED
+            assert sample.word_count >= 250 and sample.excerpt
+        titles = {sample.order.title for sample in samples}
+    landing = client.get("/").get_data(as_text=True)
+    assert all(title in landing for title in titles)
+
+
 def test_flask_seed_demo_twice(app):
     runner = app.test_cli_runner()
     # `flask` pushes an app context for every command; the test runner does not for a plain
@@ -195,3 +210,24 @@ def test_the_demo_has_money_to_show(ctx):
         seed_demo()
         session.commit()
         assert session.scalar(sa.select(sa.func.count(Invoice.id))) == first
+
+
+def test_the_main_client_s_company_has_a_style_guide_its_orders_keep(ctx):
+    from portal.billing.companies import company_of
+    from portal.orders.report import report_of
+    from portal.style_guides.models import StyleGuide
+
+    with ctx() as session:
+        seed_demo()
+        session.commit()
+        client = session.scalar(sa.select(User).where(User.email == "client@demo.test"))
+        guide = session.get(StyleGuide, company_of(client).id)
+        assert guide is not None and "unique" in guide.forbidden_words.splitlines()
+        orders = list(session.scalars(sa.select(Order).where(
+            Order.client_id == client.id, Order.status != OrderStatus.DRAFT)))
+        assert orders and all(o.style_guide and o.style_guide["tone"] == guide.tone
+                              for o in orders)
+        gifts = next(o for o in orders if o.title.startswith("Cinq idées de cadeaux"))
+        delivery = session.scalars(sa.select(Delivery).where(Delivery.order_id == gifts.id)).one()
+        assert report_of(gifts, delivery)["forbidden_words"] == [
+            {"word": "unique", "occurrences": 1}]
