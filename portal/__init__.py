@@ -192,6 +192,10 @@ def register_templates(app: Flask) -> None:
     from portal.main.forms import LanguageForm
     from portal.navigation import nav_items
     from portal.orders.policies import can
+    from portal.plaintext import render_plain
+
+    # Messages in pages and emails alike: plain text, escaped, addresses as links.
+    app.jinja_env.filters["plain_text"] = render_plain
 
     @app.context_processor
     def layout_context():

@@ -11,10 +11,8 @@ import logging
 from collections.abc import Iterable
 from functools import lru_cache
 
-import nh3
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 from werkzeug.datastructures import FileStorage
 
@@ -26,37 +24,23 @@ from portal.messaging import policies, unread
 from portal.messaging.models import Message, MessageAttachment, MessageSource
 from portal.orders import uploads
 from portal.orders.models import Order
+from portal.plaintext import render_plain
 
 log = logging.getLogger("portal.messaging")
 
 BODY_MAX_CHARS = 10_000
 FILES_PER_MESSAGE = 5
 
-# The Markdown of a message: paragraphs, line breaks, bold, italics, links, lists, code and
-# quotes. No headings, images, rules or raw HTML (the parser escapes HTML; nh3 cleans again).
-_MARKDOWN = MarkdownIt(
-    "commonmark", {"html": False, "linkify": False, "typographer": False, "breaks": True}
-).disable(["heading", "lheading", "image", "hr", "html_block", "html_inline"])
-_ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "code", "pre", "a", "blockquote"}
-
-
 @lru_cache(maxsize=2048)
 def render_message(body: str) -> Markup:
-    """A message's Markdown as HTML that is safe to show: only the tags of the subset above,
-    links only to http(s) and mailto addresses, opened without referrer.
+    """A message as HTML that is safe to show: plain text, escaped, its paragraphs and line
+    breaks kept and its web addresses made links (portal.plaintext). Messages stored when they
+    were Markdown read the same way: their asterisks show, nothing is interpreted.
 
-    Memoised per process: the result depends on the text alone, and rendering costs about a
-    millisecond per message, which a conversation of hundreds of messages would pay on every
-    visit. 2,048 entries: ten long conversations; a few MB per worker in practice, about 60 MB
-    if every message held the 10,000 characters allowed."""
-    clean = nh3.clean(
-        _MARKDOWN.render(body),
-        tags=_ALLOWED_TAGS,
-        attributes={"a": {"href", "title"}},
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer nofollow",
-    )
-    return Markup(clean)  # noqa: S704  # nosec B704  # cleaned by nh3 just above (allow-list)
+    Memoised per process: the result depends on the text alone and a conversation of hundreds
+    of messages is shown on every visit. 2,048 entries: ten long conversations; a few MB per
+    worker in practice."""
+    return render_plain(body)
 
 
 def normalize_body(body: str | None) -> str:

@@ -141,7 +141,8 @@ def delivery_checks(order: Order, text: str) -> Checks:
 
     if words > HEADING_AFTER_WORDS and not _HEADING.search(text):
         warnings.append(Finding("no_heading", _(
-            "%(words)s words without a heading: add # or ## titles to guide the reader.",
+            "%(words)s words without a heading: add section headings (H2 button) to guide the "
+            "reader.",
             words=words), {"words": words}))
 
     long = long_sentences(text)

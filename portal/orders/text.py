@@ -1,16 +1,14 @@
-"""Text helpers for briefs and deliveries: word counts, keyword checks, Markdown rendering and
-word-level diffs."""
+"""Text helpers for briefs and deliveries: word counts, keyword checks and Markdown rendering
+(the comparison of two deliveries is in portal/orders/compare.py)."""
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
-from dataclasses import dataclass
 
 import nh3
 from markdown_it import MarkdownIt
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 _WORD = re.compile(r"[\w\u2019'-]+", re.UNICODE)
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
@@ -133,39 +131,3 @@ def render_markdown(text: str) -> Markup:
         link_rel="noopener noreferrer nofollow",
     )
     return Markup(clean)  # noqa: S704  # nosec B704  # cleaned by nh3 just above (allow-list)
-
-
-@dataclass(frozen=True)
-class DiffPart:
-    kind: str  # "same", "added", "removed"
-    text: str
-
-
-def word_diff(old: str, new: str) -> list[DiffPart]:
-    """Word-level differences between two versions, whitespace kept with its word."""
-    old_tokens = re.findall(r"\S+\s*", old)
-    new_tokens = re.findall(r"\S+\s*", new)
-    matcher = difflib.SequenceMatcher(a=old_tokens, b=new_tokens, autojunk=False)
-    parts: list[DiffPart] = []
-    for tag, a1, a2, b1, b2 in matcher.get_opcodes():
-        if tag == "equal":
-            parts.append(DiffPart("same", "".join(old_tokens[a1:a2])))
-            continue
-        if a2 > a1:
-            parts.append(DiffPart("removed", "".join(old_tokens[a1:a2])))
-        if b2 > b1:
-            parts.append(DiffPart("added", "".join(new_tokens[b1:b2])))
-    return parts
-
-
-def diff_html(parts: list[DiffPart]) -> Markup:
-    out = []
-    for part in parts:
-        text = escape(part.text)
-        if part.kind == "added":
-            out.append(Markup('<ins class="diff-added">{}</ins>').format(text))
-        elif part.kind == "removed":
-            out.append(Markup('<del class="diff-removed">{}</del>').format(text))
-        else:
-            out.append(text)
-    return Markup("").join(out)

@@ -35,6 +35,7 @@ from portal.messaging.views import conversation_for
 from portal.notifications import service as notifications
 from portal.orders import (
     brief_templates,
+    compare,
     exports,
     originality,
     policies,
@@ -715,10 +716,12 @@ def delivery(order_id: int, number: int):
     if current is None:
         abort(404)
     previous = found.get(number - 1)
-    diff = text.diff_html(text.word_diff(previous.text, current.text)) if previous else None
+    rows = compare.compare(previous.text, current.text) if previous else None
     exportable = number + 1 not in found and policies.can_export(current_user, order)
     return render_template("orders/delivery.html", order=order, delivery=current,
-                           previous=previous, diff=diff, html=text.render_markdown(current.text),
+                           previous=previous, html=text.render_markdown(current.text),
+                           changes=compare.sections(rows) if rows is not None else None,
+                           change_counts=compare.counts(rows) if rows is not None else None,
                            report=report_for(order, current),
                            export_labels=translated(EXPORT_LABELS) if exportable else None)
 

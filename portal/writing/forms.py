@@ -62,7 +62,7 @@ class DraftForm(PortalForm):
     JSON (CSRF token in the X-CSRFToken header); without JavaScript it is an ordinary form."""
 
     text = TextAreaField(
-        _l("Your text (Markdown)"),
+        _l("Your text"),
         filters=[_newlines],
         validators=[_a_text, Length(max=TEXT_MAX_CHARS,
                                     message=_l("This text is too long to be saved."))],

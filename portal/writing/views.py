@@ -219,6 +219,7 @@ def _workspace_page(order: Order, *, form: DeliverForm | None = None,
         keywords=keyword_presence(shown, order.keyword_list()),
         checks=delivery_checks(order, shown),
         markdown=render_markdown,
+        preview=render_markdown(shown),
         **_common(),
     ), status
 
@@ -284,7 +285,9 @@ def save_draft(order_id: int):
     if wants_json:
         return jsonify(ok=True, version=draft.version, message=saved,
                        word_count=word_count(draft.text),
-                       checks=delivery_checks(order, draft.text).as_dict())
+                       checks=delivery_checks(order, draft.text).as_dict(),
+                       # What the client will read, through the same pipeline as their page.
+                       preview_html=str(render_markdown(draft.text)))
     flash(saved, "success")
     return redirect(url_for("writing.workspace", order_id=order.id))
 

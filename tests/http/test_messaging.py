@@ -80,7 +80,7 @@ def test_client_writer_and_manager_talk_in_one_stream_with_the_orders_events(cas
         lines = stream_texts(browser.get(cast.url))
         assert [line.split(" ")[0] for line in lines] == [
             "Brief", "Order", "Taken", "Ama", "Kofi", "Esi", "Text"], lines
-        assert "Pouvez-vous citer le marché ?" in lines[3]
+        assert "Pouvez-vous citer le **marché** ?" in lines[3]  # plain text: as typed
         assert "Client" in lines[3] and "Writer" in lines[4] and "Manager" in lines[5]
 
 
@@ -91,19 +91,29 @@ def test_the_sender_returns_to_the_message_with_a_confirmation(cast):
     assert "Première version demain." in by_testid(page, "message")
 
 
-def test_messages_render_a_small_markdown_subset(cast):
+def test_messages_are_plain_text_with_their_addresses_as_links(cast):
+    """No Markdown: what was typed is what is read, line breaks kept, addresses clickable."""
     post(cast.client, cast.order_id,
-         "# Pas un titre\n**gras** et *italique*, [le guide](https://example.com/guide)\n\n"
-         "- un\n- deux\n\n`code` ![image](https://example.com/a.png)")
+         "# Pas un titre\n**gras** et *italique*, voir https://example.com/guide.\n\n"
+         "- un\n- deux\n\n`code` ![image](https://example.com/a.png) et www.example.com")
     html = html_of(cast.client.get(cast.url))
     body = html[html.index('data-testid="message-body"'):]
     body = body[:body.index("</div>")]
-    assert "<strong>gras</strong>" in body and "<em>italique</em>" in body
-    assert re.search(r'<a href="https://example.com/guide" rel="noopener noreferrer nofollow"',
-                     body)
-    assert "<li>un</li>" in body and "<code>code</code>" in body
-    assert "<h1" not in body and "<img" not in body
-    assert "# Pas un titre" in body
+    assert "**gras** et *italique*" in body and "<strong>" not in body and "<em>" not in body
+    assert "# Pas un titre<br>" in body and "<h1" not in body and "<li>" not in body
+    assert "`code`" in body and "<code>" not in body and "<img" not in body
+    assert re.search(r'<a href="https://example.com/guide" rel="nofollow noopener noreferrer ugc"'
+                     r' target="_blank">https://example.com/guide</a>\.', body)
+    assert '<a href="https://www.example.com" ' in body
+    assert body.count("<p>") == 3
+
+
+def test_no_markdown_hint_where_a_message_is_written(cast):
+    for browser in (cast.client, cast.writer):
+        page = browser.get(cast.url)
+        form = by_testid(page, "message-form")
+        assert "**" not in form and "`" not in form and "Markdown" not in form
+        assert "web addresses become links" in form
 
 
 def test_a_script_in_the_text_a_link_or_a_file_name_is_shown_as_inert_text(cast, uploads_dir):

@@ -596,9 +596,12 @@ def test_the_client_sees_what_changed_between_two_deliveries(ama, world):
     diff = ama.get(f"/orders/{order_id}/deliveries/2")
     assert diff.status_code == 200
     html = diff.get_data(as_text=True)
-    assert '<del class="diff-removed">belle ' in html
-    assert '<ins class="diff-added">magnifique ' in html
+    assert re.search(r'<del class="diff-removed"><span class="visually-hidden">\[removed\] '
+                     r'</span>belle </del>', html)
+    assert re.search(r'<ins class="diff-added"><span class="visually-hidden">\[added\] '
+                     r'</span>magnifique </ins>', html)
     assert "Changes since delivery 1" in page_text(diff)
+    assert "1 passage changed, 0 added, 0 removed." in by_testid(diff, "diff-summary")
     first = ama.get(f"/orders/{order_id}/deliveries/1")
     assert first.status_code == 200 and by_testid(first, "diff") == ""
     assert ama.get(f"/orders/{order_id}/deliveries/3").status_code == 404

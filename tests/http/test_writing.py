@@ -817,3 +817,36 @@ def test_the_order_page_shows_the_writer_actions(app, cat, shop, writer, signed_
     page = browser.get(f"/orders/{order_id}")
     actions = by_testid(page, "writer-actions")
     assert "Open the writing page" in actions and "Give it back" in actions
+
+
+def test_the_autosave_answers_with_the_preview_the_client_would_read(app, claimed, writer,
+                                                                      signed_in):
+    """The preview is the client's rendering of the saved text: same Markdown, same cleaning."""
+    browser = signed_in(writer)
+    token = workspace_token(browser, claimed)
+    text = ("## Le baobab\n\nUn arbre **immense** et *vieux*. [Voir](https://baobab.tg)\n\n"
+            "- fruit\n- écorce\n\n<script>alert(1)</script> [x](javascript:alert(1))")
+
+    preview = save(browser, claimed, text, 0, token).json["preview_html"]
+
+    from portal.orders.text import render_markdown
+    assert preview == str(render_markdown(text))
+    assert "<h2>Le baobab</h2>" in preview and "<strong>immense</strong>" in preview
+    assert "<li>fruit</li>" in preview and 'href="https://baobab.tg"' in preview
+    assert "<script" not in preview and not re.search(r'href="\s*javascript', preview)
+    page = browser.get(f"/work/orders/{claimed}")
+    shown = page.get_data(as_text=True).split('data-testid="preview-body"')[1]
+    assert "<strong>immense</strong>" in shown
+
+
+def test_the_workspace_has_a_toolbar_a_preview_and_no_markdown_help(claimed, writer, signed_in):
+    response = signed_in(writer).get(f"/work/orders/{claimed}")
+    html = response.get_data(as_text=True)
+    toolbar = by_testid(response, "editor-toolbar")
+    formats = re.findall(r'data-format="(\w+)"', html)
+    assert formats == ["h2", "h3", "bold", "italic", "ul", "ol", "link"]
+    assert 'aria-label="Bold"' in html and 'aria-keyshortcuts="Control+B"' in html
+    assert "js/editor.js" in html and toolbar is not None
+    assert "Markdown" not in page_text(response) and "font-monospace" not in html
+    # On a phone the brief comes first: it is before the editor in the page, at every width.
+    assert html.index('id="brief-title"') < html.index('id="editor"')

@@ -210,6 +210,27 @@ def test_an_html_only_reply_becomes_text(app, ctx, factory, inbound):
     assert message.body == "Bonjour,\nC'est parfait & merci."
 
 
+def test_an_html_reply_reads_like_a_typed_message_its_links_clickable(app, ctx, factory,
+                                                                       inbound):
+    """The reply's text goes through the same plain-text rendering as a typed message: its
+    link written out after the label becomes a link, its markup and asterisks stay text."""
+    from portal.messaging.service import render_message
+
+    client = factory.user("client")
+    order = factory.order(client=client)
+    html = ("<html><body><p>Voici <a href='https://boutique.tg/pagnes'>la page</a> et "
+            "**pas de gras**.</p><p><a href='javascript:alert(1)'>piège</a></p></body></html>")
+    code, answer = send(inbound, sender=client.email, to=address_for(app, order, client),
+                        text=None, html=html)
+    assert code == 250, answer
+    [message] = messages(ctx)
+    assert message.body == ("Voici la page (https://boutique.tg/pagnes) et **pas de gras**.\n\n"
+                            "piège")
+    shown = str(render_message(message.body))
+    assert '<a href="https://boutique.tg/pagnes" ' in shown and "**pas de gras**" in shown
+    assert "javascript" not in shown
+
+
 def test_control_characters_of_a_reply_are_dropped_like_the_forms_refuse_them(
     app, ctx, factory, inbound
 ):

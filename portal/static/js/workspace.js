@@ -208,6 +208,111 @@
       .catch(function () { return false; });
   }
 
+  // --- the preview: the server's rendering of the saved text ---------------------------------
+  //
+  // The autosave answer carries the HTML the client's page would show for the text just saved
+  // (the same Markdown and cleaning, portal/orders/text.py), so the preview costs no request of
+  // its own. "Write" and "Preview" are tabs: on a phone there is no room for a second column.
+
+  var previewBody = document.getElementById("preview-body");
+  var previewStatus = document.getElementById("preview-status");
+  var tabs = document.getElementById("editor-tabs");
+  var tabWrite = document.getElementById("tab-write");
+  var tabPreview = document.getElementById("tab-preview");
+  var panelWrite = document.getElementById("panel-write");
+  var panelPreview = document.getElementById("panel-preview");
+  var toolbar = document.querySelector("[data-editor-toolbar]");
+
+  function previewSays() {
+    if (!previewStatus) { return; }
+    var p = previewStatus.dataset;
+    previewStatus.textContent = !dirty ? p.msgCurrent : inFlight ? p.msgUpdating : p.msgBehind;
+  }
+
+  function showPreview(html) {
+    // Safe to insert: cleaned by the server with an allow-list of tags (render_markdown).
+    if (previewBody && typeof html === "string") { previewBody.innerHTML = html; }
+    previewSays();
+  }
+
+  function selectTab(preview) {
+    tabWrite.setAttribute("aria-selected", preview ? "false" : "true");
+    tabPreview.setAttribute("aria-selected", preview ? "true" : "false");
+    tabWrite.tabIndex = preview ? -1 : 0;
+    tabPreview.tabIndex = preview ? 0 : -1;
+    panelWrite.hidden = preview;
+    panelPreview.hidden = !preview;
+    if (toolbar) { toolbar.classList.toggle("invisible", preview); }
+    if (preview && dirty && !stopped) {
+      window.clearTimeout(typingTimer);
+      save();
+    }
+    previewSays();
+  }
+
+  if (tabs && previewBody) {
+    tabs.setAttribute("role", "tablist");
+    [[tabWrite, panelWrite], [tabPreview, panelPreview]].forEach(function (pair) {
+      pair[0].setAttribute("role", "tab");
+      pair[1].setAttribute("role", "tabpanel");
+      pair[1].setAttribute("aria-labelledby", pair[0].id);
+    });
+    panelPreview.classList.add("is-tab");
+    tabs.hidden = false;
+    tabWrite.addEventListener("click", function () { selectTab(false); });
+    tabPreview.addEventListener("click", function () { selectTab(true); });
+    tabs.addEventListener("keydown", function (event) {
+      if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") { return; }
+      event.preventDefault();
+      var preview = tabWrite.getAttribute("aria-selected") === "true";
+      selectTab(preview);
+      (preview ? tabPreview : tabWrite).focus();
+    });
+    selectTab(false);
+
+    // On a wide screen the writer may put the preview beside the text (the brief then goes
+    // below them); it follows each autosave. The choice is kept in this browser.
+    var both = document.getElementById("tab-both");
+    var workspace = document.querySelector(".workspace");
+    var wide = window.matchMedia ? window.matchMedia("(min-width: 1200px)") : null;
+    var BOTH_KEY = "portal.editor.side-by-side";
+
+    var sideBySide = function (on) {
+      workspace.classList.toggle("is-side-by-side", on);
+      both.setAttribute("aria-pressed", on ? "true" : "false");
+      tabs.hidden = on;
+      if (on) {
+        panelWrite.hidden = false;
+        panelPreview.hidden = false;
+        if (toolbar) { toolbar.classList.remove("invisible"); }
+        if (dirty && !stopped) { window.clearTimeout(typingTimer); save(); }
+        previewSays();
+      } else {
+        selectTab(false);
+      }
+    };
+
+    if (both && workspace && wide) {
+      var remembered = false;
+      try { remembered = window.localStorage.getItem(BOTH_KEY) === "1"; } catch (error) { /* */ }
+      var fit = function () {
+        both.hidden = !wide.matches;
+        if (!wide.matches && workspace.classList.contains("is-side-by-side")) { sideBySide(false); }
+        if (wide.matches && remembered && !workspace.classList.contains("is-side-by-side")) {
+          sideBySide(true);
+        }
+      };
+      both.addEventListener("click", function () {
+        var on = !workspace.classList.contains("is-side-by-side");
+        remembered = on;
+        try { window.localStorage.setItem(BOTH_KEY, on ? "1" : "0"); } catch (error) { /* */ }
+        sideBySide(on);
+      });
+      if (wide.addEventListener) { wide.addEventListener("change", fit); }
+      fit();
+    }
+  }
+
   // --- saving -----------------------------------------------------------------------------
 
   function handle(status, data, sentText) {
@@ -219,6 +324,7 @@
       keep(dirty);
       setStatus(dirty ? d.msgUnsaved : data.message, dirty ? "pending" : "ok");
       showChecks(data.checks);
+      showPreview(data.preview_html);
       return;
     }
     if (status === 409 || status === 404) {
@@ -262,7 +368,8 @@
           .then(function (data) { handle(response.status, data, sentText); });
       })
       .catch(function () { setStatus(d.msgFailed, "error"); })
-      .then(function () { inFlight = null; });
+      .then(function () { inFlight = null; previewSays(); });
+    previewSays();
     return inFlight;
   }
 
