@@ -37,11 +37,12 @@ FILLER_WORDS = (
 _filler_seed = itertools.count(1)
 
 
-def filler(sentences: int) -> str:
-    """`sentences` sentences of ten words each, unlike any other text's filler."""
+def filler(sentences: int, seed: int | None = None) -> str:
+    """`sentences` sentences of ten words each, unlike any other seed's filler (each call its
+    own when no seed is given)."""
     import random
 
-    draw = random.Random(next(_filler_seed))
+    draw = random.Random(next(_filler_seed) if seed is None else -seed)
     return " ".join(" ".join(draw.choices(FILLER_WORDS, k=10)).capitalize() + "."
                     for _ in range(sentences))
 
@@ -50,7 +51,9 @@ def deliverable(order: Order, text: str) -> str:
     """`text` completed so that the delivery rules of `order`'s brief let it through
     (portal/orders/checks.py): the main keyword and the required links it lacks are added,
     then filler sentences up to the brief's minimum length. A text that already passes is
-    returned as it is."""
+    returned as it is. The filler is the order's own: unlike any other order's (so no delivery
+    reads as a copy of another order's), the same for each delivery of the order (so "what
+    changed" between two of them shows only what the test wrote)."""
     from portal.orders.checks import has_link, links_required
     from portal.orders.text import keyword_presence, word_count
 
@@ -61,7 +64,7 @@ def deliverable(order: Order, text: str) -> str:
     completed = "\n\n".join(parts)
     missing = order.words_min - word_count(completed)
     if missing > 0:
-        completed += "\n\n" + filler(-(-missing // 10))
+        completed += "\n\n" + filler(-(-missing // 10), seed=order.id)
     return completed
 
 _PASSWORD_HASH: dict[str, str] = {}
