@@ -233,8 +233,10 @@ class Factory:
         tier = tier or self.tier(requires_review=status is OrderStatus.IN_REVIEW)
         if status is OrderStatus.IN_REVIEW and not tier.requires_review:
             raise ValueError("an order in review needs a tier that requires review")
-        if tier.requires_review and editor is None:
-            editor = self.user(Role.EDITOR)
+        passes = reach in (OrderStatus.DELIVERED, OrderStatus.REVISION_REQUESTED,
+                           OrderStatus.APPROVED) or (reach is OrderStatus.IN_REVIEW and revisions)
+        if tier.requires_review and editor is None and passes:
+            editor = self.user(Role.EDITOR)  # someone passes the deliveries on
         content_type = content_type or self.content_type()
         if reach not in (OrderStatus.DRAFT, OrderStatus.OPEN, OrderStatus.AWAITING_PAYMENT) \
                 and writer is None:

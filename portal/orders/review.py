@@ -36,11 +36,13 @@ def needs_review(order: Order, delivery: Delivery) -> bool:
 
 
 def _delivery_in_review(order: Order) -> Delivery:
+    """The delivery the editor reads: the order's last one, which no client has seen. Called
+    once the move is allowed (an order in review always has one)."""
     delivery = db.session.scalar(
         sa.select(Delivery).where(Delivery.order_id == order.id)
         .order_by(Delivery.number.desc()).limit(1)
     )
-    if delivery is None or delivery.is_released:  # never: a move to review made one
+    if delivery is None or delivery.is_released:
         raise Conflict(_("This order has no delivery in review."))
     return delivery
 
@@ -52,10 +54,10 @@ def pass_to_client(order: Order, editor: User, note: str = "") -> Delivery:
     InvalidTransition when the order is no longer in review; nothing changes then."""
     if not editor.can_review:
         raise NotAllowed(_("Only editors review deliveries."))
-    delivery = _delivery_in_review(order)
     now = utcnow()
     apply(order, Action.PASS_REVIEW, editor, note=note.strip(),
           changes={"delivered_at": now})
+    delivery = _delivery_in_review(order)
     delivery.released_at = now
     db.session.flush()
     return delivery
@@ -75,9 +77,8 @@ def return_to_writer(order: Order, editor: User, comments: str) -> Delivery:
     if len(comments) > COMMENTS_MAX:
         raise Conflict(_("Keep the comments under %(count)d characters.", count=COMMENTS_MAX),
                        field="comments")
-    delivery = _delivery_in_review(order)
     apply(order, Action.RETURN_TO_WRITER, editor, note=comments)
-    return delivery
+    return _delivery_in_review(order)
 
 
 def returned_with(order: Order, events: list[OrderEvent]) -> OrderEvent | None:
