@@ -38,7 +38,6 @@ from portal.orders import (
     exports,
     policies,
     queries,
-    review,
     service,
     text,
     uploads,
@@ -61,6 +60,8 @@ from portal.orders.forms import (
 from portal.orders.models import STATUS_LABELS, Attachment, Delivery, Order, OrderStatus, Tier
 from portal.orders.pricing import quote as price_quote
 from portal.orders.report import for_display, report_of
+from portal.orders.review import PRIVATE_NOTES, pass_to_client
+from portal.orders.review import return_to_writer as return_delivery
 from portal.roles import role_required
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
@@ -562,7 +563,7 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, message
         "orders/detail.html",
         order=order,
         editorial=editorial,
-        private_notes=review.PRIVATE_NOTES if current_user.is_client else (),
+        private_notes=PRIVATE_NOTES if current_user.is_client else (),
         awaiting=_awaiting_payment(order),
         deliveries=deliveries,
         review=review,
@@ -747,7 +748,7 @@ def pass_review(order_id: int):
     form = PassReviewForm()
     if form.validate_on_submit():
         try:
-            review.pass_to_client(order, current_user, form.note.data or "")
+            pass_to_client(order, current_user, form.note.data or "")
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "danger")
@@ -766,7 +767,7 @@ def return_to_writer(order_id: int):
     form = ReturnToWriterForm()
     if form.validate_on_submit():
         try:
-            review.return_to_writer(order, current_user, form.comments.data)
+            return_delivery(order, current_user, form.comments.data)
         except DomainError as error:
             db.session.rollback()
             if error.field:
