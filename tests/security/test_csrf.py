@@ -107,6 +107,8 @@ PAYLOADS = {
     "orders.cancel": lambda w: {"reason": "Plus besoin."},
     "orders.request_revision": lambda w: {"reason": "Reprenez l'introduction, s'il vous plaît."},
     "orders.approve": lambda w: {"rating": "5", "comment": "Parfait."},
+    "orders.pass_review@in_review": lambda w: {"note": "Relu, prêt à publier."},
+    "orders.return_to_writer@in_review": lambda w: {"comments": "Reprenez la conclusion."},
     "orders.upload": lambda w: {"back": "detail"},
     "orders.delete_attachment": lambda w: {"back": "detail"},
     "messaging.post@delivered": lambda w: {"body": "Bonjour, une question sur le texte."},

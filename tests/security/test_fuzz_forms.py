@@ -190,6 +190,7 @@ class World:
     def __init__(self, app, factory: Factory) -> None:
         self.app, self.factory = app, factory
         self.tier = factory.tier(min_lead_hours=24)
+        self.reviewed_tier = factory.tier(min_lead_hours=24, requires_review=True)
         self.content_type = factory.content_type()
         self.manager = factory.user(Role.MANAGER)  # someone else's ids, and the last manager
         stranger = factory.user(Role.CLIENT)
@@ -412,6 +413,16 @@ def manager_order(status: OrderStatus, path: str) -> Callable:
         return Target(path.format(order=order.id), manager,
                       {"order": order.id, "writer": candidate.id,
                        "deadline_from": order.deadline})
+
+    return setup
+
+
+def editor_order(path: str) -> Callable:
+    """An editor, and an order whose delivery waits for review."""
+    def setup(w: World) -> Target:
+        editor = w.user(Role.EDITOR)
+        order = w.order(OrderStatus.IN_REVIEW, tier=w.reviewed_tier)
+        return Target(path.format(order=order.id), editor, {"order": order.id})
 
     return setup
 
@@ -744,11 +755,12 @@ FORMS: tuple[Form, ...] = (
          frozenset({"notifications.read_at"})),
     # --- people (managers) ----------------------------------------------------------------
     Form("accounts.invite", "manager", a_manager("/people/invite"),
-         fixed(display_name=NAMES, email=EMAILS, role=st.sampled_from(["writer", "manager"]),
+         fixed(display_name=NAMES, email=EMAILS,
+               role=st.sampled_from(["writer", "editor", "manager"]),
                locale=LOCALES),
          frozenset({"invitations+", "invitations.revoked_at", "outbox_emails+"})),
     Form("accounts.change_role", "manager", person_of_manager("/people/{user}/role"),
-         fixed(role=st.sampled_from(["client", "writer", "manager"])),
+         fixed(role=st.sampled_from(["client", "writer", "editor", "manager"])),
          frozenset({"users.role", "users.session_token"})),
     Form("accounts.deactivate", "manager", person_of_manager("/people/{user}/deactivate"),
          nothing, frozenset({"users.active", "users.deactivated_at", "users.session_token"})),
@@ -812,6 +824,12 @@ FORMS: tuple[Form, ...] = (
          client_order(OrderStatus.DELIVERED, "/orders/{order}/approve"),
          fixed(rating=st.integers(1, 5).map(str), comment=words(0, 300)),
          MOVE | CAPTURE | {"orders.rating", "orders.rating_comment", "orders.closed_at"}),
+    # --- the editorial review --------------------------------------------------------------
+    Form("orders.pass_review", "editor", editor_order("/orders/{order}/review/pass"),
+         fixed(note=words(0, 300)),
+         MOVE | {"orders.delivered_at", "deliveries.released_at"}),
+    Form("orders.return_to_writer", "editor", editor_order("/orders/{order}/review/return"),
+         fixed(comments=words(1, 500)), MOVE),
     Form("messaging.post", "client", a_conversation,
          fixed(body=words(1, 600), files=st.one_of(st.just([]), st.lists(
              st.one_of(GOOD_FILES, FILES), min_size=1, max_size=2))),
