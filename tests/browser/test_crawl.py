@@ -48,6 +48,7 @@ ROLES = {
     Role.CLIENT: "client@demo.test",
     Role.WRITER: "writer@demo.test",
     Role.MANAGER: "manager@demo.test",
+    Role.EDITOR: "relecture@demo.test",
 }
 
 # What a page answers about its width: the document's, and every element that scrolls sideways
