@@ -216,3 +216,26 @@ def test_the_price_is_captured_at_the_approval_only(app, factory):
         db.session.commit()
         db.session.refresh(company)
         assert (company.balance, company.held) == (50_000 - order.price_total, 0)
+
+
+def test_personal_data_keep_the_review_inside_the_agency(app, story):
+    """A client's export holds no delivery they never received and no editor's comment; an
+    editor's holds the orders they reviewed, with their comments."""
+    from portal.orders.personal_data import export
+
+    order, writer, editor = story
+    with app.app_context():
+        stored = db.session.get(Order, order.id)
+        author = db.session.get(User, writer.id)
+        redeliver(stored, author, "Première version.")
+        review.return_to_writer(stored, db.session.get(User, editor.id), "Trop court.")
+        redeliver(stored, author, "Deuxième version.")
+        review.pass_to_client(stored, db.session.get(User, editor.id))
+        db.session.commit()
+
+        theirs = export(db.session.get(User, order.client.id)).data["orders"][0]
+        assert [d["number"] for d in theirs["deliveries"]] == [2]
+        assert "Trop court." not in str(theirs)
+        reviewed = export(db.session.get(User, editor.id)).data["orders"]
+        assert [o["reference"] for o in reviewed] == [stored.reference]
+        assert "Trop court." in str(reviewed[0]["timeline"])
