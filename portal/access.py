@@ -40,6 +40,7 @@ class Relation(enum.StrEnum):
     COMPANY_MEMBER = "company_member"  # a person of the company an invoice, proforma or
     #                                    payment belongs to (portal.billing.companies.is_member)
     MANAGER = "manager"  # any manager
+    REVIEWER = "reviewer"  # an editor or a manager, while the order is in review
 
 
 @dataclass(frozen=True)
@@ -111,11 +112,11 @@ def role(*roles: Role, on: tuple[Relation, ...] = (), view_answers_json: bool = 
 
 
 R = Relation
-CLIENT, WRITER, MANAGER = Role.CLIENT, Role.WRITER, Role.MANAGER
+CLIENT, WRITER, MANAGER, EDITOR = Role.CLIENT, Role.WRITER, Role.MANAGER, Role.EDITOR
 
-# Who sees an order (orders.policies.can_see): its client, its writer, every manager, and the
-# writers who could take it from the pool now.
-ORDER_SEEN = (R.OWNER, R.ASSIGNED_WRITER, R.POOL_WRITER, R.MANAGER)
+# Who sees an order (orders.policies.can_see): its client, its writer, every manager, the
+# writers who could take it from the pool now, and the editors while it is in review.
+ORDER_SEEN = (R.OWNER, R.ASSIGNED_WRITER, R.POOL_WRITER, R.MANAGER, R.REVIEWER)
 # Who takes part in its conversation (messaging.policies.takes_part): not the pool's writers.
 CONVERSATION = (R.OWNER, R.ASSIGNED_WRITER, R.MANAGER)
 
@@ -219,6 +220,10 @@ ACCESS: Mapping[str, Rule] = {
     "orders.upload": signed_in(*ORDER_SEEN),
     "orders.attachment": signed_in(*ORDER_SEEN),
     "orders.delete_attachment": signed_in(*ORDER_SEEN),
+    # --- the editorial review (orders.review) ---------------------------------------------
+    "orders.review_queue": role(EDITOR, MANAGER),
+    "orders.pass_review": role(EDITOR, MANAGER, on=(R.REVIEWER,)),
+    "orders.return_to_writer": role(EDITOR, MANAGER, on=(R.REVIEWER,)),
     # --- the conversation -------------------------------------------------------------------
     "messaging.post": signed_in(*CONVERSATION),
     "messaging.attachment": signed_in(*CONVERSATION),

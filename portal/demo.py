@@ -27,11 +27,11 @@ from portal.billing.models import (
     PaymentStatus,
     PayoutBatch,
 )
-from portal.demo_orders import MANAGER, ORDERS, DemoOrder
+from portal.demo_orders import EDITOR, MANAGER, ORDERS, DemoOrder
 from portal.errors import DomainError
 from portal.extensions import db, utcnow
 from portal.notifications.models import OutboxEmail
-from portal.orders import service, showcase
+from portal.orders import review, service, showcase
 from portal.orders.models import (
     ContentType,
     Delivery,
@@ -49,6 +49,7 @@ DEMO_PASSWORD = "portail-demo-2026"  # noqa: S105 - published demo password, lis
 
 DEMO_PEOPLE = [
     ("manager@demo.test", "Akossiwa Mensah", Role.MANAGER),
+    ("relecture@demo.test", "Edem Kpogo", Role.EDITOR),
     ("writer@demo.test", "Kodjo Amouzou", Role.WRITER),
     ("redaction.afi@demo.test", "Afi Lawson", Role.WRITER),
     ("redaction.yao@demo.test", "Yao Agbéko", Role.WRITER),
@@ -115,13 +116,17 @@ TIERS = [
      25, 15, 2, 48),
     ("Expert", "Des spécialistes du sujet pour les textes de référence et la presse.",
      40, 24, 3, 72),
+    ("Premium", "Des spécialistes, et chaque texte relu par notre équipe éditoriale avant de "
+     "vous parvenir.", 60, 36, 3, 72),
 ]
+# Tiers whose deliveries an editor reads before the client (portal/orders/review.py).
+REVIEWED_TIERS = {"Premium"}
 
 # writer -> (languages, tiers)
 WRITER_SKILLS = {
     "writer@demo.test": (("fr", "en"), ("Essentiel", "Professionnel", "Expert")),
     "redaction.afi@demo.test": (("fr",), ("Essentiel", "Professionnel")),
-    "redaction.yao@demo.test": (("fr", "en"), ("Professionnel", "Expert")),
+    "redaction.yao@demo.test": (("fr", "en"), ("Professionnel", "Expert", "Premium")),
 }
 
 
@@ -264,7 +269,8 @@ def _seed_catalogue() -> bool:
         if name not in tiers:
             db.session.add(Tier(name=name, description=description, client_price_per_word=price,
                                 writer_pay_per_word=pay, included_revisions=revisions,
-                                min_lead_hours=lead, position=position))
+                                min_lead_hours=lead, position=position,
+                                requires_review=name in REVIEWED_TIERS))
             created = True
     db.session.flush()
     return created
@@ -391,13 +397,20 @@ def _play(spec: DemoOrder, people: dict[str, User], content_type_id: int, tier_i
         else:
             service.claim(order, writer)
         reasons = iter(spec.revision_reasons)
+        last = len(spec.deliveries) - 1
         for number, text in enumerate(spec.deliveries):
-            if number:
+            if number and order.status is OrderStatus.DELIVERED:
                 service.request_revision(order, client, next(reasons))
             service.save_draft(order, writer, text,
                                base_version=service.draft_for(order).version)
             note = spec.delivery_notes[number] if number < len(spec.delivery_notes) else ""
             service.deliver(order, writer, note)
+            if order.status is OrderStatus.IN_REVIEW:
+                if number < len(spec.editor_comments):
+                    review.return_to_writer(order, people[EDITOR],
+                                            spec.editor_comments[number])
+                elif not (number == last and spec.status is OrderStatus.IN_REVIEW):
+                    review.pass_to_client(order, people[EDITOR])
         if spec.status is OrderStatus.REVISION_REQUESTED:
             service.request_revision(order, client, next(reasons))
         elif spec.status is OrderStatus.APPROVED:
@@ -442,7 +455,13 @@ def _date(order: Order, start: datetime, end: datetime, deadline_after: timedelt
             order.claimed_at = moment
         elif event.action == "deliver":
             order.delivered_at = moment
-            next(deliveries).created_at = moment
+            delivery = next(deliveries)
+            delivery.created_at = delivery.released_at = moment
+        elif event.action == "send_to_review":
+            delivery = next(deliveries)
+            delivery.created_at = moment
+        elif event.action == "pass_review":
+            order.delivered_at = delivery.released_at = moment
         elif event.action in ("approve", "cancel"):
             order.closed_at = moment
     order.updated_at = moments[-1]

@@ -42,6 +42,10 @@ class DemoOrder:
     cancel_reason: str = ""
     # Approved, its client allows it as a sample and the manager shows it on the landing page.
     sample: bool = False
+    # The editor's comments on the first deliveries, on a tier that requires review: each of
+    # these deliveries is returned to the writer; the later ones are passed to the client
+    # (but the last one of an order left in review).
+    editor_comments: tuple[str, ...] = ()
 
 
 ZENITH = "client@demo.test"
@@ -53,6 +57,7 @@ KODJO = "writer@demo.test"
 AFI = "redaction.afi@demo.test"
 YAO = "redaction.yao@demo.test"
 MANAGER = "manager@demo.test"
+EDITOR = "relecture@demo.test"
 
 
 # --- Boutique Zénith: a blog article delivered twice, with a revision in between ------------
@@ -401,6 +406,51 @@ d'Atakpamé. Idéal le matin, en filtre ou à la cafetière italienne.
 
 """
 
+WORKSHOPS_FIRST = """\
+# Nos ateliers de couture partenaires
+
+Chaque pièce de la Boutique Zénith passe entre les mains d'un atelier de couture de Lomé. Nous
+travaillons avec quatre ateliers, choisis pour la qualité de leurs finitions et pour la façon
+dont ils traitent leurs apprentis.
+
+## L'atelier de Tokoin
+
+Madame Adjoa y coud depuis vingt ans. Elle réalise nos robes de cérémonie et nos ensembles
+en pagne wax. Son atelier de couture forme chaque année trois jeunes femmes du quartier, qui
+apprennent la coupe, le montage et les finitions à la main.
+
+## L'atelier de Bè
+
+Monsieur Komi et ses deux fils fabriquent nos chemises et nos vestes. Ils travaillent le
+coton et le lin, et savent marier un tissu uni avec une touche de wax sur un col ou une poche.
+
+## L'atelier d'Adidogomé
+
+C'est ici que naissent nos sacs et nos trousses. L'équipe récupère les chutes de tissu des
+autres ateliers : rien ne se perd, et chaque sac est unique.
+
+## L'atelier de Nyékonakpoè
+
+Le plus jeune de nos partenaires, ouvert en 2022 par deux anciennes apprenties de Madame
+Adjoa. Elles réalisent nos retouches et nos commandes sur mesure.
+
+Venez les rencontrer lors de nos journées portes ouvertes, chaque premier samedi du mois.
+"""
+
+WORKSHOPS_SECOND = WORKSHOPS_FIRST.replace(
+    "Venez les rencontrer lors de nos journées portes ouvertes, chaque premier samedi du mois.",
+    """## Pourquoi nous travaillons ainsi
+
+Acheter une pièce de la boutique, c'est faire vivre un atelier de couture du quartier : nous
+payons chaque commande au prix fixé avec l'atelier, à la livraison, et nous commandons toute
+l'année, pas seulement avant les fêtes. Les ateliers gardent ainsi leurs couturières et leurs
+apprentis même pendant les mois calmes.
+
+Venez rencontrer nos couturières lors de nos journées portes ouvertes, chaque premier samedi
+du mois, au 45 boulevard du 13 Janvier : elles vous montreront comment naît une robe, de la
+coupe du tissu aux dernières finitions.""",
+)
+
 
 ORDERS: tuple[DemoOrder, ...] = (
     # Boutique Zénith: the main demo client has an order in every status.
@@ -455,6 +505,26 @@ ORDERS: tuple[DemoOrder, ...] = (
             "L'inauguration est repoussée au samedi suivant : merci d'adapter le texte, et "
             "d'ajouter une citation de Mawuli Dogbé, notre fondateur, après le premier "
             "paragraphe.",
+        ),
+    ),
+    # On the tier that requires review: the editor returned the first version, the second
+    # waits for the editor; the client sees neither yet.
+    DemoOrder(
+        client=ZENITH, status=S.IN_REVIEW, title="Page : nos ateliers de couture partenaires",
+        content_type="Page web", tier="Premium", words=(180, 350),
+        days=(5, 0.2), deadline_days=8,
+        tone="Chaleureux, concret", audience="Clients attentifs à l'origine des vêtements",
+        primary_keyword="atelier de couture",
+        secondary_keywords=("Lomé", "pagne wax"),
+        instructions="Présenter nos quatre ateliers partenaires et dire pourquoi nous "
+                     "travaillons avec eux. Finir par les journées portes ouvertes.",
+        writer=YAO, deliveries=(WORKSHOPS_FIRST, WORKSHOPS_SECOND),
+        delivery_notes=("Première version de la page.",
+                        "J'ai ajouté la partie sur notre façon de travailler."),
+        editor_comments=(
+            "Le brief demande pourquoi la boutique travaille avec ces ateliers : cette partie "
+            "manque. Ajoutez un court intertitre avant la conclusion, et donnez l'adresse de la "
+            "boutique pour les portes ouvertes.",
         ),
     ),
     DemoOrder(

@@ -23,8 +23,12 @@ NAVIGATION: dict[Role, list[tuple]] = {
         ("writing.assignments", _l("My assignments")),
         ("earnings.index", _l("My earnings")),
     ],
+    Role.EDITOR: [
+        ("orders.review_queue", _l("Review queue")),
+    ],
     Role.MANAGER: [
         ("agency.dashboard", _l("Orders")),
+        ("orders.review_queue", _l("Review")),
         ("finance.figures_page", _l("Money")),
         (_l("Agency"), [
             ("agency.tiers", _l("Tiers and prices")),

@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 from portal.accounts.models import Role, User
 from portal.auth.passwords import hash_password
 from portal.extensions import db, utcnow
-from portal.orders import service
+from portal.orders import review, service
 from portal.orders.models import ContentType, Order, OrderStatus, Tier, WriterLanguage, writer_tiers
 
 _counter = itertools.count(1)
@@ -178,6 +178,7 @@ class Factory:
         included_revisions: int = 2,
         min_lead_hours: int = 24,
         active: bool = True,
+        requires_review: bool = False,
     ) -> Tier:
         """A quality tier, committed and detached."""
         n = next(_counter)
@@ -185,7 +186,7 @@ class Factory:
             tier = Tier(name=name or f"Tier {n}", client_price_per_word=client_price_per_word,
                         writer_pay_per_word=writer_pay_per_word,
                         included_revisions=included_revisions, min_lead_hours=min_lead_hours,
-                        position=n, active=active)
+                        position=n, active=active, requires_review=requires_review)
             db.session.add(tier)
             db.session.commit()
             db.session.refresh(tier)
@@ -233,6 +234,7 @@ class Factory:
         comment: str = "",
         cancelled_from: OrderStatus | str = OrderStatus.OPEN,
         manager: User | None = None,
+        editor: User | None = None,
         **brief,
     ) -> Order:
         """An order brought to `status` through the real services, committed at each step.
@@ -241,14 +243,22 @@ class Factory:
         in_progress on) a writer who qualifies. `revisions` rounds of revision + new delivery
         are played before the last step (a DELIVERED order with revisions=1 has two
         deliveries). A CANCELLED order is cancelled from `cancelled_from`: by its client when
-        open, by `manager` (made if not given) otherwise. Returns the order detached, with its
-        client, writer, tier and content type loaded.
+        open, by `manager` (made if not given) otherwise. On a tier that requires review, each
+        delivery goes to review and `editor` (made if needed) passes it on, except the last one
+        of an IN_REVIEW order (made on a reviewing tier when `tier` is not given). Returns the
+        order detached, with its client, writer, tier and content type loaded.
         """
         status = OrderStatus(status)
         cancelled_from = OrderStatus(cancelled_from)
         reach = cancelled_from if status is OrderStatus.CANCELLED else status
         client = client or self.user(Role.CLIENT)
-        tier = tier or self.tier()
+        tier = tier or self.tier(requires_review=status is OrderStatus.IN_REVIEW)
+        if status is OrderStatus.IN_REVIEW and not tier.requires_review:
+            raise ValueError("an order in review needs a tier that requires review")
+        passes = reach in (OrderStatus.DELIVERED, OrderStatus.REVISION_REQUESTED,
+                           OrderStatus.APPROVED) or (reach is OrderStatus.IN_REVIEW and revisions)
+        if tier.requires_review and editor is None and passes:
+            editor = self.user(Role.EDITOR)  # someone passes the deliveries on
         content_type = content_type or self.content_type()
         if reach not in (OrderStatus.DRAFT, OrderStatus.OPEN, OrderStatus.AWAITING_PAYMENT) \
                 and writer is None:
@@ -275,7 +285,8 @@ class Factory:
             ))
             session.commit()
             order_id = order.id
-            for step, version in self._steps(reach, revisions):
+            steps = self._steps(reach, revisions)
+            for position, (step, version) in enumerate(steps):
                 order = session.get(Order, order_id)
                 if step == "submit" and reach is OrderStatus.AWAITING_PAYMENT:
                     self._submit_short_of_money(order, person(client))
@@ -288,6 +299,10 @@ class Factory:
                                        deliverable(order, f"{text}\n\nVersion {version}."),
                                        base_version=service.draft_for(order).version)
                     service.deliver(order, person(writer), f"Livraison {version}.")
+                    if order.status is OrderStatus.IN_REVIEW and (
+                            reach is not OrderStatus.IN_REVIEW or position < len(steps) - 1):
+                        session.commit()
+                        review.pass_to_client(order, person(editor))
                 elif step == "revise":
                     service.request_revision(order, person(client),
                                              f"Reprenez l'introduction (tour {version}).")
@@ -338,7 +353,7 @@ class Factory:
             steps += [("revise", n), ("deliver", n + 1)]
         if status is OrderStatus.REVISION_REQUESTED:
             steps.append(("revise", revisions + 1))
-        elif status not in (OrderStatus.DELIVERED, OrderStatus.APPROVED):
+        elif status not in (OrderStatus.DELIVERED, OrderStatus.APPROVED, OrderStatus.IN_REVIEW):
             raise ValueError(f"no path to {status}")
         return steps
 

@@ -1,7 +1,7 @@
 """originality: the brief's reference texts and the index of the agency's texts (issue 13)
 
 Revision ID: 0016_originality
-Revises: 0017_style_guides
+Revises: 0015_editorial_review
 Create Date: 2026-12-02 12:55:00
 
 - `orders.reference_texts` (text, empty by default): texts the client or a manager pastes in the
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0016_originality'
-down_revision = '0017_style_guides'
+down_revision = '0015_editorial_review'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """style guides per client company, and each order's copy of it (issue 13)
 
 Revision ID: 0017_style_guides
-Revises: 0018_showcase
+Revises: 0016_originality
 Create Date: 2026-12-02 12:50:00
 
 - `style_guides`: one per company (its key is the company's, CASCADE): tone, audience, words
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0017_style_guides'
-down_revision = '0018_showcase'
+down_revision = '0016_originality'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """samples on the landing page: the client's consent and the manager's showcase (issue 12)
 
 Revision ID: 0018_showcase
-Revises: 0014_delivery_reports
+Revises: 0017_style_guides
 Create Date: 2026-12-02 12:45:00
 
 `orders.sample_consent` (boolean, false for every existing order: nobody consented yet) and
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0018_showcase'
-down_revision = '0014_delivery_reports'
+down_revision = '0017_style_guides'
 branch_labels = None
 depends_on = None
 

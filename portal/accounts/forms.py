@@ -56,6 +56,7 @@ class InviteForm(PortalForm):
     role = SelectField(
         _l("Role"),
         choices=[(Role.WRITER.value, ROLE_LABELS[Role.WRITER]),
+                 (Role.EDITOR.value, ROLE_LABELS[Role.EDITOR]),
                  (Role.MANAGER.value, ROLE_LABELS[Role.MANAGER])],
         validate_choice=True,
     )

@@ -18,12 +18,16 @@ class Role(enum.StrEnum):
     CLIENT = "client"
     WRITER = "writer"
     MANAGER = "manager"
+    # Reads deliveries in review and passes them to the client or returns them to the writer
+    # (portal/orders/review.py); managers hold these rights too.
+    EDITOR = "editor"
 
 
 ROLE_LABELS = {
     Role.CLIENT: _l("Client"),
     Role.WRITER: _l("Writer"),
     Role.MANAGER: _l("Manager"),
+    Role.EDITOR: _l("Editor"),
 }
 
 
@@ -108,12 +112,21 @@ class User(UserMixin, db.Model):
         return self.role is Role.CLIENT
 
     @property
+    def is_editor(self) -> bool:
+        return self.role is Role.EDITOR
+
+    @property
+    def can_review(self) -> bool:
+        """Editors, and managers (who hold the editor's rights), read deliveries in review."""
+        return self.active and self.role in (Role.EDITOR, Role.MANAGER)
+
+    @property
     def is_erased(self) -> bool:
         return self.erased_at is not None
 
     @property
     def is_staff(self) -> bool:
-        return self.role in (Role.WRITER, Role.MANAGER)
+        return self.role in (Role.WRITER, Role.MANAGER, Role.EDITOR)
 
 
 class PendingSignup(db.Model):

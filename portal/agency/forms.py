@@ -150,6 +150,8 @@ class TierForm(PortalForm):
     )
     position = _position_field()
     active = BooleanField(_l("Offered to clients"), default=True)
+    requires_review = BooleanField(_l("An editor reads every delivery before the client"),
+                                   default=False)
 
     def fill_from(self, tier) -> None:
         self.name.data = tier.name
@@ -160,6 +162,7 @@ class TierForm(PortalForm):
         self.min_lead_hours.data = tier.min_lead_hours
         self.position.data = tier.position
         self.active.data = tier.active
+        self.requires_review.data = tier.requires_review
 
     def values(self) -> TierValues:
         return TierValues(
@@ -171,6 +174,7 @@ class TierForm(PortalForm):
             min_lead_hours=self.min_lead_hours.data,
             position=self.position.data,
             active=bool(self.active.data),
+            requires_review=bool(self.requires_review.data),
         )
 
 

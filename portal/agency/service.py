@@ -43,6 +43,9 @@ class TierValues:
     description: str = ""
     position: int = 0
     active: bool = True
+    # Deliveries of the tier's orders go to an editor first (portal/orders/review.py); read
+    # at each delivery, so a change applies to the next deliveries of orders already placed.
+    requires_review: bool = False
 
 
 @dataclass
@@ -108,6 +111,7 @@ def _write_tier(tier: Tier, values: TierValues) -> None:
     tier.min_lead_hours = values.min_lead_hours
     tier.position = values.position
     tier.active = values.active
+    tier.requires_review = values.requires_review
 
 
 def create_tier(manager: User, values: TierValues) -> Tier:

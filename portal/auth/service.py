@@ -418,7 +418,7 @@ def set_password(user: User, password: str) -> None:
 def invite(
     *, manager: User, email: str, display_name: str, role: Role, locale: str
 ) -> Invitation:
-    """Invite a writer or a manager and queue the email with the set-password link.
+    """Invite a writer, an editor or a manager and queue the email with the set-password link.
 
     A new invitation to the same address replaces the earlier ones. Raises NotAllowed if the
     inviter is not a manager or the role is not a staff role, Conflict if the address has an
@@ -426,8 +426,8 @@ def invite(
     """
     if not manager.is_manager or not manager.active:
         raise NotAllowed(_("Only managers can invite people."))
-    if role not in (Role.WRITER, Role.MANAGER):
-        raise NotAllowed(_("Invitations are for writers and managers."), field="role")
+    if role not in (Role.WRITER, Role.EDITOR, Role.MANAGER):
+        raise NotAllowed(_("Invitations are for writers, editors and managers."), field="role")
     email = normalize_email(email)
     if email_taken(email):
         raise Conflict(_("An account already uses this address."), field="email")

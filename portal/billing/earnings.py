@@ -146,8 +146,9 @@ def summary(writer: User) -> WriterSummary:
         Payout.writer_id == writer.id).scalar_subquery()
     pending = sa.select(sa.func.coalesce(sa.func.sum(Order.writer_pay_total), 0)).where(
         Order.writer_id == writer.id,
-        Order.status.in_((OrderStatus.IN_PROGRESS, OrderStatus.DELIVERED,
-                          OrderStatus.REVISION_REQUESTED))).scalar_subquery()
+        Order.status.in_((OrderStatus.IN_PROGRESS, OrderStatus.IN_REVIEW,
+                          OrderStatus.DELIVERED, OrderStatus.REVISION_REQUESTED))
+    ).scalar_subquery()
     row = db.session.execute(sa.select(unpaid, paid, pending)).one()
     return WriterSummary(int(row[0]), int(row[1]), int(row[2]))
 

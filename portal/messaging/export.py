@@ -10,6 +10,7 @@ from portal.extensions import utcnow
 from portal.i18n import format_local
 from portal.messaging import queries
 from portal.orders.models import Order
+from portal.orders.review import PRIVATE_NOTES
 
 
 def export_filename(order: Order) -> str:
@@ -31,7 +32,8 @@ def export_text(order: Order, viewer: User, event_labels: dict) -> str:
             who = event.actor.display_name if event.actor else _("the portal")
             label = str(event_labels.get(event.action, event.action))
             lines.append(f"[{when}] — {label} ({who})")
-            if event.note:
+            # The editor's comments and the writer's note to the editor stay in the agency.
+            if event.note and not (viewer.is_client and event.action in PRIVATE_NOTES):
                 lines.append(f"    {event.note}")
             lines.append("")
             continue

@@ -1,7 +1,8 @@
 """Who takes part in an order's conversation, and who sees its internal notes.
 
 The conversation is between the order's client, its assigned writer and the managers. A writer
-who could take the order from the pool sees the brief, not the conversation. Internal notes are
+who could take the order from the pool sees the brief, not the conversation; an editor reads
+deliveries in review, not conversations. Internal notes are
 for staff on the order: managers and the assigned writer; a client never sees one. Files go
 with a message only from an account whose address is confirmed.
 """

@@ -176,6 +176,8 @@ def _participation(user: User) -> sa.ColumnElement[bool]:
         return Order.client_id == user.id
     if user.role is Role.WRITER:
         return Order.writer_id == user.id
+    if user.role is Role.EDITOR:
+        return sa.false()  # editors take part in no conversation (policies.takes_part)
     return Order.status != OrderStatus.DRAFT
 
 

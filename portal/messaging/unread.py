@@ -60,6 +60,8 @@ def counted(role: Role, *where: sa.ColumnElement[bool]) -> sa.Select:
         takes_part = sa.and_(User.id == Order.client_id, Message.internal.is_(False))
     elif role is Role.WRITER:
         takes_part = User.id == Order.writer_id  # notes included: staff on the order
+    elif role is Role.EDITOR:
+        takes_part = sa.false()  # editors read deliveries, not conversations
     else:
         takes_part = Order.status != OrderStatus.DRAFT
     return (

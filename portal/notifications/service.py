@@ -62,6 +62,8 @@ EVENT_TEXTS = {
     "order.unassigned": _l("You are no longer on the order: %(title)s"),
     "order.delivered": _l("Your text is delivered: %(title)s"),
     "order.revision": _l("Revision requested: %(title)s"),
+    "order.in-review": _l("A text to review: %(title)s"),
+    "order.returned": _l("Your text is returned by the editor: %(title)s"),
     "order.approved": _l("Approved: %(title)s"),
     "order.auto-approved": _l("Approved automatically: %(title)s"),
     "order.cancelled": _l("Order cancelled: %(title)s"),

@@ -40,6 +40,15 @@ def _managers() -> list[User]:
     ))
 
 
+def _editors() -> list[User]:
+    """Who is told that a delivery waits for review: the active editors; the managers when
+    the agency has none (they hold the editor's rights), so that nothing waits unseen."""
+    editors = list(db.session.scalars(
+        sa.select(User).where(User.role == Role.EDITOR, User.active.is_(True))
+    ))
+    return editors or _managers()
+
+
 def _send(
     recipients: Iterable[User | None],
     *,
@@ -170,6 +179,26 @@ def notify_delivered(order: Order, event: OrderEvent, actor: User | None) -> Non
           quote=event.note, button=_l("Review the text"))
 
 
+def notify_in_review(order: Order, event: OrderEvent, actor: User | None) -> None:
+    """A delivery entered review: the editors are told (as each chose in their settings)."""
+    _send(_editors(), kind="in-review", order=order, event_key=f"e{event.id}",
+          subject=_l("A text to review: %(title)s", title=order.title),
+          lines=[_l("%(writer)s delivered “%(title)s”. The client sees it once you pass it on.",
+                    writer=order.writer.display_name if order.writer else "",
+                    title=order.title)],
+          button=_l("Review the text"))
+
+
+def notify_returned(order: Order, event: OrderEvent, actor: User | None) -> None:
+    """The editor returned the delivery: its writer is told, with the comments."""
+    _send([order.writer], kind="returned", order=order, event_key=f"e{event.id}",
+          subject=_l("Your text is returned by the editor: %(title)s", title=order.title),
+          lines=[_l("The agency's editor asks for changes to “%(title)s” before the client "
+                    "reads it. This is not one of the client's revisions.", title=order.title)],
+          quote=event.note, button=_l("Open the writing page"),
+          link=external_url("writing.workspace", order_id=order.id))
+
+
 def notify_revision(order: Order, event: OrderEvent, actor: User | None) -> None:
     _send([order.writer], kind="revision", order=order, event_key=f"e{event.id}",
           subject=_l("Revision requested: %(title)s", title=order.title),
@@ -253,6 +282,10 @@ NOTIFIERS.update({
     Action.ASSIGN: notify_taken,
     Action.REASSIGN: notify_taken,
     Action.DELIVER: notify_delivered,
+    # Passed by the editor: the client gets the email of any delivery, only now.
+    Action.PASS_REVIEW: notify_delivered,
+    Action.SEND_TO_REVIEW: notify_in_review,
+    Action.RETURN_TO_WRITER: notify_returned,
     Action.REQUEST_REVISION: notify_revision,
     Action.APPROVE: notify_approved,
     Action.AUTO_APPROVE: notify_auto_approved,

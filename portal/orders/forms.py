@@ -354,6 +354,32 @@ class RevisionForm(OnlyOurFields, PortalForm):
         return self.check_extra_fields() and fields_ok
 
 
+class PassReviewForm(OnlyOurFields, PortalForm):
+    """The editor hands the delivery in review to the client."""
+
+    note = TextAreaField(_l("A note for the client (optional)"), validators=[
+        Optional(),
+        Length(max=2000, message=_l("At most %(max)d characters.", max=2000)),
+    ], render_kw={"rows": 2})
+
+    def validate(self, extra_validators=None) -> bool:
+        fields_ok = super().validate(extra_validators)
+        return self.check_extra_fields() and fields_ok
+
+
+class ReturnToWriterForm(OnlyOurFields, PortalForm):
+    """The editor sends the delivery in review back to its writer, saying what to change."""
+
+    comments = TextAreaField(_l("What should the writer change?"), validators=[
+        DataRequired(message=_l("Tell the writer what to change.")),
+        Length(max=5000, message=_l("At most %(max)d characters.", max=5000)),
+    ], render_kw={"rows": 4})
+
+    def validate(self, extra_validators=None) -> bool:
+        fields_ok = super().validate(extra_validators)
+        return self.check_extra_fields() and fields_ok
+
+
 # The five stars of the approval, each with the word that says it.
 RATING_CHOICES = [
     (1, _l("Very disappointing")),

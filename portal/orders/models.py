@@ -19,6 +19,9 @@ class OrderStatus(enum.StrEnum):
     AWAITING_PAYMENT = "awaiting_payment"  # submitted, the company's balance is short
     OPEN = "open"
     IN_PROGRESS = "in_progress"
+    # Delivered by the writer on a tier that requires review: an editor reads it before the
+    # client may (portal/orders/review.py).
+    IN_REVIEW = "in_review"
     DELIVERED = "delivered"
     REVISION_REQUESTED = "revision_requested"
     APPROVED = "approved"
@@ -30,6 +33,7 @@ STATUS_LABELS = {
     OrderStatus.AWAITING_PAYMENT: _l("Awaiting payment"),
     OrderStatus.OPEN: _l("Waiting for a writer"),
     OrderStatus.IN_PROGRESS: _l("In progress"),
+    OrderStatus.IN_REVIEW: _l("In review"),
     OrderStatus.DELIVERED: _l("Delivered"),
     OrderStatus.REVISION_REQUESTED: _l("Revision requested"),
     OrderStatus.APPROVED: _l("Approved"),
@@ -80,6 +84,8 @@ class Tier(db.Model):
     min_lead_hours: Mapped[int] = mapped_column(default=48)
     position: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Every delivery of its orders goes to an editor before the client (portal/orders/review.py).
+    requires_review: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 writer_tiers = sa.Table(
@@ -297,8 +303,16 @@ class Delivery(db.Model):
     # delivery stored before reports existed.
     report: Mapped[dict | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the client could first read it: at delivery, or when an editor passed it. Empty
+    # while it is in review and for ever once returned to the writer: the client never sees
+    # such a delivery.
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     writer: Mapped[User | None] = relationship()
+
+    @property
+    def is_released(self) -> bool:
+        return self.released_at is not None
 
 
 class TextShingle(db.Model):

@@ -280,6 +280,12 @@ def for_display(found: dict | None, text: str, order: Order, viewer: User) -> di
                                number=source["number"])
             entry["url"] = url_for("orders.delivery", order_id=source["order_id"],
                                    number=source["number"])
+        elif viewer.can_review and viewer.active:
+            # An editor judges the copy, so is told which text it is, but the source's page
+            # is not theirs to open (editors see only the orders in review).
+            entry["label"] = _("%(reference)s, delivery %(number)d",
+                               reference=Order.reference_of(source["order_id"]),
+                               number=source["number"])
         elif source["client_id"] == order.client_id:
             entry["label"] = _("another text for this client")
         else:

@@ -26,6 +26,7 @@ from portal.orders.models import (
     WriterLanguage,
     writer_tiers,
 )
+from portal.orders.review import PRIVATE_NOTES
 from portal.orders.uploads import path_of
 from portal.privacy.parts import Erasure, ExportFile, Part, Section
 
@@ -106,12 +107,14 @@ def export(person: User) -> Section:
         entry["deliveries"] = [
             {"number": d.number, "created_at": _when(d.created_at), "word_count": d.word_count,
              "note": d.note, "text": d.text}
-            for d in deliveries if as_client or d.writer_id == person.id]
+            # A client's: what reached them (never a delivery in review or returned).
+            for d in deliveries if (as_client and d.is_released) or d.writer_id == person.id]
         events = all_events.get(order.id, [])
         entry["timeline"] = [
             {"at": _when(e.created_at), "action": e.action,
              "from": e.from_status.value if e.from_status else None,
-             "to": e.to_status.value if e.to_status else None, "note": e.note}
+             "to": e.to_status.value if e.to_status else None,
+             "note": "" if as_client and e.action in PRIVATE_NOTES else e.note}
             for e in events if as_client or mine or e.actor_id == person.id]
         if person.role is Role.WRITER and order.writer_id == person.id:
             draft = drafts.get(order.id)

@@ -17,6 +17,9 @@ def can_see(user: User, order: Order) -> bool:
         return True
     if user.role is Role.CLIENT:
         return order.client_id == user.id
+    if user.role is Role.EDITOR:
+        # Editors read what is in review, nothing else (managers see every order anyway).
+        return order.status is OrderStatus.IN_REVIEW
     # Writers see their own orders and what they could take from the pool.
     return order.writer_id == user.id or can_claim(user, order)
 
@@ -99,6 +102,18 @@ def can_export(user: User, order: Order) -> bool:
     return order.status is OrderStatus.APPROVED and can_see(user, order)
 
 
+def can_review(user: User, order: Order) -> bool:
+    """Pass the delivery in review to the client, or return it to the writer: editors and
+    managers, while the order is in review."""
+    return user.can_review and allowed(user, order, Action.PASS_REVIEW)
+
+
+def sees_delivery(user: User, delivery) -> bool:
+    """Clients read only what reached them: never a delivery in review, nor one an editor
+    returned to the writer. Everyone else who sees the order sees all its deliveries."""
+    return user.role is not Role.CLIENT or delivery.is_released
+
+
 def can_request_revision(user: User, order: Order) -> bool:
     return allowed(user, order, Action.REQUEST_REVISION) and order.revisions_left > 0
 
@@ -117,6 +132,8 @@ def can(user: User, order: Order, action: str) -> bool:
         return can_attach(user, order)
     if action == "export":
         return can_export(user, order)
+    if action in ("pass_review", "return_to_writer", "review"):
+        return can_review(user, order)
     if action in ("extend_deadline", "grant_revision"):
         return user.role is Role.MANAGER and not order.is_final and order.status is not \
             OrderStatus.DRAFT

@@ -32,8 +32,8 @@ from portal.orders.models import (
     writer_tiers,
 )
 
-ACTIVE_STATUSES = (OrderStatus.OPEN, OrderStatus.IN_PROGRESS, OrderStatus.DELIVERED,
-                   OrderStatus.REVISION_REQUESTED)
+ACTIVE_STATUSES = (OrderStatus.OPEN, OrderStatus.IN_PROGRESS, OrderStatus.IN_REVIEW,
+                   OrderStatus.DELIVERED, OrderStatus.REVISION_REQUESTED)
 WRITING_STATUSES = (OrderStatus.IN_PROGRESS, OrderStatus.REVISION_REQUESTED)
 
 
@@ -254,10 +254,23 @@ def timeline(order: Order) -> list[OrderEvent]:
     ))
 
 
-def deliveries(order: Order) -> list[Delivery]:
-    return list(db.session.scalars(
-        sa.select(Delivery).where(Delivery.order_id == order.id).order_by(Delivery.number)
-    ))
+def deliveries(order: Order, viewer: User | None = None) -> list[Delivery]:
+    """The order's deliveries in order, those `viewer` may read (a client: only those that
+    reached them, policies.sees_delivery); all of them without a viewer."""
+    stmt = sa.select(Delivery).where(Delivery.order_id == order.id).order_by(Delivery.number)
+    if viewer is not None and viewer.role is Role.CLIENT:
+        stmt = stmt.where(Delivery.released_at.is_not(None))
+    return list(db.session.scalars(stmt))
+
+
+def review_queue(page: int, per_page: int) -> OrderPage:
+    """The orders in review, oldest delivery first (the one waiting longest), one page: read
+    on ix_orders_status_deadline's status, the same few statements at any size."""
+    stmt = sa.select(Order).where(Order.status == OrderStatus.IN_REVIEW)
+    order_by = (Order.updated_at.asc(), Order.id.asc())
+    return OrderPage(page=page, per_page=per_page, error_out=False,
+                     select=stmt.order_by(*order_by), session=db.session(),
+                     order_by=order_by, total=None)
 
 
 def _approved_in(whose: sa.ColumnElement[bool], start: datetime,
@@ -316,6 +329,9 @@ def home_summary(user: User) -> HomeSummary:
     elif user.role is Role.WRITER:
         mine = Order.writer_id == user.id
         order_by = (Order.deadline.asc(), Order.id.asc())
+    elif user.role is Role.EDITOR:
+        mine = Order.status == OrderStatus.IN_REVIEW
+        order_by = (Order.updated_at.asc(), Order.id.asc())
     else:
         mine = Order.status != OrderStatus.DRAFT
         order_by = (Order.updated_at.desc(), Order.id.desc())

@@ -30,6 +30,7 @@ from portal.orders.models import (
 )
 from portal.orders.pricing import Quote, quote
 from portal.orders.report import build_report
+from portal.orders.review import needs_review
 from portal.orders.text import word_count
 from portal.orders.workflow import Action, apply, record
 
@@ -421,7 +422,8 @@ def deliver(order: Order, writer: User, note: str = "") -> Delivery:
     report (`report.build_report`), computed against the brief as it is now, with its
     originality (`originality.check`: against every earlier delivery of other orders and the
     brief's reference texts); its phrases join the index in the same transaction, so later
-    deliveries are compared with it."""
+    deliveries are compared with it. When `review.needs_review` says so, it goes to an editor
+    ("in review") instead of the client."""
     if not policies.can_write(writer, order):
         raise NotAllowed(_("Only the writer of this order can deliver it now."))
     draft = draft_for(order)
@@ -441,8 +443,15 @@ def deliver(order: Order, writer: User, note: str = "") -> Delivery:
     db.session.add(delivery)
     db.session.flush()
     originality.index_delivery(delivery)
-    apply(order, Action.DELIVER, writer, note=note.strip(),
-          changes={"delivered_at": delivery.created_at})
+    if needs_review(order, delivery):
+        # The client sees nothing yet: no email, no auto-approval clock until an editor
+        # passes it (review.pass_to_client).
+        apply(order, Action.SEND_TO_REVIEW, writer, note=note.strip())
+    else:
+        apply(order, Action.DELIVER, writer, note=note.strip(),
+              changes={"delivered_at": delivery.created_at})
+        delivery.released_at = delivery.created_at
+        db.session.flush()
     return delivery
 
 
@@ -490,8 +499,8 @@ def cancel(order: Order, actor: User, reason: str = "", charge: int = 0) -> None
     if charge:
         if actor.role is not Role.MANAGER:
             raise NotAllowed(_("Only managers can charge for a cancelled order."))
-        if order.status not in (OrderStatus.IN_PROGRESS, OrderStatus.DELIVERED,
-                                OrderStatus.REVISION_REQUESTED):
+        if order.status not in (OrderStatus.IN_PROGRESS, OrderStatus.IN_REVIEW,
+                                OrderStatus.DELIVERED, OrderStatus.REVISION_REQUESTED):
             raise Conflict(_("Only work already begun can be charged."), field="charge")
         if not 0 < charge <= (order.price_total or 0):
             raise Conflict(_("Charge between 0 and the price of the order."), field="charge")

@@ -7,7 +7,6 @@ import logging
 import tempfile
 from datetime import datetime, time, timedelta
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -51,7 +50,9 @@ from portal.orders.forms import (
     BriefForm,
     CancelForm,
     ListFilterForm,
+    PassReviewForm,
     QuoteForm,
+    ReturnToWriterForm,
     RevisionForm,
     SampleConsentForm,
     SaveTemplateForm,
@@ -63,6 +64,8 @@ from portal.orders.forms import (
 from portal.orders.models import STATUS_LABELS, Attachment, Delivery, Order, OrderStatus, Tier
 from portal.orders.pricing import quote as price_quote
 from portal.orders.report import for_display, report_of
+from portal.orders.review import PRIVATE_NOTES, pass_to_client
+from portal.orders.review import return_to_writer as return_delivery
 from portal.roles import role_required
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
@@ -73,6 +76,7 @@ STATUS_STYLES = {
     OrderStatus.AWAITING_PAYMENT: "warning",
     OrderStatus.OPEN: "info",
     OrderStatus.IN_PROGRESS: "primary",
+    OrderStatus.IN_REVIEW: "light border",
     OrderStatus.DELIVERED: "warning",
     OrderStatus.REVISION_REQUESTED: "danger",
     OrderStatus.APPROVED: "success",
@@ -91,6 +95,9 @@ TIMELINE_LABELS = {
     "reassign": _l("Given to another writer"),
     "release": _l("Given back to the pool"),
     "deliver": _l("Text delivered"),
+    "send_to_review": _l("Text sent to the editor"),
+    "pass_review": _l("Reviewed and delivered"),
+    "return_to_writer": _l("Returned to the writer by the editor"),
     "request_revision": _l("Revision requested"),
     "approve": _l("Approved"),
     "auto_approve": _l("Approved automatically"),
@@ -516,8 +523,9 @@ def _estimate(order: Order):
 
 
 def _detail_page(order: Order, *, revision_form=None, approve_form=None, message_form=None,
-                 last_visit=None, before_id: int | None = None, status: int = 200):
-    deliveries = queries.deliveries(order)
+                 pass_form=None, return_form=None, last_visit=None, before_id: int | None = None,
+                 status: int = 200):
+    deliveries = queries.deliveries(order, current_user)
     events = queries.timeline(order)  # the timeline, and the conversation's events
     latest = deliveries[-1] if deliveries else None
     may_revise = policies.can_request_revision(current_user, order)
@@ -531,9 +539,17 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, message
             "keywords": text.keyword_presence(latest.text, order.keyword_list()),
             "in_range": order.words_min <= latest.word_count <= order.words_max,
         }
+    editorial = None
+    if latest is not None and order.status is OrderStatus.IN_REVIEW \
+            and policies.can_review(current_user, order):
+        editorial = {"delivery": latest, "html": text.render_markdown(latest.text),
+                     "pass_form": pass_form or PassReviewForm(formdata=None),
+                     "return_form": return_form or ReturnToWriterForm(formdata=None)}
     return render_template(
         "orders/detail.html",
         order=order,
+        editorial=editorial,
+        private_notes=PRIVATE_NOTES if current_user.is_client else (),
         awaiting=_awaiting_payment(order),
         deliveries=deliveries,
         review=review,
@@ -707,17 +723,16 @@ def sample_consent(order_id: int):
 @login_required
 def delivery(order_id: int, number: int):
     order = queries.get_order_for(current_user, order_id)
-    # The one before for the changes; the one after, if any, says this one is not the last.
-    found = {d.number: d for d in db.session.scalars(
-        sa.select(Delivery).where(Delivery.order_id == order.id,
-                                  Delivery.number.in_((number - 1, number, number + 1)))
-    )}
-    current = found.get(number)
-    if current is None:
+    # Those the person may read (a client: never one in review or returned); the one before
+    # for the changes, the one after, if any, says this one is not the last.
+    shown = queries.deliveries(order, current_user)
+    place = next((i for i, d in enumerate(shown) if d.number == number), None)
+    if place is None:
         abort(404)
-    previous = found.get(number - 1)
+    current = shown[place]
+    previous = shown[place - 1] if place else None
     rows = compare.compare(previous.text, current.text) if previous else None
-    exportable = number + 1 not in found and policies.can_export(current_user, order)
+    exportable = place == len(shown) - 1 and policies.can_export(current_user, order)
     return render_template("orders/delivery.html", order=order, delivery=current,
                            previous=previous, html=text.render_markdown(current.text),
                            changes=compare.sections(rows) if rows is not None else None,
@@ -749,6 +764,58 @@ def _inert(response):
     response.headers["Content-Security-Policy"] = "sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- the editorial review ---------------------------------------------------------------
+
+
+@bp.get("/review")
+@role_required(Role.EDITOR, Role.MANAGER)
+def review_queue():
+    page = queries.review_queue(page_arg(request.args),
+                                current_app.config["ORDERS_PER_PAGE"])
+    return render_template("orders/review_queue.html", page=page)
+
+
+@bp.post("/<int:order_id>/review/pass")
+@role_required(Role.EDITOR, Role.MANAGER)
+def pass_review(order_id: int):
+    order = queries.get_order_for(current_user, order_id)
+    form = PassReviewForm()
+    if form.validate_on_submit():
+        try:
+            pass_to_client(order, current_user, form.note.data or "")
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+            return redirect(url_for("orders.review_queue"))
+        db.session.commit()
+        flash(_("The text of %(ref)s is delivered to the client.", ref=order.reference),
+              "success")
+        return redirect(url_for("orders.review_queue"))
+    return _detail_page(order, pass_form=form, status=422)
+
+
+@bp.post("/<int:order_id>/review/return")
+@role_required(Role.EDITOR, Role.MANAGER)
+def return_to_writer(order_id: int):
+    order = queries.get_order_for(current_user, order_id)
+    form = ReturnToWriterForm()
+    if form.validate_on_submit():
+        try:
+            return_delivery(order, current_user, form.comments.data)
+        except DomainError as error:
+            db.session.rollback()
+            if error.field:
+                form_error(form, error)
+                return _detail_page(order, return_form=form, status=422)
+            flash(error.message, "danger")
+            return redirect(url_for("orders.review_queue"))
+        db.session.commit()
+        flash(_("The text of %(ref)s is returned to its writer with your comments.",
+                ref=order.reference), "success")
+        return redirect(url_for("orders.review_queue"))
+    return _detail_page(order, return_form=form, status=422)
 
 
 # --- files --------------------------------------------------------------------------------

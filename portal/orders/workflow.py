@@ -40,6 +40,9 @@ class Action(enum.StrEnum):
     REASSIGN = "reassign"
     RELEASE = "release"
     DELIVER = "deliver"
+    SEND_TO_REVIEW = "send_to_review"  # delivered on an order that needs review (review.py)
+    PASS_REVIEW = "pass_review"  # noqa: S105 (a name, not a secret): to the client
+    RETURN_TO_WRITER = "return_to_writer"  # the editor sends it back, not a client revision
     REQUEST_REVISION = "request_revision"
     APPROVE = "approve"
     AUTO_APPROVE = "auto_approve"
@@ -52,6 +55,7 @@ class Party(enum.StrEnum):
     WRITER = "writer"  # any active writer (claims are further checked by policies)
     ASSIGNED_WRITER = "assigned_writer"
     MANAGER = "manager"
+    EDITOR = "editor"  # editors, and managers, who hold the editor's rights
     SYSTEM = "system"  # scheduled jobs, no person
 
 
@@ -73,13 +77,17 @@ MOVES: tuple[Move, ...] = (
     _move(Action.AWAIT_PAYMENT, {S.DRAFT}, S.AWAITING_PAYMENT, P.OWNER),
     _move(Action.PAYMENT_RECEIVED, {S.AWAITING_PAYMENT}, S.OPEN, P.SYSTEM),
     _move(Action.CANCEL, {S.OPEN, S.AWAITING_PAYMENT}, S.CANCELLED, P.OWNER, P.MANAGER),
-    _move(Action.CANCEL, {S.DRAFT, S.IN_PROGRESS, S.DELIVERED, S.REVISION_REQUESTED},
-          S.CANCELLED, P.MANAGER),
+    _move(Action.CANCEL, {S.DRAFT, S.IN_PROGRESS, S.IN_REVIEW, S.DELIVERED,
+                          S.REVISION_REQUESTED}, S.CANCELLED, P.MANAGER),
     _move(Action.CLAIM, {S.OPEN}, S.IN_PROGRESS, P.WRITER),
     _move(Action.ASSIGN, {S.OPEN}, S.IN_PROGRESS, P.MANAGER),
     _move(Action.REASSIGN, {S.IN_PROGRESS, S.REVISION_REQUESTED}, None, P.MANAGER),
     _move(Action.RELEASE, {S.IN_PROGRESS}, S.OPEN, P.ASSIGNED_WRITER, P.MANAGER),
     _move(Action.DELIVER, {S.IN_PROGRESS, S.REVISION_REQUESTED}, S.DELIVERED, P.ASSIGNED_WRITER),
+    _move(Action.SEND_TO_REVIEW, {S.IN_PROGRESS, S.REVISION_REQUESTED}, S.IN_REVIEW,
+          P.ASSIGNED_WRITER),
+    _move(Action.PASS_REVIEW, {S.IN_REVIEW}, S.DELIVERED, P.EDITOR),
+    _move(Action.RETURN_TO_WRITER, {S.IN_REVIEW}, S.IN_PROGRESS, P.EDITOR),
     _move(Action.REQUEST_REVISION, {S.DELIVERED}, S.REVISION_REQUESTED, P.OWNER, P.MANAGER),
     _move(Action.APPROVE, {S.DELIVERED}, S.APPROVED, P.OWNER, P.MANAGER),
     _move(Action.AUTO_APPROVE, {S.DELIVERED}, S.APPROVED, P.SYSTEM),
@@ -101,6 +109,8 @@ def parties_of(actor: User | None, order: Order) -> set[Party]:
             parties.add(Party.ASSIGNED_WRITER)
     if actor.role is Role.MANAGER:
         parties.add(Party.MANAGER)
+    if actor.role in (Role.EDITOR, Role.MANAGER):
+        parties.add(Party.EDITOR)
     return parties
 
 

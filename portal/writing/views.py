@@ -41,6 +41,7 @@ from portal.orders.models import (
     WriterLanguage,
     writer_tiers,
 )
+from portal.orders.review import returned_with
 from portal.orders.text import keyword_presence, render_markdown, word_count
 from portal.roles import role_required
 from portal.writing.forms import ClaimForm, DeliverForm, DraftForm, PoolFilterForm, ReleaseForm
@@ -53,6 +54,8 @@ SOON = timedelta(hours=24)
 TABS = {
     "writing": (_l("To write"), (OrderStatus.IN_PROGRESS, OrderStatus.REVISION_REQUESTED),
                 (Order.deadline.asc(), Order.id.asc())),
+    "in_review": (_l("With the editor"), (OrderStatus.IN_REVIEW,),
+                  (Order.updated_at.desc(), Order.id.desc())),
     "delivered": (_l("Awaiting review"), (OrderStatus.DELIVERED,),
                   (Order.delivered_at.desc(), Order.id.desc())),
     "finished": (_l("Finished"), (OrderStatus.APPROVED, OrderStatus.CANCELLED),
@@ -213,6 +216,7 @@ def _workspace_page(order: Order, *, form: DeliverForm | None = None,
         editable=order.writer_id == current_user.id and order.status in queries.WRITING_STATUSES,
         can_release=order.status is OrderStatus.IN_PROGRESS,
         revision=revision,
+        editor_return=returned_with(order, events),
         deliveries=queries.deliveries(order),
         unsaved=shown != text,
         words=word_count(shown),
@@ -314,8 +318,12 @@ def deliver(order_id: int):
             form_error(form, error)
         else:
             db.session.commit()
-            flash(_("Version %(number)d is delivered to the client.", number=delivery.number),
-                  "success")
+            if order.status is OrderStatus.IN_REVIEW:
+                flash(_("Version %(number)d is sent to the agency's editor, who reads it "
+                        "before the client.", number=delivery.number), "success")
+            else:
+                flash(_("Version %(number)d is delivered to the client.",
+                        number=delivery.number), "success")
             return redirect(url_for("writing.workspace", order_id=order.id))
     elif not form.errors:
         form.form_errors.append(_("The text could not be read. Try again."))

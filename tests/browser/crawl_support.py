@@ -39,6 +39,7 @@ ROLES = {
     Role.CLIENT: "client@demo.test",
     Role.WRITER: "writer@demo.test",
     Role.MANAGER: "manager@demo.test",
+    Role.EDITOR: "relecture@demo.test",
 }
 
 

@@ -11,12 +11,14 @@ The people ("actors"):
     other_writer     a writer with the orders' language and tier, not on them
     assigned_writer  the writer of the delivered order
     manager          a manager
+    editor           an editor (reads deliveries in review; managers hold these rights too)
     deactivated      a manager whose account was closed while signed in (the session stays)
 
 The orders of client A: "delivered" (written by assigned_writer: a delivery, a file joined to
 the brief, a message with a file, notifications), "open" (in the pool: both writers could take
 it), "draft" and "approved" (written by assigned_writer; client A consented to show it as a
-sample and a manager put it on the landing page).
+sample and a manager put it on the landing page), and "in_review" (written by assigned_writer
+on a tier that requires review: its delivery waits for the editor).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ ACTORS = ("anonymous", "owner_client", "other_client", "other_writer", "assigned
           "manager", "deactivated")
 SIGNED_OUT = ("anonymous", "deactivated")  # the session of a closed account is no session
 ROLES = {"owner_client": Role.CLIENT, "other_client": Role.CLIENT, "other_writer": Role.WRITER,
-         "assigned_writer": Role.WRITER, "manager": Role.MANAGER}
+         "assigned_writer": Role.WRITER, "manager": Role.MANAGER, "editor": Role.EDITOR}
 SESSION_COOKIE = "portal_session"
 
 # Values of the URL arguments by name; per endpoint where one name means different things.
@@ -69,7 +71,9 @@ TOKEN_OF = {"auth.confirm": "confirm", "auth.reset_password": "reset",
 
 # Endpoints with an order in the URL use the delivered order; these are also asked about others.
 ORDER_VARIANTS = {
-    "orders.detail": ("delivered", "open", "draft"),
+    "orders.detail": ("delivered", "open", "draft", "in_review"),
+    "orders.pass_review": ("in_review", "delivered"),
+    "orders.return_to_writer": ("in_review", "delivered"),
     "orders.edit": ("draft", "delivered"),
     "orders.submit": ("draft", "delivered"),
     "orders.delete": ("draft", "delivered"),
@@ -174,7 +178,8 @@ class World:
         if actor in SIGNED_OUT:
             return set()
         role = ROLES[actor]
-        found = {Relation.MANAGER} if role is Role.MANAGER else set()
+        # Managers hold the editor's rights on every order; an editor, while it is in review.
+        found = {Relation.MANAGER, Relation.REVIEWER} if role is Role.MANAGER else set()
         if target.endpoint == "notifications.mark_read":
             if actor == "owner_client":  # the notification is client A's
                 found.add(Relation.RECIPIENT)
@@ -194,6 +199,8 @@ class World:
             found.add(Relation.OWNER)
         if actor == order.writer:
             found.add(Relation.ASSIGNED_WRITER)
+        if role is Role.EDITOR and order.status is OrderStatus.IN_REVIEW:
+            found.add(Relation.REVIEWER)
         if actor in self.qualified_writers:
             found.add(Relation.QUALIFIED_WRITER)
             if order.status is OrderStatus.OPEN:
@@ -315,14 +322,16 @@ def _token_from_outbox(kind: str, address: str) -> str:
 def build_world(app: Flask, maildir: Path) -> World:
     factory = Factory(app)
     tier = factory.tier(name="Standard")
+    reviewed = factory.tier(name="Relu", requires_review=True)
     content_type = factory.content_type("Article de blog", "Blog post")
     users = {
         "owner_client": factory.user("client", name="Ama Owner", billing="prepaid",
                                      funds=200_000),
         "other_client": factory.user("client", name="Koku Other"),
-        "other_writer": factory.writer(tiers=[tier], name="Yao Rival"),
-        "assigned_writer": factory.writer(tiers=[tier], name="Kofi Writer"),
+        "other_writer": factory.writer(tiers=[tier, reviewed], name="Yao Rival"),
+        "assigned_writer": factory.writer(tiers=[tier, reviewed], name="Kofi Writer"),
         "manager": factory.user("manager", name="Esi Manager"),
+        "editor": factory.user("editor", name="Afi Editor"),
         "deactivated": factory.user("manager", name="Former Manager"),
         "unconfirmed": factory.user("client", name="Not Yet", confirmed=False),
         "former_writer": factory.writer(tiers=[tier], name="Former Writer", active=False),
@@ -337,6 +346,11 @@ def build_world(app: Flask, maildir: Path) -> World:
                               writer=users[writer] if writer else None,
                               title=f"Commande {name}")
         orders[name] = OrderFacts(order.id, status, "owner_client", writer)
+    in_review = factory.order(client=client, tier=reviewed, content_type=content_type,
+                              status=OrderStatus.IN_REVIEW, writer=users["assigned_writer"],
+                              title="Commande en relecture")
+    orders["in_review"] = OrderFacts(in_review.id, OrderStatus.IN_REVIEW, "owner_client",
+                                     "assigned_writer")
     # Client B's approved order earned the assigned writer a payout (the world's batch).
     factory.order(client=users["other_client"], tier=tier, content_type=content_type,
                   status=OrderStatus.APPROVED, writer=users["assigned_writer"],

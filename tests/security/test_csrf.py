@@ -109,6 +109,8 @@ PAYLOADS = {
     "orders.approve": lambda w: {"rating": "5", "comment": "Parfait."},
     "orders.sample_consent@approved": lambda w: {},  # withdraws the consent
     "agency.showcase@approved": lambda w: {"shown": "0"},
+    "orders.pass_review@in_review": lambda w: {"note": "Relu, prêt à publier."},
+    "orders.return_to_writer@in_review": lambda w: {"comments": "Reprenez la conclusion."},
     "orders.upload": lambda w: {"back": "detail"},
     "orders.delete_attachment": lambda w: {"back": "detail"},
     "messaging.post@delivered": lambda w: {"body": "Bonjour, une question sur le texte."},

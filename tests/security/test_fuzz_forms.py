@@ -190,6 +190,7 @@ class World:
     def __init__(self, app, factory: Factory) -> None:
         self.app, self.factory = app, factory
         self.tier = factory.tier(min_lead_hours=24)
+        self.reviewed_tier = factory.tier(min_lead_hours=24, requires_review=True)
         self.content_type = factory.content_type()
         self.manager = factory.user(Role.MANAGER)  # someone else's ids, and the last manager
         stranger = factory.user(Role.CLIENT)
@@ -427,6 +428,16 @@ def consented_order(path: str) -> Callable:
 
         w.with_app(allow)
         return Target(path.format(order=order.id), manager, {"order": order.id})
+
+    return setup
+
+
+def editor_order(path: str) -> Callable:
+    """An editor, and an order whose delivery waits for review."""
+    def setup(w: World) -> Target:
+        editor = w.user(Role.EDITOR)
+        order = w.order(OrderStatus.IN_REVIEW, tier=w.reviewed_tier)
+        return Target(path.format(order=order.id), editor, {"order": order.id})
 
     return setup
 
@@ -778,11 +789,12 @@ FORMS: tuple[Form, ...] = (
          frozenset({"notifications.read_at"})),
     # --- people (managers) ----------------------------------------------------------------
     Form("accounts.invite", "manager", a_manager("/people/invite"),
-         fixed(display_name=NAMES, email=EMAILS, role=st.sampled_from(["writer", "manager"]),
+         fixed(display_name=NAMES, email=EMAILS,
+               role=st.sampled_from(["writer", "editor", "manager"]),
                locale=LOCALES),
          frozenset({"invitations+", "invitations.revoked_at", "outbox_emails+"})),
     Form("accounts.change_role", "manager", person_of_manager("/people/{user}/role"),
-         fixed(role=st.sampled_from(["client", "writer", "manager"])),
+         fixed(role=st.sampled_from(["client", "writer", "editor", "manager"])),
          frozenset({"users.role", "users.session_token"})),
     Form("accounts.deactivate", "manager", person_of_manager("/people/{user}/deactivate"),
          nothing, frozenset({"users.active", "users.deactivated_at", "users.session_token"})),
@@ -850,6 +862,12 @@ FORMS: tuple[Form, ...] = (
          client_order(OrderStatus.APPROVED, "/orders/{order}/sample"),
          fixed(consent=st.sampled_from(["y", "", "on", "0"])), frozenset({"orders.sample_consent",
                                                                           "orders.updated_at"})),
+    # --- the editorial review --------------------------------------------------------------
+    Form("orders.pass_review", "editor", editor_order("/orders/{order}/review/pass"),
+         fixed(note=words(0, 300)),
+         MOVE | {"orders.delivered_at", "deliveries.released_at"}),
+    Form("orders.return_to_writer", "editor", editor_order("/orders/{order}/review/return"),
+         fixed(comments=words(1, 500)), MOVE),
     Form("messaging.post", "client", a_conversation,
          fixed(body=words(1, 600), files=st.one_of(st.just([]), st.lists(
              st.one_of(GOOD_FILES, FILES), min_size=1, max_size=2))),

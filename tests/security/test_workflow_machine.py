@@ -1,8 +1,10 @@
 """The order workflow driven by random people (Hypothesis RuleBasedStateMachine).
 
-A client, two writers who both qualify, a manager and the scheduler act on a few orders through
-the pages a person uses (claim, release, deliver, ask for a revision, approve, cancel, assign,
-grant a revision, submit) and the scheduled auto-approval, in any order, each trying what they
+A client, two writers who both qualify, a manager, an editor and the scheduler act on a few
+orders (some on a tier that requires review) through the pages a person uses (claim, release,
+deliver, pass a delivery in review to the client or return it to the writer, ask for a
+revision, approve, cancel, assign, grant a revision, submit) and the scheduled auto-approval,
+in any order, each trying what they
 may and what they may not. A model written from the issue's table says what each attempt must
 do; after every step the database must agree with it, and:
 
@@ -65,7 +67,7 @@ PRICE = 12_000  # 600 words at 20 per word
 # What the delivery rules read of the briefs `place_order` sends.
 BRIEF = SimpleNamespace(words_min=400, words_max=600, primary_keyword="", links_to_include="")
 FUNDS = 2 * PRICE  # the client's prepaid balance at the start: two orders, not three
-PEOPLE = ("client", "writer_a", "writer_b", "manager")
+PEOPLE = ("client", "writer_a", "writer_b", "manager", "editor")
 NATURAL = "natural"
 ACTORS = st.sampled_from((NATURAL,) * 5 + PEOPLE)
 SOMETIMES = st.sampled_from([False, False, False, True])
@@ -96,6 +98,12 @@ TABLE: dict[tuple[OrderStatus, str], tuple[OrderStatus, set[str]]] = {
     (S.REVISION_REQUESTED, "cancel"): (S.CANCELLED, {"manager"}),
     (S.REVISION_REQUESTED, "reassign"): (S.REVISION_REQUESTED, {"manager"}),
     (S.REVISION_REQUESTED, "deliver"): (S.DELIVERED, {"assigned"}),
+    # On a tier that requires review, a delivery goes to the editor (or a manager) first.
+    (S.IN_PROGRESS, "send_to_review"): (S.IN_REVIEW, {"assigned"}),
+    (S.REVISION_REQUESTED, "send_to_review"): (S.IN_REVIEW, {"assigned"}),
+    (S.IN_REVIEW, "pass_review"): (S.DELIVERED, {"editor", "manager"}),
+    (S.IN_REVIEW, "return_to_writer"): (S.IN_PROGRESS, {"editor", "manager"}),
+    (S.IN_REVIEW, "cancel"): (S.CANCELLED, {"manager"}),
 }
 MOVE_NAMES = {action.value for action in Action}
 
@@ -103,8 +111,10 @@ MOVE_NAMES = {action.value for action in Action}
 class Model:
     """What the machine expects of one order."""
 
-    def __init__(self, order_id: int, status: OrderStatus, included: int) -> None:
+    def __init__(self, order_id: int, status: OrderStatus, included: int,
+                 reviewed: bool = False) -> None:
         self.id = order_id
+        self.reviewed = reviewed  # on the tier that requires review
         self.status = status
         self.writer: str | None = None
         self.included = included
@@ -131,12 +141,16 @@ class WorkflowMachine(RuleBasedStateMachine):
         app, factory = self.app, self.factory
         wipe(app)
         self.tier = factory.tier(included_revisions=1, min_lead_hours=24)
+        self.reviewed_tier = factory.tier(included_revisions=1, min_lead_hours=24,
+                                          requires_review=True)
         self.content_type = factory.content_type()
+        tiers = [self.tier, self.reviewed_tier]
         self.people = {
             "client": factory.user(Role.CLIENT, billing="prepaid", funds=FUNDS),
-            "writer_a": factory.writer(tiers=[self.tier]),
-            "writer_b": factory.writer(tiers=[self.tier]),
+            "writer_a": factory.writer(tiers=tiers),
+            "writer_b": factory.writer(tiers=tiers),
             "manager": factory.user(Role.MANAGER),
+            "editor": factory.user(Role.EDITOR),
         }
         self.ids = {person.id: name for name, person in self.people.items()}
         self.company_id = factory.company_of(self.people["client"]).id
@@ -176,6 +190,8 @@ class WorkflowMachine(RuleBasedStateMachine):
             return order, order.writer or WRITERS[index % 2]
         if "writer" in parties:
             return order, WRITERS[index % 2]
+        if "editor" in parties:
+            return order, "editor"
         return order, "client" if "client" in parties else "manager"
 
     def row(self, order_id: int) -> dict:
@@ -194,8 +210,8 @@ class WorkflowMachine(RuleBasedStateMachine):
         return version
 
     def available(self) -> int:
-        holding = sum(1 for o in self.orders if o.status in (S.OPEN, S.IN_PROGRESS, S.DELIVERED,
-                                                             S.REVISION_REQUESTED))
+        holding = sum(1 for o in self.orders if o.status in (S.OPEN, S.IN_PROGRESS, S.IN_REVIEW,
+                                                             S.DELIVERED, S.REVISION_REQUESTED))
         return self.balance - PRICE * holding
 
     def submitted(self, order: Model) -> None:
@@ -231,24 +247,25 @@ class WorkflowMachine(RuleBasedStateMachine):
 
     # --- rules: the client ----------------------------------------------------------------
 
-    @initialize(submit=st.booleans())
-    def first_order(self, submit):
-        self.place_order(submit)
+    @initialize(submit=st.booleans(), reviewed=st.booleans())
+    def first_order(self, submit, reviewed):
+        self.place_order(submit, reviewed)
 
     @precondition(lambda self: len(self.orders) < MAX_ORDERS
                   and sum(o.status not in FINAL for o in self.orders) < 3)
-    @rule(submit=st.booleans())
-    def place_order(self, submit):
+    @rule(submit=st.booleans(), reviewed=st.booleans())
+    def place_order(self, submit, reviewed):
+        tier = self.reviewed_tier if reviewed else self.tier
         deadline = to_local(utcnow() + timedelta(days=10), "Africa/Lome")
         response = self.post("client", "/orders/new", {
             "title": "Un article pour la machine", "content_type_id": str(self.content_type.id),
             "language": "fr", "words_min": "400", "words_max": "600",
-            "tier_id": str(self.tier.id), "deadline": deadline.strftime("%Y-%m-%dT%H:%M"),
+            "tier_id": str(tier.id), "deadline": deadline.strftime("%Y-%m-%dT%H:%M"),
             "save_submit" if submit else "save_draft": "1",
         })
         assert response.status_code == 302, response.get_data(as_text=True)[:300]
         order_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
-        order = Model(order_id, S.DRAFT, included=1)
+        order = Model(order_id, S.DRAFT, included=1, reviewed=reviewed)
         self.orders.append(order)
         if submit:
             self.submitted(order)
@@ -313,7 +330,24 @@ class WorkflowMachine(RuleBasedStateMachine):
             text = deliverable(BRIEF, text)
         self.post(who, f"/work/orders/{order.id}/deliver",
                   {"text": text, "base_version": str(version), "note": "Voici."})
-        self.expect(order, "deliver", who, succeeds=bool(text.strip()) and not stale)
+        self.expect(order, "send_to_review" if order.reviewed else "deliver", who,
+                    succeeds=bool(text.strip()) and not stale)
+
+    # --- rules: the editor ----------------------------------------------------------------
+
+    @rule(index=st.integers(0, MAX_ORDERS - 1), who=ACTORS,
+          note=st.sampled_from(["", "Relu, prêt à publier."]))
+    def pass_review(self, index, who, note):
+        order, who = self.pick(index, who, "pass_review")
+        self.post(who, f"/orders/{order.id}/review/pass", {"note": note})
+        self.expect(order, "pass_review", who)
+
+    @rule(index=st.integers(0, MAX_ORDERS - 1), who=ACTORS,
+          comments=st.sampled_from(["Le deuxième intertitre manque.", "  "]))
+    def return_to_writer(self, index, who, comments):
+        order, who = self.pick(index, who, "return_to_writer")
+        self.post(who, f"/orders/{order.id}/review/return", {"comments": comments})
+        self.expect(order, "return_to_writer", who, succeeds=bool(comments.strip()))
 
     # --- a rule that moves an order along its usual life --------------------------------
 
@@ -334,6 +368,10 @@ class WorkflowMachine(RuleBasedStateMachine):
             self.claim(position, WRITERS[index % 2])
         elif order.status in (S.IN_PROGRESS, S.REVISION_REQUESTED):
             self.deliver(position, order.writer, f"Le texte, version {index}.", False)
+        elif order.status is S.IN_REVIEW and revise:
+            self.return_to_writer(position, "editor", "Reprenez la conclusion.")
+        elif order.status is S.IN_REVIEW:
+            self.pass_review(position, "editor", "")
         elif order.status is S.DELIVERED and revise:
             self.request_revision(position, "client", "Reprenez la conclusion.")
         elif order.status is S.DELIVERED:
@@ -405,6 +443,8 @@ class WorkflowMachine(RuleBasedStateMachine):
         ("assign", ("manager",), ("writer_b",)),
         ("release", ("assigned", "manager"), ("Je rends.",)),
         ("deliver", ("assigned",), ("Un texte de plus.", False)),
+        ("pass_review", ("editor", "manager"), ("Relu.",)),
+        ("return_to_writer", ("editor", "manager"), ("Reprenez.",)),
         ("request_revision", ("client", "manager"), ("Encore.",)),
         ("approve", ("client", "manager"), (5, "Bien.")),
         ("grant_revision", ("manager",), ()),
@@ -461,7 +501,8 @@ class WorkflowMachine(RuleBasedStateMachine):
             # One writer at a time: nobody while open, someone while written or reviewed.
             if order.status in (S.DRAFT, S.AWAITING_PAYMENT, S.OPEN):
                 assert row["writer_id"] is None
-            elif order.status in (S.IN_PROGRESS, S.DELIVERED, S.REVISION_REQUESTED):
+            elif order.status in (S.IN_PROGRESS, S.IN_REVIEW, S.DELIVERED,
+                                  S.REVISION_REQUESTED):
                 assert row["writer_id"] is not None
             # One timeline event per move.
             made = len([e for e in moves if e["order_id"] == order.id])
@@ -487,7 +528,8 @@ class WorkflowMachine(RuleBasedStateMachine):
             assert event["to_status"] is target
             actor = self.ids.get(event["actor_id"], "system")
             roles = {actor, "writer"} if actor in WRITERS else {actor}
-            if event["action"] in ("deliver", "release") and actor in WRITERS:
+            if event["action"] in ("deliver", "send_to_review", "release") \
+                    and actor in WRITERS:
                 roles.add("assigned")  # checked against the model's writer above
             assert parties & roles, f"{actor} made {event['action']}"
             self.counter.add("workflow moves")

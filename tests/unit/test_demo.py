@@ -47,7 +47,7 @@ def test_the_demo_loads_once_and_a_second_load_creates_nothing(ctx):
         assert counts() == first
     assert first["User"] == len(DEMO_PEOPLE)
     assert first["ContentType"] == len(CONTENT_TYPES) == 6
-    assert first["Tier"] == len(TIERS) == 3
+    assert first["Tier"] == len(TIERS) == 4
     assert first["BriefTemplate"] == len(BRIEF_TEMPLATES) == 2  # the agency's, published
     # The past story sends nothing now.
     assert first["OutboxEmail"] == 0

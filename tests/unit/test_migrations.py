@@ -211,3 +211,42 @@ def test_0010_gives_every_client_a_company_and_keeps_what_hangs_on_orders(empty_
     assert db.session.scalar(sa.select(sa.func.count(Message.id))) == 1
     assert status_counts.counted()[OrderStatus.DRAFT] == 2
     db.session.remove()
+
+
+def test_0015_backfills_what_clients_saw_and_its_downgrade_leaves_nothing_unknown(empty_app):
+    """0015_editorial_review: deliveries stored before it reached their client (released at
+    their making); its downgrade sends orders in review back to their writer, counts again and
+    leaves no editor able to sign in."""
+    from portal.accounts.models import Role, User
+    from portal.orders.models import Order, OrderStatus
+    from tests.factories import Factory
+
+    upgrade()
+    factory = Factory(empty_app)
+    delivered = factory.order(status=OrderStatus.DELIVERED)
+    factory.user(Role.EDITOR, email="relecture@example.test")
+    reviewed = factory.order(status=OrderStatus.IN_REVIEW)
+    db.session.remove()
+
+    downgrade(revision="0014_delivery_reports")
+    with db.engine.connect() as connection:
+        statuses = dict(connection.execute(sa.text("SELECT id, status FROM orders")).all())
+        assert statuses == {delivered.id: "delivered", reviewed.id: "in_progress"}
+        counts = dict(connection.execute(
+            sa.text("SELECT status, count FROM order_status_counts WHERE count > 0")).all())
+        assert counts == {"delivered": 1, "in_progress": 1}
+        assert connection.scalar(sa.text(
+            "SELECT count(*) FROM order_events WHERE from_status = 'in_review' "
+            "OR to_status = 'in_review'")) == 0
+        editor = connection.execute(sa.text(
+            "SELECT role, active FROM users WHERE email = 'relecture@example.test'")).one()
+        assert (editor.role, bool(editor.active)) == ("writer", False)
+
+    upgrade()
+    for delivery in db.session.execute(sa.text(
+            "SELECT created_at, released_at FROM deliveries")).all():
+        assert delivery.released_at == delivery.created_at
+    assert db.session.get(Order, reviewed.id).status is OrderStatus.IN_PROGRESS
+    assert db.session.scalar(sa.select(User.role).where(
+        User.email == "relecture@example.test")) is Role.WRITER
+    db.session.remove()

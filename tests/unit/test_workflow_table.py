@@ -38,9 +38,11 @@ ASSIGNED_WRITER = "assigned_writer"  # the order's writer; on a draft or open or
 #                                      who will take it (no one is assigned yet)
 OTHER_WRITER = "other_writer"  # qualifies for the order too, but is not on it
 MANAGER = "manager"
+EDITOR = "editor"  # reads deliveries in review (managers hold the editor's rights too)
 SYSTEM = "system"  # a scheduled job: actor None
 DEACTIVATED = "deactivated"  # a manager whose account was switched off
-ACTORS = (OWNER, OTHER_CLIENT, ASSIGNED_WRITER, OTHER_WRITER, MANAGER, SYSTEM, DEACTIVATED)
+ACTORS = (OWNER, OTHER_CLIENT, ASSIGNED_WRITER, OTHER_WRITER, MANAGER, EDITOR, SYSTEM,
+          DEACTIVATED)
 
 # (status, action) -> (status after the move, who may make it). Anything not listed is refused
 # with InvalidTransition; a listed move made by someone else is refused with NotAllowed.
@@ -56,6 +58,13 @@ EXPECTED: dict[tuple[OrderStatus, Action], tuple[OrderStatus, set[str]]] = {
     (S.OPEN, A.CLAIM): (S.IN_PROGRESS, {ASSIGNED_WRITER, OTHER_WRITER}),
     (S.OPEN, A.ASSIGN): (S.IN_PROGRESS, {MANAGER}),
     (S.IN_PROGRESS, A.CANCEL): (S.CANCELLED, {MANAGER}),
+    # On a tier that requires review, the writer's delivery goes to an editor first; the
+    # editor (or a manager) passes it to the client or returns it to the writer.
+    (S.IN_PROGRESS, A.SEND_TO_REVIEW): (S.IN_REVIEW, {ASSIGNED_WRITER}),
+    (S.REVISION_REQUESTED, A.SEND_TO_REVIEW): (S.IN_REVIEW, {ASSIGNED_WRITER}),
+    (S.IN_REVIEW, A.PASS_REVIEW): (S.DELIVERED, {EDITOR, MANAGER}),
+    (S.IN_REVIEW, A.RETURN_TO_WRITER): (S.IN_PROGRESS, {EDITOR, MANAGER}),
+    (S.IN_REVIEW, A.CANCEL): (S.CANCELLED, {MANAGER}),
     (S.IN_PROGRESS, A.REASSIGN): (S.IN_PROGRESS, {MANAGER}),
     (S.IN_PROGRESS, A.RELEASE): (S.OPEN, {ASSIGNED_WRITER, MANAGER}),
     (S.IN_PROGRESS, A.DELIVER): (S.DELIVERED, {ASSIGNED_WRITER}),
@@ -101,15 +110,17 @@ def world(app) -> World:
     _empty_tables(app)
     factory = Factory(app)
     tier = factory.tier()
+    reviewed = factory.tier(requires_review=True)
     content_type = factory.content_type()
     people = {
         # Prepaid, with money for the orders of the world (each is 12,000 F CFA) and little to
         # spare: the order awaiting payment (60,000) stays waiting whatever one case releases.
-        OWNER: factory.user(Role.CLIENT, billing="prepaid", funds=72_000),
+        OWNER: factory.user(Role.CLIENT, billing="prepaid", funds=84_000),
         OTHER_CLIENT: factory.user(Role.CLIENT),
-        ASSIGNED_WRITER: factory.writer(languages=["fr"], tiers=[tier]),
-        OTHER_WRITER: factory.writer(languages=["fr"], tiers=[tier]),
+        ASSIGNED_WRITER: factory.writer(languages=["fr"], tiers=[tier, reviewed]),
+        OTHER_WRITER: factory.writer(languages=["fr"], tiers=[tier, reviewed]),
         MANAGER: factory.user(Role.MANAGER),
+        EDITOR: factory.user(Role.EDITOR),
         DEACTIVATED: factory.user(Role.MANAGER, active=False),
     }
     # The order awaiting payment comes last: a cancellation releases money, which would pay
@@ -117,8 +128,9 @@ def world(app) -> World:
     statuses = [s for s in OrderStatus if s is not S.AWAITING_PAYMENT] + [S.AWAITING_PAYMENT]
     orders = {
         status: factory.order(
-            client=people[OWNER], status=status, writer=people[ASSIGNED_WRITER], tier=tier,
-            content_type=content_type, manager=people[MANAGER],
+            client=people[OWNER], status=status, writer=people[ASSIGNED_WRITER],
+            tier=reviewed if status is S.IN_REVIEW else tier,
+            content_type=content_type, manager=people[MANAGER], editor=people[EDITOR],
             # cancelled while being written, so that the cancelled order has a writer too
             cancelled_from=S.IN_PROGRESS,
             words_max=3000 if status is S.AWAITING_PAYMENT else 600,
@@ -143,7 +155,7 @@ def _changes(action: Action, actor: User | None, world: World) -> dict:
         return {"writer_id": world.people[OTHER_WRITER], "claimed_at": now}
     if action is A.RELEASE:
         return {"writer_id": None, "claimed_at": None}
-    if action is A.DELIVER:
+    if action in (A.DELIVER, A.PASS_REVIEW):
         return {"delivered_at": now}
     if action is A.APPROVE:
         return {"rating": 5, "closed_at": now}
