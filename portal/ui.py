@@ -29,6 +29,7 @@ STATUS_ICONS = {
     OrderStatus.AWAITING_PAYMENT: "wallet2",
     OrderStatus.OPEN: "hourglass-split",
     OrderStatus.IN_PROGRESS: "vector-pen",
+    OrderStatus.IN_REVIEW: "eye",
     OrderStatus.DELIVERED: "inbox",
     OrderStatus.REVISION_REQUESTED: "arrow-repeat",
     OrderStatus.APPROVED: "check-circle-fill",

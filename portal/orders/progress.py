@@ -1,7 +1,8 @@
 """An order's progress as the steps of a stepper (templates/orders/_stepper.html).
 
 The happy path is draft → open → in progress → delivered → approved. Waiting for payment is
-the "open" step, not reached yet; a revision goes back to the writing step (counted there);
+the "open" step, not reached yet; a text in review waits on the writing step; a revision goes
+back to the writing step (counted there);
 a cancelled order shows the steps it reached, then the cancellation instead of the rest.
 """
 
@@ -25,6 +26,7 @@ RANK = {
     OrderStatus.OPEN: 1,
     OrderStatus.IN_PROGRESS: 2,
     OrderStatus.REVISION_REQUESTED: 2,
+    OrderStatus.IN_REVIEW: 2,  # written, read by an editor before the client
     OrderStatus.DELIVERED: 3,
     OrderStatus.APPROVED: 4,
 }
@@ -81,6 +83,8 @@ def order_progress(order, events: Iterable[OrderEvent] = ()) -> Progress:
             state, note = "waiting", labels[OrderStatus.AWAITING_PAYMENT]
         elif status is OrderStatus.REVISION_REQUESTED:
             state, note = "loop", labels[OrderStatus.REVISION_REQUESTED]
+        elif status is OrderStatus.IN_REVIEW:
+            state, note = "waiting", labels[OrderStatus.IN_REVIEW]
         else:
             state = "current"
         is_here = i == rank

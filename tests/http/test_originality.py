@@ -10,8 +10,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from portal.accounts.models import User
 from portal.extensions import db
-from portal.orders.models import Delivery
+from portal.orders import review
+from portal.orders.models import Delivery, Order, OrderStatus
 from tests.http.pages import by_testid, texts
 from tests.http.writing_helpers import act, catalogue, page_csrf, place_order, qualify
 from tests.unit.test_originality import FRESH, ORIGINAL
@@ -25,6 +27,19 @@ COPY = FRESH + "\n\n" + "\n\n".join(ORIGINAL.split("\n\n")[1:3])
 @pytest.fixture
 def cat(app):
     return catalogue(app)
+
+
+def status_of(app, order_id: int) -> OrderStatus:
+    with app.app_context():
+        return db.session.get(Order, order_id).status
+
+
+def pass_review(app, order_id: int, editor: User) -> None:
+    """An editor reads the delivery held for its copied passages and passes it to the client."""
+    with app.app_context():
+        review.pass_to_client(db.session.get(Order, order_id), db.session.get(User, editor.id),
+                              "Passages cités avec l'accord de l'agence.")
+        db.session.commit()
 
 
 @pytest.fixture
@@ -48,6 +63,9 @@ def story(app, cat, person, signed_in):
                               {"text": COPY, "base_version": "0", "note": ""},
                               page=f"/work/orders/{second}")
     assert response.status_code == 302
+    # Half of it is found in client A's text: above the threshold, it waits for an editor.
+    assert status_of(app, second) is OrderStatus.IN_REVIEW
+    pass_review(app, second, person("editor"))
     with app.app_context():
         source = db.session.scalars(sa.select(Delivery).where(Delivery.order_id == first)).one()
         copy = db.session.scalars(sa.select(Delivery).where(Delivery.order_id == second)).one()
@@ -192,7 +210,71 @@ def test_the_writer_reads_the_reference_texts_beside_the_brief_and_a_copy_is_fou
     browser.submit(f"/work/orders/{order_id}/deliver",
                    {"text": ORIGINAL, "base_version": "0", "note": ""},
                    page=f"/work/orders/{order_id}")
+    assert status_of(app, order_id) is OrderStatus.IN_REVIEW
+    pass_review(app, order_id, person("manager"))
     page = signed_in(client).get(f"/orders/{order_id}")
     assert by_testid(page, "report-source").endswith("the brief's reference texts")
     assert "100" in by_testid(page, "report-originality")
     assert "Above the threshold" in by_testid(page, "report-originality")
+
+
+def test_an_exact_copy_of_another_clients_text_goes_to_review_and_reveals_nothing(
+        app, cat, person, signed_in):
+    """The issue's case: the same text sold twice. It scores at least 90 %, waits for an editor
+    instead of reaching the client (on a tier that does not require review), and its client
+    sees neither the other client's title nor a word of the text while it waits."""
+    client_a, client_b = person("client"), person("client")
+    writer = person("writer")
+    qualify(app, writer, languages=["fr"], tiers=[cat.standard])
+    first = place_order(app, client_a, cat, title=SECRET_TITLE, words=(100, 600),
+                        primary_keyword="marché", secondary_keywords=())
+    act(app, first, writer, "claim")
+    act(app, first, writer, "save_draft", ORIGINAL, base_version=0)
+    act(app, first, writer, "deliver")
+    assert status_of(app, first) is OrderStatus.DELIVERED  # an original text goes straight on
+    second = place_order(app, client_b, cat, title="Sortir le soir", words=(100, 600),
+                         primary_keyword="marché", secondary_keywords=())
+    act(app, second, writer, "claim")
+    act(app, second, writer, "save_draft", ORIGINAL, base_version=0)
+    act(app, second, writer, "deliver")
+
+    assert status_of(app, second) is OrderStatus.IN_REVIEW
+    with app.app_context():
+        copy = db.session.scalars(sa.select(Delivery).where(Delivery.order_id == second)).one()
+        assert copy.report["originality"]["score"] >= 0.9
+        assert copy.released_at is None
+    client = signed_in(client_b)
+    page = client.get(f"/orders/{second}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and by_testid(page, "report-originality") == ""
+    for secret in (SECRET_TITLE, "Confidentiel", f"CMD-{first:05d}", f"/orders/{first}",
+                   ORIGINAL.split("\n\n")[1][:60], ORIGINAL.split("\n\n")[3][:60]):
+        assert secret not in html, secret
+    assert client.get(f"/orders/{second}/deliveries/1").status_code == 404
+    # The editor finds it in the queue and is told which text it copies.
+    editor = signed_in(person("editor"))
+    assert f"/orders/{second}" in editor.get("/orders/review").get_data(as_text=True)
+    shown = editor.get(f"/orders/{second}")
+    assert f"CMD-{first:05d}, delivery 1" in by_testid(shown, "report-source")
+    assert "Above the threshold" in by_testid(shown, "report-originality")
+
+
+def test_a_reworded_text_scores_low_and_reaches_its_client(app, cat, person):
+    from tests.unit.test_originality import REWORDED
+
+    client_a, client_b = person("client"), person("client")
+    writer = person("writer")
+    qualify(app, writer, languages=["fr"], tiers=[cat.standard])
+    orders = []
+    for client, text in ((client_a, ORIGINAL), (client_b, REWORDED)):
+        order_id = place_order(app, client, cat, words=(100, 600), primary_keyword="marché",
+                               secondary_keywords=())
+        act(app, order_id, writer, "claim")
+        act(app, order_id, writer, "save_draft", text, base_version=0)
+        act(app, order_id, writer, "deliver")
+        orders.append(order_id)
+    assert status_of(app, orders[1]) is OrderStatus.DELIVERED
+    with app.app_context():
+        reworded = db.session.scalars(
+            sa.select(Delivery).where(Delivery.order_id == orders[1])).one()
+        assert reworded.report["originality"]["score"] < 0.2
