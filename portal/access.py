@@ -192,6 +192,7 @@ ACCESS: Mapping[str, Rule] = {
     "agency.assign": role(MANAGER, on=(R.MANAGER,)),
     "agency.extend_deadline": role(MANAGER, on=(R.MANAGER,)),
     "agency.grant_revision": role(MANAGER, on=(R.MANAGER,)),
+    "agency.reference_texts": role(MANAGER, on=(R.MANAGER,)),
     "agency.showcase": role(MANAGER, on=(R.MANAGER,)),  # a sample on the landing page
     # --- a client's orders ----------------------------------------------------------------
     "orders.list": role(CLIENT),

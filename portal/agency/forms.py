@@ -27,7 +27,7 @@ from portal.agency.service import (
 )
 from portal.forms import PlausibleDateTime, PortalForm, SelectField, db_int
 from portal.i18n import current_language
-from portal.orders.models import STATUS_LABELS, OrderStatus
+from portal.orders.models import REFERENCE_TEXTS_MAX, STATUS_LABELS, OrderStatus
 from portal.orders.queries import SORTS
 
 
@@ -239,6 +239,18 @@ class ExtendDeadlineForm(PortalForm):
         _l("Note for the timeline (optional)"),
         validators=[Optional(), Length(max=500, message=_l("At most 500 characters."))],
         render_kw={"rows": 2},
+    )
+
+
+class ReferenceTextsForm(PortalForm):
+    PREFIX = "references"
+
+    reference_texts = TextAreaField(
+        _l("Reference texts"),
+        validators=[Length(max=REFERENCE_TEXTS_MAX, message=_l(
+            "The reference texts hold at most 20,000 characters: keep the passages that "
+            "matter."))],
+        render_kw={"rows": 4},
     )
 
 

@@ -26,6 +26,7 @@ from portal.agency.forms import (
     DashboardFilterForm,
     ExtendDeadlineForm,
     GrantRevisionForm,
+    ReferenceTextsForm,
     TierForm,
     WriterSkillsForm,
 )
@@ -434,10 +435,12 @@ def order_tools(order: Order) -> dict:
         assign_form.writer_id.choices = _writer_choices(order)
     can_extend = policies.can(current_user, order, "extend_deadline")
     can_grant = policies.can(current_user, order, "grant_revision")
+    can_reference = policies.can(current_user, order, "reference_texts")
     can_cancel = (policies.can(current_user, order, "cancel")
                   and "orders.cancel" in current_app.view_functions)
     return {
-        "visible": bool(assign_action or can_extend or can_grant or can_cancel),
+        "visible": bool(assign_action or can_extend or can_grant or can_reference
+                        or can_cancel),
         "assign_action": assign_action,
         "assign_form": assign_form,
         "deadline_form": ExtendDeadlineForm(
@@ -447,6 +450,9 @@ def order_tools(order: Order) -> dict:
         ) if can_extend else None,
         "revision_form": GrantRevisionForm(formdata=None, prefix=GrantRevisionForm.PREFIX)
         if can_grant else None,
+        "references_form": ReferenceTextsForm(
+            formdata=None, prefix=ReferenceTextsForm.PREFIX,
+            reference_texts=order.reference_texts) if can_reference else None,
         "cancel_url": url_for("orders.cancel", order_id=order.id) if can_cancel else None,
         "cancel_form": ActionForm(formdata=None) if can_cancel else None,
         "zone": zone,
@@ -527,6 +533,27 @@ def showcase(order_id: int):
         db.session.commit()
         flash(_("The text is on the landing page.") if shown
               else _("The text is no longer on the landing page."), "success")
+    return redirect(order_url(order.id))
+
+
+@bp.post("/orders/<int:order_id>/references")
+@role_required(Role.MANAGER)
+def reference_texts(order_id: int):
+    order = queries.get_order_for(current_user, order_id)
+    form = ReferenceTextsForm(prefix=ReferenceTextsForm.PREFIX)
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return redirect(order_url(order.id))
+    try:
+        changed = orders_service.set_reference_texts(order, current_user,
+                                                     form.reference_texts.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("The next deliveries will be compared with these reference texts.") if changed
+              else _("The reference texts are unchanged."), "success")
     return redirect(order_url(order.id))
 
 

@@ -43,15 +43,12 @@ from portal.forms import (
     web_address,
 )
 from portal.i18n import current_language, format_money, to_local, to_utc
-from portal.orders.models import ContentType, Order, OrderStatus, Tier
+from portal.orders.models import REFERENCE_TEXTS_MAX, ContentType, Order, OrderStatus, Tier
 from portal.orders.service import Brief, previous_writers
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 MAX_KEYWORDS = 30
 MAX_URLS = 20
-# The brief's reference texts: enough for a few web pages (about 3,000 words), little enough
-# that comparing a delivery with them stays a matter of milliseconds.
-REFERENCE_TEXTS_MAX = 20_000
 
 
 # --- pieces -------------------------------------------------------------------------------

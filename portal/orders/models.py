@@ -107,6 +107,11 @@ class WriterLanguage(db.Model):
     language: Mapped[str] = mapped_column(sa.String(8), primary_key=True, index=True)
 
 
+# The brief's reference texts: enough for a few web pages (about 3,000 words), little enough
+# that comparing a delivery with them stays a matter of milliseconds.
+REFERENCE_TEXTS_MAX = 20_000
+
+
 class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (

@@ -134,7 +134,7 @@ def can(user: User, order: Order, action: str) -> bool:
         return can_export(user, order)
     if action in ("pass_review", "return_to_writer", "review"):
         return can_review(user, order)
-    if action in ("extend_deadline", "grant_revision"):
+    if action in ("extend_deadline", "grant_revision", "reference_texts"):
         return user.role is Role.MANAGER and not order.is_final and order.status is not \
             OrderStatus.DRAFT
     return allowed(user, order, Action(action))

@@ -21,6 +21,7 @@ from portal.i18n import to_local
 from portal.orders import originality, policies, status_counts
 from portal.orders.checks import delivery_checks
 from portal.orders.models import (
+    REFERENCE_TEXTS_MAX,
     ContentType,
     Delivery,
     Draft,
@@ -537,6 +538,27 @@ def extend_deadline(order: Order, manager: User, deadline: datetime, note: str =
 
     notify_deadline_extended(order, event)
     return previous
+
+
+def set_reference_texts(order: Order, manager: User, texts: str) -> bool:
+    """A manager pastes (or corrects) the texts the brief supplies, such as the pages the
+    client named but could not copy: the deliveries made from now on are compared with them
+    (portal/orders/originality.py); those already made keep their score. Not on a draft (its
+    client edits it) nor on a finished order. Returns False when nothing changed."""
+    _require_manager(manager)
+    if order.is_final or order.status is OrderStatus.DRAFT:
+        raise Conflict(_("The reference texts of this order can no longer change."))
+    texts = texts.strip()
+    if len(texts) > REFERENCE_TEXTS_MAX:
+        raise Conflict(_("The reference texts hold at most 20,000 characters: keep the "
+                         "passages that matter."), field="reference_texts")
+    if texts == order.reference_texts:
+        return False
+    order.reference_texts = texts
+    order.version += 1
+    db.session.flush()
+    record(order, "reference_texts_changed", manager)
+    return True
 
 
 def grant_revision(order: Order, manager: User, note: str = "") -> None:

@@ -103,6 +103,7 @@ TIMELINE_LABELS = {
     "auto_approve": _l("Approved automatically"),
     "deadline_extended": _l("Deadline extended"),
     "revision_granted": _l("Extra revision granted"),
+    "reference_texts_changed": _l("Reference texts updated by the agency"),
 }
 
 # The downloads of an approved text, in the order the page lists them.

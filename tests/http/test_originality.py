@@ -278,3 +278,44 @@ def test_a_reworded_text_scores_low_and_reaches_its_client(app, cat, person):
         reworded = db.session.scalars(
             sa.select(Delivery).where(Delivery.order_id == orders[1])).one()
         assert reworded.report["originality"]["score"] < 0.2
+
+
+def test_a_manager_pastes_reference_texts_and_the_next_delivery_is_compared_with_them(
+        app, cat, person, signed_in):
+    client, writer = person("client"), person("writer")
+    qualify(app, writer, languages=["fr"], tiers=[cat.standard])
+    order_id = place_order(app, client, cat, words=(100, 600), primary_keyword="marché",
+                           secondary_keywords=())
+    act(app, order_id, writer, "claim")
+    manager = signed_in("manager")
+    form_page = manager.get(f"/orders/{order_id}")
+    assert by_testid(form_page, "reference-texts-form")
+    url = f"/agency/orders/{order_id}/references"
+
+    # Nobody else may; too long is refused plainly; neither changes anything.
+    for outsider in (signed_in(client), signed_in(writer)):
+        assert outsider.submit(url, {"references-reference_texts": ORIGINAL},
+                               page="/home").status_code == 404
+    refused = manager.submit(url, {"references-reference_texts": "x" * 20_001},
+                             page=f"/orders/{order_id}", follow_redirects=True)
+    assert "at most 20,000 characters" in refused.get_data(as_text=True)
+    assert stored_texts(app, order_id) == ""
+
+    saved = manager.submit(url, {"references-reference_texts": ORIGINAL},
+                           page=f"/orders/{order_id}", follow_redirects=True)
+    assert "The next deliveries will be compared with these reference texts." in \
+        saved.get_data(as_text=True)
+    assert stored_texts(app, order_id) == ORIGINAL.strip()
+    assert "Reference texts updated by the agency" in manager.get(
+        f"/orders/{order_id}").get_data(as_text=True)
+
+    act(app, order_id, writer, "save_draft", ORIGINAL, base_version=0)
+    act(app, order_id, writer, "deliver")
+    assert status_of(app, order_id) is OrderStatus.IN_REVIEW
+    shown = manager.get(f"/orders/{order_id}")
+    assert by_testid(shown, "report-source").endswith("the brief's reference texts")
+
+
+def stored_texts(app, order_id: int) -> str:
+    with app.app_context():
+        return db.session.get(Order, order_id).reference_texts

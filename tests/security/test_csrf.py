@@ -95,6 +95,7 @@ PAYLOADS = {
     "agency.extend_deadline": lambda w: {"deadline-deadline": "2099-01-01T12:00",
                                          "deadline-note": "Plus de temps."},
     "agency.grant_revision": lambda w: {"revision-note": "Un tour de plus."},
+    "agency.reference_texts": lambda w: {"references-reference_texts": "Texte de la page citée."},
     "orders.new": lambda w: brief(w),
     "orders.edit@draft": lambda w: brief(w),
     "orders.quote": lambda w: {"words_max": "800", "tier_id": str(w.ids["tier_id"]),
