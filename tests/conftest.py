@@ -403,8 +403,9 @@ def new_page(browser, live_server):
     """Open pages in fresh browser contexts (one per person); all close after the test."""
     contexts = []
 
-    def open_page(locale: str = "fr-FR"):
-        context = browser.new_context(base_url=live_server.url, locale=locale)
+    def open_page(locale: str = "fr-FR", **options):
+        # options go to the browser context: a phone's viewport, is_mobile, has_touch…
+        context = browser.new_context(base_url=live_server.url, locale=locale, **options)
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()

@@ -72,13 +72,15 @@ def pattern(path: str) -> str:
     return re.sub(r"\d+", "{n}", path)
 
 
-def log_in(page, email: str, language: str) -> None:
-    """Log in, then choose the language with the navigation's menu (when not French)."""
+def log_in(page, email: str | None, language: str) -> None:
+    """Log in (unless a visitor: no email), then choose the language with the navigation's
+    menu (when not French)."""
     page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/home$"))
+    if email is not None:
+        page.fill("input[name=email]", email)
+        page.fill("input[name=password]", DEMO_PASSWORD)
+        page.locator("main form button[type=submit]").click()
+        expect(page).to_have_url(re.compile(r"/home$"))
     if page.locator("html").get_attribute("lang") != language:
         toggler = page.locator(".navbar-toggler")
         if toggler.is_visible():  # a phone shows the menu behind its button
@@ -114,11 +116,11 @@ def visit(page, url: str):
 
 
 def crawl(page, origin: str, on_page: Callable[[str], list[str]] = lambda url: [],
-          ) -> tuple[list[str], list[tuple[str, str]]]:
-    """Breadth first from /home: the pages reached, and (page, what is wrong) pairs: the
-    pages that answered an error, and what `on_page(url)` found on each page (it runs once
-    the page is loaded)."""
-    queue, seen, pages, problems = deque(["/home"]), {pattern("/home")}, [], []
+          start: str = "/home") -> tuple[list[str], list[tuple[str, str]]]:
+    """Breadth first from `start` (a visitor's is the landing page): the pages reached, and
+    (page, what is wrong) pairs: the pages that answered an error, and what `on_page(url)`
+    found on each page (it runs once the page is loaded)."""
+    queue, seen, pages, problems = deque([start]), {pattern(start)}, [], []
     while queue and len(pages) < MAX_PAGES:
         url = queue.popleft()
         response = visit(page, url)

@@ -1,15 +1,18 @@
-"""Every page a person reaches from their home fits a phone: a crawl per role.
+"""Every page a person reaches from their home fits a phone and passes axe-core: a crawl per role.
 
 The demo agency gives each role data in every status (orders from draft to cancelled, top-ups,
 invoices, a payout batch); the factories add an order whose title is one very long word, for the
-demo's main client and writer. For each role, one browser context 390 px wide logs in and follows
-the same-origin links from /home (breadth first, one page per path pattern, numbers replaced by a
-placeholder; downloads and exports left out), and on every page checks that the document is no
-wider than the screen and that nothing on it scrolls sideways; its navigation menu, opened, has
-touch targets of 44 px. A second context 1366 px wide visits the same pages and checks that the
-main navigation holds on one line, with no label broken over two. In French, then in English
-(chosen with the navigation's language menu). Every failure of a role is reported in one
-message.
+demo's main client and writer. For each role (and a visitor, from the landing page), one browser
+context 390 px wide logs in and follows the same-origin links from /home (breadth first, one page
+per path pattern, numbers replaced by a placeholder; downloads and exports left out), and on
+every page checks that the document is no wider than the screen and that nothing on it scrolls
+sideways; its navigation menu, opened, has touch targets of 44 px and passes axe-core. A second
+context 1366 px wide visits the same pages, checks that the main navigation holds on one line,
+with no label broken over two, and runs axe-core (the accessibility engine, loaded into the test
+browser only, from the axe-playwright-python package; tests/browser/axe.py) on every page and on
+each navigation menu opened: no serious or critical violation (labels of controls, names of
+buttons and links, AA contrast, ARIA…). In French, then in English (chosen with the
+navigation's language menu). Every failure of a role is reported in one message.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.axe import axe_violations
 from tests.browser.crawl_support import (
     DESKTOP,
     PHONE,
@@ -28,6 +32,9 @@ from tests.browser.crawl_support import (
 )
 
 pytestmark = pytest.mark.browser
+
+# A visitor (nobody logged in) crawls from the landing page: samples, log in, sign up…
+VISITOR = "visitor"
 
 # What a page answers about its width: the document's, and every element that scrolls sideways
 # while shown (a table in a sideways-scrolling box, a long word in a fixed block).
@@ -112,7 +119,8 @@ def agency(app, factory):
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])
-@pytest.mark.parametrize("role", list(ROLES), ids=[role.value for role in ROLES])
+@pytest.mark.parametrize("role", [*ROLES, VISITOR],
+                         ids=[role.value for role in ROLES] + [VISITOR])
 def test_every_page_fits_a_phone_and_the_navigation_one_line(role, language, agency, browser,
                                                              live_server):
     contexts = []
@@ -124,33 +132,44 @@ def test_every_page_fits_a_phone_and_the_navigation_one_line(role, language, age
         contexts.append(context)
         return context.new_page()
 
+    email, start = ROLES.get(role), "/" if role == VISITOR else "/home"
     try:
         phone = open_page(PHONE)
-        log_in(phone, ROLES[role], language)
+        log_in(phone, email, language)
         pages, problems = crawl(phone, live_server.url, lambda url: [
-            f"at 390 px: {found}" for found in phone.evaluate(OVERFLOW_JS)])
-        phone.goto("/home")
+            f"at 390 px: {found}" for found in phone.evaluate(OVERFLOW_JS)], start=start)
+        phone.goto(start)
         phone.locator(".navbar-toggler").click()
         expect(phone.locator(".navbar-collapse.show")).to_be_visible()
-        problems += [("/home", f"at 390 px, menu open: {found}")
-                     for found in phone.evaluate(TOUCH_JS)]
+        problems += [(start, f"at 390 px, menu open: {found}")
+                     for found in phone.evaluate(TOUCH_JS) + axe_violations(phone)]
 
         desktop = open_page(DESKTOP)
-        log_in(desktop, ROLES[role], language)
+        log_in(desktop, email, language)
         for url in pages:
             if visit(desktop, url) is None:
                 continue
-            found = desktop.evaluate(NAV_JS) + desktop.evaluate(OVERFLOW_JS)
+            found = (desktop.evaluate(NAV_JS) + desktop.evaluate(OVERFLOW_JS)
+                     + axe_violations(desktop))
             problems += [(url, f"at 1366 px: {problem}") for problem in found]
+        # The navigation's menus (the bell, the manager's groups) show their items only open.
+        desktop.goto(start)
+        for toggle in desktop.locator("nav.navbar [data-bs-toggle=dropdown]").all():
+            toggle.click()
+            expect(toggle).to_have_attribute("aria-expanded", "true")
+            problems += [(start, f"at 1366 px, {toggle.inner_text().strip()} menu open: {found}")
+                         for found in axe_violations(desktop)]
+            desktop.keyboard.press("Escape")
     finally:
         for context in contexts:
             context.close()
 
-    assert len(pages) >= 5, pages
+    assert len(pages) >= (3 if role == VISITOR else 5), pages
     # The same problem on several pages (the navigation) is told once, with its pages.
     where: dict[str, list[str]] = {}
     for url, problem in problems:
         where.setdefault(problem, []).append(url)
     assert not where, (
-        f"{len(where)} problems on {len(pages)} pages of the {role.value} in {language}:\n"
+        f"{len(where)} problems on {len(pages)} pages of the {getattr(role, 'value', role)}"
+        f" in {language}:\n"
         + "\n".join(f"{problem} on {', '.join(urls)}" for problem, urls in where.items()))

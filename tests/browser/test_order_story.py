@@ -1,5 +1,7 @@
 """The whole story of an order, as its people live it in Chromium, with every email crossing
-SMTP on loopback."""
+SMTP on loopback: on a desktop screen, and on a 390 px phone (touch, a mobile viewport) where
+the pages are reached through the collapsed navigation menu. At each step the page is no wider
+than the screen and axe-core finds nothing serious on it."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from portal.accounts.models import Role
 from portal.extensions import utcnow
 from portal.i18n import to_local
 from portal.orders.models import Delivery, Order, OrderStatus
+from tests.browser.axe import axe_violations
 from tests.factories import Factory
 
 pytestmark = pytest.mark.browser
@@ -27,6 +30,15 @@ SECOND_TEXT = FIRST_TEXT.replace("raconte des histoires", "raconte mille histoir
 )
 
 
+# A desktop screen, and a phone of 390 px (a mobile viewport that honours the page's meta
+# viewport, touch events).
+SCREENS = {
+    "desktop": {"viewport": {"width": 1366, "height": 900}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+              "device_scale_factor": 2},
+}
+
+
 def log_in(page, email: str) -> None:
     page.goto("/login")
     page.fill("input[name=email]", email)
@@ -35,7 +47,36 @@ def log_in(page, email: str) -> None:
     expect(page).to_have_url(re.compile(r"/home$"))
 
 
-def test_an_order_from_brief_to_approval(new_page, factory, mailbox, ctx):
+def open_from_menu(page, name: str) -> None:
+    """Follow a link of the main navigation as a person would: on a phone, through the menu
+    behind its button."""
+    toggler = page.locator("nav.navbar .navbar-toggler")
+    if toggler.is_visible():
+        toggler.click()
+        expect(page.locator("nav.navbar .navbar-collapse.show")).to_be_visible()
+    page.locator("nav.navbar").get_by_role("link", name=name, exact=True).click()
+
+
+def press(page, locator) -> None:
+    """A finger's tap on a touch screen, the mouse's click elsewhere."""
+    if page.evaluate("() => navigator.maxTouchPoints > 0"):
+        locator.tap()
+    else:
+        locator.click()
+
+
+def check_page(page) -> None:
+    """The page as it stands is no wider than the screen (a phone never scrolls sideways) and
+    axe-core finds no serious or critical violation on it (forms filled, a delivery to judge:
+    states the crawl of tests/browser/test_crawl.py does not reach)."""
+    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"{page.url} is {width[0]} px wide in {width[1]}"
+    found = axe_violations(page)
+    assert not found, f"{page.url}:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_an_order_from_brief_to_approval(screen, new_page, factory, mailbox, ctx):
     content_type = factory.content_type("Article de blog", "Blog article")
     tier = factory.tier(name="Professionnel", client_price_per_word=25, writer_pay_per_word=15,
                         included_revisions=2, min_lead_hours=24)
@@ -44,9 +85,10 @@ def test_an_order_from_brief_to_approval(new_page, factory, mailbox, ctx):
     client = factory.user(Role.CLIENT, name="Boutique Zénith")
 
     # The client writes the brief and watches the price follow the word count.
-    buyer = new_page()
+    buyer = new_page(**SCREENS[screen])
     log_in(buyer, client.email)
-    buyer.goto("/orders/new")
+    open_from_menu(buyer, "Nouvelle commande")
+    expect(buyer).to_have_url(re.compile(r"/orders/new$"))
     buyer.fill("input[name=title]", "Le pagne wax à Lomé")
     buyer.select_option("select[name=content_type_id]", str(content_type.id))
     buyer.select_option("select[name=language]", "fr")
@@ -61,21 +103,26 @@ def test_an_order_from_brief_to_approval(new_page, factory, mailbox, ctx):
     expect(total).to_have_text(re.compile(r"20\s?000"))
     buyer.fill("input[name=primary_keyword]", "pagne wax")
     buyer.fill("textarea[name=instructions]", "Un ton chaleureux, pour des touristes.")
+    check_page(buyer)
     buyer.locator("button[name=save_submit], input[name=save_submit]").click()
     expect(buyer.get_by_test_id("status")).to_have_text("En attente d'un rédacteur")
+    check_page(buyer)
     with ctx() as session:
         order = session.query(Order).one()
         order_id = order.id
         assert order.price_total == 20_000 and order.currency == "XOF"
 
     # The writer claims it from the pool and writes; the autosave shows it kept the text.
-    author = new_page()
+    author = new_page(**SCREENS[screen])
     author.on("dialog", lambda dialog: dialog.accept())
     log_in(author, writer.email)
-    author.goto("/work/pool")
-    author.get_by_test_id("pool-order").filter(has_text="Le pagne wax à Lomé") \
-        .locator("button[type=submit]").click()
+    open_from_menu(author, "Commandes disponibles")
+    expect(author).to_have_url(re.compile(r"/work/pool$"))
+    check_page(author)
+    press(author, author.get_by_test_id("pool-order").filter(has_text="Le pagne wax à Lomé")
+          .locator("button[type=submit]"))
     expect(author).to_have_url(re.compile(rf"/work/orders/{order_id}$"))
+    check_page(author)
     status = author.get_by_test_id("autosave-status")
     before = status.inner_text()
     author.fill("#editor", FIRST_TEXT)
@@ -85,13 +132,16 @@ def test_an_order_from_brief_to_approval(new_page, factory, mailbox, ctx):
     author.locator("#deliver").click()
     expect(author.locator(".alert-success")).to_be_visible()
 
-    # The client asks for a revision with a reason.
-    buyer.goto(f"/orders/{order_id}")
+    # The client finds the order in their list and asks for a revision with a reason.
+    open_from_menu(buyer, "Mes commandes")
+    buyer.locator(f"main a[href$='/orders/{order_id}']").first.click()
+    expect(buyer).to_have_url(re.compile(rf"/orders/{order_id}$"))
+    check_page(buyer)
     expect(buyer.get_by_test_id("delivery-text")).to_contain_text("grand marché de Lomé")
     expect(buyer.get_by_test_id("revisions")).to_have_text("0 sur 2 révisions utilisées")
     buyer.fill("[data-testid=revision-form] textarea[name=reason]",
                "Parlez aussi des couturiers du quartier Bè.")
-    buyer.get_by_test_id("revision-form").locator("button[type=submit]").click()
+    press(buyer, buyer.get_by_test_id("revision-form").locator("button[type=submit]"))
     expect(buyer.get_by_test_id("status")).to_have_text("Révision demandée")
     expect(buyer.get_by_test_id("revisions")).to_have_text("1 sur 2 révisions utilisées")
 
@@ -107,11 +157,15 @@ def test_an_order_from_brief_to_approval(new_page, factory, mailbox, ctx):
     buyer.get_by_test_id("diff-link").first.click()
     expect(buyer.locator("ins").first).to_contain_text("mille")
     expect(buyer.locator("del").first).to_contain_text("des")
+    check_page(buyer)
     buyer.goto(f"/orders/{order_id}")
-    buyer.get_by_test_id("approve-form").locator("input[name=rating][value='4']").check()
-    buyer.get_by_test_id("approve-form").locator("button[type=submit]").click()
+    press(buyer, buyer.get_by_test_id("approve-form").locator("input[name=rating][value='4']"))
+    expect(buyer.get_by_test_id("approve-form").locator("input[name=rating][value='4']")) \
+        .to_be_checked()
+    press(buyer, buyer.get_by_test_id("approve-form").locator("button[type=submit]"))
     expect(buyer.get_by_test_id("status")).to_have_text("Validée")
     expect(buyer.get_by_test_id("timeline")).to_contain_text("Kodjo Amouzou")
+    check_page(buyer)
 
     with ctx() as session:
         order = session.get(Order, order_id)
