@@ -19,6 +19,7 @@ any count. Whatever writes orders another way (a bulk load, a repair by hand) ca
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 import sqlalchemy as sa
@@ -26,6 +27,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.extensions import db
 from portal.orders.models import Order, OrderStatus, OrderStatusCount
+
+log = logging.getLogger(__name__)
 
 
 def _upsert(dialect: str):
@@ -55,10 +58,12 @@ def moved(source: OrderStatus, target: OrderStatus) -> None:
         change({source: -1, target: 1})
 
 
-def recount(connection: sa.Connection | None = None) -> None:
+def recount(connection: sa.Connection | None = None) -> int:
     """Rebuild the counts from the orders themselves (`SELECT status, count(*) … GROUP BY
     status`): after a bulk load that bypassed the services, or to repair (`flask orders
-    recount`). Runs on `connection` when given, else in the session's transaction."""
+    recount`, and the mail worker every night). Each count that differed is logged as a
+    warning (the status, stored and actual) before it is put right; returns how many differed
+    (0: nothing written). Runs on `connection` when given, else in the session's transaction."""
     run = connection.execute if connection is not None else db.session.execute
     bind = connection if connection is not None else db.session.get_bind()
     if bind.dialect.name == "postgresql":
@@ -66,11 +71,24 @@ def recount(connection: sa.Connection | None = None) -> None:
         # this one commits: nothing moves between the count and its writing.
         run(sa.text("LOCK TABLE orders IN SHARE MODE"))
     table = OrderStatusCount.__table__
-    run(table.delete())
-    run(table.insert().from_select(
-        ["status", "count"],
-        sa.select(Order.status, sa.func.count()).group_by(Order.status),
-    ))
+    stored = dict(run(sa.select(table.c.status, table.c.count)).all())
+    actual = dict(run(sa.select(Order.status, sa.func.count()).group_by(Order.status)).all())
+    # A status at zero may have a row or none: both mean 0.
+    differ = sorted((status for status in {*stored, *actual}
+                     if stored.get(status, 0) != actual.get(status, 0)),
+                    key=lambda status: status.value)
+    for status in differ:
+        log.warning("counter drift: order_status_counts[%s] stored %d, actual %d",
+                    status.value, stored.get(status, 0), actual.get(status, 0),
+                    extra={"counter": "order_status_counts", "key": status.value,
+                           "stored": stored.get(status, 0), "actual": actual.get(status, 0)})
+    if differ:
+        run(table.delete())
+        if actual:
+            run(table.insert().values([{"status": status, "count": count}
+                                       for status, count in sorted(
+                                           actual.items(), key=lambda item: item[0].value)]))
+    return len(differ)
 
 
 def counted() -> dict[OrderStatus, int]:
