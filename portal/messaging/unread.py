@@ -203,7 +203,8 @@ def drift(user: User | None = None) -> list[tuple[int, int, int, int]]:
     counted_for = sa.select(actual.c.user_id).where(actual.c.user_id == ReadMarker.user_id,
                                                     actual.c.order_id == ReadMarker.order_id)
     ahead = (
-        sa.select(ReadMarker.user_id, ReadMarker.order_id, ReadMarker.unread, sa.literal(0))
+        sa.select(ReadMarker.user_id, ReadMarker.order_id, ReadMarker.unread,
+                  sa.literal(0, sa.Integer))
         .where(queries.HAS_UNREAD, ~counted_for.exists(),
                *([] if user is None else [ReadMarker.user_id == user.id]))
     )

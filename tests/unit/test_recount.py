@@ -34,20 +34,22 @@ def agency(app, factory, time_machine):
     esi = factory.user(Role.MANAGER)
     time_machine.shift(timedelta(minutes=5))
     written = factory.order(client=ama, writer=kofi, tier=tier, status=OrderStatus.IN_PROGRESS)
-    factory.order(client=ama, tier=tier)
+    quiet = factory.order(client=ama, tier=tier)
     with app.app_context():
         order = db.session.get(Order, written.id)
         post_message(order, db.session.get(User, ama.id), "Une question sur le ton.")
         post_message(order, db.session.get(User, esi.id), "Entre nous.", internal=True)
         db.session.commit()
     app.extensions.pop("portal.nightly_recount", None)
-    yield {"ama": ama.id, "kofi": kofi.id, "esi": esi.id, "written": written.id}
+    yield {"ama": ama.id, "kofi": kofi.id, "esi": esi.id, "written": written.id,
+           "quiet": quiet.id}
     app.extensions.pop("portal.nightly_recount", None)
 
 
 def skew(app, agency) -> None:
-    """Break three kinds of counter by hand and commit: an order count, an unread counter that
-    says too much, and one that says nothing where a message waits."""
+    """Break counters by hand and commit: an order count, an unread counter that says too
+    much, one that says nothing where a message waits, and one for an order where nothing
+    was ever written."""
     with app.app_context():
         assert counters_disagree() == []
         db.session.execute(sa.update(OrderStatusCount)
@@ -58,8 +60,9 @@ def skew(app, agency) -> None:
                            .values(unread=ReadMarker.unread + 3))
         db.session.execute(sa.update(ReadMarker)
                            .where(ReadMarker.user_id == agency["esi"]).values(unread=0))
+        db.session.merge(ReadMarker(user_id=agency["ama"], order_id=agency["quiet"], unread=7))
         db.session.commit()
-        assert len(counters_disagree()) == 3
+        assert len(counters_disagree()) == 4
 
 
 def disagreements(app) -> list[str]:
@@ -77,6 +80,7 @@ def expected_drift(agency) -> list[tuple[str, object, int, int]]:
         ("order_status_counts", "open", 6, 1),
         ("read_markers.unread", (agency["kofi"], agency["written"]), 5, 2),  # note included
         ("read_markers.unread", (agency["esi"], agency["written"]), 0, 1),
+        ("read_markers.unread", (agency["ama"], agency["quiet"]), 7, 0),
     ])
 
 
@@ -85,7 +89,7 @@ def test_the_recounts_find_log_and_repair_the_skewed_counters(app, agency, caplo
     caplog.set_level(logging.INFO)
     with app.app_context():
         assert status_counts.recount() == 1
-        assert unread.repair() == 2
+        assert unread.repair() == 3
         db.session.commit()
     assert disagreements(app) == []
     assert drift_logged(caplog) == expected_drift(agency)
@@ -129,11 +133,11 @@ def test_a_person_is_recounted_alone_from_the_command(app, agency, caplog):
     assert f"unread counters of {kofi}: 1 corrected" in result.output
     assert drift_logged(caplog) == [
         ("read_markers.unread", (agency["kofi"], agency["written"]), 5, 2)]
-    assert len(disagreements(app)) == 2  # the manager's counter and the order count wait
+    assert len(disagreements(app)) == 3  # the others' counters and the order count wait
 
     result = app.test_cli_runner().invoke(args=["messaging", "recount"])
     assert result.exit_code == 0, result.output
-    assert "unread counters of everyone: 1 corrected" in result.output
+    assert "unread counters of everyone: 2 corrected" in result.output
     result = app.test_cli_runner().invoke(args=["orders", "recount"])
     assert result.exit_code == 0, result.output
     assert "open: 1, in_progress: 1" in result.output and "order counts: 1 corrected" \
@@ -148,7 +152,7 @@ def test_an_unknown_address_is_refused_and_changes_nothing(app, agency):
         args=["messaging", "recount", "--email", "personne@example.test"])
     assert result.exit_code == 1
     assert "no account with the address personne@example.test" in result.output
-    assert len(disagreements(app)) == 3
+    assert len(disagreements(app)) == 4
     with app.app_context():  # the suite's own check of the order counts follows every test
         status_counts.recount()
         db.session.commit()
@@ -167,15 +171,30 @@ def test_the_mail_worker_recounts_once_a_night_at_its_hour(
 
     skew(app, agency)
     assert pass_at(datetime(2026, 3, 3, 3, 59, tzinfo=LOME)) == 0  # before the hour
-    assert len(disagreements(app)) == 3
-    assert pass_at(datetime(2026, 3, 3, 4, 0, tzinfo=LOME)) == 3
+    assert len(disagreements(app)) == 4
+    assert pass_at(datetime(2026, 3, 3, 4, 0, tzinfo=LOME)) == 4
     assert drift_logged(caplog) == expected_drift(agency)
-    assert "nightly recount: orders 1 corrected, unread 2 corrected" in caplog.text
+    assert "nightly recount: orders 1 corrected, unread 3 corrected" in caplog.text
     assert disagreements(app) == []
 
     skew(app, agency)
     assert pass_at(datetime(2026, 3, 3, 4, 40, tzinfo=LOME)) == 0  # once a night
     assert pass_at(datetime(2026, 3, 3, 15, 0, tzinfo=LOME)) == 0  # not in the day
-    assert len(disagreements(app)) == 3
-    assert pass_at(datetime(2026, 3, 4, 4, 5, tzinfo=LOME)) == 3  # the next night
+    assert len(disagreements(app)) == 4
+    assert pass_at(datetime(2026, 3, 4, 4, 5, tzinfo=LOME)) == 4  # the next night
+    assert disagreements(app) == []
+
+
+def test_a_large_drift_is_logged_line_by_line_up_to_a_bound_then_as_a_total(
+        app, agency, caplog, monkeypatch):
+    skew(app, agency)
+    monkeypatch.setattr(unread, "LOGGED_DRIFT", 1)
+    caplog.set_level(logging.INFO)
+    with app.app_context():
+        assert unread.repair() == 3
+        status_counts.recount()
+        db.session.commit()
+    lines = [r.getMessage() for r in caplog.records if r.name == "portal.messaging.unread"]
+    assert len(lines) == 2
+    assert lines[1] == "counter drift: 2 more read_markers.unread counters differed"
     assert disagreements(app) == []
