@@ -71,8 +71,14 @@ def recount(connection: sa.Connection | None = None) -> int:
         # this one commits: nothing moves between the count and its writing.
         run(sa.text("LOCK TABLE orders IN SHARE MODE"))
     table = OrderStatusCount.__table__
-    stored = dict(run(sa.select(table.c.status, table.c.count)).all())
-    actual = dict(run(sa.select(Order.status, sa.func.count()).group_by(Order.status)).all())
+    # One statement: both sides from the same snapshot, whatever moves meanwhile (SQLite).
+    stored: dict[OrderStatus, int] = {}
+    actual: dict[OrderStatus, int] = {}
+    for side, status, count in run(sa.union_all(
+        sa.select(sa.literal("stored"), table.c.status, table.c.count),
+        sa.select(sa.literal("actual"), Order.status, sa.func.count()).group_by(Order.status),
+    )):
+        (stored if side == "stored" else actual)[OrderStatus(status)] = count
     # A status at zero may have a row or none: both mean 0.
     differ = sorted((status for status in {*stored, *actual}
                      if stored.get(status, 0) != actual.get(status, 0)),
@@ -83,11 +89,14 @@ def recount(connection: sa.Connection | None = None) -> int:
                     extra={"counter": "order_status_counts", "key": status.value,
                            "stored": stored.get(status, 0), "actual": actual.get(status, 0)})
     if differ:
+        # Rewritten from the orders by the statements themselves (not from what was read
+        # above): on SQLite the DELETE takes the write lock, so nothing moves before the
+        # INSERT … SELECT counts.
         run(table.delete())
-        if actual:
-            run(table.insert().values([{"status": status, "count": count}
-                                       for status, count in sorted(
-                                           actual.items(), key=lambda item: item[0].value)]))
+        run(table.insert().from_select(
+            ["status", "count"],
+            sa.select(Order.status, sa.func.count()).group_by(Order.status),
+        ))
     return len(differ)
 
 
