@@ -14,7 +14,8 @@ status queue there for the few milliseconds of a request. The rows of one change
 in a fixed order (by status), so two moves never wait on each other crosswise, and a
 transaction that moves several orders (the auto-approval) locks those orders before it takes
 any count. Whatever writes orders another way (a bulk load, a repair by hand) calls
-`recount()` afterwards.
+`recount()` afterwards; the mail worker recounts every night too, and logs any drift it finds
+(portal/ops/recount.py).
 """
 
 from __future__ import annotations
