@@ -264,6 +264,9 @@ class Config:
     BACKUP_HOUR = env_int("BACKUP_HOUR", 3)
     BACKUP_KEEP_DAILY = env_int("BACKUP_KEEP_DAILY", 7)
     BACKUP_KEEP_MONTHLY = env_int("BACKUP_KEEP_MONTHLY", 12)
+    # The mail worker recounts the counters (orders per status, unread messages) once a night,
+    # during this hour of AGENCY_TIMEZONE, and logs any drift it corrects (portal/ops/recount.py).
+    RECOUNT_HOUR = env_int("RECOUNT_HOUR", 4)
     # Where pg_dump and pg_restore are (Debian's postgresql-client), for a PostgreSQL database.
     PG_BIN_DIR = env("PG_BIN_DIR", "")
 

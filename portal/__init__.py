@@ -367,6 +367,7 @@ def register_jobs(app: Flask) -> None:
     from portal.notifications.service import run_notification_jobs
     from portal.notifications.worker import PERIODIC_JOBS
     from portal.ops.backup import run_daily_backup
+    from portal.ops.recount import run_nightly_recount
     from portal.orders.jobs import run_order_jobs
 
     if not any(name == "orders" for name, _every, _job in PERIODIC_JOBS):
@@ -376,6 +377,9 @@ def register_jobs(app: Flask) -> None:
     if not any(name == "backup" for name, _every, _job in PERIODIC_JOBS):
         # Looks every five minutes whether the day's archive (BACKUP_HOUR) is due.
         PERIODIC_JOBS.append(("backup", 300.0, run_daily_backup))
+    if not any(name == "recount" for name, _every, _job in PERIODIC_JOBS):
+        # Looks every five minutes whether the night's recount (RECOUNT_HOUR) is due.
+        PERIODIC_JOBS.append(("recount", 300.0, run_nightly_recount))
     if not any(name == "billing" for name, _every, _job in PERIODIC_JOBS):
         PERIODIC_JOBS.append(("billing", 3600.0, run_billing_jobs))
 

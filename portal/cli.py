@@ -130,11 +130,13 @@ def dev_server_command(port: int, smtp_port: int, inbound_port: int) -> None:
 
 def register(app: Flask) -> None:
     from portal.billing.jobs import billing_cli
+    from portal.messaging.cli import messaging_cli
     from portal.ops.cli import backup_cli, upgrade_command
     from portal.orders.cli import orders_cli
 
     app.cli.add_command(billing_cli)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(messaging_cli)
     app.cli.add_command(backup_cli)
     app.cli.add_command(upgrade_command)
     app.cli.add_command(orders_cli)

@@ -148,8 +148,9 @@ def window(order: Order, viewer: User, *, events: list[OrderEvent] | None = None
 # --- what "unread" means --------------------------------------------------------------------
 # The definition, for one person: the messages of the conversations they take part in, written by
 # someone else after their last visit, that they may see. The counters of read_markers.unread
-# (portal.messaging.unread) hold its answer per order; `recount_unread` runs it for real: the
-# recount tool and the tests' oracle.
+# (portal.messaging.unread) hold its answer per order; `recount_unread` runs it for real for one
+# person: the tests' oracle. The repair (`unread.repair`: `flask messaging recount`, and the mail
+# worker every night) checks the counters against its form for everyone, `unread.counted`.
 
 
 def _unread_condition(user: User) -> sa.ColumnElement[bool]:

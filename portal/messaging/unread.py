@@ -33,10 +33,13 @@ At the same moment in two transactions: a message and a visit agree (the upsert 
 alone a row read after the message); a message and a writer change agree (rule 1 share-locks
 the order's row, which the move's UPDATE holds). A message posted while a person's role changes
 or their account is reopened may be missed by their recount, until their next visit of that
-order (rare; `recount` puts it right).
+order (rare; `repair`, which the mail worker runs every night and `flask messaging recount` by
+hand, puts it right and logs it).
 """
 
 from __future__ import annotations
+
+import logging
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -48,6 +51,11 @@ from portal.messaging.models import Message, ReadMarker
 from portal.orders.models import Order, OrderStatus
 
 _COLUMNS = ("user_id", "order_id", "unread")
+# Drift is logged one line per counter up to this many, then as a total: a restore by hand may
+# leave every counter of the agency behind.
+LOGGED_DRIFT = 50
+
+log = logging.getLogger(__name__)
 
 
 def counted(role: Role, *where: sa.ColumnElement[bool]) -> sa.Select:
@@ -175,3 +183,49 @@ def recount_everyone() -> None:
     )
     for role in Role:
         db.session.execute(counter_upsert(counted(role), add=False))
+
+
+def drift(user: User | None = None) -> list[tuple[int, int, int, int]]:
+    """The counters of `user` (or of everyone) that differ from the definition, as (user_id,
+    order_id, stored, actual), read in one statement that writes nothing. An inactive
+    person's definition is 0 everywhere."""
+    scope = [] if user is None else [User.id == user.id]
+    roles = list(Role) if user is None else [user.role]
+    zero = sa.literal(0, sa.Integer)
+    # Both sides in one list, summed per pair: no join between them, each read once.
+    sides = sa.union_all(
+        sa.select(ReadMarker.user_id, ReadMarker.order_id, ReadMarker.unread.label("stored"),
+                  zero.label("actual"))
+        .where(queries.HAS_UNREAD, *([] if user is None else [ReadMarker.user_id == user.id])),
+        *(sa.select(found.c.user_id, found.c.order_id, zero, found.c.unread)
+          for found in (counted(role, *scope).subquery() for role in roles)),
+    ).subquery()
+    stored, actual = sa.func.sum(sides.c.stored), sa.func.sum(sides.c.actual)
+    rows = db.session.execute(
+        sa.select(sides.c.user_id, sides.c.order_id, stored, actual)
+        .group_by(sides.c.user_id, sides.c.order_id).having(stored != actual)
+    ).all()
+    return sorted((int(u), int(o), int(s), int(a)) for u, o, s, a in rows)
+
+
+def repair(user: User | None = None) -> int:
+    """Compare `user`'s counters (or everyone's) with the definition; when any differs, log each
+    difference as a warning (person, order, stored, actual; the first LOGGED_DRIFT, then the
+    total) and recount them (`recount` or `recount_everyone`). Returns how many differed (0:
+    nothing written). Run every night by the mail worker and by `flask messaging recount`."""
+    found = drift(user)
+    for user_id, order_id, stored, actual in found[:LOGGED_DRIFT]:
+        log.warning("counter drift: read_markers.unread[user %d, order %d] stored %d, actual %d",
+                    user_id, order_id, stored, actual,
+                    extra={"counter": "read_markers.unread", "key": (user_id, order_id),
+                           "stored": stored, "actual": actual})
+    if len(found) > LOGGED_DRIFT:
+        log.warning("counter drift: %d more read_markers.unread counters differed",
+                    len(found) - LOGGED_DRIFT,
+                    extra={"counter": "read_markers.unread", "differed": len(found)})
+    if found:
+        if user is None:
+            recount_everyone()
+        else:
+            recount(user)
+    return len(found)

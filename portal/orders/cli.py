@@ -34,12 +34,13 @@ def reminders_command() -> None:
 @orders_cli.command("recount")
 def recount_command() -> None:
     """Count the orders per status again, from the orders themselves (after a bulk load that
-    bypassed the services, or a repair by hand)."""
+    bypassed the services, or a repair by hand); each count that differed is logged."""
     from portal.orders.status_counts import counted, recount
 
-    recount()
+    corrected = recount()
     db.session.commit()
     click.echo(", ".join(f"{status.value}: {count}" for status, count in counted().items()))
+    click.echo(f"order counts: {corrected} corrected")
 
 
 @orders_cli.command("index-texts")

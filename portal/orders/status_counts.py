@@ -14,11 +14,13 @@ status queue there for the few milliseconds of a request. The rows of one change
 in a fixed order (by status), so two moves never wait on each other crosswise, and a
 transaction that moves several orders (the auto-approval) locks those orders before it takes
 any count. Whatever writes orders another way (a bulk load, a repair by hand) calls
-`recount()` afterwards.
+`recount()` afterwards; the mail worker recounts every night too, and logs any drift it finds
+(portal/ops/recount.py).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 import sqlalchemy as sa
@@ -26,6 +28,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.extensions import db
 from portal.orders.models import Order, OrderStatus, OrderStatusCount
+
+log = logging.getLogger(__name__)
 
 
 def _upsert(dialect: str):
@@ -55,10 +59,12 @@ def moved(source: OrderStatus, target: OrderStatus) -> None:
         change({source: -1, target: 1})
 
 
-def recount(connection: sa.Connection | None = None) -> None:
+def recount(connection: sa.Connection | None = None) -> int:
     """Rebuild the counts from the orders themselves (`SELECT status, count(*) … GROUP BY
     status`): after a bulk load that bypassed the services, or to repair (`flask orders
-    recount`). Runs on `connection` when given, else in the session's transaction."""
+    recount`, and the mail worker every night). Each count that differed is logged as a
+    warning (the status, stored and actual) before it is put right; returns how many differed
+    (0: nothing written). Runs on `connection` when given, else in the session's transaction."""
     run = connection.execute if connection is not None else db.session.execute
     bind = connection if connection is not None else db.session.get_bind()
     if bind.dialect.name == "postgresql":
@@ -66,11 +72,33 @@ def recount(connection: sa.Connection | None = None) -> None:
         # this one commits: nothing moves between the count and its writing.
         run(sa.text("LOCK TABLE orders IN SHARE MODE"))
     table = OrderStatusCount.__table__
-    run(table.delete())
-    run(table.insert().from_select(
-        ["status", "count"],
-        sa.select(Order.status, sa.func.count()).group_by(Order.status),
-    ))
+    # One statement: both sides from the same snapshot, whatever moves meanwhile (SQLite).
+    stored: dict[OrderStatus, int] = {}
+    actual: dict[OrderStatus, int] = {}
+    for side, status, count in run(sa.union_all(
+        sa.select(sa.literal("stored"), table.c.status, table.c.count),
+        sa.select(sa.literal("actual"), Order.status, sa.func.count()).group_by(Order.status),
+    )):
+        (stored if side == "stored" else actual)[OrderStatus(status)] = count
+    # A status at zero may have a row or none: both mean 0.
+    differ = sorted((status for status in {*stored, *actual}
+                     if stored.get(status, 0) != actual.get(status, 0)),
+                    key=lambda status: status.value)
+    for status in differ:
+        log.warning("counter drift: order_status_counts[%s] stored %d, actual %d",
+                    status.value, stored.get(status, 0), actual.get(status, 0),
+                    extra={"counter": "order_status_counts", "key": status.value,
+                           "stored": stored.get(status, 0), "actual": actual.get(status, 0)})
+    if differ:
+        # Rewritten from the orders by the statements themselves (not from what was read
+        # above): on SQLite the DELETE takes the write lock, so nothing moves before the
+        # INSERT … SELECT counts.
+        run(table.delete())
+        run(table.insert().from_select(
+            ["status", "count"],
+            sa.select(Order.status, sa.func.count()).group_by(Order.status),
+        ))
+    return len(differ)
 
 
 def counted() -> dict[OrderStatus, int]:
