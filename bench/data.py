@@ -34,7 +34,8 @@ import sqlalchemy as sa
 from bench import WORK_DIR
 from bench.words import TONES_AUDIENCES, TextPool, title
 from config import Config
-from portal.demo import CONTENT_TYPES, TIERS
+from portal.demo import CONTENT_TYPES, REVIEWED_TIERS
+from portal.demo import TIERS as DEMO_TIERS
 
 PASSWORD = "bench-password-2026-portail"  # noqa: S105 - the benchmark's own throwaway accounts
 EMAIL_DOMAIN = "bench.example.com"
@@ -55,6 +56,9 @@ RECENT_DAYS = 45
 RECENT_STATUSES = {"draft": 8, "awaiting_payment": 2, "open": 12, "in_progress": 25,
                    "delivered": 20, "revision_requested": 8, "approved": 22, "cancelled": 5}
 OLD_STATUSES = {"approved": 92, "cancelled": 8}
+# The demo's tiers but those an editor reviews: the bench measures the client's path, where a
+# delivery reaches its client at once (each delivery is released when made).
+TIERS = [tier for tier in DEMO_TIERS if tier[0] not in REVIEWED_TIERS]
 TIER_WEIGHTS = (55, 33, 12)  # Essentiel, Professionnel, Expert
 RUSH_WINDOW = timedelta(hours=72)
 RUSH_PERCENT = 30
@@ -548,7 +552,7 @@ def build(url: str, scale: float, *, seed: int = 20260101,
         loader.add("tiers", {"id": position, "name": name, "description": description,
                              "client_price_per_word": price, "writer_pay_per_word": pay,
                              "included_revisions": revisions, "min_lead_hours": lead,
-                             "position": position, "active": True})
+                             "position": position, "active": True, "requires_review": False})
     tier_ids = list(range(1, len(TIERS) + 1))
     dataset.pool_tier_id = dataset.quote_tier_id = tier_ids[0]
 
@@ -734,6 +738,7 @@ def build(url: str, scale: float, *, seed: int = 20260101,
             "reference_urls": "", "reference_texts": "", "instructions": pool.words(40),
             "deadline": deadline,
             "currency": CURRENCY, "extra_revisions": 0, "revisions_used": 0,
+            "sample_consent": False,
             "created_at": created, "updated_at": last, "submitted_at": submitted,
         }
         if rnd.random() < 0.3:
@@ -763,7 +768,7 @@ def build(url: str, scale: float, *, seed: int = 20260101,
                     "id": new_id("deliveries"), "order_id": order_id, "number": delivery_number,
                     "writer_id": writer, "text": text, "word_count": count,
                     "note": pool.words(20) if rnd.random() < 0.4 else "",
-                    "created_at": moment}))
+                    "created_at": moment, "released_at": moment}))
                 order["delivered_at"] = moment
             elif action == "request_revision":
                 order["revisions_used"] += 1

@@ -93,6 +93,8 @@ AGENCY_PAGES = [
     ("POST", "/agency/orders/{order}/assign"),
     ("POST", "/agency/orders/{order}/deadline"),
     ("POST", "/agency/orders/{order}/revisions"),
+    ("POST", "/agency/orders/{order}/references"),
+    ("POST", "/agency/orders/{order}/showcase"),
     ("GET", "/agency/templates"),
     ("GET", "/agency/templates/new"),
     ("POST", "/agency/templates/new"),

@@ -17,6 +17,7 @@ from portal.orders.models import Delivery, Draft, Order, OrderEvent, OrderStatus
 from tests.http.pages import by_testid, flashes, location, page_text, texts
 from tests.http.writing_helpers import (
     ARTICLE,
+    SECOND_ARTICLE,
     act,
     catalogue,
     change,
@@ -713,8 +714,9 @@ def test_assignments_by_tab_with_counts_and_overdue_deadlines(app, cat, shop, wr
     approved = place_order(app, shop, cat, title="Approuvé", words=(100, 200))
     for order_id in (writing, late, delivered, approved):
         act(app, order_id, writer, "claim")
-    for order_id in (delivered, approved):
-        act(app, order_id, writer, "save_draft", ARTICLE, base_version=0)
+    # Two texts of their own: the same text delivered twice would wait for an editor.
+    for order_id, text in ((delivered, ARTICLE), (approved, SECOND_ARTICLE)):
+        act(app, order_id, writer, "save_draft", text, base_version=0)
         act(app, order_id, writer, "deliver")
     act(app, approved, shop, "approve", 5)
     change(app, late, deadline=utcnow() - timedelta(hours=2))

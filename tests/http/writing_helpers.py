@@ -27,6 +27,20 @@ ARTICLE = (
     "racontent les légendes de l'arbre.\n"
 )
 
+# Another text on the same brief, none of its phrases in ARTICLE: two orders delivered with the
+# same text would read as a copy and wait for an editor (portal/orders/originality.py).
+SECOND_ARTICLE = (
+    "# Sous le baobab du village\n\nAu centre de la place, un vieux baobab sert de point de "
+    "rendez-vous depuis des générations. Les marchandes y posent leurs paniers dès l'aube, "
+    "et les voyageurs fatigués cherchent son ombre épaisse vers midi.\n\n"
+    "## Des usages sans fin\n\nAvec la pulpe blanche du fruit, les familles préparent une "
+    "boisson sucrée appelée bouye. Les graines grillées se grignotent, et les fibres de "
+    "l'écorce deviennent des nattes ou des filets de pêche.\n\n"
+    "Quand vient la saison sèche, l'arbre perd ses feuilles mais garde sa réserve d'eau. "
+    "Les guides racontent aux visiteurs qu'il faut parfois dix personnes, bras tendus, pour "
+    "faire le tour de son tronc.\n"
+)
+
 
 @dataclass(frozen=True)
 class Catalogue:

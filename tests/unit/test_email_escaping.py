@@ -156,6 +156,8 @@ def build_every_email(app, factory) -> tuple[dict[str, str], set[str]]:
             "notify_unassigned": lambda: emails.notify_unassigned(
                 stored, event, session.get(User, previous.id)),
             "notify_delivered": lambda: emails.notify_delivered(stored, event, None),
+            "notify_in_review": lambda: emails.notify_in_review(stored, event, None),
+            "notify_returned": lambda: emails.notify_returned(stored, event, None),
             "notify_revision": lambda: emails.notify_revision(stored, event, None),
             "notify_approved": lambda: emails.notify_approved(stored, event, None),
             "notify_auto_approved": lambda: emails.notify_auto_approved(stored, event, None),

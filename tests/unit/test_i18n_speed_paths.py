@@ -44,8 +44,9 @@ def _request(app, language: str, zone: str):
     return context
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def agency_zone(app):
+    """`_request` sets the agency's zone on the shared app: every test here puts it back."""
     saved = app.config["AGENCY_TIMEZONE"]
     yield
     app.config["AGENCY_TIMEZONE"] = saved
