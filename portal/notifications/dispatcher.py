@@ -187,7 +187,14 @@ class OutboxMessage(Message):
 
     def as_bytes(self) -> bytes:
         if self.written is None:
-            self.written = self._message().as_bytes(policy=_WIRE_POLICY)
+            message = self._message()
+            # The generator would draw a random boundary and compile a regular expression for
+            # it to check the text does not hold it (a sixth of the time of writing an email).
+            # 128 random bits drawn after the text was written cannot be guessed by it.
+            for part in message.walk():
+                if part.is_multipart() and part.get_boundary() is None:
+                    part.set_boundary(f"=={uuid.uuid4().hex}==")
+            self.written = message.as_bytes(policy=_WIRE_POLICY)
         return self.written
 
 
