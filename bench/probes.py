@@ -168,7 +168,8 @@ def mail_throughput(dataset: DataSet, count: int, batch_size: int = 200,
             db.engine.dispose()
     finally:
         received = _stop_sink(sink)
-    return {"queued": count, "batch_size": batch_size, "group_size": group_size, "seconds": round(elapsed, 3),
+    return {"queued": count, "batch_size": batch_size, "group_size": group_size,
+            "seconds": round(elapsed, 3),
             "emails_per_second": round(totals["sent"] / elapsed, 1) if elapsed else None,
             **totals, "sink": received,
             "emails_per_connection": round(totals["sent"] / totals["connections"], 1)

@@ -11,8 +11,10 @@ group rather than two per email:
 - the group ends with one commit that marks its sent rows sent and its failed rows failed or
   back to wait with backoff, each row on its own: one refused email never holds back the others.
 
-A group is closed early once half the lease has gone since it started, its untried rows given
-back their try and sent in the next group: no row is ever sent on a lease that may have run out.
+A row tried before (a retry, or taken over from a worker that died, perhaps because of it) is a
+group of its own. A group is closed early once half the lease has gone since it started, its
+untried rows given back their try and sent in the next group: no row is ever sent on a lease
+that may have run out.
 
 **The bound on resends after a crash**: a worker that dies between the relay's acceptance of an
 email and the commit of its group leaves that group's rows in "sending"; once their lease has run
@@ -395,9 +397,24 @@ def _close_group(group: _Group, token: str, report: DispatchReport,
             .values(attempts=OutboxEmail.attempts - 1)
             .execution_options(synchronize_session=False)
         )
+        for row in give_back:
+            set_committed_value(row, "attempts", row.attempts - 1)
     db.session.commit()
     report.sent += len(group.sent)
     report.sent_ids.extend(group.sent)
+
+
+def _next_group(remaining: list[OutboxEmail], size: int) -> list[OutboxEmail]:
+    """Takes the next group off `remaining`: up to `size` first tries, or one row tried before
+    alone. A row taken over from a worker that died may be what killed it: alone, its tries
+    (counted as they start) never count against the rows that happened to share its group."""
+    if remaining[0].attempts:
+        return [remaining.pop(0)]
+    count = 1
+    while count < min(size, len(remaining)) and not remaining[count].attempts:
+        count += 1
+    group, remaining[:count] = remaining[:count], []
+    return group
 
 
 def _send_batch(remaining: list[OutboxEmail], token: str, report: DispatchReport) -> None:
@@ -411,7 +428,7 @@ def _send_batch(remaining: list[OutboxEmail], token: str, report: DispatchReport
         with TimeoutConnection(current_app.extensions["mail"]) as connection:
             report.connections += 1
             while remaining:
-                candidates, remaining[:size] = remaining[:size], []
+                candidates = _next_group(remaining, size)
                 started = utcnow()
                 ours = _start_group(candidates, token)
                 report.lost += len(candidates) - len(ours)

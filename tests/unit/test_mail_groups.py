@@ -57,6 +57,37 @@ def test_a_group_is_committed_together(app, ctx, monkeypatch):
     assert sorted(Counter(message_ids(box)).values()) == [1] * 7
 
 
+def test_a_row_tried_before_is_a_group_of_its_own(app, ctx, monkeypatch):
+    """A retry, or a row taken over from a worker that died (perhaps because of it), goes
+    alone: if it kills the worker again, the try counted against it is not counted against
+    the first tries that would have shared its group."""
+    monkeypatch.setitem(app.config, "MAIL_GROUP_SIZE", 4)
+    seen: list[dict[int, OutboxStatus]] = []
+
+    class Watching(Mailbox):
+        async def handle_DATA(self, server, session, envelope):
+            seen.append(statuses(app))
+            return await super().handle_DATA(server, session, envelope)
+
+    ids = queue(ctx, *(f"retry{i}@example.test" for i in range(6)))
+    with ctx() as session:
+        for row_id in ids[2:4]:  # tried once already, due again now
+            session.get(OutboxEmail, row_id).attempts = 1
+        session.commit()
+    with relay(app, Watching) as box:
+        report = box.deliver()
+
+    assert report.sent_ids == ids
+    groups = [ids[0:2], ids[2:3], ids[3:4], ids[4:6]]
+    for n, snapshot in enumerate(seen):
+        [current] = [g for g in groups if ids[n] in g]
+        done = ids[:ids.index(current[0])]
+        expected = {row_id: (OutboxStatus.SENT if row_id in done else OutboxStatus.SENDING)
+                    for row_id in ids}
+        assert snapshot == expected, f"while sending email {n}"
+    assert [r.attempts for r in rows(ctx)] == [1, 1, 2, 2, 1, 1]
+
+
 class PickyOnce(Mailbox):
     """Refuses one mailbox for good (550) and asks to try another later (451), once."""
 
