@@ -182,6 +182,9 @@ class Config:
     MAIL_RETRY_MAX_SECONDS = env_int("MAIL_RETRY_MAX_SECONDS", 6 * 3600)
     MAIL_CLAIM_LEASE_SECONDS = env_int("MAIL_CLAIM_LEASE_SECONDS", 300)
     MAIL_BATCH_SIZE = env_int("MAIL_BATCH_SIZE", 200)
+    # Rows marked sent together in one commit: after a crash between the relay's answer and
+    # that commit, at most this many emails go twice (portal/notifications/dispatcher.py).
+    MAIL_GROUP_SIZE = env_int("MAIL_GROUP_SIZE", 25)
     MAIL_WORKER_INTERVAL = float(env("MAIL_WORKER_INTERVAL", "2"))
     # Where the development SMTP sink keeps what it receives (a Maildir), read by the Mailbox page.
     MAILBOX_DIR = env("MAILBOX_DIR", str(INSTANCE_DIR / "mailbox"))

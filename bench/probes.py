@@ -109,9 +109,11 @@ def _stop_sink(process: subprocess.Popen) -> dict:
     return json.loads(lines[-1]) if lines else {}
 
 
-def mail_throughput(dataset: DataSet, count: int, batch_size: int = 200) -> dict:
+def mail_throughput(dataset: DataSet, count: int, batch_size: int = 200,
+                    group_size: int | None = None) -> dict:
     """Queue `count` outbox rows (one real email, rendered once, copied), then time
-    `send_pending()` until the outbox is empty, against an SMTP sink on loopback."""
+    `send_pending()` until the outbox is empty, against an SMTP sink on loopback.
+    `group_size`: MAIL_GROUP_SIZE, the portal's default if None."""
     from portal.extensions import db, utcnow
     from portal.notifications.dispatcher import send_pending
     from portal.notifications.models import OutboxEmail, OutboxStatus
@@ -121,7 +123,9 @@ def mail_throughput(dataset: DataSet, count: int, batch_size: int = 200) -> dict
     try:
         app = make_app(dataset.url, MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False,
                        MAIL_USE_SSL=False, MAIL_USERNAME=None, MAIL_PASSWORD=None,
-                       MAIL_BATCH_SIZE=batch_size)
+                       MAIL_BATCH_SIZE=batch_size,
+                       **({} if group_size is None else {"MAIL_GROUP_SIZE": group_size}))
+        group_size = app.config["MAIL_GROUP_SIZE"]
         with app.app_context():
             model = queue_email(
                 kind="reset_password", key=f"bench:model:{uuid.uuid4().hex}",
@@ -164,7 +168,8 @@ def mail_throughput(dataset: DataSet, count: int, batch_size: int = 200) -> dict
             db.engine.dispose()
     finally:
         received = _stop_sink(sink)
-    return {"queued": count, "batch_size": batch_size, "seconds": round(elapsed, 3),
+    return {"queued": count, "batch_size": batch_size, "group_size": group_size,
+            "seconds": round(elapsed, 3),
             "emails_per_second": round(totals["sent"] / elapsed, 1) if elapsed else None,
             **totals, "sink": received,
             "emails_per_connection": round(totals["sent"] / totals["connections"], 1)

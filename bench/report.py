@@ -282,7 +282,8 @@ def markdown(outcome: dict) -> str:
                   f"`send_pending()` sent {mail['sent']:,} of {mail['queued']:,} queued emails "
                   f"in {mail['seconds']:.2f} s: **{_fmt(mail['emails_per_second'])} emails/s**, "
                   f"{mail['connections']} SMTP connections ({_fmt(mail['emails_per_connection'])}"
-                  f" emails each, batches of {mail['batch_size']}); the sink received "
+                  f" emails each, batches of {mail['batch_size']}, marked sent in groups of "
+                  f"{mail.get('group_size') or 1}); the sink received "
                   f"{mail['sink'].get('messages', '?')} messages over "
                   f"{mail['sink'].get('sessions', '?')} sessions; retried {mail['retried']}, "
                   f"failed {mail['failed']}.", ""]

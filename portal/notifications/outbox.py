@@ -1,7 +1,9 @@
 """Building emails: render both parts in the recipient's language and add an outbox row.
 
 Nothing here talks to SMTP. The row joins the caller's transaction, so a change that is rolled
-back sends nothing, and the dispatcher delivers what was committed.
+back sends nothing, and the dispatcher delivers what was committed: each row once, except that
+a worker dying between the relay's answer and its commit sends at most one group
+(MAIL_GROUP_SIZE) again (portal/notifications/dispatcher.py).
 
 Emails are rendered by their own Jinja environment (`email_templates`), where every value a
 template prints is escaped unless it is real Markup: see `as_text`.

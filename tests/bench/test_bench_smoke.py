@@ -72,3 +72,23 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_scale(tmp_path):
                   "writer_earnings", "payouts"):
         assert dataset["rows"][table] > 0, table
     assert outcome["machine"]["nproc"] and full["database_version"]
+
+
+@pytest.mark.bench
+def test_the_mail_probe_runs_alone():
+    """`python -m bench.mail`: the dispatcher alone on a fresh database, every email received
+    once by the sink, in groups of the size asked for."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BENCH_DATABASE_URL")}
+    if os.environ.get("TEST_DATABASE_URL", "").startswith(("postgresql", "postgres://")):
+        env["BENCH_DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.mail", "--mail", "60", "--batch-size", "25",
+         "--group-size", "10"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout[run.stdout.index("{"):])
+    assert (result["queued"], result["sent"], result["group_size"]) == (60, 60, 10)
+    assert result["sink"]["messages"] == 60
+    assert (result["retried"], result["failed"], result["lost"]) == (0, 0, 0)
+    assert result["passes"] == 3 and result["emails_per_second"] > 0
