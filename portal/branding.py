@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, abort, current_app, request, send_file, url_for
+from flask import Blueprint, Flask, Response, current_app, request, send_file, url_for
+from markupsafe import escape
 
 bp = Blueprint("brand", __name__)
 
@@ -162,11 +163,25 @@ def stylesheet():
     return response.make_conditional(request)
 
 
+MONOGRAM = ('<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96" viewBox="0 0 96 96">'
+            '<rect width="96" height="96" rx="22" fill="{fill}"/>'
+            '<text x="48" y="61" text-anchor="middle" font-family="system-ui, sans-serif" '
+            'font-size="38" font-weight="700" fill="#ffffff">{initials}</text></svg>')
+
+
 @bp.get("/brand/logo")
 def logo():
+    """The agency's logo; without AGENCY_LOGO, its monogram in its colour (an address that
+    always answers, for a link preview or a bookmark icon)."""
     brand = current_brand()
     if brand.logo is None:
-        abort(404)
+        svg = MONOGRAM.format(fill=hex_of(ink_for(brand.color)),
+                              initials=escape(brand.initials)).encode()
+        response = Response(svg, mimetype="image/svg+xml")
+        response.set_etag(hashlib.sha256(svg).hexdigest()[:20])
+        response.headers["Cache-Control"] = "public, max-age=86400"
+        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+        return response.make_conditional(request)
     mimetype = LOGO_TYPES.get(brand.logo.suffix.lower()) or mimetypes.guess_type(brand.logo)[0]
     response = send_file(brand.logo, mimetype=mimetype, conditional=True, max_age=86400)
     if brand.logo.suffix.lower() == ".svg":

@@ -43,8 +43,14 @@ def test_every_page_loads_the_brand_before_the_portals_stylesheet(client):
     assert 'class="brand-monogram' in page and ">P</span>" in page  # "Agence Plume"
 
 
-def test_without_a_logo_there_is_no_logo_to_fetch(client):
-    assert client.get("/brand/logo").status_code == 404
+def test_without_a_logo_the_logo_address_draws_the_monogram(client):
+    served = client.get("/brand/logo")
+    assert served.status_code == 200 and served.mimetype == "image/svg+xml"
+    svg = served.get_data(as_text=True)
+    assert ">P</text>" in svg and 'fill="#' in svg and "<script" not in svg
+    assert served.headers["Content-Security-Policy"].startswith("sandbox")
+    assert client.get("/brand/logo", headers={"If-None-Match": served.headers["ETag"]}
+                      ).status_code == 304
 
 
 def test_a_light_colour_gets_a_darker_ink_for_white_text(database_url, tmp_path):
