@@ -24,11 +24,12 @@ import secrets
 import unicodedata
 import zipfile
 import zlib
+from urllib.parse import quote
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from flask import Response, current_app, stream_with_context
+from flask import Response, current_app
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
@@ -200,14 +201,27 @@ def stored_download(stored_name: str, media_type: str, name: str, what: str) -> 
     except (FileNotFoundError, ValueError):  # ValueError: a name the portal did not make
         log.error("%s has no stored file %r", what, stored_name)
         return None
-    response = Response(stream_with_context(opened.chunks()), direct_passthrough=True)
+    # The chunks need no request context: none is kept alive while the download runs (a
+    # stream_with_context left unread would keep this request's user for the next one).
+    response = Response(opened.chunks(), direct_passthrough=True)
     response.content_length = opened.size
     response.headers["Content-Type"] = media_type
-    response.headers.set("Content-Disposition", "attachment", filename=name)
+    response.headers.set("Content-Disposition", "attachment", **_download_names(name))
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _download_names(name: str) -> dict[str, str]:
+    # As send_file names a download: an ASCII name as is, else an ASCII fallback and the
+    # UTF-8 name (RFC 6266).
+    try:
+        name.encode("ascii")
+    except UnicodeEncodeError:
+        simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+        return {"filename": simple, "filename*": "UTF-8''" + quote(name, safe="!#$&+^`|~")}
+    return {"filename": name}
 
 
 def attachments_of(order: Order) -> list[Attachment]:
