@@ -24,9 +24,9 @@ import secrets
 import unicodedata
 import zipfile
 import zlib
-from urllib.parse import quote
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from flask import Response, current_app
