@@ -236,7 +236,15 @@ class Config:
     ORDER_MAX_DAYS_AHEAD = env_int("ORDER_MAX_DAYS_AHEAD", 365)
     ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
     ATTACHMENTS_PER_ORDER = 5
+    # Where brief, message and proof files are kept (portal/storage.py): "local" (UPLOAD_DIR)
+    # or "s3", an S3-compatible bucket every web node shares. S3 credentials come from boto3's
+    # usual places (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, an instance role).
+    STORAGE = (env("STORAGE", "local") or "local").lower()
     UPLOAD_DIR = env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    S3_BUCKET = env("S3_BUCKET")
+    S3_ENDPOINT_URL = env("S3_ENDPOINT_URL")  # unset: AWS; else MinIO, Garage, Scaleway…
+    S3_REGION = env("S3_REGION")
+    S3_PREFIX = env("S3_PREFIX", "")  # keys' prefix, e.g. "portal/", to share a bucket
     ORDERS_PER_PAGE = 20
     # "My orders" → one .zip of the texts approved in a period: at most this many texts (each
     # is made into a Word file at download time; a longer list asks for a shorter period).
@@ -350,6 +358,11 @@ class ProductionConfig(Config):
         limits_on = env_bool("RATELIMIT_ENABLED", True)
         if limits_on:
             required.append("RATELIMIT_STORAGE_URI")
+        storage = (env("STORAGE", "local") or "local").lower()
+        if storage not in {"local", "s3"}:
+            raise MissingSetting(f"STORAGE must be local or s3, not {storage!r}")
+        if storage == "s3":
+            required.append("S3_BUCKET")
         missing = [name for name in required if not env(name)]
         if missing:
             raise MissingSetting(
@@ -364,6 +377,7 @@ class ProductionConfig(Config):
         cls.TRUSTED_HOSTS = env_list("TRUSTED_HOSTS") or [base_host]
         cls.RATELIMIT_ENABLED = limits_on
         cls.RATELIMIT_STORAGE_URI = env("RATELIMIT_STORAGE_URI", "memory://")
+        cls.STORAGE, cls.S3_BUCKET = storage, env("S3_BUCKET")
         log = logging.getLogger("portal.config")
         if not limits_on:
             log.warning("RATELIMIT_ENABLED is off: logins, sign-ups and resets are not throttled.")

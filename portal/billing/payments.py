@@ -178,7 +178,7 @@ def _declare(client: User, company_id: int, declaration: Declaration, **target) 
     if declaration.proof is not None and declaration.proof.filename:
         checked = uploads.check_upload(declaration.proof, field="proof")
         try:
-            stored = uploads.store(checked.data)
+            stored = uploads.store(checked.data, checked.media_type)
         except OSError:
             raise Conflict(_("The file could not be stored. Please try again in a moment."),
                            field="proof") from None

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -71,7 +70,6 @@ from portal.billing.models import (
 )
 from portal.extensions import db
 from portal.orders.models import Order
-from portal.orders.uploads import path_of
 from portal.privacy.parts import Erasure, ExportFile, Part, Section
 from portal.style_guides.models import StyleGuide
 
@@ -216,7 +214,7 @@ def _declared_payments(person: User) -> tuple[list[dict], list[ExportFile]]:
             proof = ExportFile(
                 path=f"files/billing/payments/{payment.id}-{payment.proof_name}",
                 name=payment.proof_name or "",
-                source=path_of(SimpleNamespace(stored_name=payment.proof_stored_name)))
+                stored_name=payment.proof_stored_name)
             proofs.append(proof)
             entry["proof"] = {"name": payment.proof_name, "path": proof.path}
         payments.append(entry)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from types import SimpleNamespace
 
 from flask import (
     Blueprint,
@@ -200,14 +199,10 @@ def payment_proof(payment_id: int):
     payment = payments.payment_for(current_user, payment_id)
     if not payment.proof_stored_name:
         abort(404)
-    path = uploads.path_of(SimpleNamespace(stored_name=payment.proof_stored_name))
-    if not path.is_file():
-        log.error("payment %s has no proof file %s", payment.id, path)
+    response = uploads.stored_download(payment.proof_stored_name, payment.proof_media_type,
+                                       payment.proof_name, f"payment {payment.id}")
+    if response is None:
         abort(404)
-    response = send_file(path, mimetype=payment.proof_media_type, as_attachment=True,
-                         download_name=payment.proof_name, max_age=0)
-    response.headers["Content-Security-Policy"] = "sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -13,7 +13,6 @@ from portal.accounts.models import Role, User
 from portal.extensions import db
 from portal.messaging.models import Message, MessageAttachment, ReadMarker
 from portal.orders.models import Order
-from portal.orders.uploads import path_of
 from portal.privacy.parts import Erasure, ExportFile, Part, Section
 
 
@@ -46,7 +45,7 @@ def export(person: User) -> Section:
         for attachment in message.attachments:
             exported = ExportFile(path=f"files/messages/{reference}/{attachment.id}-"
                                        f"{attachment.original_name}",
-                                  source=path_of(attachment), name=attachment.original_name)
+                                  stored_name=attachment.stored_name, name=attachment.original_name)
             files.append(exported)
             entry["files"].append({"name": attachment.original_name, "path": exported.path,
                                    "size": attachment.size})

@@ -100,7 +100,7 @@ def post_message(
     stored: list[str] = []
     try:
         for item in checked:
-            stored.append(uploads.store(item.data))
+            stored.append(uploads.store(item.data, item.media_type))
     except OSError:
         log.exception("could not store a message file on order %s", order.id)
         _discard(stored)

@@ -181,6 +181,11 @@ def head_revision() -> str:
 
 def stored_files() -> list[Path]:
     """The files of the upload storage (the names the portal gives them), sorted."""
+    if current_app.config.get("STORAGE") == "s3":
+        # The bucket keeps its own copies (versioning, replication): the archive holds the
+        # database alone, and says so at each backup.
+        log.warning("STORAGE=s3: the backup holds the database, not the bucket's files")
+        return []
     folder = Path(current_app.config["UPLOAD_DIR"])
     if not folder.is_dir():
         return []

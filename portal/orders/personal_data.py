@@ -27,7 +27,6 @@ from portal.orders.models import (
     writer_tiers,
 )
 from portal.orders.review import PRIVATE_NOTES
-from portal.orders.uploads import path_of
 from portal.privacy.parts import Erasure, ExportFile, Part, Section
 
 
@@ -38,7 +37,7 @@ def _when(value):
 def _file(order: Order, attachment: Attachment) -> ExportFile:
     return ExportFile(path=f"files/orders/{order.reference}/{attachment.id}-"
                            f"{attachment.original_name}",
-                      source=path_of(attachment), name=attachment.original_name)
+                      stored_name=attachment.stored_name, name=attachment.original_name)
 
 
 def _by_order(rows) -> dict[int, list]:

@@ -8,27 +8,28 @@ archives before reading any entry (`check_archive`), then reads at most a few by
 stored (not packed) entry; no entry is ever unpacked. This check is the one of every file of
 the portal: brief files, message files and files arriving by email (`check_upload`).
 
-A file is written under UPLOAD_DIR (outside the web root) with a random name; the person's file
-name is kept only as a label, cleaned. The file is written before its row, and removed again if
-the row cannot be stored, so no row ever points to a missing file.
+A file is put in the storage (`portal.storage`: UPLOAD_DIR, outside the web root, or an S3
+bucket) under a random name; the person's file name is kept only as a label, cleaned. The file
+is put before its row, and removed again if the row cannot be stored or its transaction rolls
+back, so no row ever points to a missing file (an object whose removal fails too is left
+unnamed by any row: unreachable, never served).
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import os
 import re
 import secrets
 import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import sqlalchemy as sa
-from flask import Response, current_app, send_file
+from flask import Response, current_app
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
@@ -37,6 +38,7 @@ from portal.errors import Conflict, NotAllowed
 from portal.extensions import db
 from portal.orders import policies
 from portal.orders.models import Attachment, Order
+from portal.storage import StorageError, storage
 
 if TYPE_CHECKING:
     from portal.messaging.models import MessageAttachment
@@ -181,39 +183,45 @@ def extension_of(name: str) -> str:
     return extension.lower() if dot else ""
 
 
-def upload_dir() -> Path:
-    path = Path(current_app.config["UPLOAD_DIR"])
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
-
-
-def path_of(attachment: Attachment) -> Path:
-    # Any row with a stored_name (brief or message attachment). Stored names are hex tokens we
-    # made; refuse anything else rather than follow it.
-    if not re.fullmatch(r"[0-9a-f]{32}", attachment.stored_name):
-        raise ValueError("unexpected stored name")
-    return Path(current_app.config["UPLOAD_DIR"]) / attachment.stored_name
-
-
 def download(attachment: Attachment | MessageAttachment) -> Response | None:
     """The stored file of a brief or message attachment as a download the browser saves and
-    never sniffs or runs; None when its file is missing (the caller answers 404).
+    never sniffs or runs; None when its file is missing (the caller answers 404). The caller
+    has checked access: the bytes are streamed from the storage through the app.
 
-    The Content-Type is the stored media type exactly: send_file would add a second
-    "; charset=utf-8" to a text type that already names its charset."""
-    path = path_of(attachment)
-    if not path.is_file():
-        log.error("attachment %s (%s) has no stored file %s", attachment.id,
-                  type(attachment).__name__, path)
+    The Content-Type is the stored media type exactly, with its charset."""
+    return stored_download(attachment.stored_name, attachment.media_type,
+                           attachment.original_name, f"{type(attachment).__name__} {attachment.id}")
+
+
+def stored_download(stored_name: str, media_type: str, name: str, what: str) -> Response | None:
+    """A stored file as a sandboxed, uncached download named `name`; None when it is missing
+    (logged with `what`). A storage that fails otherwise raises StorageError."""
+    try:
+        opened = storage().open(stored_name)
+    except (FileNotFoundError, ValueError):  # ValueError: a name the portal did not make
+        log.error("%s has no stored file %r", what, stored_name)
         return None
-    bare_type = attachment.media_type.split(";", 1)[0].strip()
-    response = send_file(path, mimetype=bare_type, as_attachment=True,
-                         download_name=attachment.original_name, max_age=0)
-    response.headers["Content-Type"] = attachment.media_type
+    # The chunks need no request context: none is kept alive while the download runs (a
+    # stream_with_context left unread would keep this request's user for the next one).
+    response = Response(opened.chunks(), direct_passthrough=True)
+    response.content_length = opened.size
+    response.headers["Content-Type"] = media_type
+    response.headers.set("Content-Disposition", "attachment", **_download_names(name))
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _download_names(name: str) -> dict[str, str]:
+    # As send_file names a download: an ASCII name as is, else an ASCII fallback and the
+    # UTF-8 name (RFC 6266).
+    try:
+        name.encode("ascii")
+    except UnicodeEncodeError:
+        simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+        return {"filename": simple, "filename*": "UTF-8''" + quote(name, safe="!#$&+^`|~")}
+    return {"filename": name}
 
 
 def attachments_of(order: Order) -> list[Attachment]:
@@ -268,9 +276,9 @@ def check_upload(upload: FileStorage, field: str = "file") -> CheckedFile:
     return CheckedFile(name=name, data=data, media_type=media_type)
 
 
-def store(data: bytes) -> str:
-    """Write checked content under UPLOAD_DIR with a random name; returns that name."""
-    return _write(data)
+def store(data: bytes, media_type: str = "application/octet-stream") -> str:
+    """Put checked content in the storage under a random name; returns that name."""
+    return _write(data, media_type)
 
 
 def add_attachment(order: Order, user: User, upload: FileStorage) -> Attachment:
@@ -295,7 +303,7 @@ def add_attachment(order: Order, user: User, upload: FileStorage) -> Attachment:
 
     checked = check_upload(upload)
     try:
-        stored_name = _write(checked.data)
+        stored_name = _write(checked.data, checked.media_type)
     except OSError:
         log.exception("could not store an attachment of order %s", order.id)
         raise Conflict(_("The file could not be stored. Please try again in a moment."),
@@ -338,32 +346,24 @@ def remove_attachment(order: Order, user: User, attachment: Attachment) -> str:
     return stored_name
 
 
-def _write(data: bytes) -> str:
-    directory = upload_dir()
+def _write(data: bytes, media_type: str = "application/octet-stream") -> str:
     for _attempt in range(5):
         stored_name = secrets.token_hex(16)
         try:
-            fd = os.open(directory / stored_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
+            storage().put(stored_name, data, media_type)
+        except FileExistsError:  # the local folder refuses to overwrite
             continue
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-        except Exception:
-            discard_file(stored_name)
-            raise
         return stored_name
-    raise OSError("could not find a free stored name")
+    raise StorageError("could not find a free stored name")
 
 
 def discard_file(stored_name: str) -> None:
-    """Remove a stored file; a file already gone is not an error."""
+    """Remove a stored file; a file already gone is not an error, nor is a storage that fails
+    (logged: the file is then named by no row, never served)."""
     if not re.fullmatch(r"[0-9a-f]{32}", stored_name):
         return
     try:
-        (Path(current_app.config["UPLOAD_DIR"]) / stored_name).unlink(missing_ok=True)
+        storage().delete(stored_name)
     except OSError:
         log.warning("could not remove the stored file %s", stored_name, exc_info=True)
 
@@ -378,15 +378,8 @@ def human_size(size: int) -> str:
 
 
 def probe_storage() -> None:
-    """Write, read back and delete a small file in the upload storage (the readiness check).
-    Raises OSError when any step fails or the content comes back different."""
-    directory = upload_dir()
-    probe = directory / f".probe-{secrets.token_hex(8)}"
-    content = secrets.token_bytes(32)
-    try:
-        with probe.open("xb") as out:
-            out.write(content)
-        if probe.read_bytes() != content:
-            raise OSError("the storage gave back other bytes than were written")
-    finally:
-        probe.unlink(missing_ok=True)
+    """Write, read back and delete a small file in the storage (the readiness check). Raises
+    OSError when any step fails or the content comes back different."""
+    from portal.storage import probe
+
+    probe()

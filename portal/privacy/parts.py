@@ -6,7 +6,7 @@ manager on the confirmation page). `parts()` lists them, in the order the erasur
 feature that needs the person's old name or address runs before the accounts part replaces
 them. A new feature adds its part there.
 
-A part's files are either stored files (`source`, a path under UPLOAD_DIR) or kept in the
+A part's files are either stored files (`stored_name`, a key of `portal.storage`) or kept in the
 database (the PDF of an invoice as issued): those a part gives as `Section.stored`, a function
 that reads them in one statement while the zip is written, one at a time, so that a company's
 ten years of documents are never all in memory at once.
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from portal.accounts.models import User
@@ -24,12 +23,12 @@ from portal.accounts.models import User
 
 @dataclass
 class ExportFile:
-    """A file to put in the zip at `path` (under files/): a stored file (`source`), or bytes
+    """A file to put in the zip at `path` (under files/): a stored file (`stored_name`), or bytes
     read from the database (`content`). The index lists the bytes written and their hash."""
 
     path: str
     name: str
-    source: Path | None = None
+    stored_name: str | None = None
     content: bytes | None = None
 
 

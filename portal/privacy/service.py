@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -18,6 +19,7 @@ from portal.accounts.models import User
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db, utcnow
 from portal.privacy.parts import Erasure, ExportFile, parts
+from portal.storage import storage
 
 EXPORT_FORMAT = "agency-portal-personal-data/1"
 # Kept in memory up to this size, then on disk: a person's files may be large.
@@ -77,12 +79,12 @@ def _write(archive: zipfile.ZipFile, exported: ExportFile) -> dict:
             "sha256": digest.hexdigest()}
 
 
-def _opened(exported: ExportFile) -> IO[bytes]:
+def _opened(exported: ExportFile) -> contextlib.AbstractContextManager[IO[bytes]]:
     if exported.content is not None:
         return io.BytesIO(exported.content)
-    if exported.source is None:
+    if exported.stored_name is None:
         raise FileNotFoundError(exported.path)
-    return exported.source.open("rb")
+    return contextlib.closing(storage().open(exported.stored_name).stream)
 
 
 def erasure_blockers(person: User) -> list[str]:

@@ -326,7 +326,7 @@ def test_a_storage_failure_leaves_no_row(ama, world, ctx, uploads_dir, monkeypat
 
     order_id = world.order(ama.user, OrderStatus.DRAFT)
 
-    def full_disk(_data):
+    def full_disk(*_args):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(uploads, "_write", full_disk)

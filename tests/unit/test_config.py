@@ -37,9 +37,10 @@ def production_env(monkeypatch, tmp_path):
     """A complete production environment; ProductionConfig gets its attributes back afterwards
     (check() writes what it read onto the class)."""
     for name in ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "BASE_URL", "TRUSTED_HOSTS",
-                 "RATELIMIT_ENABLED", "RATELIMIT_STORAGE_URI"):
+                 "RATELIMIT_ENABLED", "RATELIMIT_STORAGE_URI", "STORAGE", "S3_BUCKET"):
         monkeypatch.setattr(ProductionConfig, name, getattr(ProductionConfig, name))
-    monkeypatch.delenv("RATELIMIT_ENABLED", raising=False)
+    for name in ("RATELIMIT_ENABLED", "STORAGE", "S3_BUCKET"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("TRUSTED_HOSTS", raising=False)
     values = {
         "SECRET_KEY": "a-long-random-production-secret",
@@ -85,6 +86,21 @@ def test_production_reads_its_settings_from_the_environment(production_env):
         "RATELIMIT_STORAGE_URI": ProductionConfig.RATELIMIT_STORAGE_URI,
     }
     assert read == production_env
+
+
+def test_production_on_s3_refuses_to_start_without_a_bucket(production_env, monkeypatch):
+    monkeypatch.setenv("STORAGE", "s3")
+    with pytest.raises(MissingSetting, match="S3_BUCKET"):
+        create_app(ProductionConfig)
+    monkeypatch.setenv("S3_BUCKET", "agence-plume-files")
+    ProductionConfig.check()
+    assert (ProductionConfig.STORAGE, ProductionConfig.S3_BUCKET) == ("s3", "agence-plume-files")
+
+
+def test_production_refuses_an_unknown_storage(production_env, monkeypatch):
+    monkeypatch.setenv("STORAGE", "ftp")
+    with pytest.raises(MissingSetting, match="STORAGE"):
+        ProductionConfig.check()
 
 
 @pytest.mark.parametrize(("given", "expected"), [
