@@ -5,14 +5,12 @@ rating star, the neighbour's). axe-core's rules run on every page in tests/brows
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import expect
 
 from portal.accounts.models import Role
 from portal.orders.models import OrderStatus
-from tests.factories import Factory
+from tests.browser.helpers import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -60,14 +58,6 @@ def tab_through(page, stops: int = 60) -> tuple[list[str], list[str]]:
         if not found["visible"]:
             hidden.append(found["name"])
     return reached, hidden
-
-
-def log_in(page, email: str) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", Factory.PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/home$"))
 
 
 @pytest.mark.parametrize("viewport", [{"width": 1366, "height": 900},

@@ -3,7 +3,6 @@ clears, an answer that reaches the other by email; and hostile text that stays t
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -13,17 +12,9 @@ from portal.accounts.models import Role
 from portal.extensions import utcnow
 from portal.notifications.service import send_message_bursts
 from portal.orders.models import OrderStatus
-from tests.factories import Factory
+from tests.browser.helpers import log_in
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, email: str) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", Factory.PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/home$"))
 
 
 def post(page, order_id: int, text: str, *, files=None) -> None:

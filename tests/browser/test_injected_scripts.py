@@ -3,14 +3,12 @@ the templates, Markdown sanitised by nh3, and a CSP without inline script behind
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import expect
 
 from portal.accounts.models import Role
 from portal.orders.models import OrderStatus
-from tests.factories import Factory
+from tests.browser.helpers import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -24,14 +22,6 @@ def payload(tag: str) -> str:
 def short(tag: str) -> str:
     """For fields with a short length limit (names, tone, keywords)."""
     return f"<img src=x onerror=\"window.__xss='{tag}'\">"
-
-
-def log_in(page, email: str) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", Factory.PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/home$"))
 
 
 def test_scripts_in_every_user_written_field_stay_text(new_page, factory):

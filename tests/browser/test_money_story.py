@@ -20,7 +20,7 @@ from portal.accounts.models import Role
 from portal.billing import numbering
 from portal.extensions import utcnow
 from portal.i18n import to_local
-from tests.factories import Factory
+from tests.browser.helpers import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -28,14 +28,6 @@ PASSWORD = "sable chaud et pirogues bleues"
 CLIENT = "mawuli@zenith.test"
 TEXT = ("# Le pagne wax à Lomé\n\nAu grand marché de Lomé, le pagne wax raconte des histoires. "
         "Chaque motif porte un nom et les revendeuses savent les dire. " * 16)
-
-
-def log_in(page, email: str, password: str = Factory.PASSWORD) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.locator("main form button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/home$"))
 
 
 def test_an_order_is_paid_invoiced_earned_and_paid_out(new_page, factory, mailbox, ctx,

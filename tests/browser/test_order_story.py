@@ -17,7 +17,7 @@ from portal.extensions import utcnow
 from portal.i18n import to_local
 from portal.orders.models import Delivery, Order, OrderStatus
 from tests.browser.axe import axe_violations
-from tests.factories import Factory
+from tests.browser.helpers import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -37,14 +37,6 @@ SCREENS = {
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
               "device_scale_factor": 2},
 }
-
-
-def log_in(page, email: str) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", Factory.PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/home$"))
 
 
 def open_from_menu(page, name: str) -> None:
