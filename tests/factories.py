@@ -64,7 +64,7 @@ def deliverable(order: Order, text: str) -> str:
     completed = "\n\n".join(parts)
     missing = order.words_min - word_count(completed)
     if missing > 0:
-        completed += "\n\n" + filler(-(-missing // 10), seed=order.id)
+        completed += "\n\n" + filler(-(-missing // 10), seed=getattr(order, "id", None))
     return completed
 
 _PASSWORD_HASH: dict[str, str] = {}

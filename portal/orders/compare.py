@@ -122,11 +122,17 @@ def _words(text: str) -> list[str]:
     return re.findall(r"(?:\w[\w\u2019'-]*|[^\w\s])\s*", text)
 
 
+STEP_COST = 200  # the least one comparison counts for: at most 7,500 of them per page
+
+
 class _Budget:
     def __init__(self) -> None:
         self.left = TOTAL_BUDGET
 
     def allows(self, cost: int) -> bool:
+        # Each comparison has a fixed cost too: thousands of one-word blocks must not pass
+        # for free.
+        cost = max(cost, STEP_COST)
         if cost > PAIR_BUDGET or cost > self.left:
             return False
         self.left -= cost
@@ -171,11 +177,18 @@ def _pair(old: Block, new: Block, budget: _Budget) -> list[Row]:
     return [Row("changed", old, new, old_parts, new_parts)]
 
 
+BLOCK_PAIRS_MAX = 250_000  # 500 by 500 blocks: far beyond a real article
+
+
 def compare(old_text: str, new_text: str) -> list[Row]:
     """The rows of the comparison of two texts, in reading order (rules 1 to 4)."""
     old, new = blocks_of(old_text), blocks_of(new_text)
     budget = _Budget()
-    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    # Aligning blocks costs up to len(old) * len(new) when blocks repeat (a text of thousands
+    # of identical paragraphs): past BLOCK_PAIRS_MAX, blocks found in more than 1 % of the text
+    # no longer anchor the alignment (difflib's autojunk), which keeps the cost near linear.
+    matcher = difflib.SequenceMatcher(a=old, b=new,
+                                      autojunk=len(old) * len(new) > BLOCK_PAIRS_MAX)
     rows: list[Row] = []
     for tag, a1, a2, b1, b2 in matcher.get_opcodes():
         if tag == "equal":

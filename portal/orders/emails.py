@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.notifications.inbox import NotificationKind
 from portal.notifications.outbox import external_url, queue_email
 from portal.notifications.service import notify
-from portal.orders.models import Order, OrderEvent
+from portal.orders.models import Order, OrderEvent, OrderStatus
 from portal.orders.workflow import NOTIFIERS, Action
 
 # Emails about time (deadlines, reminders); every other order email is a change of status.
@@ -244,7 +244,11 @@ def notify_deadline_soon(order: Order) -> None:
 
 
 def notify_overdue(order: Order) -> None:
-    _send([order.writer, *_managers()], kind="overdue", order=order,
+    """The deadline passed: the writer and the managers are told, or the editors and the
+    managers when the text waits for review (it is the agency's turn, not the writer's)."""
+    people = ([*_editors(), *_managers()] if order.status is OrderStatus.IN_REVIEW
+              else [order.writer, *_managers()])
+    _send(people, kind="overdue", order=order,
           event_key=f"overdue:{order.deadline.isoformat()}",
           subject=_l("Overdue: %(title)s", title=order.title),
           lines=[_l("The deadline of “%(title)s” has passed.", title=order.title)])

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.extensions import db, utcnow
 from portal.orders import emails, service
-from portal.orders.models import Order, OrderStatus
+from portal.orders.models import LATE_STATUSES, Order, OrderStatus
 from portal.orders.queries import WRITING_STATUSES
 
 BATCH = 500
@@ -37,7 +37,7 @@ def send_reminders() -> int:
     for order in soon:
         emails.notify_deadline_soon(order)
     # Only recently passed deadlines: older ones were reminded when they passed.
-    late = _orders(Order.status.in_((OrderStatus.OPEN, *WRITING_STATUSES)),
+    late = _orders(Order.status.in_(LATE_STATUSES),
                    Order.deadline <= now,
                    Order.deadline > now - timedelta(days=OVERDUE_LOOKBACK_DAYS))
     for order in late:

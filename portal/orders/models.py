@@ -107,6 +107,11 @@ class WriterLanguage(db.Model):
     language: Mapped[str] = mapped_column(sa.String(8), primary_key=True, index=True)
 
 
+# The statuses in which a passed deadline is the agency's to answer for: waiting for a writer,
+# being written, or read by an editor.
+LATE_STATUSES = (OrderStatus.OPEN, OrderStatus.IN_PROGRESS, OrderStatus.REVISION_REQUESTED,
+                 OrderStatus.IN_REVIEW)
+
 # The brief's reference texts: enough for a few web pages (about 3,000 words), little enough
 # that comparing a delivery with them stays a matter of milliseconds.
 REFERENCE_TEXTS_MAX = 20_000
@@ -232,8 +237,7 @@ class Order(db.Model):
     @property
     def is_overdue(self) -> bool:
         return (
-            self.status in (OrderStatus.OPEN, OrderStatus.IN_PROGRESS,
-                            OrderStatus.REVISION_REQUESTED)
+            self.status in LATE_STATUSES
             and self.deadline < utcnow()
         )
 

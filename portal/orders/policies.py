@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from portal.accounts.models import Role, User
 from portal.extensions import db, utcnow
-from portal.orders.models import Order, OrderStatus, WriterLanguage, writer_tiers
+from portal.orders.models import Delivery, Order, OrderStatus, WriterLanguage, writer_tiers
 from portal.orders.workflow import Action, allowed
 
 
@@ -24,16 +24,27 @@ def can_see(user: User, order: Order) -> bool:
     return order.writer_id == user.id or can_claim(user, order)
 
 
+def has_deliveries(order: Order) -> bool:
+    """Has the order been delivered at least once (a delivery in review or returned by an
+    editor included)? Such an order stays with its writer: given back to the pool, its texts
+    and the editor's comments would be open to every writer who may claim it."""
+    return order.delivered_at is not None or db.session.scalar(
+        sa.select(Delivery.id).where(Delivery.order_id == order.id).limit(1)) is not None
+
+
 def can_name_source(user: User, *, client_id: int, writer_id: int | None) -> bool:
     """May `user` be told which text a delivery copies (portal/orders/originality.py)? A
-    manager always; a client when it was written for them; a writer when they wrote it.
+    manager always; a writer when they wrote it; a client never.
     Anyone else reads "a text for another client" and nothing of it."""
     if not user.active:
         return False
     if user.role is Role.MANAGER:
         return True
     if user.role is Role.CLIENT:
-        return client_id == user.id
+        # Never named to a client, even their own: the source may be a delivery still in review
+        # or one an editor returned, which they must not learn of. It reads "another text for
+        # this client".
+        return False
     return writer_id is not None and writer_id == user.id
 
 
@@ -132,6 +143,8 @@ def can(user: User, order: Order, action: str) -> bool:
         return can_attach(user, order)
     if action == "export":
         return can_export(user, order)
+    if action == "release":
+        return allowed(user, order, Action.RELEASE) and not has_deliveries(order)
     if action in ("pass_review", "return_to_writer", "review"):
         return can_review(user, order)
     if action in ("extend_deadline", "grant_revision", "reference_texts"):

@@ -21,6 +21,7 @@ from portal.accounts.models import Role, User
 from portal.extensions import db, utcnow
 from portal.orders import policies
 from portal.orders.models import (
+    LATE_STATUSES,
     ContentType,
     Delivery,
     Order,
@@ -147,9 +148,7 @@ def _apply_filters(stmt: sa.Select, filters: ListFilters) -> sa.Select:
     if filters.writer_id:
         stmt = stmt.where(Order.writer_id == filters.writer_id)
     if filters.overdue:
-        stmt = stmt.where(Order.status.in_(
-            (OrderStatus.OPEN, OrderStatus.IN_PROGRESS, OrderStatus.REVISION_REQUESTED)
-        ), Order.deadline < utcnow())
+        stmt = stmt.where(Order.status.in_(LATE_STATUSES), Order.deadline < utcnow())
     return stmt.order_by(*SORTS.get(filters.sort, SORTS["newest"]))
 
 
@@ -193,11 +192,7 @@ def all_orders(filters: ListFilters, page: int, per_page: int, *, total: int | N
 def _overdue() -> sa.ColumnElement[bool]:
     """Late and still waiting on the agency: read on ix_orders_status_deadline, so counting
     them reads the late active orders only, never the finished ones."""
-    return sa.and_(
-        Order.status.in_((OrderStatus.OPEN, OrderStatus.IN_PROGRESS,
-                          OrderStatus.REVISION_REQUESTED)),
-        Order.deadline < utcnow(),
-    )
+    return sa.and_(Order.status.in_(LATE_STATUSES), Order.deadline < utcnow())
 
 
 def overdue_count(where: sa.ColumnElement[bool] | None = None) -> int:

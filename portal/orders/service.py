@@ -346,9 +346,13 @@ def assign(order: Order, manager: User, writer: User, note: str = "", *,
 
 def release(order: Order, actor: User, reason: str) -> None:
     """The writer gives the order back to the pool before delivering, saying why; their
-    unfinished text is set aside (`set_aside_draft`)."""
+    unfinished text is set aside (`set_aside_draft`). Refused (Conflict) once the order has a
+    delivery, even one an editor returned: a manager reassigns it instead."""
     if not reason.strip():
         raise Conflict(_("Say why you give this order back."), field="reason")
+    if policies.has_deliveries(order):
+        raise Conflict(_("This order has been delivered: it can no longer go back to the "
+                         "pool. Ask the agency to give it to another writer."))
     apply(order, Action.RELEASE, actor, note=reason.strip(),
           changes={"writer_id": None, "claimed_at": None})
     set_aside_draft(order)

@@ -115,6 +115,7 @@ class Model:
                  reviewed: bool = False) -> None:
         self.id = order_id
         self.reviewed = reviewed  # on the tier that requires review
+        self.delivered = False  # delivered once (to the client or to the editor)
         self.status = status
         self.writer: str | None = None
         self.included = included
@@ -316,7 +317,8 @@ class WorkflowMachine(RuleBasedStateMachine):
     def release(self, index, who, reason):
         order, who = self.pick(index, who, "release")
         self.post(who, f"/work/orders/{order.id}/release", {"reason": reason})
-        if self.expect(order, "release", who, succeeds=bool(reason)):
+        # Once delivered (even returned by the editor) an order never goes back to the pool.
+        if self.expect(order, "release", who, succeeds=bool(reason) and not order.delivered):
             order.writer = None
 
     @rule(index=st.integers(0, MAX_ORDERS - 1), who=ACTORS,
@@ -330,8 +332,9 @@ class WorkflowMachine(RuleBasedStateMachine):
             text = deliverable(BRIEF, text)
         self.post(who, f"/work/orders/{order.id}/deliver",
                   {"text": text, "base_version": str(version), "note": "Voici."})
-        self.expect(order, "send_to_review" if order.reviewed else "deliver", who,
-                    succeeds=bool(text.strip()) and not stale)
+        if self.expect(order, "send_to_review" if order.reviewed else "deliver", who,
+                       succeeds=bool(text.strip()) and not stale):
+            order.delivered = True
 
     # --- rules: the editor ----------------------------------------------------------------
 

@@ -3,8 +3,8 @@ rules): headings stay headings, paragraphs paragraphs, and words are marked insi
 
 from __future__ import annotations
 
+import difflib
 import random
-import time
 
 from portal.orders import compare
 from portal.orders.compare import Block, blocks_of
@@ -81,7 +81,30 @@ def text_of(seed: int, words: int, per_paragraph: int) -> str:
                        for n, p in enumerate(paragraphs))
 
 
-def test_two_texts_of_5000_words_are_compared_in_bounded_time():
+class CountedMatcher(difflib.SequenceMatcher):
+    """difflib's matcher, counting the words it is given to compare and noting autojunk."""
+
+    words = 0
+    autojunk: list[bool] = []
+
+    def __init__(self, *args, autojunk=True, **kwargs):
+        super().__init__(*args, autojunk=autojunk, **kwargs)
+        type(self).autojunk.append(autojunk)
+
+    def get_opcodes(self):
+        type(self).words += len(self.a) * len(self.b)
+        return super().get_opcodes()
+
+
+def comparison_work(monkeypatch, a: str, b: str) -> tuple[int, list[bool]]:
+    CountedMatcher.words, CountedMatcher.autojunk = 0, []
+    monkeypatch.setattr(compare.difflib, "SequenceMatcher", CountedMatcher)
+    assert compare.compare(a, b)
+    monkeypatch.undo()
+    return CountedMatcher.words, CountedMatcher.autojunk
+
+
+def test_two_texts_of_5000_words_are_compared_within_the_budget(monkeypatch):
     old = text_of(1, 5000, 100)
     edited = old.replace("coton", "soie").replace("matin", "soir")
     rewritten = text_of(2, 5000, 100)
@@ -89,12 +112,25 @@ def test_two_texts_of_5000_words_are_compared_in_bounded_time():
     # Few distinct words in long paragraphs: the slowest case for difflib.
     long_a, long_b = text_of(5, 5000, 480), text_of(6, 5000, 480)
     for a, b in ((old, edited), (old, rewritten), (one_block_a, one_block_b), (long_a, long_b)):
-        started = time.perf_counter()
-        rows = compare.compare(a, b)
-        assert time.perf_counter() - started < 2.0
-        assert rows
+        words, _junk = comparison_work(monkeypatch, a, b)
+        # The word-by-word work never passes the budget (the block alignment aside: 50 by 50).
+        assert words <= compare.TOTAL_BUDGET + 50 * 50
     # One paragraph of 5,000 words against another costs too much to mark word by word: it is
     # shown removed then added, whole (after the heading both start with).
     assert [row.state for row in compare.compare(one_block_a, one_block_b)] == [
         "same", "removed", "added"]
     assert compare.counts(compare.compare(old, edited))["changed"] > 0
+
+
+def test_thousands_of_identical_paragraphs_cost_no_more_than_the_budget(monkeypatch):
+    """A hostile pair: 22,000 one-word paragraphs (the longest text a brief allows), the last
+    one changed. Aligned as they are, the blocks would cost 22,000² steps; past BLOCK_PAIRS_MAX
+    repeated blocks stop anchoring the alignment, and each comparison counts for STEP_COST."""
+    n = 22_000
+    old = "\n\n".join(["mot"] * n)
+    new = "\n\n".join(["mot"] * (n - 1) + ["autre"])
+    words, junk = comparison_work(monkeypatch, old, new)
+    assert junk[0] is True  # the block alignment, the first matcher made
+    assert words - n * n <= compare.TOTAL_BUDGET  # its own count aside: a fixed bound
+    rows = compare.compare(old, new)
+    assert len(rows) >= n and rows[-1].new.text == "autre"

@@ -158,6 +158,31 @@ def test_returning_it_uses_no_revision_and_the_writer_delivers_again(app, story)
         assert emails("delivered") == []  # the client has still received nothing
 
 
+def test_a_returned_order_stays_with_its_writer_and_out_of_the_pool(app, story, factory):
+    """Given back to the pool, a returned order would show its text and the editor's comments
+    to every writer who may claim it: once delivered, an order is never released."""
+    from portal.orders import policies
+
+    order, writer, editor = story
+    with app.app_context():
+        stored = db.session.get(Order, order.id)
+        author = db.session.get(User, writer.id)
+        redeliver(stored, author, "Première version.")
+        review.return_to_writer(stored, db.session.get(User, editor.id), "Reprenez la fin.")
+        db.session.commit()
+        assert stored.status is S.IN_PROGRESS
+        assert not policies.can(author, stored, "release")
+        with pytest.raises(Conflict, match="can no longer go back to the pool"):
+            service.release(stored, author, "Je n'ai plus le temps.")
+        db.session.rollback()
+        stored = db.session.get(Order, order.id)
+        assert (stored.status, stored.writer_id) == (S.IN_PROGRESS, writer.id)
+        # An order in progress that was never delivered may still be given back.
+        fresh = db.session.get(Order, factory.order(tier=stored.tier, writer=author,
+                                                    status=S.IN_PROGRESS).id)
+        assert policies.can(db.session.get(User, writer.id), fresh, "release")
+
+
 @pytest.mark.parametrize("comments", ["", "   ", "x" * (review.COMMENTS_MAX + 1)])
 def test_a_return_without_usable_comments_changes_nothing(app, story, comments):
     order, writer, editor = story
@@ -239,3 +264,24 @@ def test_personal_data_keep_the_review_inside_the_agency(app, story):
         reviewed = export(db.session.get(User, editor.id)).data["orders"]
         assert [o["reference"] for o in reviewed] == [stored.reference]
         assert "Trop court." in str(reviewed[0]["timeline"])
+
+
+def test_a_text_late_in_review_is_overdue_and_the_editors_are_told(app, story):
+    """Past its deadline while an editor has it, an order is late for the agency: counted and
+    listed as overdue, and the overdue email goes to the editors and managers, not the writer."""
+    from portal.orders import jobs, queries
+
+    order, writer, editor = story
+    with app.app_context():
+        stored = db.session.get(Order, order.id)
+        redeliver(stored, db.session.get(User, writer.id), "Une version à relire.")
+        db.session.commit()
+        deadline = stored.deadline
+    with time_machine.travel(deadline + timedelta(hours=2), tick=False), app.app_context():
+        stored = db.session.get(Order, order.id)
+        assert stored.status is S.IN_REVIEW and stored.is_overdue
+        assert queries.overdue_count(Order.id == order.id) == 1
+        jobs.send_reminders()
+        db.session.commit()
+        told = {who for who, _text in emails("overdue")}
+        assert editor.id in told and writer.id not in told

@@ -289,7 +289,8 @@ def test_a_source_is_named_only_to_who_may_see_it(app, factory, people):
         ("other_client", "other_writer"): "a text for another client",
         ("other_client", "writer"): named,  # wrote the source
         ("other_client", "manager"): named,
-        ("same_client", "client_a"): named,  # written for them
+        # Written for them, but never named to a client: it may be in review or returned.
+        ("same_client", "client_a"): "another text for this client",
         ("same_client", "other_writer"): "another text for this client",
     }
     viewers = dict(people, other_writer=other_writer)
