@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from portal.demo import seed_demo
+from portal.demo import TIERS, seed_demo
 from portal.extensions import db
 from tests.browser.test_crawl import DESKTOP, NAV_JS, OVERFLOW_JS, PHONE
 
@@ -40,7 +40,7 @@ def test_a_visitor_reads_the_landing_page_and_a_sample_without_sideways_scrollin
         page.goto("/")
         expect(page.locator("html")).to_have_attribute("lang", "fr")
         expect(page.locator("h1")).to_contain_text("Des textes web")
-        expect(page.get_by_test_id("landing-tier")).to_have_count(3)
+        expect(page.get_by_test_id("landing-tier")).to_have_count(len(TIERS))
         expect(page.get_by_test_id("landing-sample")).to_have_count(3)
         problems = page.evaluate(OVERFLOW_JS)
         if viewport is DESKTOP:
