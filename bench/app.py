@@ -54,9 +54,27 @@ def make_app(database_url: str, **overrides):
     from portal import create_app
 
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-    with _environment(production_env(database_url, "http://127.0.0.1:5000")):
+    with _environment(production_env(database_url, "http://127.0.0.1:5000")), \
+            _class_settings_kept():
         return create_app("production", SQLALCHEMY_DATABASE_URI=_driver_url(database_url),
                           **overrides)
+
+
+@contextmanager
+def _class_settings_kept():
+    """ProductionConfig.check() writes what it read onto the class (limits off, here): inside
+    the test suite that would outlive the harness, so the class gets its settings back once
+    the app has copied them."""
+    from config import ProductionConfig
+
+    before = {name: value for name, value in vars(ProductionConfig).items() if name.isupper()}
+    try:
+        yield
+    finally:
+        for name in [n for n in vars(ProductionConfig) if n.isupper() and n not in before]:
+            delattr(ProductionConfig, name)
+        for name, value in before.items():
+            setattr(ProductionConfig, name, value)
 
 
 def _driver_url(url: str) -> str:
