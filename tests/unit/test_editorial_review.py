@@ -172,7 +172,7 @@ def test_a_returned_order_stays_with_its_writer_and_out_of_the_pool(app, story, 
         db.session.commit()
         assert stored.status is S.IN_PROGRESS
         assert not policies.can(author, stored, "release")
-        with pytest.raises(Conflict, match="can no longer go back to the pool"):
+        with pytest.raises(Conflict, match="ne peut plus retourner dans la liste"):
             service.release(stored, author, "Je n'ai plus le temps.")
         db.session.rollback()
         stored = db.session.get(Order, order.id)
