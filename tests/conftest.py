@@ -378,6 +378,11 @@ def browser():
         if require:
             pytest.fail("PORTAL_REQUIRE_BROWSER=1 but Playwright is not installed")
         pytest.skip("Playwright is not installed")
+    from playwright.sync_api import expect
+
+    # Assertions wait as long as actions do (the contexts' 10 s): on a loaded CI machine a page
+    # checked by axe can take more than Playwright's default 5 s to settle.
+    expect.set_options(timeout=10_000)
     executable = chromium_path()
     playwright = sync_playwright().start()
     try:
