@@ -179,6 +179,7 @@ def run_wrk(args: argparse.Namespace, url: str, dataset: data.DataSet, endpoints
         try:
             started = time.perf_counter()
             sessions = wrk_load.sessions_for(server.port, endpoints, accounts_of(dataset))
+            wrk_load.prime(server.port, endpoints, sessions, setup.workers)
             runs = []
             for endpoint in endpoints:
                 run = wrk_load.measure(
@@ -188,7 +189,7 @@ def run_wrk(args: argparse.Namespace, url: str, dataset: data.DataSet, endpoints
                     worker_pids=server.worker_pids)
                 runs.append(run)
                 log(f"    {endpoint['name']:<18} {run['rps']:>8.1f} req/s  p50 "
-                    f"{run['p50_ms']:.1f}  p95 {run['p95_ms']:.1f}  p99 {run['p99_ms']:.1f} ms"
+                    f"{run['p50_ms']}  p95 {run['p95_ms']}  p99 {run['p99_ms']} ms"
                     f"  errors {run['errors'] + run['unexpected']}")
             found["setups"].append(setup.as_dict() | {
                 "runs": runs, "seconds": round(time.perf_counter() - started, 1),

@@ -186,6 +186,11 @@ def aims(outcome: dict) -> list[dict]:
     return checks
 
 
+def _below(value: float | None, aim: float) -> bool:
+    """A latency under its aim; None (no answer within the run) is not."""
+    return value is not None and value < aim
+
+
 def aims_wrk(outcome: dict) -> list[dict]:
     """The aims of issue 14, for each setup wrk ran against: every list page at least 12 % of
     /healthz's throughput, the order page with 200 messages p99 under 200 ms, every page p95
@@ -210,10 +215,10 @@ def aims_wrk(outcome: dict) -> list[dict]:
                 checks.append({"setup": setup["name"], "endpoint": name,
                                "aim": f"{where}: {name} p99 < {AIM_WRK_SHOWCASE_P99_MS:g} ms",
                                "value": run["p99_ms"],
-                               "met": run["p99_ms"] < AIM_WRK_SHOWCASE_P99_MS})
+                               "met": _below(run["p99_ms"], AIM_WRK_SHOWCASE_P99_MS)})
             checks.append({"setup": setup["name"], "endpoint": name,
                            "aim": f"{where}: {name} p95 < {AIM_WRK_P95_MS:g} ms",
-                           "value": run["p95_ms"], "met": run["p95_ms"] < AIM_WRK_P95_MS})
+                           "value": run["p95_ms"], "met": _below(run["p95_ms"], AIM_WRK_P95_MS)})
     rows = [row for row in outcome.get("scaling", []) if row["endpoint"] != CEILING]
     for row in rows:
         checks.append({"setup": None, "endpoint": row["endpoint"],
