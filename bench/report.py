@@ -1,7 +1,8 @@
 """The report: the machine, the data, and per endpoint requests per second, p50/p95/p99, the ratio
 to the bare endpoint of the same run, SQL statements per request and the workers' peak memory;
-then scaling, mail and contention, and the aims of issue 6 checked. Written as JSON and as a
-Markdown table under bench/results/<date>-<db>-scale<k>.{json,md}."""
+then wrk's figures per server setup (`--wrk`), scaling, mail and contention, and the aims of
+issues 6 and 14 checked. Written as JSON and as a Markdown table under
+bench/results/<date>-<db>-scale<k>.{json,md}."""
 
 from __future__ import annotations
 
