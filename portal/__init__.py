@@ -125,7 +125,7 @@ def register_blueprints(app: Flask) -> None:
             super().__init__(map, fixed_digits, min, max, signed)
 
     app.url_map.converters["int"] = DatabaseInteger
-    from portal import billing
+    from portal import billing, signals
     from portal.accounts.views import bp as accounts_bp
     from portal.agency.views import bp as agency_bp
     from portal.auth.views import bp as auth_bp
@@ -138,7 +138,6 @@ def register_blueprints(app: Flask) -> None:
     from portal.notifications import inbox as _inbox  # noqa: F401 - tables
     from portal.notifications.views import bp as notifications_bp
     from portal.ops.views import bp as ops_bp
-    from portal.orders import emails  # noqa: F401 - registers the order emails with the workflow
     from portal.orders.views import bp as orders_bp
     from portal.style_guides.views import bp as style_guides_bp
     from portal.writing.views import bp as writing_bp
@@ -157,6 +156,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(earnings_bp)
     app.register_blueprint(style_guides_bp)
     billing.init_app(app)
+    signals.connect_receivers()
 
 
 def register_access(app: Flask) -> None:
