@@ -28,9 +28,10 @@ from portal.accounts.forms import (
 )
 from portal.accounts.models import Invitation, Role, User
 from portal.auth import service as auth_service
-from portal.auth.views import form_error, start_session
+from portal.auth.views import start_session
 from portal.errors import DomainError
 from portal.extensions import db, utcnow
+from portal.forms import form_error
 from portal.orders import uploads
 from portal.privacy import service as privacy
 from portal.roles import role_required

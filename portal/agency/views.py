@@ -30,11 +30,11 @@ from portal.agency.forms import (
     TierForm,
     WriterSkillsForm,
 )
-from portal.auth.views import form_error
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.forms import (
     ActionForm,
+    form_error,
     page_arg,
 )
 from portal.i18n import current_language, format_local, to_local, to_utc, translated

@@ -219,7 +219,7 @@ def company_statement(company_id: int, year: int, month: int):
 
 
 def _form_error(form, error: DomainError) -> None:
-    from portal.auth.views import form_error
+    from portal.forms import form_error
 
     form_error(form, error)
 

@@ -22,7 +22,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.models import Role
-from portal.auth.views import form_error
 from portal.billing import companies, invoices, payments, providers, queries
 from portal.billing.forms import (
     ActionForm,
@@ -41,7 +40,7 @@ from portal.billing.models import (
 )
 from portal.errors import DomainError
 from portal.extensions import csrf, db
-from portal.forms import db_int
+from portal.forms import db_int, form_error
 from portal.i18n import translated
 from portal.notifications.outbox import external_url
 from portal.roles import role_required

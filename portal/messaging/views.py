@@ -22,9 +22,9 @@ from markupsafe import Markup, escape
 
 from portal import security_log
 from portal.accounts.models import Role, User
-from portal.auth.views import form_error
 from portal.errors import DomainError
 from portal.extensions import db
+from portal.forms import form_error
 from portal.i18n import current_language
 from portal.messaging import policies, queries, service
 from portal.messaging.export import export_filename, export_text

@@ -25,10 +25,9 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from portal.accounts.models import Role
-from portal.auth.views import form_error, safe_next
 from portal.errors import DomainError, InvalidToken
 from portal.extensions import db
-from portal.forms import ActionForm, page_arg
+from portal.forms import ActionForm, form_error, page_arg, safe_next
 from portal.notifications import service
 from portal.notifications.dispatcher import retry_failed, stuck_before, stuck_condition
 from portal.notifications.forms import PreferencesForm

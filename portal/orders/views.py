@@ -24,10 +24,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from portal.accounts.models import Role
-from portal.auth.views import form_error
 from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
-from portal.forms import db_int, page_arg
+from portal.forms import db_int, form_error, page_arg
 from portal.i18n import current_language, format_money, to_local, to_utc, translated
 from portal.messaging import queries as conversations
 from portal.messaging.views import conversation_for

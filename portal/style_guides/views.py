@@ -8,11 +8,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.models import Role, User
-from portal.auth.views import form_error
 from portal.billing import companies
 from portal.billing.models import Company
 from portal.errors import DomainError
 from portal.extensions import db
+from portal.forms import form_error
 from portal.roles import role_required
 from portal.style_guides import service
 from portal.style_guides.forms import StyleGuideForm

@@ -23,10 +23,9 @@ from wtforms import SelectChoice
 
 from portal import security_log
 from portal.accounts.models import Role
-from portal.auth.views import form_error
 from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
-from portal.forms import page_arg
+from portal.forms import form_error, page_arg
 from portal.i18n import current_language, format_local, translated
 from portal.messaging.queries import unread_counts
 from portal.orders import queries, service
