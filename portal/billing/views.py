@@ -348,9 +348,7 @@ def pay_invoice(invoice_id: int):
 @bp.get("/credit-notes/<int:credit_note_id>/pdf")
 @role_required(Role.CLIENT, Role.MANAGER)
 def credit_note_pdf(credit_note_id: int):
-    note = db.session.get(CreditNote, credit_note_id)
-    if note is None:
-        abort(404)
+    note = db.get_or_404(CreditNote, credit_note_id)
     invoices.invoice_for(current_user, note.invoice_id)  # 404 for another company's
     document = db.session.get(Document, note.document_id) if note.document_id else None
     if document is None:
