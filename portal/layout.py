@@ -141,6 +141,8 @@ def init_app(app: Flask) -> None:
     from portal.auth.forms import LogoutForm
     from portal.i18n import current_language, translated
     from portal.main.forms import LanguageForm
+    from portal.orders import uploads
+    from portal.orders.models import STATUS_LABELS, STATUS_STYLES, OrderStatus
     from portal.orders.policies import can
     from portal.plaintext import render_plain
 
@@ -165,4 +167,6 @@ def init_app(app: Flask) -> None:
             "logout_form": LogoutForm(formdata=None, prefix="logout"),
             "role_labels": translated(ROLE_LABELS),
             "mailbox_enabled": app.config["MAILBOX_PAGE"],
+            "status_labels": translated(STATUS_LABELS), "status_styles": STATUS_STYLES,
+            "status_enum": OrderStatus, "file_size": uploads.human_size,
         }

@@ -40,6 +40,19 @@ STATUS_LABELS = {
     OrderStatus.CANCELLED: _l("Cancelled"),
 }
 
+# The colour of each status's badge (Bootstrap's text-bg-*).
+STATUS_STYLES = {
+    OrderStatus.DRAFT: "secondary",
+    OrderStatus.AWAITING_PAYMENT: "warning",
+    OrderStatus.OPEN: "info",
+    OrderStatus.IN_PROGRESS: "primary",
+    OrderStatus.IN_REVIEW: "light border",
+    OrderStatus.DELIVERED: "warning",
+    OrderStatus.REVISION_REQUESTED: "danger",
+    OrderStatus.APPROVED: "success",
+    OrderStatus.CANCELLED: "dark",
+}
+
 # The timeline's line of each event (an action of the workflow, or another change).
 TIMELINE_LABELS = {
     "created": _l("Brief created"),

@@ -62,7 +62,6 @@ from portal.orders.forms import (
     UploadForm,
 )
 from portal.orders.models import (
-    STATUS_LABELS,
     TIMELINE_LABELS,
     Attachment,
     Delivery,
@@ -79,18 +78,6 @@ from portal.roles import role_required
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 log = logging.getLogger("portal.orders")
 
-STATUS_STYLES = {
-    OrderStatus.DRAFT: "secondary",
-    OrderStatus.AWAITING_PAYMENT: "warning",
-    OrderStatus.OPEN: "info",
-    OrderStatus.IN_PROGRESS: "primary",
-    OrderStatus.IN_REVIEW: "light border",
-    OrderStatus.DELIVERED: "warning",
-    OrderStatus.REVISION_REQUESTED: "danger",
-    OrderStatus.APPROVED: "success",
-    OrderStatus.CANCELLED: "dark",
-}
-
 # The downloads of an approved text, in the order the page lists them.
 EXPORT_LABELS = {
     "docx": _l("Word (.docx)"),
@@ -100,12 +87,6 @@ EXPORT_LABELS = {
     "md": _l("Markdown (.md)"),
     "txt": _l("Plain text (.txt)"),
 }
-
-
-@bp.app_context_processor
-def order_labels():
-    return {"status_labels": translated(STATUS_LABELS), "status_styles": STATUS_STYLES,
-            "status_enum": OrderStatus, "file_size": uploads.human_size}
 
 
 def _zone() -> str:
