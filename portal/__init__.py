@@ -125,7 +125,7 @@ def register_blueprints(app: Flask) -> None:
             super().__init__(map, fixed_digits, min, max, signed)
 
     app.url_map.converters["int"] = DatabaseInteger
-    from portal import billing
+    from portal import billing, signals
     from portal.accounts.views import bp as accounts_bp
     from portal.agency.views import bp as agency_bp
     from portal.auth.views import bp as auth_bp
@@ -138,7 +138,6 @@ def register_blueprints(app: Flask) -> None:
     from portal.notifications import inbox as _inbox  # noqa: F401 - tables
     from portal.notifications.views import bp as notifications_bp
     from portal.ops.views import bp as ops_bp
-    from portal.orders import emails  # noqa: F401 - registers the order emails with the workflow
     from portal.orders.views import bp as orders_bp
     from portal.style_guides.views import bp as style_guides_bp
     from portal.writing.views import bp as writing_bp
@@ -157,6 +156,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(earnings_bp)
     app.register_blueprint(style_guides_bp)
     billing.init_app(app)
+    signals.connect_receivers()
 
 
 def register_access(app: Flask) -> None:
@@ -186,37 +186,9 @@ def register_session_loader(app: Flask) -> None:
 
 
 def register_templates(app: Flask) -> None:
-    from portal.accounts.models import ROLE_LABELS
-    from portal.auth.forms import LogoutForm
-    from portal.i18n import current_language, translated
-    from portal.main.forms import LanguageForm
-    from portal.navigation import nav_items
-    from portal.orders.policies import can
-    from portal.plaintext import render_plain
+    from portal import layout
 
-    # Messages in pages and emails alike: plain text, escaped, addresses as links.
-    app.jinja_env.filters["plain_text"] = render_plain
-
-    @app.context_processor
-    def layout_context():
-        return {
-            "agency_name": app.config["AGENCY_NAME"],
-            "languages": app.config["LANGUAGES"],
-            "current_language": current_language(),
-            "language_form": LanguageForm(formdata=None, prefix="lang", locale=current_language(),
-                                          next=request.full_path.rstrip("?")),
-            # formdata=None: rendering must never read the request body (an error page for a
-            # request too large would fail again while reading it).
-            "logout_form": LogoutForm(formdata=None, prefix="logout"),
-            "role_labels": translated(ROLE_LABELS),
-            "mailbox_enabled": app.config["MAILBOX_PAGE"],
-            "nav_items": nav_items,
-        }
-
-    app.jinja_env.globals["can"] = can
-    from portal import ui
-
-    ui.init_app(app)  # icon(), status_badge()
+    layout.init_app(app)
 
 
 def register_error_handlers(app: Flask) -> None:

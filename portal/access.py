@@ -226,7 +226,7 @@ ACCESS: Mapping[str, Rule] = {
     "orders.pass_review": role(EDITOR, MANAGER, on=(R.REVIEWER,)),
     "orders.return_to_writer": role(EDITOR, MANAGER, on=(R.REVIEWER,)),
     # --- the conversation -------------------------------------------------------------------
-    "messaging.post": signed_in(*CONVERSATION),
+    "orders.post_message": signed_in(*CONVERSATION),
     "messaging.attachment": signed_in(*CONVERSATION),
     "messaging.export": signed_in(*CONVERSATION),
     # --- writers' work --------------------------------------------------------------------

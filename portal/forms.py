@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, StopValidation, Va
 from wtforms.widgets import Select, html_params
 
 from portal.auth.passwords import MAX_LENGTH
+from portal.errors import DomainError
 from portal.i18n import current_language, is_timezone, timezone_names
 
 
@@ -255,6 +256,27 @@ def complete_web_addresses(value):
         except ValidationError:
             lines.append(line)
     return "\n".join(lines)
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def form_error(form, error: DomainError) -> None:
+    """Show a service's refusal on the form: under its field when it names one, else above."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
 
 
 class ActionForm(PortalForm):

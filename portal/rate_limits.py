@@ -103,7 +103,7 @@ RULES: tuple[Rule, ...] = (
     Rule("auth.reset_password", "reset_per_address", by_address),
     Rule("accounts.invite", "invitation_per_manager", by_person),
     Rule("auth.accept_invitation", "invitation_accept_per_address", by_address),
-    Rule("messaging.post", "message_per_person", by_person),
+    Rule("orders.post_message", "message_per_person", by_person),
     Rule("orders.texts_archive", "texts_archive_per_person", by_person, methods=("GET",)),
     Rule("orders.company_texts_archive", "texts_archive_per_person", by_person,
          methods=("GET",)),

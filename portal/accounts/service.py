@@ -17,7 +17,7 @@ from portal.auth.service import (
 )
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db, utcnow
-from portal.messaging import unread
+from portal.signals import account_changed
 
 
 def update_profile(user: User, *, display_name: str, locale: str, timezone: str) -> None:
@@ -102,8 +102,8 @@ def change_role(actor: User, user: User, role: Role) -> None:
     user.role = role
     if was_manager:
         _ensure_a_manager_remains()
-    # Other conversations, other notes: every unread counter of the person is recounted.
-    unread.recount(user)
+    # Other conversations, other notes: the unread counters follow.
+    account_changed.send(user, change="role")
     # Permissions changed: sessions opened under the old role end.
     end_all_sessions(user)
     security_log.record("role_changed", user_id=actor.id, target_user_id=user.id,
@@ -122,7 +122,7 @@ def deactivate(actor: User, user: User) -> None:
     user.deactivated_at = utcnow()
     if user.role is Role.MANAGER:
         _ensure_a_manager_remains()
-    unread.forget(user)
+    account_changed.send(user, change="deactivated")
     end_all_sessions(user)
     security_log.record("account_deactivated", user_id=actor.id, target_user_id=user.id)
 
@@ -139,7 +139,7 @@ def reactivate(actor: User, user: User) -> None:
     user.deactivated_at = None
     db.session.flush()
     if not was_active:
-        unread.recount(user)
+        account_changed.send(user, change="reactivated")
         security_log.record("account_reactivated", user_id=actor.id, target_user_id=user.id)
 
 

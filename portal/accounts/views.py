@@ -28,9 +28,10 @@ from portal.accounts.forms import (
 )
 from portal.accounts.models import Invitation, Role, User
 from portal.auth import service as auth_service
-from portal.auth.views import form_error, start_session
+from portal.auth.views import start_session
 from portal.errors import DomainError
 from portal.extensions import db, utcnow
+from portal.forms import form_error
 from portal.orders import uploads
 from portal.privacy import service as privacy
 from portal.roles import role_required
@@ -201,9 +202,7 @@ def invite():
 
 
 def _person_or_404(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
+    user = db.get_or_404(User, user_id)
     return user
 
 
@@ -267,9 +266,7 @@ def _toggle(user_id: int, action, done_message: str):
 @bp.post("/people/invitations/<int:invitation_id>/revoke")
 @role_required(Role.MANAGER)
 def revoke_invitation(invitation_id: int):
-    invitation = db.session.get(Invitation, invitation_id)
-    if invitation is None:
-        abort(404)
+    invitation = db.get_or_404(Invitation, invitation_id)
     if not AccountActionForm().validate_on_submit():
         abort(400)
     try:

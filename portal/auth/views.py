@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     abort,
@@ -32,21 +30,10 @@ from portal.auth.forms import (
 )
 from portal.errors import DomainError, InvalidToken
 from portal.extensions import db
+from portal.forms import form_error, safe_next
 from portal.i18n import current_language
 
 bp = Blueprint("auth", __name__)
-
-
-def safe_next(target: str | None) -> str | None:
-    """`target` if it is a path on this site, else None (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return None
-    if "\\" in target or any(ord(ch) < 32 for ch in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
 
 
 def end_session() -> None:
@@ -63,14 +50,6 @@ def start_session(user, remember: bool = False) -> None:
     session.clear()
     login_user(user, remember=remember)
     session.permanent = True
-
-
-def form_error(form, error: DomainError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 @bp.route("/signup", methods=["GET", "POST"])

@@ -56,9 +56,7 @@ def _flash_errors(form) -> None:
 
 
 def _company_or_404(company_id: int) -> Company:
-    company = db.session.get(Company, company_id)
-    if company is None:
-        abort(404)
+    company = db.get_or_404(Company, company_id)
     return company
 
 
@@ -219,7 +217,7 @@ def company_statement(company_id: int, year: int, month: int):
 
 
 def _form_error(form, error: DomainError) -> None:
-    from portal.auth.views import form_error
+    from portal.forms import form_error
 
     form_error(form, error)
 
@@ -297,9 +295,7 @@ def payouts():
 @bp.get("/payouts/<int:batch_id>")
 @role_required(Role.MANAGER)
 def payout_batch(batch_id: int):
-    batch = db.session.get(PayoutBatch, batch_id)
-    if batch is None:
-        abort(404)
+    batch = db.get_or_404(PayoutBatch, batch_id)
     return render_template("finance/payout_batch.html", batch=batch)
 
 

@@ -92,9 +92,7 @@ def request_topup(client: User, amount: int) -> Proforma:
 
 def proforma_for(user: User, proforma_id: int) -> Proforma:
     """The proforma if `user` may see it (its company's people, managers); else 404."""
-    proforma = db.session.get(Proforma, proforma_id)
-    if proforma is None:
-        abort(404)
+    proforma = db.get_or_404(Proforma, proforma_id)
     if not (user.role is Role.MANAGER or is_member(user, proforma.company_id)):
         security_log.access_refused("proforma", proforma_id=proforma_id)
         abort(404)
@@ -102,9 +100,7 @@ def proforma_for(user: User, proforma_id: int) -> Proforma:
 
 
 def payment_for(user: User, payment_id: int) -> Payment:
-    payment = db.session.get(Payment, payment_id)
-    if payment is None:
-        abort(404)
+    payment = db.get_or_404(Payment, payment_id)
     if not (user.role is Role.MANAGER or is_member(user, payment.company_id)):
         security_log.access_refused("payment", payment_id=payment_id)
         abort(404)

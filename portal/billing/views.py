@@ -22,7 +22,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.models import Role
-from portal.auth.views import form_error
 from portal.billing import companies, invoices, payments, providers, queries
 from portal.billing.forms import (
     ActionForm,
@@ -41,7 +40,7 @@ from portal.billing.models import (
 )
 from portal.errors import DomainError
 from portal.extensions import csrf, db
-from portal.forms import db_int
+from portal.forms import db_int, form_error
 from portal.i18n import translated
 from portal.notifications.outbox import external_url
 from portal.roles import role_required
@@ -349,9 +348,7 @@ def pay_invoice(invoice_id: int):
 @bp.get("/credit-notes/<int:credit_note_id>/pdf")
 @role_required(Role.CLIENT, Role.MANAGER)
 def credit_note_pdf(credit_note_id: int):
-    note = db.session.get(CreditNote, credit_note_id)
-    if note is None:
-        abort(404)
+    note = db.get_or_404(CreditNote, credit_note_id)
     invoices.invoice_for(current_user, note.invoice_id)  # 404 for another company's
     document = db.session.get(Document, note.document_id) if note.document_id else None
     if document is None:

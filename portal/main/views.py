@@ -4,8 +4,8 @@ from flask import Blueprint, abort, current_app, redirect, render_template, sess
 from flask_login import current_user, login_required
 
 from portal.auth.forms import ResendConfirmationForm
-from portal.auth.views import safe_next
 from portal.extensions import db
+from portal.forms import safe_next
 from portal.i18n import current_language
 from portal.main.forms import LanguageForm
 from portal.messaging.queries import unread_counts

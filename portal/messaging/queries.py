@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import abort
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
+from portal import security_log
 from portal.accounts.models import Role, User
 from portal.extensions import db, utcnow
-from portal.messaging import policies
+from portal.messaging import forms, policies, service
 from portal.messaging.models import Message, ReadMarker
 from portal.orders.models import Order, OrderEvent, OrderStatus
 
@@ -281,3 +283,44 @@ def mark_read(user: User, order: Order) -> datetime | None:
               "unread": stmt.excluded.unread},
     ).returning(table.c.previous_read_at)
     return db.session.execute(stmt).scalar_one()
+
+
+def conversation_for(order: Order, viewer: User, *, last_visit: datetime | None = None,
+                     form: forms.MessageForm | None = None,
+                     events: list[OrderEvent] | None = None,
+                     before_id: int | None = None) -> dict | None:
+    """What templates/messaging/_conversation.html shows on the order page; None for someone
+    outside it. `events`: the order's timeline when the page has loaded it already;
+    `before_id`: show the messages before that one (an earlier page) rather than the latest."""
+    if not policies.takes_part(viewer, order):
+        return None
+    part = window(order, viewer, events=events, before_id=before_id, since=last_visit)
+    items = part.items
+    first_new = None
+    if last_visit is not None:
+        first_new = next((item.message.id for item in items if item.message is not None
+                          and item.message.author_id != viewer.id
+                          and item.message.created_at > last_visit), None)
+    return {
+        "stream": items,
+        "earlier_before": part.earlier_before,
+        "latest": part.latest,
+        "has_messages": any(item.message is not None for item in items),
+        "first_new_id": first_new,
+        "form": form or forms.MessageForm(formdata=None),
+        "may_note": policies.can_post_internal(viewer, order),
+        "may_attach": policies.can_attach_files(viewer, order),
+        "files_max": service.FILES_PER_MESSAGE,
+        "render": service.render_message,
+    }
+
+
+def conversation_order(user: User, order_id: int) -> Order:
+    """The order if `user` takes part in its conversation; 404 otherwise."""
+    from portal.orders.queries import get_order_for
+
+    order = get_order_for(user, order_id)
+    if not policies.takes_part(user, order):
+        security_log.access_refused("conversation", order_id=order.id)
+        abort(404)
+    return order

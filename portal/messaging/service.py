@@ -1,12 +1,11 @@
-"""Posting in an order's conversation: who may write, what a message may hold, its files, and
-the notification that follows.
+"""Posting in an order's conversation: who may write, what a message may hold, its files; the
+`message_posted` signal (portal/signals.py) brings the unread counters and the notifications.
 
 Functions add and flush; the request (or the inbound mail server) commits once.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Iterable
 from functools import lru_cache
@@ -20,11 +19,12 @@ from portal.accounts.models import User
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db
 from portal.i18n import format_number
-from portal.messaging import policies, unread
+from portal.messaging import policies
 from portal.messaging.models import Message, MessageAttachment, MessageSource
 from portal.orders import uploads
 from portal.orders.models import Order
 from portal.plaintext import render_plain
+from portal.signals import message_posted
 
 log = logging.getLogger("portal.messaging")
 
@@ -67,9 +67,8 @@ def post_message(
     rules of brief attachments (Conflict otherwise). A message whose `email_message_id` is
     already stored on this order is not stored again: the stored one is returned (the same
     email sent to two orders is a message on each). Files are written before
-    the rows and removed again if the rows cannot be stored. The message is unread for the
-    others it concerns (their counters, portal.messaging.unread rule 1), and they are then
-    notified (portal.notifications.service.notify_message)."""
+    the rows and removed again if the rows cannot be stored. `message_posted` is sent: the
+    message is unread for the others it concerns and they are notified, in this transaction."""
     if not policies.can_post(author, order):
         raise NotAllowed(_("You cannot write in the conversation of this order."))
     if internal and not policies.can_post_internal(author, order):
@@ -119,12 +118,10 @@ def post_message(
     try:
         db.session.add(message)
         db.session.flush()
-        # Unread for everyone else it concerns, in this transaction (portal.messaging.unread).
-        unread.message_posted(message)
+        message_posted.send(message)
     except Exception:
         _discard(stored)
         raise
-    _notify(message)
     return message
 
 
@@ -137,16 +134,3 @@ def _discard(names: Iterable[str]) -> None:
     for name in names:
         uploads.discard_file(name)
 
-
-def _notify(message: Message) -> None:
-    # Notifications are their own package; imported here so both packages can import each
-    # other's models without a cycle.
-    try:
-        notifications = importlib.import_module("portal.notifications.service")
-    except ModuleNotFoundError as missing:
-        if missing.name != "portal.notifications.service":
-            raise
-        return
-    notify_message = getattr(notifications, "notify_message", None)
-    if notify_message is not None:
-        notify_message(message)

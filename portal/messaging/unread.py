@@ -9,18 +9,22 @@ a writer: the orders they write; a manager: every order but drafts), written by 
 opened, after they joined, and visible to them (never an internal note for a client). For an
 inactive person every counter is 0. The rules that keep the counters equal to it:
 
-1. A message is posted (portal.messaging.service.post_message, which the email replies of
-   portal.notifications.inbound go through too): +1 for every active person it counts for,
-   in one upsert (`message_posted`).
+The rules follow the signals of portal/signals.py, in the sender's transaction:
+
+1. A message is posted (`message_posted`, sent by portal.messaging.service.post_message, which
+   the email replies of portal.notifications.inbound go through too): +1 for every active
+   person it counts for, in one upsert (`message_posted`).
 2. A person opens the order (queries.mark_read): their counter becomes the number of messages
    dated after that instant, 0 but for clocks that disagree, in mark_read's own upsert.
 3. A writer is put on an order (claim, offer accepted, assignment, reassignment: every writer
-   change goes through portal.orders.workflow.apply): their counter of that order is recounted
-   from the order's messages. A writer taken off (release, reassignment): their counter is 0.
+   change goes through portal.orders.workflow.apply, which sends `order_moved`): their
+   counter of that order is recounted from the order's messages. A writer taken off
+   (release, reassignment): their counter is 0.
 4. An order leaves draft (submitted, or cancelled by a manager): managers now take part; its
    messages are counted for them (there are none: nobody may write in a draft).
-5. A person's role changes, or their account is reactivated: all their counters are recounted
-   (`recount`; rare, and heavier). An account deactivated: all its counters are 0 (`forget`).
+5. A person's role changes, or their account is reactivated (`account_changed`): all their
+   counters are recounted (`recount`; rare, and heavier). An account deactivated: all its
+   counters are 0 (`forget`).
 6. Nothing else changes the definition's answer: a new account counts nothing (every message
    is older than it); messages are never edited, moved or deleted; an order's client never
    changes; a deleted order or person takes its rows along (ON DELETE CASCADE); an author's
@@ -125,9 +129,10 @@ def message_posted(message: Message) -> None:
     ))
 
 
-def order_moved(order: Order, *, source: OrderStatus, writer_before: int | None) -> None:
-    """Rules 3 and 4, after a move of portal.orders.workflow.apply wrote `order` (its writer
-    was `writer_before`, its status `source`)."""
+def on_order_moved(order: Order, *, source: OrderStatus, writer_before: int | None,
+                   **_) -> None:
+    """Rules 3 and 4, the receiver of `order_moved`: a move wrote `order` (its writer was
+    `writer_before`, its status `source`)."""
     if order.writer_id != writer_before:
         # Every writer but the current one: `writer_before` may be stale (a release does not
         # check who it releases from), the order's rows are few.
@@ -160,6 +165,14 @@ def recount(user: User, *, order_id: int | None = None) -> None:
     if order_id is not None:
         select = select.where(Message.order_id == order_id)
     db.session.execute(counter_upsert(select.group_by(Message.order_id), add=False))
+
+
+def on_account_changed(user: User, *, change: str, **_) -> None:
+    """Rule 5, the receiver of `account_changed`."""
+    if change == "deactivated":
+        forget(user)
+    else:
+        recount(user)
 
 
 def forget(user: User) -> None:

@@ -14,7 +14,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -25,10 +24,9 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from portal.accounts.models import Role
-from portal.auth.views import form_error, safe_next
 from portal.errors import DomainError, InvalidToken
 from portal.extensions import db
-from portal.forms import ActionForm, page_arg
+from portal.forms import ActionForm, form_error, page_arg, safe_next
 from portal.notifications import service
 from portal.notifications.dispatcher import retry_failed, stuck_before, stuck_condition
 from portal.notifications.forms import PreferencesForm
@@ -178,48 +176,6 @@ def dev_mailbox_html(key: str):
         "img-src data:; frame-ancestors 'self'",
         "X-Frame-Options": "SAMEORIGIN",
     }
-
-
-# --- the bell -----------------------------------------------------------------------------
-
-
-def layout_chrome(user) -> service.Chrome:
-    """The navigation's figures of the person (the bell, the unread messages), in one
-    statement run once per request and shared by the bell and the unread badge
-    (portal.messaging.views.unread_total). None for someone not logged in. A database error
-    gives empty figures: the navigation must not break a page, least of all an error page."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return service.Chrome()
-    cached = g.get("layout_chrome")
-    if cached is not None and cached[0] == user.id:
-        return cached[1]
-    try:
-        figures = service.chrome(user)
-    except sa.exc.SQLAlchemyError:
-        log.exception("could not read the navigation's figures")
-        db.session.rollback()
-        figures = service.Chrome()
-    g.layout_chrome = (user.id, figures)
-    return figures
-
-
-@bp.app_template_global("bell")
-def bell(user):
-    """(unread count, latest notifications) of the person, for the navigation bar."""
-    figures = layout_chrome(user)
-    return figures.bell_unread, figures.bell_items
-
-
-@bp.app_template_global("notification_text")
-def notification_text(notification) -> str:
-    return service.event_text(notification)
-
-
-@bp.app_template_global("notification_url")
-def notification_url(notification) -> str:
-    """Where a notification leads: its order, or the page its event names."""
-    endpoint, values = service.target_endpoint(notification)
-    return url_for(endpoint, **values)
 
 
 @bp.get("/notifications")

@@ -1,4 +1,4 @@
-"""Emails about orders, one builder per event, registered with the workflow.
+"""Emails about orders, one builder per event; `on_order_moved` sends those of each move.
 
 Each goes through portal.notifications.service.notify(): the person sees it in the bell and
 gets the email as they chose (status changes are one kind, deadlines and reminders another).
@@ -18,7 +18,7 @@ from portal.notifications.inbox import NotificationKind
 from portal.notifications.outbox import external_url, queue_email
 from portal.notifications.service import notify
 from portal.orders.models import Order, OrderEvent, OrderStatus
-from portal.orders.workflow import NOTIFIERS, Action
+from portal.orders.workflow import Action
 
 # Emails about time (deadlines, reminders); every other order email is a change of status.
 DEADLINE_EMAILS = {"deadline-soon", "overdue", "review-reminder", "review-reminder-writer",
@@ -278,7 +278,7 @@ def notify_deadline_extended(order: Order, event: OrderEvent) -> None:
           quote=event.note)
 
 
-NOTIFIERS.update({
+_BY_ACTION = {
     Action.SUBMIT: notify_submitted,
     Action.AWAIT_PAYMENT: notify_awaiting_payment,
     Action.PAYMENT_RECEIVED: notify_submitted,
@@ -294,4 +294,12 @@ NOTIFIERS.update({
     Action.APPROVE: notify_approved,
     Action.AUTO_APPROVE: notify_auto_approved,
     Action.CANCEL: notify_cancelled,
-})
+}
+
+
+def on_order_moved(order: Order, *, action: Action, event: OrderEvent, actor: User | None,
+                   **_) -> None:
+    """The receiver of `order_moved` (portal.signals): the emails of the move, if any."""
+    notifier = _BY_ACTION.get(action)
+    if notifier is not None:
+        notifier(order, event, actor)

@@ -40,6 +40,43 @@ STATUS_LABELS = {
     OrderStatus.CANCELLED: _l("Cancelled"),
 }
 
+# The colour of each status's badge (Bootstrap's text-bg-*).
+STATUS_STYLES = {
+    OrderStatus.DRAFT: "secondary",
+    OrderStatus.AWAITING_PAYMENT: "warning",
+    OrderStatus.OPEN: "info",
+    OrderStatus.IN_PROGRESS: "primary",
+    OrderStatus.IN_REVIEW: "light border",
+    OrderStatus.DELIVERED: "warning",
+    OrderStatus.REVISION_REQUESTED: "danger",
+    OrderStatus.APPROVED: "success",
+    OrderStatus.CANCELLED: "dark",
+}
+
+# The timeline's line of each event (an action of the workflow, or another change).
+TIMELINE_LABELS = {
+    "created": _l("Brief created"),
+    "edited": _l("Brief edited"),
+    "submit": _l("Order submitted"),
+    "await_payment": _l("Submitted: waiting for payment"),
+    "payment_received": _l("Paid: sent to the writers"),
+    "cancel": _l("Order cancelled"),
+    "claim": _l("Taken by a writer"),
+    "assign": _l("Assigned to a writer"),
+    "reassign": _l("Given to another writer"),
+    "release": _l("Given back to the pool"),
+    "deliver": _l("Text delivered"),
+    "send_to_review": _l("Text sent to the editor"),
+    "pass_review": _l("Reviewed and delivered"),
+    "return_to_writer": _l("Returned to the writer by the editor"),
+    "request_revision": _l("Revision requested"),
+    "approve": _l("Approved"),
+    "auto_approve": _l("Approved automatically"),
+    "deadline_extended": _l("Deadline extended"),
+    "revision_granted": _l("Extra revision granted"),
+    "reference_texts_changed": _l("Reference texts updated by the agency"),
+}
+
 FINAL_STATUSES = frozenset({OrderStatus.APPROVED, OrderStatus.CANCELLED})
 
 

@@ -24,13 +24,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from portal.accounts.models import Role
-from portal.auth.views import form_error
 from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
-from portal.forms import db_int, page_arg
+from portal.forms import db_int, form_error, page_arg
 from portal.i18n import current_language, format_money, to_local, to_utc, translated
 from portal.messaging import queries as conversations
-from portal.messaging.views import conversation_for
+from portal.messaging import service as message_service
+from portal.messaging.forms import MessageForm
 from portal.notifications import service as notifications
 from portal.orders import (
     brief_templates,
@@ -61,7 +61,14 @@ from portal.orders.forms import (
     TextsArchiveForm,
     UploadForm,
 )
-from portal.orders.models import STATUS_LABELS, Attachment, Delivery, Order, OrderStatus, Tier
+from portal.orders.models import (
+    TIMELINE_LABELS,
+    Attachment,
+    Delivery,
+    Order,
+    OrderStatus,
+    Tier,
+)
 from portal.orders.pricing import quote as price_quote
 from portal.orders.report import for_display, report_of
 from portal.orders.review import PRIVATE_NOTES, pass_to_client
@@ -70,41 +77,6 @@ from portal.roles import role_required
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 log = logging.getLogger("portal.orders")
-
-STATUS_STYLES = {
-    OrderStatus.DRAFT: "secondary",
-    OrderStatus.AWAITING_PAYMENT: "warning",
-    OrderStatus.OPEN: "info",
-    OrderStatus.IN_PROGRESS: "primary",
-    OrderStatus.IN_REVIEW: "light border",
-    OrderStatus.DELIVERED: "warning",
-    OrderStatus.REVISION_REQUESTED: "danger",
-    OrderStatus.APPROVED: "success",
-    OrderStatus.CANCELLED: "dark",
-}
-
-TIMELINE_LABELS = {
-    "created": _l("Brief created"),
-    "edited": _l("Brief edited"),
-    "submit": _l("Order submitted"),
-    "await_payment": _l("Submitted: waiting for payment"),
-    "payment_received": _l("Paid: sent to the writers"),
-    "cancel": _l("Order cancelled"),
-    "claim": _l("Taken by a writer"),
-    "assign": _l("Assigned to a writer"),
-    "reassign": _l("Given to another writer"),
-    "release": _l("Given back to the pool"),
-    "deliver": _l("Text delivered"),
-    "send_to_review": _l("Text sent to the editor"),
-    "pass_review": _l("Reviewed and delivered"),
-    "return_to_writer": _l("Returned to the writer by the editor"),
-    "request_revision": _l("Revision requested"),
-    "approve": _l("Approved"),
-    "auto_approve": _l("Approved automatically"),
-    "deadline_extended": _l("Deadline extended"),
-    "revision_granted": _l("Extra revision granted"),
-    "reference_texts_changed": _l("Reference texts updated by the agency"),
-}
 
 # The downloads of an approved text, in the order the page lists them.
 EXPORT_LABELS = {
@@ -115,12 +87,6 @@ EXPORT_LABELS = {
     "md": _l("Markdown (.md)"),
     "txt": _l("Plain text (.txt)"),
 }
-
-
-@bp.app_context_processor
-def order_labels():
-    return {"status_labels": translated(STATUS_LABELS), "status_styles": STATUS_STYLES,
-            "status_enum": OrderStatus, "file_size": uploads.human_size}
 
 
 def _zone() -> str:
@@ -477,9 +443,7 @@ def texts_archive():
 def company_texts_archive(company_id: int):
     from portal.billing.models import Company
 
-    company = db.session.get(Company, company_id)
-    if company is None:
-        abort(404)
+    company = db.get_or_404(Company, company_id)
     form = TextsArchiveForm(request.args)
     if form.validate():
         done = _texts_archive(form, Order.company_id == company.id,
@@ -573,7 +537,7 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, message
         upload_form=UploadForm(formdata=None, back="detail"),
         remove_form=BackForm(formdata=None, back="detail"),
         accepted=uploads.ACCEPTED_EXTENSIONS,
-        conversation=conversation_for(order, current_user, last_visit=last_visit,
+        conversation=conversations.conversation_for(order, current_user, last_visit=last_visit,
                                       form=message_form, events=events, before_id=before_id),
     ), status
 
@@ -660,6 +624,37 @@ def cancel(order_id: int):
         db.session.commit()
         flash(_("The order %(ref)s is cancelled.", ref=order.reference), "info")
     return redirect(url_for("orders.detail", order_id=order_id))
+
+
+@bp.post("/<int:order_id>/messages")
+@login_required
+def post_message(order_id: int):
+    # A form of the order page, drawn again with its errors when refused.
+    order = conversations.conversation_order(current_user, order_id)
+    form = MessageForm()
+    if form.validate_on_submit():
+        try:
+            message = message_service.post_message(
+                order, current_user, form.body.data, internal=form.internal.data,
+                files=form.uploads())
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            message_id, internal = message.id, message.internal
+            stored = message_service.stored_names(message)
+            try:
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                for name in stored:
+                    uploads.discard_file(name)
+                raise
+            flash(_("Your internal note is saved: only the agency's team sees it.") if internal
+                  else _("Your message is sent."), "success")
+            return redirect(url_for("orders.detail", order_id=order_id,
+                                    _anchor=f"message-{message_id}"))
+    return _detail_page(order, message_form=form, status=422)
 
 
 @bp.post("/<int:order_id>/revision")

@@ -2,17 +2,14 @@
 
 A move is checked against the actor and the order's current status, written with a conditional
 UPDATE (so two people acting at once cannot both win), counted in `order_status_counts`,
-recorded as a timeline event and followed by its emails, all in the caller's transaction.
-Nothing else assigns `order.status` (nor `order.writer_id`: the unread counters of
-portal.messaging.unread follow the moves here). After each move the `order_moved` signal
-(portal/orders/signals.py) lets the money follow: the price is captured at approval and
-released at cancellation (portal.billing), in the same transaction.
+recorded as a timeline event and announced by the `order_moved` signal (portal/signals.py),
+whose receivers (unread counters, money, emails) act in the caller's transaction. Nothing else
+assigns `order.status` (nor `order.writer_id`: the unread counters follow the moves here).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +19,9 @@ from flask_babel import gettext as _
 from portal.accounts.models import Role, User
 from portal.errors import Conflict, InvalidTransition, NotAllowed
 from portal.extensions import db, utcnow
-from portal.messaging import unread
 from portal.orders import status_counts
 from portal.orders.models import Order, OrderEvent, OrderStatus
-from portal.orders.signals import order_moved
+from portal.signals import order_moved
 
 S = OrderStatus
 
@@ -127,10 +123,6 @@ def allowed(actor: User | None, order: Order, action: Action) -> bool:
     return move is not None and bool(move.parties & parties_of(actor, order))
 
 
-# Emails per action, registered by portal.orders.emails (kept apart so this table stays short).
-NOTIFIERS: dict[Action, Callable[[Order, OrderEvent, User | None], None]] = {}
-
-
 def apply(
     order: Order,
     action: Action,
@@ -179,8 +171,6 @@ def apply(
         ))
     status_counts.moved(source, target)
     db.session.refresh(order)
-    # Who takes part in the conversation may have changed: unread counters follow.
-    unread.order_moved(order, source=source, writer_before=writer_before)
     event = OrderEvent(
         order_id=order.id,
         actor_id=actor.id if actor else None,
@@ -193,10 +183,7 @@ def apply(
     db.session.add(event)
     db.session.flush()
     order_moved.send(order, action=action, source=source, target=target, actor=actor,
-                     event=event, context=context or {})
-    notifier = NOTIFIERS.get(action)
-    if notifier is not None:
-        notifier(order, event, actor)
+                     event=event, writer_before=writer_before, context=context or {})
     return event
 
 

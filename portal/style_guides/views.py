@@ -3,16 +3,16 @@ company's page in Money)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.models import Role, User
-from portal.auth.views import form_error
 from portal.billing import companies
 from portal.billing.models import Company
 from portal.errors import DomainError
 from portal.extensions import db
+from portal.forms import form_error
 from portal.roles import role_required
 from portal.style_guides import service
 from portal.style_guides.forms import StyleGuideForm
@@ -58,7 +58,5 @@ def edit_own():
 @bp.route("/agency/companies/<int:company_id>/style-guide", methods=["GET", "POST"])
 @role_required(Role.MANAGER)
 def edit_company(company_id: int):
-    company = db.session.get(Company, company_id)
-    if company is None:
-        abort(404)
+    company = db.get_or_404(Company, company_id)
     return _edit(company, url_for("finance.company_detail", company_id=company.id))

@@ -23,10 +23,9 @@ from wtforms import SelectChoice
 
 from portal import security_log
 from portal.accounts.models import Role
-from portal.auth.views import form_error
 from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
-from portal.forms import page_arg
+from portal.forms import form_error, page_arg
 from portal.i18n import current_language, format_local, translated
 from portal.messaging.queries import unread_counts
 from portal.orders import queries, service
@@ -76,15 +75,7 @@ def _common() -> dict:
         "status_labels": translated(STATUS_LABELS),
         "locale": current_language(),
         "language_names": current_app.config["ORDER_LANGUAGES"],
-        "has_order_page": "orders.detail" in current_app.view_functions,
     }
-
-
-def _order_page(order: Order) -> str:
-    """The shared order page when it exists (helper blueprint), else the writer's own pages."""
-    if "orders.detail" in current_app.view_functions:
-        return url_for("orders.detail", order_id=order.id)
-    return url_for("writing.pool" if current_user.role is Role.WRITER else "main.home")
 
 
 def _my_order(order_id: int) -> Order:
@@ -339,7 +330,7 @@ def release(order_id: int):
         abort(404)
     form = ReleaseForm()
     back = (url_for("writing.workspace", order_id=order.id)
-            if order.writer_id == current_user.id else _order_page(order))
+            if order.writer_id == current_user.id else url_for("orders.detail", order_id=order.id))
     if not form.validate_on_submit():
         for message in form.reason.errors:
             flash(message, "danger")
@@ -354,4 +345,4 @@ def release(order_id: int):
     flash(_("The order is back in the pool."), "success")
     if current_user.role is Role.WRITER:
         return redirect(url_for("writing.assignments"))
-    return redirect(_order_page(order))
+    return redirect(url_for("orders.detail", order_id=order.id))

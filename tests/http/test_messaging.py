@@ -6,8 +6,6 @@ clearly and stores nothing."""
 from __future__ import annotations
 
 import re
-import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from portal.messaging.models import Message, MessageAttachment
 from portal.messaging.service import post_message
 from portal.orders import service as order_service
 from portal.orders.models import Order, OrderStatus
+from portal.signals import message_posted
 from tests.factories import deliverable
 from tests.http.messaging_helpers import (
     EXE_FILE,
@@ -405,15 +404,21 @@ def test_an_email_received_twice_is_stored_once(cast, app):
     assert len(messages(app)) == 1
 
 
-def test_each_message_is_handed_to_the_notifications(cast, monkeypatch):
+def test_each_message_is_announced_once_to_its_receivers(cast):
+    """Every message kept is sent once as `message_posted` (the unread counters and the
+    notifications receive it, tests/unit/test_signals.py); a refused one is not."""
     told: list[tuple[int, bool]] = []
-    fake = types.ModuleType("portal.notifications.service")
-    fake.notify_message = lambda message: told.append((message.order_id, message.internal))
-    monkeypatch.setitem(sys.modules, "portal.notifications.service", fake)
 
-    post(cast.client, cast.order_id, "Bonjour.")
-    post(cast.writer, cast.order_id, "Note.", internal=True)
-    post(cast.client, cast.order_id, "")  # refused: nobody is told
+    def receiver(message, **_):
+        told.append((message.order_id, message.internal))
+
+    message_posted.connect(receiver)
+    try:
+        post(cast.client, cast.order_id, "Bonjour.")
+        post(cast.writer, cast.order_id, "Note.", internal=True)
+        post(cast.client, cast.order_id, "")  # refused: nobody is told
+    finally:
+        message_posted.disconnect(receiver)
 
     assert told == [(cast.order_id, False), (cast.order_id, True)]
 

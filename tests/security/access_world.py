@@ -79,7 +79,7 @@ ORDER_VARIANTS = {
     "orders.delete": ("draft", "delivered"),
     "writing.claim": ("delivered", "open"),
     "writing.release": ("delivered", "open"),
-    "messaging.post": ("delivered", "open"),
+    "orders.post_message": ("delivered", "open"),
     "orders.export": ("approved",),  # nothing is exported before approval
     # The approved order is a sample on the landing page (consented, showcased); the
     # delivered one is not: its public page answers 404 to everyone.

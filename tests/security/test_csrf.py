@@ -114,7 +114,7 @@ PAYLOADS = {
     "orders.return_to_writer@in_review": lambda w: {"comments": "Reprenez la conclusion."},
     "orders.upload": lambda w: {"back": "detail"},
     "orders.delete_attachment": lambda w: {"back": "detail"},
-    "messaging.post@delivered": lambda w: {"body": "Bonjour, une question sur le texte."},
+    "orders.post_message@delivered": lambda w: {"body": "Bonjour, une question sur le texte."},
     "writing.claim@open": lambda w: {},
     "writing.release@delivered": lambda w: {"reason": "Je ne peux plus."},
     "writing.save_draft": lambda w: {"text": "Un nouveau texte.", "base_version": "1"},

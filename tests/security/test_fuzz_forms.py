@@ -868,7 +868,7 @@ FORMS: tuple[Form, ...] = (
          MOVE | {"orders.delivered_at", "deliveries.released_at"}),
     Form("orders.return_to_writer", "editor", editor_order("/orders/{order}/review/return"),
          fixed(comments=words(1, 500)), MOVE),
-    Form("messaging.post", "client", a_conversation,
+    Form("orders.post_message", "client", a_conversation,
          fixed(body=words(1, 600), files=st.one_of(st.just([]), st.lists(
              st.one_of(GOOD_FILES, FILES), min_size=1, max_size=2))),
          # The page marks the order read; the message is unread for the others (counters).

@@ -422,7 +422,7 @@ def test_every_rule_names_an_endpoint_of_its_method_and_a_valid_limit(app):
     assert {rule.endpoint for rule in RULES} == {
         "auth.login", "auth.login_link", "auth.signup", "auth.confirm_signup",
         "auth.forgot_password", "auth.reset_password", "auth.accept_invitation",
-        "accounts.invite", "accounts.change_email", "messaging.post",
+        "accounts.invite", "accounts.change_email", "orders.post_message",
         "orders.texts_archive", "orders.company_texts_archive"}
 
 
