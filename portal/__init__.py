@@ -188,7 +188,7 @@ def register_session_loader(app: Flask) -> None:
 def register_templates(app: Flask) -> None:
     from portal.accounts.models import ROLE_LABELS
     from portal.auth.forms import LogoutForm
-    from portal.i18n import current_language, translated
+    from portal.i18n import current_language
     from portal.main.forms import LanguageForm
     from portal.navigation import nav_items
     from portal.orders.policies import can
@@ -208,7 +208,7 @@ def register_templates(app: Flask) -> None:
             # formdata=None: rendering must never read the request body (an error page for a
             # request too large would fail again while reading it).
             "logout_form": LogoutForm(formdata=None, prefix="logout"),
-            "role_labels": translated(ROLE_LABELS),
+            "role_labels": ROLE_LABELS,
             "mailbox_enabled": app.config["MAILBOX_PAGE"],
             "nav_items": nav_items,
         }
