@@ -224,6 +224,7 @@ class ContentTypeForm(PortalForm):
 
 WRITER_MATCHES_SHOWN = 5
 WRITER_SUGGESTIONS = 20
+WRITER_TEXT_MAX = 340  # "Name <address>": 80 + 254 and the brackets
 _ADDRESS_IN_BRACKETS = re.compile(r"<\s*([^<>\s]+@[^<>\s]+)\s*>\s*$")
 
 
@@ -292,7 +293,7 @@ class WriterField(StringField):
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("render_kw", {"autocomplete": "off", "spellcheck": "false",
                                         "placeholder": _l("Name or email address")})
-        super().__init__(label, [Length(max=340), *(validators or [])], **kwargs)
+        super().__init__(label, validators, **kwargs)
         self.writer: WriterCandidate | None = None
         self.candidates = None
         self.suggestions: list = []
@@ -310,6 +311,8 @@ class WriterField(StringField):
         text = (self.data or "").strip()
         if not text:
             return
+        if len(text) > WRITER_TEXT_MAX:  # before any query
+            raise ValidationError(_("At most %(max)d characters.", max=WRITER_TEXT_MAX))
         candidates = (self.candidates if self.candidates is not None
                       else active_writers_matching(text))
         self.writer = pick_writer(text, candidates)

@@ -964,6 +964,7 @@ def test_assigning_by_a_typed_name_takes_the_one_writer_it_means(app, manager, p
         ("Kossi", "No active writer matches “Kossi”: type part of their name or their email "
                   "address."),
         ("   ", "Type the name or the email address of the writer."),
+        ("Afi " * 100, "At most 340 characters."),
     ):
         manager.submit(f"/agency/orders/{order_id}/assign", {"assign-writer": typed},
                        page=f"/orders/{order_id}")
