@@ -14,17 +14,22 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.i18n import messages_path
-from markupsafe import Markup, escape
-from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms import (
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, EqualTo, Length, StopValidation, ValidationError
-from wtforms.widgets import Select, html_params
 
 from portal.auth.passwords import MAX_LENGTH
 from portal.errors import DomainError
 from portal.i18n import current_language, is_timezone, timezone_names
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=8)  # one per language; see README "Caches"
 def _wtforms_catalog(language: str) -> support.Translations:
     return support.Translations.load(messages_path(), [language], domain="wtforms")
 
@@ -134,51 +139,6 @@ class PortalSubForm(wtforms.Form):
     class Meta:
         def bind_field(self, form, unbound_field, options):
             return guard_text(super().bind_field(form, unbound_field, options))
-
-
-class PlainSelect(Select):
-    """A <select> for long lists whose options carry only a value and a label (every writer of
-    the agency): the same markup as WTForms' Select, each option written directly rather than
-    through html_params."""
-
-    def __call__(self, field, **kwargs):
-        choices = field.choices
-        if (self.multiple or not isinstance(choices, list) or field.has_groups()
-                or not all(type(choice) is tuple and len(choice) == 2
-                           and not isinstance(choice[0], bool) for choice in choices)):
-            return super().__call__(field, **kwargs)
-        # Plain (value, label) pairs: the options straight from the list, without building a
-        # choice object per option (the writers' filter lists every writer of the agency).
-        kwargs.setdefault("id", field.id)
-        flags = getattr(field, "flags", {})
-        for name in dir(flags):
-            if name in self.validation_attrs and name not in kwargs:
-                kwargs[name] = getattr(flags, name)
-        coerce, data = field.coerce, field.data
-        html = [f"<select {html_params(name=field.name, **kwargs)}>"]
-        for value, label in choices:
-            selected = "selected " if coerce(value) == data else ""
-            html.append(f'<option {selected}value="{escape(value)}">'
-                        f"{escape(label or value)}</option>")
-        html.append("</select>")
-        return Markup("".join(html))  # noqa: S704  # nosec B704  # every part escaped above
-
-    @classmethod
-    def render_option(cls, choice, **kwargs):
-        if kwargs or choice.render_kw or isinstance(choice.value, bool):
-            return super().render_option(choice, **kwargs)
-        selected = "selected " if choice.selected else ""
-        label = escape(choice.label or choice.value)
-        value = escape(choice.value)
-        # Both parts escaped just above.
-        return Markup(f'<option {selected}value="{value}">{label}</option>')  # noqa: S704  # nosec B704
-
-
-class SelectField(wtforms.SelectField):
-    """WTForms' SelectField drawn by PlainSelect: the same markup, written faster (filters on
-    every list page, the language menu on every page). The portal's forms use this one."""
-
-    widget = PlainSelect()
 
 
 # The largest id or number the database columns hold (32-bit signed integer).
@@ -365,7 +325,8 @@ class LocaleField(SelectField):
             raise ValidationError(_l("Choose a language from the list."))
 
     def iter_choices(self):
-        self.choices = list(current_app.config["LANGUAGES"].items())
+        self.choices = [SelectChoice(code, name)
+                        for code, name in current_app.config["LANGUAGES"].items()]
         return super().iter_choices()
 
 
@@ -384,7 +345,7 @@ TIMEZONE_REGIONS = {
 }
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=16)  # one per agency zone (one in production); see README "Caches"
 def _timezone_groups(agency_zone: str) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
     """The zones by region (keys of TIMEZONE_REGIONS, "" for the others), the agency's region
     first with the agency's zone at its head; each zone labelled without its region."""
@@ -405,11 +366,13 @@ def _timezone_groups(agency_zone: str) -> tuple[tuple[str, tuple[tuple[str, str]
     return tuple(groups)
 
 
-def timezone_choices() -> dict[str, list[tuple[str, str]]]:
-    """The chooser's options: {region label: [(zone, label)]}, in the language of the request."""
+def timezone_choices() -> list[SelectChoice]:
+    """The chooser's options, each in the optgroup of its region, in the language of the
+    request."""
     agency_zone = current_app.config["AGENCY_TIMEZONE"]
-    return {str(TIMEZONE_REGIONS.get(region) or _("Other zones")): list(zones)
-            for region, zones in _timezone_groups(agency_zone)}
+    return [SelectChoice(zone, label, optgroup=str(TIMEZONE_REGIONS.get(region)
+                                                   or _("Other zones")))
+            for region, zones in _timezone_groups(agency_zone) for zone, label in zones]
 
 
 class TimezoneField(SelectField):

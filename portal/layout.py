@@ -139,7 +139,7 @@ def init_app(app: Flask) -> None:
     from portal import ui
     from portal.accounts.models import ROLE_LABELS
     from portal.auth.forms import LogoutForm
-    from portal.i18n import current_language, translated
+    from portal.i18n import current_language
     from portal.main.forms import LanguageForm
     from portal.orders import uploads
     from portal.orders.models import STATUS_LABELS, STATUS_STYLES, OrderStatus
@@ -165,8 +165,8 @@ def init_app(app: Flask) -> None:
             # formdata=None: rendering must never read the request body (an error page for a
             # request too large would fail again while reading it).
             "logout_form": LogoutForm(formdata=None, prefix="logout"),
-            "role_labels": translated(ROLE_LABELS),
+            "role_labels": ROLE_LABELS,
             "mailbox_enabled": app.config["MAILBOX_PAGE"],
-            "status_labels": translated(STATUS_LABELS), "status_styles": STATUS_STYLES,
+            "status_labels": STATUS_LABELS, "status_styles": STATUS_STYLES,
             "status_enum": OrderStatus, "file_size": uploads.human_size,
         }

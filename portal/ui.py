@@ -9,14 +9,14 @@ fails the page's test rather than showing nothing.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 import flask_bootstrap
 from flask import Flask
 from markupsafe import Markup
 
-from portal.i18n import current_language, translated
+from portal.i18n import current_language
 from portal.orders.models import STATUS_LABELS, OrderStatus
 
 SPRITE = Path(flask_bootstrap.__file__).parent / "static/bootstrap5/icons/bootstrap-icons.svg"
@@ -37,7 +37,7 @@ STATUS_ICONS = {
 }
 
 
-@cache
+@lru_cache(maxsize=1)  # the sprite is read once
 def _symbols() -> dict[str, tuple[str, str]]:
     text = SPRITE.read_text(encoding="utf-8")
     return {name: (view_box, inner) for view_box, name, inner in _SYMBOL.findall(text)}
@@ -47,7 +47,7 @@ def icon_names() -> frozenset[str]:
     return frozenset(_symbols())
 
 
-@cache
+@lru_cache(maxsize=512)  # the names and classes the templates use: a few dozen
 def _icon(name: str, classes: str) -> Markup:
     view_box, inner = _symbols()[name]
     return Markup('<svg class="{}" xmlns="http://www.w3.org/2000/svg" viewBox="{}" '
@@ -64,23 +64,18 @@ def icon(name: str, label: str | None = None, classes: str = "") -> Markup:
     return drawn
 
 
-_CHIPS: dict[tuple[str, str], dict[OrderStatus, Markup]] = {}
-
-
 def status_badge(status: OrderStatus, testid: str = "status") -> Markup:
-    """An order's status as a chip of its own colour and icon: the one way pages show it.
-    Built once per process, language and test id (lists show one on every row)."""
-    key = (current_language(), testid)
-    chips = _CHIPS.get(key)
-    if chips is None:
-        labels = translated(STATUS_LABELS)
-        chips = _CHIPS[key] = {
-            s: Markup('<span class="status-chip status-{value}" data-testid="{testid}" '
-                      'data-status="{value}">{icon}<span>{label}</span></span>').format(
-                value=s.value, testid=testid, icon=icon(STATUS_ICONS[s]), label=labels[s])
-            for s in OrderStatus
-        }
-    return chips[status]
+    """An order's status as a chip of its own colour and icon: the one way pages show it."""
+    return _chip(current_language(), testid, status)
+
+
+@lru_cache(maxsize=128)  # languages x test ids x statuses: a few dozen; lists show one a row
+def _chip(language: str, testid: str, status: OrderStatus) -> Markup:
+    # `language` is the key: the label below is translated in that same language.
+    return Markup('<span class="status-chip status-{value}" data-testid="{testid}" '
+                  'data-status="{value}">{icon}<span>{label}</span></span>').format(
+        value=status.value, testid=testid, icon=icon(STATUS_ICONS[status]),
+        label=STATUS_LABELS[status])
 
 
 def init_app(app: Flask) -> None:

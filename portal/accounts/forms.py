@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, PasswordField, StringField
+from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.accounts.models import ROLE_LABELS, Role
@@ -9,7 +9,6 @@ from portal.forms import (
     ActionForm,
     LocaleField,
     PortalForm,
-    SelectField,
     TimezoneField,
     display_name_field,
     email_field,
@@ -55,9 +54,8 @@ class InviteForm(PortalForm):
     email = email_field(for_sending=True)
     role = SelectField(
         _l("Role"),
-        choices=[(Role.WRITER.value, ROLE_LABELS[Role.WRITER]),
-                 (Role.EDITOR.value, ROLE_LABELS[Role.EDITOR]),
-                 (Role.MANAGER.value, ROLE_LABELS[Role.MANAGER])],
+        choices=[SelectChoice(role.value, ROLE_LABELS[role])
+                 for role in (Role.WRITER, Role.EDITOR, Role.MANAGER)],
         validate_choice=True,
     )
     locale = LocaleField(_l("Language of the invitation"))
@@ -66,7 +64,7 @@ class InviteForm(PortalForm):
 class RoleForm(PortalForm):
     role = SelectField(
         _l("Role"),
-        choices=[(role.value, label) for role, label in ROLE_LABELS.items()],
+        choices=[SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()],
         validate_choice=True,
     )
 
@@ -78,12 +76,14 @@ class PeopleFilterForm(PortalForm):
     q = StringField(_l("Search"), validators=[Optional(), Length(max=100)])
     role = SelectField(
         _l("Role"),
-        choices=[("", _l("All roles"))] + [(r.value, label) for r, label in ROLE_LABELS.items()],
+        choices=[SelectChoice("", _l("All roles"))]
+        + [SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()],
         validators=[Optional()],
     )
     status = SelectField(
         _l("Status"),
-        choices=[("", _l("All")), ("active", _l("Active")), ("inactive", _l("Deactivated"))],
+        choices=[SelectChoice("", _l("All")), SelectChoice("active", _l("Active")),
+                 SelectChoice("inactive", _l("Deactivated"))],
         validators=[Optional()],
     )
 

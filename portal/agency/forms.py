@@ -2,22 +2,35 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
+import sqlalchemy as sa
 from babel.numbers import format_decimal, get_currency_precision
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
     Field,
     IntegerField,
+    SelectChoice,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
+from portal.accounts.models import Role, User
 from portal.agency.service import (
     MAX_LEAD_HOURS,
     MAX_REVISIONS,
@@ -25,7 +38,8 @@ from portal.agency.service import (
     ContentTypeValues,
     TierValues,
 )
-from portal.forms import PlausibleDateTime, PortalForm, SelectField, db_int
+from portal.extensions import db
+from portal.forms import PlausibleDateTime, PortalForm, db_int
 from portal.i18n import current_language
 from portal.orders.models import REFERENCE_TEXTS_MAX, STATUS_LABELS, OrderStatus
 from portal.orders.queries import SORTS
@@ -201,6 +215,109 @@ class ContentTypeForm(PortalForm):
         )
 
 
+# --- choosing a writer by name ------------------------------------------------------------
+# An agency has hundreds of writers: a <select> of all of them is thousands of lines of HTML on
+# every page that offers it, and unusable on a phone. A manager types a name or an email
+# address (or part of one); the form finds the one active writer it means, or says that none
+# or several match. The <datalist> offers a few likely writers (WriterField.suggestions), as
+# "Name <address>", which the field reads back exactly; without JavaScript it is a text field.
+
+WRITER_MATCHES_SHOWN = 5
+WRITER_SUGGESTIONS = 20
+WRITER_TEXT_MAX = 340  # "Name <address>": 80 + 254 and the brackets
+_ADDRESS_IN_BRACKETS = re.compile(r"<\s*([^<>\s]+@[^<>\s]+)\s*>\s*$")
+
+
+class WriterCandidate(NamedTuple):
+    id: int
+    display_name: str
+    email: str
+
+
+def writer_text(writer) -> str:
+    """How the writer field writes a writer: "Name <address>" (the address tells two writers of
+    the same name apart)."""
+    return f"{writer.display_name} <{writer.email}>"
+
+
+def pick_writer(text: str, candidates) -> WriterCandidate:
+    """The one writer among `candidates` (rows with id, display_name, email) that `text`
+    means: the address in "Name <address>" or typed alone; else the one whose name is `text`
+    (case aside); else the only one whose name or address holds `text`. Raises
+    ValidationError, naming a few of them, when none or several match."""
+    typed = " ".join(text.split())
+    bracketed = _ADDRESS_IN_BRACKETS.search(typed)
+    wanted = (bracketed.group(1) if bracketed else typed).casefold()
+    rows = [WriterCandidate(row.id, row.display_name, row.email) for row in candidates]
+    for exact in ([r for r in rows if r.email.casefold() == wanted],
+                  [r for r in rows if r.display_name.casefold() == wanted]):
+        if len(exact) == 1:
+            return exact[0]
+    found = [r for r in rows if wanted in r.display_name.casefold()
+             or wanted in r.email.casefold()]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise ValidationError(_("No active writer matches “%(text)s”: type part of their "
+                                "name or their email address.", text=typed[:80]))
+    names = ", ".join(sorted({r.display_name for r in found})[:WRITER_MATCHES_SHOWN])
+    raise ValidationError(_("Several writers match “%(text)s” (%(names)s…): type more of the "
+                            "name, or the email address.", text=typed[:80], names=names))
+
+
+def active_writers_matching(text: str) -> list[sa.Row]:
+    """The active writers whose name or address holds `text` (or the address in
+    "Name <address>"), those named exactly first: one statement, a few rows at most, however
+    many writers the agency has."""
+    typed = " ".join(text.split())
+    bracketed = _ADDRESS_IN_BRACKETS.search(typed)
+    wanted = (bracketed.group(1) if bracketed else typed).lower()
+    exact = sa.or_(sa.func.lower(User.email) == wanted,
+                   sa.func.lower(User.display_name) == wanted)
+    return list(db.session.execute(
+        sa.select(User.id, User.display_name, User.email)
+        .where(User.role == Role.WRITER, User.active.is_(True),
+               sa.or_(sa.func.lower(User.display_name).contains(wanted, autoescape=True),
+                      sa.func.lower(User.email).contains(wanted, autoescape=True)))
+        .order_by(exact.desc(), User.display_name, User.id)
+        .limit(WRITER_MATCHES_SHOWN + 1)
+    ))
+
+
+class WriterField(StringField):
+    """A writer typed by name or address (see pick_writer); `writer` is the one found, after
+    validation. `candidates` (rows with id, display_name, email) when the page has already
+    read the agency's writers; else one bounded query (active_writers_matching).
+    `suggestions`: what the <datalist> offers, as ("Name <address>", a short note) pairs."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {"autocomplete": "off", "spellcheck": "false",
+                                        "placeholder": _l("Name or email address")})
+        super().__init__(label, validators, **kwargs)
+        self.writer: WriterCandidate | None = None
+        self.candidates = None
+        self.suggestions: list = []
+
+    @property
+    def datalist_id(self) -> str:
+        return f"{self.id}-suggestions"
+
+    def __call__(self, **kwargs):
+        kwargs.setdefault("list", self.datalist_id)
+        return super().__call__(**kwargs)
+
+    def pre_validate(self, form):
+        self.writer = None
+        text = (self.data or "").strip()
+        if not text:
+            return
+        if len(text) > WRITER_TEXT_MAX:  # before any query
+            raise ValidationError(_("At most %(max)d characters.", max=WRITER_TEXT_MAX))
+        candidates = (self.candidates if self.candidates is not None
+                      else active_writers_matching(text))
+        self.writer = pick_writer(text, candidates)
+
+
 class CheckboxesField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -215,7 +332,8 @@ class WriterSkillsForm(PortalForm):
 class AssignForm(PortalForm):
     PREFIX = "assign"
 
-    writer_id = SelectField(_l("Writer"), coerce=int, choices=[], validate_choice=True)
+    writer = WriterField(_l("Writer"), validators=[
+        DataRequired(message=_l("Type the name or the email address of the writer."))])
     note = TextAreaField(
         _l("Note for the timeline (optional)"),
         validators=[Optional(), Length(max=500, message=_l("At most 500 characters."))],
@@ -277,7 +395,8 @@ class DashboardFilterForm(PortalForm):
 
     q = StringField(_l("Search"), validators=[Optional(), Length(max=100)])
     status = SelectField(_l("Status"), validators=[Optional()], choices=[])
-    writer_id = SelectField(_l("Writer"), validators=[Optional()], choices=[])
+    writer = WriterField(_l("Writer"), validators=[Optional()])
+    writer_id = StringField()  # the writer chosen, in links (the side table, the pages)
     tier_id = SelectField(_l("Tier"), validators=[Optional()], choices=[])
     content_type_id = SelectField(_l("Content type"), validators=[Optional()], choices=[])
     language = SelectField(_l("Language"), validators=[Optional()], choices=[])
@@ -286,27 +405,50 @@ class DashboardFilterForm(PortalForm):
 
     def set_choices(self, writers, tiers: list[tuple[int, str]],
                     content_types: list[tuple[int, str]]) -> None:
-        """`tiers` and `content_types` are (id, name) pairs, in the order to show."""
-        self.status.choices = [("", _l("All statuses"))] + [
-            (status.value, label) for status, label in STATUS_LABELS.items()
+        """`writers`: every active writer, busiest first (queries.writer_load), among whom the
+        writer field looks; `tiers` and `content_types` are (id, name) pairs, in the order to
+        show."""
+        self.status.choices = [SelectChoice("", _l("All statuses"))] + [
+            SelectChoice(status.value, label) for status, label in STATUS_LABELS.items()
             if status is not OrderStatus.DRAFT
         ]
-        self.writer_id.choices = [("", _l("All writers"))] + [
-            (str(writer.id), writer.display_name) for writer in writers
+        self.writer.candidates = writers
+        self.writer.suggestions = [
+            (writer_text(w), _("%(writing)d being written, %(review)d awaiting review",
+                               writing=w.writing, review=w.review))
+            for w in writers[:WRITER_SUGGESTIONS]]
+        chosen = db_int(self.writer_id.data)
+        if chosen and not (self.writer.data or "").strip():
+            # A link to one writer's orders: the field shows who.
+            named = next((w for w in writers if w.id == chosen), None)
+            self.writer.data = writer_text(named) if named else ""
+        self.tier_id.choices = [SelectChoice("", _l("All tiers"))] + [
+            SelectChoice(str(tier_id), name) for tier_id, name in tiers
         ]
-        self.tier_id.choices = [("", _l("All tiers"))] + [
-            (str(tier_id), name) for tier_id, name in tiers
+        self.content_type_id.choices = [SelectChoice("", _l("All content types"))] + [
+            SelectChoice(str(kind_id), name) for kind_id, name in content_types
         ]
-        self.content_type_id.choices = [("", _l("All content types"))] + [
-            (str(kind_id), name) for kind_id, name in content_types
-        ]
-        self.sort.choices = [(key, label) for key, label in SORT_LABELS.items() if key in SORTS]
-        self.language.choices = [("", _l("All languages")),
-                                 *current_app.config["ORDER_LANGUAGES"].items()]
+        self.sort.choices = [SelectChoice(key, label) for key, label in SORT_LABELS.items()
+                             if key in SORTS]
+        self.language.choices = [SelectChoice("", _l("All languages"))] + [
+            SelectChoice(code, name)
+            for code, name in current_app.config["ORDER_LANGUAGES"].items()]
 
     @staticmethod
     def _id(value) -> int | None:
         return db_int(value)
+
+    def writer_filter(self) -> int | None:
+        """The writer typed in the field (its error set when none or several match: then no
+        writer filter), else the one of a link (writer_id), else None."""
+        if not (self.writer.data or "").strip():
+            return self._id(self.writer_id.data)
+        try:
+            self.writer.pre_validate(self)
+        except ValidationError as error:
+            self.writer.errors = [str(error)]
+            return None
+        return self.writer.writer.id
 
     def filters(self):
         from portal.orders.queries import ListFilters
@@ -320,6 +462,6 @@ class DashboardFilterForm(PortalForm):
             if self.language.data in current_app.config["ORDER_LANGUAGES"] else "",
             tier_id=self._id(self.tier_id.data),
             content_type_id=self._id(self.content_type_id.data),
-            writer_id=self._id(self.writer_id.data),
+            writer_id=self.writer_filter(),
             overdue=bool(self.overdue.data),
         )

@@ -16,10 +16,12 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from portal.accounts.models import Role, User
 from portal.agency import service
 from portal.agency.forms import (
+    WRITER_SUGGESTIONS,
     AssignForm,
     ContentTypeForm,
     DashboardFilterForm,
@@ -28,6 +30,7 @@ from portal.agency.forms import (
     ReferenceTextsForm,
     TierForm,
     WriterSkillsForm,
+    writer_text,
 )
 from portal.errors import DomainError
 from portal.extensions import db
@@ -36,7 +39,7 @@ from portal.forms import (
     form_error,
     page_arg,
 )
-from portal.i18n import current_language, format_local, to_local, to_utc, translated
+from portal.i18n import current_language, format_local, to_local, to_utc
 from portal.messaging.queries import unread_counts
 from portal.orders import brief_templates as templates_service
 from portal.orders import policies, queries
@@ -132,7 +135,7 @@ def dashboard():
         load=busy[:LOAD_SHOWN],
         more_busy=max(0, len(busy) - LOAD_SHOWN),
         idle=len(load) - len(busy),
-        status_labels=translated(STATUS_LABELS),
+        status_labels=STATUS_LABELS,
         order_url=order_url,
         unread=unread_counts(current_user, [order.id for order in page.items]),
     )
@@ -356,8 +359,9 @@ def writer_skills(user_id: int):
         abort(404)
     tiers = _tiers()
     form = WriterSkillsForm()
-    form.languages.choices = list(current_app.config["ORDER_LANGUAGES"].items())
-    form.tiers.choices = [(tier.id, tier.name) for tier in tiers]
+    form.languages.choices = [SelectChoice(code, name) for code, name
+                             in current_app.config["ORDER_LANGUAGES"].items()]
+    form.tiers.choices = [SelectChoice(tier.id, tier.name) for tier in tiers]
     if request.method == "GET":
         skills = service.skills_of(writer)
         form.languages.data = sorted(skills.languages)
@@ -382,26 +386,30 @@ def writer_skills(user_id: int):
 # --- manager tools on an order ------------------------------------------------------------
 
 
-def _writer_choices(order: Order) -> list[tuple[int, str]]:
-    """Active writers other than the current one, with their load; those outside the order's
-    language or tier are marked (a manager may still choose them). Two statements."""
-    qualified = set(db.session.scalars(
-        sa.select(WriterLanguage.user_id).where(
-            WriterLanguage.language == order.language,
-            WriterLanguage.user_id.in_(sa.select(writer_tiers.c.user_id)
-                                       .where(writer_tiers.c.tier_id == order.tier_id)),
-        )
-    ))
-    choices = []
-    for writer in queries.writer_load():
-        if writer.id == order.writer_id:
-            continue
-        label = _("%(name)s — %(writing)d being written, %(review)d awaiting review",
-                  name=writer.display_name, writing=writer.writing, review=writer.review)
-        if writer.id not in qualified:
-            label += " · " + _("outside their languages or tiers")
-        choices.append((writer.id, label))
-    return choices
+def _writer_suggestions(order: Order) -> list[tuple[str, str]]:
+    """What the writer field of the assign form suggests: the active writers of the order's
+    language and tier, other than the current one, least busy first, as ("Name <address>",
+    their load). A manager may still type any active writer. One statement, a few rows."""
+    writing = sa.func.count(Order.id).filter(Order.status.in_(queries.WRITING_STATUSES))
+    review = sa.func.count(Order.id).filter(Order.status == OrderStatus.DELIVERED)
+    rows = db.session.execute(
+        sa.select(User.id, User.display_name, User.email, writing.label("writing"),
+                  review.label("review"))
+        .outerjoin(Order, sa.and_(Order.writer_id == User.id,
+                                  Order.status.in_((*queries.WRITING_STATUSES,
+                                                    OrderStatus.DELIVERED))))
+        .where(User.role == Role.WRITER, User.active.is_(True),
+               User.id != (order.writer_id or 0),
+               User.id.in_(sa.select(WriterLanguage.user_id)
+                           .where(WriterLanguage.language == order.language)),
+               User.id.in_(sa.select(writer_tiers.c.user_id)
+                           .where(writer_tiers.c.tier_id == order.tier_id)))
+        .group_by(User.id)
+        .order_by(writing + review, User.display_name)
+        .limit(WRITER_SUGGESTIONS)
+    ).all()
+    return [(writer_text(row), _("%(writing)d being written, %(review)d awaiting review",
+                                 writing=row.writing, review=row.review)) for row in rows]
 
 
 def _assign_action(order: Order) -> str | None:
@@ -420,7 +428,7 @@ def order_tools(order: Order) -> dict:
     assign_form = None
     if assign_action:
         assign_form = AssignForm(formdata=None, prefix=AssignForm.PREFIX)
-        assign_form.writer_id.choices = _writer_choices(order)
+        assign_form.writer.suggestions = _writer_suggestions(order)
     can_extend = policies.can(current_user, order, "extend_deadline")
     can_grant = policies.can(current_user, order, "grant_revision")
     can_reference = policies.can(current_user, order, "reference_texts")
@@ -463,11 +471,10 @@ def _flash_form_errors(form) -> None:
 def assign(order_id: int):
     order = queries.get_order_for(current_user, order_id)
     form = AssignForm(prefix=AssignForm.PREFIX)
-    form.writer_id.choices = _writer_choices(order)
     if not form.validate_on_submit():
         _flash_form_errors(form)
         return redirect(order_url(order.id))
-    writer = db.session.get(User, form.writer_id.data)
+    writer = db.session.get(User, form.writer.writer.id)
     try:
         orders_service.assign(order, current_user, writer, (form.note.data or "").strip(),
                               pass_draft=bool(form.pass_draft.data))

@@ -14,6 +14,8 @@ from wtforms import (
     FormField,
     HiddenField,
     IntegerField,
+    SelectChoice,
+    SelectField,
     StringField,
     TextAreaField,
 )
@@ -26,7 +28,7 @@ from portal.billing.models import (
     BillingMode,
     PaymentMethod,
 )
-from portal.forms import EmailAddress, LocaleField, PortalForm, PortalSubForm, SelectField
+from portal.forms import EmailAddress, LocaleField, PortalForm, PortalSubForm
 from portal.orders.forms import OnlyOurFields
 
 LINE_FIELD = re.compile(r"lines-\d{1,3}-(writer_id|pay|method|reference)")
@@ -78,7 +80,7 @@ class TopupForm(StrictForm):
 
 class DeclarePaymentForm(StrictForm):
     method = SelectField(_l("How did you pay?"), choices=[
-        (method.value, METHOD_LABELS[method]) for method in DECLARED_METHODS],
+        SelectChoice(method.value, METHOD_LABELS[method]) for method in DECLARED_METHODS],
         validators=[DataRequired(message=_l("Choose how you paid."))])
     reference = StringField(_l("Reference of the payment"), validators=[
         DataRequired(message=_l("Enter the reference of your payment.")),
@@ -103,7 +105,7 @@ class RejectForm(StrictForm):
 
 class TermsForm(StrictForm):
     billing_mode = SelectField(_l("Billing"), choices=[
-        (mode.value, label) for mode, label in BILLING_MODE_LABELS.items()],
+        SelectChoice(mode.value, label) for mode, label in BILLING_MODE_LABELS.items()],
         validators=[DataRequired()])
     credit_limit = amount_field(_l("Credit limit (postpaid)"), minimum=0)
 
@@ -137,7 +139,7 @@ class PayoutLineForm(PortalSubForm):
     writer_id = HiddenField()
     pay = BooleanField(_l("Pay"))
     method = SelectField(_l("Method"), choices=[
-        (method.value, METHOD_LABELS[method]) for method in DECLARED_METHODS],
+        SelectChoice(method.value, METHOD_LABELS[method]) for method in DECLARED_METHODS],
         validate_choice=False)
     reference = StringField(_l("Reference"), validators=[
         Length(max=100, message=_l("At most %(max)d characters.", max=100))])

@@ -41,7 +41,6 @@ from portal.billing.models import (
 from portal.errors import DomainError
 from portal.extensions import csrf, db
 from portal.forms import db_int, form_error
-from portal.i18n import translated
 from portal.notifications.outbox import external_url
 from portal.roles import role_required
 
@@ -84,7 +83,7 @@ def account():
     view = queries.account_view(company, before=db_int(request.args.get("before")),
                                 per_page=current_app.config["LEDGER_PER_PAGE"])
     return render_template("billing/account.html", company=company, view=view,
-                           labels=translated(ENTRY_LABELS),
+                           labels=ENTRY_LABELS,
                            months=queries.statement_months(company))
 
 

@@ -1,16 +1,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import RadioField
+from wtforms import RadioField, SelectChoice, SelectField
 from wtforms.validators import ValidationError
 
-from portal.forms import PortalForm, SelectField
+from portal.forms import PortalForm
 from portal.notifications.inbox import KIND_LABELS, MODE_LABELS, EmailMode, NotificationKind
 
 
 class ModeField(RadioField):
     def __init__(self, label=None, **kwargs):
-        super().__init__(label, choices=[(m.value, MODE_LABELS[m]) for m in EmailMode],
+        super().__init__(label, choices=[SelectChoice(m.value, MODE_LABELS[m]) for m in EmailMode],
                          default=EmailMode.IMMEDIATE.value, **kwargs)
 
     def pre_validate(self, form):
@@ -27,8 +27,8 @@ def _hour(value) -> int:
 
 class HourField(SelectField):
     def __init__(self, label=None, **kwargs):
-        super().__init__(label, choices=[(h, f"{h:02d}:00") for h in range(24)], coerce=_hour,
-                         default=18, **kwargs)
+        super().__init__(label, choices=[SelectChoice(h, f"{h:02d}:00") for h in range(24)],
+                         coerce=_hour, default=18, **kwargs)
 
     def pre_validate(self, form):
         if not isinstance(self.data, int) or not 0 <= self.data <= 23:

@@ -18,6 +18,8 @@ from wtforms import (
     HiddenField,
     IntegerField,
     RadioField,
+    SelectChoice,
+    SelectField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -38,7 +40,6 @@ from portal.forms import (
     MAX_DB_INT,
     PlausibleDateTime,
     PortalForm,
-    SelectField,
     complete_web_addresses,
     web_address,
 )
@@ -195,15 +196,16 @@ class BriefForm(OnlyOurFields, PortalForm):
             sa.select(ContentType).where(ContentType.active.is_(True))
             .order_by(ContentType.position, ContentType.id)
         ).all()
-        self.content_type_id.choices = [(str(t.id), t.name(locale)) for t in types]
-        self.language.choices = list(current_app.config["ORDER_LANGUAGES"].items())
+        self.content_type_id.choices = [SelectChoice(str(t.id), t.name(locale)) for t in types]
+        self.language.choices = [SelectChoice(code, name) for code, name
+                                 in current_app.config["ORDER_LANGUAGES"].items()]
         self.tiers = db.session.scalars(
             sa.select(Tier).where(Tier.active.is_(True)).order_by(Tier.position, Tier.id)
         ).all()
-        self.tier_id.choices = [(str(t.id), tier_label(t)) for t in self.tiers]
+        self.tier_id.choices = [SelectChoice(str(t.id), tier_label(t)) for t in self.tiers]
         self.writers = previous_writers(client)
-        self.preferred_writer_id.choices = [("", _("No preference"))] + [
-            (str(w.id), w.display_name) for w in self.writers
+        self.preferred_writer_id.choices = [SelectChoice("", _("No preference"))] + [
+            SelectChoice(str(w.id), w.display_name) for w in self.writers
         ]
 
     def validate(self, extra_validators=None) -> bool:
@@ -379,11 +381,11 @@ class ReturnToWriterForm(OnlyOurFields, PortalForm):
 
 # The five stars of the approval, each with the word that says it.
 RATING_CHOICES = [
-    (1, _l("Very disappointing")),
-    (2, _l("Disappointing")),
-    (3, _l("Fair")),
-    (4, _l("Very good")),
-    (5, _l("Excellent")),
+    SelectChoice(1, _l("Very disappointing")),
+    SelectChoice(2, _l("Disappointing")),
+    SelectChoice(3, _l("Fair")),
+    SelectChoice(4, _l("Very good")),
+    SelectChoice(5, _l("Excellent")),
 ]
 
 
@@ -445,9 +447,9 @@ class ListFilterForm(PortalForm):
     status = HiddenField()
     q = StringField(_l("Search by title"), validators=[Length(max=100)])
     sort = SelectField(_l("Sort"), choices=[
-        ("newest", _l("Newest first")),
-        ("oldest", _l("Oldest first")),
-        ("deadline", _l("Nearest deadline")),
+        SelectChoice("newest", _l("Newest first")),
+        SelectChoice("oldest", _l("Oldest first")),
+        SelectChoice("deadline", _l("Nearest deadline")),
     ], validate_choice=False)
 
     def clean_status(self) -> str:
@@ -543,13 +545,14 @@ class BriefTemplateForm(OnlyOurFields, PortalForm):
         types = db.session.scalars(
             sa.select(ContentType).order_by(ContentType.position, ContentType.id)).all()
         self.content_type_id.choices = [
-            (str(t.id), t.name(locale) if t.active else _("%(name)s (withdrawn)",
+            SelectChoice(str(t.id), t.name(locale) if t.active else _("%(name)s (withdrawn)",
                                                           name=t.name(locale)))
             for t in types]
-        self.language.choices = list(current_app.config["ORDER_LANGUAGES"].items())
+        self.language.choices = [SelectChoice(code, name) for code, name
+                                 in current_app.config["ORDER_LANGUAGES"].items()]
         tiers = db.session.scalars(sa.select(Tier).order_by(Tier.position, Tier.id)).all()
-        self.tier_id.choices = [("", _("The client chooses"))] + [
-            (str(t.id), t.name if t.active else _("%(name)s (withdrawn)", name=t.name))
+        self.tier_id.choices = [SelectChoice("", _("The client chooses"))] + [
+            SelectChoice(str(t.id), t.name if t.active else _("%(name)s (withdrawn)", name=t.name))
             for t in tiers]
 
     def validate(self, extra_validators=None) -> bool:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from portal.i18n import translated
 from portal.orders.models import STATUS_LABELS, OrderEvent, OrderStatus
 
 PATH = (OrderStatus.DRAFT, OrderStatus.OPEN, OrderStatus.IN_PROGRESS, OrderStatus.DELIVERED,
@@ -57,7 +56,7 @@ class Progress:
 def order_progress(order, events: Iterable[OrderEvent] = ()) -> Progress:
     """The steps of `order`; `events` (its timeline, already loaded by the page) tell where a
     cancelled order stood when it was cancelled."""
-    labels = translated(STATUS_LABELS)
+    labels = STATUS_LABELS
     status = order.status
     revisions = order.revisions_used or 0
     revision_note = (ngettext("%(num)d revision", "%(num)d revisions", revisions)

@@ -221,18 +221,19 @@ def agency_counts() -> tuple[dict[OrderStatus, int], int]:
 class WriterLoad(NamedTuple):
     id: int
     display_name: str
+    email: str
     writing: int
     review: int
 
 
 def writer_load() -> list[WriterLoad]:
     """Each active writer with their orders being written and their deliveries under review,
-    busiest first. Plain rows, not User objects: an agency has hundreds of writers and the
-    dashboard lists every one in its filter."""
+    busiest first. Plain rows, not User objects: an agency has hundreds of writers; the
+    dashboard counts them and finds the writer of its filter among them (WriterField)."""
     writing = sa.func.count(Order.id).filter(Order.status.in_(WRITING_STATUSES))
     review = sa.func.count(Order.id).filter(Order.status == OrderStatus.DELIVERED)
     rows = db.session.execute(
-        sa.select(User.id, User.display_name, writing, review)
+        sa.select(User.id, User.display_name, User.email, writing, review)
         .outerjoin(Order, sa.and_(Order.writer_id == User.id,
                                   Order.status.in_((*WRITING_STATUSES, OrderStatus.DELIVERED))))
         .where(User.role == Role.WRITER, User.active.is_(True))

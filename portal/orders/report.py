@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache, lru_cache
+from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
@@ -49,7 +49,6 @@ import pyphen
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 
-from portal.i18n import translated
 from portal.orders import checks
 from portal.orders.text import (
     keyword_occurrences,
@@ -178,7 +177,7 @@ def _sentences(split: list[str]) -> dict:
             "long_limit": checks.LONG_SENTENCE_WORDS}
 
 
-@cache
+@lru_cache(maxsize=8)  # one per language of the dictionaries
 def _hyphenator(language: str) -> pyphen.Pyphen:
     return pyphen.Pyphen(lang=DICTIONARIES[language])
 
@@ -239,10 +238,10 @@ def for_display(report: dict) -> dict:
         "sentences": dict(report["sentences"],
                           average_words=_one_decimal(report["sentences"]["average_words"])),
         "readability": readable and {
-            "name": translated(FORMULA_LABELS)[readable["formula"]],
+            "name": str(FORMULA_LABELS[readable["formula"]]),
             "score": _one_decimal(readable["score"]),
             "band": readable["band"],
-            "band_label": translated(BAND_LABELS)[readable["band"]],
+            "band_label": str(BAND_LABELS[readable["band"]]),
         },
         "forbidden_words": report.get("forbidden_words"),
         "originality": None,

@@ -27,7 +27,7 @@ from portal.accounts.models import Role
 from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
 from portal.forms import db_int, form_error, page_arg
-from portal.i18n import current_language, format_money, to_local, to_utc, translated
+from portal.i18n import current_language, format_money, to_local, to_utc
 from portal.messaging import queries as conversations
 from portal.messaging import service as message_service
 from portal.messaging.forms import MessageForm
@@ -521,11 +521,11 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, message
         shown=_shown_text(order, latest) if review is None else None,
         sample=_sample_choices(order),
         report=report_for(order, latest) if latest is not None else None,
-        export_labels=translated(EXPORT_LABELS),
+        export_labels=EXPORT_LABELS,
         may_revise=may_revise,
         may_approve=may_approve,
         events=events,
-        timeline_labels=translated(TIMELINE_LABELS),
+        timeline_labels=TIMELINE_LABELS,
         attachments=order.attachments,
         estimate=_estimate(order) if order.status is OrderStatus.DRAFT else None,
         submit_form=SubmitOrderForm(formdata=None, version=order.version),
@@ -734,7 +734,7 @@ def delivery(order_id: int, number: int):
                            changes=compare.sections(rows) if rows is not None else None,
                            change_counts=compare.counts(rows) if rows is not None else None,
                            report=report_for(order, current),
-                           export_labels=translated(EXPORT_LABELS) if exportable else None)
+                           export_labels=EXPORT_LABELS if exportable else None)
 
 
 @bp.get("/<int:order_id>/deliveries/<int:number>/export.<fmt>")

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, SelectChoice, TextAreaField
+from wtforms import IntegerField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation
 from wtforms.widgets import HiddenInput
 
-from portal.forms import MAX_DB_INT, ActionForm, PortalForm, SelectField, db_int
+from portal.forms import MAX_DB_INT, ActionForm, PortalForm, db_int
 
 # A long article in Markdown stays far below this; it only stops absurd payloads.
 TEXT_MAX_CHARS = 300_000

@@ -26,7 +26,7 @@ from portal.accounts.models import Role
 from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
 from portal.forms import form_error, page_arg
-from portal.i18n import current_language, format_local, translated
+from portal.i18n import current_language, format_local
 from portal.messaging.queries import unread_counts
 from portal.orders import queries, service
 from portal.orders.checks import delivery_checks
@@ -72,7 +72,7 @@ def _common() -> dict:
     return {
         "now": now,
         "soon": now + SOON,
-        "status_labels": translated(STATUS_LABELS),
+        "status_labels": STATUS_LABELS,
         "locale": current_language(),
         "language_names": current_app.config["ORDER_LANGUAGES"],
     }

@@ -14,8 +14,10 @@ import pytest
 import sqlalchemy as sa
 from flask import render_template_string
 from flask_login import login_user
+from markupsafe import escape
 
 from portal.accounts.models import User
+from portal.agency.forms import WRITER_SUGGESTIONS, writer_text
 from portal.agency.views import LOAD_SHOWN
 from portal.errors import Conflict
 from portal.extensions import db, utcnow
@@ -131,7 +133,7 @@ def test_clients_and_writers_find_no_agency_page(signed_in, world, role, method,
         response = browser.get(target)
     else:
         response = browser.submit(target, {"name": "Volé", "client_price": "1", "writer_pay": "1",
-                                           "assign-writer_id": str(world["writer"])},
+                                           "assign-writer": "Writer"},
                                   page="/home")
     assert response.status_code == 404
     assert stored(Tier, Tier.name == "Volé") == 0
@@ -431,7 +433,7 @@ def test_a_manager_assigns_then_reassigns_an_order(app, manager, person, catalog
                            content_type_id=catalogue["content_type"])
 
     response = manager.submit(f"/agency/orders/{order_id}/assign",
-                              {"assign-writer_id": str(first.id),
+                              {"assign-writer": "Afi Lawson",
                                "assign-note": "Afi connaît ce client."},
                               page="/agency/orders")
 
@@ -447,7 +449,7 @@ def test_a_manager_assigns_then_reassigns_an_order(app, manager, person, catalog
         manager.get("/agency/tiers"))
 
     response = manager.submit(f"/agency/orders/{order_id}/assign",
-                              {"assign-writer_id": str(second.id)}, page="/agency/orders")
+                              {"assign-writer": second.email}, page="/agency/orders")
 
     assert location(response) == f"/orders/{order_id}"
     order = load(Order, id=order_id)
@@ -524,7 +526,7 @@ def test_a_reassignment_passes_the_unfinished_text_on_only_when_the_manager_choo
     assert "checked" not in checkbox  # not passed on unless the manager says so
 
     response = manager.submit(f"/agency/orders/{order_id}/assign",
-                              {"assign-writer_id": str(second.id), **choice},
+                              {"assign-writer": writer_text(second), **choice},
                               page=f"/orders/{order_id}")
 
     assert location(response) == f"/orders/{order_id}"
@@ -545,7 +547,7 @@ def test_a_reassignment_without_unfinished_text_says_nothing_about_it(app, manag
     claim_order(app, order_id, first)
 
     manager.submit(f"/agency/orders/{order_id}/assign",
-                   {"assign-writer_id": str(second.id), "assign-pass_draft": "y"},
+                   {"assign-writer": writer_text(second), "assign-pass_draft": "y"},
                    page=f"/orders/{order_id}")
 
     email = _unassigned_email(app, order_id, first)
@@ -559,11 +561,13 @@ def test_assigning_to_someone_who_is_not_an_active_writer_is_refused(app, manage
     order_id = place_order(app, client, tier_id=catalogue["tier"],
                            content_type_id=catalogue["content_type"])
 
-    for writer_id in (gone.id, client.id, 999):
+    for typed in (gone.email, gone.display_name, client.email, "Nobody at all"):
         response = manager.submit(f"/agency/orders/{order_id}/assign",
-                                  {"assign-writer_id": str(writer_id)}, page="/agency/orders")
+                                  {"assign-writer": typed}, page="/agency/orders")
         assert location(response) == f"/orders/{order_id}"
-        assert flashes(manager.get("/agency/tiers")) == ["Not a valid choice."]
+        assert flashes(manager.get("/agency/tiers")) == [
+            f"No active writer matches “{typed}”: type part of their name or their email "
+            "address."]
 
     assert load(Order, id=order_id).status is OrderStatus.OPEN
     assert stored(OrderEvent, OrderEvent.action == "assign") == 0
@@ -580,7 +584,7 @@ def test_an_approved_order_cannot_be_assigned(app, manager, person, catalogue, l
         status_counts.recount()
         db.session.commit()
 
-    manager.submit(f"/agency/orders/{order_id}/assign", {"assign-writer_id": str(writer.id)},
+    manager.submit(f"/agency/orders/{order_id}/assign", {"assign-writer": writer.email},
                    page="/agency/orders")
 
     [message] = flashes(manager.get("/agency/tiers"))
@@ -644,7 +648,7 @@ def test_the_order_tools_show_what_the_manager_may_do_now(app, person, catalogue
     client = person("client")
     manager = person("manager")
     writer = person("writer", name="Afi Lawson")
-    other = person("writer", name="Yao Agbeko")
+    person("writer", name="Yao Agbeko")
     give_skills(app, writer, languages=["fr"], tier_ids=[catalogue["tier"]])
     order_id = place_order(app, client, tier_id=catalogue["tier"],
                            content_type_id=catalogue["content_type"])
@@ -657,8 +661,10 @@ def test_the_order_tools_show_what_the_manager_may_do_now(app, person, catalogue
 
     html = tools_for(manager.id)
     assert f'action="/agency/orders/{order_id}/assign"' in html
-    assert "Afi Lawson — 0 being written, 0 awaiting review" in html
-    assert "Yao Agbeko — 0 being written, 0 awaiting review · outside their languages" in html
+    # Suggested: the writers of the order's language and tier, with their work in hand.
+    assert (f'<option value="{escape(writer_text(writer))}">0 being written, 0 awaiting '
+            'review</option>') in html
+    assert "Yao Agbeko" not in html  # outside their languages or tiers: typed, not suggested
     assert f'action="/agency/orders/{order_id}/deadline"' in html
     assert f'action="/agency/orders/{order_id}/revisions"' in html
     assert tools_for(client.id).strip() == ""
@@ -668,7 +674,7 @@ def test_the_order_tools_show_what_the_manager_may_do_now(app, person, catalogue
     html = tools_for(manager.id)
     assert "Reassign" in html
     assert "Afi Lawson" not in html  # already on it
-    assert f'value="{other.id}"' in html
+    assert 'name="assign-writer"' in html
 
 
 # --- all orders ---------------------------------------------------------------------------
@@ -860,8 +866,8 @@ def test_the_order_page_carries_the_tools_and_their_cancel_form_works(app, manag
 def test_the_dashboard_shows_the_busiest_writers_and_counts_the_rest(app, manager, person,
                                                                      catalogue):
     """An agency of hundreds of writers: the side table keeps to the busiest fifteen (busiest
-    first), says how many others are busy and links to those without work; the filter still
-    offers every writer."""
+    first), says how many others are busy and links to those without work; the writer filter
+    is a text field that suggests the busiest few, never a list of every writer."""
     client = person("client")
     busiest = person("writer", name="Zoé Busiest")
     busy = [person("writer", name=f"Writer {n:02d}") for n in range(LOAD_SHOWN + 2)]
@@ -884,8 +890,88 @@ def test_the_dashboard_shows_the_busiest_writers_and_counts_the_rest(app, manage
     assert "3 other writers have work in progress" in others
     assert "3 writers without work in progress" in others
     assert "/people?role=writer&amp;status=active" in html
-    options = re.findall(r'<option (?:selected )?value="(\d+)">', html.split('name="writer_id"')[1]
-                         .split("</select>")[0])
-    assert sorted(map(int, options)) == sorted(w.id for w in [busiest, *busy, *idle])
+    field = re.search(r'<input[^>]*name="writer"[^>]*>', html).group(0)
+    assert 'list="writer-suggestions"' in field and 'type="search"' in field
+    suggested = re.findall(r'<option value="([^"]+)">',
+                           html.split('<datalist id="writer-suggestions">')[1]
+                           .split("</datalist>")[0])
+    assert len(suggested) == WRITER_SUGGESTIONS < len([busiest, *busy, *idle])
+    assert suggested[0] == writer_text(busiest).replace("<", "&lt;").replace(">", "&gt;")
+    assert 'name="writer_id"' not in html  # no <select> of every writer
+    # A link to one writer's orders (the side table's) shows who in the field.
     chosen = manager.get(f"/agency/orders?writer_id={idle[0].id}").get_data(as_text=True)
-    assert f'<option selected value="{idle[0].id}">Idle 0</option>' in chosen
+    field = re.search(r'<input[^>]*name="writer"[^>]*>', chosen).group(0)
+    assert f'value="Idle 0 &lt;{idle[0].email}&gt;"' in field
+
+
+def test_the_dashboard_writer_filter_finds_one_writer_or_says_why_not(app, manager, person,
+                                                                      catalogue):
+    """Typed, not picked from thousands: a name (or part of one, or an address) that means one
+    active writer filters on them; one that means nobody, or several, says so at the field
+    and filters on no writer."""
+    client = person("client")
+    afi = person("writer", name="Afi Lawson", email="afi.lawson@example.test")
+    afiwa = person("writer", name="Afiwa Mensah", email="afiwa@example.test")
+    person("writer", name="Afi Lawson", email="other.afi@example.test", active=False)
+    bulk_orders(app, 2, client=client, tier_id=catalogue["tier"],
+                content_type_id=catalogue["content_type"], writers=[afi],
+                statuses=[OrderStatus.IN_PROGRESS])
+    bulk_orders(app, 3, client=client, tier_id=catalogue["tier"],
+                content_type_id=catalogue["content_type"], writers=[afiwa],
+                statuses=[OrderStatus.IN_PROGRESS])
+
+    for typed in ("Afi Lawson", "afi lawson", "lawson", "AFI.LAWSON@example.test",
+                  f"Someone else <{afi.email}>"):
+        page = manager.get("/agency/orders", query_string={"writer": typed})
+        assert "2 orders" in by_testid(page, "result-count"), typed
+        assert "is-invalid" not in page.get_data(as_text=True)
+    assert "3 orders" in by_testid(manager.get("/agency/orders?writer=Mensah"), "result-count")
+
+    several = manager.get("/agency/orders?writer=afi")
+    assert "5 orders" in by_testid(several, "result-count")  # no writer filter
+    assert ("Several writers match “afi” (Afi Lawson, Afiwa Mensah…): type more of the name, "
+            "or the email address.") in page_text(several)
+    assert 'aria-invalid="true"' in several.get_data(as_text=True)
+
+    nobody = manager.get("/agency/orders?writer=Kossi")
+    assert "5 orders" in by_testid(nobody, "result-count")
+    assert ("No active writer matches “Kossi”: type part of their name or their email "
+            "address.") in page_text(nobody)
+
+
+def test_assigning_by_a_typed_name_takes_the_one_writer_it_means(app, manager, person,
+                                                                 catalogue, load, stored):
+    """The assign form's writer field: a name that means one active writer assigns them; a
+    name that means several, or nobody, is refused with its reason and changes nothing."""
+    client = person("client")
+    afi = person("writer", name="Afi Lawson")
+    person("writer", name="Afiwa Mensah")
+    order_id = place_order(app, client, tier_id=catalogue["tier"],
+                           content_type_id=catalogue["content_type"])
+    give_skills(app, afi, tier_ids=[catalogue["tier"]])
+
+    page = manager.get(f"/orders/{order_id}").get_data(as_text=True)
+    field = re.search(r'<input[^>]*name="assign-writer"[^>]*>', page).group(0)
+    assert 'list="assign-writer-suggestions"' in field
+    # Suggested: the writers of the order's language and tier (Afi only).
+    suggestions = page.split('<datalist id="assign-writer-suggestions">')[1] \
+        .split("</datalist>")[0]
+    assert "Afi Lawson" in suggestions and "Afiwa" not in suggestions
+
+    for typed, message in (
+        ("afi", "Several writers match “afi” (Afi Lawson, Afiwa Mensah…): type more of the "
+                "name, or the email address."),
+        ("Kossi", "No active writer matches “Kossi”: type part of their name or their email "
+                  "address."),
+        ("   ", "Type the name or the email address of the writer."),
+        ("Afi " * 100, "At most 340 characters."),
+    ):
+        manager.submit(f"/agency/orders/{order_id}/assign", {"assign-writer": typed},
+                       page=f"/orders/{order_id}")
+        assert flashes(manager.get("/agency/tiers")) == [message]
+        assert load(Order, id=order_id).writer_id is None
+    assert stored(OrderEvent, OrderEvent.action == "assign") == 0
+
+    manager.submit(f"/agency/orders/{order_id}/assign", {"assign-writer": "afi lawson"},
+                   page=f"/orders/{order_id}")
+    assert load(Order, id=order_id).writer_id == afi.id
