@@ -80,7 +80,6 @@ def conversation_for(order: Order, viewer: User, *, last_visit: datetime | None 
         "may_note": policies.can_post_internal(viewer, order),
         "may_attach": policies.can_attach_files(viewer, order),
         "files_max": service.FILES_PER_MESSAGE,
-        "render": service.render_message,
     }
 
 
