@@ -632,6 +632,14 @@ def mark_all_read(user: User) -> int:
     ).rowcount
 
 
+def unread_about_order(user: User, order_id: int) -> sa.Exists:
+    """Whether `user` has a notification about the order not read yet, as a column to read
+    with the order: its page marks them read (`mark_order_read`) only then."""
+    return sa.exists().where(Notification.user_id == user.id,
+                             Notification.order_id == order_id,
+                             Notification.read_at.is_(None))
+
+
 def mark_order_read(user: User, order_id: int) -> int:
     """Mark read the person's notifications about one order (they opened it); how many."""
     return db.session.execute(
