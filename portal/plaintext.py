@@ -1,8 +1,9 @@
 """Text that people write as plain text (messages): shown escaped, with its paragraphs and line
 breaks, and web addresses made into links. Nothing else is markup: `**bold**` stays as typed.
 
-The pages (templates/messaging/_conversation.html) and the message emails
-(templates/email/messages_burst.html, digest.html) use the same functions, so a message reads
+A message is rendered once, when it is posted (portal.messaging.service.render_message, stored
+as `messages.html`); the pages (templates/messaging/_conversation.html) and the message emails
+(templates/email/messages_burst.html, digest.html) show that stored HTML, so a message reads
 the same wherever it is shown, the replies received by email included.
 
 What becomes a link (`linkify`):

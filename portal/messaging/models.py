@@ -7,10 +7,16 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
+from markupsafe import Markup
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import User
 from portal.extensions import UTCDateTime, db, utcnow
+from portal.plaintext import render_plain
+
+
+def _html_of_body(context) -> str:
+    return str(render_plain(context.get_current_parameters()["body"]))
 
 
 class MessageSource(enum.StrEnum):
@@ -37,6 +43,10 @@ class Message(db.Model):
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     body: Mapped[str] = mapped_column(sa.Text)
+    # The body as the pages and emails show it (portal.plaintext.render_plain: escaped, links
+    # made), rendered once when the message is stored; a row inserted without it gets it from
+    # its body.
+    html: Mapped[str] = mapped_column(sa.Text, default=_html_of_body)
     internal: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     source: Mapped[MessageSource] = mapped_column(
         sa.Enum(MessageSource, name="message_source", native_enum=False, length=10,
@@ -51,6 +61,11 @@ class Message(db.Model):
     attachments: Mapped[list[MessageAttachment]] = relationship(
         back_populates="message", order_by="MessageAttachment.id", cascade="all, delete-orphan"
     )
+
+    @property
+    def body_html(self) -> Markup:
+        """The stored HTML, safe to show as it is: it was escaped when it was rendered."""
+        return Markup(self.html)  # noqa: S704  # nosec B704  # escaped by render_plain
 
 
 class MessageAttachment(db.Model):

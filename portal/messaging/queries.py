@@ -255,15 +255,62 @@ def unread_total(user: User) -> int:
     return db.session.scalar(sa.select(unread_total_select(user))) or 0
 
 
+@dataclass(frozen=True)
+class Marker:
+    """A person's read marker of one order, as the order page reads it with the order
+    (`marker_columns`) to decide whether the visit writes anything."""
+
+    unread: int | None  # None: no row (never opened, nothing ever counted)
+    last_read_at: datetime | None  # None: never opened
+
+    @property
+    def must_move(self) -> bool:
+        """A visit changes the marker when it is the person's first (no row, or a row that only
+        held a counter) or something is unread (the counter, kept equal to the definition by
+        portal.messaging.unread). Otherwise the marker already says what a visit would: nothing
+        is new since their last visit, which stays the one "new since" counts from."""
+        return self.unread is None or self.last_read_at is None or self.unread != 0
+
+
+def marker_columns(user: User, order_id: int) -> tuple[sa.ScalarSelect, sa.ScalarSelect]:
+    """`user`'s marker of the order as scalar subqueries (unread, last_read_at; NULL without a
+    row), for the statement that loads the order: then reading it costs no statement."""
+    row = sa.select(ReadMarker.unread).where(ReadMarker.user_id == user.id,
+                                             ReadMarker.order_id == order_id)
+    return (row.scalar_subquery(),
+            row.with_only_columns(ReadMarker.last_read_at).scalar_subquery())
+
+
+def visit(user: User, order: Order, marker: Marker) -> datetime | None:
+    """The person opens the order's page (rule 2), `marker` being theirs as read with the
+    order. When it need not move (`Marker.must_move`), nothing is written and their last visit
+    is returned: "new since your last visit" counts from it, as it would after a write.
+    Otherwise `mark_read`'s one upsert, which leaves alone a row that another visit has moved
+    meanwhile (nothing unread in it any more): that visit's tab and this one then both mark
+    what is new since `marker`. Returns the previous visit; None for someone who does not take
+    part, or on a first visit."""
+    if not policies.takes_part(user, order):
+        return None
+    if not marker.must_move:
+        return marker.last_read_at
+    moved = _mark_read(user, order, only_if_moving=True)
+    return marker.last_read_at if moved is None else moved[0]
+
+
 def mark_read(user: User, order: Order) -> datetime | None:
     """Record that `user` opened the order's conversation now, keeping the visit before as
     `previous_read_at`; returns that previous visit (None on a first visit, or when the row
     only held a counter). The person's unread counter of the order goes back to what the
     definition says right after a visit: the messages dated after this instant (none, unless
     clocks disagree), read through ix_messages_order_id_created_at. One statement, an upsert, so
-    two tabs opening at once do not collide. Nothing for someone who does not take part."""
+    two tabs opening at once do not collide. Nothing for someone who does not take part. The
+    order page writes through `visit`, only when the marker must move."""
     if not policies.takes_part(user, order):
         return None
+    return _mark_read(user, order).scalar_one()
+
+
+def _mark_read(user: User, order: Order, *, only_if_moving: bool = False):
     now = utcnow()
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -281,8 +328,11 @@ def mark_read(user: User, order: Order) -> datetime | None:
         index_elements=[table.c.user_id, table.c.order_id],
         set_={"previous_read_at": table.c.last_read_at, "last_read_at": now,
               "unread": stmt.excluded.unread},
+        where=sa.or_(table.c.unread != 0, table.c.last_read_at.is_(None))
+        if only_if_moving else None,
     ).returning(table.c.previous_read_at)
-    return db.session.execute(stmt).scalar_one()
+    result = db.session.execute(stmt)
+    return result.first() if only_if_moving else result
 
 
 def conversation_for(order: Order, viewer: User, *, last_visit: datetime | None = None,
@@ -311,7 +361,6 @@ def conversation_for(order: Order, viewer: User, *, last_visit: datetime | None 
         "may_note": policies.can_post_internal(viewer, order),
         "may_attach": policies.can_attach_files(viewer, order),
         "files_max": service.FILES_PER_MESSAGE,
-        "render": service.render_message,
     }
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from functools import lru_cache
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -31,15 +30,13 @@ log = logging.getLogger("portal.messaging")
 BODY_MAX_CHARS = 10_000
 FILES_PER_MESSAGE = 5
 
-@lru_cache(maxsize=2048)
 def render_message(body: str) -> Markup:
     """A message as HTML that is safe to show: plain text, escaped, its paragraphs and line
     breaks kept and its web addresses made links (portal.plaintext). Messages stored when they
     were Markdown read the same way: their asterisks show, nothing is interpreted.
 
-    Memoised per process: the result depends on the text alone and a conversation of hundreds
-    of messages is shown on every visit. 2,048 entries: ten long conversations; a few MB per
-    worker in practice."""
+    Run once per message, when it is posted: the result is stored (`Message.html`) and the
+    pages and emails show the stored HTML (`Message.body_html`)."""
     return render_plain(body)
 
 
@@ -107,7 +104,8 @@ def post_message(
                        field="files") from None
 
     message = Message(
-        order_id=order.id, author_id=author.id, body=text, internal=internal, source=source,
+        order_id=order.id, author_id=author.id, body=text, html=str(render_message(text)),
+        internal=internal, source=source,
         email_message_id=email_message_id or None,
         attachments=[
             MessageAttachment(original_name=item.name, stored_name=name,

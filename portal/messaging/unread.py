@@ -14,8 +14,10 @@ The rules follow the signals of portal/signals.py, in the sender's transaction:
 1. A message is posted (`message_posted`, sent by portal.messaging.service.post_message, which
    the email replies of portal.notifications.inbound go through too): +1 for every active
    person it counts for, in one upsert (`message_posted`).
-2. A person opens the order (queries.mark_read): their counter becomes the number of messages
-   dated after that instant, 0 but for clocks that disagree, in mark_read's own upsert.
+2. A person opens the order (queries.mark_read; the order page through queries.visit, which
+   writes only when the counter is not 0 or on a first visit): their counter becomes the number
+   of messages dated after that instant, 0 but for clocks that disagree, in mark_read's own
+   upsert. A counter at 0 with a marker set already says what a visit would write.
 3. A writer is put on an order (claim, offer accepted, assignment, reassignment: every writer
    change goes through portal.orders.workflow.apply, which sends `order_moved`): their
    counter of that order is recounted from the order's messages. A writer taken off

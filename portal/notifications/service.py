@@ -12,7 +12,7 @@ and the jobs (`run_notification_jobs`) commit each step.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +22,7 @@ from flask import current_app
 from flask_babel import force_locale, lazy_ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from portal.accounts.models import Role, User
@@ -285,6 +286,7 @@ class _Item:
     at: datetime
     author: str = ""
     body: str = ""
+    html: Markup = field(default_factory=Markup)  # the body as stored (Message.html)
     internal: bool = False
     files: tuple[str, ...] = ()
 
@@ -323,6 +325,7 @@ def _items(user: User, notifications: Iterable[Notification],
             text=text, at=n.created_at,
             author=(message.author.display_name if message and message.author else ""),
             body=message.body if message else "",
+            html=message.body_html if message else Markup(),
             internal=bool(message and message.internal),
             files=tuple(a.original_name for a in message.attachments) if message else (),
         ))
@@ -627,6 +630,14 @@ def mark_all_read(user: User) -> int:
         .values(read_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
+
+
+def unread_about_order(user: User, order_id: int) -> sa.Exists:
+    """Whether `user` has a notification about the order not read yet, as a column to read
+    with the order: its page marks them read (`mark_order_read`) only then."""
+    return sa.exists().where(Notification.user_id == user.id,
+                             Notification.order_id == order_id,
+                             Notification.read_at.is_(None))
 
 
 def mark_order_read(user: User, order_id: int) -> int:

@@ -53,6 +53,22 @@ def get_order_for(user: User, order_id: int, *, for_update: bool = False,
     if with_attachments:
         stmt = stmt.options(joinedload(Order.attachments))
     order = db.session.scalars(stmt).unique().one_or_none()
+    return _visible(user, order)
+
+
+def get_order_page(user: User, order_id: int, *columns) -> tuple[Order, tuple]:
+    """The order with its brief's files if `user` may see it (404 otherwise), and the values
+    of `columns` (scalar subqueries about the reader: their read marker, their unread
+    notifications) read in the same statement: the order page decides from them whether it
+    writes anything."""
+    stmt = _with_relations(sa.select(Order, *columns).where(Order.id == order_id)) \
+        .options(joinedload(Order.attachments))
+    row = db.session.execute(stmt).unique().one_or_none()
+    order = _visible(user, row[0] if row is not None else None)
+    return order, tuple(row[1:])
+
+
+def _visible(user: User, order: Order | None) -> Order:
     if order is None:
         abort(404)
     if not policies.can_see(user, order):

@@ -597,13 +597,34 @@ def _awaiting_payment(order: Order) -> dict | None:
 @bp.get("/<int:order_id>")
 @login_required
 def detail(order_id: int):
-    order = queries.get_order_for(current_user, order_id, with_attachments=True)
-    # Opening the order page reads its conversation; the visit before marks what is new.
-    last_visit = conversations.mark_read(current_user, order)
-    notifications.mark_order_read(current_user, order.id)
-    page = _detail_page(order, last_visit=last_visit, before_id=db_int(request.args.get("before")))
-    db.session.commit()
-    return page
+    # One statement reads the order with the reader's read marker and whether a notification
+    # about it is unread. The visit writes only what it changes, and commits that before the
+    # page renders: a template never holds the database's write lock (SQLite's is the whole
+    # database's), and a visit with nothing new writes nothing.
+    order, (unread, last_read_at, bell) = queries.get_order_page(
+        current_user, order_id, *conversations.marker_columns(current_user, order_id),
+        notifications.unread_about_order(current_user, order_id))
+    marker = conversations.Marker(unread=unread, last_read_at=last_read_at)
+    # The visit before marks what is new in the conversation.
+    last_visit = conversations.visit(current_user, order, marker)
+    if bell:
+        notifications.mark_order_read(current_user, order.id)
+    if bell or marker.must_move:
+        _commit_keeping_loaded()
+    return _detail_page(order, last_visit=last_visit,
+                        before_id=db_int(request.args.get("before")))
+
+
+def _commit_keeping_loaded() -> None:
+    """Commit now, without expiring what the request has loaded (the person, the order): what
+    was written are statements those objects do not hold, and reloading them would cost the
+    page statements of its budget."""
+    session = db.session()
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire_on_commit
 
 
 @bp.post("/<int:order_id>/cancel")

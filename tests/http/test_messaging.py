@@ -107,6 +107,25 @@ def test_messages_are_plain_text_with_their_addresses_as_links(cast):
     assert body.count("<p>") == 3
 
 
+def test_a_message_is_rendered_once_when_posted_and_pages_show_what_was_stored(cast, app):
+    """The HTML is stored with the message (Message.html), as render_message made it; the page
+    shows that stored HTML and does not render the body again."""
+    from portal.messaging.service import render_message
+
+    body = "Voir https://example.com/guide.\n<b>Merci</b>"
+    message_id = cast.say(cast.writer, body)
+    with app.app_context():
+        message = db.session.get(Message, message_id)
+        assert message.html == str(render_message(body))
+        assert "&lt;b&gt;Merci&lt;/b&gt;" in message.html and "<b>" not in message.html
+        # What the page shows comes from the column: changed behind the portal's back, the
+        # page follows the column, not the body.
+        message.html = "<p>Rendu enregistré</p>"
+        db.session.commit()
+    page = cast.client.get(cast.url).get_data(as_text=True)
+    assert "<p>Rendu enregistré</p>" in page and "example.com/guide" not in page
+
+
 def test_no_markdown_hint_where_a_message_is_written(cast):
     for browser in (cast.client, cast.writer):
         page = browser.get(cast.url)

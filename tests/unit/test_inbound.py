@@ -227,6 +227,7 @@ def test_an_html_reply_reads_like_a_typed_message_its_links_clickable(app, ctx, 
     assert message.body == ("Voici la page (https://boutique.tg/pagnes) et **pas de gras**.\n\n"
                             "piège")
     shown = str(render_message(message.body))
+    assert message.html == shown  # stored with the message, as a typed one is
     assert '<a href="https://boutique.tg/pagnes" ' in shown and "**pas de gras**" in shown
     assert "javascript" not in shown
 

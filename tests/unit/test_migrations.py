@@ -250,3 +250,35 @@ def test_0015_backfills_what_clients_saw_and_its_downgrade_leaves_nothing_unknow
     assert db.session.scalar(sa.select(User.role).where(
         User.email == "relecture@example.test")) is Role.WRITER
     db.session.remove()
+
+
+def test_0019_renders_the_html_of_every_stored_message_in_batches(empty_app):
+    """Messages stored before 0019 (more than one batch of them) get the HTML a new message
+    gets; the downgrade drops the column and keeps the bodies."""
+    from portal.accounts.models import Role
+    from portal.messaging.models import Message
+    from portal.messaging.service import render_message
+    from tests.factories import Factory
+
+    upgrade()
+    factory = Factory(empty_app)
+    client = factory.user(Role.CLIENT)
+    order = factory.order(client=client)
+    bodies = [f"Message {n} <b>gras</b>\n\nvoir www.example.com/{n}" for n in range(2_345)]
+    db.session.execute(sa.insert(Message), [
+        {"order_id": order.id, "author_id": client.id, "body": body} for body in bodies])
+    db.session.commit()
+    db.session.remove()
+
+    downgrade(revision="0018_showcase")
+    columns = {c["name"] for c in sa.inspect(db.engine).get_columns("messages")}
+    assert "html" not in columns and "body" in columns
+    upgrade()
+
+    stored = db.session.execute(sa.select(Message.body, Message.html).order_by(Message.id)).all()
+    assert [body for body, _html in stored] == bodies
+    assert all(html == str(render_message(body)) for body, html in stored)
+    assert '<a href="https://www.example.com/7"' in stored[7].html
+    html_column = {c["name"]: c for c in sa.inspect(db.engine).get_columns("messages")}["html"]
+    assert not html_column["nullable"]
+    assert differences() == []

@@ -130,6 +130,12 @@ def test_a_portal_at_the_first_migration_upgraded_keeps_every_row_and_counter(po
     with old.app_context():
         assert every_row(db.engine, only=had) == expected
         assert counters_disagree() == []
+        # 0019 rendered each message as posting one renders it now.
+        from portal.messaging.models import Message
+        from portal.messaging.service import render_message
+
+        stored = db.session.execute(sa.select(Message.body, Message.html)).all()
+        assert stored and all(html == str(render_message(body)) for body, html in stored)
     archive = next(Path(old.config["BACKUP_DIR"]).glob("portal-*.tar.gz"))
     with old.app_context():
         from portal.ops.backup import verify
