@@ -136,7 +136,6 @@ def dashboard():
         more_busy=max(0, len(busy) - LOAD_SHOWN),
         idle=len(load) - len(busy),
         status_labels=STATUS_LABELS,
-        order_url=order_url,
         unread=unread_counts(current_user, [order.id for order in page.items]),
     )
 

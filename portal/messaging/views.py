@@ -9,8 +9,8 @@ import logging
 from flask import (
     Blueprint,
     abort,
+    g,
     make_response,
-    url_for,
 )
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -23,6 +23,7 @@ from portal.messaging.export import export_filename, export_text
 from portal.messaging.models import Message
 from portal.orders import uploads
 from portal.orders.models import TIMELINE_LABELS
+from portal.ui import row_url
 
 bp = Blueprint("messaging", __name__, url_prefix="/orders")
 log = logging.getLogger("portal.messaging")
@@ -91,7 +92,11 @@ def unread_badge(order_id: int, unread: dict[int, int] | None) -> Markup:
     if not count:
         return Markup()
     title, words = _unread_texts(int(count))
-    url = escape(url_for("orders.detail", order_id=order_id, _anchor="conversation"))
+    conversation_url = g.get("conversation_url")
+    if conversation_url is None:  # built once per request, each row's id put in
+        conversation_url = g.conversation_url = row_url("orders.detail", "order_id",
+                                                        _anchor="conversation")
+    url = conversation_url(order_id)
     return Markup(  # noqa: S704  # nosec B704  # every part is escaped or an int
         f'<a class="badge rounded-pill text-bg-danger text-decoration-none ms-1" href="{url}" '
         f'data-testid="unread-badge" title="{title}">{int(count)}<span class="visually-hidden"> '

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from types import SimpleNamespace
 from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import abort
 from flask_sqlalchemy.pagination import SelectPagination
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from portal import security_log
 from portal.accounts.models import Role, User
@@ -105,23 +107,77 @@ class ListFilters:
     overdue: bool = False
 
 
+class OrderRow(SimpleNamespace):
+    """One row of an order list: the columns the list shows as plain values (no ORM object, no
+    relation), with the order's own rules for what rows derive from them."""
+
+    reference = property(lambda self: Order.reference_of(self.id))
+    is_overdue = Order.is_overdue
+    is_final = Order.is_final
+
+    def type_name(self, locale: str) -> str:
+        return self.type_fr if locale == "fr" else self.type_en
+
+
+# What every list shows; each list adds its own columns and names (_names()).
+ORDER_COLUMNS = (Order.id, Order.title, Order.status, Order.deadline, Order.currency)
+
+
+@cache
+def _names() -> dict[str, tuple]:
+    """What a list may show beside the order's own columns: name -> (column, what it is
+    read from, how that joins the order; outer for the writer, whom an order may lack). Built
+    on first use: aliases configure the mappers, which need every model imported first."""
+    client, writer, tier = (aliased(User, name="client"), aliased(User, name="writer"),
+                            aliased(Tier, name="tier"))
+    return {
+        "type_fr": (ContentType.name_fr, ContentType, ContentType.id == Order.content_type_id),
+        "type_en": (ContentType.name_en, ContentType, ContentType.id == Order.content_type_id),
+        "tier_name": (Tier.name, Tier, Tier.id == Order.tier_id),
+        # The Tier itself (one object per level, shared by the rows): what prices a draft.
+        "tier": (tier, tier, tier.id == Order.tier_id),
+        "client_name": (client.display_name, client, client.id == Order.client_id),
+        "writer_name": (writer.display_name, writer, writer.id == Order.writer_id),
+    }
+
+
+def _rows_select(columns: tuple, names: tuple[str, ...]) -> sa.Select:
+    known = _names()
+    named = [known[name][0] if known[name][0] is known[name][1] else known[name][0].label(name)
+             for name in names]
+    stmt = sa.select(*ORDER_COLUMNS, *columns, *named).select_from(Order)
+    joined = set()
+    for name in names:
+        _column, target, on = known[name]
+        if target not in joined:
+            joined.add(target)
+            stmt = stmt.outerjoin(target, on) if name == "writer_name" else stmt.join(target, on)
+    return stmt
+
+
 class OrderPage(SelectPagination):
-    """Flask-SQLAlchemy's pagination of a select of orders, with two changes that keep a page's
-    cost the same whatever the page and the size of the data:
+    """Flask-SQLAlchemy's pagination of a select of orders, with three changes that keep a
+    page's cost the same whatever the page and the size of the data:
 
     - the page's orders are found by their ids first (an index-only walk past the earlier
-      pages), then loaded with their relations; an OFFSET over the joined rows would build every
-      skipped row with its client, writer, type and tier;
+      pages), then loaded; an OFFSET over the joined rows would build every skipped row;
+    - a list that names its `columns` and `names` (_names()) gets OrderRow objects with only
+      those values, read as plain rows: no Order, User, type or tier objects to build;
+      without, Order objects with their relations;
     - `total`, when the caller already knows it (from the counts per status it shows anyway),
       replaces the count query.
     """
 
-    def _query_items(self) -> list[Order]:
-        select = self._query_args["select"]
-        ids = select.with_only_columns(Order.id).limit(self.per_page).offset(self._query_offset)
-        stmt = _with_relations(sa.select(Order).where(Order.id.in_(ids.scalar_subquery())))
-        stmt = stmt.order_by(*self._query_args["order_by"])
-        return list(self._query_args["session"].scalars(stmt))
+    def _query_items(self) -> list[Order] | list[OrderRow]:
+        args = self._query_args
+        ids = args["select"].with_only_columns(Order.id).limit(self.per_page) \
+            .offset(self._query_offset).scalar_subquery()
+        if args.get("columns") is None:
+            stmt = _with_relations(sa.select(Order).where(Order.id.in_(ids)))
+            return list(args["session"].scalars(stmt.order_by(*args["order_by"])))
+        stmt = _rows_select(args["columns"], args["names"]).where(Order.id.in_(ids))
+        rows = args["session"].execute(stmt.order_by(*args["order_by"]))
+        return [OrderRow(**row) for row in rows.mappings()]
 
     def _query_count(self) -> int:
         total = self._query_args.get("total")
@@ -129,12 +185,15 @@ class OrderPage(SelectPagination):
 
 
 def paginate(condition: sa.ColumnElement[bool], filters: ListFilters, page: int, per_page: int,
-             *, total: int | None = None) -> OrderPage:
-    """The orders matching `condition` and `filters`, one page of them."""
+             *, total: int | None = None, columns: tuple = (),
+             names: tuple[str, ...] = ()) -> OrderPage:
+    """The orders matching `condition` and `filters`, one page of them, as OrderRow objects
+    with ORDER_COLUMNS, `columns` and `names` (_names())."""
     order_by = SORTS.get(filters.sort, SORTS["newest"])
     stmt = _apply_filters(sa.select(Order).where(condition), filters)
     return OrderPage(page=page, per_page=per_page, error_out=False, select=stmt,
-                     session=db.session(), order_by=order_by, total=total)
+                     session=db.session(), order_by=order_by, total=total, columns=columns,
+                     names=names)
 
 
 def known_total(filters: ListFilters, counts: dict[OrderStatus, int]) -> int | None:
@@ -170,7 +229,9 @@ def _apply_filters(stmt: sa.Select, filters: ListFilters) -> sa.Select:
 
 def client_orders(client: User, filters: ListFilters, page: int, per_page: int, *,
                   total: int | None = None):
-    return paginate(Order.client_id == client.id, filters, page, per_page, total=total)
+    """A page of "My orders"; each row's `tier` (a Tier, one per level) prices a draft."""
+    return paginate(Order.client_id == client.id, filters, page, per_page, total=total,
+                    columns=(Order.price_total, Order.words_max), names=("tier",))
 
 
 def pool_condition(writer: User) -> sa.ColumnElement[bool]:
@@ -194,15 +255,28 @@ def pool_for(writer: User, filters: ListFilters, page: int, per_page: int):
     filters.status = ""
     if filters.sort not in SORTS:
         filters.sort = "deadline"
-    return paginate(pool_condition(writer), filters, page, per_page)
+    return paginate(pool_condition(writer), filters, page, per_page,
+                    columns=(Order.words_min, Order.words_max, Order.language,
+                             Order.writer_pay_total, Order.preferred_writer_id,
+                             Order.offered_until),
+                    names=("type_fr", "type_en", "tier_name"))
 
 
-def writer_orders(writer: User, filters: ListFilters, page: int, per_page: int):
-    return paginate(Order.writer_id == writer.id, filters, page, per_page)
+def writer_assignments(writer: User, statuses: tuple[OrderStatus, ...], order_by: tuple,
+                       page: int, per_page: int, *, total: int) -> OrderPage:
+    """A page of the writer's orders in `statuses` ("My assignments"), `total` of them."""
+    stmt = sa.select(Order).where(Order.writer_id == writer.id, Order.status.in_(statuses))
+    return OrderPage(page=page, per_page=per_page, error_out=False,
+                     select=stmt.order_by(*order_by), session=db.session(), order_by=order_by,
+                     total=total, names=("type_fr", "type_en", "tier_name"),
+                     columns=(Order.words_min, Order.words_max, Order.language,
+                              Order.writer_pay_total, Order.rating))
 
 
 def all_orders(filters: ListFilters, page: int, per_page: int, *, total: int | None = None):
-    return paginate(Order.status != OrderStatus.DRAFT, filters, page, per_page, total=total)
+    return paginate(Order.status != OrderStatus.DRAFT, filters, page, per_page, total=total,
+                    columns=(Order.price_total, Order.language),
+                    names=("type_fr", "type_en", "tier_name", "client_name", "writer_name"))
 
 
 def _overdue() -> sa.ColumnElement[bool]:

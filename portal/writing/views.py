@@ -17,7 +17,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import NotFound
 from wtforms import SelectChoice
 
@@ -170,15 +169,8 @@ def assignments():
     _label, statuses, ordering = TABS[tab]
     by_status = queries.status_counts(Order.writer_id == current_user.id)
     counts = {name: sum(by_status[s] for s in spec[1]) for name, spec in TABS.items()}
-    stmt = (
-        sa.select(Order)
-        .options(joinedload(Order.client), joinedload(Order.content_type),
-                 joinedload(Order.tier))
-        .where(Order.writer_id == current_user.id, Order.status.in_(statuses))
-        .order_by(*ordering)
-    )
-    page = db.paginate(stmt, page=_page(), per_page=current_app.config["ORDERS_PER_PAGE"],
-                       error_out=False)
+    page = queries.writer_assignments(current_user, statuses, ordering, _page(),
+                                      current_app.config["ORDERS_PER_PAGE"], total=counts[tab])
     return render_template(
         "writing/assignments.html", page=page, tab=tab, tabs=TABS, counts=counts,
         unread=unread_counts(current_user, [order.id for order in page.items]), **_common(),

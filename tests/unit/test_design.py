@@ -153,3 +153,28 @@ def test_a_cancelled_order_shows_how_far_it_went_then_the_cancellation(english):
 def test_a_draft_cancelled_without_a_timeline_shows_the_draft_then_the_cancellation(english):
     progress = order_progress(order(OrderStatus.CANCELLED), [])
     assert states(progress) == [("done", False), ("cancelled", True)]
+
+
+@pytest.mark.parametrize("root", ["", "/portail"])
+def test_a_rows_link_is_url_for_built_once_with_each_rows_id(app, root):
+    """row_url builds the URL once (application root, prefix, query) and puts each row's id
+    in; what it gives is what url_for gives, escaped as the page escapes it."""
+    from flask import url_for
+    from markupsafe import escape
+
+    from portal.ui import row_url
+
+    with app.test_request_context("/", base_url=f"http://localhost{root}/"):
+        detail = row_url("orders.detail", "order_id")
+        paged = row_url("agency.dashboard", "page", q="a&b <c>", status="open")
+        anchored = row_url("orders.detail", "order_id", _anchor="conversation")
+        for order_id in (1, 42, 987_654_321, 10**15):
+            assert detail(order_id) == escape(url_for("orders.detail", order_id=order_id))
+            assert detail(order_id).startswith(f"{root}/orders/")
+            assert anchored(order_id) == escape(
+                url_for("orders.detail", order_id=order_id, _anchor="conversation"))
+        assert paged(3) == escape(url_for("agency.dashboard", page=3, q="a&b <c>",
+                                          status="open"))
+        assert "&amp;" in paged(3) and "<" not in paged(3)
+        with pytest.raises(ValueError):
+            detail("1 onclick=x")  # an id is an int, nothing else goes into the link
