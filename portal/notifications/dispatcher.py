@@ -201,7 +201,21 @@ def _ours(rows: list[OutboxEmail], renewed: dict[int, int]) -> list[OutboxEmail]
 # Flask-Mail writes with the SMTP policy, whose header objects re-parse every header as the
 # message is written (about twice the time of the whole send on a small machine); the same bytes
 # come out of the compat32 generator, in which the headers were built anyway.
-_WIRE_POLICY = policy.compat32.clone(linesep="\r\n")
+class _WirePolicy(policy.Compat32):
+    """compat32, with a short cut for what most headers are: one line of printable ASCII short
+    enough not to fold, which compat32 returns unchanged after building a Header object to fold it
+    (a third of the time of writing an email). Checked byte for byte against compat32 in
+    tests/unit/test_dispatcher.py."""
+
+    def fold_binary(self, name: str, value) -> bytes:
+        # Printable: no line break of any kind (compat32 splits on \x0c and friends too).
+        if (isinstance(value, str) and value.isascii() and value.isprintable()
+                and len(name) + len(value) + 2 <= self.max_line_length):
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+_WIRE_POLICY = _WirePolicy(linesep="\r\n")
 
 
 class OutboxMessage(Message):
