@@ -224,6 +224,19 @@ class OutboxMessage(Message):
     written: bytes | None = None
     envelope: tuple[str, list[str]] | None = None  # MAIL FROM, RCPT TO
 
+    def __init__(self, *, message_id: str, subject: str, recipient: str, body: str | None,
+                 html: str | None, sender: str, reply_to: str | None, kind: str) -> None:
+        # Message.__init__ would draw a Message-ID of its own through socket.getfqdn(), a
+        # lookup of this host's name (DNS, when the resolver is asked) for every email; the
+        # row has its id, the same across retries. These are the attributes Message's own
+        # __init__ sets, which its _message() reads.
+        self.recipients, self.subject, self.sender = [recipient], subject, sender
+        self.reply_to, self.cc, self.bcc = reply_to, [], []
+        self.body, self.alts, self.html = body, {}, html
+        self.date, self.msgId, self.charset = None, message_id, None
+        self.extra_headers = {"X-Portal-Kind": kind}
+        self.mail_options, self.rcpt_options, self.attachments = [], [], []
+
     def as_bytes(self) -> bytes:
         if self.written is None:
             message = self._message()
@@ -294,17 +307,15 @@ def build_message(row: OutboxEmail) -> OutboxMessage:
     else writing the message raises: nothing of it has reached the relay yet."""
     config = current_app.config
     msg = OutboxMessage(
+        message_id=row.message_id,
         subject=header_text(row.subject),
-        recipients=[row.recipient],
+        recipient=row.recipient,
         body=row.text_body,
         html=row.html_body,
         sender=_header_address(config["MAIL_DEFAULT_SENDER"]),
-        extra_headers={"X-Portal-Kind": row.kind},
         reply_to=_header_address(row.reply_to) if row.reply_to else None,
+        kind=row.kind,
     )
-    # Flask-Mail writes its own random Message-ID; a second one in extra_headers would be a
-    # duplicate header. The row's id stays the same across retries.
-    msg.msgId = row.message_id
     if row.document_id is not None:  # an invoice's PDF, as it was issued
         document = row.document
         msg.attach(document.filename, document.media_type, document.content)
