@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import re
 import socket
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -328,6 +331,93 @@ def mailbox(app):
     yield box
     app.config["MAIL_PORT"] = previous
     box.stop()
+
+
+# --- processes of the portal and the services they share ----------------------------------
+
+
+class Processes:
+    """Processes of the portal a test starts for real (web nodes, mail workers), each writing
+    to a log of its own under `folder`. Every wait polls a condition until a deadline and fails
+    with the logs, at once if one of the processes exited meanwhile; nothing sleeps blindly."""
+
+    def __init__(self, folder: Path, wait_seconds: float = 45) -> None:
+        self.folder = folder
+        self.wait_seconds = wait_seconds
+        self.started: list[tuple[str, subprocess.Popen, Path]] = []
+
+    def start(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
+        log = self.folder / f"{name}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[1],
+                                       env={**env, "PYTHONUNBUFFERED": "1"}, stdout=out,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        self.started.append((name, process, log))
+        return process
+
+    def flask(self, name: str, *arguments: str, env: dict[str, str]) -> subprocess.Popen:
+        """`flask --app portal <arguments>` with this interpreter."""
+        return self.start(name, [sys.executable, "-m", "flask", "--app", "portal", *arguments],
+                          env)
+
+    def log(self, name: str) -> str:
+        return next(log.read_text(errors="replace") for n, _p, log in self.started if n == name)
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {name} ---\n{log.read_text(errors='replace')[-3000:]}"
+                         for name, _process, log in self.started if log.exists())
+
+    def wait_for(self, condition, what: str, *, watch: list[subprocess.Popen] | None = None
+                 ) -> None:
+        """Poll `condition` until it holds; fail if a process in `watch` (default: every one
+        started) exits first, or after wait_seconds."""
+        watched = watch if watch is not None else [p for _n, p, _l in self.started]
+        deadline = time.monotonic() + self.wait_seconds
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            gone = [p for p in watched if p.poll() is not None]
+            if gone:
+                pytest.fail(f"a process exited ({gone[0].returncode}) before {what}\n"
+                            + self.logs())
+            time.sleep(0.05)
+        pytest.fail(f"still waiting for {what} after {self.wait_seconds} s\n" + self.logs())
+
+    def stop_all(self) -> None:
+        for _name, process, _log in self.started:
+            if process.poll() is None:
+                process.terminate()
+        for _name, process, _log in self.started:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+@pytest.fixture
+def processes(tmp_path):
+    started = Processes(tmp_path)
+    yield started
+    started.stop_all()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """moto's S3 server on a free loopback port, with throwaway credentials in the
+    environment, where boto3 reads them in production too (and processes a test starts)."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ACCESS_KEY_ID", "portal-tests")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "portal-tests-secret")
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
+            patch.delenv(name, raising=False)
+        yield f"http://127.0.0.1:{port}"
+    server.stop()
 
 
 # --- live server and browser --------------------------------------------------------------

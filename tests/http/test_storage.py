@@ -28,24 +28,6 @@ from tests.http.pages import flashes, location
 REGION = "us-east-1"
 
 
-@pytest.fixture(scope="session")
-def s3_endpoint():
-    """moto's S3 server on a free loopback port, with throwaway credentials in the
-    environment, where boto3 reads them in production too."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ACCESS_KEY_ID", "portal-tests")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "portal-tests-secret")
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
-            patch.delenv(name, raising=False)
-        yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
 def s3_client(endpoint: str):
     import boto3
 

@@ -40,9 +40,8 @@ from portal.messaging.models import Message, MessageAttachment
 from portal.notifications.models import OutboxEmail, OutboxStatus
 from portal.notifications.outbox import queue_email
 from portal.orders.models import Attachment, OrderStatus
-from tests.conftest import Mailbox
+from tests.conftest import Mailbox, Processes
 
-ROOT = Path(__file__).resolve().parents[2]
 STORE_ERROR = "The file could not be stored. Please try again in a moment."
 
 
@@ -300,17 +299,17 @@ class Workers:
     """`flask --app portal mail worker` processes on the test's database, as `make worker` runs
     it (development settings from the environment; MAIL_PORT points at the relay)."""
 
-    def __init__(self, database_url: str, folder: Path) -> None:
+    def __init__(self, database_url: str, processes: Processes) -> None:
         self.database_url = database_url
-        self.folder = folder
-        self.started: list[tuple[subprocess.Popen, Path]] = []
+        self.processes = processes
+        self.processes.wait_seconds = WAIT_SECONDS
 
     def start(self, relay_port: int, *, lease_seconds: int,
               group_size: int = GROUP_SIZE) -> subprocess.Popen:
         env = {
             **os.environ,
             "PORTAL_ENV": "development",
-            "PORTAL_INSTANCE_DIR": str(self.folder / "instance"),
+            "PORTAL_INSTANCE_DIR": str(self.processes.folder / "instance"),
             "SECRET_KEY": "fault-test-worker-key",
             "DATABASE_URL": self.database_url,
             "MAIL_SERVER": "127.0.0.1",
@@ -319,48 +318,20 @@ class Workers:
             "MAIL_CLAIM_LEASE_SECONDS": str(lease_seconds),
             "MAIL_GROUP_SIZE": str(group_size),
             "MAIL_WORKER_INTERVAL": "0.2",
-            "PYTHONUNBUFFERED": "1",
         }
-        log = self.folder / f"worker-{len(self.started) + 1}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "portal", "mail", "worker"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            )
-        self.started.append((process, log))
-        return process
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {log.name} ---\n{log.read_text(errors='replace')[-3000:]}"
-                         for _process, log in self.started if log.exists())
+        name = f"worker-{len(self.processes.started) + 1}"
+        return self.processes.flask(name, "mail", "worker", env=env)
 
     def wait_for(self, condition, what: str, process: subprocess.Popen) -> None:
-        deadline = time.monotonic() + WAIT_SECONDS
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            if process.poll() is not None:
-                pytest.fail(f"the worker exited ({process.returncode}) before {what}\n"
-                            + self.logs())
-            time.sleep(0.05)
-        pytest.fail(f"still waiting for {what} after {WAIT_SECONDS} s\n" + self.logs())
+        self.processes.wait_for(condition, what, watch=[process])
 
     def stop_all(self) -> None:
-        for process, _log in self.started:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=10)
+        self.processes.stop_all()
 
 
 @pytest.fixture
-def workers(database_url, tmp_path):
-    started = Workers(database_url, tmp_path)
-    yield started
-    started.stop_all()
+def workers(database_url, processes):
+    return Workers(database_url, processes)
 
 
 def test_a_worker_killed_mid_batch_loses_no_email_and_repeats_at_most_one_group(app,

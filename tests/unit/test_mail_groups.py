@@ -43,10 +43,21 @@ def test_a_group_is_committed_together(app, ctx, monkeypatch):
             return await super().handle_DATA(server, session, envelope)
 
     ids = queue(ctx, *(f"group{i}@example.test" for i in range(7)))
+    commits: list[int] = []
+
+    def count(_session) -> None:
+        commits.append(1)
+
     with relay(app, Watching) as box:
-        report = box.deliver()
+        sa.event.listen(sa.orm.Session, "after_commit", count)
+        try:
+            report = box.deliver()
+        finally:
+            sa.event.remove(sa.orm.Session, "after_commit", count)
 
     assert (report.claimed, report.sent, report.connections) == (7, 7, 1)
+    # The claim, the first group's start, then one per group: its end and the next one's start.
+    assert len(commits) == 2 + 3
     assert report.sent_ids == ids
     for n, snapshot in enumerate(seen):
         group_start = n - n % 3
