@@ -18,7 +18,6 @@ navigation's language menu). Every failure of a role is reported in one message.
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 
 from tests.browser.axe import axe_violations
 from tests.browser.crawl_support import (
@@ -30,6 +29,7 @@ from tests.browser.crawl_support import (
     seed_agency,
     visit,
 )
+from tests.browser.helpers import expect
 
 pytestmark = pytest.mark.browser
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
 
 from portal.demo import TIERS, seed_demo
 from portal.extensions import db
+from tests.browser.helpers import expect
 from tests.browser.test_crawl import DESKTOP, NAV_JS, OVERFLOW_JS, PHONE
 
 pytestmark = pytest.mark.browser
