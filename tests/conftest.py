@@ -159,18 +159,24 @@ def empty_database(app: Flask) -> None:
                     conn.execute(table.delete())
 
 
-@pytest.fixture(autouse=True)
-def _clean_database(request, app):
-    """Every test starts with empty tables (the schema stays). Whatever a test did, the counts
-    of orders per status must still agree with the orders when it ends, and every company's
-    stored balance with its ledger."""
-    yield
+def check_and_empty(app: Flask) -> None:
+    """The end of a test: the counts of orders per status must agree with the orders, and
+    every company's stored balance with its ledger; then every table is emptied. A module whose
+    tests share a module-scoped world calls it once, at the world's end (and replaces the
+    per-test `_clean_database` with one that does nothing)."""
     with app.app_context():
         db.session.remove()
         disagreement = status_counts_disagree() or ledgers_disagree()
         db.session.remove()
     empty_database(app)
     assert disagreement is None, disagreement
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request, app):
+    """Every test starts with empty tables (the schema stays), and ends with check_and_empty."""
+    yield
+    check_and_empty(app)
 
 
 # --- SQL statements -----------------------------------------------------------------------

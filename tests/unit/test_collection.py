@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ONE_BROWSER_TEST = "tests/browser/test_landing.py"
+# Its first fixture is the browser: it skips (or fails) before any database is made.
+ONE_BROWSER_TEST = ("tests/browser/test_accessibility.py"
+                    "::test_keyboard_focus_is_visible_on_every_control")
 
 
 def pytest_without_playwright(*args: str, require: bool = False) -> subprocess.CompletedProcess:
@@ -27,8 +29,8 @@ def pytest_without_playwright(*args: str, require: bool = False) -> subprocess.C
 
 def test_without_playwright_the_browser_tests_are_collected_and_skipped_saying_why():
     """Every browser module is imported (a collection error would end the run with 2); the
-    landing's tests then skip."""
-    run = pytest_without_playwright("tests/browser", "-k", "test_landing")
+    keyboard's tests then skip."""
+    run = pytest_without_playwright("tests/browser", "-k", "test_keyboard_focus")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert " skipped" in run.stdout and " deselected" in run.stdout, run.stdout[-3000:]
     assert " passed" not in run.stdout and " error" not in run.stdout, run.stdout[-3000:]
