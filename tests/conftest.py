@@ -145,18 +145,34 @@ def ledgers_disagree() -> str | None:
 
 
 def empty_database(app: Flask) -> None:
-    """Empty every table (the schema stays), as after each test: for a module that builds its
-    world once, or a test that starts over."""
+    """Empty every table (the schema stays), and on PostgreSQL start every sequence again, as
+    after each test: for a module that builds its world once, or a test that starts over."""
     with app.app_context():
         db.session.remove()
         tables = list(reversed(db.metadata.sorted_tables))
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                _empty_postgres(conn, tables)
             else:
                 for table in tables:
                     conn.execute(table.delete())
+
+
+def _empty_postgres(conn: sa.Connection, tables: list[sa.Table]) -> None:
+    """TRUNCATE only the tables that hold rows, and restart only the sequences that were used:
+    the same end as truncating every table with RESTART IDENTITY, which costs about 85 ms per
+    test whatever the test wrote (against about 5 ms on SQLite), minutes over the suite."""
+    holding = conn.execute(sa.union_all(*(
+        sa.select(sa.literal(t.name)).where(sa.exists().select_from(t)) for t in tables
+    ))).scalars().all()
+    used = conn.execute(sa.text(
+        "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) FROM pg_sequences "
+        "WHERE schemaname = current_schema() AND last_value IS NOT NULL")).scalars().all()
+    if holding:
+        names = ", ".join(f'"{name}"' for name in holding)
+        conn.execute(sa.text(f"TRUNCATE {names} CASCADE"))
+    for sequence in used:
+        conn.execute(sa.text(f"ALTER SEQUENCE {sequence} RESTART"))
 
 
 def check_and_empty(app: Flask) -> None:
