@@ -18,7 +18,7 @@ SCREENSHOTS_DIR ?= screenshots
 help:
 	@echo "make run    - the portal with demo data, mail worker, SMTP sink and inbound server on http://127.0.0.1:$(PORT)"
 	@echo "make test   - lint and every test (SQLite; TEST_DATABASE_URL=postgresql://... for PostgreSQL)"
-	@echo "make bench  - the benchmark (bench/README.md); options: BENCH_ARGS=\"--scale 0.1 --scaling\""
+	@echo "make bench  - the benchmark (bench/README.md); options: BENCH_ARGS=\"--scale 0.1 --scaling --wrk\""
 	@echo "make screenshots - a PNG of every page per role at 390 and 1366 px in $(SCREENSHOTS_DIR)/ (Chromium)"
 	@echo "make lint   - ruff, and bandit (no finding of medium or high severity in portal/)"
 	@echo "make audit  - pip-audit: known vulnerabilities in the installed packages (needs PyPI)"
@@ -57,7 +57,12 @@ worker: install
 
 # Data set, gunicorn in production configuration, load, report under bench/results/. SQLite by
 # default; DATABASE_URL=postgresql://... (or BENCH_DATABASE_URL) for a new PostgreSQL database.
+# wrk (`--wrk`, issue 14) is Debian's package, installed here when missing, as .ci/run installs
+# chromium; without root the benchmark still runs, and --wrk says what is missing.
 bench: install translations
+	@command -v wrk >/dev/null || { echo "== installing Debian's wrk for the benchmark"; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } \
+	  || echo "== wrk could not be installed (apt-get install wrk as root): --wrk will not run"
 	$(PY) -m bench $(BENCH_ARGS)
 
 lint: install

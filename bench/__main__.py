@@ -4,6 +4,7 @@ report under bench/results/.
 
     python -m bench --scale 0.1                  # a tenth of the agency-sized data set
     python -m bench --scaling                    # the same pages at 1/10 and at full size
+    python -m bench --scale 0.1 --wrk            # also wrk, 8 connections, 4 sync and today's
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres python -m bench
 
 See bench/README.md for what is measured and how to read it.
@@ -25,6 +26,7 @@ from bench import WORK_DIR
 os.environ.setdefault("PORTAL_INSTANCE_DIR", str(WORK_DIR / "instance"))
 
 from bench import data, report
+from bench import wrk as wrk_load
 from bench.app import migrate
 from bench.server import ROOT, Gunicorn
 
@@ -72,6 +74,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true",
                         help="keep the database afterwards (SQLite file or PostgreSQL database)")
     parser.add_argument("--seed", type=int, default=20260101)
+    parser.add_argument("--wrk", action="store_true",
+                        help="also load the full size with wrk (keep-alive, --wrk-connections) "
+                             "against each of --wrk-setups; installed from Debian when missing "
+                             "and run as root")
+    parser.add_argument("--wrk-setups", default="sync:4,gthread:2",
+                        help="gunicorn setups wrk runs against, class:workers[:threads] "
+                             "(default sync:4,gthread:2: the issue's 4 sync workers and "
+                             "today's 2 gthread workers with --threads threads)")
+    parser.add_argument("--wrk-connections", type=int, default=wrk_load.CONNECTIONS,
+                        help=f"wrk's connections (default {wrk_load.CONNECTIONS})")
+    parser.add_argument("--wrk-threads", type=int, default=wrk_load.THREADS,
+                        help=f"wrk's threads (default {wrk_load.THREADS})")
     args = parser.parse_args(argv)
     args.concurrencies = sorted({int(c) for c in args.concurrency.split(",") if c.strip()})
     if not 0 < args.scale <= 10 or not args.concurrencies or min(args.concurrencies) < 1 \
@@ -81,6 +95,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--duration must be in (0, 600] seconds and --warmup in [0, 60]")
     if not 0 <= args.min_requests <= 100_000:
         parser.error("--min-requests must be in [0, 100000]")
+    try:
+        args.wrk_setup_list = wrk_load.parse_setups(args.wrk_setups, args.threads)
+    except ValueError as error:
+        parser.error(f"--wrk-setups: {error}")
+    if not 1 <= args.wrk_connections <= 256 or not 1 <= args.wrk_threads <= 16:
+        parser.error("--wrk-connections must be in 1..256 and --wrk-threads in 1..16")
+    # wrk counts whole seconds.
+    args.wrk_duration = max(1, round(args.duration))
+    args.wrk_warmup = max(1, round(args.warmup)) if args.warmup else 0
     return args
 
 
@@ -117,6 +140,12 @@ def endpoints_for(dataset: data.DataSet, only: str = "") -> list[dict]:
     return endpoints
 
 
+def accounts_of(dataset: data.DataSet) -> dict:
+    return {role: {"email": email, "password": dataset.password} for role, email in
+            (("client", dataset.client_email), ("writer", dataset.writer_email),
+             ("manager", dataset.manager_email))}
+
+
 def run_load(server: Gunicorn, dataset: data.DataSet, endpoints: list[dict],
              concurrencies: list[int], duration: float, warmup: float,
              keep_alive: bool = True, min_requests: int = 0) -> dict:
@@ -128,9 +157,7 @@ def run_load(server: Gunicorn, dataset: data.DataSet, endpoints: list[dict],
         "concurrencies": concurrencies, "endpoints": endpoints,
         "worker_pids": server.worker_pids, "keep_alive": keep_alive,
         "min_requests": min_requests,
-        "accounts": {role: {"email": email, "password": dataset.password} for role, email in
-                     (("client", dataset.client_email), ("writer", dataset.writer_email),
-                      ("manager", dataset.manager_email))},
+        "accounts": accounts_of(dataset),
     }
     process = subprocess.run(
         [sys.executable, "-m", "bench.load"], cwd=ROOT, input=json.dumps(plan),
@@ -141,6 +168,43 @@ def run_load(server: Gunicorn, dataset: data.DataSet, endpoints: list[dict],
     if process.returncode != 0:
         raise RuntimeError(f"the load generator failed (code {process.returncode})")
     return json.loads(process.stdout)
+
+
+def run_wrk(args: argparse.Namespace, url: str, dataset: data.DataSet, endpoints: list[dict],
+            tag: str) -> dict:
+    """wrk against each setup of --wrk-setups, one gunicorn each, every endpoint (healthz
+    first: the ceiling of the same server in the same minutes)."""
+    found: dict = {"version": wrk_load.version(args.wrk_path),
+                   "connections": args.wrk_connections, "threads": args.wrk_threads,
+                   "duration": args.wrk_duration, "warmup": args.wrk_warmup,
+                   "timeout_s": wrk_load.TIMEOUT_S, "setups": []}
+    for setup in args.wrk_setup_list:
+        server = Gunicorn(url, workers=setup.workers, worker_class=setup.worker_class,
+                          threads=setup.threads,
+                          log_path=WORK_DIR / f"gunicorn-{tag}-wrk.log")
+        log(f"  wrk, {args.wrk_connections} connections, against gunicorn {setup.name}")
+        server.start()
+        try:
+            started = time.perf_counter()
+            sessions = wrk_load.sessions_for(server.port, endpoints, accounts_of(dataset))
+            wrk_load.prime(server.port, endpoints, sessions, setup.workers)
+            runs = []
+            for endpoint in endpoints:
+                run = wrk_load.measure(
+                    args.wrk_path, server.port, endpoint, sessions.get(endpoint.get("role")),
+                    duration=args.wrk_duration, warmup=args.wrk_warmup,
+                    connections=args.wrk_connections, threads=args.wrk_threads,
+                    worker_pids=server.worker_pids)
+                runs.append(run)
+                log(f"    {endpoint['name']:<18} {run['rps']:>8.1f} req/s  p50 "
+                    f"{run['p50_ms']}  p95 {run['p95_ms']}  p99 {run['p99_ms']} ms"
+                    f"  errors {run['errors'] + run['unexpected']}")
+            found["setups"].append(setup.as_dict() | {
+                "runs": runs, "seconds": round(time.perf_counter() - started, 1),
+                "worker_peak_rss_kb": server.peak_rss_kb()})
+        finally:
+            server.stop()
+    return found
 
 
 def measure_size(args: argparse.Namespace, scale: float, concurrencies: list[int], *,
@@ -185,6 +249,8 @@ def measure_size(args: argparse.Namespace, scale: float, concurrencies: list[int
             result["worker_peak_rss_kb"] = server.peak_rss_kb()
         finally:
             server.stop()
+        if full and args.wrk:
+            result["wrk"] = run_wrk(args, url, dataset, endpoints, tag)
         if full and args.mail:
             log(f"  dispatcher: {args.mail} emails to an SMTP sink on loopback")
             result["mail"] = probes.mail_throughput(dataset, args.mail)
@@ -206,6 +272,10 @@ def measure_size(args: argparse.Namespace, scale: float, concurrencies: list[int
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
+    if args.wrk:
+        args.wrk_path = wrk_load.ensure_wrk(log)
+        if args.wrk_path is None:
+            raise SystemExit(wrk_load.MISSING)
     started_at = datetime.now(UTC)
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     outcome = {
@@ -216,7 +286,7 @@ def main(argv: list[str] | None = None) -> dict:
                    "threads": args.threads if args.worker_class == "gthread" else 1,
                    "connection": args.connection},
         "settings": {"concurrencies": args.concurrencies, "duration": args.duration,
-                     "warmup": args.warmup, "scale": args.scale,
+                     "warmup": args.warmup, "scale": args.scale, "wrk": args.wrk,
                      "min_requests": args.min_requests},
     }
     if args.scaling:

@@ -1,7 +1,8 @@
 """The report: the machine, the data, and per endpoint requests per second, p50/p95/p99, the ratio
 to the bare endpoint of the same run, SQL statements per request and the workers' peak memory;
-then scaling, mail and contention, and the aims of issue 6 checked. Written as JSON and as a
-Markdown table under bench/results/<date>-<db>-scale<k>.{json,md}."""
+then wrk's figures per server setup (`--wrk`), scaling, mail and contention, and the aims of
+issues 6 and 14 checked. Written as JSON and as a Markdown table under
+bench/results/<date>-<db>-scale<k>.{json,md}."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ AIM_LIST_RATIO = 0.12
 AIM_QUOTE_RATIO = 0.30
 AIM_EMAILS = 200.0
 CEILING = "healthz"
+# Issue 14, measured with wrk (8 connections; the issue names 4 sync workers).
+AIM_WRK_P95_MS = 100.0
+AIM_WRK_SHOWCASE_P99_MS = 200.0
+SHOWCASE = "order_200_messages"
 
 
 def machine() -> dict:
@@ -89,6 +94,18 @@ def annotate(size: dict) -> None:
         ceiling = _ceiling(size, run["concurrency"])
         run["ratio_to_healthz"] = round(run["rps"] / ceiling, 3) if ceiling else None
         run["sql_per_request"] = size.get("sql", {}).get(run["endpoint"], {}).get("statements")
+
+
+def _wrk_setups(size: dict) -> list[dict]:
+    return (size.get("wrk") or {}).get("setups", [])
+
+
+def annotate_wrk(size: dict) -> None:
+    """Each wrk run's ratio to /healthz under wrk against the same server setup."""
+    for setup in _wrk_setups(size):
+        ceiling = next((run["rps"] for run in setup["runs"] if run["endpoint"] == CEILING), None)
+        for run in setup["runs"]:
+            run["ratio_to_healthz"] = round(run["rps"] / ceiling, 3) if ceiling else None
 
 
 def scaling(outcome: dict) -> list[dict]:
@@ -167,6 +184,52 @@ def aims(outcome: dict) -> list[dict]:
                                 f"conflicts, {contention['errors']} errors",
                        "met": contention["winners"] == 1 and contention["errors"] == 0
                        and contention["claim_events"] == 1 and contention["clear_message"]})
+    return checks
+
+
+def _below(value: float | None, aim: float) -> bool:
+    """A latency under its aim; None (no answer within the run) is not."""
+    return value is not None and value < aim
+
+
+def aims_wrk(outcome: dict) -> list[dict]:
+    """The aims of issue 14, for each setup wrk ran against: every list page at least 12 % of
+    /healthz's throughput, the order page with 200 messages p99 under 200 ms, every page p95
+    under 100 ms; and every page at full size within 1.2x a tenth (the scaling table, measured
+    by the project's generator at one connection; "not measured" without --scaling)."""
+    full = outcome["full"]
+    endpoints = {e["name"]: e for e in full.get("endpoints", [])}
+    checks = []
+    for setup in _wrk_setups(full):
+        where = f"wrk, {setup['name']}"
+        for run in setup["runs"]:
+            name = run["endpoint"]
+            if name == CEILING:
+                continue
+            ratio = run.get("ratio_to_healthz")
+            if endpoints.get(name, {}).get("list"):
+                checks.append({"setup": setup["name"], "endpoint": name,
+                               "aim": f"{where}: {name} at least {AIM_LIST_RATIO:.0%} of healthz",
+                               "value": ratio,
+                               "met": ratio is not None and ratio >= AIM_LIST_RATIO})
+            if name == SHOWCASE:
+                checks.append({"setup": setup["name"], "endpoint": name,
+                               "aim": f"{where}: {name} p99 < {AIM_WRK_SHOWCASE_P99_MS:g} ms",
+                               "value": run["p99_ms"],
+                               "met": _below(run["p99_ms"], AIM_WRK_SHOWCASE_P99_MS)})
+            checks.append({"setup": setup["name"], "endpoint": name,
+                           "aim": f"{where}: {name} p95 < {AIM_WRK_P95_MS:g} ms",
+                           "value": run["p95_ms"], "met": _below(run["p95_ms"], AIM_WRK_P95_MS)})
+    rows = [row for row in outcome.get("scaling", []) if row["endpoint"] != CEILING]
+    for row in rows:
+        checks.append({"setup": None, "endpoint": row["endpoint"],
+                       "aim": f"{row['endpoint']}: full size within {AIM_GROWTH}x of a tenth",
+                       "value": row["growth"],
+                       "met": row["growth"] is not None and row["growth"] <= AIM_GROWTH})
+    if not rows:
+        checks.append({"setup": None, "endpoint": None,
+                       "aim": f"every page: full size within {AIM_GROWTH}x of a tenth",
+                       "value": "not measured (run with --scaling)", "met": None})
     return checks
 
 
@@ -298,6 +361,7 @@ def markdown(outcome: dict) -> str:
                   f"event. The others' latency: min {_fmt(others['min'])}, p50 "
                   f"{_fmt(others['p50'])}, p95 {_fmt(others['p95'])}, max "
                   f"{_fmt(others['max'])} ms.", ""]
+    lines += _wrk_markdown(outcome)
     checks = outcome.get("aims", [])
     if checks:
         lines += ["## Aims of issue 6", "", "| aim | measured | met |", "|---|---:|:---:|"]
@@ -305,15 +369,84 @@ def markdown(outcome: dict) -> str:
             lines.append(f"| {check['aim']} | {_fmt(check['value'], 2)} | "
                          f"{'yes' if check['met'] else '**no**'} |")
         lines.append("")
+    checks = outcome.get("aims_wrk", [])
+    if checks:
+        lines += ["## Aims of issue 14 (wrk)", "", "| aim | measured | met |", "|---|---:|:---:|"]
+        for check in checks:
+            met = {True: "yes", False: "**no**", None: "not measured"}[check["met"]]
+            lines.append(f"| {check['aim']} | {_fmt(check['value'], 2)} | {met} |")
+        lines.append("")
     return "\n".join(lines)
+
+
+def _wrk_markdown(outcome: dict) -> list[str]:
+    """A table per setup wrk ran against, then each page's ratio to /healthz side by side with
+    the project's generator at the same concurrency."""
+    full = outcome["full"]
+    found = full.get("wrk")
+    if not found:
+        return []
+    endpoints = {e["name"]: e for e in full["endpoints"]}
+    lines = [f"## wrk: {found['connections']} connections, keep-alive", "",
+             f"{found['version']}, {found['threads']} threads, {found['duration']} s measured "
+             f"after {found['warmup']} s of warm-up per endpoint, timeout {found['timeout_s']} s; "
+             "each role logged in once through /login, its session cookie (and CSRF token) in "
+             "wrk's Lua script; p50/p95/p99 from wrk's histogram. gunicorn's sync workers close "
+             "each connection after the answer, so against them wrk reconnects per request.", ""]
+    for setup in found["setups"]:
+        rss = setup.get("worker_peak_rss_kb", {})
+        lines += [f"### gunicorn {setup['name']}", "",
+                  "| endpoint | path | req/s | p50 ms | p95 ms | p99 ms | x healthz "
+                  "| server CPU ms/req | busiest worker | errors | wrk CPU |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for run in setup["runs"]:
+            endpoint = endpoints[run["endpoint"]]
+            errors = run["errors"] + run["unexpected"]
+            lines.append(
+                f"| {run['endpoint']} | `{endpoint['method']} {endpoint['path']}` | "
+                f"{_fmt(run['rps'])} | {_fmt(run['p50_ms'])} | {_fmt(run['p95_ms'])} | "
+                f"{_fmt(run['p99_ms'])} | {_fmt(run.get('ratio_to_healthz'), 3)} | "
+                f"{_fmt(run.get('server_cpu_ms'), 2)} | {_busiest(run)} | {errors}"
+                f"{' (' + run['sample'][:60] + ')' if errors else ''} | "
+                f"{_fmt(run.get('loader_cpu_cores'), 2)} |")
+        lines.append("")
+        if rss:
+            lines += ["Peak RSS of the workers (VmHWM): "
+                      + ", ".join(f"{kb / 1024:.0f} MB" for kb in rss.values()), ""]
+    generator = {r["endpoint"]: r for r in _runs(full)
+                 if r["concurrency"] == found["connections"]}
+    server = outcome["server"]
+    today = f"{server['workers']} x {server['worker_class']}"
+    head = [f"wrk, {setup['name']}" for setup in found["setups"]]
+    if generator:
+        head.append(f"generator ({server.get('connection', 'keep-alive')}), {today}")
+    lines += [f"### Ratio to /healthz at {found['connections']} connections, side by side", "",
+              "| endpoint | " + " | ".join(head) + " |",
+              "|---|" + "---:|" * len(head)]
+    for name in (e["name"] for e in full["endpoints"] if e["name"] != CEILING):
+        cells = []
+        for setup in found["setups"]:
+            run = next((r for r in setup["runs"] if r["endpoint"] == name), {})
+            cells.append(_fmt(run.get("ratio_to_healthz"), 3))
+        if generator:
+            cells.append(_fmt(generator.get(name, {}).get("ratio_to_healthz"), 3))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if not generator:
+        lines += ["", f"(The project's generator ran at {outcome['settings']['concurrencies']}"
+                  f" connections, not {found['connections']}.)"]
+    lines.append("")
+    return lines
 
 
 def write(outcome: dict, directory: Path) -> tuple[Path, Path]:
     for size in ("tenth", "full"):
         if outcome.get(size):
             annotate(outcome[size])
+            annotate_wrk(outcome[size])
     outcome["scaling"] = scaling(outcome)
     outcome["aims"] = aims(outcome)
+    if outcome["full"].get("wrk"):
+        outcome["aims_wrk"] = aims_wrk(outcome)
     full = outcome["full"]
     directory.mkdir(parents=True, exist_ok=True)
     dialect = full["dataset"]["dialect"]
