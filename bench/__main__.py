@@ -48,6 +48,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="comma-separated connection counts (default 1,8,32)")
     parser.add_argument("--duration", type=float, default=10.0,
                         help="measured seconds per endpoint and concurrency (default 10)")
+    parser.add_argument("--min-requests", type=int, default=0,
+                        help="answers each measured window must have: it goes on past "
+                             "--duration until it has them (default 0; the smoke test's "
+                             "guarantee on a busy machine)")
     parser.add_argument("--warmup", type=float, default=2.0,
                         help="seconds of load before each measurement (default 2)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
@@ -89,6 +93,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--scale must be in (0, 10] and concurrencies in 1..256")
     if not 0 < args.duration <= 600 or not 0 <= args.warmup <= 60:
         parser.error("--duration must be in (0, 600] seconds and --warmup in [0, 60]")
+    if not 0 <= args.min_requests <= 100_000:
+        parser.error("--min-requests must be in [0, 100000]")
     try:
         args.wrk_setup_list = wrk_load.parse_setups(args.wrk_setups, args.threads)
     except ValueError as error:
@@ -142,7 +148,7 @@ def accounts_of(dataset: data.DataSet) -> dict:
 
 def run_load(server: Gunicorn, dataset: data.DataSet, endpoints: list[dict],
              concurrencies: list[int], duration: float, warmup: float,
-             keep_alive: bool = True) -> dict:
+             keep_alive: bool = True, min_requests: int = 0) -> dict:
     """The load generator, in a process of its own."""
     import subprocess
 
@@ -150,12 +156,14 @@ def run_load(server: Gunicorn, dataset: data.DataSet, endpoints: list[dict],
         "host": "127.0.0.1", "port": server.port, "duration": duration, "warmup": warmup,
         "concurrencies": concurrencies, "endpoints": endpoints,
         "worker_pids": server.worker_pids, "keep_alive": keep_alive,
+        "min_requests": min_requests,
         "accounts": accounts_of(dataset),
     }
     process = subprocess.run(
         [sys.executable, "-m", "bench.load"], cwd=ROOT, input=json.dumps(plan),
         capture_output=False, stdout=subprocess.PIPE, text=True, check=False,
-        timeout=len(endpoints) * len(concurrencies) * (duration + warmup + 60) + 300,
+        timeout=len(endpoints) * len(concurrencies) * (duration + warmup + 60)
+        + (len(endpoints) * len(concurrencies) * 120 if min_requests else 0) + 300,
     )
     if process.returncode != 0:
         raise RuntimeError(f"the load generator failed (code {process.returncode})")
@@ -235,7 +243,8 @@ def measure_size(args: argparse.Namespace, scale: float, concurrencies: list[int
             started = time.perf_counter()
             result["load"] = run_load(server, dataset, endpoints, concurrencies,
                                       args.duration, args.warmup,
-                                      keep_alive=args.connection == "keep-alive")
+                                      keep_alive=args.connection == "keep-alive",
+                                      min_requests=args.min_requests)
             result["measurement_seconds"] = round(time.perf_counter() - started, 1)
             result["worker_peak_rss_kb"] = server.peak_rss_kb()
         finally:
@@ -277,7 +286,8 @@ def main(argv: list[str] | None = None) -> dict:
                    "threads": args.threads if args.worker_class == "gthread" else 1,
                    "connection": args.connection},
         "settings": {"concurrencies": args.concurrencies, "duration": args.duration,
-                     "warmup": args.warmup, "scale": args.scale, "wrk": args.wrk},
+                     "warmup": args.warmup, "scale": args.scale, "wrk": args.wrk,
+                     "min_requests": args.min_requests},
     }
     if args.scaling:
         outcome["tenth"] = measure_size(args, args.scale / 10, [1], full=False)

@@ -29,6 +29,10 @@ from urllib.parse import urlencode
 USER_AGENT = "portal-bench/1.0"
 COOKIE_NAME = "portal_session"
 MAX_REQUESTS_PER_RUN = 2_000_000
+# A window with a minimum count of answers (--min-requests) goes on past its duration until it
+# has them, for this long at most: a busy machine stretches the window instead of leaving it
+# empty.
+MIN_REQUESTS_WAIT_SECONDS = 120
 CSRF_FIELD = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
 CSRF_META = re.compile(rb'<meta name="csrf-token" content="([^"]+)"')
 
@@ -311,7 +315,10 @@ def _percentile(ordered: list[int], q: float) -> float:
 
 
 async def measure(clients: list[Client], endpoint: dict, duration: float,
-                  warmup: float, worker_pids: list[int] | None = None) -> dict:
+                  warmup: float, worker_pids: list[int] | None = None,
+                  min_requests: int = 0) -> dict:
+    """`duration` seconds of measured load after `warmup`; the window lasts longer if it has
+    fewer than `min_requests` answers by then (at most MIN_REQUESTS_WAIT_SECONDS more)."""
     window, tally = Window(), Tally()
     workers = worker_pids or []
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
@@ -322,6 +329,9 @@ async def measure(clients: list[Client], endpoint: dict, duration: float,
     window.start_ns = time.perf_counter_ns()
     window.measuring = True
     await asyncio.sleep(duration)
+    waited_until = time.perf_counter() + MIN_REQUESTS_WAIT_SECONDS
+    while len(tally.latencies) < min_requests and time.perf_counter() < waited_until:
+        await asyncio.sleep(0.02)
     window.end_ns = time.perf_counter_ns()
     window.stop = True
     server = [after - before for after, before in
@@ -392,7 +402,8 @@ async def run(plan: dict) -> dict:
             clients = sessions[role][:concurrency] if role else \
                 [Client(host, port) for _ in range(concurrency)]
             result = await measure(clients, endpoint, float(plan["duration"]),
-                                   float(plan["warmup"]), plan.get("worker_pids"))
+                                   float(plan["warmup"]), plan.get("worker_pids"),
+                                   int(plan.get("min_requests", 0)))
             results.append(result)
             print(f"  c={concurrency:<3} {endpoint['name']:<16} {result['rps']:>8.1f} req/s  "
                   f"p50 {result['p50_ms']:.1f}  p95 {result['p95_ms']:.1f}  p99 "

@@ -23,6 +23,7 @@ PAGES = {"login", "orders", "orders_deep", "order_200_messages", "pool", "dashbo
 
 
 STATEMENT_BUDGET: dict[str, int] = {}
+MIN_REQUESTS = 20
 
 
 @pytest.mark.bench
@@ -32,8 +33,9 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_scale(tmp_path):
         env["BENCH_DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
     run = subprocess.run(
         [sys.executable, "-m", "bench", "--scale", "0.001", "--concurrency", "2",
-         "--duration", "1", "--warmup", "0.2", "--mail", "200", "--out", str(tmp_path)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,
+         "--duration", "0.5", "--min-requests", str(MIN_REQUESTS), "--warmup", "0.2",
+         "--mail", "200", "--out", str(tmp_path)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     [report] = tmp_path.glob("*.json")
@@ -44,7 +46,8 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_scale(tmp_path):
     runs = {r["endpoint"]: r for r in full["load"]["runs"]}
     assert set(runs) == PAGES | {"healthz"}
     for name, result in runs.items():
-        assert result["requests"] > 0, name
+        # Each window lasts until it has its answers, however busy the machine.
+        assert result["requests"] >= MIN_REQUESTS, (name, result["requests"])
         assert result["errors"] == 0 and result["unexpected"] == 0, (name, result["sample"])
         assert result["ratio_to_healthz"] is not None
     assert full["load"]["sessions"] == {"client": 2, "manager": 2, "writer": 2}

@@ -7,8 +7,6 @@ Content-Security-Policy does not govern.
 
 from __future__ import annotations
 
-from axe_playwright_python.base import AXE_SCRIPT
-
 # axe-core on the page as shown: its serious and critical violations, one line per rule with
 # the elements it names (three, and how many more) and why the first one fails.
 AXE_JS = """async () => {
@@ -27,5 +25,7 @@ AXE_JS = """async () => {
 def axe_violations(page) -> list[str]:
     """axe-core's serious and critical findings on the page (injected once per document)."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        from axe_playwright_python.base import AXE_SCRIPT
+
         page.evaluate(AXE_SCRIPT)
     return page.evaluate(AXE_JS)

@@ -13,8 +13,6 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import expect
 
 from portal.accounts.models import Role, User
 from portal.billing import ledger
@@ -23,6 +21,7 @@ from portal.billing.models import EntryKind
 from portal.demo import DEMO_PASSWORD, seed_demo
 from portal.extensions import db
 from portal.orders.models import OrderStatus
+from tests.browser.helpers import expect
 
 MAX_PAGES = 40
 PHONE = {"width": 390, "height": 844}
@@ -104,6 +103,8 @@ def same_origin_links(page, origin: str) -> list[str]:
 
 def visit(page, url: str):
     """The page at `url`, or None when it is not an HTML page (a download)."""
+    from playwright.sync_api import Error as PlaywrightError
+
     try:
         response = page.goto(url)
     except PlaywrightError as error:

@@ -1,12 +1,21 @@
-"""What the browser tests share."""
+"""What the browser tests share.
+
+Nothing here or in a browser test module imports Playwright when the module is imported: the
+suite is collected without it, and the `browser` fixture (tests/conftest.py) then skips the
+browser tests, or fails them when PORTAL_REQUIRE_BROWSER=1."""
 
 from __future__ import annotations
 
 import re
 
-from playwright.sync_api import expect
-
 from tests.factories import Factory
+
+
+def expect(actual, message: str | None = None):
+    """Playwright's `expect`, imported when a test first asserts with it."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(actual, message)
 
 
 def log_in(page, email: str, password: str = Factory.PASSWORD) -> None:

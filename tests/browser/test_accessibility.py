@@ -6,11 +6,10 @@ rating star, the neighbour's). axe-core's rules run on every page in tests/brows
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 
 from portal.accounts.models import Role
 from portal.orders.models import OrderStatus
-from tests.browser.helpers import log_in
+from tests.browser.helpers import expect, log_in
 
 pytestmark = pytest.mark.browser
 

@@ -6,9 +6,9 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import expect
 
 from portal.accounts.models import Role, User
+from tests.browser.helpers import expect
 from tests.factories import Factory
 
 pytestmark = pytest.mark.browser

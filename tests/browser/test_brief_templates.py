@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
 
 from portal.accounts.models import Role
 from portal.orders.models import OrderStatus
+from tests.browser.helpers import expect
 from tests.browser.test_order_story import log_in
 
 pytestmark = pytest.mark.browser

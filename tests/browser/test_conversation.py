@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import expect
 
 from portal.accounts.models import Role
 from portal.extensions import utcnow
 from portal.notifications.service import send_message_bursts
 from portal.orders.models import OrderStatus
-from tests.browser.helpers import log_in
+from tests.browser.helpers import expect, log_in
 
 pytestmark = pytest.mark.browser
 

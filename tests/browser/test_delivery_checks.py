@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
 
 from portal.orders.models import Delivery, OrderStatus
+from tests.browser.helpers import expect
 from tests.factories import Factory
 
 pytestmark = pytest.mark.browser

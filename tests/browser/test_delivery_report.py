@@ -4,9 +4,9 @@ addresses and headings broken inside it, nothing that scrolls sideways."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 
 from portal.orders.models import OrderStatus
+from tests.browser.helpers import expect
 from tests.browser.test_order_story import log_in
 
 pytestmark = pytest.mark.browser

@@ -10,10 +10,10 @@ import re
 
 import pytest
 from docx import Document
-from playwright.sync_api import expect
 
 from portal.accounts.models import Role
 from portal.orders.models import Delivery, Order, OrderStatus
+from tests.browser.helpers import expect
 from tests.factories import Factory
 
 pytestmark = pytest.mark.browser

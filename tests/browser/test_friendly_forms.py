@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
 
 from portal.accounts.models import Role, User
 from portal.orders.models import Order, OrderStatus
+from tests.browser.helpers import expect
 from tests.factories import Factory
 
 pytestmark = pytest.mark.browser

@@ -4,11 +4,10 @@ the templates, Markdown sanitised by nh3, and a CSP without inline script behind
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 
 from portal.accounts.models import Role
 from portal.orders.models import OrderStatus
-from tests.browser.helpers import log_in
+from tests.browser.helpers import expect, log_in
 
 pytestmark = pytest.mark.browser
 

@@ -8,20 +8,30 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
 
 from portal.demo import TIERS, seed_demo
 from portal.extensions import db
+from tests.browser.helpers import expect
 from tests.browser.test_crawl import DESKTOP, NAV_JS, OVERFLOW_JS, PHONE
+from tests.conftest import check_and_empty
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
+def _clean_database():
+    """Overrides the per-test cleaning: both widths read one demo agency (below)."""
+    yield
+
+
+@pytest.fixture(scope="module")
 def agency(app):
+    """The demo agency, seeded once: a visitor only reads (GET) it."""
     with app.app_context():
         seed_demo()
         db.session.commit()
+    yield
+    check_and_empty(app)
 
 
 def visitor_page(browser, live_server, viewport, contexts):

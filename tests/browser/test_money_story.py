@@ -13,14 +13,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from portal.accounts.models import Role
 from portal.billing import numbering
 from portal.extensions import utcnow
 from portal.i18n import to_local
-from tests.browser.helpers import log_in
+from tests.browser.helpers import expect, log_in
 
 pytestmark = pytest.mark.browser
 

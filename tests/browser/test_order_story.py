@@ -10,14 +10,13 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import expect
 
 from portal.accounts.models import Role
 from portal.extensions import utcnow
 from portal.i18n import to_local
 from portal.orders.models import Delivery, Order, OrderStatus
 from tests.browser.axe import axe_violations
-from tests.browser.helpers import log_in
+from tests.browser.helpers import expect, log_in
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import expect
 from pypdf import PdfReader
 from werkzeug.datastructures import FileStorage
 
@@ -23,6 +22,7 @@ from portal.billing.models import Invoice, PaymentMethod
 from portal.extensions import db
 from portal.messaging.service import post_message
 from portal.orders.models import Order, OrderStatus
+from tests.browser.helpers import expect
 from tests.factories import Factory
 
 pytestmark = pytest.mark.browser

@@ -5,10 +5,9 @@ the Deliver button being held back."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 
 from portal.orders.models import OrderStatus
-from tests.browser.helpers import log_in
+from tests.browser.helpers import expect, log_in
 
 pytestmark = pytest.mark.browser
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
 
 from portal.orders.models import Delivery, OrderStatus
+from tests.browser.helpers import expect
 from tests.browser.test_conversation import post
 from tests.browser.test_order_story import log_in
 

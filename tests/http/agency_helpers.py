@@ -4,7 +4,6 @@ many orders written straight to the database for the list pages."""
 from __future__ import annotations
 
 import itertools
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -110,18 +109,4 @@ def bulk_orders(app: Flask, count: int, *, client: User, tier_id: int, content_t
     return ids
 
 
-@contextmanager
-def counted_statements(app: Flask):
-    """Collects every SQL statement sent to the database inside the block."""
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
 
-    def before_cursor_execute(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", before_cursor_execute)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", before_cursor_execute)

@@ -112,19 +112,4 @@ def messages(app, order_id: int | None = None) -> list[Message]:
         return rows
 
 
-def count_statements(app, browser, url: str) -> int:
-    """How many SQL statements one GET of `url` runs."""
-    statements: list[str] = []
 
-    def listen(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", listen)
-    try:
-        response = browser.get(url)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listen)
-    assert response.status_code == 200, response.status_code
-    return len(statements)

@@ -35,11 +35,11 @@ from portal.orders.models import (
     WriterLanguage,
     writer_tiers,
 )
+from tests.conftest import statements_of
 from tests.factories import deliverable
 from tests.http.agency_helpers import (
     bulk_orders,
     claim_order,
-    counted_statements,
     give_skills,
     make_content_type,
     make_tier,
@@ -817,10 +817,7 @@ def test_the_dashboard_runs_as_many_statements_for_30_orders_as_for_3(
         bulk_orders(app, count, client=client, tier_id=catalogue["tier"],
                     content_type_id=catalogue["content_type"], writers=writers,
                     overdue_every=4)
-        with counted_statements(app) as statements:
-            response = manager.get(url)
-        assert response.status_code == 200
-        return len(statements)
+        return len(statements_of(app, manager, url))
 
     few = statements_with(3)
     many = statements_with(27)  # 30 in all
@@ -832,8 +829,7 @@ def test_the_dashboard_never_counts_the_orders_per_status(app, manager, person, 
     """The counts per status come from order_status_counts: no GROUP BY over the orders."""
     bulk_orders(app, 6, client=person("client"), tier_id=catalogue["tier"],
                 content_type_id=catalogue["content_type"])
-    with counted_statements(app) as statements:
-        assert manager.get("/agency/orders").status_code == 200
+    statements = statements_of(app, manager, "/agency/orders")
     grouped = [s for s in statements if "GROUP BY orders.status" in s]
     assert grouped == []
     assert len([s for s in statements if "order_status_counts" in s]) == 1

@@ -5,7 +5,6 @@ does not grow with the notifications."""
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +15,7 @@ from portal.messaging.service import post_message
 from portal.notifications import service
 from portal.notifications.inbox import Notification, NotificationKind
 from portal.orders.models import Order, OrderStatus
+from tests.conftest import counted_statements, statements_of
 from tests.http.pages import by_testid, flashes, location, texts
 
 READ_FORM = re.compile(r'action="/notifications/(\d+)/read"')
@@ -167,22 +167,6 @@ def test_nobody_logged_in_sees_no_bell(visitor):
 # --- bounded statements -------------------------------------------------------------------
 
 
-@contextmanager
-def counting(app):
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-
-
 @pytest.mark.parametrize("path", ["/home", "/notifications", "/settings",
                                   "/settings/notifications", "/orders"])
 def test_every_page_runs_as_many_statements_for_30_notifications_as_for_3(
@@ -193,10 +177,7 @@ def test_every_page_runs_as_many_statements_for_30_notifications_as_for_3(
     browser = signed_in(client)
 
     def measure() -> int:
-        with counting(app) as statements:
-            response = browser.get(path)
-        assert response.status_code == 200, path
-        return len(statements)
+        return len(statements_of(app, browser, path))
 
     few = measure()  # three "received" notifications, one per order
     for order in orders:
@@ -208,7 +189,7 @@ def test_every_page_runs_as_many_statements_for_30_notifications_as_for_3(
 def test_the_bell_is_one_statement(app, ama):
     with app.app_context():
         person = db.session.get(User, ama.id)
-        with counting(app) as statements:
+        with counted_statements(app) as statements:
             count, latest = service.bell(person)
     assert (count, len(latest)) == (2, 2)
     assert len(statements) == 1
@@ -223,7 +204,7 @@ def test_the_navigation_is_one_statement_with_the_unread_messages(app, ama, fact
         post_message(order, db.session.get(User, order.writer_id), "Une autre.")
         db.session.commit()
         person, other = db.session.get(User, ama.id), db.session.get(User, nobody_told.id)
-        with counting(app) as statements:
+        with counted_statements(app) as statements:
             figures = service.chrome(person)
             empty = service.chrome(other)
         assert len(statements) == 2
@@ -241,16 +222,14 @@ def test_a_page_reads_the_bell_and_the_unread_total_once_and_a_visitor_not_at_al
 ):
     browser = signed_in(ama)
     for path in ("/home", "/orders", f"/orders/{ama.order.id}", "/notifications"):
-        with counting(app) as statements:
-            assert browser.get(path).status_code == 200
+        statements = statements_of(app, browser, path)
         # (The order page's own statement reads the person's marker of that order and whether
         # its notifications are read, with the order: not the layout's.)
         layout = [s for s in statements if "read_markers.unread" in s and "notifications" in s
                   and not s.startswith("SELECT orders.")]
         assert len(layout) == 1, path
         assert not [s for s in statements if s not in layout and "sum(read_markers" in s]
-    with counting(app) as statements:
-        assert visitor.get("/login").status_code == 200
+    statements = statements_of(app, visitor, "/login")
     assert not [s for s in statements if "notifications" in s or "read_markers" in s]
 
 

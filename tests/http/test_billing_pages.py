@@ -23,7 +23,7 @@ from portal.billing.models import (
     Proforma,
 )
 from portal.orders.models import Order, OrderStatus
-from tests.http.agency_helpers import counted_statements
+from tests.conftest import statements_of
 
 BUDGET = 8
 
@@ -179,13 +179,6 @@ def test_a_writer_sees_earned_pending_and_paid_and_a_manager_pays_them(login_as,
 # --- statements ------------------------------------------------------------------------------
 
 
-def statements(app, browser, url: str) -> list[str]:
-    with counted_statements(app) as found:
-        response = browser.get(url)
-    assert response.status_code == 200, url
-    return found
-
-
 def grow(factory, client, writer, tier, orders: int) -> None:
     for _n in range(orders):
         factory.order(client=client, tier=tier, writer=writer, status=OrderStatus.APPROVED,
@@ -203,14 +196,14 @@ def test_the_money_pages_run_a_few_statements_however_much_data(app, login_as, f
              "/agency/finance/payments": manager}
     for url, browser in pages.items():
         browser.get(url)
-    few = {url: statements(app, browser, url) for url, browser in pages.items()}
+    few = {url: statements_of(app, browser, url) for url, browser in pages.items()}
     grow(factory, buyer.user, author.user, tier, 25)
     with ctx() as session:  # a declared payment and a credit note more
         person = session.get(User, buyer.user.id)
         payments.declare_for_proforma(person, payments.request_topup(person, 5_000),
                                       payments.Declaration(PaymentMethod.CASH, "R-1", 5_000))
         session.commit()
-    many = {url: statements(app, browser, url) for url, browser in pages.items()}
+    many = {url: statements_of(app, browser, url) for url, browser in pages.items()}
     for url in pages:
         assert len(few[url]) == len(many[url]) <= BUDGET, (url, many[url])
     with ctx() as session:

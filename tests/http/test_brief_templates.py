@@ -16,8 +16,7 @@ from portal.accounts.models import User
 from portal.extensions import db, utcnow
 from portal.orders.brief_templates import MAX_PER_CLIENT
 from portal.orders.models import BriefTemplate, ContentType, Order, OrderStatus, Tier
-from tests.conftest import status_counts_disagree
-from tests.http.agency_helpers import counted_statements
+from tests.conftest import statements_of, status_counts_disagree
 from tests.http.pages import by_testid, field_error, flashes, location, page_text
 
 BRIEF = {
@@ -392,10 +391,7 @@ def test_the_template_pages_run_as_many_statements_for_30_templates_as_for_3(
                               content_type_id=catalogue["content_type"].id, language="fr",
                               words_min=600, words_max=800) for n in range(count)])
             db.session.commit()
-        with counted_statements(app) as statements:
-            response = client_a.get(url)
-        assert response.status_code == 200
-        return len(statements)
+        return len(statements_of(app, client_a, url))
 
     few = statements_with(3)
     many = statements_with(27)

@@ -11,6 +11,7 @@ from portal.extensions import db
 from portal.orders.models import Delivery, Order
 from portal.orders.report import build_report
 from portal.orders.text import word_count
+from tests.conftest import statements_of
 from tests.http.pages import by_testid, location, texts
 from tests.http.writing_helpers import ARTICLE, act, catalogue, change, place_order, qualify
 
@@ -132,32 +133,16 @@ def test_a_delivery_older_than_reports_gets_one_computed_for_the_page_and_not_st
         assert db.session.scalars(sa.select(Delivery.report)).one() is None
 
 
-def statements(app, browser, url: str) -> list[str]:
-    seen: list[str] = []
-
-    def listen(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", listen)
-    try:
-        assert browser.get(url).status_code == 200
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listen)
-    return seen
-
-
 def test_the_report_costs_the_delivery_page_no_statement(app, shop, delivered, signed_in):
     """The report comes with the delivery's row: the page reads the user, the order, the
     deliveries around this one and the bell's total, stored report or not."""
     client = signed_in(shop)
     url = f"/orders/{delivered}/deliveries/1"
     client.get(url)
-    stored = statements(app, client, url)
+    stored = statements_of(app, client, url)
     with app.app_context():
         db.session.execute(sa.update(Delivery).values(report=None))
         db.session.commit()
-    computed = statements(app, client, url)
+    computed = statements_of(app, client, url)
 
     assert len(stored) == len(computed) <= 4, stored

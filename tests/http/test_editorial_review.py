@@ -13,6 +13,7 @@ import time_machine
 
 from portal.accounts.models import Role
 from portal.orders.models import Order, OrderStatus, Tier
+from tests.conftest import statements_of
 from tests.http.pages import by_testid, field_error, flashes, location, page_text
 
 S = OrderStatus
@@ -121,7 +122,6 @@ def test_the_review_pages_are_for_editors_and_managers(cast, factory, signed_in)
 
 def test_the_queue_is_oldest_first_and_paginated_in_a_fixed_number_of_statements(
         app, factory, signed_in, monkeypatch):
-    from tests.http.test_orders_client import count_statements
 
     tier = factory.tier(requires_review=True)
     writer = factory.writer(tiers=[tier])
@@ -134,10 +134,10 @@ def test_the_queue_is_oldest_first_and_paginated_in_a_fixed_number_of_statements
                                                 title=f"Sent after {hours} hours").title))
     rows = [row for row in page_text(editor.get("/orders/review")).split("Sent after ")[1:]]
     assert [row.split(" ")[0] for row in rows] == ["1", "3", "5"]
-    few = count_statements(app, editor, "/orders/review")
+    few = len(statements_of(app, editor, "/orders/review"))
     for _more in range(3):
         factory.order(tier=tier, writer=writer, status=S.IN_REVIEW)
-    assert count_statements(app, editor, "/orders/review") == few
+    assert len(statements_of(app, editor, "/orders/review")) == few
     monkeypatch.setitem(app.config, "ORDERS_PER_PAGE", 2)
     second = editor.get("/orders/review?page=2")
     assert len(page_text(second).split("CMD-")) - 1 == 2

@@ -12,10 +12,10 @@ from urllib.parse import unquote
 
 import docx
 import pytest
-import sqlalchemy as sa
 
-from portal.extensions import db, utcnow
+from portal.extensions import utcnow
 from portal.orders.models import OrderStatus
+from tests.conftest import statements_of
 from tests.factories import deliverable
 from tests.http.pages import by_testid
 
@@ -171,31 +171,14 @@ def test_the_writer_sees_the_delivery_waiting_for_review_without_downloads(signe
     assert by_testid(page, "exports") == ""
 
 
-def statements_of_download(app, browser, path: str) -> list[str]:
-    seen: list[str] = []
-
-    def listen(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", listen)
-    try:
-        response = browser.get(path)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listen)
-    assert response.status_code == 200
-    return seen
-
-
 def test_a_download_runs_the_same_few_statements_however_many_deliveries(app, signed_in, factory):
     """Three: the user, the order with its people, the last delivery."""
     small = factory.order(status=OrderStatus.APPROVED, text=TEXT)
     client = signed_in(small.client)
     big = factory.order(status=OrderStatus.APPROVED, text=TEXT, client=small.client, revisions=2)
 
-    few = statements_of_download(app, client, url(small, "docx", number=1))
-    many = statements_of_download(app, client, url(big, "docx", number=3))
+    few = statements_of(app, client, url(small, "docx", number=1))
+    many = statements_of(app, client, url(big, "docx", number=3))
 
     assert len(few) == len(many) <= 3, many
 

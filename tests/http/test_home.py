@@ -2,36 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-import sqlalchemy as sa
 
 from portal.accounts.models import Role
-from portal.extensions import db
 from portal.orders.models import OrderStatus
-
-
-@contextmanager
-def counting(app):
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-
-
-def statements_for(app, client, path="/home") -> int:
-    with counting(app) as statements:
-        assert client.get(path).status_code == 200
-    return len(statements)
+from tests.conftest import statements_of
 
 
 @pytest.mark.parametrize("role", ["client", "writer", "manager"])
@@ -44,11 +19,11 @@ def test_home_shows_what_waits_and_does_not_grow_with_the_data(app, factory, log
 
     factory.order(client=client_user, writer=writer, tier=tier, status=OrderStatus.IN_PROGRESS,
                   title="Le marché de Kara")
-    few = statements_for(app, browser)
+    few = len(statements_of(app, browser, "/home"))
     for n in range(6):
         factory.order(client=client_user, writer=writer, tier=tier,
                       status=OrderStatus.IN_PROGRESS, title=f"Commande {n}")
-    assert statements_for(app, browser) == few
+    assert len(statements_of(app, browser, "/home")) == few
 
     page = browser.get("/home").get_data(as_text=True)
     assert 'data-testid="home-summary"' in page

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from portal.extensions import db, utcnow
 from portal.orders.models import Order, OrderStatus, Tier
 from portal.orders.showcase import excerpt
+from tests.conftest import statements_of
 from tests.http.pages import by_testid, english, flashed, location, page_text
-from tests.http.test_order_page_statements import statements_of
 
 SAMPLE_TEXT = (
     "# Bien choisir son pagne à Lomé\n\n"

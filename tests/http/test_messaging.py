@@ -16,6 +16,7 @@ from portal.messaging.service import post_message
 from portal.orders import service as order_service
 from portal.orders.models import Order, OrderStatus
 from portal.signals import message_posted
+from tests.conftest import statements_of
 from tests.factories import deliverable
 from tests.http.messaging_helpers import (
     EXE_FILE,
@@ -515,12 +516,11 @@ def test_unread_messages_further_back_than_the_latest_fifty_are_all_shown(cast, 
 
 
 def test_the_order_page_costs_the_same_statements_for_a_long_conversation(cast, app):
-    from tests.http.messaging_helpers import count_statements
 
     cast.say(cast.writer, "Un")
     cast.client.get(cast.url)
-    short = count_statements(app, cast.client, cast.url)
+    short = len(statements_of(app, cast.client, cast.url))
     for n in range(80):
         cast.say(cast.writer, f"Encore {n}")
     cast.client.get(cast.url)
-    assert count_statements(app, cast.client, cast.url) == short
+    assert len(statements_of(app, cast.client, cast.url)) == short

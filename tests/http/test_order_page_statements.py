@@ -20,6 +20,7 @@ from portal.extensions import db
 from portal.messaging.models import Message
 from portal.orders import service, uploads
 from portal.orders.models import Order
+from tests.conftest import statements_of
 from tests.factories import deliverable
 from tests.http.messaging_helpers import TEXT_FILE, make_cast
 
@@ -65,23 +66,6 @@ def conversation(cast, messages: int) -> None:
         who = (cast.client, cast.writer, cast.manager)[n % 3]
         cast.say(who, f"Message {n}", internal=who is not cast.client and n % 2 == 0,
                  files=[TEXT_FILE] if n % 3 == 0 else [])
-
-
-def statements_of(app, browser, url: str) -> list[str]:
-    seen: list[str] = []
-
-    def listen(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", listen)
-    try:
-        response = browser.get(url)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listen)
-    assert response.status_code == 200
-    return seen
 
 
 WRITES = ("INSERT", "UPDATE", "DELETE")

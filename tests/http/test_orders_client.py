@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from portal.extensions import db, utcnow
 from portal.orders import service
 from portal.orders.models import Delivery, Order, OrderEvent, OrderStatus
+from tests.conftest import statements_of
 from tests.http.orders_helpers import OrderWorld, local_input
 from tests.http.pages import by_testid, field_error, flashes, form_errors, location, page_text
 
@@ -434,30 +435,13 @@ def test_my_orders_is_paginated(ama, world, app):
     assert beyond.status_code == 200
 
 
-def count_statements(app, client, url: str) -> int:
-    statements: list[str] = []
-
-    def listen(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", listen)
-    try:
-        response = client.get(url)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listen)
-    assert response.status_code == 200
-    return len(statements)
-
-
 def test_my_orders_runs_the_same_number_of_statements_for_3_or_30_orders(ama, world, app):
     for n in range(3):
         world.order(ama.user, OrderStatus.OPEN if n % 2 else OrderStatus.DRAFT)
-    with_three = count_statements(app, ama, "/orders")
+    with_three = len(statements_of(app, ama, "/orders"))
     for n in range(27):
         world.order(ama.user, OrderStatus.OPEN if n % 2 else OrderStatus.DRAFT)
-    with_thirty = count_statements(app, ama, "/orders")
+    with_thirty = len(statements_of(app, ama, "/orders"))
 
     assert with_three == with_thirty
     assert with_three <= 6  # with the navigation's bell and unread total (one statement)

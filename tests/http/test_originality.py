@@ -14,6 +14,7 @@ from portal.accounts.models import User
 from portal.extensions import db
 from portal.orders import review
 from portal.orders.models import Delivery, Order, OrderStatus
+from tests.conftest import statements_of
 from tests.http.pages import by_testid, texts
 from tests.http.writing_helpers import act, catalogue, page_csrf, place_order, qualify
 from tests.unit.test_originality import FRESH, ORIGINAL
@@ -168,30 +169,15 @@ def test_the_client_reads_it_in_french_too(app, story, signed_in):
     assert_nothing_of_the_source(page.get_data(as_text=True), story)
 
 
-def statements(app, browser, url: str) -> int:
-    seen: list[str] = []
-
-    def listen(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", listen)
-    try:
-        assert browser.get(url).status_code == 200
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listen)
-    return len(seen)
-
-
 def test_sources_cost_the_pages_no_statement(app, story, signed_in):
     manager = signed_in("manager")
     original = f"/orders/{story['first']}/deliveries/1"
     copied = f"/orders/{story['second']}/deliveries/1"
     manager.get(original)
-    assert statements(app, manager, copied) == statements(app, manager, original) <= 4
+    assert (len(statements_of(app, manager, copied))
+            == len(statements_of(app, manager, original)) <= 4)
     manager.get(f"/orders/{story['second']}")
-    assert statements(app, manager, f"/orders/{story['second']}") <= 8
+    assert len(statements_of(app, manager, f"/orders/{story['second']}")) <= 8
 
 
 def test_the_writer_reads_the_reference_texts_beside_the_brief_and_a_copy_is_found(

@@ -41,9 +41,8 @@ from portal.messaging.service import post_message
 from portal.notifications.models import OutboxEmail
 from portal.orders import uploads
 from portal.orders.models import Attachment, Order, OrderStatus
-from tests.conftest import counters_disagree
+from tests.conftest import counters_disagree, statements_of
 from tests.factories import Factory
-from tests.http.agency_helpers import counted_statements
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
 PROOF = b"\x89PNG\r\n\x1a\n" + b"recu Flooz 20000 F" * 30
@@ -323,10 +322,7 @@ def test_the_download_runs_a_bounded_number_of_statements(app, story, login_as, 
     client = login_as(story[who])
 
     def statements() -> int:
-        with counted_statements(app) as sent:
-            response = client.get("/settings/data")
-        assert response.status_code == 200
-        return len(sent)
+        return len(statements_of(app, client, "/settings/data"))
 
     first = statements()
     assert first <= 20  # 19 for a client (8 of them the money's), 14 for a writer

@@ -11,10 +11,9 @@ from datetime import UTC, datetime
 
 import docx
 import pytest
-import sqlalchemy as sa
 
-from portal.extensions import db
 from portal.orders.models import OrderStatus
+from tests.conftest import statements_of
 from tests.factories import deliverable
 from tests.http.pages import by_testid, field_error
 
@@ -135,21 +134,9 @@ def test_the_archive_runs_the_same_statements_however_many_texts(app, signed_in,
                                                                   factory):
     ama, _koku, _orders = story
     client = signed_in(ama)
-    seen: list[str] = []
-
-    def listen(_conn, _cursor, statement, *_args):
-        seen.append(statement)
 
     def statements(period) -> int:
-        seen.clear()
-        with app.app_context():
-            engine = db.engine
-        sa.event.listen(engine, "before_cursor_execute", listen)
-        try:
-            assert client.get("/orders/texts.zip", query_string=period).status_code == 200
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", listen)
-        return len(seen)
+        return len(statements_of(app, client, "/orders/texts.zip", query_string=period))
 
     one = statements({"start": "2026-10-31", "end": "2026-10-31"})  # "october" alone
     for n in range(3):

@@ -12,7 +12,8 @@ from portal.messaging import queries
 from portal.messaging.models import ReadMarker
 from portal.orders import service as orders_service
 from portal.orders.models import Order, OrderStatus
-from tests.http.messaging_helpers import TEXT_FILE, count_statements, make_cast
+from tests.conftest import counted_statements, statements_of
+from tests.http.messaging_helpers import TEXT_FILE, make_cast
 from tests.http.pages import by_testid, texts
 
 
@@ -159,11 +160,11 @@ def test_the_order_page_runs_as_many_statements_with_2_or_40_messages(
     _busy(cast, cast.order_id, 2)
     browser.get(cast.url)
     _busy(cast, cast.order_id, 2)
-    few = count_statements(app, browser, cast.url)
-    quiet_few = count_statements(app, browser, cast.url)
+    few = len(statements_of(app, browser, cast.url))
+    quiet_few = len(statements_of(app, browser, cast.url))
     _busy(cast, cast.order_id, 38)
-    many = count_statements(app, browser, cast.url)
-    quiet_many = count_statements(app, browser, cast.url)
+    many = len(statements_of(app, browser, cast.url))
+    quiet_many = len(statements_of(app, browser, cast.url))
     # A visit after new messages writes the read marker and the bell; one with nothing new
     # writes nothing (tests/http/test_order_page_statements.py): each as many either way.
     assert few == many
@@ -178,11 +179,11 @@ def test_each_order_list_runs_as_many_statements_with_2_or_12_busy_orders(
     url = LISTS[reader] + ("?tab=writing" if reader == "writer" else "")
     _busy(cast, cast.order_id, 3)
     _busy(cast, cast.new_order(), 3)
-    few = count_statements(app, browser, url)
+    few = len(statements_of(app, browser, url))
     for _n in range(10):
         order_id = cast.new_order()
         _busy(cast, order_id, 3)
-    many = count_statements(app, browser, url)
+    many = len(statements_of(app, browser, url))
     assert few == many
     assert len(badges(browser.get(url))) == 12
 
@@ -191,22 +192,12 @@ def test_unread_counts_run_one_statement_for_a_whole_page(cast, app):
     ids = [cast.order_id] + [cast.new_order() for _n in range(4)]
     for order_id in ids:
         cast.say(cast.writer, "Bonjour.", order_id=order_id)
-    statements: list[str] = []
-    with app.app_context():
-        import sqlalchemy as sa
-
-        def listen(_conn, _cursor, statement, *_args):
-            statements.append(statement)
-
-        sa.event.listen(db.engine, "before_cursor_execute", listen)
-        try:
-            client = db.session.get(type(cast.client.user), cast.client.user.id)
-            statements.clear()
-            counts = queries.unread_counts(client, ids)
-            total = queries.unread_total(client)
-            nothing = queries.unread_counts(client, [])
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", listen)
+    with app.app_context(), counted_statements(app) as statements:
+        client = db.session.get(type(cast.client.user), cast.client.user.id)
+        statements.clear()
+        counts = queries.unread_counts(client, ids)
+        total = queries.unread_total(client)
+        nothing = queries.unread_counts(client, [])
     assert counts == dict.fromkeys(ids, 1) and total == 5 and nothing == {}
     assert len(statements) == 2
 

@@ -4,7 +4,6 @@ and the assignments list."""
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -14,6 +13,7 @@ from flask import render_template
 from portal.extensions import db, utcnow
 from portal.orders import policies, status_counts
 from portal.orders.models import Delivery, Draft, Order, OrderEvent, OrderStatus
+from tests.conftest import statements_of
 from tests.http.pages import by_testid, flashes, location, page_text, texts
 from tests.http.writing_helpers import (
     ARTICLE,
@@ -737,22 +737,6 @@ def test_assignments_by_tab_with_counts_and_overdue_deadlines(app, cat, shop, wr
                                          "assignment", "data-order-id")] == [approved]
 
 
-@contextmanager
-def statements(app):
-    counted: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        counted.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield counted
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
-
-
 def test_assignments_and_pool_run_a_bounded_number_of_statements(app, cat, person, writer,
                                                                   signed_in):
     clients = [person("client") for _ in range(3)]
@@ -765,9 +749,7 @@ def test_assignments_and_pool_run_a_bounded_number_of_statements(app, cat, perso
                 act(app, order_id, writer, "claim")
 
     def measure(path):
-        with statements(app) as counted:
-            assert browser.get(path).status_code == 200
-        return len(counted)
+        return len(statements_of(app, browser, path))
 
     add(6)
     small = (measure("/work/assignments"), measure("/work/pool"))

@@ -51,6 +51,7 @@ from portal.notifications.service import preferences_token
 from portal.orders import uploads
 from portal.orders.models import Order, OrderStatus
 from portal.orders.showcase import set_sample_consent, set_showcase
+from tests.conftest import empty_database
 from tests.factories import Factory
 
 ACTORS = ("anonymous", "owner_client", "other_client", "other_writer", "assigned_writer",
@@ -506,20 +507,6 @@ def _sign_everyone_in(world: World) -> None:
     with app.app_context():
         db.session.get(User, world.users["deactivated"].id).active = False
         db.session.commit()
-
-
-def empty_database(app: Flask) -> None:
-    """What tests/conftest.py does after each test, for a module that builds its world once."""
-    with app.app_context():
-        db.session.remove()
-        tables = list(reversed(db.metadata.sorted_tables))
-        with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    conn.execute(table.delete())
 
 
 # --- what the database holds --------------------------------------------------------------------

@@ -145,20 +145,6 @@ def restore(app: Flask, before: dict, after: dict) -> bool:
     return snapshot(app) == before
 
 
-def wipe(app: Flask) -> None:
-    """Empty every table (the schema stays), as between two tests."""
-    with app.app_context():
-        db.session.remove()
-        tables = list(reversed(db.metadata.sorted_tables))
-        with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    conn.execute(table.delete())
-
-
 # --- what may reach an email ----------------------------------------------------------------
 
 # Text a person types that goes into emails, headers included (a title into a subject): one

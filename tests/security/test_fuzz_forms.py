@@ -67,6 +67,7 @@ from portal.orders import uploads
 from portal.orders.models import FINAL_STATUSES, Order, OrderStatus, Tier
 from portal.orders.pricing import quote
 from portal.orders.workflow import Action
+from tests.conftest import empty_database
 from tests.factories import Factory
 from tests.security.fuzz_support import (
     SLOW_IS_FINE,
@@ -80,7 +81,6 @@ from tests.security.fuzz_support import (
     log_in,
     restore,
     snapshot,
-    wipe,
 )
 
 EXAMPLES_PER_FORM = examples(int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "20")))
@@ -1352,7 +1352,7 @@ def test_a_form_survives_generated_input(app, factory, make_client, upload_dir, 
             if not restored:
                 state["world"] = None
         if state["world"] is None:
-            wipe(app)
+            empty_database(app)
             put_files_back(upload_dir, {})
             world = World(app, factory)
             target = form.setup(world)
@@ -1423,7 +1423,7 @@ def test_every_text_field_takes_control_characters(app, factory, make_client, up
     C1 controls and a Unicode line separator after its valid value, the rest of the request
     valid: no 5xx, and what is stored (if anything) cannot break an email."""
     counter = example_counter(request.config)
-    wipe(app)
+    empty_database(app)
     put_files_back(upload_dir, {})
     target = form.setup(World(app, factory))
     before = snapshot(app)

@@ -49,6 +49,7 @@ from portal.messaging.queries import recount_unread
 from portal.orders import service
 from portal.orders.models import Draft, Order, OrderEvent, OrderStatus, OrderStatusCount
 from portal.orders.workflow import Action
+from tests.conftest import empty_database
 from tests.factories import deliverable
 from tests.security.fuzz_support import (
     SLOW_IS_FINE,
@@ -56,7 +57,6 @@ from tests.security.fuzz_support import (
     example_counter,
     examples,
     log_in,
-    wipe,
 )
 
 S = OrderStatus
@@ -140,7 +140,7 @@ class WorkflowMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         app, factory = self.app, self.factory
-        wipe(app)
+        empty_database(app)
         self.tier = factory.tier(included_revisions=1, min_lead_hours=24)
         self.reviewed_tier = factory.tier(included_revisions=1, min_lead_hours=24,
                                           requires_review=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.errors import HeaderParseError
@@ -24,7 +23,7 @@ from portal.extensions import db, utcnow
 from portal.notifications.dispatcher import _WIRE_POLICY, build_message, send_pending
 from portal.notifications.models import OutboxEmail, OutboxStatus
 from portal.notifications.outbox import queue_email
-from tests.conftest import Mailbox, free_port
+from tests.conftest import Mailbox, free_port, relay
 
 START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 
@@ -59,20 +58,6 @@ def row_for(ctx, address: str) -> OutboxEmail:
 
 def message_ids(box: Mailbox) -> list[str]:
     return [str(m["Message-ID"]).strip() for m in box.messages]
-
-
-@contextmanager
-def relay(app, handler_class=Mailbox):
-    """A real SMTP server of `handler_class` on loopback that the app sends to meanwhile."""
-    box = handler_class(app)
-    box.start()
-    previous = app.config["MAIL_PORT"]
-    app.config["MAIL_PORT"] = box.port
-    try:
-        yield box
-    finally:
-        app.config["MAIL_PORT"] = previous
-        box.stop()
 
 
 @pytest.fixture

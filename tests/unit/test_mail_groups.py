@@ -20,8 +20,8 @@ import time_machine
 from portal.extensions import db
 from portal.notifications.dispatcher import send_pending
 from portal.notifications.models import OutboxEmail, OutboxStatus
-from tests.conftest import Mailbox
-from tests.unit.test_dispatcher import START, message_ids, queue, relay, rows
+from tests.conftest import Mailbox, relay
+from tests.unit.test_dispatcher import START, message_ids, queue, rows
 
 
 def statuses(app) -> dict[int, OutboxStatus]:

@@ -50,8 +50,9 @@ from portal.errors import DomainError
 from portal.extensions import db
 from portal.orders import service
 from portal.orders.models import Order, OrderStatus
+from tests.conftest import empty_database
 from tests.factories import deliverable
-from tests.security.fuzz_support import SLOW_IS_FINE, example_counter, examples, wipe
+from tests.security.fuzz_support import SLOW_IS_FINE, example_counter, examples
 
 S = OrderStatus
 RUNS = examples(int(os.environ.get("PORTAL_MONEY_RUNS", "12")))
@@ -68,7 +69,7 @@ class MoneyMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        wipe(self.app)
+        empty_database(self.app)
         self.clock = time_machine.travel(datetime(2026, 12, 20, 9, 0, tzinfo=UTC), tick=False)
         self.now = self.clock.start()
         factory = self.factory

@@ -21,7 +21,7 @@ from portal.messaging.service import post_message
 from portal.notifications.worker import run_worker
 from portal.orders import status_counts
 from portal.orders.models import Order, OrderStatus, OrderStatusCount
-from tests.conftest import counters_disagree
+from tests.conftest import counted_statements, counters_disagree
 
 LOME = ZoneInfo("Africa/Lome")
 
@@ -105,18 +105,10 @@ def test_the_recounts_find_log_and_repair_the_skewed_counters(app, agency, caplo
 
 def test_a_clean_database_logs_no_drift_and_writes_nothing(app, agency, caplog):
     caplog.set_level(logging.INFO)
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
     with app.app_context():
-        sa.event.listen(db.engine, "before_cursor_execute", record)
-        try:
+        with counted_statements(app) as statements:
             assert status_counts.recount() == 0
             assert unread.repair() == 0
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", record)
         db.session.commit()
     writes = [s for s in statements if s.lstrip().upper().startswith(("UPDATE", "DELETE",
                                                                        "INSERT"))]

@@ -23,6 +23,7 @@ from portal.messaging.models import Message, MessageSource, ReadMarker
 from portal.messaging.service import post_message
 from portal.orders import service as orders
 from portal.orders.models import Order, OrderStatus
+from tests.conftest import counted_statements
 
 
 def counters() -> dict[tuple[int, int], int]:
@@ -184,21 +185,13 @@ def test_a_message_counts_for_everyone_concerned_but_its_author_in_one_statement
     """One upsert (after the share lock of the order's row on PostgreSQL)."""
     a = agency
     order, author = a.written, a.ama
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
     db.session.flush()
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with counted_statements(app) as statements:
         message = Message(order_id=order.id, author_id=author.id, body="Bonjour.")
         db.session.add(message)
         db.session.flush()
         statements.clear()
         unread.message_posted(message)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
     postgres = db.engine.dialect.name == "postgresql"
     assert len(statements) == (2 if postgres else 1)
     assert counters() == {(a.kofi.id, order.id): 1, (a.esi.id, order.id): 1,
@@ -282,16 +275,8 @@ def test_a_page_reads_its_orders_counters_by_key_not_the_whole_backlog(agency, a
     a manager who never read, every order of the agency (190 ms at 200,000 orders)."""
     say(agency.written, agency.kofi)
     db.session.flush()
-    seen: list[tuple[str, object]] = []
-
-    def listen(_conn, _cursor, statement, parameters, *_args):
-        seen.append((statement, parameters))
-
-    sa.event.listen(db.engine, "before_cursor_execute", listen)
-    try:
+    with counted_statements(app, parameters=True) as seen:
         counts = queries.unread_counts(agency.esi, [agency.written.id, agency.open.id])
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listen)
     assert counts == {agency.written.id: 1}
     [(statement, parameters)] = [(s, p) for s, p in seen if "FROM read_markers" in s]
     explain = "EXPLAIN QUERY PLAN " if db.engine.dialect.name == "sqlite" else "EXPLAIN "

@@ -27,6 +27,7 @@ from portal.notifications.models import OutboxEmail
 from portal.orders import status_counts
 from portal.orders.models import Order, OrderEvent, OrderStatus
 from portal.orders.workflow import Action, apply
+from tests.conftest import empty_database
 from tests.factories import Factory
 
 S = OrderStatus
@@ -85,19 +86,6 @@ class World:
     orders: dict[OrderStatus, int]
 
 
-def _empty_tables(app) -> None:
-    with app.app_context():
-        db.session.remove()
-        tables = list(reversed(db.metadata.sorted_tables))
-        with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    conn.execute(table.delete())
-
-
 @pytest.fixture(autouse=True)
 def _clean_database():
     """Overrides the per-test cleaning: the world below is built once and every case rolls
@@ -107,7 +95,7 @@ def _clean_database():
 
 @pytest.fixture(scope="module")
 def world(app) -> World:
-    _empty_tables(app)
+    empty_database(app)
     factory = Factory(app)
     tier = factory.tier()
     reviewed = factory.tier(requires_review=True)
@@ -138,7 +126,7 @@ def world(app) -> World:
         for status in statuses
     }
     yield World(people={k: u.id for k, u in people.items()}, orders=orders)
-    _empty_tables(app)
+    empty_database(app)
 
 
 def _changes(action: Action, actor: User | None, world: World) -> dict:
