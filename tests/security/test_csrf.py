@@ -90,7 +90,7 @@ PAYLOADS = {
     "agency.delete_brief_template": lambda w: {},
     "agency.publish_brief_template": lambda w: {"published": ""},
     "agency.writer_skills": lambda w: {"languages": ["en"]},
-    "agency.assign": lambda w: {"assign-writer_id": str(w.users["other_writer"].id),
+    "agency.assign": lambda w: {"assign-writer": w.users["other_writer"].email,
                                 "assign-note": "À toi."},
     "agency.extend_deadline": lambda w: {"deadline-deadline": "2099-01-01T12:00",
                                          "deadline-note": "Plus de temps."},

@@ -401,7 +401,7 @@ class WorkflowMachine(RuleBasedStateMachine):
     def assign(self, index, who, writer):
         order, who = self.pick(index, who, "assign")
         self.post(who, f"/agency/orders/{order.id}/assign",
-                  {"assign-writer_id": str(self.people[writer].id), "assign-note": ""})
+                  {"assign-writer": self.people[writer].email, "assign-note": ""})
         action = "assign" if order.status is S.OPEN else "reassign"
         if self.expect(order, action, who, succeeds=order.writer != writer):
             order.writer = writer
