@@ -111,6 +111,13 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # SQLite's own lower() folds ASCII letters only: "Élodie" would never match "élodie"
+        # in the people and writer searches. Python's folds every letter; no index uses lower().
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
 
 
 def register_blueprints(app: Flask) -> None:

@@ -240,23 +240,30 @@ def writer_text(writer) -> str:
     return f"{writer.display_name} <{writer.email}>"
 
 
-def pick_writer(text: str, candidates) -> WriterCandidate:
+def pick_writer(text: str, candidates, *, by_address: bool = False) -> WriterCandidate:
     """The one writer among `candidates` (rows with id, display_name, email) that `text`
     means: the address in "Name <address>" or typed alone; else the one whose name is `text`
     (case aside); else the only one whose name or address holds `text`. Raises
-    ValidationError, naming a few of them, when none or several match."""
+    ValidationError, naming a few of them, when none or several match. `by_address`: only the
+    address chooses (what acts on the writer: names are theirs to choose, and need not be
+    unique); a name that matches gives the address to confirm with instead."""
     typed = " ".join(text.split())
     bracketed = _ADDRESS_IN_BRACKETS.search(typed)
     wanted = (bracketed.group(1) if bracketed else typed).casefold()
     rows = [WriterCandidate(row.id, row.display_name, row.email) for row in candidates]
-    for exact in ([r for r in rows if r.email.casefold() == wanted],
-                  [r for r in rows if r.display_name.casefold() == wanted]):
-        if len(exact) == 1:
-            return exact[0]
+    by_email = [r for r in rows if r.email.casefold() == wanted]
+    if len(by_email) == 1:
+        return by_email[0]
+    exact = [r for r in rows if r.display_name.casefold() == wanted]
+    if len(exact) == 1 and not by_address:
+        return exact[0]
     found = [r for r in rows if wanted in r.display_name.casefold()
              or wanted in r.email.casefold()]
-    if len(found) == 1:
+    if len(found) == 1 and not by_address:
         return found[0]
+    if len(exact or found) == 1 and by_address:
+        raise ValidationError(_("Choose the writer in the list, or type their email address: "
+                                "%(writer)s", writer=writer_text((exact or found)[0])))
     if not found:
         raise ValidationError(_("No active writer matches “%(text)s”: type part of their "
                                 "name or their email address.", text=typed[:80]))
@@ -290,7 +297,8 @@ class WriterField(StringField):
     read the agency's writers; else one bounded query (active_writers_matching).
     `suggestions`: what the <datalist> offers, as ("Name <address>", a short note) pairs."""
 
-    def __init__(self, label=None, validators=None, **kwargs):
+    def __init__(self, label=None, validators=None, *, by_address: bool = False, **kwargs):
+        self.by_address = by_address
         kwargs.setdefault("render_kw", {"autocomplete": "off", "spellcheck": "false",
                                         "placeholder": _l("Name or email address")})
         super().__init__(label, validators, **kwargs)
@@ -315,7 +323,7 @@ class WriterField(StringField):
             raise ValidationError(_("At most %(max)d characters.", max=WRITER_TEXT_MAX))
         candidates = (self.candidates if self.candidates is not None
                       else active_writers_matching(text))
-        self.writer = pick_writer(text, candidates)
+        self.writer = pick_writer(text, candidates, by_address=self.by_address)
 
 
 class CheckboxesField(SelectMultipleField):
@@ -332,7 +340,7 @@ class WriterSkillsForm(PortalForm):
 class AssignForm(PortalForm):
     PREFIX = "assign"
 
-    writer = WriterField(_l("Writer"), validators=[
+    writer = WriterField(_l("Writer"), by_address=True, validators=[
         DataRequired(message=_l("Type the name or the email address of the writer."))])
     note = TextAreaField(
         _l("Note for the timeline (optional)"),

@@ -65,7 +65,7 @@ class Message(db.Model):
     @property
     def body_html(self) -> Markup:
         """The stored HTML, safe to show as it is: it was escaped when it was rendered."""
-        return Markup(self.html)  # noqa: S704  # nosec B704  # escaped by render_plain
+        return Markup(self.html or "")  # noqa: S704  # nosec B704  # escaped by render_plain
 
 
 class MessageAttachment(db.Model):

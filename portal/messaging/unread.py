@@ -110,7 +110,7 @@ def counter_upsert(select: sa.Select, *, add: bool,
     )
 
 
-def message_posted(message: Message) -> None:
+def message_posted(message: Message, **_signal) -> None:
     """Rule 1: +1 on the counter of every active person the new `message` counts for (its
     order's client unless it is a note, its writer, the managers; never its author), in one
     statement (two on PostgreSQL: the order's row is share-locked first). A person who opened

@@ -216,7 +216,7 @@ def _managers() -> list[User]:
     ))
 
 
-def notify_message(message: Message) -> list[Notification]:
+def notify_message(message: Message, **_signal) -> list[Notification]:
     """Tell the people of an order's conversation about a new message: its client (never for
     an internal note), its assigned writer and the managers; never its author, nobody
     inactive. The emails wait for `send_message_bursts` (or the digest)."""

@@ -28,6 +28,7 @@ from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
 from portal.forms import db_int, form_error, page_arg
 from portal.i18n import current_language, format_money, to_local, to_utc
+from portal.messaging import policies as conversation_policies
 from portal.messaging import queries as conversations
 from portal.messaging import service as message_service
 from portal.messaging.forms import MessageForm
@@ -609,7 +610,8 @@ def detail(order_id: int):
     last_visit = conversations.visit(current_user, order, marker)
     if bell:
         notifications.mark_order_read(current_user, order.id)
-    if bell or marker.must_move:
+    # Someone outside the conversation (an editor, an offered writer) has no marker to move.
+    if bell or (marker.must_move and conversation_policies.takes_part(current_user, order)):
         _commit_keeping_loaded()
     return _detail_page(order, last_visit=last_visit,
                         before_id=db_int(request.args.get("before")))

@@ -433,7 +433,7 @@ def test_a_manager_assigns_then_reassigns_an_order(app, manager, person, catalog
                            content_type_id=catalogue["content_type"])
 
     response = manager.submit(f"/agency/orders/{order_id}/assign",
-                              {"assign-writer": "Afi Lawson",
+                              {"assign-writer": f"Afi Lawson <{first.email}>",
                                "assign-note": "Afi connaît ce client."},
                               page="/agency/orders")
 
@@ -968,6 +968,33 @@ def test_assigning_by_a_typed_name_takes_the_one_writer_it_means(app, manager, p
         assert load(Order, id=order_id).writer_id is None
     assert stored(OrderEvent, OrderEvent.action == "assign") == 0
 
-    manager.submit(f"/agency/orders/{order_id}/assign", {"assign-writer": "afi lawson"},
-                   page=f"/orders/{order_id}")
+    # A name, even one writer's whole name, only proposes them: names are the writers' own to
+    # choose and need not be unique, so only the address assigns (the suggestions carry it).
+    for typed in ("afi lawson", "lawson"):
+        manager.submit(f"/agency/orders/{order_id}/assign", {"assign-writer": typed},
+                       page=f"/orders/{order_id}")
+        assert flashes(manager.get("/agency/tiers")) == [
+            f"Choose the writer in the list, or type their email address: "
+            f"Afi Lawson <{afi.email}>"]
+        assert load(Order, id=order_id).writer_id is None
+    manager.submit(f"/agency/orders/{order_id}/assign",
+                   {"assign-writer": f"Afi Lawson <{afi.email}>"}, page=f"/orders/{order_id}")
     assert load(Order, id=order_id).writer_id == afi.id
+
+
+def test_a_writer_named_with_an_accented_capital_is_found_in_any_case(app, manager, person,
+                                                                        catalogue, load):
+    """SQLite's own lower() folds ASCII only: "élodie" would not find "Élodie" there."""
+    client = person("client")
+    elodie = person("writer", name="Élodie Agbo")
+    order_id = place_order(app, client, tier_id=catalogue["tier"],
+                           content_type_id=catalogue["content_type"])
+    for typed in ("élodie", "ÉLODIE AGBO"):
+        manager.submit(f"/agency/orders/{order_id}/assign", {"assign-writer": typed},
+                       page=f"/orders/{order_id}")
+        assert flashes(manager.get("/agency/tiers")) == [
+            f"Choose the writer in the list, or type their email address: "
+            f"Élodie Agbo <{elodie.email}>"]
+    manager.submit(f"/agency/orders/{order_id}/assign",
+                   {"assign-writer": elodie.email.upper()}, page=f"/orders/{order_id}")
+    assert load(Order, id=order_id).writer_id == elodie.id

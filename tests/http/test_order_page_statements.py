@@ -19,7 +19,7 @@ from portal.accounts.models import User
 from portal.extensions import db
 from portal.messaging.models import Message
 from portal.orders import service, uploads
-from portal.orders.models import Order
+from portal.orders.models import Order, OrderStatus
 from tests.conftest import statements_of
 from tests.factories import deliverable
 from tests.http.messaging_helpers import TEXT_FILE, make_cast
@@ -222,3 +222,23 @@ def test_the_new_marker_counts_from_the_last_visit_that_moved_the_marker(cast, a
     assert page.get_data(as_text=True).index('data-testid="new-marker"') < \
         page.get_data(as_text=True).index(f'id="message-{message_id}"')
     assert not by_testid(cast.client.get(cast.url), "new-marker")  # read now
+
+
+def test_a_reader_outside_the_conversation_neither_writes_nor_commits(cast, app):
+    """A manager reading a client's draft takes no part in its conversation: no marker to move,
+    so the visit neither writes nor commits (the page's transaction only reads)."""
+    draft_id = cast.new_order(OrderStatus.DRAFT)
+    commits: list[int] = []
+
+    def count(_conn):
+        commits.append(1)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "commit", count)
+    try:
+        for _ in range(2):
+            assert writes(statements_of(app, cast.manager, f"/orders/{draft_id}")) == []
+    finally:
+        sa.event.remove(engine, "commit", count)
+    assert commits == []

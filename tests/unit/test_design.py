@@ -178,3 +178,6 @@ def test_a_rows_link_is_url_for_built_once_with_each_rows_id(app, root):
         assert "&amp;" in paged(3) and "<" not in paged(3)
         with pytest.raises(ValueError):
             detail("1 onclick=x")  # an id is an int, nothing else goes into the link
+        # A search that holds the marker's digits: each link is built by url_for, not a 500.
+        searched = row_url("agency.dashboard", "page", q="x987654321987")
+        assert searched(2) == escape(url_for("agency.dashboard", page=2, q="x987654321987"))
