@@ -481,9 +481,15 @@ def assign(order_id: int):
         db.session.rollback()
         flash(error.message, "danger")
     else:
+        # A manager may give an order to a writer outside its language or tier (the suggestions
+        # offer only those within), but is told so, as the old list of writers marked them.
+        qualified = policies.writer_qualifies(writer, order)
         db.session.commit()
         flash(_("%(ref)s is now assigned to %(name)s.", ref=order.reference,
                 name=writer.display_name), "success")
+        if not qualified:
+            flash(_("%(name)s does not write in this order's language or at its tier: make "
+                    "sure they can write it.", name=writer.display_name), "warning")
     return redirect(order_url(order.id))
 
 

@@ -998,3 +998,29 @@ def test_a_writer_named_with_an_accented_capital_is_found_in_any_case(app, manag
     manager.submit(f"/agency/orders/{order_id}/assign",
                    {"assign-writer": elodie.email.upper()}, page=f"/orders/{order_id}")
     assert load(Order, id=order_id).writer_id == elodie.id
+
+
+def test_assigning_a_writer_outside_the_orders_language_or_tier_warns_the_manager(
+        app, manager, person, catalogue, load):
+    """The suggestions offer the writers of the order's language and tier only; one typed by
+    address outside them is assigned, and the manager is told."""
+    client = person("client")
+    outsider = person("writer", name="Kodjo Outside")
+    insider = person("writer", name="Afi Inside")
+    give_skills(app, insider, tier_ids=[catalogue["tier"]])
+    order_id = place_order(app, client, tier_id=catalogue["tier"],
+                           content_type_id=catalogue["content_type"])
+
+    manager.submit(f"/agency/orders/{order_id}/assign", {"assign-writer": outsider.email},
+                   page=f"/orders/{order_id}")
+    assert load(Order, id=order_id).writer_id == outsider.id
+    assert flashes(manager.get("/agency/tiers")) == [
+        f"CMD-{order_id:05d} is now assigned to Kodjo Outside.",
+        "Kodjo Outside does not write in this order's language or at its tier: make sure they "
+        "can write it."]
+
+    manager.submit(f"/agency/orders/{order_id}/assign", {"assign-writer": insider.email},
+                   page=f"/orders/{order_id}")
+    assert load(Order, id=order_id).writer_id == insider.id
+    assert flashes(manager.get("/agency/tiers")) == [
+        f"CMD-{order_id:05d} is now assigned to Afi Inside."]
