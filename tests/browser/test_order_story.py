@@ -42,6 +42,9 @@ def open_from_menu(page, name: str) -> None:
     """Follow a link of the main navigation as a person would: on a phone, through the menu
     behind its button."""
     toggler = page.locator("nav.navbar .navbar-toggler")
+    # Before the stylesheet applies, the toggler shows on any screen: asked too early, a wide
+    # screen would wait for a button that the stylesheet then hides (it did, in CI).
+    page.wait_for_load_state("load")
     if toggler.is_visible():
         toggler.click()
         expect(page.locator("nav.navbar .navbar-collapse.show")).to_be_visible()

@@ -192,8 +192,13 @@ def test_a_visit_after_a_new_message_writes_once_and_commits_before_the_page_ren
             if other.dialect.name == "sqlite":
                 # The database's write lock is free: another connection takes it at once.
                 other.exec_driver_sql("PRAGMA busy_timeout=0")
-                other.exec_driver_sql("BEGIN IMMEDIATE")
-                other.exec_driver_sql("ROLLBACK")
+                try:
+                    other.exec_driver_sql("BEGIN IMMEDIATE")
+                    other.exec_driver_sql("ROLLBACK")
+                finally:
+                    # Never back to the pool without its wait: a later test's connection
+                    # would fail at once with "database is locked" (it did, in CI).
+                    other.invalidate()
         seen_at_render.append((pending, read_marker(app, client.id, cast.order_id)))
 
     before_render_template.connect(at_render, app)
