@@ -69,19 +69,24 @@ def _require_manager(actor: User) -> None:
         raise NotAllowed(_("Only managers can manage people."))
 
 
-def _ensure_a_manager_remains() -> None:
-    """Called after a change: refuses it if no active manager would be left.
+def _active_managers() -> sa.Select:
+    return (sa.select(User.id).where(User.role == Role.MANAGER, User.active.is_(True))
+            .order_by(User.id).with_for_update())
 
-    The count runs after our own UPDATE and locks the manager rows, so two managers demoting
-    each other at the same moment cannot both succeed (PostgreSQL waits on the lock; SQLite
-    serialises the writes)."""
+
+def _lock_managers() -> None:
+    """Called before a change that may remove a manager: locks the active managers' rows, in
+    one order, before our own UPDATE. Two managers demoting each other at the same moment then
+    queue (PostgreSQL; SQLite serialises the writes) instead of each holding the row the
+    other's check needs, which PostgreSQL ends with a deadlock error."""
+    db.session.execute(_active_managers())
+
+
+def _ensure_a_manager_remains() -> None:
+    """Called after the change: refuses it if no active manager would be left (the second of
+    two managers demoting each other reads the first's change once it waited on the lock)."""
     db.session.flush()
-    managers = db.session.scalars(
-        sa.select(User.id)
-        .where(User.role == Role.MANAGER, User.active.is_(True))
-        .with_for_update()
-    ).all()
-    if not managers:
+    if not db.session.scalars(_active_managers()).all():
         raise NotAllowed(_("The agency needs at least one active manager."))
 
 
@@ -99,6 +104,8 @@ def change_role(actor: User, user: User, role: Role) -> None:
         return
     was_manager = user.role is Role.MANAGER
     previous = user.role
+    if was_manager:
+        _lock_managers()
     user.role = role
     if was_manager:
         _ensure_a_manager_remains()
@@ -118,6 +125,8 @@ def deactivate(actor: User, user: User) -> None:
         raise NotAllowed(_("You cannot deactivate your own account."))
     if not user.active:
         return
+    if user.role is Role.MANAGER:
+        _lock_managers()
     user.active = False
     user.deactivated_at = utcnow()
     if user.role is Role.MANAGER:
