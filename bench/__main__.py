@@ -293,6 +293,7 @@ def main(argv: list[str] | None = None) -> dict:
         outcome["tenth"] = measure_size(args, args.scale / 10, [1], full=False)
     outcome["full"] = measure_size(args, args.scale, args.concurrencies, full=True)
     outcome["machine"]["load_average_end"] = list(os.getloadavg())
+    outcome["machine"]["cpu_speed_ms_end"] = report.cpu_speed_ms()
     outcome["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     paths = report.write(outcome, args.out)
     log(f"== report: {paths[0]} and {paths[1]}")

@@ -12,6 +12,7 @@ import os
 import platform
 import sqlite3
 import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +32,17 @@ AIM_WRK_SHOWCASE_P99_MS = 200.0
 SHOWCASE = "order_200_messages"
 
 
+def cpu_speed_ms() -> float:
+    """The CPU time of a fixed piece of pure Python (ten million additions), in ms: the same
+    code ran 2.5 times slower on this machine from one day to the next (a shared host), so a
+    report gives it beside its figures; compare reports only at a similar value."""
+    started = time.process_time()
+    total = 0
+    for number in range(10_000_000):
+        total += number
+    return round((time.process_time() - started) * 1000, 1)
+
+
 def machine() -> dict:
     info: dict = {
         "nproc": os.cpu_count(),
@@ -38,6 +50,7 @@ def machine() -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "load_average_start": list(os.getloadavg()),
+        "cpu_speed_ms_start": cpu_speed_ms(),
     }
     try:
         meminfo = Path("/proc/meminfo").read_text().splitlines()
@@ -276,7 +289,11 @@ def markdown(outcome: dict) -> str:
         f"{machine_info.get('memory_gb', '?')} GB, Python {machine_info['python']}, "
         f"{full['database_version']}; load average at start "
         f"{', '.join(f'{x:.2f}' for x in machine_info['load_average_start'])}, at end "
-        f"{', '.join(f'{x:.2f}' for x in machine_info.get('load_average_end', []))}",
+        f"{', '.join(f'{x:.2f}' for x in machine_info.get('load_average_end', []))}"
+        + (f"; CPU speed (ten million Python additions, lower is faster): "
+           f"{machine_info['cpu_speed_ms_start']:,.0f} ms at start, "
+           f"{machine_info.get('cpu_speed_ms_end', 0):,.0f} ms at end"
+           if "cpu_speed_ms_start" in machine_info else ""),
         f"- **Server**: gunicorn {machine_info.get('gunicorn', '')}, {server['workers']} "
         f"workers x {server['worker_class']}"
         + (f" ({server['threads']} threads)" if server["worker_class"] == "gthread" else "")
