@@ -36,7 +36,7 @@ from bench.words import TONES_AUDIENCES, TextPool, title
 from config import Config
 from portal.demo import CONTENT_TYPES, REVIEWED_TIERS
 from portal.demo import TIERS as DEMO_TIERS
-from portal.messaging.service import render_message
+from portal.messaging.service import MESSAGE_HTML_VERSION, render_message
 
 PASSWORD = "bench-password-2026-portail"  # noqa: S105 - the benchmark's own throwaway accounts
 EMAIL_DOMAIN = "bench.example.com"
@@ -810,6 +810,7 @@ def build(url: str, scale: float, *, seed: int = 20260101,
                 loader.add("messages", {
                     "id": new_id("messages"), "order_id": order_id, "author_id": author,
                     "body": body, "html": str(render_message(body)),  # as post_message stores
+                    "html_version": MESSAGE_HTML_VERSION,
                     "internal": author != client and rnd.random() < 0.15,
                     "source": "email" if by_email else "web",
                     "email_message_id": f"<{uuid.uuid4().hex}@mail.{EMAIL_DOMAIN}>"

@@ -265,6 +265,20 @@ def _busiest(run: dict) -> str:
     return f"{max(split) / total:.0%}" if total > 0 else "-"
 
 
+def _run_row(run: dict, endpoint: dict, *, ratio_digits: int, sql: bool) -> str:
+    """An endpoint's row in a table of runs: the generator's tables have SQL per request,
+    wrk's do not."""
+    errors = run["errors"] + run["unexpected"]
+    cells = [run["endpoint"], f"`{endpoint['method']} {endpoint['path']}`",
+             *(_fmt(run[key]) for key in ("rps", "p50_ms", "p95_ms", "p99_ms")),
+             _fmt(run.get("ratio_to_healthz"), ratio_digits),
+             *([_fmt(run.get("sql_per_request"))] if sql else []),
+             _fmt(run.get("server_cpu_ms"), 2), _busiest(run),
+             f"{errors}" + (f" ({run['sample'][:60]})" if errors else ""),
+             _fmt(run.get("loader_cpu_cores"), 2)]
+    return "| " + " | ".join(cells) + " |"
+
+
 def _originality_line(found: dict | None) -> str:
     if not found:
         return ""
@@ -325,18 +339,8 @@ def markdown(outcome: dict) -> str:
                   "| server CPU ms/req | busiest worker | errors | loader CPU |",
                   "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for run in _runs(full):
-            if run["concurrency"] != concurrency:
-                continue
-            endpoint = endpoints[run["endpoint"]]
-            errors = run["errors"] + run["unexpected"]
-            lines.append(
-                f"| {run['endpoint']} | `{endpoint['method']} {endpoint['path']}` | "
-                f"{_fmt(run['rps'])} | {_fmt(run['p50_ms'])} | {_fmt(run['p95_ms'])} | "
-                f"{_fmt(run['p99_ms'])} | {_fmt(run.get('ratio_to_healthz'), 2)} | "
-                f"{_fmt(run.get('sql_per_request'))} | {_fmt(run.get('server_cpu_ms'), 2)} | "
-                f"{_busiest(run)} | {errors}"
-                f"{' (' + run['sample'][:60] + ')' if errors else ''} | "
-                f"{_fmt(run.get('loader_cpu_cores'), 2)} |")
+            if run["concurrency"] == concurrency:
+                lines.append(_run_row(run, endpoints[run["endpoint"]], ratio_digits=2, sql=True))
         lines.append("")
     rss = full.get("worker_peak_rss_kb", {})
     if rss:
@@ -416,16 +420,8 @@ def _wrk_markdown(outcome: dict) -> list[str]:
                   "| endpoint | path | req/s | p50 ms | p95 ms | p99 ms | x healthz "
                   "| server CPU ms/req | busiest worker | errors | wrk CPU |",
                   "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-        for run in setup["runs"]:
-            endpoint = endpoints[run["endpoint"]]
-            errors = run["errors"] + run["unexpected"]
-            lines.append(
-                f"| {run['endpoint']} | `{endpoint['method']} {endpoint['path']}` | "
-                f"{_fmt(run['rps'])} | {_fmt(run['p50_ms'])} | {_fmt(run['p95_ms'])} | "
-                f"{_fmt(run['p99_ms'])} | {_fmt(run.get('ratio_to_healthz'), 3)} | "
-                f"{_fmt(run.get('server_cpu_ms'), 2)} | {_busiest(run)} | {errors}"
-                f"{' (' + run['sample'][:60] + ')' if errors else ''} | "
-                f"{_fmt(run.get('loader_cpu_cores'), 2)} |")
+        lines += [_run_row(run, endpoints[run["endpoint"]], ratio_digits=3, sql=False)
+                  for run in setup["runs"]]
         lines.append("")
         if rss:
             lines += ["Peak RSS of the workers (VmHWM): "

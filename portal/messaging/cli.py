@@ -1,13 +1,18 @@
-"""`flask messaging …`: repairs of the unread counters, over portal.messaging.unread."""
+"""`flask messaging …`: repairs of the unread counters (portal.messaging.unread) and of the
+stored HTML of messages (portal.messaging.service.rerender_batch)."""
 
 from __future__ import annotations
+
+import logging
 
 import click
 from flask.cli import AppGroup
 
 from portal.extensions import db
 
-messaging_cli = AppGroup("messaging", help="Conversations: unread counters.")
+log = logging.getLogger("portal.messaging")
+
+messaging_cli = AppGroup("messaging", help="Conversations: unread counters, stored HTML.")
 
 
 @messaging_cli.command("recount")
@@ -28,3 +33,26 @@ def recount_command(email: str | None) -> None:
     db.session.commit()
     whose = user.email if user is not None else "everyone"
     click.echo(f"unread counters of {whose}: {corrected} corrected")
+
+
+@messaging_cli.command("rerender")
+@click.option("--all", "everything", is_flag=True,
+              help="Every message, not only those of an older renderer.")
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Messages read and committed at a time.")
+def rerender_command(everything: bool, batch_size: int) -> None:
+    """Render the stored HTML of the messages an older renderer made (below
+    MESSAGE_HTML_VERSION) again, in batches by id, one transaction each; prints how many
+    changed. Run again, it changes nothing."""
+    from portal.messaging.service import rerender_batch
+
+    last, read, changed = 0, 0, 0
+    while True:
+        last, batch_read, batch_changed = rerender_batch(last, size=batch_size,
+                                                         everything=everything)
+        db.session.commit()
+        if not batch_read:
+            break
+        read, changed = read + batch_read, changed + batch_changed
+    log.info("messages rendered again: %d, HTML changed: %d", read, changed)
+    click.echo(f"messages rendered again: {read}, HTML changed: {changed}")

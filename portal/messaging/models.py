@@ -47,6 +47,9 @@ class Message(db.Model):
     # made), rendered once when the message is stored; a row inserted without it gets it from
     # its body.
     html: Mapped[str] = mapped_column(sa.Text, default=_html_of_body)
+    # The renderer's version that made it (service.MESSAGE_HTML_VERSION); a row that does not
+    # say is taken as the first's, so `flask messaging rerender` renders it again.
+    html_version: Mapped[int] = mapped_column(server_default=sa.text("1"))
     internal: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     source: Mapped[MessageSource] = mapped_column(
         sa.Enum(MessageSource, name="message_source", native_enum=False, length=10,

@@ -30,14 +30,43 @@ log = logging.getLogger("portal.messaging")
 BODY_MAX_CHARS = 10_000
 FILES_PER_MESSAGE = 5
 
+# The version of render_message's output stored with each message (`messages.html_version`).
+# Raise it whenever that output changes; `flask messaging rerender` then renders older ones again.
+MESSAGE_HTML_VERSION = 1
+
+
 def render_message(body: str) -> Markup:
     """A message as HTML that is safe to show: plain text, escaped, its paragraphs and line
     breaks kept and its web addresses made links (portal.plaintext). Messages stored when they
     were Markdown read the same way: their asterisks show, nothing is interpreted.
 
-    Run once per message, when it is posted: the result is stored (`Message.html`) and the
-    pages and emails show the stored HTML (`Message.body_html`)."""
+    Run once per message, when it is posted: the result is stored (`Message.html`, with
+    MESSAGE_HTML_VERSION) and the pages and emails show the stored HTML (`Message.body_html`)."""
     return render_plain(body)
+
+
+def rerender_batch(after: int, *, size: int, everything: bool = False) -> tuple[int, int, int]:
+    """Render again the next `size` messages by id after `after` whose stored HTML is older
+    than MESSAGE_HTML_VERSION (every one, with `everything`): the HTML is written only where
+    it differs, the version where it is not the current one. Reads ids and bodies only.
+    Returns (the last id read, messages read, HTML changed); none read means none are left."""
+    query = sa.select(Message.id, Message.body).where(Message.id > after)
+    if not everything:
+        query = query.where(Message.html_version < MESSAGE_HTML_VERSION)
+    rows = db.session.execute(query.order_by(Message.id).limit(size)).all()
+    if not rows:
+        return after, 0, 0
+    table = Message.__table__
+    changed = db.session.execute(
+        table.update().where(table.c.id == sa.bindparam("row_id"),
+                             table.c.html != sa.bindparam("row_html"))
+        .values(html=sa.bindparam("row_html")),
+        [{"row_id": row.id, "row_html": str(render_message(row.body))} for row in rows],
+    ).rowcount
+    db.session.execute(table.update().where(
+        table.c.id.in_([row.id for row in rows]), table.c.html_version != MESSAGE_HTML_VERSION,
+    ).values(html_version=MESSAGE_HTML_VERSION))
+    return rows[-1].id, len(rows), changed
 
 
 def normalize_body(body: str | None) -> str:
@@ -105,6 +134,7 @@ def post_message(
 
     message = Message(
         order_id=order.id, author_id=author.id, body=text, html=str(render_message(text)),
+        html_version=MESSAGE_HTML_VERSION,
         internal=internal, source=source,
         email_message_id=email_message_id or None,
         attachments=[

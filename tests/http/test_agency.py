@@ -425,6 +425,25 @@ def _events(app, order_id: int, action: str) -> list[OrderEvent]:
         return events
 
 
+def _assign(manager, order_id: int, writer: str, page: str | None = None, **fields: str):
+    """The manager sends the assign form of an order from `page` (the order's own by default):
+    `writer` as typed in its writer field, the other fields named without their prefix."""
+    form = {"assign-writer": writer} | {f"assign-{name}": value for name, value in fields.items()}
+    return manager.submit(f"/agency/orders/{order_id}/assign", form,
+                          page=page or f"/orders/{order_id}")
+
+
+def _claimed(app, person, catalogue) -> tuple[int, User, User]:
+    """A client's order claimed by a first writer, and a second writer to give it to."""
+    client = person("client")
+    first, second = person("writer"), person("writer")
+    order_id = place_order(app, client, tier_id=catalogue["tier"],
+                           content_type_id=catalogue["content_type"])
+    give_skills(app, first, tier_ids=[catalogue["tier"]])
+    claim_order(app, order_id, first)
+    return order_id, first, second
+
+
 def test_a_manager_assigns_then_reassigns_an_order(app, manager, person, catalogue, load):
     client = person("client")
     first = person("writer", name="Afi Lawson")
@@ -432,10 +451,8 @@ def test_a_manager_assigns_then_reassigns_an_order(app, manager, person, catalog
     order_id = place_order(app, client, tier_id=catalogue["tier"],
                            content_type_id=catalogue["content_type"])
 
-    response = manager.submit(f"/agency/orders/{order_id}/assign",
-                              {"assign-writer": f"Afi Lawson <{first.email}>",
-                               "assign-note": "Afi connaît ce client."},
-                              page="/agency/orders")
+    response = _assign(manager, order_id, f"Afi Lawson <{first.email}>", "/agency/orders",
+                       note="Afi connaît ce client.")
 
     assert location(response) == f"/orders/{order_id}"
     order = load(Order, id=order_id)
@@ -448,8 +465,7 @@ def test_a_manager_assigns_then_reassigns_an_order(app, manager, person, catalog
     assert f"CMD-{order_id:05d} is now assigned to Afi Lawson." in flashes(
         manager.get("/agency/tiers"))
 
-    response = manager.submit(f"/agency/orders/{order_id}/assign",
-                              {"assign-writer": second.email}, page="/agency/orders")
+    response = _assign(manager, order_id, second.email, "/agency/orders")
 
     assert location(response) == f"/orders/{order_id}"
     order = load(Order, id=order_id)
@@ -503,21 +519,16 @@ DELIVERED = "(the delivered text)"
 
 @pytest.mark.parametrize(("choice", "delivered", "draft_after", "line"), [
     ({}, False, None, SET_ASIDE),
-    ({"assign-pass_draft": "y"}, False, "Mon premier jet.", PASSED),
+    ({"pass_draft": "y"}, False, "Mon premier jet.", PASSED),
     ({}, True, DELIVERED, SET_ASIDE),
-    ({"assign-pass_draft": "y"}, True, "Mon premier jet.\n\nUne suite à moitié écrite.",
+    ({"pass_draft": "y"}, True, "Mon premier jet.\n\nUne suite à moitié écrite.",
      PASSED),
 ], ids=["default: set aside", "passed on", "in revision: back to the delivery",
         "in revision: passed on"])
 def test_a_reassignment_passes_the_unfinished_text_on_only_when_the_manager_chooses_it(
     app, manager, person, catalogue, choice, delivered, draft_after, line
 ):
-    client = person("client")
-    first, second = person("writer"), person("writer")
-    order_id = place_order(app, client, tier_id=catalogue["tier"],
-                           content_type_id=catalogue["content_type"])
-    give_skills(app, first, tier_ids=[catalogue["tier"]])
-    claim_order(app, order_id, first)
+    order_id, first, second = _claimed(app, person, catalogue)
     delivered_text = _writer_at_work(app, order_id, first, "Mon premier jet.",
                                      deliver=delivered)
     draft_after = delivered_text if draft_after == DELIVERED else draft_after
@@ -525,9 +536,7 @@ def test_a_reassignment_passes_the_unfinished_text_on_only_when_the_manager_choo
     checkbox = re.search(r'<input[^>]*name="assign-pass_draft"[^>]*>', page).group(0)
     assert "checked" not in checkbox  # not passed on unless the manager says so
 
-    response = manager.submit(f"/agency/orders/{order_id}/assign",
-                              {"assign-writer": writer_text(second), **choice},
-                              page=f"/orders/{order_id}")
+    response = _assign(manager, order_id, writer_text(second), **choice)
 
     assert location(response) == f"/orders/{order_id}"
     assert _stored_draft(app, order_id) == draft_after
@@ -539,16 +548,9 @@ def test_a_reassignment_passes_the_unfinished_text_on_only_when_the_manager_choo
 
 def test_a_reassignment_without_unfinished_text_says_nothing_about_it(app, manager, person,
                                                                       catalogue):
-    client = person("client")
-    first, second = person("writer"), person("writer")
-    order_id = place_order(app, client, tier_id=catalogue["tier"],
-                           content_type_id=catalogue["content_type"])
-    give_skills(app, first, tier_ids=[catalogue["tier"]])
-    claim_order(app, order_id, first)
+    order_id, first, second = _claimed(app, person, catalogue)
 
-    manager.submit(f"/agency/orders/{order_id}/assign",
-                   {"assign-writer": writer_text(second), "assign-pass_draft": "y"},
-                   page=f"/orders/{order_id}")
+    _assign(manager, order_id, writer_text(second), pass_draft="y")
 
     email = _unassigned_email(app, order_id, first)
     assert "gave the order" in email and "unfinished text" not in email
@@ -562,8 +564,7 @@ def test_assigning_to_someone_who_is_not_an_active_writer_is_refused(app, manage
                            content_type_id=catalogue["content_type"])
 
     for typed in (gone.email, gone.display_name, client.email, "Nobody at all"):
-        response = manager.submit(f"/agency/orders/{order_id}/assign",
-                                  {"assign-writer": typed}, page="/agency/orders")
+        response = _assign(manager, order_id, typed, "/agency/orders")
         assert location(response) == f"/orders/{order_id}"
         assert flashes(manager.get("/agency/tiers")) == [
             f"No active writer matches “{typed}”: type part of their name or their email "
@@ -584,8 +585,7 @@ def test_an_approved_order_cannot_be_assigned(app, manager, person, catalogue, l
         status_counts.recount()
         db.session.commit()
 
-    manager.submit(f"/agency/orders/{order_id}/assign", {"assign-writer": writer.email},
-                   page="/agency/orders")
+    _assign(manager, order_id, writer.email, "/agency/orders")
 
     [message] = flashes(manager.get("/agency/tiers"))
     assert "can no longer be changed this way" in message
@@ -962,8 +962,7 @@ def test_assigning_by_a_typed_name_takes_the_one_writer_it_means(app, manager, p
         ("   ", "Type the name or the email address of the writer."),
         ("Afi " * 100, "At most 340 characters."),
     ):
-        manager.submit(f"/agency/orders/{order_id}/assign", {"assign-writer": typed},
-                       page=f"/orders/{order_id}")
+        _assign(manager, order_id, typed)
         assert flashes(manager.get("/agency/tiers")) == [message]
         assert load(Order, id=order_id).writer_id is None
     assert stored(OrderEvent, OrderEvent.action == "assign") == 0
@@ -971,14 +970,12 @@ def test_assigning_by_a_typed_name_takes_the_one_writer_it_means(app, manager, p
     # A name, even one writer's whole name, only proposes them: names are the writers' own to
     # choose and need not be unique, so only the address assigns (the suggestions carry it).
     for typed in ("afi lawson", "lawson"):
-        manager.submit(f"/agency/orders/{order_id}/assign", {"assign-writer": typed},
-                       page=f"/orders/{order_id}")
+        _assign(manager, order_id, typed)
         assert flashes(manager.get("/agency/tiers")) == [
             f"Choose the writer in the list, or type their email address: "
             f"Afi Lawson <{afi.email}>"]
         assert load(Order, id=order_id).writer_id is None
-    manager.submit(f"/agency/orders/{order_id}/assign",
-                   {"assign-writer": f"Afi Lawson <{afi.email}>"}, page=f"/orders/{order_id}")
+    _assign(manager, order_id, f"Afi Lawson <{afi.email}>")
     assert load(Order, id=order_id).writer_id == afi.id
 
 
@@ -990,13 +987,11 @@ def test_a_writer_named_with_an_accented_capital_is_found_in_any_case(app, manag
     order_id = place_order(app, client, tier_id=catalogue["tier"],
                            content_type_id=catalogue["content_type"])
     for typed in ("élodie", "ÉLODIE AGBO"):
-        manager.submit(f"/agency/orders/{order_id}/assign", {"assign-writer": typed},
-                       page=f"/orders/{order_id}")
+        _assign(manager, order_id, typed)
         assert flashes(manager.get("/agency/tiers")) == [
             f"Choose the writer in the list, or type their email address: "
             f"Élodie Agbo <{elodie.email}>"]
-    manager.submit(f"/agency/orders/{order_id}/assign",
-                   {"assign-writer": elodie.email.upper()}, page=f"/orders/{order_id}")
+    _assign(manager, order_id, elodie.email.upper())
     assert load(Order, id=order_id).writer_id == elodie.id
 
 
@@ -1011,16 +1006,14 @@ def test_assigning_a_writer_outside_the_orders_language_or_tier_warns_the_manage
     order_id = place_order(app, client, tier_id=catalogue["tier"],
                            content_type_id=catalogue["content_type"])
 
-    manager.submit(f"/agency/orders/{order_id}/assign", {"assign-writer": outsider.email},
-                   page=f"/orders/{order_id}")
+    _assign(manager, order_id, outsider.email)
     assert load(Order, id=order_id).writer_id == outsider.id
     assert flashes(manager.get("/agency/tiers")) == [
         f"CMD-{order_id:05d} is now assigned to Kodjo Outside.",
         "Kodjo Outside does not write in this order's language or at its tier: make sure they "
         "can write it."]
 
-    manager.submit(f"/agency/orders/{order_id}/assign", {"assign-writer": insider.email},
-                   page=f"/orders/{order_id}")
+    _assign(manager, order_id, insider.email)
     assert load(Order, id=order_id).writer_id == insider.id
     assert flashes(manager.get("/agency/tiers")) == [
         f"CMD-{order_id:05d} is now assigned to Afi Inside."]

@@ -282,3 +282,43 @@ def test_0019_renders_the_html_of_every_stored_message_in_batches(empty_app):
     html_column = {c["name"]: c for c in sa.inspect(db.engine).get_columns("messages")}["html"]
     assert not html_column["nullable"]
     assert differences() == []
+
+
+def test_0020_says_every_stored_message_was_rendered_by_the_first_renderer(empty_app):
+    """Messages stored before 0020 (their HTML made by 0019 or when posted) get version 1,
+    which a later rerender compares with MESSAGE_HTML_VERSION; the downgrade drops the
+    column and keeps the messages."""
+    from portal.accounts.models import Role
+    from portal.messaging.models import Message
+    from tests.factories import Factory
+
+    upgrade()
+    factory = Factory(empty_app)
+    client = factory.user(Role.CLIENT)
+    order = factory.order(client=client)
+    db.session.remove()
+    downgrade(revision="0019_message_html")
+    columns = {c["name"] for c in sa.inspect(db.engine).get_columns("messages")}
+    assert "html_version" not in columns and "html" in columns
+    with db.engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO messages (order_id, author_id, body, html, internal, source, created_at)"
+            " VALUES (:order, :author, :body, :html, false, 'web', CURRENT_TIMESTAMP)"),
+            [{"order": order.id, "author": client.id, "body": f"Message {n}",
+              "html": f"<p>Message {n}</p>"} for n in range(3)])
+
+    upgrade()
+    stored = db.session.execute(
+        sa.select(Message.body, Message.html, Message.html_version).order_by(Message.id)).all()
+    assert [tuple(row) for row in stored] == [
+        (f"Message {n}", f"<p>Message {n}</p>", 1) for n in range(3)]
+    column = {c["name"]: c for c in sa.inspect(db.engine).get_columns("messages")}["html_version"]
+    assert not column["nullable"]
+    assert differences() == []
+    db.session.remove()
+
+    downgrade(revision="0019_message_html")
+    assert db.session.scalar(sa.text("SELECT count(*) FROM messages")) == 3
+    db.session.remove()
+    upgrade()
+    assert differences() == []

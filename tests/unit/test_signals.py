@@ -5,6 +5,9 @@ receiver that raises takes the whole change back with it, email and counters inc
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 import sqlalchemy as sa
 
@@ -63,12 +66,17 @@ def counts() -> tuple[int, int, int, int]:
                  for model in (Message, Notification, OutboxEmail, OrderEvent))
 
 
-def test_a_message_posted_is_unread_and_notified_in_the_same_transaction(app, writer_and_order):
-    writer, make = writer_and_order
-    order = make(OrderStatus.IN_PROGRESS)
+@contextmanager
+def loaded(app, order: Order) -> Iterator[tuple[Order, tuple[int, int, int, int]]]:
+    """An app context for the test: the order loaded in it, and the counts() of before."""
     with app.app_context():
         before = counts()
-        order = db.session.get(Order, order.id)
+        yield db.session.get(Order, order.id), before
+
+
+def test_a_message_posted_is_unread_and_notified_in_the_same_transaction(app, writer_and_order):
+    writer, make = writer_and_order
+    with loaded(app, make(OrderStatus.IN_PROGRESS)) as (order, before):
         message = post_message(order, order.client, "Une précision sur le plan.")
         # Nothing committed yet: the receivers wrote in the poster's transaction.
         assert db.session().in_transaction()
@@ -86,9 +94,7 @@ def test_a_receiver_that_raises_takes_the_message_back(app, writer_and_order, re
     writer, make = writer_and_order
     order = make(OrderStatus.IN_PROGRESS)
     refusing(message_posted)
-    with app.app_context():
-        before = counts()
-        order = db.session.get(Order, order.id)
+    with loaded(app, order) as (order, before):
         with pytest.raises(Refused):
             post_message(order, order.client, "Jamais envoyé.")
         db.session.rollback()
@@ -98,10 +104,7 @@ def test_a_receiver_that_raises_takes_the_message_back(app, writer_and_order, re
 
 def test_a_move_queues_its_emails_in_its_own_transaction(app, writer_and_order):
     writer, make = writer_and_order
-    order = make(OrderStatus.OPEN)
-    with app.app_context():
-        before = counts()
-        order = db.session.get(Order, order.id)
+    with loaded(app, make(OrderStatus.OPEN)) as (order, before):
         orders.claim(order, db.session.get(type(writer), writer.id))
         emails = db.session.scalars(sa.select(OutboxEmail).where(
             OutboxEmail.idempotency_key.like(f"order:{order.id}:%:taken:%"))).all()
@@ -118,9 +121,7 @@ def test_a_receiver_that_raises_refuses_the_move_whole(app, writer_and_order, re
         post_message(db.session.get(Order, order.id), order.client, "Avant la livraison.")
         db.session.commit()
     refusing(order_moved)
-    with app.app_context():
-        before = counts()
-        order = db.session.get(Order, order.id)
+    with loaded(app, order) as (order, before):
         with pytest.raises(Refused):
             orders.release(order, db.session.get(type(writer), writer.id), "Je n'ai plus le temps.")
         db.session.rollback()
