@@ -40,9 +40,10 @@ from portal.billing.models import (
 )
 from portal.errors import DomainError
 from portal.extensions import csrf, db
-from portal.forms import db_int, form_error
+from portal.forms import db_int
 from portal.notifications.outbox import external_url
 from portal.roles import role_required
+from portal.view_helpers import render_form, service_call
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
 log = logging.getLogger("portal.billing")
@@ -93,22 +94,17 @@ def company():
     found = _company()
     form = CompanyForm(obj=found if request.method == "GET" else None)
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             companies.update_details(found, current_user, companies.Details(
                 name=form.name.data, address=form.address.data or "",
                 tax_number=form.tax_number.data or "",
                 trade_register=form.trade_register.data or "",
                 billing_email=form.billing_email.data or "", locale=form.locale.data))
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("The company's details are saved. Documents already issued keep the "
                     "details they were issued with."), "success")
             return redirect(url_for("billing.account"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("billing/company.html", form=form, company=found), status
+    return render_form("billing/company.html", form=form, company=found)
 
 
 @bp.route("/topup", methods=["GET", "POST"])
@@ -118,19 +114,13 @@ def topup():
     if request.method == "GET":
         form.amount.data = db_int(request.args.get("amount"))
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             proforma = payments.request_topup(current_user, form.amount.data)
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("Here is your proforma %(number)s: pay it and tell us below.",
                     number=proforma.number), "success")
             return redirect(url_for("billing.proforma", proforma_id=proforma.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("billing/topup.html", form=form,
-                           instructions=payments.instructions()), status
+    return render_form("billing/topup.html", form=form, instructions=payments.instructions())
 
 
 # --- proformas and payments ---------------------------------------------------------------------
@@ -171,13 +161,9 @@ def declare_payment(proforma_id: int):
     found = payments.proforma_for(current_user, proforma_id)
     form = DeclarePaymentForm()
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             payments.declare_for_proforma(current_user, found, _declaration(form))
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("Thank you: we check your payment and tell you as soon as it is "
                     "confirmed."), "success")
             return redirect(url_for("billing.proforma", proforma_id=found.id))
@@ -213,15 +199,12 @@ def checkout(proforma_id: int):
     found = payments.proforma_for(current_user, proforma_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
+    with service_call() as call:
         # Built from BASE_URL, never from the request's Host (like every link that leaves).
         url = payments.start_checkout(current_user, found,
                                       external_url("billing.checkout_return"))
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+    if not call.ok:
         return redirect(url_for("billing.proforma", proforma_id=found.id))
-    db.session.commit()
     return redirect(url, code=303)
 
 
@@ -329,13 +312,9 @@ def pay_invoice(invoice_id: int):
     found = invoices.invoice_for(current_user, invoice_id)
     form = DeclarePaymentForm()
     if form.validate_on_submit():
-        try:
+        with service_call() as call:
             payments.declare_for_invoice(current_user, found, _declaration(form))
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("Thank you: we check your payment and tell you as soon as it is "
                     "confirmed."), "success")
     else:

@@ -24,14 +24,15 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from portal.accounts.models import Role
-from portal.errors import DomainError, InvalidToken
+from portal.errors import InvalidToken
 from portal.extensions import db
-from portal.forms import ActionForm, form_error, page_arg, safe_next
+from portal.forms import ActionForm, page_arg, safe_next
 from portal.notifications import service
 from portal.notifications.dispatcher import retry_failed, stuck_before, stuck_condition
 from portal.notifications.forms import PreferencesForm
 from portal.notifications.models import OutboxEmail, OutboxStatus
 from portal.roles import role_required
+from portal.view_helpers import render_form, service_call
 
 bp = Blueprint("notifications", __name__)
 log = logging.getLogger("portal.notifications")
@@ -224,18 +225,13 @@ def _edit_preferences(user, action: str, *, by_link: bool):
             form[kind.value].data = mode.value
         form.digest_hour.data = user.digest_hour
     elif form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             service.set_preferences(user, form.modes(), form.digest_hour.data)
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("Your email preferences are saved."), "success")
             return redirect(action)
-    status = 422 if request.method == "POST" else 200
-    return render_template("notifications/preferences.html", form=form, action=action,
-                           person=user, by_link=by_link), status
+    return render_form("notifications/preferences.html", form=form, action=action, person=user,
+                       by_link=by_link)
 
 
 @bp.route("/settings/notifications", methods=["GET", "POST"])
