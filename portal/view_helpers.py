@@ -6,8 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import flash, render_template, request
+from flask import abort, flash, render_template, request
+from flask_login import current_user
 
+from portal.billing import companies
+from portal.billing.models import Company
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.forms import form_error
@@ -39,6 +42,14 @@ def service_call(form=None, *, category: str = "danger") -> Iterator[ServiceCall
     call.ok = True
 
 
+def validated_or_400(form):
+    """`form`, posted and valid; 400 for anything else. For a button's form (a CSRF token, at
+    most a hidden field), which a person using the page cannot get wrong."""
+    if not form.validate_on_submit():
+        abort(400)
+    return form
+
+
 def validate_or_flash(form) -> bool:
     """form.validate_on_submit() for a form posted from a page the view redirects back to:
     when it fails, its first error is flashed."""
@@ -48,6 +59,16 @@ def validate_or_flash(form) -> bool:
     if first is not None:
         flash(first, "danger")
     return False
+
+
+def own_company() -> Company:
+    """The current client's company; one made now for an account that has none yet is
+    committed at once (commit before render), and nothing is written when it exists."""
+    company = companies.company_of(current_user)
+    if company is None:
+        company = companies.company_of(current_user, create=True)
+        db.session.commit()
+    return company
 
 
 def render_form(template: str, **context):

@@ -3,7 +3,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     redirect,
@@ -33,7 +32,7 @@ from portal.extensions import db, utcnow
 from portal.orders import uploads
 from portal.privacy import service as privacy
 from portal.roles import role_required
-from portal.view_helpers import service_call
+from portal.view_helpers import service_call, validated_or_400
 
 bp = Blueprint("accounts", __name__)
 
@@ -113,8 +112,7 @@ def change_email():
 @bp.post("/settings/email/cancel")
 @login_required
 def cancel_email_change():
-    if not AccountActionForm().validate_on_submit():
-        abort(400)
+    validated_or_400(AccountActionForm())
     service.cancel_email_change(current_user)
     db.session.commit()
     flash(_("The change of address is cancelled."), "info")
@@ -226,8 +224,7 @@ def reactivate(user_id: int):
 
 def _toggle(user_id: int, action, done_message: str):
     user = db.get_or_404(User, user_id)
-    if not AccountActionForm().validate_on_submit():
-        abort(400)
+    validated_or_400(AccountActionForm())
     with service_call() as call:
         action(current_user, user)
     if call.ok:
@@ -239,8 +236,7 @@ def _toggle(user_id: int, action, done_message: str):
 @role_required(Role.MANAGER)
 def revoke_invitation(invitation_id: int):
     invitation = db.get_or_404(Invitation, invitation_id)
-    if not AccountActionForm().validate_on_submit():
-        abort(400)
+    validated_or_400(AccountActionForm())
     with service_call() as call:
         service.revoke_invitation(current_user, invitation)
     if call.ok:

@@ -52,7 +52,7 @@ from portal.orders.models import (
     writer_tiers,
 )
 from portal.roles import role_required
-from portal.view_helpers import render_form, service_call, validate_or_flash
+from portal.view_helpers import render_form, service_call, validate_or_flash, validated_or_400
 
 bp = Blueprint("agency", __name__, url_prefix="/agency")
 
@@ -273,9 +273,7 @@ def edit_brief_template(agency_template_id: int):
 @role_required(Role.MANAGER)
 def publish_brief_template(agency_template_id: int):
     template = templates_service.get_template_for(current_user, agency_template_id)
-    form = PublishTemplateForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = validated_or_400(PublishTemplateForm())
     with service_call() as call:
         templates_service.set_published(current_user, template, form.wants_published())
     if call.ok:
@@ -292,8 +290,7 @@ def publish_brief_template(agency_template_id: int):
 @role_required(Role.MANAGER)
 def delete_brief_template(agency_template_id: int):
     template = templates_service.get_template_for(current_user, agency_template_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    validated_or_400(ActionForm())
     name = template.name
     with service_call() as call:
         templates_service.delete_template(current_user, template)

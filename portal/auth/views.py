@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     redirect,
@@ -32,7 +31,7 @@ from portal.errors import DomainError, InvalidToken
 from portal.extensions import db
 from portal.forms import safe_next
 from portal.i18n import current_language
-from portal.view_helpers import service_call
+from portal.view_helpers import service_call, validated_or_400
 
 bp = Blueprint("auth", __name__)
 
@@ -98,16 +97,12 @@ def login():
     if form.validate_on_submit():
         if rate_limits.login_needs_link():
             return _login_by_link(form)
-        try:
+        with service_call(form) as call:
             user = service.authenticate(form.email.data, form.password.data)
-        except DomainError as error:
-            db.session.rollback()
-            rate_limits.count_failed_login()
-            form.form_errors.append(error.message)
-        else:
-            db.session.commit()
+        if call.ok:
             start_session(user, remember=form.remember.data)
             return redirect(safe_next(form.next.data) or url_for("main.home"))
+        rate_limits.count_failed_login()
     return render_template("auth/login.html", form=form)
 
 
@@ -152,9 +147,7 @@ def login_link(token: str):
 @bp.post("/logout")
 @login_required
 def logout():
-    form = LogoutForm(prefix="logout")
-    if not form.validate_on_submit():
-        abort(400)
+    validated_or_400(LogoutForm(prefix="logout"))
     service.end_all_sessions(current_user)
     db.session.commit()
     security_log.record("logout")
@@ -189,9 +182,7 @@ def confirm(token: str):
 @bp.post("/confirm/resend")
 @login_required
 def resend_confirmation():
-    form = ResendConfirmationForm()
-    if not form.validate_on_submit():
-        abort(400)
+    validated_or_400(ResendConfirmationForm())
     if not service.confirmation_resend_allowed(current_user):
         flash(_("A link was sent less than a minute ago. Check your inbox and spam folder."),
               "warning")

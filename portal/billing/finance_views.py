@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     flash,
     redirect,
@@ -35,7 +34,7 @@ from portal.billing.views import statement_response
 from portal.extensions import db
 from portal.forms import db_int, page_arg
 from portal.roles import role_required
-from portal.view_helpers import service_call, validate_or_flash
+from portal.view_helpers import service_call, validate_or_flash, validated_or_400
 
 bp = Blueprint("finance", __name__, url_prefix="/agency/finance")
 
@@ -64,8 +63,7 @@ def payment_list():
 @role_required(Role.MANAGER)
 def confirm_payment(payment_id: int):
     payment = payments.payment_for(current_user, payment_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    validated_or_400(ActionForm())
     with service_call() as call:
         payments.confirm(payment, current_user)
     if call.ok:
@@ -151,8 +149,7 @@ def adjust(company_id: int):
 @role_required(Role.MANAGER)
 def invoice_month(company_id: int):
     company = db.get_or_404(Company, company_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    validated_or_400(ActionForm())
     with service_call() as call:
         invoice = invoices.invoice_month(company, current_user)
     if call.ok:

@@ -43,7 +43,7 @@ from portal.extensions import csrf, db
 from portal.forms import db_int
 from portal.notifications.outbox import external_url
 from portal.roles import role_required
-from portal.view_helpers import render_form, service_call
+from portal.view_helpers import own_company, render_form, service_call, validated_or_400
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
 log = logging.getLogger("portal.billing")
@@ -53,16 +53,6 @@ log = logging.getLogger("portal.billing")
 def billing_labels():
     return {"entry_labels": ENTRY_LABELS, "method_labels": METHOD_LABELS,
             "payment_status_labels": PAYMENT_STATUS_LABELS}
-
-
-def _company():
-    """The client's company; one made now for an account that has none yet is committed at
-    once (commit before render), and nothing is written when it exists."""
-    company = companies.company_of(current_user)
-    if company is None:
-        company = companies.company_of(current_user, create=True)
-        db.session.commit()
-    return company
 
 
 def pdf_response(content: bytes, filename: str):
@@ -80,7 +70,7 @@ def pdf_response(content: bytes, filename: str):
 @bp.get("")
 @role_required(Role.CLIENT)
 def account():
-    company = _company()
+    company = own_company()
     view = queries.account_view(company, before=db_int(request.args.get("before")),
                                 per_page=current_app.config["LEDGER_PER_PAGE"])
     return render_template("billing/account.html", company=company, view=view,
@@ -91,7 +81,7 @@ def account():
 @bp.route("/company", methods=["GET", "POST"])
 @role_required(Role.CLIENT)
 def company():
-    found = _company()
+    found = own_company()
     form = CompanyForm(obj=found if request.method == "GET" else None)
     if form.validate_on_submit():
         with service_call(form) as call:
@@ -197,8 +187,7 @@ def payment_proof(payment_id: int):
 @role_required(Role.CLIENT)
 def checkout(proforma_id: int):
     found = payments.proforma_for(current_user, proforma_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    validated_or_400(ActionForm())
     with service_call() as call:
         # Built from BASE_URL, never from the request's Host (like every link that leaves).
         url = payments.start_checkout(current_user, found,
@@ -276,7 +265,7 @@ def fedapay_webhook():
 @bp.get("/invoices")
 @role_required(Role.CLIENT)
 def invoice_list():
-    company = _company()
+    company = own_company()
     page = queries.invoices_page(company.id, db_int(request.args.get("page")) or 1, 20)
     return render_template("billing/invoices.html", company=company, page=page,
                            notes=queries.credit_notes_of([i.id for i in page.items]))
@@ -337,7 +326,7 @@ def credit_note_pdf(credit_note_id: int):
 @bp.get("/statements/<int:year>/<int:month>")
 @role_required(Role.CLIENT)
 def statement(year: int, month: int):
-    company = _company()
+    company = own_company()
     return statement_response(company, year, month)
 
 

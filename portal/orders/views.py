@@ -75,7 +75,7 @@ from portal.orders.report import for_display, report_of
 from portal.orders.review import PRIVATE_NOTES, pass_to_client
 from portal.orders.review import return_to_writer as return_delivery
 from portal.roles import role_required
-from portal.view_helpers import render_form, service_call
+from portal.view_helpers import render_form, service_call, validated_or_400
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 log = logging.getLogger("portal.orders")
@@ -212,9 +212,7 @@ def edit(order_id: int):
 @role_required(Role.CLIENT)
 def submit(order_id: int):
     order = queries.get_order_for(current_user, order_id)
-    form = SubmitOrderForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = validated_or_400(SubmitOrderForm())
     with service_call() as call:
         service.submit(order, current_user, version=form.stated_version())
     if call.ok:
@@ -235,8 +233,7 @@ def _flash_submitted(order: Order) -> None:
 @role_required(Role.CLIENT)
 def delete(order_id: int):
     order = queries.get_order_for(current_user, order_id)
-    if not BackForm().validate_on_submit():
-        abort(400)
+    validated_or_400(BackForm())
     stored = [attachment.stored_name for attachment in uploads.attachments_of(order)]
     with service_call() as call:
         service.delete_draft(order, current_user)
@@ -255,8 +252,7 @@ def delete(order_id: int):
 @role_required(Role.CLIENT)
 def order_again(order_id: int):
     order = queries.get_order_for(current_user, order_id)
-    if not BackForm().validate_on_submit():
-        abort(400)
+    validated_or_400(BackForm())
     with service_call() as call:
         draft, replaced = brief_templates.order_again(current_user, order)
     if not call.ok:
@@ -301,8 +297,7 @@ def delete_template(template_id: int):
     template = brief_templates.get_template_for(current_user, template_id)
     if template.owner_id != current_user.id:
         abort(404)  # an agency template is the agency's to delete
-    if not BackForm().validate_on_submit():
-        abort(400)
+    validated_or_400(BackForm())
     name = template.name
     with service_call() as call:
         brief_templates.delete_template(current_user, template)
@@ -850,9 +845,7 @@ def delete_attachment(order_id: int, attachment_id: int):
     found = db.session.get(Attachment, attachment_id)
     if found is None or found.order_id != order.id:
         abort(404)
-    form = BackForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = validated_or_400(BackForm())
     name = found.original_name
     with service_call() as call:
         stored_name = uploads.remove_attachment(order, current_user, found)

@@ -8,13 +8,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.models import Role, User
-from portal.billing import companies
 from portal.billing.models import Company
 from portal.extensions import db
 from portal.roles import role_required
 from portal.style_guides import service
 from portal.style_guides.forms import StyleGuideForm
-from portal.view_helpers import render_form, service_call
+from portal.view_helpers import own_company, render_form, service_call
 
 bp = Blueprint("style_guides", __name__)
 
@@ -40,13 +39,7 @@ def _edit(company: Company, done_url: str):
 @bp.route("/style-guide", methods=["GET", "POST"])
 @role_required(Role.CLIENT)
 def edit_own():
-    company = companies.company_of(current_user)
-    if company is None:
-        # An account without a company yet gets one now, committed at once (commit before
-        # render); nothing is written when it exists.
-        company = companies.company_of(current_user, create=True)
-        db.session.commit()
-    return _edit(company, url_for("style_guides.edit_own"))
+    return _edit(own_company(), url_for("style_guides.edit_own"))
 
 
 @bp.route("/agency/companies/<int:company_id>/style-guide", methods=["GET", "POST"])

@@ -42,7 +42,7 @@ from portal.orders.models import (
 from portal.orders.review import returned_with
 from portal.orders.text import keyword_presence, render_markdown, word_count
 from portal.roles import role_required
-from portal.view_helpers import service_call
+from portal.view_helpers import service_call, validated_or_400
 from portal.writing.forms import ClaimForm, DeliverForm, DraftForm, PoolFilterForm, ReleaseForm
 
 bp = Blueprint("writing", __name__, url_prefix="/work")
@@ -141,8 +141,7 @@ def claim(order_id: int):
     order = queries.get_order_for(current_user, order_id)
     if order.writer_id == current_user.id:
         return redirect(url_for("writing.workspace", order_id=order.id))
-    if not ClaimForm().validate_on_submit():
-        abort(400)
+    validated_or_400(ClaimForm())
     with service_call(category="warning") as call:
         service.claim(order, current_user)
     if not call.ok:
