@@ -43,7 +43,6 @@ from portal.orders import showcase as showcase_service
 from portal.orders.forms import BriefTemplateForm, PublishTemplateForm, ShowcaseForm
 from portal.orders.models import (
     STATUS_LABELS,
-    BriefTemplate,
     ContentType,
     Order,
     OrderStatus,
@@ -72,12 +71,6 @@ def _currency() -> dict:
 
 def _tiers() -> list[Tier]:
     return list(db.session.scalars(sa.select(Tier).order_by(Tier.position, Tier.name)))
-
-
-def _content_types() -> list[ContentType]:
-    return list(db.session.scalars(
-        sa.select(ContentType).order_by(ContentType.position, ContentType.name_fr)
-    ))
 
 
 def _filter_choices(locale: str) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
@@ -145,10 +138,6 @@ def tiers():
     return render_template("agency/tiers.html", tiers=_tiers(), **_currency())
 
 
-def _tier_page(form: TierForm, tier: Tier | None):
-    return render_form("agency/tier_form.html", form=form, tier=tier, **_currency())
-
-
 @bp.route("/tiers/new", methods=["GET", "POST"])
 @role_required(Role.MANAGER)
 def new_tier():
@@ -159,7 +148,7 @@ def new_tier():
         if call.ok:
             flash(_("The tier “%(name)s” is created.", name=tier.name), "success")
             return redirect(url_for("agency.tiers"))
-    return _tier_page(form, None)
+    return render_form("agency/tier_form.html", form=form, tier=None, **_currency())
 
 
 @bp.route("/tiers/<int:tier_id>/edit", methods=["GET", "POST"])
@@ -176,7 +165,7 @@ def edit_tier(tier_id: int):
             flash(_("The tier “%(name)s” is saved. Orders already placed keep their price.",
                     name=tier.name), "success")
             return redirect(url_for("agency.tiers"))
-    return _tier_page(form, tier)
+    return render_form("agency/tier_form.html", form=form, tier=tier, **_currency())
 
 
 # --- content types ------------------------------------------------------------------------
@@ -185,11 +174,9 @@ def edit_tier(tier_id: int):
 @bp.get("/content-types")
 @role_required(Role.MANAGER)
 def content_types():
-    return render_template("agency/content_types.html", content_types=_content_types())
-
-
-def _content_type_page(form: ContentTypeForm, content_type: ContentType | None):
-    return render_form("agency/content_type_form.html", form=form, content_type=content_type)
+    found = db.session.scalars(
+        sa.select(ContentType).order_by(ContentType.position, ContentType.name_fr)).all()
+    return render_template("agency/content_types.html", content_types=found)
 
 
 @bp.route("/content-types/new", methods=["GET", "POST"])
@@ -203,7 +190,7 @@ def new_content_type():
             flash(_("The content type “%(name)s” is created.", name=kind.name(current_language())),
                   "success")
             return redirect(url_for("agency.content_types"))
-    return _content_type_page(form, None)
+    return render_form("agency/content_type_form.html", form=form, content_type=None)
 
 
 @bp.route("/content-types/<int:content_type_id>/edit", methods=["GET", "POST"])
@@ -218,7 +205,7 @@ def edit_content_type(content_type_id: int):
             flash(_("The content type “%(name)s” is saved.", name=kind.name(current_language())),
                   "success")
             return redirect(url_for("agency.content_types"))
-    return _content_type_page(form, kind)
+    return render_form("agency/content_type_form.html", form=form, content_type=kind)
 
 
 # --- the agency's brief templates ---------------------------------------------------------
@@ -231,10 +218,6 @@ def brief_templates():
                            templates=templates_service.agency_templates(),
                            delete_form=ActionForm(formdata=None),
                            publish_form=PublishTemplateForm(formdata=None))
-
-
-def _brief_template_page(form: BriefTemplateForm, template: BriefTemplate | None):
-    return render_form("agency/brief_template_form.html", form=form, template=template)
 
 
 @bp.route("/templates/new", methods=["GET", "POST"])
@@ -250,7 +233,7 @@ def new_brief_template():
         if call.ok:
             flash(_("The template “%(name)s” is created.", name=template.name), "success")
             return redirect(url_for("agency.brief_templates"))
-    return _brief_template_page(form, None)
+    return render_form("agency/brief_template_form.html", form=form, template=None)
 
 
 @bp.route("/templates/<int:agency_template_id>/edit", methods=["GET", "POST"])
@@ -266,7 +249,7 @@ def edit_brief_template(agency_template_id: int):
         if call.ok:
             flash(_("The template “%(name)s” is saved.", name=template.name), "success")
             return redirect(url_for("agency.brief_templates"))
-    return _brief_template_page(form, template)
+    return render_form("agency/brief_template_form.html", form=form, template=template)
 
 
 @bp.post("/templates/<int:agency_template_id>/publish")
@@ -358,44 +341,35 @@ def _writer_suggestions(order: Order) -> list[tuple[str, str]]:
                                  writing=row.writing, review=row.review)) for row in rows]
 
 
-def _assign_action(order: Order) -> str | None:
-    for action in ("assign", "reassign"):
-        if policies.can(current_user, order, action):
-            return action
-    return None
-
-
 def order_tools(order: Order) -> dict:
     """What templates/agency/_order_tools.html shows for `order` to the current manager."""
     if not current_user.is_authenticated or current_user.role is not Role.MANAGER:
         return {"visible": False}
     zone = current_user.timezone
-    assign_action = _assign_action(order)
+    assign_action = next((action for action in ("assign", "reassign")
+                          if policies.can(current_user, order, action)), None)
     assign_form = None
     if assign_action:
         assign_form = AssignForm(formdata=None, prefix=AssignForm.PREFIX)
         assign_form.writer.suggestions = _writer_suggestions(order)
-    can_extend = policies.can(current_user, order, "extend_deadline")
-    can_grant = policies.can(current_user, order, "grant_revision")
-    can_reference = policies.can(current_user, order, "reference_texts")
-    can_cancel = policies.can(current_user, order, "cancel")
+    can = {action: policies.can(current_user, order, action)
+           for action in ("extend_deadline", "grant_revision", "reference_texts", "cancel")}
     return {
-        "visible": bool(assign_action or can_extend or can_grant or can_reference
-                        or can_cancel),
+        "visible": bool(assign_action or any(can.values())),
         "assign_action": assign_action,
         "assign_form": assign_form,
         "deadline_form": ExtendDeadlineForm(
             formdata=None, prefix=ExtendDeadlineForm.PREFIX,
             deadline=to_local(order.deadline + timedelta(days=1), zone).replace(second=0,
                                                                                microsecond=0),
-        ) if can_extend else None,
+        ) if can["extend_deadline"] else None,
         "revision_form": GrantRevisionForm(formdata=None, prefix=GrantRevisionForm.PREFIX)
-        if can_grant else None,
+        if can["grant_revision"] else None,
         "references_form": ReferenceTextsForm(
             formdata=None, prefix=ReferenceTextsForm.PREFIX,
-            reference_texts=order.reference_texts) if can_reference else None,
-        "cancel_url": url_for("orders.cancel", order_id=order.id) if can_cancel else None,
-        "cancel_form": ActionForm(formdata=None) if can_cancel else None,
+            reference_texts=order.reference_texts) if can["reference_texts"] else None,
+        "cancel_url": url_for("orders.cancel", order_id=order.id) if can["cancel"] else None,
+        "cancel_form": ActionForm(formdata=None) if can["cancel"] else None,
         "zone": zone,
     }
 

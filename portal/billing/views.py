@@ -326,8 +326,7 @@ def credit_note_pdf(credit_note_id: int):
 @bp.get("/statements/<int:year>/<int:month>")
 @role_required(Role.CLIENT)
 def statement(year: int, month: int):
-    company = own_company()
-    return statement_response(company, year, month)
+    return statement_response(own_company(), year, month)
 
 
 def statement_response(company, year: int, month: int):

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import email
-import logging
 import mailbox
 from datetime import UTC, datetime
 from email import policy
@@ -35,7 +34,6 @@ from portal.roles import role_required
 from portal.view_helpers import render_form, service_call, validated_or_400
 
 bp = Blueprint("notifications", __name__)
-log = logging.getLogger("portal.notifications")
 
 
 # The tabs of the emails page; "stuck" is a sending email whose claim is older than the lease.

@@ -3,7 +3,6 @@ order page every role opens."""
 
 from __future__ import annotations
 
-import logging
 import tempfile
 from datetime import datetime, time, timedelta
 
@@ -78,7 +77,6 @@ from portal.roles import role_required
 from portal.view_helpers import render_form, service_call, validated_or_400
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
-log = logging.getLogger("portal.orders")
 
 # The downloads of an approved text, in the order the page lists them.
 EXPORT_LABELS = {
@@ -135,22 +133,23 @@ def _initial_quote(form: BriefForm) -> dict | None:
 
 
 def _save_brief(form: BriefForm, order: Order | None):
-    """Create or update the draft, then submit it when asked: one transaction."""
+    """Create or update the draft, then submit it when asked: one transaction. When a rule
+    refuses, the brief's page again with the refusal."""
+    draft = order
     with service_call(form) as call:
-        if order is None:
-            order = service.create_draft(current_user, form.brief())
+        if draft is None:
+            draft = service.create_draft(current_user, form.brief())
         else:
-            service.update_draft(order, current_user, form.brief(),
-                                 version=form.stated_version())
+            service.update_draft(draft, current_user, form.brief(), version=form.stated_version())
         if form.submitting:
-            service.submit(order, current_user)
+            service.submit(draft, current_user)
     if not call.ok:
-        return None
+        return _brief_page(form, order)
     if form.submitting:
-        _flash_submitted(order)
+        _flash_submitted(draft)
     else:
         flash(_("Your draft is saved. Submit it when it is ready."), "success")
-    return redirect(url_for("orders.detail", order_id=order.id))
+    return redirect(url_for("orders.detail", order_id=draft.id))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -170,9 +169,7 @@ def new():
         if template_id is not None:
             _start_from_template(form, template_id)
     elif form.validate_on_submit():
-        done = _save_brief(form, None)
-        if done is not None:
-            return done
+        return _save_brief(form, None)
     return _brief_page(form, None)
 
 
@@ -202,9 +199,7 @@ def edit(order_id: int):
     if request.method == "GET":
         form.fill_from(order)
     elif form.validate_on_submit():
-        done = _save_brief(form, order)
-        if done is not None:
-            return done
+        return _save_brief(form, order)
     return _brief_page(form, order)
 
 

@@ -305,10 +305,8 @@ def deliver(order_id: int):
 @bp.post("/orders/<int:order_id>/release")
 @role_required(Role.WRITER, Role.MANAGER)
 def release(order_id: int):
-    order = queries.get_order_for(current_user, order_id)
-    if current_user.role is Role.WRITER and order.writer_id != current_user.id:
-        security_log.access_refused("not_assigned", order_id=order.id)
-        abort(404)
+    order = (_my_order(order_id) if current_user.role is Role.WRITER
+             else queries.get_order_for(current_user, order_id))
     form = ReleaseForm()
     back = (url_for("writing.workspace", order_id=order.id)
             if order.writer_id == current_user.id else url_for("orders.detail", order_id=order.id))
