@@ -71,6 +71,6 @@ def own_company() -> Company:
     return company
 
 
-def render_form(template: str, **context):
+def render_form(template_name: str, /, **context):
     """A form's page: 422 when it comes back from a refused POST, 200 when first shown."""
-    return render_template(template, **context), 422 if request.method == "POST" else 200
+    return render_template(template_name, **context), 422 if request.method == "POST" else 200
