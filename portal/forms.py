@@ -188,15 +188,11 @@ def web_address(text: str) -> str:
                                 url=url[:80], scheme=scheme.group(0)[:21]))
     if scheme is None:
         url = "https:" + url if url.startswith("//") else "https://" + url
-    if len(url) > MAX_WEB_ADDRESS or any(ch.isspace() for ch in url):
-        raise ValidationError(_("“%(url)s” is not a web address: put one address per line, "
-                                "like www.example.com or https://example.com/page.",
-                                url=text.strip()[:80]))
     try:
-        host = urlsplit(url).hostname
+        host = urlsplit(url).hostname if len(url) <= MAX_WEB_ADDRESS else None
     except ValueError:
         host = None
-    if not host or "." not in host.strip("."):
+    if not host or "." not in host.strip(".") or any(ch.isspace() for ch in url):
         raise ValidationError(_("“%(url)s” is not a web address: put one address per line, "
                                 "like www.example.com or https://example.com/page.",
                                 url=text.strip()[:80]))

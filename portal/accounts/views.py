@@ -3,7 +3,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     redirect,
@@ -28,23 +27,20 @@ from portal.accounts.forms import (
 )
 from portal.accounts.models import Invitation, Role, User
 from portal.auth import service as auth_service
-from portal.auth.views import start_session
-from portal.errors import DomainError
+from portal.auth.sessions import start_session
 from portal.extensions import db, utcnow
-from portal.forms import form_error
 from portal.orders import uploads
 from portal.privacy import service as privacy
 from portal.roles import role_required
+from portal.view_helpers import service_call, validated_or_400
 
 bp = Blueprint("accounts", __name__)
 
 
 def _settings_page(profile=None, password=None, email=None, status=200):
-    if profile is None:
-        profile = ProfileForm(formdata=None, obj=current_user)
     return render_template(
         "accounts/settings.html",
-        profile_form=profile,
+        profile_form=profile or ProfileForm(formdata=None, obj=current_user),
         password_form=password or PasswordForm(formdata=None),
         email_form=email or EmailForm(formdata=None),
         action_form=AccountActionForm(),
@@ -79,17 +75,13 @@ def update_profile():
 def change_password():
     form = PasswordForm()
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             service.change_password(
                 current_user,
                 current_password=form.current_password.data,
                 new_password=form.password.data,
             )
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             # The token rotated, which ended every session; this one continues under the new one,
             # and stays remembered on this device if it was.
             remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
@@ -104,17 +96,13 @@ def change_password():
 def change_email():
     form = EmailForm()
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             service.request_email_change(
                 current_user,
                 current_password=form.current_password.data,
                 new_email=form.email.data,
             )
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("We sent a link to %(email)s. Your address changes once you follow it.",
                     email=current_user.waiting_email), "success")
             return redirect(url_for("accounts.settings"))
@@ -124,8 +112,7 @@ def change_email():
 @bp.post("/settings/email/cancel")
 @login_required
 def cancel_email_change():
-    if not AccountActionForm().validate_on_submit():
-        abort(400)
+    validated_or_400(AccountActionForm())
     service.cancel_email_change(current_user)
     db.session.commit()
     flash(_("The change of address is cancelled."), "info")
@@ -183,7 +170,7 @@ def invite():
     if request.method == "GET":
         form.locale.data = current_app.config["BABEL_DEFAULT_LOCALE"]
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             invitation = auth_service.invite(
                 manager=current_user,
                 email=form.email.data,
@@ -191,25 +178,16 @@ def invite():
                 role=Role(form.role.data),
                 locale=form.locale.data,
             )
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("Invitation sent to %(email)s.", email=invitation.email), "success")
             return redirect(url_for("accounts.people"))
     return render_template("accounts/invite.html", form=form)
 
 
-def _person_or_404(user_id: int) -> User:
-    user = db.get_or_404(User, user_id)
-    return user
-
-
 @bp.get("/people/<int:user_id>")
 @role_required(Role.MANAGER)
 def person(user_id: int):
-    user = _person_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     role_form = RoleForm(formdata=None, role=user.role.value)
     return render_template(
         "accounts/person.html", person=user, role_form=role_form, action_form=AccountActionForm(),
@@ -220,18 +198,14 @@ def person(user_id: int):
 @bp.post("/people/<int:user_id>/role")
 @role_required(Role.MANAGER)
 def change_role(user_id: int):
-    user = _person_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     form = RoleForm()
     if not form.validate_on_submit():
         flash(_("Choose a role from the list."), "danger")
         return redirect(url_for("accounts.person", user_id=user.id))
-    try:
+    with service_call() as call:
         service.change_role(current_user, user, Role(form.role.data))
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
+    if call.ok:
         flash(_("%(name)s's role is saved.", name=user.display_name), "success")
     return redirect(url_for("accounts.person", user_id=user.id))
 
@@ -249,16 +223,11 @@ def reactivate(user_id: int):
 
 
 def _toggle(user_id: int, action, done_message: str):
-    user = _person_or_404(user_id)
-    if not AccountActionForm().validate_on_submit():
-        abort(400)
-    try:
+    user = db.get_or_404(User, user_id)
+    validated_or_400(AccountActionForm())
+    with service_call() as call:
         action(current_user, user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
+    if call.ok:
         flash(done_message % {"name": user.display_name}, "success")
     return redirect(url_for("accounts.person", user_id=user.id))
 
@@ -267,15 +236,10 @@ def _toggle(user_id: int, action, done_message: str):
 @role_required(Role.MANAGER)
 def revoke_invitation(invitation_id: int):
     invitation = db.get_or_404(Invitation, invitation_id)
-    if not AccountActionForm().validate_on_submit():
-        abort(400)
-    try:
+    validated_or_400(AccountActionForm())
+    with service_call() as call:
         service.revoke_invitation(current_user, invitation)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
+    if call.ok:
         flash(_("The invitation to %(email)s has been withdrawn.", email=invitation.email), "info")
     return redirect(url_for("accounts.people"))
 
@@ -283,22 +247,18 @@ def revoke_invitation(invitation_id: int):
 @bp.get("/people/<int:user_id>/data")
 @role_required(Role.MANAGER)
 def export_person(user_id: int):
-    return _send_export(_person_or_404(user_id))
+    return _send_export(db.get_or_404(User, user_id))
 
 
 @bp.route("/people/<int:user_id>/erase", methods=["GET", "POST"])
 @role_required(Role.MANAGER)
 def erase(user_id: int):
-    person = _person_or_404(user_id)
+    person = db.get_or_404(User, user_id)
     form = EraseForm()
     if form.validate_on_submit():
-        try:
+        with service_call() as call:
             erasure = privacy.erase_person(current_user, person)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
+        if call.ok:
             for stored_name in erasure.files_to_remove:
                 uploads.discard_file(stored_name)
             flash(_("The person's data are erased. What the agency must keep is listed below."),

@@ -32,13 +32,8 @@ from portal.agency.forms import (
     WriterSkillsForm,
     writer_text,
 )
-from portal.errors import DomainError
 from portal.extensions import db
-from portal.forms import (
-    ActionForm,
-    form_error,
-    page_arg,
-)
+from portal.forms import ActionForm, page_arg
 from portal.i18n import current_language, format_local, to_local, to_utc
 from portal.messaging.queries import unread_counts
 from portal.orders import brief_templates as templates_service
@@ -48,7 +43,6 @@ from portal.orders import showcase as showcase_service
 from portal.orders.forms import BriefTemplateForm, PublishTemplateForm, ShowcaseForm
 from portal.orders.models import (
     STATUS_LABELS,
-    BriefTemplate,
     ContentType,
     Order,
     OrderStatus,
@@ -57,6 +51,7 @@ from portal.orders.models import (
     writer_tiers,
 )
 from portal.roles import role_required
+from portal.view_helpers import render_form, service_call, validate_or_flash, validated_or_400
 
 bp = Blueprint("agency", __name__, url_prefix="/agency")
 
@@ -76,12 +71,6 @@ def _currency() -> dict:
 
 def _tiers() -> list[Tier]:
     return list(db.session.scalars(sa.select(Tier).order_by(Tier.position, Tier.name)))
-
-
-def _content_types() -> list[ContentType]:
-    return list(db.session.scalars(
-        sa.select(ContentType).order_by(ContentType.position, ContentType.name_fr)
-    ))
 
 
 def _filter_choices(locale: str) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
@@ -149,26 +138,17 @@ def tiers():
     return render_template("agency/tiers.html", tiers=_tiers(), **_currency())
 
 
-def _tier_page(form: TierForm, tier: Tier | None):
-    status = 422 if request.method == "POST" else 200
-    return render_template("agency/tier_form.html", form=form, tier=tier, **_currency()), status
-
-
 @bp.route("/tiers/new", methods=["GET", "POST"])
 @role_required(Role.MANAGER)
 def new_tier():
     form = TierForm()
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             tier = service.create_tier(current_user, form.values())
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("The tier “%(name)s” is created.", name=tier.name), "success")
             return redirect(url_for("agency.tiers"))
-    return _tier_page(form, None)
+    return render_form("agency/tier_form.html", form=form, tier=None, **_currency())
 
 
 @bp.route("/tiers/<int:tier_id>/edit", methods=["GET", "POST"])
@@ -179,17 +159,13 @@ def edit_tier(tier_id: int):
     if request.method == "GET":
         form.fill_from(tier)
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             service.update_tier(current_user, tier, form.values())
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("The tier “%(name)s” is saved. Orders already placed keep their price.",
                     name=tier.name), "success")
             return redirect(url_for("agency.tiers"))
-    return _tier_page(form, tier)
+    return render_form("agency/tier_form.html", form=form, tier=tier, **_currency())
 
 
 # --- content types ------------------------------------------------------------------------
@@ -198,13 +174,9 @@ def edit_tier(tier_id: int):
 @bp.get("/content-types")
 @role_required(Role.MANAGER)
 def content_types():
-    return render_template("agency/content_types.html", content_types=_content_types())
-
-
-def _content_type_page(form: ContentTypeForm, content_type: ContentType | None):
-    status = 422 if request.method == "POST" else 200
-    return render_template("agency/content_type_form.html", form=form,
-                           content_type=content_type), status
+    found = db.session.scalars(
+        sa.select(ContentType).order_by(ContentType.position, ContentType.name_fr)).all()
+    return render_template("agency/content_types.html", content_types=found)
 
 
 @bp.route("/content-types/new", methods=["GET", "POST"])
@@ -212,17 +184,13 @@ def _content_type_page(form: ContentTypeForm, content_type: ContentType | None):
 def new_content_type():
     form = ContentTypeForm()
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             kind = service.create_content_type(current_user, form.values())
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("The content type “%(name)s” is created.", name=kind.name(current_language())),
                   "success")
             return redirect(url_for("agency.content_types"))
-    return _content_type_page(form, None)
+    return render_form("agency/content_type_form.html", form=form, content_type=None)
 
 
 @bp.route("/content-types/<int:content_type_id>/edit", methods=["GET", "POST"])
@@ -231,17 +199,13 @@ def edit_content_type(content_type_id: int):
     kind = db.get_or_404(ContentType, content_type_id)
     form = ContentTypeForm(obj=kind) if request.method == "GET" else ContentTypeForm()
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             service.update_content_type(current_user, kind, form.values())
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("The content type “%(name)s” is saved.", name=kind.name(current_language())),
                   "success")
             return redirect(url_for("agency.content_types"))
-    return _content_type_page(form, kind)
+    return render_form("agency/content_type_form.html", form=form, content_type=kind)
 
 
 # --- the agency's brief templates ---------------------------------------------------------
@@ -256,12 +220,6 @@ def brief_templates():
                            publish_form=PublishTemplateForm(formdata=None))
 
 
-def _brief_template_page(form: BriefTemplateForm, template: BriefTemplate | None):
-    status = 422 if request.method == "POST" else 200
-    return render_template("agency/brief_template_form.html", form=form,
-                           template=template), status
-
-
 @bp.route("/templates/new", methods=["GET", "POST"])
 @role_required(Role.MANAGER)
 def new_brief_template():
@@ -270,56 +228,38 @@ def new_brief_template():
         form.language.data = next(iter(current_app.config["ORDER_LANGUAGES"]))
         form.words_min.data, form.words_max.data = 600, 800
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             template = templates_service.create_agency_template(current_user, form.values())
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("The template “%(name)s” is created.", name=template.name), "success")
             return redirect(url_for("agency.brief_templates"))
-    return _brief_template_page(form, None)
-
-
-def _agency_template(template_id: int) -> BriefTemplate:
-    return templates_service.get_template_for(current_user, template_id)
+    return render_form("agency/brief_template_form.html", form=form, template=None)
 
 
 @bp.route("/templates/<int:agency_template_id>/edit", methods=["GET", "POST"])
 @role_required(Role.MANAGER)
 def edit_brief_template(agency_template_id: int):
-    template = _agency_template(agency_template_id)
+    template = templates_service.get_template_for(current_user, agency_template_id)
     form = BriefTemplateForm()
     if request.method == "GET":
         form.fill_from(template)
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             templates_service.update_agency_template(current_user, template, form.values())
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("The template “%(name)s” is saved.", name=template.name), "success")
             return redirect(url_for("agency.brief_templates"))
-    return _brief_template_page(form, template)
+    return render_form("agency/brief_template_form.html", form=form, template=template)
 
 
 @bp.post("/templates/<int:agency_template_id>/publish")
 @role_required(Role.MANAGER)
 def publish_brief_template(agency_template_id: int):
-    template = _agency_template(agency_template_id)
-    form = PublishTemplateForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
+    template = templates_service.get_template_for(current_user, agency_template_id)
+    form = validated_or_400(PublishTemplateForm())
+    with service_call() as call:
         templates_service.set_published(current_user, template, form.wants_published())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
+    if call.ok:
         if template.published:
             flash(_("The template “%(name)s” is published: clients see it.",
                     name=template.name), "success")
@@ -332,17 +272,12 @@ def publish_brief_template(agency_template_id: int):
 @bp.post("/templates/<int:agency_template_id>/delete")
 @role_required(Role.MANAGER)
 def delete_brief_template(agency_template_id: int):
-    template = _agency_template(agency_template_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    template = templates_service.get_template_for(current_user, agency_template_id)
+    validated_or_400(ActionForm())
     name = template.name
-    try:
+    with service_call() as call:
         templates_service.delete_template(current_user, template)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
+    if call.ok:
         flash(_("The template “%(name)s” is deleted.", name=name), "info")
     return redirect(url_for("agency.brief_templates"))
 
@@ -366,20 +301,15 @@ def writer_skills(user_id: int):
         form.languages.data = sorted(skills.languages)
         form.tiers.data = sorted(skills.tier_ids)
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             service.set_writer_skills(current_user, writer, form.languages.data or [],
                                       form.tiers.data or [])
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("%(name)s's languages and tiers are saved.", name=writer.display_name),
                   "success")
             return redirect(url_for("agency.writer_skills", user_id=writer.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("agency/writer_skills.html", form=form, writer=writer,
-                           tiers={tier.id: tier for tier in tiers}), status
+    return render_form("agency/writer_skills.html", form=form, writer=writer,
+                       tiers={tier.id: tier for tier in tiers})
 
 
 # --- manager tools on an order ------------------------------------------------------------
@@ -411,44 +341,35 @@ def _writer_suggestions(order: Order) -> list[tuple[str, str]]:
                                  writing=row.writing, review=row.review)) for row in rows]
 
 
-def _assign_action(order: Order) -> str | None:
-    for action in ("assign", "reassign"):
-        if policies.can(current_user, order, action):
-            return action
-    return None
-
-
 def order_tools(order: Order) -> dict:
     """What templates/agency/_order_tools.html shows for `order` to the current manager."""
     if not current_user.is_authenticated or current_user.role is not Role.MANAGER:
         return {"visible": False}
     zone = current_user.timezone
-    assign_action = _assign_action(order)
+    assign_action = next((action for action in ("assign", "reassign")
+                          if policies.can(current_user, order, action)), None)
     assign_form = None
     if assign_action:
         assign_form = AssignForm(formdata=None, prefix=AssignForm.PREFIX)
         assign_form.writer.suggestions = _writer_suggestions(order)
-    can_extend = policies.can(current_user, order, "extend_deadline")
-    can_grant = policies.can(current_user, order, "grant_revision")
-    can_reference = policies.can(current_user, order, "reference_texts")
-    can_cancel = policies.can(current_user, order, "cancel")
+    can = {action: policies.can(current_user, order, action)
+           for action in ("extend_deadline", "grant_revision", "reference_texts", "cancel")}
     return {
-        "visible": bool(assign_action or can_extend or can_grant or can_reference
-                        or can_cancel),
+        "visible": bool(assign_action or any(can.values())),
         "assign_action": assign_action,
         "assign_form": assign_form,
         "deadline_form": ExtendDeadlineForm(
             formdata=None, prefix=ExtendDeadlineForm.PREFIX,
             deadline=to_local(order.deadline + timedelta(days=1), zone).replace(second=0,
                                                                                microsecond=0),
-        ) if can_extend else None,
+        ) if can["extend_deadline"] else None,
         "revision_form": GrantRevisionForm(formdata=None, prefix=GrantRevisionForm.PREFIX)
-        if can_grant else None,
+        if can["grant_revision"] else None,
         "references_form": ReferenceTextsForm(
             formdata=None, prefix=ReferenceTextsForm.PREFIX,
-            reference_texts=order.reference_texts) if can_reference else None,
-        "cancel_url": url_for("orders.cancel", order_id=order.id) if can_cancel else None,
-        "cancel_form": ActionForm(formdata=None) if can_cancel else None,
+            reference_texts=order.reference_texts) if can["reference_texts"] else None,
+        "cancel_url": url_for("orders.cancel", order_id=order.id) if can["cancel"] else None,
+        "cancel_form": ActionForm(formdata=None) if can["cancel"] else None,
         "zone": zone,
     }
 
@@ -458,38 +379,26 @@ def order_tools_context() -> dict:
     return {"agency_order_tools": order_tools}
 
 
-def _flash_form_errors(form) -> None:
-    for errors in form.errors.values():
-        for message in errors:
-            flash(str(message), "danger")
-            return
-
-
 @bp.post("/orders/<int:order_id>/assign")
 @role_required(Role.MANAGER)
 def assign(order_id: int):
     order = queries.get_order_for(current_user, order_id)
     form = AssignForm(prefix=AssignForm.PREFIX)
-    if not form.validate_on_submit():
-        _flash_form_errors(form)
-        return redirect(order_url(order.id))
-    writer = db.session.get(User, form.writer.writer.id)
-    try:
-        orders_service.assign(order, current_user, writer, (form.note.data or "").strip(),
-                              pass_draft=bool(form.pass_draft.data))
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        # A manager may give an order to a writer outside its language or tier (the suggestions
-        # offer only those within), but is told so, as the old list of writers marked them.
-        qualified = policies.writer_qualifies(writer, order)
-        db.session.commit()
-        flash(_("%(ref)s is now assigned to %(name)s.", ref=order.reference,
-                name=writer.display_name), "success")
-        if not qualified:
-            flash(_("%(name)s does not write in this order's language or at its tier: make "
-                    "sure they can write it.", name=writer.display_name), "warning")
+    if validate_or_flash(form):
+        writer = db.session.get(User, form.writer.writer.id)
+        with service_call() as call:
+            orders_service.assign(order, current_user, writer, (form.note.data or "").strip(),
+                                  pass_draft=bool(form.pass_draft.data))
+            # A manager may give an order to a writer outside its language or tier (the
+            # suggestions offer only those within), but is told so, as the old list of writers
+            # marked them.
+            qualified = policies.writer_qualifies(writer, order)
+        if call.ok:
+            flash(_("%(ref)s is now assigned to %(name)s.", ref=order.reference,
+                    name=writer.display_name), "success")
+            if not qualified:
+                flash(_("%(name)s does not write in this order's language or at its tier: "
+                        "make sure they can write it.", name=writer.display_name), "warning")
     return redirect(order_url(order.id))
 
 
@@ -498,19 +407,14 @@ def assign(order_id: int):
 def extend_deadline(order_id: int):
     order = queries.get_order_for(current_user, order_id)
     form = ExtendDeadlineForm(prefix=ExtendDeadlineForm.PREFIX)
-    if not form.validate_on_submit():
-        _flash_form_errors(form)
-        return redirect(order_url(order.id))
-    deadline = to_utc(form.deadline.data, current_user.timezone)
-    try:
-        orders_service.extend_deadline(order, current_user, deadline,
-                                       (form.note.data or "").strip())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("The deadline is now %(when)s.", when=format_local(deadline, "long")), "success")
+    if validate_or_flash(form):
+        deadline = to_utc(form.deadline.data, current_user.timezone)
+        with service_call() as call:
+            orders_service.extend_deadline(order, current_user, deadline,
+                                           (form.note.data or "").strip())
+        if call.ok:
+            flash(_("The deadline is now %(when)s.", when=format_local(deadline, "long")),
+                  "success")
     return redirect(order_url(order.id))
 
 
@@ -519,19 +423,13 @@ def extend_deadline(order_id: int):
 def showcase(order_id: int):
     order = queries.get_order_for(current_user, order_id)
     form = ShowcaseForm()
-    if not form.validate_on_submit():
-        _flash_form_errors(form)
-        return redirect(order_url(order.id))
-    shown = form.shown.data == "1"
-    try:
-        showcase_service.set_showcase(order, current_user, shown)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("The text is on the landing page.") if shown
-              else _("The text is no longer on the landing page."), "success")
+    if validate_or_flash(form):
+        shown = form.shown.data == "1"
+        with service_call() as call:
+            showcase_service.set_showcase(order, current_user, shown)
+        if call.ok:
+            flash(_("The text is on the landing page.") if shown
+                  else _("The text is no longer on the landing page."), "success")
     return redirect(order_url(order.id))
 
 
@@ -540,19 +438,13 @@ def showcase(order_id: int):
 def reference_texts(order_id: int):
     order = queries.get_order_for(current_user, order_id)
     form = ReferenceTextsForm(prefix=ReferenceTextsForm.PREFIX)
-    if not form.validate_on_submit():
-        _flash_form_errors(form)
-        return redirect(order_url(order.id))
-    try:
-        changed = orders_service.set_reference_texts(order, current_user,
-                                                     form.reference_texts.data or "")
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("The next deliveries will be compared with these reference texts.") if changed
-              else _("The reference texts are unchanged."), "success")
+    if validate_or_flash(form):
+        with service_call() as call:
+            changed = orders_service.set_reference_texts(order, current_user,
+                                                         form.reference_texts.data or "")
+        if call.ok:
+            flash(_("The next deliveries will be compared with these reference texts.")
+                  if changed else _("The reference texts are unchanged."), "success")
     return redirect(order_url(order.id))
 
 
@@ -561,16 +453,10 @@ def reference_texts(order_id: int):
 def grant_revision(order_id: int):
     order = queries.get_order_for(current_user, order_id)
     form = GrantRevisionForm(prefix=GrantRevisionForm.PREFIX)
-    if not form.validate_on_submit():
-        _flash_form_errors(form)
-        return redirect(order_url(order.id))
-    try:
-        orders_service.grant_revision(order, current_user, (form.note.data or "").strip())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("One more revision round is granted: %(count)d in all.",
-                count=order.revisions_allowed), "success")
+    if validate_or_flash(form):
+        with service_call() as call:
+            orders_service.grant_revision(order, current_user, (form.note.data or "").strip())
+        if call.ok:
+            flash(_("One more revision round is granted: %(count)d in all.",
+                    count=order.revisions_allowed), "success")
     return redirect(order_url(order.id))

@@ -2,17 +2,15 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from portal import rate_limits, security_log
 from portal.auth import service
@@ -28,28 +26,14 @@ from portal.auth.forms import (
     ResetPasswordForm,
     SignupForm,
 )
+from portal.auth.sessions import end_session, start_session
 from portal.errors import DomainError, InvalidToken
 from portal.extensions import db
-from portal.forms import form_error, safe_next
+from portal.forms import safe_next
 from portal.i18n import current_language
+from portal.view_helpers import service_call, validated_or_400
 
 bp = Blueprint("auth", __name__)
-
-
-def end_session() -> None:
-    """Log out and forget the session, but keep the language the person reads the portal in."""
-    language = current_language()
-    # Cleared first: logout_user() leaves the order to delete the remember cookie in it.
-    session.clear()
-    logout_user()
-    session["locale"] = language
-
-
-def start_session(user, remember: bool = False) -> None:
-    # A new session at login: nothing a visitor planted before logging in survives it.
-    session.clear()
-    login_user(user, remember=remember)
-    session.permanent = True
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -59,9 +43,9 @@ def signup():
     form = SignupForm()
     if request.method == "GET":
         form.locale.data = current_language()
-        form.timezone.data = form.timezone.data or _default_timezone()
+        form.timezone.data = form.timezone.data or current_app.config["AGENCY_TIMEZONE"]
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             service.sign_up_client(
                 email=form.email.data,
                 password=form.password.data,
@@ -70,11 +54,7 @@ def signup():
                 timezone=form.timezone.data,
                 company_name=form.company_name.data or "",
             )
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             # The same answer for every address: nothing here says whether it has an account.
             flash(_("Check your inbox: we sent a message to %(email)s. Follow its link within "
                     "48 hours to finish creating your account.",
@@ -94,13 +74,9 @@ def confirm_signup(token: str):
                                retry=url_for("auth.signup")), 400
     form = ConfirmSignupForm()
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             user = service.confirm_signup(token, form.password.data)
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             if current_user.is_authenticated:
                 end_session()
             start_session(user)
@@ -109,10 +85,6 @@ def confirm_signup(token: str):
             return redirect(url_for("main.home"))
     return render_template("auth/confirm_signup.html", form=form, email=pending.email), \
         (422 if form.errors else 200)
-
-
-def _default_timezone() -> str:
-    return current_app.config["AGENCY_TIMEZONE"]
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -125,16 +97,12 @@ def login():
     if form.validate_on_submit():
         if rate_limits.login_needs_link():
             return _login_by_link(form)
-        try:
+        with service_call(form) as call:
             user = service.authenticate(form.email.data, form.password.data)
-        except DomainError as error:
-            db.session.rollback()
-            rate_limits.count_failed_login()
-            form.form_errors.append(error.message)
-        else:
-            db.session.commit()
+        if call.ok:
             start_session(user, remember=form.remember.data)
             return redirect(safe_next(form.next.data) or url_for("main.home"))
+        rate_limits.count_failed_login()
     return render_template("auth/login.html", form=form)
 
 
@@ -179,9 +147,7 @@ def login_link(token: str):
 @bp.post("/logout")
 @login_required
 def logout():
-    form = LogoutForm(prefix="logout")
-    if not form.validate_on_submit():
-        abort(400)
+    validated_or_400(LogoutForm(prefix="logout"))
     service.end_all_sessions(current_user)
     db.session.commit()
     security_log.record("logout")
@@ -216,20 +182,14 @@ def confirm(token: str):
 @bp.post("/confirm/resend")
 @login_required
 def resend_confirmation():
-    form = ResendConfirmationForm()
-    if not form.validate_on_submit():
-        abort(400)
+    validated_or_400(ResendConfirmationForm())
     if not service.confirmation_resend_allowed(current_user):
         flash(_("A link was sent less than a minute ago. Check your inbox and spam folder."),
               "warning")
         return redirect(url_for("main.home"))
-    try:
+    with service_call(category="info") as call:
         service.send_confirmation(current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "info")
-    else:
-        db.session.commit()
+    if call.ok:
         flash(_("A new confirmation link is on its way to %(email)s.",
                 email=current_user.waiting_email or current_user.email), "success")
     return redirect(url_for("main.home"))
@@ -257,13 +217,9 @@ def reset_password(token: str):
                                retry=url_for("auth.forgot_password")), 400
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             user = service.reset_password(token, form.password.data)
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             end_session()
             flash(_("The password of %(email)s has been changed. Log in with it now.",
                     email=user.email), "success")
@@ -280,20 +236,16 @@ def accept_invitation(token: str):
     form = AcceptInvitationForm()
     if request.method == "GET":
         form.display_name.data = invitation.display_name
-        form.timezone.data = _default_timezone()
+        form.timezone.data = current_app.config["AGENCY_TIMEZONE"]
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             user = service.accept_invitation(
                 token,
                 password=form.password.data,
                 display_name=form.display_name.data,
                 timezone=form.timezone.data,
             )
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             if current_user.is_authenticated:
                 logout_user()
             start_session(user)

@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     flash,
     redirect,
@@ -30,34 +29,14 @@ from portal.billing.forms import (
     RejectForm,
     TermsForm,
 )
-from portal.billing.models import (
-    BILLING_MODE_LABELS,
-    Company,
-    Payment,
-    PayoutBatch,
-)
+from portal.billing.models import BILLING_MODE_LABELS, Company, PayoutBatch
 from portal.billing.views import statement_response
-from portal.errors import DomainError
 from portal.extensions import db
 from portal.forms import db_int, page_arg
 from portal.roles import role_required
+from portal.view_helpers import service_call, validate_or_flash, validated_or_400
 
 bp = Blueprint("finance", __name__, url_prefix="/agency/finance")
-
-
-def _flash_errors(form) -> None:
-    for errors in form.errors.values():
-        for message in errors:
-            flash(str(message), "danger")
-            return
-    for message in form.form_errors:
-        flash(str(message), "danger")
-        return
-
-
-def _company_or_404(company_id: int) -> Company:
-    company = db.get_or_404(Company, company_id)
-    return company
 
 
 @bp.get("")
@@ -80,23 +59,14 @@ def payment_list():
                            reject_form=RejectForm(formdata=None))
 
 
-def _payment_or_404(payment_id: int) -> Payment:
-    return payments.payment_for(current_user, payment_id)
-
-
 @bp.post("/payments/<int:payment_id>/confirm")
 @role_required(Role.MANAGER)
 def confirm_payment(payment_id: int):
-    payment = _payment_or_404(payment_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
+    payment = payments.payment_for(current_user, payment_id)
+    validated_or_400(ActionForm())
+    with service_call() as call:
         payments.confirm(payment, current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
+    if call.ok:
         flash(_("The payment %(reference)s is confirmed: the balance is credited.",
                 reference=payment.reference), "success")
     return redirect(url_for("finance.payment_list"))
@@ -105,20 +75,14 @@ def confirm_payment(payment_id: int):
 @bp.post("/payments/<int:payment_id>/reject")
 @role_required(Role.MANAGER)
 def reject_payment(payment_id: int):
-    payment = _payment_or_404(payment_id)
+    payment = payments.payment_for(current_user, payment_id)
     form = RejectForm()
-    if not form.validate_on_submit():
-        _flash_errors(form)
-        return redirect(url_for("finance.payment_list"))
-    try:
-        payments.reject(payment, current_user, form.reason.data)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("The payment %(reference)s is rejected; the client is told why.",
-                reference=payment.reference), "info")
+    if validate_or_flash(form):
+        with service_call() as call:
+            payments.reject(payment, current_user, form.reason.data)
+        if call.ok:
+            flash(_("The payment %(reference)s is rejected; the client is told why.",
+                    reference=payment.reference), "info")
     return redirect(url_for("finance.payment_list"))
 
 
@@ -149,23 +113,19 @@ def _company_page(company: Company, *, terms_form=None, adjust_form=None, status
 @bp.get("/companies/<int:company_id>")
 @role_required(Role.MANAGER)
 def company_detail(company_id: int):
-    return _company_page(_company_or_404(company_id))
+    return _company_page(db.get_or_404(Company, company_id))
 
 
 @bp.post("/companies/<int:company_id>/terms")
 @role_required(Role.MANAGER)
 def company_terms(company_id: int):
-    company = _company_or_404(company_id)
+    company = db.get_or_404(Company, company_id)
     form = TermsForm()
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             companies.set_terms(company, current_user, form.chosen_mode(),
                                 form.credit_limit.data)
-        except DomainError as error:
-            db.session.rollback()
-            _form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("The billing terms of %(name)s are saved.", name=company.name), "success")
             return redirect(url_for("finance.company_detail", company_id=company.id))
     return _company_page(company, terms_form=form, status=422)
@@ -174,16 +134,12 @@ def company_terms(company_id: int):
 @bp.post("/companies/<int:company_id>/adjust")
 @role_required(Role.MANAGER)
 def adjust(company_id: int):
-    company = _company_or_404(company_id)
+    company = db.get_or_404(Company, company_id)
     form = AdjustForm()
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             ledger.adjust(company, current_user, form.amount.data, form.reason.data)
-        except DomainError as error:
-            db.session.rollback()
-            _form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("The balance of %(name)s is adjusted.", name=company.name), "success")
             return redirect(url_for("finance.company_detail", company_id=company.id))
     return _company_page(company, adjust_form=form, status=422)
@@ -192,16 +148,11 @@ def adjust(company_id: int):
 @bp.post("/companies/<int:company_id>/invoice-month")
 @role_required(Role.MANAGER)
 def invoice_month(company_id: int):
-    company = _company_or_404(company_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
+    company = db.get_or_404(Company, company_id)
+    validated_or_400(ActionForm())
+    with service_call() as call:
         invoice = invoices.invoice_month(company, current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
+    if call.ok:
         if invoice is None:
             flash(_("Nothing to invoice for last month."), "info")
         else:
@@ -213,13 +164,7 @@ def invoice_month(company_id: int):
 @bp.get("/companies/<int:company_id>/statements/<int:year>/<int:month>")
 @role_required(Role.MANAGER)
 def company_statement(company_id: int, year: int, month: int):
-    return statement_response(_company_or_404(company_id), year, month)
-
-
-def _form_error(form, error: DomainError) -> None:
-    from portal.forms import form_error
-
-    form_error(form, error)
+    return statement_response(db.get_or_404(Company, company_id), year, month)
 
 
 # --- credit notes -------------------------------------------------------------------------------
@@ -230,18 +175,13 @@ def _form_error(form, error: DomainError) -> None:
 def credit_note(invoice_id: int):
     invoice = invoices.invoice_for(current_user, invoice_id)
     form = CreditNoteForm()
-    if not form.validate_on_submit():
-        _flash_errors(form)
-        return redirect(url_for("billing.invoice", invoice_id=invoice.id))
-    try:
-        note = invoices.issue_credit_note(invoice, current_user, form.amount.data,
-                                          form.reason.data)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("Credit note %(number)s is issued and emailed.", number=note.number), "success")
+    if validate_or_flash(form):
+        with service_call() as call:
+            note = invoices.issue_credit_note(invoice, current_user, form.amount.data,
+                                              form.reason.data)
+        if call.ok:
+            flash(_("Credit note %(number)s is issued and emailed.", number=note.number),
+                  "success")
     return redirect(url_for("billing.invoice", invoice_id=invoice.id))
 
 
@@ -280,13 +220,9 @@ def payouts():
                 break
             lines.append(earnings.PayoutLine(writer_id, method, reference))
         else:
-            try:
+            with service_call(form) as call:
                 batch = earnings.pay_out(current_user, lines, form.note.data or "")
-            except DomainError as error:
-                db.session.rollback()
-                form.form_errors.append(error.message)
-            else:
-                db.session.commit()
+            if call.ok:
                 flash(_("The payouts are recorded and each writer is told."), "success")
                 return redirect(url_for("finance.payout_batch", batch_id=batch.id))
     return _payouts_page(form, 422)

@@ -40,9 +40,10 @@ from portal.billing.models import (
 )
 from portal.errors import DomainError
 from portal.extensions import csrf, db
-from portal.forms import db_int, form_error
+from portal.forms import db_int
 from portal.notifications.outbox import external_url
 from portal.roles import role_required
+from portal.view_helpers import own_company, render_form, service_call, validated_or_400
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
 log = logging.getLogger("portal.billing")
@@ -52,16 +53,6 @@ log = logging.getLogger("portal.billing")
 def billing_labels():
     return {"entry_labels": ENTRY_LABELS, "method_labels": METHOD_LABELS,
             "payment_status_labels": PAYMENT_STATUS_LABELS}
-
-
-def _company():
-    """The client's company; one made now for an account that has none yet is committed at
-    once (commit before render), and nothing is written when it exists."""
-    company = companies.company_of(current_user)
-    if company is None:
-        company = companies.company_of(current_user, create=True)
-        db.session.commit()
-    return company
 
 
 def pdf_response(content: bytes, filename: str):
@@ -79,7 +70,7 @@ def pdf_response(content: bytes, filename: str):
 @bp.get("")
 @role_required(Role.CLIENT)
 def account():
-    company = _company()
+    company = own_company()
     view = queries.account_view(company, before=db_int(request.args.get("before")),
                                 per_page=current_app.config["LEDGER_PER_PAGE"])
     return render_template("billing/account.html", company=company, view=view,
@@ -90,25 +81,20 @@ def account():
 @bp.route("/company", methods=["GET", "POST"])
 @role_required(Role.CLIENT)
 def company():
-    found = _company()
+    found = own_company()
     form = CompanyForm(obj=found if request.method == "GET" else None)
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             companies.update_details(found, current_user, companies.Details(
                 name=form.name.data, address=form.address.data or "",
                 tax_number=form.tax_number.data or "",
                 trade_register=form.trade_register.data or "",
                 billing_email=form.billing_email.data or "", locale=form.locale.data))
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("The company's details are saved. Documents already issued keep the "
                     "details they were issued with."), "success")
             return redirect(url_for("billing.account"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("billing/company.html", form=form, company=found), status
+    return render_form("billing/company.html", form=form, company=found)
 
 
 @bp.route("/topup", methods=["GET", "POST"])
@@ -118,19 +104,13 @@ def topup():
     if request.method == "GET":
         form.amount.data = db_int(request.args.get("amount"))
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             proforma = payments.request_topup(current_user, form.amount.data)
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("Here is your proforma %(number)s: pay it and tell us below.",
                     number=proforma.number), "success")
             return redirect(url_for("billing.proforma", proforma_id=proforma.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("billing/topup.html", form=form,
-                           instructions=payments.instructions()), status
+    return render_form("billing/topup.html", form=form, instructions=payments.instructions())
 
 
 # --- proformas and payments ---------------------------------------------------------------------
@@ -171,13 +151,9 @@ def declare_payment(proforma_id: int):
     found = payments.proforma_for(current_user, proforma_id)
     form = DeclarePaymentForm()
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             payments.declare_for_proforma(current_user, found, _declaration(form))
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("Thank you: we check your payment and tell you as soon as it is "
                     "confirmed."), "success")
             return redirect(url_for("billing.proforma", proforma_id=found.id))
@@ -211,17 +187,13 @@ def payment_proof(payment_id: int):
 @role_required(Role.CLIENT)
 def checkout(proforma_id: int):
     found = payments.proforma_for(current_user, proforma_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
+    validated_or_400(ActionForm())
+    with service_call() as call:
         # Built from BASE_URL, never from the request's Host (like every link that leaves).
         url = payments.start_checkout(current_user, found,
                                       external_url("billing.checkout_return"))
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+    if not call.ok:
         return redirect(url_for("billing.proforma", proforma_id=found.id))
-    db.session.commit()
     return redirect(url, code=303)
 
 
@@ -293,7 +265,7 @@ def fedapay_webhook():
 @bp.get("/invoices")
 @role_required(Role.CLIENT)
 def invoice_list():
-    company = _company()
+    company = own_company()
     page = queries.invoices_page(company.id, db_int(request.args.get("page")) or 1, 20)
     return render_template("billing/invoices.html", company=company, page=page,
                            notes=queries.credit_notes_of([i.id for i in page.items]))
@@ -329,13 +301,9 @@ def pay_invoice(invoice_id: int):
     found = invoices.invoice_for(current_user, invoice_id)
     form = DeclarePaymentForm()
     if form.validate_on_submit():
-        try:
+        with service_call() as call:
             payments.declare_for_invoice(current_user, found, _declaration(form))
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("Thank you: we check your payment and tell you as soon as it is "
                     "confirmed."), "success")
     else:
@@ -358,8 +326,7 @@ def credit_note_pdf(credit_note_id: int):
 @bp.get("/statements/<int:year>/<int:month>")
 @role_required(Role.CLIENT)
 def statement(year: int, month: int):
-    company = _company()
-    return statement_response(company, year, month)
+    return statement_response(own_company(), year, month)
 
 
 def statement_response(company, year: int, month: int):

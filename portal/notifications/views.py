@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import email
-import logging
 import mailbox
 from datetime import UTC, datetime
 from email import policy
@@ -24,17 +23,17 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from portal.accounts.models import Role
-from portal.errors import DomainError, InvalidToken
+from portal.errors import InvalidToken
 from portal.extensions import db
-from portal.forms import ActionForm, form_error, page_arg, safe_next
+from portal.forms import ActionForm, page_arg, safe_next
 from portal.notifications import service
 from portal.notifications.dispatcher import retry_failed, stuck_before, stuck_condition
 from portal.notifications.forms import PreferencesForm
 from portal.notifications.models import OutboxEmail, OutboxStatus
 from portal.roles import role_required
+from portal.view_helpers import render_form, service_call, validated_or_400
 
 bp = Blueprint("notifications", __name__)
-log = logging.getLogger("portal.notifications")
 
 
 # The tabs of the emails page; "stuck" is a sending email whose claim is older than the lease.
@@ -72,8 +71,7 @@ def outbox():
 @bp.post("/admin/emails/retry")
 @role_required(Role.MANAGER)
 def retry_all():
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    validated_or_400(ActionForm())
     count = retry_failed()
     db.session.commit()
     flash(ngettext("%(num)d email will be tried again.", "%(num)d emails will be tried again.",
@@ -84,8 +82,7 @@ def retry_all():
 @bp.post("/admin/emails/<int:email_id>/retry")
 @role_required(Role.MANAGER)
 def retry_one(email_id: int):
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    validated_or_400(ActionForm())
     count = retry_failed([email_id])
     if not count:
         abort(404)
@@ -97,11 +94,10 @@ def retry_one(email_id: int):
 # --- development mailbox ------------------------------------------------------------------
 
 
-def _mailbox_enabled() -> bool:
-    return bool(current_app.config["MAILBOX_PAGE"])
-
-
 def _read_mailbox(limit: int = 200) -> list[dict]:
+    """The development mailbox's messages, newest first; 404 where the page is off."""
+    if not current_app.config["MAILBOX_PAGE"]:
+        abort(404)
     path = Path(current_app.config["MAILBOX_DIR"])
     if not path.exists():
         return []
@@ -142,32 +138,30 @@ def _describe(key: str, msg) -> dict:
     }
 
 
+def _mailbox_message(key: str) -> dict:
+    found = next((m for m in _read_mailbox(limit=10_000) if m["key"] == key), None)
+    if found is None:
+        abort(404)
+    return found
+
+
 @bp.get("/dev/mailbox")
 @role_required(Role.MANAGER)
 def dev_mailbox():
-    if not _mailbox_enabled():
-        abort(404)
     return render_template("notifications/mailbox.html", messages=_read_mailbox())
 
 
 @bp.get("/dev/mailbox/<key>")
 @role_required(Role.MANAGER)
 def dev_mailbox_message(key: str):
-    if not _mailbox_enabled():
-        abort(404)
-    found = next((m for m in _read_mailbox(limit=10_000) if m["key"] == key), None)
-    if found is None:
-        abort(404)
-    return render_template("notifications/mailbox_message.html", message=found)
+    return render_template("notifications/mailbox_message.html", message=_mailbox_message(key))
 
 
 @bp.get("/dev/mailbox/<key>/html")
 @role_required(Role.MANAGER)
 def dev_mailbox_html(key: str):
-    if not _mailbox_enabled():
-        abort(404)
-    found = next((m for m in _read_mailbox(limit=10_000) if m["key"] == key), None)
-    if found is None or not found["html"]:
+    found = _mailbox_message(key)
+    if not found["html"]:
         abort(404)
     # Shown in a sandboxed frame: the email's HTML can neither run script nor reach the portal.
     return found["html"], 200, {
@@ -191,8 +185,7 @@ def bell_list():
 @bp.post("/notifications/<int:notification_id>/read")
 @login_required
 def mark_read(notification_id: int):
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    validated_or_400(ActionForm())
     notification = service.mark_read(current_user, notification_id)
     if notification is None:
         abort(404)
@@ -204,8 +197,7 @@ def mark_read(notification_id: int):
 @bp.post("/notifications/read-all")
 @login_required
 def mark_all_read():
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    validated_or_400(ActionForm())
     count = service.mark_all_read(current_user)
     db.session.commit()
     if count:
@@ -224,18 +216,13 @@ def _edit_preferences(user, action: str, *, by_link: bool):
             form[kind.value].data = mode.value
         form.digest_hour.data = user.digest_hour
     elif form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             service.set_preferences(user, form.modes(), form.digest_hour.data)
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("Your email preferences are saved."), "success")
             return redirect(action)
-    status = 422 if request.method == "POST" else 200
-    return render_template("notifications/preferences.html", form=form, action=action,
-                           person=user, by_link=by_link), status
+    return render_form("notifications/preferences.html", form=form, action=action, person=user,
+                       by_link=by_link)
 
 
 @bp.route("/settings/notifications", methods=["GET", "POST"])

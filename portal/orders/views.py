@@ -3,7 +3,6 @@ order page every role opens."""
 
 from __future__ import annotations
 
-import logging
 import tempfile
 from datetime import datetime, time, timedelta
 
@@ -75,9 +74,9 @@ from portal.orders.report import for_display, report_of
 from portal.orders.review import PRIVATE_NOTES, pass_to_client
 from portal.orders.review import return_to_writer as return_delivery
 from portal.roles import role_required
+from portal.view_helpers import render_form, service_call, validated_or_400
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
-log = logging.getLogger("portal.orders")
 
 # The downloads of an approved text, in the order the page lists them.
 EXPORT_LABELS = {
@@ -97,11 +96,10 @@ def _zone() -> str:
 # --- the brief ----------------------------------------------------------------------------
 
 
-def _brief_page(form: BriefForm, order: Order | None, status: int = 200,
-                template_form: SaveTemplateForm | None = None):
+def _brief_page(form: BriefForm, order: Order | None):
     own, agency = brief_templates.offered_templates(current_user) if order is None \
         else ([], [])
-    return render_template(
+    return render_form(
         "orders/brief.html",
         form=form,
         order=order,
@@ -113,13 +111,13 @@ def _brief_page(form: BriefForm, order: Order | None, status: int = 200,
         },
         own_templates=own,
         agency_templates=agency,
-        template_form=template_form or SaveTemplateForm(formdata=None),
+        template_form=SaveTemplateForm(formdata=None),
         quote=_initial_quote(form),
         attachments=uploads.attachments_of(order) if order else [],
         upload_form=UploadForm(formdata=None, back="edit"),
         remove_form=BackForm(formdata=None, back="edit"),
         accepted=uploads.ACCEPTED_EXTENSIONS,
-    ), status
+    )
 
 
 def _initial_quote(form: BriefForm) -> dict | None:
@@ -135,25 +133,23 @@ def _initial_quote(form: BriefForm) -> dict | None:
 
 
 def _save_brief(form: BriefForm, order: Order | None):
-    """Create or update the draft, then submit it when asked: one transaction."""
-    try:
-        if order is None:
-            order = service.create_draft(current_user, form.brief())
+    """Create or update the draft, then submit it when asked: one transaction. When a rule
+    refuses, the brief's page again with the refusal."""
+    draft = order
+    with service_call(form) as call:
+        if draft is None:
+            draft = service.create_draft(current_user, form.brief())
         else:
-            service.update_draft(order, current_user, form.brief(),
-                                 version=form.stated_version())
+            service.update_draft(draft, current_user, form.brief(), version=form.stated_version())
         if form.submitting:
-            service.submit(order, current_user)
-    except DomainError as error:
-        db.session.rollback()
-        form_error(form, error)
-        return None
-    db.session.commit()
+            service.submit(draft, current_user)
+    if not call.ok:
+        return _brief_page(form, order)
     if form.submitting:
-        _flash_submitted(order)
+        _flash_submitted(draft)
     else:
         flash(_("Your draft is saved. Submit it when it is ready."), "success")
-    return redirect(url_for("orders.detail", order_id=order.id))
+    return redirect(url_for("orders.detail", order_id=draft.id))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -173,10 +169,8 @@ def new():
         if template_id is not None:
             _start_from_template(form, template_id)
     elif form.validate_on_submit():
-        done = _save_brief(form, None)
-        if done is not None:
-            return done
-    return _brief_page(form, None, 422 if request.method == "POST" else 200)
+        return _save_brief(form, None)
+    return _brief_page(form, None)
 
 
 def _start_from_template(form: BriefForm, template_id: str) -> None:
@@ -205,26 +199,18 @@ def edit(order_id: int):
     if request.method == "GET":
         form.fill_from(order)
     elif form.validate_on_submit():
-        done = _save_brief(form, order)
-        if done is not None:
-            return done
-    return _brief_page(form, order, 422 if request.method == "POST" else 200)
+        return _save_brief(form, order)
+    return _brief_page(form, order)
 
 
 @bp.post("/<int:order_id>/submit")
 @role_required(Role.CLIENT)
 def submit(order_id: int):
     order = queries.get_order_for(current_user, order_id)
-    form = SubmitOrderForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
+    form = validated_or_400(SubmitOrderForm())
+    with service_call() as call:
         service.submit(order, current_user, version=form.stated_version())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
+    if call.ok:
         _flash_submitted(order)
     return redirect(url_for("orders.detail", order_id=order_id))
 
@@ -242,16 +228,12 @@ def _flash_submitted(order: Order) -> None:
 @role_required(Role.CLIENT)
 def delete(order_id: int):
     order = queries.get_order_for(current_user, order_id)
-    if not BackForm().validate_on_submit():
-        abort(400)
+    validated_or_400(BackForm())
     stored = [attachment.stored_name for attachment in uploads.attachments_of(order)]
-    try:
+    with service_call() as call:
         service.delete_draft(order, current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+    if not call.ok:
         return redirect(url_for("orders.detail", order_id=order_id))
-    db.session.commit()
     for name in stored:
         uploads.discard_file(name)
     flash(_("The draft is deleted."), "info")
@@ -265,15 +247,11 @@ def delete(order_id: int):
 @role_required(Role.CLIENT)
 def order_again(order_id: int):
     order = queries.get_order_for(current_user, order_id)
-    if not BackForm().validate_on_submit():
-        abort(400)
-    try:
+    validated_or_400(BackForm())
+    with service_call() as call:
         draft, replaced = brief_templates.order_again(current_user, order)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+    if not call.ok:
         return redirect(url_for("orders.detail", order_id=order_id))
-    db.session.commit()
     flash(_("A new draft copies the brief of %(ref)s. Check it, choose a deadline and submit "
             "it.", ref=order.reference), "success")
     for sentence in replaced:
@@ -292,14 +270,10 @@ def save_template(order_id: int):
         flash(" ".join(str(e) for e in [*form.form_errors, *form.name.errors])
               or _("The template could not be saved."), "danger")
         return redirect(back)
-    try:
+    with service_call() as call:
         template = brief_templates.save_from_order(current_user, order, form.name.data)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return redirect(back)
-    db.session.commit()
-    flash(_("The brief is kept as the template “%(name)s”.", name=template.name), "success")
+    if call.ok:
+        flash(_("The brief is kept as the template “%(name)s”.", name=template.name), "success")
     return redirect(back)
 
 
@@ -318,16 +292,11 @@ def delete_template(template_id: int):
     template = brief_templates.get_template_for(current_user, template_id)
     if template.owner_id != current_user.id:
         abort(404)  # an agency template is the agency's to delete
-    if not BackForm().validate_on_submit():
-        abort(400)
+    validated_or_400(BackForm())
     name = template.name
-    try:
+    with service_call() as call:
         brief_templates.delete_template(current_user, template)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
+    if call.ok:
         flash(_("The template “%(name)s” is deleted.", name=name), "info")
     return redirect(url_for("orders.templates"))
 
@@ -638,13 +607,9 @@ def cancel(order_id: int):
         flash(" ".join(str(e) for e in [*form.reason.errors, *form.charge.errors])
               or _("The order could not be cancelled."), "danger")
         return redirect(url_for("orders.detail", order_id=order_id))
-    try:
+    with service_call() as call:
         service.cancel(order, current_user, form.reason.data or "", form.charge.data or 0)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
+    if call.ok:
         flash(_("The order %(ref)s is cancelled.", ref=order.reference), "info")
     return redirect(url_for("orders.detail", order_id=order_id))
 
@@ -686,13 +651,9 @@ def request_revision(order_id: int):
     order = queries.get_order_for(current_user, order_id)
     form = RevisionForm()
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             service.request_revision(order, current_user, form.reason.data)
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("Your request is sent to the writer."), "success")
             return redirect(url_for("orders.detail", order_id=order_id))
     return _detail_page(order, revision_form=form, status=422)
@@ -704,13 +665,9 @@ def approve(order_id: int):
     order = queries.get_order_for(current_user, order_id)
     form = ApproveForm()
     if form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             service.approve(order, current_user, form.rating.data, form.comment.data or "")
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("Thank you: the text is approved."), "success")
             return redirect(url_for("orders.detail", order_id=order_id))
     return _detail_page(order, approve_form=form, status=422)
@@ -726,13 +683,9 @@ def sample_consent(order_id: int):
     if not form.validate_on_submit():
         flash(_("Your choice could not be saved."), "danger")
         return redirect(url_for("orders.detail", order_id=order_id))
-    try:
+    with service_call() as call:
         showcase.set_sample_consent(order, current_user, bool(form.consent.data))
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
+    if call.ok:
         flash(_("Thank you: the agency may show this text as a sample.") if form.consent.data
               else _("The agency will not show this text as a sample."), "success")
     return redirect(url_for("orders.detail", order_id=order_id))
@@ -802,15 +755,11 @@ def pass_review(order_id: int):
     order = queries.get_order_for(current_user, order_id)
     form = PassReviewForm()
     if form.validate_on_submit():
-        try:
+        with service_call() as call:
             pass_to_client(order, current_user, form.note.data or "")
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-            return redirect(url_for("orders.review_queue"))
-        db.session.commit()
-        flash(_("The text of %(ref)s is delivered to the client.", ref=order.reference),
-              "success")
+        if call.ok:
+            flash(_("The text of %(ref)s is delivered to the client.", ref=order.reference),
+                  "success")
         return redirect(url_for("orders.review_queue"))
     return _detail_page(order, pass_form=form, status=422)
 
@@ -891,17 +840,11 @@ def delete_attachment(order_id: int, attachment_id: int):
     found = db.session.get(Attachment, attachment_id)
     if found is None or found.order_id != order.id:
         abort(404)
-    form = BackForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = validated_or_400(BackForm())
     name = found.original_name
-    try:
+    with service_call() as call:
         stored_name = uploads.remove_attachment(order, current_user, found)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return redirect(_back(order, form))
-    db.session.commit()
-    uploads.discard_file(stored_name)
-    flash(_("“%(name)s” is removed.", name=name), "info")
+    if call.ok:
+        uploads.discard_file(stored_name)
+        flash(_("“%(name)s” is removed.", name=name), "info")
     return redirect(_back(order, form))

@@ -3,19 +3,17 @@ company's page in Money)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.models import Role, User
-from portal.billing import companies
 from portal.billing.models import Company
-from portal.errors import DomainError
 from portal.extensions import db
-from portal.forms import form_error
 from portal.roles import role_required
 from portal.style_guides import service
 from portal.style_guides.forms import StyleGuideForm
+from portal.view_helpers import own_company, render_form, service_call
 
 bp = Blueprint("style_guides", __name__)
 
@@ -26,33 +24,22 @@ def _edit(company: Company, done_url: str):
     if request.method == "GET":
         form.fill(service.values_of(guide), guide.version if guide else 0)
     elif form.validate_on_submit():
-        try:
+        with service_call(form) as call:
             service.save_guide(company, current_user, form.values(),
                                version=form.version_number())
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             flash(_("The style guide is saved. Orders submitted from now on follow it; those "
                     "already submitted keep the guide they were submitted with."), "success")
             return redirect(done_url)
-    status = 422 if request.method == "POST" else 200
-    return render_template("style_guides/edit.html", form=form, company=company, guide=guide,
-                           updated_by=guide and guide.updated_by_id
-                           and db.session.get(User, guide.updated_by_id)), status
+    return render_form("style_guides/edit.html", form=form, company=company, guide=guide,
+                       updated_by=guide and guide.updated_by_id
+                       and db.session.get(User, guide.updated_by_id))
 
 
 @bp.route("/style-guide", methods=["GET", "POST"])
 @role_required(Role.CLIENT)
 def edit_own():
-    company = companies.company_of(current_user)
-    if company is None:
-        # An account without a company yet gets one now, committed at once (commit before
-        # render); nothing is written when it exists.
-        company = companies.company_of(current_user, create=True)
-        db.session.commit()
-    return _edit(company, url_for("style_guides.edit_own"))
+    return _edit(own_company(), url_for("style_guides.edit_own"))
 
 
 @bp.route("/agency/companies/<int:company_id>/style-guide", methods=["GET", "POST"])

@@ -42,6 +42,7 @@ from portal.orders.models import (
 from portal.orders.review import returned_with
 from portal.orders.text import keyword_presence, render_markdown, word_count
 from portal.roles import role_required
+from portal.view_helpers import service_call, validated_or_400
 from portal.writing.forms import ClaimForm, DeliverForm, DraftForm, PoolFilterForm, ReleaseForm
 
 bp = Blueprint("writing", __name__, url_prefix="/work")
@@ -59,10 +60,6 @@ TABS = {
     "finished": (_l("Finished"), (OrderStatus.APPROVED, OrderStatus.CANCELLED),
                  (Order.updated_at.desc(), Order.id.desc())),
 }
-
-
-def _page() -> int:
-    return page_arg(request.args)
 
 
 def _common() -> dict:
@@ -126,7 +123,7 @@ def pool():
                 tier_id=filters.as_int(filters.tier.data),
                 content_type_id=filters.as_int(filters.content_type.data),
             ),
-            page=_page(),
+            page=page_arg(request.args),
             per_page=current_app.config["ORDERS_PER_PAGE"],
         )
     return render_template(
@@ -144,15 +141,11 @@ def claim(order_id: int):
     order = queries.get_order_for(current_user, order_id)
     if order.writer_id == current_user.id:
         return redirect(url_for("writing.workspace", order_id=order.id))
-    if not ClaimForm().validate_on_submit():
-        abort(400)
-    try:
+    validated_or_400(ClaimForm())
+    with service_call(category="warning") as call:
         service.claim(order, current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "warning")
+    if not call.ok:
         return redirect(url_for("writing.pool"))
-    db.session.commit()
     flash(_("The order is yours. Happy writing!"), "success")
     return redirect(url_for("writing.workspace", order_id=order.id))
 
@@ -169,7 +162,7 @@ def assignments():
     _label, statuses, ordering = TABS[tab]
     by_status = queries.status_counts(Order.writer_id == current_user.id)
     counts = {name: sum(by_status[s] for s in spec[1]) for name, spec in TABS.items()}
-    page = queries.writer_assignments(current_user, statuses, ordering, _page(),
+    page = queries.writer_assignments(current_user, statuses, ordering, page_arg(request.args),
                                       current_app.config["ORDERS_PER_PAGE"], total=counts[tab])
     return render_template(
         "writing/assignments.html", page=page, tab=tab, tabs=TABS, counts=counts,
@@ -292,15 +285,11 @@ def deliver(order_id: int):
     order = _my_order(order_id)
     form = DeliverForm()
     if form.validate_on_submit() and form.has_text():
-        try:
+        with service_call(form) as call:
             service.save_draft(order, current_user, form.text.data,
                                base_version=form.base_version.data)
             delivery = service.deliver(order, current_user, form.note.data or "")
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
+        if call.ok:
             if order.status is OrderStatus.IN_REVIEW:
                 flash(_("Version %(number)d is sent to the agency's editor, who reads it "
                         "before the client.", number=delivery.number), "success")
@@ -316,10 +305,8 @@ def deliver(order_id: int):
 @bp.post("/orders/<int:order_id>/release")
 @role_required(Role.WRITER, Role.MANAGER)
 def release(order_id: int):
-    order = queries.get_order_for(current_user, order_id)
-    if current_user.role is Role.WRITER and order.writer_id != current_user.id:
-        security_log.access_refused("not_assigned", order_id=order.id)
-        abort(404)
+    order = (_my_order(order_id) if current_user.role is Role.WRITER
+             else queries.get_order_for(current_user, order_id))
     form = ReleaseForm()
     back = (url_for("writing.workspace", order_id=order.id)
             if order.writer_id == current_user.id else url_for("orders.detail", order_id=order.id))
@@ -327,13 +314,10 @@ def release(order_id: int):
         for message in form.reason.errors:
             flash(message, "danger")
         return redirect(back)
-    try:
+    with service_call() as call:
         service.release(order, current_user, form.reason.data)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+    if not call.ok:
         return redirect(back)
-    db.session.commit()
     flash(_("The order is back in the pool."), "success")
     if current_user.role is Role.WRITER:
         return redirect(url_for("writing.assignments"))
