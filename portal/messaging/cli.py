@@ -44,15 +44,8 @@ def rerender_command(everything: bool, batch_size: int) -> None:
     """Render the stored HTML of the messages an older renderer made (below
     MESSAGE_HTML_VERSION) again, in batches by id, one transaction each; prints how many
     changed. Run again, it changes nothing."""
-    from portal.messaging.service import rerender_batch
+    from portal.messaging.service import rerender
 
-    last, read, changed = 0, 0, 0
-    while True:
-        last, batch_read, batch_changed = rerender_batch(last, size=batch_size,
-                                                         everything=everything)
-        db.session.commit()
-        if not batch_read:
-            break
-        read, changed = read + batch_read, changed + batch_changed
+    read, changed = rerender(everything=everything, size=batch_size)
     log.info("messages rendered again: %d, HTML changed: %d", read, changed)
     click.echo(f"messages rendered again: {read}, HTML changed: {changed}")

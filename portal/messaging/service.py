@@ -69,6 +69,18 @@ def rerender_batch(after: int, *, size: int, everything: bool = False) -> tuple[
     return rows[-1].id, len(rows), changed
 
 
+def rerender(*, everything: bool = False, size: int = 1000) -> tuple[int, int]:
+    """rerender_batch until none is left, committing each batch (a long run keeps no lock
+    and loses nothing done when stopped); returns (messages read, HTML changed)."""
+    last, read, changed = 0, 0, 0
+    while True:
+        last, batch_read, batch_changed = rerender_batch(last, size=size, everything=everything)
+        db.session.commit()
+        if not batch_read:
+            return read, changed
+        read, changed = read + batch_read, changed + batch_changed
+
+
 def normalize_body(body: str | None) -> str:
     """Line breaks as LF (browsers send CRLF), no blank space around the message."""
     return (body or "").replace("\r\n", "\n").replace("\r", "\n").strip()

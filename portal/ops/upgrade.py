@@ -4,7 +4,8 @@
 2. the migrations up to this code's revision;
 3. the counters recounted from what they count (orders per status, unread messages), in case
    the previous version ran while a migration backfilled them;
-4. every company's stored balance and reserved amount checked against its ledger's sums.
+4. the messages an older renderer stored rendered again (none after most upgrades);
+5. every company's stored balance and reserved amount checked against its ledger's sums.
 
 The ledger sums are checked, not recounted: each entry moves them in the statement that writes
 it (portal/billing/ledger.py), so no version running beside a migration can leave them behind,
@@ -24,6 +25,7 @@ from flask_migrate import upgrade as migrate_to_head
 
 from portal.billing.ledger import disagreements as ledger_disagreements
 from portal.extensions import db
+from portal.messaging.service import rerender as rerender_messages
 from portal.messaging.unread import recount_everyone
 from portal.ops.backup import BackupReport, create_backup, holds_rows, revision_of
 from portal.orders import status_counts
@@ -57,6 +59,8 @@ def upgrade_portal(*, backup: bool = True,
     with db.engine.connect() as connection:
         after = revision_of(connection)
     echo(f"schema: {before or 'empty'} -> {after}; counters recounted")
+    read, changed = rerender_messages()
+    echo(f"messages rendered again: {read}, HTML changed: {changed}")
     differ = ledger_disagreements()
     db.session.rollback()  # a read: end its transaction
     if differ:

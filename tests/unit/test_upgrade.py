@@ -22,8 +22,9 @@ from portal import create_app
 from portal.accounts.models import Role, User
 from portal.demo import seed_demo
 from portal.extensions import db
+from portal.messaging.models import Message
 from portal.messaging.queries import mark_read
-from portal.messaging.service import post_message
+from portal.messaging.service import MESSAGE_HTML_VERSION, post_message, render_message
 from portal.orders.models import Order, OrderStatus
 from tests.conftest import counters_disagree, every_row, new_database_url
 
@@ -151,14 +152,22 @@ def test_upgrade_repairs_counters_a_running_old_version_left_wrong(portal_on):
     with app.app_context():
         db.session.execute(sa.text("UPDATE order_status_counts SET count = count + 5"))
         db.session.execute(sa.text("UPDATE read_markers SET unread = unread + 2"))
+        # and a message an older renderer stored
+        stale = db.session.scalar(sa.select(sa.func.min(Message.id)))
+        db.session.execute(sa.update(Message).where(Message.id == stale)
+                           .values(html="<p>ancien rendu</p>", html_version=0))
         db.session.commit()
         assert counters_disagree() != []
         db.session.remove()
 
     result = app.test_cli_runner().invoke(args=["upgrade", "--no-backup"])
     assert result.exit_code == 0, result.output
+    assert "messages rendered again: 1, HTML changed: 1" in result.output
     with app.app_context():
         assert counters_disagree() == []
+        message = db.session.get(Message, stale)
+        assert (message.html, message.html_version) == (
+            str(render_message(message.body)), MESSAGE_HTML_VERSION)
     assert not Path(app.config["BACKUP_DIR"]).exists() or not list(
         Path(app.config["BACKUP_DIR"]).glob("portal-*"))
 
