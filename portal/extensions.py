@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from functools import cached_property
 
@@ -53,6 +54,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def string_enum(kind: type[enum.Enum], name: str, length: int = 20) -> sa.Enum:
+    """An enum column stored as its values in a VARCHAR of `length` (no database enum type),
+    checked on the way in."""
+    return sa.Enum(kind, name=name, native_enum=False, length=length,
+                   values_callable=lambda items: [i.value for i in items],
+                   validate_strings=True)
 
 
 class Base(DeclarativeBase):

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import UTCDateTime, db, utcnow
+from portal.extensions import UTCDateTime, db, string_enum, utcnow
 
 
 class Role(enum.StrEnum):
@@ -31,17 +31,6 @@ ROLE_LABELS = {
 }
 
 
-def role_type() -> sa.Enum:
-    return sa.Enum(
-        Role,
-        name="role",
-        native_enum=False,
-        length=20,
-        values_callable=lambda roles: [r.value for r in roles],
-        validate_strings=True,
-    )
-
-
 def new_session_token() -> str:
     return secrets.token_urlsafe(24)
 
@@ -53,7 +42,7 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     display_name: Mapped[str] = mapped_column(sa.String(80))
-    role: Mapped[Role] = mapped_column(role_type(), index=True)
+    role: Mapped[Role] = mapped_column(string_enum(Role, "role"), index=True)
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A new address waits here until its owner confirms it; the old one stays in use until then.
@@ -155,7 +144,7 @@ class Invitation(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), index=True)
     display_name: Mapped[str] = mapped_column(sa.String(80))
-    role: Mapped[Role] = mapped_column(role_type())
+    role: Mapped[Role] = mapped_column(string_enum(Role, "role"))
     locale: Mapped[str] = mapped_column(sa.String(8), default="fr")
     invited_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True

@@ -51,16 +51,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import User
-from portal.extensions import UTCDateTime, db, utcnow
+from portal.extensions import UTCDateTime, db, string_enum, utcnow
 
 if TYPE_CHECKING:
     from portal.orders.models import Order
-
-
-def _enum(kind: type[enum.Enum], name: str, length: int = 20) -> sa.Enum:
-    return sa.Enum(kind, name=name, native_enum=False, length=length,
-                   values_callable=lambda items: [i.value for i in items],
-                   validate_strings=True)
 
 
 Money = sa.BigInteger
@@ -104,7 +98,7 @@ class Company(db.Model):
     locale: Mapped[str] = mapped_column(sa.String(8), default="fr")  # of its documents
     currency: Mapped[str] = mapped_column(sa.String(3))
     billing_mode: Mapped[BillingMode] = mapped_column(
-        _enum(BillingMode, "billing_mode"), default=BillingMode.PREPAID)
+        string_enum(BillingMode, "billing_mode"), default=BillingMode.PREPAID)
     credit_limit: Mapped[int] = mapped_column(Money, default=0, server_default=sa.text("0"))
     # The sums of the ledger, kept with each entry (see the module's docstring).
     balance: Mapped[int] = mapped_column(Money, default=0, server_default=sa.text("0"))
@@ -135,8 +129,8 @@ class CompanyMember(db.Model):
         sa.ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(
         sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, unique=True)
-    role: Mapped[MemberRole] = mapped_column(_enum(MemberRole, "member_role"),
-                                             default=MemberRole.OWNER)
+    role: Mapped[MemberRole] = mapped_column(string_enum(MemberRole, "member_role"),
+                                                    default=MemberRole.OWNER)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     company: Mapped[Company] = relationship()
@@ -176,7 +170,7 @@ class LedgerEntry(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="RESTRICT"))
-    kind: Mapped[EntryKind] = mapped_column(_enum(EntryKind, "entry_kind"))
+    kind: Mapped[EntryKind] = mapped_column(string_enum(EntryKind, "entry_kind"))
     amount: Mapped[int] = mapped_column(Money, default=0)  # on the balance
     held: Mapped[int] = mapped_column(Money, default=0)  # on what is reserved
     currency: Mapped[str] = mapped_column(sa.String(3))
@@ -243,8 +237,8 @@ class Proforma(db.Model):
     company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="RESTRICT"))
     amount: Mapped[int] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(sa.String(3))
-    status: Mapped[ProformaStatus] = mapped_column(_enum(ProformaStatus, "proforma_status"),
-                                                   default=ProformaStatus.OPEN)
+    status: Mapped[ProformaStatus] = mapped_column(string_enum(ProformaStatus, "proforma_status"),
+                                                          default=ProformaStatus.OPEN)
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -312,12 +306,12 @@ class Payment(db.Model):
         sa.ForeignKey("invoices.id", ondelete="RESTRICT"), index=True)
     amount: Mapped[int] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(sa.String(3))
-    method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"))
+    method: Mapped[PaymentMethod] = mapped_column(string_enum(PaymentMethod, "payment_method"))
     reference: Mapped[str] = mapped_column(sa.String(100))
     # The reference as compared: upper case, without spaces or dashes.
     reference_key: Mapped[str] = mapped_column(sa.String(100))
-    status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus, "payment_status"),
-                                                  default=PaymentStatus.DECLARED)
+    status: Mapped[PaymentStatus] = mapped_column(string_enum(PaymentStatus, "payment_status"),
+                                                         default=PaymentStatus.DECLARED)
     proof_name: Mapped[str | None] = mapped_column(sa.String(255))
     proof_stored_name: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     proof_media_type: Mapped[str | None] = mapped_column(sa.String(100))
@@ -367,7 +361,7 @@ class Invoice(db.Model):
     number: Mapped[str] = mapped_column(sa.String(20), unique=True)
     year: Mapped[int]
     sequence: Mapped[int]
-    kind: Mapped[InvoiceKind] = mapped_column(_enum(InvoiceKind, "invoice_kind"))
+    kind: Mapped[InvoiceKind] = mapped_column(string_enum(InvoiceKind, "invoice_kind"))
     company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="RESTRICT"))
     currency: Mapped[str] = mapped_column(sa.String(3))
     locale: Mapped[str] = mapped_column(sa.String(8))
@@ -518,7 +512,7 @@ class Payout(db.Model):
     writer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
     amount: Mapped[int] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(sa.String(3))
-    method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"))
+    method: Mapped[PaymentMethod] = mapped_column(string_enum(PaymentMethod, "payment_method"))
     reference: Mapped[str] = mapped_column(sa.String(100), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

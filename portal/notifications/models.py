@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import UTCDateTime, db, utcnow
+from portal.extensions import UTCDateTime, db, string_enum, utcnow
 
 
 class OutboxStatus(enum.StrEnum):
@@ -41,17 +41,8 @@ class OutboxEmail(db.Model):
     # A stored document sent as an attachment (an invoice's PDF, portal.billing).
     document_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("documents.id", ondelete="RESTRICT"))
-    status: Mapped[OutboxStatus] = mapped_column(
-        sa.Enum(
-            OutboxStatus,
-            name="outbox_status",
-            native_enum=False,
-            length=20,
-            values_callable=lambda items: [i.value for i in items],
-            validate_strings=True,
-        ),
-        default=OutboxStatus.PENDING,
-    )
+    status: Mapped[OutboxStatus] = mapped_column(string_enum(OutboxStatus, "outbox_status"),
+                                                 default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

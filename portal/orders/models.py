@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import User
-from portal.extensions import UTCDateTime, db, utcnow
+from portal.extensions import UTCDateTime, db, string_enum, utcnow
 
 
 class OrderStatus(enum.StrEnum):
@@ -80,15 +80,8 @@ TIMELINE_LABELS = {
 FINAL_STATUSES = frozenset({OrderStatus.APPROVED, OrderStatus.CANCELLED})
 
 
-def _enum(kind: type[enum.Enum], name: str) -> sa.Enum:
-    return sa.Enum(
-        kind,
-        name=name,
-        native_enum=False,
-        length=30,
-        values_callable=lambda items: [i.value for i in items],
-        validate_strings=True,
-    )
+def _order_status() -> sa.Enum:
+    return string_enum(OrderStatus, "order_status", length=30)
 
 
 class ContentType(db.Model):
@@ -185,7 +178,7 @@ class Order(db.Model):
     # While set and in the future, only the preferred writer may claim the open order.
     offered_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[OrderStatus] = mapped_column(
-        _enum(OrderStatus, "order_status"), default=OrderStatus.DRAFT
+        _order_status(), default=OrderStatus.DRAFT
     )
     # Every edit of the brief bumps it; an edit made from an older version is refused.
     version: Mapped[int] = mapped_column(default=1)
@@ -290,7 +283,7 @@ class OrderStatusCount(db.Model):
 
     __tablename__ = "order_status_counts"
 
-    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus, "order_status"),
+    status: Mapped[OrderStatus] = mapped_column(_order_status(),
                                                 primary_key=True)
     count: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
 
@@ -306,8 +299,8 @@ class OrderEvent(db.Model):
     )
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     action: Mapped[str] = mapped_column(sa.String(40))
-    from_status: Mapped[OrderStatus | None] = mapped_column(_enum(OrderStatus, "order_status"))
-    to_status: Mapped[OrderStatus | None] = mapped_column(_enum(OrderStatus, "order_status"))
+    from_status: Mapped[OrderStatus | None] = mapped_column(_order_status())
+    to_status: Mapped[OrderStatus | None] = mapped_column(_order_status())
     note: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
