@@ -44,6 +44,7 @@ from portal.forms import (
     web_address,
 )
 from portal.i18n import current_language, format_money, to_local, to_utc
+from portal.orders.brief_templates import BRIEF_FIELDS
 from portal.orders.models import REFERENCE_TEXTS_MAX, ContentType, Order, OrderStatus, Tier
 from portal.orders.service import Brief, previous_writers
 
@@ -140,10 +141,29 @@ class OnlyOurFields:
         return True
 
 
+class StrictForm(OnlyOurFields, PortalForm):
+    """A form that refuses the whole request when it carries a field the form does not have."""
+
+    def validate(self, extra_validators=None) -> bool:
+        fields_ok = super().validate(extra_validators)
+        return self.check_extra_fields() and fields_ok
+
+
+class StatedVersion:
+    """The version of what the form edits, as the page it was made from states it (its
+    `version` field); -1 when that is not a number."""
+
+    def stated_version(self) -> int:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return -1
+
+
 # --- the brief ----------------------------------------------------------------------------
 
 
-class BriefForm(OnlyOurFields, PortalForm):
+class BriefForm(StatedVersion, StrictForm):
     title = StringField(_l("Title"), validators=[
         DataRequired(message=_l("Give the order a title.")),
         Length(min=3, max=200, message=_l("A title has 3 to 200 characters.")),
@@ -208,10 +228,6 @@ class BriefForm(OnlyOurFields, PortalForm):
             SelectChoice(str(w.id), w.display_name) for w in self.writers
         ]
 
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
-
     def validate_words_min(self, field) -> None:
         high = self.words_max.data
         if field.data is not None and high is not None and field.data > high:
@@ -239,43 +255,38 @@ class BriefForm(OnlyOurFields, PortalForm):
     def submitting(self) -> bool:
         return bool(self.save_submit.data)
 
-    def brief(self) -> Brief:
-        preferred = self.preferred_writer_id.data
-        return Brief(
-            title=self.title.data.strip(),
+    def brief_values(self) -> dict:
+        """The values a brief and an agency template share, shaped for the service (lists one
+        item per line)."""
+        return dict(
+            title=(self.title.data or "").strip(),
             content_type_id=int(self.content_type_id.data),
             language=self.language.data,
             words_min=self.words_min.data,
             words_max=self.words_max.data,
-            tier_id=int(self.tier_id.data),
-            deadline=self.deadline_utc(),
             tone=(self.tone.data or "").strip(),
             audience=(self.audience.data or "").strip(),
             primary_keyword=(self.primary_keyword.data or "").strip(),
             secondary_keywords=split_keywords(self.secondary_keywords.data),
             links_to_include=split_lines(self.links_to_include.data),
             reference_urls=split_lines(self.reference_urls.data),
-            reference_texts=(self.reference_texts.data or "").strip(),
             instructions=(self.instructions.data or "").strip(),
+        )
+
+    def brief(self) -> Brief:
+        preferred = self.preferred_writer_id.data
+        return Brief(
+            **self.brief_values(),
+            tier_id=int(self.tier_id.data),
+            deadline=self.deadline_utc(),
+            reference_texts=(self.reference_texts.data or "").strip(),
             preferred_writer_id=int(preferred) if preferred else None,
         )
 
     def fill_from(self, order: Order) -> None:
         """Show a stored brief in the form, the deadline in the client's time zone."""
-        self.title.data = order.title
-        self.content_type_id.data = str(order.content_type_id)
-        self.language.data = order.language
-        self.words_min.data = order.words_min
-        self.words_max.data = order.words_max
-        self.tier_id.data = str(order.tier_id)
-        self.tone.data = order.tone
-        self.audience.data = order.audience
-        self.primary_keyword.data = order.primary_keyword
-        self.secondary_keywords.data = order.secondary_keywords
-        self.links_to_include.data = order.links_to_include
-        self.reference_urls.data = order.reference_urls
+        self.start_from({name: getattr(order, name) for name in BRIEF_FIELDS})
         self.reference_texts.data = order.reference_texts
-        self.instructions.data = order.instructions
         self.deadline.data = to_local(order.deadline, self.zone).replace(second=0, microsecond=0)
         self.preferred_writer_id.data = str(order.preferred_writer_id or "")
         self.version.data = str(order.version)
@@ -283,19 +294,11 @@ class BriefForm(OnlyOurFields, PortalForm):
     def start_from(self, values: dict) -> None:
         """Show the values a new brief starts with (a template's, an older order's): only
         those the form offers."""
-        for name in ("title", "language", "words_min", "words_max", "tone", "audience",
-                     "primary_keyword", "secondary_keywords", "links_to_include",
-                     "reference_urls", "instructions"):
-            getattr(self, name).data = values[name]
-        for name in ("content_type_id", "tier_id"):
-            if values[name] is not None:
+        for name in BRIEF_FIELDS:
+            if name not in ("content_type_id", "tier_id"):
+                getattr(self, name).data = values[name]
+            elif values[name] is not None:
                 getattr(self, name).data = str(values[name])
-
-    def stated_version(self) -> int:
-        try:
-            return int(self.version.data)
-        except (TypeError, ValueError):
-            return -1
 
 
 def tier_label(tier: Tier) -> str:
@@ -321,14 +324,8 @@ class QuoteForm(PortalForm):
 # --- one-button actions and review -------------------------------------------------------
 
 
-class SubmitOrderForm(PortalForm):
+class SubmitOrderForm(StatedVersion, PortalForm):
     version = HiddenField()
-
-    def stated_version(self) -> int:
-        try:
-            return int(self.version.data)
-        except (TypeError, ValueError):
-            return -1
 
 
 class CancelForm(PortalForm):
@@ -342,18 +339,14 @@ class CancelForm(PortalForm):
         invalid_value_message=_l("Enter a whole amount, like 5000."))
 
 
-class RevisionForm(OnlyOurFields, PortalForm):
+class RevisionForm(StrictForm):
     reason = TextAreaField(_l("What should change?"), validators=[
         DataRequired(message=_l("Say what should change.")),
         Length(max=5000, message=_l("At most %(max)d characters.", max=5000)),
     ], render_kw={"rows": 4})
 
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
 
-
-class PassReviewForm(OnlyOurFields, PortalForm):
+class PassReviewForm(StrictForm):
     """The editor hands the delivery in review to the client."""
 
     note = TextAreaField(_l("A note for the client (optional)"), validators=[
@@ -361,22 +354,14 @@ class PassReviewForm(OnlyOurFields, PortalForm):
         Length(max=2000, message=_l("At most %(max)d characters.", max=2000)),
     ], render_kw={"rows": 2})
 
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
 
-
-class ReturnToWriterForm(OnlyOurFields, PortalForm):
+class ReturnToWriterForm(StrictForm):
     """The editor sends the delivery in review back to its writer, saying what to change."""
 
     comments = TextAreaField(_l("What should the writer change?"), validators=[
         DataRequired(message=_l("Tell the writer what to change.")),
         Length(max=5000, message=_l("At most %(max)d characters.", max=5000)),
     ], render_kw={"rows": 4})
-
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
 
 
 # The five stars of the approval, each with the word that says it.
@@ -389,7 +374,7 @@ RATING_CHOICES = [
 ]
 
 
-class ApproveForm(OnlyOurFields, PortalForm):
+class ApproveForm(StrictForm):
     rating = RadioField(_l("Your rating"), choices=RATING_CHOICES, coerce=int,
                         validators=[InputRequired(message=_l("Give a rating from 1 to 5."))],
                         invalid_value_message=_l("Give a rating from 1 to 5."),
@@ -398,35 +383,23 @@ class ApproveForm(OnlyOurFields, PortalForm):
         Length(max=2000, message=_l("At most %(max)d characters.", max=2000))],
         render_kw={"rows": 3})
 
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
-
     def validate_comment(self, field) -> None:
         if self.rating.data in (1, 2) and not (field.data or "").strip():
             raise ValidationError(_("Tell the writer what went wrong: a low rating needs a "
                                     "comment."))
 
 
-class SampleConsentForm(OnlyOurFields, PortalForm):
+class SampleConsentForm(StrictForm):
     """The client's choice about showing the approved text as a sample (unchecked: no)."""
 
     consent = BooleanField(_l("I allow the agency to show this text as a sample on its "
                               "website"))
 
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
 
-
-class ShowcaseForm(OnlyOurFields, PortalForm):
+class ShowcaseForm(StrictForm):
     """A manager's one-button choice: show the text on the landing page ("1") or not ("0")."""
 
     shown = HiddenField(validators=[AnyOf(["0", "1"], message=_l("Choose show or remove."))])
-
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
 
 
 class UploadForm(PortalForm):
@@ -494,14 +467,10 @@ def template_name_field() -> StringField:
     ], render_kw={"maxlength": 120, "autocomplete": "off"})
 
 
-class SaveTemplateForm(OnlyOurFields, PortalForm):
+class SaveTemplateForm(StrictForm):
     """Keep an order's brief as a template of the client's."""
 
     name = template_name_field()
-
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
 
 
 class PublishTemplateForm(PortalForm):
@@ -513,7 +482,7 @@ class PublishTemplateForm(PortalForm):
         return self.published.data == "y"
 
 
-class BriefTemplateForm(OnlyOurFields, PortalForm):
+class BriefTemplateForm(StrictForm):
     """An agency template: a name, the brief's fields without deadline or writer, and whether
     clients see it. The level may stay empty (the client chooses)."""
 
@@ -538,6 +507,8 @@ class BriefTemplateForm(OnlyOurFields, PortalForm):
 
     validate_words_min = BriefForm.validate_words_min
     validate_secondary_keywords = BriefForm.validate_secondary_keywords
+    brief_values = BriefForm.brief_values
+    start_from = BriefForm.start_from
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -555,43 +526,18 @@ class BriefTemplateForm(OnlyOurFields, PortalForm):
             SelectChoice(str(t.id), t.name if t.active else _("%(name)s (withdrawn)", name=t.name))
             for t in tiers]
 
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
-
     def values(self):
         from portal.orders.brief_templates import TemplateValues
 
         return TemplateValues(
+            **self.brief_values(),
             name=self.name.data or "",
-            content_type_id=int(self.content_type_id.data),
-            language=self.language.data,
-            words_min=self.words_min.data,
-            words_max=self.words_max.data,
             tier_id=int(self.tier_id.data) if self.tier_id.data else None,
-            title=(self.title.data or "").strip(),
-            tone=(self.tone.data or "").strip(),
-            audience=(self.audience.data or "").strip(),
-            primary_keyword=(self.primary_keyword.data or "").strip(),
-            secondary_keywords=split_keywords(self.secondary_keywords.data),
-            links_to_include=split_lines(self.links_to_include.data),
-            reference_urls=split_lines(self.reference_urls.data),
-            instructions=(self.instructions.data or "").strip(),
             published=bool(self.published.data),
         )
 
     def fill_from(self, template) -> None:
+        self.start_from({name: getattr(template, name) for name in BRIEF_FIELDS})
         self.name.data = template.name
-        self.content_type_id.data = str(template.content_type_id)
-        self.title.data = template.title
-        self.language.data = template.language
-        self.words_min.data, self.words_max.data = template.words_min, template.words_max
         self.tier_id.data = str(template.tier_id or "")
-        self.tone.data = template.tone
-        self.audience.data = template.audience
-        self.primary_keyword.data = template.primary_keyword
-        self.secondary_keywords.data = template.secondary_keywords
-        self.links_to_include.data = template.links_to_include
-        self.reference_urls.data = template.reference_urls
-        self.instructions.data = template.instructions
         self.published.data = template.published
