@@ -22,6 +22,7 @@ from portal.accounts.models import Role, User
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db
 from portal.orders.models import ContentType, Tier, WriterLanguage, writer_tiers
+from portal.orders.service import require_manager
 
 MAX_REVISIONS = 10
 MIN_LEAD_HOURS = 1
@@ -54,11 +55,6 @@ class ContentTypeValues:
     name_en: str
     position: int = 0
     active: bool = True
-
-
-def _require_manager(actor: User) -> None:
-    if actor.role is not Role.MANAGER or not actor.active:
-        raise NotAllowed(_("Only managers can do this."))
 
 
 def _flush_unique(message: str, field: str) -> None:
@@ -119,7 +115,7 @@ def create_tier(manager: User, values: TierValues) -> Tier:
     zero and the writer pay per word never exceeds it; revisions 0 to 10; lead time 1 to 720
     hours. Raises Conflict naming the field at fault, NotAllowed for anyone but an active
     manager."""
-    _require_manager(manager)
+    require_manager(manager)
     _check_tier(values, None)
     tier = Tier()
     _write_tier(tier, values)
@@ -131,7 +127,7 @@ def create_tier(manager: User, values: TierValues) -> Tier:
 def update_tier(manager: User, tier: Tier, values: TierValues) -> None:
     """Change a tier under the rules of `create_tier`. Orders already submitted keep the
     prices, revisions and lead time frozen on them."""
-    _require_manager(manager)
+    require_manager(manager)
     _check_tier(values, tier)
     _write_tier(tier, values)
     _flush_unique(_("A tier named “%(name)s” already exists.", name=tier.name), "name")
@@ -167,7 +163,7 @@ def _write_content_type(content_type: ContentType, values: ContentTypeValues) ->
 def create_content_type(manager: User, values: ContentTypeValues) -> ContentType:
     """Add a kind of content clients may order. The French name is unique (whatever the
     case). Raises Conflict naming the field at fault."""
-    _require_manager(manager)
+    require_manager(manager)
     _check_content_type(values, None)
     content_type = ContentType()
     _write_content_type(content_type, values)
@@ -181,7 +177,7 @@ def update_content_type(manager: User, content_type: ContentType,
                         values: ContentTypeValues) -> None:
     """Change a content type. A deactivated one leaves the brief form; orders that use it
     keep it."""
-    _require_manager(manager)
+    require_manager(manager)
     _check_content_type(values, content_type)
     _write_content_type(content_type, values)
     _flush_unique(_("A content type named “%(name)s” already exists.",
@@ -212,7 +208,7 @@ def set_writer_skills(manager: User, writer: User, languages: Iterable[str],
     """Replace the languages and tiers `writer` may take from the pool. Languages come from
     ORDER_LANGUAGES, tiers must exist. Orders the writer already holds are not affected.
     Raises NotAllowed when the person is not a writer, Conflict for an unknown value."""
-    _require_manager(manager)
+    require_manager(manager)
     if writer.role is not Role.WRITER:
         raise NotAllowed(_("Only writers have languages and tiers."))
     wanted_languages = frozenset(languages)
