@@ -109,8 +109,6 @@ class MoneyField(Field):
 
 class NotNegative:
     def __call__(self, form, field) -> None:
-        from wtforms.validators import ValidationError
-
         if field.data is not None and field.data < 0:
             raise ValidationError(_l("A price cannot be negative."))
 
@@ -336,17 +334,21 @@ class WriterSkillsForm(PortalForm):
     tiers = CheckboxesField(_l("Tiers"), choices=[], coerce=int, validate_choice=True)
 
 
+def _timeline_note_field() -> TextAreaField:
+    return TextAreaField(
+        _l("Note for the timeline (optional)"),
+        validators=[Optional(), Length(max=500, message=_l("At most 500 characters."))],
+        render_kw={"rows": 2},
+    )
+
+
 # The order page shows several forms: each tool has its own prefix, so names and ids differ.
 class AssignForm(PortalForm):
     PREFIX = "assign"
 
     writer = WriterField(_l("Writer"), by_address=True, validators=[
         DataRequired(message=_l("Type the name or the email address of the writer."))])
-    note = TextAreaField(
-        _l("Note for the timeline (optional)"),
-        validators=[Optional(), Length(max=500, message=_l("At most 500 characters."))],
-        render_kw={"rows": 2},
-    )
+    note = _timeline_note_field()
     # Reassignments only; unchecked (the default) sets the unfinished text aside, as a
     # release does (orders.service.set_aside_draft).
     pass_draft = BooleanField(_l("Pass the current writer's unfinished text on to the new writer"),
@@ -361,11 +363,7 @@ class ExtendDeadlineForm(PortalForm):
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
         validators=[InputRequired(message=_l("Give the new deadline.")), PlausibleDateTime()],
     )
-    note = TextAreaField(
-        _l("Note for the timeline (optional)"),
-        validators=[Optional(), Length(max=500, message=_l("At most 500 characters."))],
-        render_kw={"rows": 2},
-    )
+    note = _timeline_note_field()
 
 
 class ReferenceTextsForm(PortalForm):
@@ -383,11 +381,7 @@ class ReferenceTextsForm(PortalForm):
 class GrantRevisionForm(PortalForm):
     PREFIX = "revision"
 
-    note = TextAreaField(
-        _l("Note for the timeline (optional)"),
-        validators=[Optional(), Length(max=500, message=_l("At most 500 characters."))],
-        render_kw={"rows": 2},
-    )
+    note = _timeline_note_field()
 
 
 SORT_LABELS = {
