@@ -161,19 +161,19 @@ def holds_rows(connection: sa.Connection) -> list[str]:
                 sa.select(sa.literal(1)).select_from(sa.table(name)).limit(1)) is not None]
 
 
-def known_revisions() -> set[str]:
-    """Every revision of this code's migrations."""
+def _migrations():
     from alembic.script import ScriptDirectory
 
-    config = current_app.extensions["migrate"].migrate.get_config()
-    return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+    return ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+
+
+def known_revisions() -> set[str]:
+    """Every revision of this code's migrations."""
+    return {script.revision for script in _migrations().walk_revisions()}
 
 
 def head_revision() -> str:
-    from alembic.script import ScriptDirectory
-
-    config = current_app.extensions["migrate"].migrate.get_config()
-    return ScriptDirectory.from_config(config).get_current_head()
+    return _migrations().get_current_head()
 
 
 # --- the upload storage ---------------------------------------------------------------------
@@ -318,10 +318,17 @@ def _dump_sqlite(dump: Path) -> tuple[str | None, dict[str, int]]:
     finally:
         source.close()
         target.close()
-    engine = sa.create_engine(f"sqlite:///{dump}", poolclass=sa.pool.NullPool)
+    with _connected(f"sqlite:///{dump}") as connection:
+        return revision_of(connection), count_rows(connection)
+
+
+@contextlib.contextmanager
+def _connected(url: str | sa.URL) -> Iterator[sa.Connection]:
+    """A connection to another database than the portal's (a copy, a restore), closed after."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as connection:
-            return revision_of(connection), count_rows(connection)
+            yield connection
     finally:
         engine.dispose()
 
@@ -551,12 +558,8 @@ def _migrate(url: str) -> None:
 
 
 def _restore_sqlite(dump: Path, manifest: Manifest) -> None:
-    engine = sa.create_engine(f"sqlite:///{dump}", poolclass=sa.pool.NullPool)
-    try:
-        with engine.connect() as connection:
-            _check_counts(connection, manifest)
-    finally:
-        engine.dispose()
+    with _connected(f"sqlite:///{dump}") as connection:
+        _check_counts(connection, manifest)
     _migrate(f"sqlite:///{dump}")
     target = _sqlite_path()
     db.session.remove()
@@ -588,12 +591,8 @@ def _restore_postgresql(dump: Path, manifest: Manifest) -> None:
         arguments, environment = _pg_environment(url.set(database=fresh))
         _run([pg_restore, "--no-owner", "--no-privileges", "--exit-on-error",
               "--single-transaction", *arguments, str(dump)], environment, "pg_restore")
-        fresh_engine = sa.create_engine(url.set(database=fresh), poolclass=sa.pool.NullPool)
-        try:
-            with fresh_engine.connect() as connection:
-                _check_counts(connection, manifest)
-        finally:
-            fresh_engine.dispose()
+        with _connected(url.set(database=fresh)) as connection:
+            _check_counts(connection, manifest)
         _migrate(url.set(database=fresh).render_as_string(hide_password=False))
         db.session.remove()
         db.engine.dispose()
