@@ -51,7 +51,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import User
-from portal.extensions import UTCDateTime, db, string_enum, utcnow
+from portal.extensions import UTCDateTime, db, foreign_key, string_enum, utcnow
 
 if TYPE_CHECKING:
     from portal.orders.models import Order
@@ -125,10 +125,8 @@ class CompanyMember(db.Model):
 
     __tablename__ = "company_members"
 
-    company_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, unique=True)
+    company_id: Mapped[int] = foreign_key("companies.id", "CASCADE", primary_key=True)
+    user_id: Mapped[int] = foreign_key("users.id", "CASCADE", primary_key=True, unique=True)
     role: Mapped[MemberRole] = mapped_column(string_enum(MemberRole, "member_role"),
                                                     default=MemberRole.OWNER)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -169,18 +167,15 @@ class LedgerEntry(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="RESTRICT"))
+    company_id: Mapped[int] = foreign_key("companies.id", "RESTRICT")
     kind: Mapped[EntryKind] = mapped_column(string_enum(EntryKind, "entry_kind"))
     amount: Mapped[int] = mapped_column(Money, default=0)  # on the balance
     held: Mapped[int] = mapped_column(Money, default=0)  # on what is reserved
     currency: Mapped[str] = mapped_column(sa.String(3))
-    order_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("orders.id", ondelete="RESTRICT"), index=True)
-    payment_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("payments.id", ondelete="RESTRICT"), index=True)
-    credit_note_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("credit_notes.id", ondelete="RESTRICT"), index=True)
-    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    order_id: Mapped[int | None] = foreign_key("orders.id", "RESTRICT", index=True)
+    payment_id: Mapped[int | None] = foreign_key("payments.id", "RESTRICT", index=True)
+    credit_note_id: Mapped[int | None] = foreign_key("credit_notes.id", "RESTRICT", index=True)
+    actor_id: Mapped[int | None] = foreign_key("users.id", "SET NULL")
     note: Mapped[str] = mapped_column(sa.Text, default="")
     # What the entry is about, once: "hold:order:12", "topup:payment:7"…
     key: Mapped[str] = mapped_column(sa.String(120), unique=True)
@@ -234,13 +229,12 @@ class Proforma(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(sa.String(20), unique=True)
-    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="RESTRICT"))
+    company_id: Mapped[int] = foreign_key("companies.id", "RESTRICT")
     amount: Mapped[int] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(sa.String(3))
     status: Mapped[ProformaStatus] = mapped_column(string_enum(ProformaStatus, "proforma_status"),
                                                           default=ProformaStatus.OPEN)
-    created_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = foreign_key("users.id", "SET NULL")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -299,11 +293,9 @@ class Payment(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="RESTRICT"))
-    proforma_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("proformas.id", ondelete="RESTRICT"), index=True)
-    invoice_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("invoices.id", ondelete="RESTRICT"), index=True)
+    company_id: Mapped[int] = foreign_key("companies.id", "RESTRICT")
+    proforma_id: Mapped[int | None] = foreign_key("proformas.id", "RESTRICT", index=True)
+    invoice_id: Mapped[int | None] = foreign_key("invoices.id", "RESTRICT", index=True)
     amount: Mapped[int] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(sa.String(3))
     method: Mapped[PaymentMethod] = mapped_column(string_enum(PaymentMethod, "payment_method"))
@@ -315,10 +307,8 @@ class Payment(db.Model):
     proof_name: Mapped[str | None] = mapped_column(sa.String(255))
     proof_stored_name: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     proof_media_type: Mapped[str | None] = mapped_column(sa.String(100))
-    declared_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"))
-    decided_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    declared_by_id: Mapped[int | None] = foreign_key("users.id", "SET NULL")
+    decided_by_id: Mapped[int | None] = foreign_key("users.id", "SET NULL")
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reject_reason: Mapped[str] = mapped_column(sa.Text, default="")
     # The provider's own id of the transaction (FedaPay): a webhook delivered twice finds it.
@@ -362,7 +352,7 @@ class Invoice(db.Model):
     year: Mapped[int]
     sequence: Mapped[int]
     kind: Mapped[InvoiceKind] = mapped_column(string_enum(InvoiceKind, "invoice_kind"))
-    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="RESTRICT"))
+    company_id: Mapped[int] = foreign_key("companies.id", "RESTRICT")
     currency: Mapped[str] = mapped_column(sa.String(3))
     locale: Mapped[str] = mapped_column(sa.String(8))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -376,12 +366,9 @@ class Invoice(db.Model):
     # Settled at issue from the prepaid balance (or by the payment of a deposit).
     paid_at_issue: Mapped[int] = mapped_column(Money, default=0)
     # A deposit invoice: the proforma whose payment it acknowledges.
-    proforma_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("proformas.id", ondelete="RESTRICT"), index=True)
-    document_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("documents.id", ondelete="RESTRICT"))
-    created_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    proforma_id: Mapped[int | None] = foreign_key("proformas.id", "RESTRICT", index=True)
+    document_id: Mapped[int | None] = foreign_key("documents.id", "RESTRICT")
+    created_by_id: Mapped[int | None] = foreign_key("users.id", "SET NULL")
     # What moves after issue (never the document): payments received, credit notes issued.
     paid: Mapped[int] = mapped_column(Money, default=0)
     credited: Mapped[int] = mapped_column(Money, default=0)
@@ -416,14 +403,11 @@ class InvoiceLine(db.Model):
     __tablename__ = "invoice_lines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    invoice_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("invoices.id", ondelete="RESTRICT"), index=True)
+    invoice_id: Mapped[int] = foreign_key("invoices.id", "RESTRICT", index=True)
     position: Mapped[int]
-    order_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("orders.id", ondelete="RESTRICT"), index=True)
+    order_id: Mapped[int | None] = foreign_key("orders.id", "RESTRICT", index=True)
     # The capture it bills: a capture is invoiced once.
-    entry_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("ledger_entries.id", ondelete="RESTRICT"), unique=True)
+    entry_id: Mapped[int | None] = foreign_key("ledger_entries.id", "RESTRICT", unique=True)
     reference: Mapped[str] = mapped_column(sa.String(40), default="")
     description: Mapped[str] = mapped_column(sa.String(300))
     words: Mapped[int | None]
@@ -449,9 +433,8 @@ class CreditNote(db.Model):
     number: Mapped[str] = mapped_column(sa.String(20), unique=True)
     year: Mapped[int]
     sequence: Mapped[int]
-    invoice_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("invoices.id", ondelete="RESTRICT"), index=True)
-    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="RESTRICT"))
+    invoice_id: Mapped[int] = foreign_key("invoices.id", "RESTRICT", index=True)
+    company_id: Mapped[int] = foreign_key("companies.id", "RESTRICT")
     currency: Mapped[str] = mapped_column(sa.String(3))
     locale: Mapped[str] = mapped_column(sa.String(8))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -465,10 +448,8 @@ class CreditNote(db.Model):
     # Of the total: what no longer has to be paid, and what goes back to the balance.
     cancels_due: Mapped[int] = mapped_column(Money, default=0)
     refunded: Mapped[int] = mapped_column(Money, default=0)
-    document_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("documents.id", ondelete="RESTRICT"))
-    created_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    document_id: Mapped[int | None] = foreign_key("documents.id", "RESTRICT")
+    created_by_id: Mapped[int | None] = foreign_key("users.id", "SET NULL")
 
     invoice: Mapped[Invoice] = relationship()
     company: Mapped[Company] = relationship()
@@ -486,8 +467,7 @@ class PayoutBatch(db.Model):
     __tablename__ = "payout_batches"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    created_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = foreign_key("users.id", "SET NULL")
     note: Mapped[str] = mapped_column(sa.Text, default="")
     total: Mapped[int] = mapped_column(Money, default=0)
     currency: Mapped[str] = mapped_column(sa.String(3))
@@ -508,8 +488,8 @@ class Payout(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    batch_id: Mapped[int] = mapped_column(sa.ForeignKey("payout_batches.id", ondelete="RESTRICT"))
-    writer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
+    batch_id: Mapped[int] = foreign_key("payout_batches.id", "RESTRICT")
+    writer_id: Mapped[int] = foreign_key("users.id", "RESTRICT")
     amount: Mapped[int] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(sa.String(3))
     method: Mapped[PaymentMethod] = mapped_column(string_enum(PaymentMethod, "payment_method"))
@@ -530,14 +510,12 @@ class WriterEarning(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    writer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
-    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id", ondelete="RESTRICT"),
-                                          unique=True)
+    writer_id: Mapped[int] = foreign_key("users.id", "RESTRICT")
+    order_id: Mapped[int] = foreign_key("orders.id", "RESTRICT", unique=True)
     amount: Mapped[int] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(sa.String(3))
     earned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    payout_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("payouts.id", ondelete="RESTRICT"))
+    payout_id: Mapped[int | None] = foreign_key("payouts.id", "RESTRICT")
 
     payout: Mapped[Payout | None] = relationship()
     order: Mapped[Order] = relationship("Order")

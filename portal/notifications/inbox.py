@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import User
-from portal.extensions import UTCDateTime, db, string_enum, utcnow
+from portal.extensions import UTCDateTime, db, foreign_key, string_enum, utcnow
 
 
 class NotificationKind(enum.StrEnum):
@@ -56,13 +56,9 @@ class Notification(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
-    order_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True
-    )
-    message_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("messages.id", ondelete="CASCADE")
-    )
+    user_id: Mapped[int] = foreign_key("users.id", "CASCADE")
+    order_id: Mapped[int | None] = foreign_key("orders.id", "CASCADE", index=True)
+    message_id: Mapped[int | None] = foreign_key("messages.id", "CASCADE")
     kind: Mapped[NotificationKind] = mapped_column(
         string_enum(NotificationKind, "notification_kind"))
     # What happened, as a key the page and the emails translate (e.g. "order.delivered").
@@ -84,9 +80,7 @@ class NotificationPreference(db.Model):
 
     __tablename__ = "notification_preferences"
 
-    user_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
+    user_id: Mapped[int] = foreign_key("users.id", "CASCADE", primary_key=True)
     kind: Mapped[NotificationKind] = mapped_column(
         string_enum(NotificationKind, "notification_kind"), primary_key=True
     )
