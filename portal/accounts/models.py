@@ -155,11 +155,3 @@ class Invitation(db.Model):
 
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
-
-    @property
-    def is_pending(self) -> bool:
-        return self.accepted_at is None and self.revoked_at is None and utcnow() < self.expires_at
-
-    @property
-    def is_expired(self) -> bool:
-        return self.accepted_at is None and self.revoked_at is None and utcnow() >= self.expires_at

@@ -391,10 +391,6 @@ class Invoice(db.Model):
         """What a credit note may still cancel of it."""
         return self.total - self.credited
 
-    @property
-    def is_settled(self) -> bool:
-        return self.due == 0
-
 
 class InvoiceLine(db.Model):
     """A line of an invoice: an order (reference, title, words, price per word, rush surcharge)

@@ -354,12 +354,6 @@ def amount_to_add(company: Company, price: int) -> int:
     return max(0, price - company.spendable)
 
 
-def company_payments(company_id: int, limit: int = 20) -> list[Payment]:
-    return list(db.session.scalars(
-        sa.select(Payment).where(Payment.company_id == company_id)
-        .order_by(Payment.created_at.desc(), Payment.id.desc()).limit(limit)))
-
-
 def deposit_invoice_of(proforma: Proforma) -> Invoice | None:
     """The (first) invoice of the payment of this proforma."""
     return db.session.scalars(

@@ -415,7 +415,3 @@ class BriefTemplate(db.Model):
 
     content_type: Mapped[ContentType] = relationship()
     tier: Mapped[Tier | None] = relationship()
-
-    @property
-    def is_agency(self) -> bool:
-        return self.owner_id is None

@@ -207,10 +207,6 @@ def delete_draft(order: Order, client: User) -> None:
     status_counts.change({OrderStatus.DRAFT: -1})
 
 
-def quote_for(tier: Tier, words_max: int, deadline: datetime) -> Quote:
-    return quote(tier, words_max, deadline)
-
-
 def submit(order: Order, client: User, *, version: int | None = None) -> Quote:
     """Send a draft to the agency. The price is computed now and frozen on the order, and held
     on the company's balance: the order then goes to its preferred writer first (for
