@@ -166,15 +166,11 @@ class TierForm(PortalForm):
                                    default=False)
 
     def fill_from(self, tier) -> None:
-        self.name.data = tier.name
-        self.description.data = tier.description
+        for name in ("name", "description", "included_revisions", "min_lead_hours", "position",
+                     "active", "requires_review"):
+            getattr(self, name).data = getattr(tier, name)
         self.client_price.data = to_major(tier.client_price_per_word)
         self.writer_pay.data = to_major(tier.writer_pay_per_word)
-        self.included_revisions.data = tier.included_revisions
-        self.min_lead_hours.data = tier.min_lead_hours
-        self.position.data = tier.position
-        self.active.data = tier.active
-        self.requires_review.data = tier.requires_review
 
     def values(self) -> TierValues:
         return TierValues(
@@ -238,6 +234,14 @@ def writer_text(writer) -> str:
     return f"{writer.display_name} <{writer.email}>"
 
 
+def _wanted(text: str) -> tuple[str, str]:
+    """`text` with its spaces folded, and what it looks for: the address in "Name <address>",
+    else the whole of it."""
+    typed = " ".join(text.split())
+    bracketed = _ADDRESS_IN_BRACKETS.search(typed)
+    return typed, bracketed.group(1) if bracketed else typed
+
+
 def pick_writer(text: str, candidates, *, by_address: bool = False) -> WriterCandidate:
     """The one writer among `candidates` (rows with id, display_name, email) that `text`
     means: the address in "Name <address>" or typed alone; else the one whose name is `text`
@@ -245,9 +249,8 @@ def pick_writer(text: str, candidates, *, by_address: bool = False) -> WriterCan
     ValidationError, naming a few of them, when none or several match. `by_address`: only the
     address chooses (what acts on the writer: names are theirs to choose, and need not be
     unique); a name that matches gives the address to confirm with instead."""
-    typed = " ".join(text.split())
-    bracketed = _ADDRESS_IN_BRACKETS.search(typed)
-    wanted = (bracketed.group(1) if bracketed else typed).casefold()
+    typed, wanted = _wanted(text)
+    wanted = wanted.casefold()
     rows = [WriterCandidate(row.id, row.display_name, row.email) for row in candidates]
     by_email = [r for r in rows if r.email.casefold() == wanted]
     if len(by_email) == 1:
@@ -274,9 +277,7 @@ def active_writers_matching(text: str) -> list[sa.Row]:
     """The active writers whose name or address holds `text` (or the address in
     "Name <address>"), those named exactly first: one statement, a few rows at most, however
     many writers the agency has."""
-    typed = " ".join(text.split())
-    bracketed = _ADDRESS_IN_BRACKETS.search(typed)
-    wanted = (bracketed.group(1) if bracketed else typed).lower()
+    wanted = _wanted(text)[1].lower()
     exact = sa.or_(sa.func.lower(User.email) == wanted,
                    sa.func.lower(User.display_name) == wanted)
     return list(db.session.execute(
@@ -436,15 +437,11 @@ class DashboardFilterForm(PortalForm):
             SelectChoice(code, name)
             for code, name in current_app.config["ORDER_LANGUAGES"].items()]
 
-    @staticmethod
-    def _id(value) -> int | None:
-        return db_int(value)
-
     def writer_filter(self) -> int | None:
         """The writer typed in the field (its error set when none or several match: then no
         writer filter), else the one of a link (writer_id), else None."""
         if not (self.writer.data or "").strip():
-            return self._id(self.writer_id.data)
+            return db_int(self.writer_id.data)
         try:
             self.writer.pre_validate(self)
         except ValidationError as error:
@@ -462,8 +459,8 @@ class DashboardFilterForm(PortalForm):
             sort=self.sort.data if self.sort.data in SORTS else "newest",
             language=self.language.data
             if self.language.data in current_app.config["ORDER_LANGUAGES"] else "",
-            tier_id=self._id(self.tier_id.data),
-            content_type_id=self._id(self.content_type_id.data),
+            tier_id=db_int(self.tier_id.data),
+            content_type_id=db_int(self.content_type_id.data),
             writer_id=self.writer_filter(),
             overdue=bool(self.overdue.data),
         )

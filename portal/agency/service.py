@@ -11,7 +11,7 @@ change here never touches an order already placed.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import sqlalchemy as sa
 from flask import current_app
@@ -57,6 +57,13 @@ class ContentTypeValues:
     active: bool = True
 
 
+def _write(row: Tier | ContentType, values: TierValues | ContentTypeValues) -> None:
+    """Copy every value onto the tier or content type, its texts (names, description) trimmed."""
+    for field in fields(values):
+        value = getattr(values, field.name)
+        setattr(row, field.name, value.strip() if isinstance(value, str) else value)
+
+
 def _flush_unique(message: str, field: str) -> None:
     # The check before the flush gives the message; this catches two managers saving the same
     # name at the same moment (the request rolls back on the error).
@@ -98,18 +105,6 @@ def _check_tier(values: TierValues, tier: Tier | None) -> None:
                          low=MIN_LEAD_HOURS, high=MAX_LEAD_HOURS), field="min_lead_hours")
 
 
-def _write_tier(tier: Tier, values: TierValues) -> None:
-    tier.name = values.name.strip()
-    tier.description = values.description.strip()
-    tier.client_price_per_word = values.client_price_per_word
-    tier.writer_pay_per_word = values.writer_pay_per_word
-    tier.included_revisions = values.included_revisions
-    tier.min_lead_hours = values.min_lead_hours
-    tier.position = values.position
-    tier.active = values.active
-    tier.requires_review = values.requires_review
-
-
 def create_tier(manager: User, values: TierValues) -> Tier:
     """Add a quality tier. Names are unique (whatever the case); the client price is above
     zero and the writer pay per word never exceeds it; revisions 0 to 10; lead time 1 to 720
@@ -118,7 +113,7 @@ def create_tier(manager: User, values: TierValues) -> Tier:
     require_manager(manager)
     _check_tier(values, None)
     tier = Tier()
-    _write_tier(tier, values)
+    _write(tier, values)
     db.session.add(tier)
     _flush_unique(_("A tier named “%(name)s” already exists.", name=tier.name), "name")
     return tier
@@ -129,7 +124,7 @@ def update_tier(manager: User, tier: Tier, values: TierValues) -> None:
     prices, revisions and lead time frozen on them."""
     require_manager(manager)
     _check_tier(values, tier)
-    _write_tier(tier, values)
+    _write(tier, values)
     _flush_unique(_("A tier named “%(name)s” already exists.", name=tier.name), "name")
 
 
@@ -153,20 +148,13 @@ def _check_content_type(values: ContentTypeValues, content_type: ContentType | N
                        field="name_fr")
 
 
-def _write_content_type(content_type: ContentType, values: ContentTypeValues) -> None:
-    content_type.name_fr = values.name_fr.strip()
-    content_type.name_en = values.name_en.strip()
-    content_type.position = values.position
-    content_type.active = values.active
-
-
 def create_content_type(manager: User, values: ContentTypeValues) -> ContentType:
     """Add a kind of content clients may order. The French name is unique (whatever the
     case). Raises Conflict naming the field at fault."""
     require_manager(manager)
     _check_content_type(values, None)
     content_type = ContentType()
-    _write_content_type(content_type, values)
+    _write(content_type, values)
     db.session.add(content_type)
     _flush_unique(_("A content type named “%(name)s” already exists.",
                     name=content_type.name_fr), "name_fr")
@@ -179,7 +167,7 @@ def update_content_type(manager: User, content_type: ContentType,
     keep it."""
     require_manager(manager)
     _check_content_type(values, content_type)
-    _write_content_type(content_type, values)
+    _write(content_type, values)
     _flush_unique(_("A content type named “%(name)s” already exists.",
                     name=content_type.name_fr), "name_fr")
 
