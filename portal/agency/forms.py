@@ -86,21 +86,18 @@ class MoneyField(Field):
     def process_formdata(self, valuelist) -> None:
         if not valuelist:
             return
+        self.data = None  # until the amount is read whole
         text = "".join(valuelist[0].split())  # "1 250,50": spaces group thousands in French
         if not text:
-            self.data = None
             return
         if not _AMOUNT.match(text):
-            self.data = None
             raise ValueError(_l("Enter an amount, like 25 or 0,08."))
         try:
             value = Decimal(text.replace(",", "."))
         except InvalidOperation:  # pragma: no cover - the pattern already guards it
-            self.data = None
             raise ValueError(_l("Enter an amount, like 25 or 0,08.")) from None
         digits = currency_digits()
         if value != value.quantize(Decimal(1).scaleb(-digits)):
-            self.data = None
             if digits == 0:
                 raise ValueError(_l("This currency has no decimals: enter a whole amount."))
             raise ValueError(_l("Enter at most %(digits)d decimals.", digits=digits))

@@ -47,7 +47,7 @@ import tarfile
 import tempfile
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -90,11 +90,7 @@ class Manifest:
     format: str = FORMAT
 
     def to_json(self) -> bytes:
-        return json.dumps({
-            "format": self.format, "created_at": self.created_at, "dialect": self.dialect,
-            "revision": self.revision, "tables": self.tables, "database": self.database,
-            "files": self.files,
-        }, indent=2, sort_keys=True).encode()
+        return json.dumps(asdict(self), indent=2, sort_keys=True).encode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> Manifest:
@@ -348,12 +344,8 @@ def _pg_environment(url: sa.URL) -> tuple[list[str], dict[str, str]]:
     if url.password:
         environment["PGPASSWORD"] = str(url.password)
     arguments = [f"--dbname={url.database}"]
-    if url.host:
-        arguments.append(f"--host={url.host}")
-    if url.port:
-        arguments.append(f"--port={url.port}")
-    if url.username:
-        arguments.append(f"--username={url.username}")
+    arguments += [f"--{name}={value}" for name, value in
+                  (("host", url.host), ("port", url.port), ("username", url.username)) if value]
     return arguments, environment
 
 

@@ -169,10 +169,9 @@ def default_deadline(tier_id: int | None, now=None):
     """A week from now on the hour, or later when the tier needs more lead time."""
     now = (now or utcnow()).replace(minute=0, second=0, microsecond=0)
     tier = db.session.get(Tier, tier_id) if tier_id is not None else None
-    lead = DEFAULT_LEAD
-    if tier is not None and timedelta(hours=tier.min_lead_hours + 1) > lead:
-        lead = timedelta(hours=tier.min_lead_hours + 1)
-    return now + lead
+    if tier is None:
+        return now + DEFAULT_LEAD
+    return now + max(DEFAULT_LEAD, timedelta(hours=tier.min_lead_hours + 1))
 
 
 def order_again(client: User, order: Order) -> tuple[Order, list[str]]:
