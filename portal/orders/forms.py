@@ -66,21 +66,16 @@ class WordRange:
                                     low=low, high=high))
 
 
+def at_most(limit: int) -> Length:
+    return Length(max=limit, message=_l("At most %(max)d characters.", max=limit))
+
+
 def words_field(label) -> IntegerField:
     return IntegerField(
         label,
         validators=[InputRequired(message=_l("Enter a number of words.")), WordRange()],
         invalid_value_message=_l("Enter a whole number of words, like 800."),
         render_kw={"inputmode": "numeric", "min": 100, "max": 20000, "step": 50},
-    )
-
-
-def deadline_field() -> DateTimeLocalField:
-    return DateTimeLocalField(
-        _l("Deadline"),
-        format=DATETIME_FORMATS,
-        validators=[InputRequired(message=_l("Choose a deadline.")), PlausibleDateTime()],
-        invalid_value_message=_l("Enter the deadline as a date and a time."),
     )
 
 
@@ -179,13 +174,10 @@ class BriefForm(StatedVersion, StrictForm):
     tier_id = SelectField(
         _l("Quality level"), invalid_choice_message=_l("Choose a quality level from the list.")
     )
-    tone = StringField(_l("Tone"), validators=[
-        Length(max=120, message=_l("At most %(max)d characters.", max=120))],
-        render_kw={"placeholder": _l("Friendly, expert, formal…")})
-    audience = StringField(_l("Audience"), validators=[
-        Length(max=200, message=_l("At most %(max)d characters.", max=200))])
-    primary_keyword = StringField(_l("Main keyword"), validators=[
-        Length(max=120, message=_l("At most %(max)d characters.", max=120)), Keywords()])
+    tone = StringField(_l("Tone"), validators=[at_most(120)],
+                       render_kw={"placeholder": _l("Friendly, expert, formal…")})
+    audience = StringField(_l("Audience"), validators=[at_most(200)])
+    primary_keyword = StringField(_l("Main keyword"), validators=[at_most(120), Keywords()])
     secondary_keywords = TextAreaField(_l("Other keywords"), validators=[Keywords()],
                                        render_kw={"rows": 3})
     links_to_include = TextAreaField(_l("Links to include"), validators=[WebAddresses()],
@@ -199,10 +191,12 @@ class BriefForm(StatedVersion, StrictForm):
             "The reference texts hold at most 20,000 characters: keep the passages that "
             "matter."))],
         render_kw={"rows": 4})
-    instructions = TextAreaField(_l("Instructions"), validators=[
-        Length(max=10_000, message=_l("At most %(max)d characters.", max=10_000))],
-        render_kw={"rows": 6})
-    deadline = deadline_field()
+    instructions = TextAreaField(_l("Instructions"), validators=[at_most(10_000)],
+                                 render_kw={"rows": 6})
+    deadline = DateTimeLocalField(
+        _l("Deadline"), format=DATETIME_FORMATS,
+        validators=[InputRequired(message=_l("Choose a deadline.")), PlausibleDateTime()],
+        invalid_value_message=_l("Enter the deadline as a date and a time."))
     preferred_writer_id = SelectField(_l("Preferred writer"), validate_choice=False)
     version = HiddenField()
     save_draft = SubmitField(_l("Save as draft"))
@@ -329,9 +323,8 @@ class SubmitOrderForm(StatedVersion, PortalForm):
 
 
 class CancelForm(PortalForm):
-    reason = TextAreaField(_l("Reason (optional)"), validators=[
-        Length(max=2000, message=_l("At most %(max)d characters.", max=2000))],
-        render_kw={"rows": 2})
+    reason = TextAreaField(_l("Reason (optional)"), validators=[at_most(2000)],
+                           render_kw={"rows": 2})
     # A manager cancelling work already begun may charge a part of the price (the service
     # refuses it from anyone else).
     charge = IntegerField(_l("Part of the price to charge"), validators=[
@@ -341,27 +334,22 @@ class CancelForm(PortalForm):
 
 class RevisionForm(StrictForm):
     reason = TextAreaField(_l("What should change?"), validators=[
-        DataRequired(message=_l("Say what should change.")),
-        Length(max=5000, message=_l("At most %(max)d characters.", max=5000)),
-    ], render_kw={"rows": 4})
+        DataRequired(message=_l("Say what should change.")), at_most(5000)], render_kw={"rows": 4})
 
 
 class PassReviewForm(StrictForm):
     """The editor hands the delivery in review to the client."""
 
-    note = TextAreaField(_l("A note for the client (optional)"), validators=[
-        Optional(),
-        Length(max=2000, message=_l("At most %(max)d characters.", max=2000)),
-    ], render_kw={"rows": 2})
+    note = TextAreaField(_l("A note for the client (optional)"),
+                         validators=[Optional(), at_most(2000)], render_kw={"rows": 2})
 
 
 class ReturnToWriterForm(StrictForm):
     """The editor sends the delivery in review back to its writer, saying what to change."""
 
     comments = TextAreaField(_l("What should the writer change?"), validators=[
-        DataRequired(message=_l("Tell the writer what to change.")),
-        Length(max=5000, message=_l("At most %(max)d characters.", max=5000)),
-    ], render_kw={"rows": 4})
+        DataRequired(message=_l("Tell the writer what to change.")), at_most(5000)],
+        render_kw={"rows": 4})
 
 
 # The five stars of the approval, each with the word that says it.
@@ -379,9 +367,8 @@ class ApproveForm(StrictForm):
                         validators=[InputRequired(message=_l("Give a rating from 1 to 5."))],
                         invalid_value_message=_l("Give a rating from 1 to 5."),
                         invalid_choice_message=_l("Give a rating from 1 to 5."))
-    comment = TextAreaField(_l("Comment for the writer"), validators=[
-        Length(max=2000, message=_l("At most %(max)d characters.", max=2000))],
-        render_kw={"rows": 3})
+    comment = TextAreaField(_l("Comment for the writer"), validators=[at_most(2000)],
+                            render_kw={"rows": 3})
 
     def validate_comment(self, field) -> None:
         if self.rating.data in (1, 2) and not (field.data or "").strip():
@@ -488,8 +475,7 @@ class BriefTemplateForm(StrictForm):
 
     name = template_name_field()
     content_type_id = BriefForm.content_type_id
-    title = StringField(_l("Title"), validators=[
-        Length(max=200, message=_l("At most %(max)d characters.", max=200))])
+    title = StringField(_l("Title"), validators=[at_most(200)])
     language = BriefForm.language
     words_min = BriefForm.words_min
     words_max = BriefForm.words_max
