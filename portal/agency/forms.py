@@ -104,10 +104,9 @@ class MoneyField(Field):
         self.data = value
 
 
-class NotNegative:
-    def __call__(self, form, field) -> None:
-        if field.data is not None and field.data < 0:
-            raise ValidationError(_l("A price cannot be negative."))
+def not_negative(form, field) -> None:
+    if field.data is not None and field.data < 0:
+        raise ValidationError(_l("A price cannot be negative."))
 
 
 def _position_field() -> IntegerField:
@@ -132,11 +131,11 @@ class TierForm(PortalForm):
     )
     client_price = MoneyField(
         _l("Client price per word"),
-        validators=[InputRequired(message=_l("Give the client price per word.")), NotNegative()],
+        validators=[InputRequired(message=_l("Give the client price per word.")), not_negative],
     )
     writer_pay = MoneyField(
         _l("Writer pay per word"),
-        validators=[InputRequired(message=_l("Give the writer pay per word.")), NotNegative()],
+        validators=[InputRequired(message=_l("Give the writer pay per word.")), not_negative],
     )
     included_revisions = IntegerField(
         _l("Included revision rounds"),

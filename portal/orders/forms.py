@@ -56,14 +56,12 @@ MAX_URLS = 20
 # --- pieces -------------------------------------------------------------------------------
 
 
-class WordRange:
+def word_range(form, field) -> None:
     """A word count inside WORDS_MIN..WORDS_MAX of the configuration."""
-
-    def __call__(self, form, field) -> None:
-        low, high = current_app.config["WORDS_MIN"], current_app.config["WORDS_MAX"]
-        if field.data is not None and not low <= field.data <= high:
-            raise ValidationError(_("A word count is between %(low)d and %(high)d.",
-                                    low=low, high=high))
+    low, high = current_app.config["WORDS_MIN"], current_app.config["WORDS_MAX"]
+    if field.data is not None and not low <= field.data <= high:
+        raise ValidationError(_("A word count is between %(low)d and %(high)d.",
+                                low=low, high=high))
 
 
 def at_most(limit: int) -> Length:
@@ -73,7 +71,7 @@ def at_most(limit: int) -> Length:
 def words_field(label) -> IntegerField:
     return IntegerField(
         label,
-        validators=[InputRequired(message=_l("Enter a number of words.")), WordRange()],
+        validators=[InputRequired(message=_l("Enter a number of words.")), word_range],
         invalid_value_message=_l("Enter a whole number of words, like 800."),
         render_kw={"inputmode": "numeric", "min": 100, "max": 20000, "step": 50},
     )
@@ -93,27 +91,23 @@ def split_keywords(text: str | None) -> list[str]:
     return list(seen.values())
 
 
-class WebAddresses:
+def web_addresses(form, field) -> None:
     """One web address per line (see portal.forms.web_address), at most MAX_URLS."""
-
-    def __call__(self, form, field) -> None:
-        urls = split_lines(field.data)
-        if len(urls) > MAX_URLS:
-            raise ValidationError(_("Give at most %(count)d addresses.", count=MAX_URLS))
-        for url in urls:
-            web_address(url)
+    urls = split_lines(field.data)
+    if len(urls) > MAX_URLS:
+        raise ValidationError(_("Give at most %(count)d addresses.", count=MAX_URLS))
+    for url in urls:
+        web_address(url)
 
 
-class Keywords:
+def findable_keywords(form, field) -> None:
     """Each keyword (one, or one per line) holds a letter or a digit: the delivery rules match
     words, and a keyword of signs alone ("&", "🍕") could never be found in any text."""
-
-    def __call__(self, form, field) -> None:
-        for keyword in split_lines(field.data):
-            if not any(ch.isalnum() for ch in keyword):
-                raise ValidationError(_(
-                    "A keyword needs at least one letter or digit: “%(keyword)s” has none.",
-                    keyword=keyword[:40]))
+    for keyword in split_lines(field.data):
+        if not any(ch.isalnum() for ch in keyword):
+            raise ValidationError(_(
+                "A keyword needs at least one letter or digit: “%(keyword)s” has none.",
+                keyword=keyword[:40]))
 
 
 class OnlyOurFields:
@@ -177,13 +171,13 @@ class BriefForm(StatedVersion, StrictForm):
     tone = StringField(_l("Tone"), validators=[at_most(120)],
                        render_kw={"placeholder": _l("Friendly, expert, formal…")})
     audience = StringField(_l("Audience"), validators=[at_most(200)])
-    primary_keyword = StringField(_l("Main keyword"), validators=[at_most(120), Keywords()])
-    secondary_keywords = TextAreaField(_l("Other keywords"), validators=[Keywords()],
+    primary_keyword = StringField(_l("Main keyword"), validators=[at_most(120), findable_keywords])
+    secondary_keywords = TextAreaField(_l("Other keywords"), validators=[findable_keywords],
                                        render_kw={"rows": 3})
-    links_to_include = TextAreaField(_l("Links to include"), validators=[WebAddresses()],
+    links_to_include = TextAreaField(_l("Links to include"), validators=[web_addresses],
                                      filters=[complete_web_addresses],
                                      render_kw={"rows": 3, "inputmode": "url"})
-    reference_urls = TextAreaField(_l("Reference pages"), validators=[WebAddresses()],
+    reference_urls = TextAreaField(_l("Reference pages"), validators=[web_addresses],
                                    filters=[complete_web_addresses],
                                    render_kw={"rows": 3, "inputmode": "url"})
     reference_texts = TextAreaField(_l("Reference texts"), validators=[
