@@ -40,19 +40,10 @@ def worker_command(interval: float | None) -> None:
     run_worker(app, interval=interval or app.config["MAIL_WORKER_INTERVAL"], echo=click.echo)
 
 
-@mail_cli.command("sink")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8025, show_default=True)
-@click.option("--maildir", default=None, help="Where to keep the emails (default MAILBOX_DIR).")
-def sink_command(host: str, port: int, maildir: str | None) -> None:
-    """Run a local SMTP server that keeps every email it receives (development only)."""
+def _serve_until_stopped(controller) -> None:
+    """Wait for SIGTERM or Ctrl-C, then stop the server `controller` runs."""
     import signal
 
-    from portal.notifications.sink import start_sink
-
-    directory = maildir or current_app.config["MAILBOX_DIR"]
-    controller = start_sink(directory, host, port, echo=click.echo)
-    click.echo(f"mail sink: listening on {host}:{port}, keeping emails in {directory}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -62,13 +53,26 @@ def sink_command(host: str, port: int, maildir: str | None) -> None:
         controller.stop()
 
 
+@mail_cli.command("sink")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8025, show_default=True)
+@click.option("--maildir", default=None, help="Where to keep the emails (default MAILBOX_DIR).")
+def sink_command(host: str, port: int, maildir: str | None) -> None:
+    """Run a local SMTP server that keeps every email it receives (development only)."""
+    from portal.notifications.sink import start_sink
+
+    directory = maildir or current_app.config["MAILBOX_DIR"]
+    controller = start_sink(directory, host, port, echo=click.echo)
+    click.echo(f"mail sink: listening on {host}:{port}, keeping emails in {directory}")
+    _serve_until_stopped(controller)
+
+
 @mail_cli.command("inbound")
 @click.option("--host", default=None, help="Address to listen on (default INBOUND_HOST).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default INBOUND_PORT).")
 def inbound_command(host: str | None, port: int | None) -> None:
     """Receive replies to notification emails over SMTP and post them on their order."""
     import logging
-    import signal
 
     from portal.notifications.inbound import start_inbound
     from portal.notifications.replies import reply_domain
@@ -81,13 +85,7 @@ def inbound_command(host: str | None, port: int | None) -> None:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     controller = start_inbound(app, host, port)
     click.echo(f"mail inbound: listening on {host}:{port} for reply+…@{reply_domain()}")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    try:
-        stop.wait()
-    finally:
-        controller.stop()
+    _serve_until_stopped(controller)
 
 
 @click.command("seed-demo")

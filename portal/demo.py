@@ -151,11 +151,7 @@ def seed_demo() -> bool:
 
 
 def _seed_people() -> bool:
-    existing = set(
-        db.session.scalars(
-            sa.select(User.email).where(User.email.in_([email for email, *_ in DEMO_PEOPLE]))
-        )
-    )
+    existing = _people()
     missing = [person for person in DEMO_PEOPLE if person[0] not in existing]
     if not missing:
         return False

@@ -60,6 +60,15 @@ MANAGER = "manager@demo.test"
 EDITOR = "relecture@demo.test"
 
 
+def revised(text: str, *changes: tuple[str, str]) -> str:
+    """A later version of a delivered text: `text` with each (old, new) passage replaced (each
+    passage found once)."""
+    for old, new in changes:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    return text
+
+
 # --- Boutique Zénith: a blog article delivered twice, with a revision in between ------------
 
 WAX_FIRST = """\
@@ -109,38 +118,21 @@ pagnes](https://boutique-zenith.demo.test/pagnes). Écrivez-nous aussi : nous vo
 les nouveautés de la semaine et vous conseillerons volontiers par téléphone avant votre visite.
 """
 
-WAX_SECOND = """\
-# Comment choisir et entretenir son pagne wax
-
-Au Togo, le pagne n'est jamais un simple tissu. On l'offre pour un mariage, on le porte le
-dimanche à l'église, on le choisit avec soin pour une remise de diplôme. Devant les rayons de la
-Boutique Zénith, à Lomé, nos clientes nous posent souvent les mêmes questions : comment
+WAX_SECOND = revised(
+    WAX_FIRST,
+    ("# Comment choisir son pagne wax sans se tromper",
+     "# Comment choisir et entretenir son pagne wax"),
+    ("""la même question : comment reconnaître
+un bon pagne wax et le choisir selon l'occasion ? Voici nos conseils.""",
+     """les mêmes questions : comment
 reconnaître un bon pagne wax, le choisir selon l'occasion, puis le garder beau longtemps ? Voici
-nos conseils.
+nos conseils."""),
+    ("""## Faire confiance à la couturière
 
-## Reconnaître un wax de qualité
-
-Un wax de qualité se reconnaît d'abord au toucher. Le tissu est dense, légèrement ciré à l'état
-neuf, et ses couleurs sont aussi vives sur l'envers que sur l'endroit : c'est la marque d'une
-impression à la cire réalisée des deux côtés. Méfiez-vous des pagnes dont l'envers est pâle ou
-dont les motifs bavent sur les bords. Regardez aussi la lisière : les grandes maisons y
-impriment leur nom et la référence du motif.
-
-Le prix donne une indication, sans tout dire. Un pagne de six yards de bonne facture représente
-un investissement, mais il traversera les années et les lavages sans perdre son éclat.
-
-## Choisir selon l'occasion
-
-Chaque motif raconte une histoire, et certains portent même un nom que tout le marché connaît.
-Pour une cérémonie, on privilégie les motifs riches et les couleurs profondes : bleu nuit,
-bordeaux, vert bouteille. Pour le quotidien, les imprimés plus légers et les fonds clairs se
-portent facilement, en jupe, en chemise ou en robe cintrée.
-
-Pour un mariage ou une fête de famille, pensez à l'uniforme : tout le groupe porte le même
-pagne, cousu selon le goût de chacun. Prévoyez large, car il faut compter trois à six yards par
-tenue selon le modèle.
-
-## L'entretien du pagne
+Un beau pagne mérite une belle coupe. Avant d'acheter, montrez le modèle souhaité à votre
+couturière : elle vous dira combien de yards prévoir et quel motif se prête le mieux à la coupe.
+Les grands motifs conviennent aux robes amples, les petits motifs aux vêtements ajustés.""",
+     """## L'entretien du pagne
 
 Le premier lavage est décisif. Lavez votre pagne neuf seul, à la main, dans une eau froide
 légèrement salée : le sel aide à fixer les couleurs. Ne le laissez pas tremper des heures et
@@ -152,19 +144,11 @@ pour lui rendre son aspect lisse.
 
 Rangez enfin vos pagnes pliés dans un endroit sec et aéré, à l'abri de l'humidité de la saison
 des pluies. Quelques feuilles de neem ou de citronnelle glissées entre les plis éloignent les
-insectes.
-
-## Notre sélection à Lomé
-
-À la Boutique Zénith, nous sélectionnons chaque saison des pagnes wax de grandes maisons et de
-jeunes créateurs togolais. Nos conseillères vous aident à composer votre tenue, du choix du
-tissu jusqu'aux accessoires assortis : sacs, pochettes et foulards. Et si une tenue doit être
-ajustée, notre atelier de retouches de Tokoin s'en occupe en quarante-huit heures.
-
-Passez nous voir, ou découvrez la collection sur [notre page des
-pagnes](https://boutique-zenith.demo.test/pagnes). Écrivez-nous aussi : nous vous mettrons de côté
-les nouveautés de la semaine.
-"""
+insectes."""),
+    ("sacs, pochettes et foulards.", """sacs, pochettes et foulards. Et si une tenue doit être
+ajustée, notre atelier de retouches de Tokoin s'en occupe en quarante-huit heures."""),
+    (" et vous conseillerons volontiers par téléphone avant votre visite.", "."),
+)
 
 # --- Boutique Zénith: a press release sent back for a correction -----------------------------
 
@@ -437,7 +421,7 @@ Adjoa. Elles réalisent nos retouches et nos commandes sur mesure.
 Venez les rencontrer lors de nos journées portes ouvertes, chaque premier samedi du mois.
 """
 
-WORKSHOPS_SECOND = WORKSHOPS_FIRST.replace(
+WORKSHOPS_SECOND = revised(WORKSHOPS_FIRST, (
     "Venez les rencontrer lors de nos journées portes ouvertes, chaque premier samedi du mois.",
     """## Pourquoi nous travaillons ainsi
 
@@ -448,7 +432,7 @@ apprentis même pendant les mois calmes.
 
 Venez rencontrer nos couturières lors de nos journées portes ouvertes, chaque premier samedi
 du mois, au 45 boulevard du 13 Janvier : elles vous montreront comment naît une robe, de la
-coupe du tissu aux dernières finitions.""",
+coupe du tissu aux dernières finitions."""),
 )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from functools import cached_property
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import Babel, Domain
@@ -12,7 +14,7 @@ from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, MappedColumn, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -53,6 +55,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def string_enum(kind: type[enum.Enum], name: str, length: int = 20) -> sa.Enum:
+    """An enum column stored as its values in a VARCHAR of `length` (no database enum type),
+    checked on the way in."""
+    return sa.Enum(kind, name=name, native_enum=False, length=length,
+                   values_callable=lambda items: [i.value for i in items],
+                   validate_strings=True)
+
+
+def foreign_key(target: str, ondelete: str, **options: Any) -> MappedColumn[Any]:
+    """A column referring to `target` ("table.id"), with what the database does to it when
+    that row is deleted (CASCADE, SET NULL, RESTRICT); its nullability comes from `Mapped[...]`
+    as usual."""
+    return mapped_column(sa.ForeignKey(target, ondelete=ondelete), **options)
 
 
 class Base(DeclarativeBase):

@@ -5,6 +5,7 @@ from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, Stri
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.accounts.models import ROLE_LABELS, Role
+from portal.auth.forms import known_password_field
 from portal.forms import (
     ActionForm,
     LocaleField,
@@ -17,14 +18,8 @@ from portal.forms import (
 
 
 def _current_password() -> PasswordField:
-    return PasswordField(
-        _l("Current password"),
-        validators=[
-            DataRequired(message=_l("Enter your current password.")),
-            Length(max=1024, message=_l("Your current password is not correct.")),
-        ],
-        render_kw={"autocomplete": "current-password"},
-    )
+    return known_password_field(_l("Current password"), _l("Enter your current password."),
+                                _l("Your current password is not correct."))
 
 
 class ProfileForm(PortalForm):

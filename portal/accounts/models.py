@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import UTCDateTime, db, utcnow
+from portal.extensions import UTCDateTime, db, foreign_key, string_enum, utcnow
 
 
 class Role(enum.StrEnum):
@@ -31,17 +31,6 @@ ROLE_LABELS = {
 }
 
 
-def role_type() -> sa.Enum:
-    return sa.Enum(
-        Role,
-        name="role",
-        native_enum=False,
-        length=20,
-        values_callable=lambda roles: [r.value for r in roles],
-        validate_strings=True,
-    )
-
-
 def new_session_token() -> str:
     return secrets.token_urlsafe(24)
 
@@ -53,7 +42,7 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     display_name: Mapped[str] = mapped_column(sa.String(80))
-    role: Mapped[Role] = mapped_column(role_type(), index=True)
+    role: Mapped[Role] = mapped_column(string_enum(Role, "role"), index=True)
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A new address waits here until its owner confirms it; the old one stays in use until then.
@@ -155,26 +144,14 @@ class Invitation(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), index=True)
     display_name: Mapped[str] = mapped_column(sa.String(80))
-    role: Mapped[Role] = mapped_column(role_type())
+    role: Mapped[Role] = mapped_column(string_enum(Role, "role"))
     locale: Mapped[str] = mapped_column(sa.String(8), default="fr")
-    invited_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
+    invited_by_id: Mapped[int | None] = foreign_key("users.id", "SET NULL", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    user_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
+    user_id: Mapped[int | None] = foreign_key("users.id", "SET NULL", index=True)
 
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
-
-    @property
-    def is_pending(self) -> bool:
-        return self.accepted_at is None and self.revoked_at is None and utcnow() < self.expires_at
-
-    @property
-    def is_expired(self) -> bool:
-        return self.accepted_at is None and self.revoked_at is None and utcnow() >= self.expires_at

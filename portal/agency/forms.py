@@ -86,33 +86,27 @@ class MoneyField(Field):
     def process_formdata(self, valuelist) -> None:
         if not valuelist:
             return
+        self.data = None  # until the amount is read whole
         text = "".join(valuelist[0].split())  # "1 250,50": spaces group thousands in French
         if not text:
-            self.data = None
             return
         if not _AMOUNT.match(text):
-            self.data = None
             raise ValueError(_l("Enter an amount, like 25 or 0,08."))
         try:
             value = Decimal(text.replace(",", "."))
         except InvalidOperation:  # pragma: no cover - the pattern already guards it
-            self.data = None
             raise ValueError(_l("Enter an amount, like 25 or 0,08.")) from None
         digits = currency_digits()
         if value != value.quantize(Decimal(1).scaleb(-digits)):
-            self.data = None
             if digits == 0:
                 raise ValueError(_l("This currency has no decimals: enter a whole amount."))
             raise ValueError(_l("Enter at most %(digits)d decimals.", digits=digits))
         self.data = value
 
 
-class NotNegative:
-    def __call__(self, form, field) -> None:
-        from wtforms.validators import ValidationError
-
-        if field.data is not None and field.data < 0:
-            raise ValidationError(_l("A price cannot be negative."))
+def not_negative(form, field) -> None:
+    if field.data is not None and field.data < 0:
+        raise ValidationError(_l("A price cannot be negative."))
 
 
 def _position_field() -> IntegerField:
@@ -137,11 +131,11 @@ class TierForm(PortalForm):
     )
     client_price = MoneyField(
         _l("Client price per word"),
-        validators=[InputRequired(message=_l("Give the client price per word.")), NotNegative()],
+        validators=[InputRequired(message=_l("Give the client price per word.")), not_negative],
     )
     writer_pay = MoneyField(
         _l("Writer pay per word"),
-        validators=[InputRequired(message=_l("Give the writer pay per word.")), NotNegative()],
+        validators=[InputRequired(message=_l("Give the writer pay per word.")), not_negative],
     )
     included_revisions = IntegerField(
         _l("Included revision rounds"),
@@ -168,15 +162,11 @@ class TierForm(PortalForm):
                                    default=False)
 
     def fill_from(self, tier) -> None:
-        self.name.data = tier.name
-        self.description.data = tier.description
+        for name in ("name", "description", "included_revisions", "min_lead_hours", "position",
+                     "active", "requires_review"):
+            getattr(self, name).data = getattr(tier, name)
         self.client_price.data = to_major(tier.client_price_per_word)
         self.writer_pay.data = to_major(tier.writer_pay_per_word)
-        self.included_revisions.data = tier.included_revisions
-        self.min_lead_hours.data = tier.min_lead_hours
-        self.position.data = tier.position
-        self.active.data = tier.active
-        self.requires_review.data = tier.requires_review
 
     def values(self) -> TierValues:
         return TierValues(
@@ -240,6 +230,14 @@ def writer_text(writer) -> str:
     return f"{writer.display_name} <{writer.email}>"
 
 
+def _wanted(text: str) -> tuple[str, str]:
+    """`text` with its spaces folded, and what it looks for: the address in "Name <address>",
+    else the whole of it."""
+    typed = " ".join(text.split())
+    bracketed = _ADDRESS_IN_BRACKETS.search(typed)
+    return typed, bracketed.group(1) if bracketed else typed
+
+
 def pick_writer(text: str, candidates, *, by_address: bool = False) -> WriterCandidate:
     """The one writer among `candidates` (rows with id, display_name, email) that `text`
     means: the address in "Name <address>" or typed alone; else the one whose name is `text`
@@ -247,9 +245,8 @@ def pick_writer(text: str, candidates, *, by_address: bool = False) -> WriterCan
     ValidationError, naming a few of them, when none or several match. `by_address`: only the
     address chooses (what acts on the writer: names are theirs to choose, and need not be
     unique); a name that matches gives the address to confirm with instead."""
-    typed = " ".join(text.split())
-    bracketed = _ADDRESS_IN_BRACKETS.search(typed)
-    wanted = (bracketed.group(1) if bracketed else typed).casefold()
+    typed, wanted = _wanted(text)
+    wanted = wanted.casefold()
     rows = [WriterCandidate(row.id, row.display_name, row.email) for row in candidates]
     by_email = [r for r in rows if r.email.casefold() == wanted]
     if len(by_email) == 1:
@@ -276,9 +273,7 @@ def active_writers_matching(text: str) -> list[sa.Row]:
     """The active writers whose name or address holds `text` (or the address in
     "Name <address>"), those named exactly first: one statement, a few rows at most, however
     many writers the agency has."""
-    typed = " ".join(text.split())
-    bracketed = _ADDRESS_IN_BRACKETS.search(typed)
-    wanted = (bracketed.group(1) if bracketed else typed).lower()
+    wanted = _wanted(text)[1].lower()
     exact = sa.or_(sa.func.lower(User.email) == wanted,
                    sa.func.lower(User.display_name) == wanted)
     return list(db.session.execute(
@@ -336,17 +331,21 @@ class WriterSkillsForm(PortalForm):
     tiers = CheckboxesField(_l("Tiers"), choices=[], coerce=int, validate_choice=True)
 
 
+def _timeline_note_field() -> TextAreaField:
+    return TextAreaField(
+        _l("Note for the timeline (optional)"),
+        validators=[Optional(), Length(max=500, message=_l("At most 500 characters."))],
+        render_kw={"rows": 2},
+    )
+
+
 # The order page shows several forms: each tool has its own prefix, so names and ids differ.
 class AssignForm(PortalForm):
     PREFIX = "assign"
 
     writer = WriterField(_l("Writer"), by_address=True, validators=[
         DataRequired(message=_l("Type the name or the email address of the writer."))])
-    note = TextAreaField(
-        _l("Note for the timeline (optional)"),
-        validators=[Optional(), Length(max=500, message=_l("At most 500 characters."))],
-        render_kw={"rows": 2},
-    )
+    note = _timeline_note_field()
     # Reassignments only; unchecked (the default) sets the unfinished text aside, as a
     # release does (orders.service.set_aside_draft).
     pass_draft = BooleanField(_l("Pass the current writer's unfinished text on to the new writer"),
@@ -361,11 +360,7 @@ class ExtendDeadlineForm(PortalForm):
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
         validators=[InputRequired(message=_l("Give the new deadline.")), PlausibleDateTime()],
     )
-    note = TextAreaField(
-        _l("Note for the timeline (optional)"),
-        validators=[Optional(), Length(max=500, message=_l("At most 500 characters."))],
-        render_kw={"rows": 2},
-    )
+    note = _timeline_note_field()
 
 
 class ReferenceTextsForm(PortalForm):
@@ -383,11 +378,7 @@ class ReferenceTextsForm(PortalForm):
 class GrantRevisionForm(PortalForm):
     PREFIX = "revision"
 
-    note = TextAreaField(
-        _l("Note for the timeline (optional)"),
-        validators=[Optional(), Length(max=500, message=_l("At most 500 characters."))],
-        render_kw={"rows": 2},
-    )
+    note = _timeline_note_field()
 
 
 SORT_LABELS = {
@@ -442,15 +433,11 @@ class DashboardFilterForm(PortalForm):
             SelectChoice(code, name)
             for code, name in current_app.config["ORDER_LANGUAGES"].items()]
 
-    @staticmethod
-    def _id(value) -> int | None:
-        return db_int(value)
-
     def writer_filter(self) -> int | None:
         """The writer typed in the field (its error set when none or several match: then no
         writer filter), else the one of a link (writer_id), else None."""
         if not (self.writer.data or "").strip():
-            return self._id(self.writer_id.data)
+            return db_int(self.writer_id.data)
         try:
             self.writer.pre_validate(self)
         except ValidationError as error:
@@ -468,8 +455,8 @@ class DashboardFilterForm(PortalForm):
             sort=self.sort.data if self.sort.data in SORTS else "newest",
             language=self.language.data
             if self.language.data in current_app.config["ORDER_LANGUAGES"] else "",
-            tier_id=self._id(self.tier_id.data),
-            content_type_id=self._id(self.content_type_id.data),
+            tier_id=db_int(self.tier_id.data),
+            content_type_id=db_int(self.content_type_id.data),
             writer_id=self.writer_filter(),
             overdue=bool(self.overdue.data),
         )

@@ -11,7 +11,7 @@ change here never touches an order already placed.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import sqlalchemy as sa
 from flask import current_app
@@ -22,6 +22,7 @@ from portal.accounts.models import Role, User
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db
 from portal.orders.models import ContentType, Tier, WriterLanguage, writer_tiers
+from portal.orders.service import require_manager
 
 MAX_REVISIONS = 10
 MIN_LEAD_HOURS = 1
@@ -56,9 +57,11 @@ class ContentTypeValues:
     active: bool = True
 
 
-def _require_manager(actor: User) -> None:
-    if actor.role is not Role.MANAGER or not actor.active:
-        raise NotAllowed(_("Only managers can do this."))
+def _write(row: Tier | ContentType, values: TierValues | ContentTypeValues) -> None:
+    """Copy every value onto the tier or content type, its texts (names, description) trimmed."""
+    for field in fields(values):
+        value = getattr(values, field.name)
+        setattr(row, field.name, value.strip() if isinstance(value, str) else value)
 
 
 def _flush_unique(message: str, field: str) -> None:
@@ -102,27 +105,15 @@ def _check_tier(values: TierValues, tier: Tier | None) -> None:
                          low=MIN_LEAD_HOURS, high=MAX_LEAD_HOURS), field="min_lead_hours")
 
 
-def _write_tier(tier: Tier, values: TierValues) -> None:
-    tier.name = values.name.strip()
-    tier.description = values.description.strip()
-    tier.client_price_per_word = values.client_price_per_word
-    tier.writer_pay_per_word = values.writer_pay_per_word
-    tier.included_revisions = values.included_revisions
-    tier.min_lead_hours = values.min_lead_hours
-    tier.position = values.position
-    tier.active = values.active
-    tier.requires_review = values.requires_review
-
-
 def create_tier(manager: User, values: TierValues) -> Tier:
     """Add a quality tier. Names are unique (whatever the case); the client price is above
     zero and the writer pay per word never exceeds it; revisions 0 to 10; lead time 1 to 720
     hours. Raises Conflict naming the field at fault, NotAllowed for anyone but an active
     manager."""
-    _require_manager(manager)
+    require_manager(manager)
     _check_tier(values, None)
     tier = Tier()
-    _write_tier(tier, values)
+    _write(tier, values)
     db.session.add(tier)
     _flush_unique(_("A tier named “%(name)s” already exists.", name=tier.name), "name")
     return tier
@@ -131,9 +122,9 @@ def create_tier(manager: User, values: TierValues) -> Tier:
 def update_tier(manager: User, tier: Tier, values: TierValues) -> None:
     """Change a tier under the rules of `create_tier`. Orders already submitted keep the
     prices, revisions and lead time frozen on them."""
-    _require_manager(manager)
+    require_manager(manager)
     _check_tier(values, tier)
-    _write_tier(tier, values)
+    _write(tier, values)
     _flush_unique(_("A tier named “%(name)s” already exists.", name=tier.name), "name")
 
 
@@ -157,20 +148,13 @@ def _check_content_type(values: ContentTypeValues, content_type: ContentType | N
                        field="name_fr")
 
 
-def _write_content_type(content_type: ContentType, values: ContentTypeValues) -> None:
-    content_type.name_fr = values.name_fr.strip()
-    content_type.name_en = values.name_en.strip()
-    content_type.position = values.position
-    content_type.active = values.active
-
-
 def create_content_type(manager: User, values: ContentTypeValues) -> ContentType:
     """Add a kind of content clients may order. The French name is unique (whatever the
     case). Raises Conflict naming the field at fault."""
-    _require_manager(manager)
+    require_manager(manager)
     _check_content_type(values, None)
     content_type = ContentType()
-    _write_content_type(content_type, values)
+    _write(content_type, values)
     db.session.add(content_type)
     _flush_unique(_("A content type named “%(name)s” already exists.",
                     name=content_type.name_fr), "name_fr")
@@ -181,9 +165,9 @@ def update_content_type(manager: User, content_type: ContentType,
                         values: ContentTypeValues) -> None:
     """Change a content type. A deactivated one leaves the brief form; orders that use it
     keep it."""
-    _require_manager(manager)
+    require_manager(manager)
     _check_content_type(values, content_type)
-    _write_content_type(content_type, values)
+    _write(content_type, values)
     _flush_unique(_("A content type named “%(name)s” already exists.",
                     name=content_type.name_fr), "name_fr")
 
@@ -212,7 +196,7 @@ def set_writer_skills(manager: User, writer: User, languages: Iterable[str],
     """Replace the languages and tiers `writer` may take from the pool. Languages come from
     ORDER_LANGUAGES, tiers must exist. Orders the writer already holds are not affected.
     Raises NotAllowed when the person is not a writer, Conflict for an unknown value."""
-    _require_manager(manager)
+    require_manager(manager)
     if writer.role is not Role.WRITER:
         raise NotAllowed(_("Only writers have languages and tiers."))
     wanted_languages = frozenset(languages)

@@ -28,16 +28,23 @@ class SignupForm(PortalForm):
     timezone = TimezoneField()
 
 
-class LoginForm(PortalForm):
-    email = email_field()
-    password = PasswordField(
-        _l("Password"),
+def known_password_field(label, empty_message, too_long_message) -> PasswordField:
+    """A password the person already has (to log in, to confirm who they are): required,
+    and refused past 1,024 characters with the message of a wrong password."""
+    return PasswordField(
+        label,
         validators=[
-            DataRequired(message=_l("Enter your password.")),
-            Length(max=1024, message=_l("Email or password is incorrect.")),
+            DataRequired(message=empty_message),
+            Length(max=1024, message=too_long_message),
         ],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+class LoginForm(PortalForm):
+    email = email_field()
+    password = known_password_field(_l("Password"), _l("Enter your password."),
+                                    _l("Email or password is incorrect."))
     remember = BooleanField(_l("Keep me signed in on this device"))
     next = HiddenField()
 
@@ -73,11 +80,6 @@ class LoginLinkForm(ActionForm):
 
 
 class ConfirmSignupForm(PortalForm):
-    password = PasswordField(
-        _l("The password you chose"),
-        validators=[
-            DataRequired(message=_l("Enter your password.")),
-            Length(max=1024, message=_l("This is not the password you chose when you signed up.")),
-        ],
-        render_kw={"autocomplete": "current-password"},
-    )
+    password = known_password_field(
+        _l("The password you chose"), _l("Enter your password."),
+        _l("This is not the password you chose when you signed up."))

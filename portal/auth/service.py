@@ -52,6 +52,13 @@ def _fingerprint(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:16]
 
 
+def _email(user: User, kind: str, key: str, subject, *, to: str | None = None,
+           **context) -> None:
+    """Queue an email about `user`'s account, in their language, to their address (or `to`)."""
+    queue_email(kind=kind, key=key, to=to or user.email, user_id=user.id, locale=user.locale,
+                subject=subject, user=user, **context)
+
+
 def check_new_password(password: str, *personal: str) -> None:
     problem = password_problem(password, personal)
     if problem:
@@ -118,18 +125,10 @@ def tell_owner_of_attempt(owner: User, what: str) -> None:
     if not owner.active:
         return
     hour = int(utcnow().timestamp()) // 3600
-    queue_email(
-        kind="address_in_use",
-        key=f"address-in-use:{owner.id}:{hour}",
-        to=owner.email,
-        user_id=owner.id,
-        locale=owner.locale,
-        subject=_l("Someone tried to use your address"),
-        user=owner,
-        what=what,
-        login_link=external_url("auth.login"),
-        reset_link=external_url("auth.forgot_password"),
-    )
+    _email(owner, "address_in_use", f"address-in-use:{owner.id}:{hour}",
+           _l("Someone tried to use your address"), what=what,
+           login_link=external_url("auth.login"),
+           reset_link=external_url("auth.forgot_password"))
 
 
 def pending_signup_for(token: str) -> PendingSignup:
@@ -194,18 +193,11 @@ def send_confirmation(user: User) -> None:
             tell_owner_of_attempt(owner, "change")
             return
     token = make_token("confirm", {"uid": user.id, "email": address})
-    queue_email(
-        kind="confirm_email",
-        key=f"confirm:{user.id}:{_fingerprint(token)}",
-        to=address,
-        user_id=user.id,
-        locale=user.locale,
-        subject=_l("Confirm your email address"),
-        user=user,
-        link=external_url("auth.confirm", token=token),
-        hours=int(current_app.config["CONFIRM_EMAIL_MAX_AGE"].total_seconds() // 3600),
-        is_change=user.waiting_email is not None,
-    )
+    _email(user, "confirm_email", f"confirm:{user.id}:{_fingerprint(token)}",
+           _l("Confirm your email address"), to=address,
+           link=external_url("auth.confirm", token=token),
+           hours=int(current_app.config["CONFIRM_EMAIL_MAX_AGE"].total_seconds() // 3600),
+           is_change=user.waiting_email is not None)
 
 
 def _confirmation_target(token: str) -> tuple[User, str]:
@@ -256,16 +248,8 @@ def confirm_email(token: str) -> User:
             db.session.flush()
     except sa.exc.IntegrityError:
         raise taken from None
-    queue_email(
-        kind="email_changed",
-        key=f"email-changed:{user.id}:{_fingerprint(token)}",
-        to=previous,
-        user_id=user.id,
-        locale=user.locale,
-        subject=_l("Your email address was changed"),
-        user=user,
-        new_email=email,
-    )
+    _email(user, "email_changed", f"email-changed:{user.id}:{_fingerprint(token)}",
+           _l("Your email address was changed"), to=previous, new_email=email)
     return user
 
 
@@ -310,17 +294,9 @@ def email_login_link(email: str, password: str) -> None:
         raise NotAllowed(_("Email or password is incorrect."))
     token = make_token("login", {"uid": user.id, "fp": _login_fingerprint(user)})
     minute = int(utcnow().timestamp()) // 60
-    queue_email(
-        kind="login_link",
-        key=f"login-link:{user.id}:{minute}",
-        to=user.email,
-        user_id=user.id,
-        locale=user.locale,
-        subject=_l("Your link to log in"),
-        user=user,
-        link=external_url("auth.login_link", token=token),
-        minutes=int(current_app.config["LOGIN_LINK_MAX_AGE"].total_seconds() // 60),
-    )
+    _email(user, "login_link", f"login-link:{user.id}:{minute}", _l("Your link to log in"),
+           link=external_url("auth.login_link", token=token),
+           minutes=int(current_app.config["LOGIN_LINK_MAX_AGE"].total_seconds() // 60))
     security_log.record("login_link_sent", user_id=user.id)
 
 
@@ -369,17 +345,9 @@ def request_password_reset(email: str) -> None:
         return
     security_log.record("password_reset_requested", user_id=user.id, sent=True)
     token = make_token("reset", {"uid": user.id, "pw": _fingerprint(user.password_hash)})
-    queue_email(
-        kind="reset_password",
-        key=f"reset:{user.id}:{_fingerprint(token)}",
-        to=user.email,
-        user_id=user.id,
-        locale=user.locale,
-        subject=_l("Reset your password"),
-        user=user,
-        link=external_url("auth.reset_password", token=token),
-        minutes=int(current_app.config["RESET_PASSWORD_MAX_AGE"].total_seconds() // 60),
-    )
+    _email(user, "reset_password", f"reset:{user.id}:{_fingerprint(token)}",
+           _l("Reset your password"), link=external_url("auth.reset_password", token=token),
+           minutes=int(current_app.config["RESET_PASSWORD_MAX_AGE"].total_seconds() // 60))
 
 
 def user_for_reset(token: str) -> User:

@@ -10,22 +10,20 @@ from portal.extensions import db
 billing_cli = AppGroup("billing", help="Monthly invoices of postpaid companies, ledger checks.")
 
 
-def run_billing_jobs() -> None:
-    """Issue the monthly invoices that are due (each committed with its email)."""
+def run_billing_jobs() -> int:
+    """Issue the monthly invoices that are due (each committed with its email); returns how
+    many."""
     from portal.billing.invoices import invoice_postpaid_months
 
-    invoice_postpaid_months()
+    issued = invoice_postpaid_months()
     db.session.commit()
+    return issued
 
 
 @billing_cli.command("invoice-months")
 def invoice_months_command() -> None:
     """Issue last month's invoice of every postpaid company that has none yet."""
-    from portal.billing.invoices import invoice_postpaid_months
-
-    issued = invoice_postpaid_months()
-    db.session.commit()
-    click.echo(f"monthly invoices issued: {issued}")
+    click.echo(f"monthly invoices issued: {run_billing_jobs()}")
 
 
 @billing_cli.command("check")

@@ -51,16 +51,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import User
-from portal.extensions import UTCDateTime, db, utcnow
+from portal.extensions import UTCDateTime, db, foreign_key, string_enum, utcnow
 
 if TYPE_CHECKING:
     from portal.orders.models import Order
-
-
-def _enum(kind: type[enum.Enum], name: str, length: int = 20) -> sa.Enum:
-    return sa.Enum(kind, name=name, native_enum=False, length=length,
-                   values_callable=lambda items: [i.value for i in items],
-                   validate_strings=True)
 
 
 Money = sa.BigInteger
@@ -104,7 +98,7 @@ class Company(db.Model):
     locale: Mapped[str] = mapped_column(sa.String(8), default="fr")  # of its documents
     currency: Mapped[str] = mapped_column(sa.String(3))
     billing_mode: Mapped[BillingMode] = mapped_column(
-        _enum(BillingMode, "billing_mode"), default=BillingMode.PREPAID)
+        string_enum(BillingMode, "billing_mode"), default=BillingMode.PREPAID)
     credit_limit: Mapped[int] = mapped_column(Money, default=0, server_default=sa.text("0"))
     # The sums of the ledger, kept with each entry (see the module's docstring).
     balance: Mapped[int] = mapped_column(Money, default=0, server_default=sa.text("0"))
@@ -131,12 +125,10 @@ class CompanyMember(db.Model):
 
     __tablename__ = "company_members"
 
-    company_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, unique=True)
-    role: Mapped[MemberRole] = mapped_column(_enum(MemberRole, "member_role"),
-                                             default=MemberRole.OWNER)
+    company_id: Mapped[int] = foreign_key("companies.id", "CASCADE", primary_key=True)
+    user_id: Mapped[int] = foreign_key("users.id", "CASCADE", primary_key=True, unique=True)
+    role: Mapped[MemberRole] = mapped_column(string_enum(MemberRole, "member_role"),
+                                                    default=MemberRole.OWNER)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     company: Mapped[Company] = relationship()
@@ -175,18 +167,15 @@ class LedgerEntry(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="RESTRICT"))
-    kind: Mapped[EntryKind] = mapped_column(_enum(EntryKind, "entry_kind"))
+    company_id: Mapped[int] = foreign_key("companies.id", "RESTRICT")
+    kind: Mapped[EntryKind] = mapped_column(string_enum(EntryKind, "entry_kind"))
     amount: Mapped[int] = mapped_column(Money, default=0)  # on the balance
     held: Mapped[int] = mapped_column(Money, default=0)  # on what is reserved
     currency: Mapped[str] = mapped_column(sa.String(3))
-    order_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("orders.id", ondelete="RESTRICT"), index=True)
-    payment_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("payments.id", ondelete="RESTRICT"), index=True)
-    credit_note_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("credit_notes.id", ondelete="RESTRICT"), index=True)
-    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    order_id: Mapped[int | None] = foreign_key("orders.id", "RESTRICT", index=True)
+    payment_id: Mapped[int | None] = foreign_key("payments.id", "RESTRICT", index=True)
+    credit_note_id: Mapped[int | None] = foreign_key("credit_notes.id", "RESTRICT", index=True)
+    actor_id: Mapped[int | None] = foreign_key("users.id", "SET NULL")
     note: Mapped[str] = mapped_column(sa.Text, default="")
     # What the entry is about, once: "hold:order:12", "topup:payment:7"…
     key: Mapped[str] = mapped_column(sa.String(120), unique=True)
@@ -240,13 +229,12 @@ class Proforma(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(sa.String(20), unique=True)
-    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="RESTRICT"))
+    company_id: Mapped[int] = foreign_key("companies.id", "RESTRICT")
     amount: Mapped[int] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(sa.String(3))
-    status: Mapped[ProformaStatus] = mapped_column(_enum(ProformaStatus, "proforma_status"),
-                                                   default=ProformaStatus.OPEN)
-    created_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[ProformaStatus] = mapped_column(string_enum(ProformaStatus, "proforma_status"),
+                                                          default=ProformaStatus.OPEN)
+    created_by_id: Mapped[int | None] = foreign_key("users.id", "SET NULL")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -305,26 +293,22 @@ class Payment(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="RESTRICT"))
-    proforma_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("proformas.id", ondelete="RESTRICT"), index=True)
-    invoice_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("invoices.id", ondelete="RESTRICT"), index=True)
+    company_id: Mapped[int] = foreign_key("companies.id", "RESTRICT")
+    proforma_id: Mapped[int | None] = foreign_key("proformas.id", "RESTRICT", index=True)
+    invoice_id: Mapped[int | None] = foreign_key("invoices.id", "RESTRICT", index=True)
     amount: Mapped[int] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(sa.String(3))
-    method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"))
+    method: Mapped[PaymentMethod] = mapped_column(string_enum(PaymentMethod, "payment_method"))
     reference: Mapped[str] = mapped_column(sa.String(100))
     # The reference as compared: upper case, without spaces or dashes.
     reference_key: Mapped[str] = mapped_column(sa.String(100))
-    status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus, "payment_status"),
-                                                  default=PaymentStatus.DECLARED)
+    status: Mapped[PaymentStatus] = mapped_column(string_enum(PaymentStatus, "payment_status"),
+                                                         default=PaymentStatus.DECLARED)
     proof_name: Mapped[str | None] = mapped_column(sa.String(255))
     proof_stored_name: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     proof_media_type: Mapped[str | None] = mapped_column(sa.String(100))
-    declared_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"))
-    decided_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    declared_by_id: Mapped[int | None] = foreign_key("users.id", "SET NULL")
+    decided_by_id: Mapped[int | None] = foreign_key("users.id", "SET NULL")
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reject_reason: Mapped[str] = mapped_column(sa.Text, default="")
     # The provider's own id of the transaction (FedaPay): a webhook delivered twice finds it.
@@ -367,8 +351,8 @@ class Invoice(db.Model):
     number: Mapped[str] = mapped_column(sa.String(20), unique=True)
     year: Mapped[int]
     sequence: Mapped[int]
-    kind: Mapped[InvoiceKind] = mapped_column(_enum(InvoiceKind, "invoice_kind"))
-    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="RESTRICT"))
+    kind: Mapped[InvoiceKind] = mapped_column(string_enum(InvoiceKind, "invoice_kind"))
+    company_id: Mapped[int] = foreign_key("companies.id", "RESTRICT")
     currency: Mapped[str] = mapped_column(sa.String(3))
     locale: Mapped[str] = mapped_column(sa.String(8))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -382,12 +366,9 @@ class Invoice(db.Model):
     # Settled at issue from the prepaid balance (or by the payment of a deposit).
     paid_at_issue: Mapped[int] = mapped_column(Money, default=0)
     # A deposit invoice: the proforma whose payment it acknowledges.
-    proforma_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("proformas.id", ondelete="RESTRICT"), index=True)
-    document_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("documents.id", ondelete="RESTRICT"))
-    created_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    proforma_id: Mapped[int | None] = foreign_key("proformas.id", "RESTRICT", index=True)
+    document_id: Mapped[int | None] = foreign_key("documents.id", "RESTRICT")
+    created_by_id: Mapped[int | None] = foreign_key("users.id", "SET NULL")
     # What moves after issue (never the document): payments received, credit notes issued.
     paid: Mapped[int] = mapped_column(Money, default=0)
     credited: Mapped[int] = mapped_column(Money, default=0)
@@ -410,10 +391,6 @@ class Invoice(db.Model):
         """What a credit note may still cancel of it."""
         return self.total - self.credited
 
-    @property
-    def is_settled(self) -> bool:
-        return self.due == 0
-
 
 class InvoiceLine(db.Model):
     """A line of an invoice: an order (reference, title, words, price per word, rush surcharge)
@@ -422,14 +399,11 @@ class InvoiceLine(db.Model):
     __tablename__ = "invoice_lines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    invoice_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("invoices.id", ondelete="RESTRICT"), index=True)
+    invoice_id: Mapped[int] = foreign_key("invoices.id", "RESTRICT", index=True)
     position: Mapped[int]
-    order_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("orders.id", ondelete="RESTRICT"), index=True)
+    order_id: Mapped[int | None] = foreign_key("orders.id", "RESTRICT", index=True)
     # The capture it bills: a capture is invoiced once.
-    entry_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("ledger_entries.id", ondelete="RESTRICT"), unique=True)
+    entry_id: Mapped[int | None] = foreign_key("ledger_entries.id", "RESTRICT", unique=True)
     reference: Mapped[str] = mapped_column(sa.String(40), default="")
     description: Mapped[str] = mapped_column(sa.String(300))
     words: Mapped[int | None]
@@ -455,9 +429,8 @@ class CreditNote(db.Model):
     number: Mapped[str] = mapped_column(sa.String(20), unique=True)
     year: Mapped[int]
     sequence: Mapped[int]
-    invoice_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("invoices.id", ondelete="RESTRICT"), index=True)
-    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="RESTRICT"))
+    invoice_id: Mapped[int] = foreign_key("invoices.id", "RESTRICT", index=True)
+    company_id: Mapped[int] = foreign_key("companies.id", "RESTRICT")
     currency: Mapped[str] = mapped_column(sa.String(3))
     locale: Mapped[str] = mapped_column(sa.String(8))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -471,10 +444,8 @@ class CreditNote(db.Model):
     # Of the total: what no longer has to be paid, and what goes back to the balance.
     cancels_due: Mapped[int] = mapped_column(Money, default=0)
     refunded: Mapped[int] = mapped_column(Money, default=0)
-    document_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("documents.id", ondelete="RESTRICT"))
-    created_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    document_id: Mapped[int | None] = foreign_key("documents.id", "RESTRICT")
+    created_by_id: Mapped[int | None] = foreign_key("users.id", "SET NULL")
 
     invoice: Mapped[Invoice] = relationship()
     company: Mapped[Company] = relationship()
@@ -492,8 +463,7 @@ class PayoutBatch(db.Model):
     __tablename__ = "payout_batches"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    created_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = foreign_key("users.id", "SET NULL")
     note: Mapped[str] = mapped_column(sa.Text, default="")
     total: Mapped[int] = mapped_column(Money, default=0)
     currency: Mapped[str] = mapped_column(sa.String(3))
@@ -514,11 +484,11 @@ class Payout(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    batch_id: Mapped[int] = mapped_column(sa.ForeignKey("payout_batches.id", ondelete="RESTRICT"))
-    writer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
+    batch_id: Mapped[int] = foreign_key("payout_batches.id", "RESTRICT")
+    writer_id: Mapped[int] = foreign_key("users.id", "RESTRICT")
     amount: Mapped[int] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(sa.String(3))
-    method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"))
+    method: Mapped[PaymentMethod] = mapped_column(string_enum(PaymentMethod, "payment_method"))
     reference: Mapped[str] = mapped_column(sa.String(100), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -536,14 +506,12 @@ class WriterEarning(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    writer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
-    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id", ondelete="RESTRICT"),
-                                          unique=True)
+    writer_id: Mapped[int] = foreign_key("users.id", "RESTRICT")
+    order_id: Mapped[int] = foreign_key("orders.id", "RESTRICT", unique=True)
     amount: Mapped[int] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(sa.String(3))
     earned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    payout_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("payouts.id", ondelete="RESTRICT"))
+    payout_id: Mapped[int | None] = foreign_key("payouts.id", "RESTRICT")
 
     payout: Mapped[Payout | None] = relationship()
     order: Mapped[Order] = relationship("Order")

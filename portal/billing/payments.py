@@ -92,19 +92,19 @@ def request_topup(client: User, amount: int) -> Proforma:
 
 def proforma_for(user: User, proforma_id: int) -> Proforma:
     """The proforma if `user` may see it (its company's people, managers); else 404."""
-    proforma = db.get_or_404(Proforma, proforma_id)
-    if not (user.role is Role.MANAGER or is_member(user, proforma.company_id)):
-        security_log.access_refused("proforma", proforma_id=proforma_id)
-        abort(404)
-    return proforma
+    return _visible_to(user, Proforma, proforma_id, "proforma")
 
 
 def payment_for(user: User, payment_id: int) -> Payment:
-    payment = db.get_or_404(Payment, payment_id)
-    if not (user.role is Role.MANAGER or is_member(user, payment.company_id)):
-        security_log.access_refused("payment", payment_id=payment_id)
+    return _visible_to(user, Payment, payment_id, "payment")
+
+
+def _visible_to(user: User, model, row_id: int, what: str):
+    row = db.get_or_404(model, row_id)
+    if not (user.role is Role.MANAGER or is_member(user, row.company_id)):
+        security_log.access_refused(what, **{f"{what}_id": row_id})
         abort(404)
-    return payment
+    return row
 
 
 # --- declaring ----------------------------------------------------------------------------------
@@ -140,15 +140,19 @@ def _check_declaration(declaration: Declaration) -> str:
     return key
 
 
+def _check_open_proforma(client: User, proforma: Proforma) -> None:
+    if not is_member(client, proforma.company_id):
+        raise NotAllowed(_("This proforma belongs to another company."))
+    if proforma.status is not ProformaStatus.OPEN:
+        raise Conflict(_("This proforma is already paid or cancelled."))
+
+
 def declare_for_proforma(client: User, proforma: Proforma,
                          declaration: Declaration) -> Payment:
     """The client says the proforma was paid. Raises NotAllowed for another company's
     proforma, Conflict when it is no longer open, or for a method, reference (empty or already
     used) or amount refused; nothing is then stored."""
-    if not is_member(client, proforma.company_id):
-        raise NotAllowed(_("This proforma belongs to another company."))
-    if proforma.status is not ProformaStatus.OPEN:
-        raise Conflict(_("This proforma is already paid or cancelled."))
+    _check_open_proforma(client, proforma)
     return _declare(client, proforma.company_id, declaration, proforma_id=proforma.id)
 
 
@@ -271,10 +275,7 @@ def start_checkout(client: User, proforma: Proforma, return_url: str) -> str:
     provider = providers.provider()
     if provider is None:
         raise NotAllowed(_("Online payment is not offered."))
-    if not is_member(client, proforma.company_id):
-        raise NotAllowed(_("This proforma belongs to another company."))
-    if proforma.status is not ProformaStatus.OPEN:
-        raise Conflict(_("This proforma is already paid or cancelled."))
+    _check_open_proforma(client, proforma)
     try:
         checkout = provider.start(
             amount=proforma.amount, currency=proforma.currency,
@@ -351,12 +352,6 @@ def awaiting_confirmation(limit: int = 100) -> list[Payment]:
 def amount_to_add(company: Company, price: int) -> int:
     """What the company must add for an order of `price` to go on."""
     return max(0, price - company.spendable)
-
-
-def company_payments(company_id: int, limit: int = 20) -> list[Payment]:
-    return list(db.session.scalars(
-        sa.select(Payment).where(Payment.company_id == company_id)
-        .order_by(Payment.created_at.desc(), Payment.id.desc()).limit(limit)))
 
 
 def deposit_invoice_of(proforma: Proforma) -> Invoice | None:

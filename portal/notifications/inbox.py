@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import User
-from portal.extensions import UTCDateTime, db, utcnow
+from portal.extensions import UTCDateTime, db, foreign_key, string_enum, utcnow
 
 
 class NotificationKind(enum.StrEnum):
@@ -42,12 +42,6 @@ MODE_LABELS = {
 }
 
 
-def _enum(kind, name):
-    return sa.Enum(kind, name=name, native_enum=False, length=20,
-                   values_callable=lambda items: [i.value for i in items],
-                   validate_strings=True)
-
-
 class Notification(db.Model):
     """One thing that happened that concerns one person: shown in the bell, and emailed at once,
     in a burst, in the digest or never, as the person chose."""
@@ -62,20 +56,17 @@ class Notification(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
-    order_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True
-    )
-    message_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("messages.id", ondelete="CASCADE")
-    )
-    kind: Mapped[NotificationKind] = mapped_column(_enum(NotificationKind, "notification_kind"))
+    user_id: Mapped[int] = foreign_key("users.id", "CASCADE")
+    order_id: Mapped[int | None] = foreign_key("orders.id", "CASCADE", index=True)
+    message_id: Mapped[int | None] = foreign_key("messages.id", "CASCADE")
+    kind: Mapped[NotificationKind] = mapped_column(
+        string_enum(NotificationKind, "notification_kind"))
     # What happened, as a key the page and the emails translate (e.g. "order.delivered").
     event: Mapped[str] = mapped_column(sa.String(60))
     # Values the translated text needs (title, names, rating…), kept as they were then.
     params: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     # How it is emailed, decided when it is created from the person's preference then.
-    email_mode: Mapped[EmailMode] = mapped_column(_enum(EmailMode, "email_mode"))
+    email_mode: Mapped[EmailMode] = mapped_column(string_enum(EmailMode, "email_mode"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set when an email (immediate, burst or digest) carried it; never set for mode "never".
@@ -89,10 +80,8 @@ class NotificationPreference(db.Model):
 
     __tablename__ = "notification_preferences"
 
-    user_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
+    user_id: Mapped[int] = foreign_key("users.id", "CASCADE", primary_key=True)
     kind: Mapped[NotificationKind] = mapped_column(
-        _enum(NotificationKind, "notification_kind"), primary_key=True
+        string_enum(NotificationKind, "notification_kind"), primary_key=True
     )
-    mode: Mapped[EmailMode] = mapped_column(_enum(EmailMode, "email_mode"))
+    mode: Mapped[EmailMode] = mapped_column(string_enum(EmailMode, "email_mode"))

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import UTCDateTime, db, utcnow
+from portal.extensions import UTCDateTime, db, foreign_key, string_enum, utcnow
 
 
 class OutboxStatus(enum.StrEnum):
@@ -29,9 +29,7 @@ class OutboxEmail(db.Model):
     idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
     kind: Mapped[str] = mapped_column(sa.String(60))
     recipient: Mapped[str] = mapped_column(sa.String(254))
-    recipient_user_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
+    recipient_user_id: Mapped[int | None] = foreign_key("users.id", "SET NULL", index=True)
     subject: Mapped[str] = mapped_column(sa.String(300))
     text_body: Mapped[str] = mapped_column(sa.Text)
     html_body: Mapped[str] = mapped_column(sa.Text)
@@ -39,19 +37,9 @@ class OutboxEmail(db.Model):
     # Replies to notification emails go to the inbound server, signed for one order and person.
     reply_to: Mapped[str | None] = mapped_column(sa.String(300))
     # A stored document sent as an attachment (an invoice's PDF, portal.billing).
-    document_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("documents.id", ondelete="RESTRICT"))
-    status: Mapped[OutboxStatus] = mapped_column(
-        sa.Enum(
-            OutboxStatus,
-            name="outbox_status",
-            native_enum=False,
-            length=20,
-            values_callable=lambda items: [i.value for i in items],
-            validate_strings=True,
-        ),
-        default=OutboxStatus.PENDING,
-    )
+    document_id: Mapped[int | None] = foreign_key("documents.id", "RESTRICT")
+    status: Mapped[OutboxStatus] = mapped_column(string_enum(OutboxStatus, "outbox_status"),
+                                                 default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

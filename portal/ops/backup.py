@@ -47,7 +47,7 @@ import tarfile
 import tempfile
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -90,11 +90,7 @@ class Manifest:
     format: str = FORMAT
 
     def to_json(self) -> bytes:
-        return json.dumps({
-            "format": self.format, "created_at": self.created_at, "dialect": self.dialect,
-            "revision": self.revision, "tables": self.tables, "database": self.database,
-            "files": self.files,
-        }, indent=2, sort_keys=True).encode()
+        return json.dumps(asdict(self), indent=2, sort_keys=True).encode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> Manifest:
@@ -161,19 +157,19 @@ def holds_rows(connection: sa.Connection) -> list[str]:
                 sa.select(sa.literal(1)).select_from(sa.table(name)).limit(1)) is not None]
 
 
-def known_revisions() -> set[str]:
-    """Every revision of this code's migrations."""
+def _migrations():
     from alembic.script import ScriptDirectory
 
-    config = current_app.extensions["migrate"].migrate.get_config()
-    return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+    return ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+
+
+def known_revisions() -> set[str]:
+    """Every revision of this code's migrations."""
+    return {script.revision for script in _migrations().walk_revisions()}
 
 
 def head_revision() -> str:
-    from alembic.script import ScriptDirectory
-
-    config = current_app.extensions["migrate"].migrate.get_config()
-    return ScriptDirectory.from_config(config).get_current_head()
+    return _migrations().get_current_head()
 
 
 # --- the upload storage ---------------------------------------------------------------------
@@ -318,10 +314,17 @@ def _dump_sqlite(dump: Path) -> tuple[str | None, dict[str, int]]:
     finally:
         source.close()
         target.close()
-    engine = sa.create_engine(f"sqlite:///{dump}", poolclass=sa.pool.NullPool)
+    with _connected(f"sqlite:///{dump}") as connection:
+        return revision_of(connection), count_rows(connection)
+
+
+@contextlib.contextmanager
+def _connected(url: str | sa.URL) -> Iterator[sa.Connection]:
+    """A connection to another database than the portal's (a copy, a restore), closed after."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as connection:
-            return revision_of(connection), count_rows(connection)
+            yield connection
     finally:
         engine.dispose()
 
@@ -341,12 +344,8 @@ def _pg_environment(url: sa.URL) -> tuple[list[str], dict[str, str]]:
     if url.password:
         environment["PGPASSWORD"] = str(url.password)
     arguments = [f"--dbname={url.database}"]
-    if url.host:
-        arguments.append(f"--host={url.host}")
-    if url.port:
-        arguments.append(f"--port={url.port}")
-    if url.username:
-        arguments.append(f"--username={url.username}")
+    arguments += [f"--{name}={value}" for name, value in
+                  (("host", url.host), ("port", url.port), ("username", url.username)) if value]
     return arguments, environment
 
 
@@ -551,12 +550,8 @@ def _migrate(url: str) -> None:
 
 
 def _restore_sqlite(dump: Path, manifest: Manifest) -> None:
-    engine = sa.create_engine(f"sqlite:///{dump}", poolclass=sa.pool.NullPool)
-    try:
-        with engine.connect() as connection:
-            _check_counts(connection, manifest)
-    finally:
-        engine.dispose()
+    with _connected(f"sqlite:///{dump}") as connection:
+        _check_counts(connection, manifest)
     _migrate(f"sqlite:///{dump}")
     target = _sqlite_path()
     db.session.remove()
@@ -588,12 +583,8 @@ def _restore_postgresql(dump: Path, manifest: Manifest) -> None:
         arguments, environment = _pg_environment(url.set(database=fresh))
         _run([pg_restore, "--no-owner", "--no-privileges", "--exit-on-error",
               "--single-transaction", *arguments, str(dump)], environment, "pg_restore")
-        fresh_engine = sa.create_engine(url.set(database=fresh), poolclass=sa.pool.NullPool)
-        try:
-            with fresh_engine.connect() as connection:
-                _check_counts(connection, manifest)
-        finally:
-            fresh_engine.dispose()
+        with _connected(url.set(database=fresh)) as connection:
+            _check_counts(connection, manifest)
         _migrate(url.set(database=fresh).render_as_string(hide_password=False))
         db.session.remove()
         db.engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -10,8 +11,15 @@ from flask.cli import AppGroup, with_appcontext
 backup_cli = AppGroup("backup", help="Back up the database and files, restore, prune.")
 
 
-def _fail(error: Exception) -> None:
-    raise click.ClickException(str(error))
+@contextlib.contextmanager
+def _said_as_failure():
+    """A backup or storage error ends the command with its message (exit status 1)."""
+    from portal.ops.backup import BackupError
+
+    try:
+        yield
+    except (BackupError, OSError) as error:
+        raise click.ClickException(str(error)) from error
 
 
 @backup_cli.command("create")
@@ -19,13 +27,11 @@ def _fail(error: Exception) -> None:
               help="Then delete the archives the retention settings do not keep.")
 def create_command(prune: bool) -> None:
     """Write one archive (database, uploaded files, manifest) into BACKUP_DIR."""
-    from portal.ops.backup import BackupError, create_backup
+    from portal.ops.backup import create_backup
     from portal.ops.backup import prune as prune_archives
 
-    try:
+    with _said_as_failure():
         report = create_backup()
-    except (BackupError, OSError) as error:
-        _fail(error)
     manifest = report.manifest
     click.echo(f"{report.path} ({report.size} bytes): schema {manifest.revision}, "
                f"{len(manifest.tables)} tables, {sum(manifest.tables.values())} rows, "
@@ -41,12 +47,10 @@ def create_command(prune: bool) -> None:
 def restore_command(archive: Path, force: bool) -> None:
     """Check ARCHIVE, restore it into the database and upload storage, and migrate it to this
     version. Stop the web processes and workers first."""
-    from portal.ops.backup import BackupError, restore_backup
+    from portal.ops.backup import restore_backup
 
-    try:
+    with _said_as_failure():
         report = restore_backup(archive, force=force, echo=click.echo)
-    except (BackupError, OSError) as error:
-        _fail(error)
     click.echo(f"restored {archive.name}: schema {report.revision_before} -> "
                f"{report.revision_after}")
     for name, count in sorted(report.tables.items()):
@@ -58,12 +62,10 @@ def restore_command(archive: Path, force: bool) -> None:
 @click.argument("archive", type=click.Path(path_type=Path))
 def verify_command(archive: Path) -> None:
     """Read ARCHIVE to its end and check it against its manifest; changes nothing."""
-    from portal.ops.backup import BackupError, verify
+    from portal.ops.backup import verify
 
-    try:
+    with _said_as_failure():
         manifest = verify(archive)
-    except (BackupError, OSError) as error:
-        _fail(error)
     click.echo(f"{archive.name}: sound; schema {manifest.revision}, "
                f"{sum(manifest.tables.values())} rows, {len(manifest.files)} files")
 
@@ -86,17 +88,14 @@ def prune_command() -> None:
 def upgrade_command(backup: bool) -> None:
     """Back up, migrate the database to this version, recount the counters and check the
     ledger sums. Then restart the web processes and the workers."""
-    from portal.ops.backup import BackupError
     from portal.ops.upgrade import upgrade_portal
 
-    try:
+    with _said_as_failure():
         report = upgrade_portal(backup=backup, echo=click.echo)
-    except (BackupError, OSError) as error:
-        _fail(error)
     if report.ledger_disagreements:
-        _fail(RuntimeError(
+        raise click.ClickException(
             f"upgraded, but {len(report.ledger_disagreements)} company(ies) store a balance that "
             "differs from their ledger (listed above; `flask billing check` lists them again): "
             "the entries are the record, the stored sums are what orders spend from. Find out "
-            "why before the portal takes orders again."))
+            "why before the portal takes orders again.")
     click.echo("done: now restart the web processes and the workers")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -30,46 +29,40 @@ class Check:
     detail: str
 
 
-def oldest_waiting_email() -> datetime | None:
-    """When the oldest email still to be sent (pending or being sent) was queued."""
-    return db.session.scalar(
-        sa.select(sa.func.min(OutboxEmail.created_at)).where(OutboxEmail.status.in_(WAITING))
-    )
-
-
 def outbox_age_seconds() -> float:
-    oldest = oldest_waiting_email()
+    """How long ago the oldest email still to be sent (pending or being sent) was queued; 0
+    when none waits."""
+    oldest = db.session.scalar(
+        sa.select(sa.func.min(OutboxEmail.created_at)).where(OutboxEmail.status.in_(WAITING)))
     return max(0.0, (utcnow() - oldest).total_seconds()) if oldest else 0.0
 
 
 def readiness() -> list[Check]:
     """The three checks, each one run whatever the others gave. Never raises."""
     checks = []
+    database_up = True
     try:
         db.session.execute(sa.text("SELECT 1"))
-        checks.append(Check("database", True, "ok"))
-        database_up = True
     except sa.exc.SQLAlchemyError:
         log.warning("readiness: the database does not answer", exc_info=True)
         db.session.rollback()
-        checks.append(Check("database", False, "does not answer"))
         database_up = False
+    checks.append(Check("database", database_up, "ok" if database_up else "does not answer"))
     try:
         probe_storage()
         checks.append(Check("storage", True, "ok"))
     except OSError:
         log.warning("readiness: the upload storage failed its probe", exc_info=True)
         checks.append(Check("storage", False, "cannot write, read and delete a file"))
-    if not database_up:
+    try:
+        age = outbox_age_seconds() if database_up else None
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        age = None
+    if age is None:
         checks.append(Check("outbox", False, "unknown: the database does not answer"))
     else:
-        try:
-            age = outbox_age_seconds()
-        except sa.exc.SQLAlchemyError:
-            db.session.rollback()
-            checks.append(Check("outbox", False, "unknown: the database does not answer"))
-        else:
-            limit = current_app.config["READY_OUTBOX_MAX_AGE_SECONDS"]
-            checks.append(Check("outbox", age <= limit,
-                                f"oldest waiting email {int(age)} s old (limit {limit} s)"))
+        limit = current_app.config["READY_OUTBOX_MAX_AGE_SECONDS"]
+        checks.append(Check("outbox", age <= limit,
+                            f"oldest waiting email {int(age)} s old (limit {limit} s)"))
     return checks

@@ -169,10 +169,9 @@ def default_deadline(tier_id: int | None, now=None):
     """A week from now on the hour, or later when the tier needs more lead time."""
     now = (now or utcnow()).replace(minute=0, second=0, microsecond=0)
     tier = db.session.get(Tier, tier_id) if tier_id is not None else None
-    lead = DEFAULT_LEAD
-    if tier is not None and timedelta(hours=tier.min_lead_hours + 1) > lead:
-        lead = timedelta(hours=tier.min_lead_hours + 1)
-    return now + lead
+    if tier is None:
+        return now + DEFAULT_LEAD
+    return now + max(DEFAULT_LEAD, timedelta(hours=tier.min_lead_hours + 1))
 
 
 def order_again(client: User, order: Order) -> tuple[Order, list[str]]:
@@ -274,44 +273,19 @@ def delete_template(actor: User, template: BriefTemplate) -> None:
 # --- the agency's templates -------------------------------------------------------------------
 
 
-def _require_manager(actor: User) -> None:
-    if actor.role is not Role.MANAGER or not actor.active:
-        raise NotAllowed(_("Only managers can do this."))
-
-
 def _check_values(values: TemplateValues, template: BriefTemplate | None) -> str:
     name = _check_name(values.name, None, template)
     if db.session.get(ContentType, values.content_type_id) is None:
         raise Conflict(_("Choose a type of content from the list."), field="content_type_id")
     if values.tier_id is not None and db.session.get(Tier, values.tier_id) is None:
         raise Conflict(_("Choose a quality level from the list."), field="tier_id")
-    if values.language not in current_app.config["ORDER_LANGUAGES"]:
-        raise Conflict(_("Choose a language from the list."), field="language")
-    low, high = current_app.config["WORDS_MIN"], current_app.config["WORDS_MAX"]
-    if not (low <= values.words_min <= high and low <= values.words_max <= high):
-        raise Conflict(_("A word count is between %(low)d and %(high)d.", low=low, high=high),
-                       field="words_min")
-    if values.words_min > values.words_max:
-        raise Conflict(_("The minimum cannot be above the maximum."), field="words_min")
+    service.check_language_and_words(values)
     return name
 
 
 def _write(template: BriefTemplate, values: TemplateValues, name: str) -> None:
     template.name = name
-    template.content_type_id = values.content_type_id
-    template.title = values.title.strip()
-    template.language = values.language
-    template.words_min, template.words_max = values.words_min, values.words_max
-    template.tier_id = values.tier_id
-    template.tone = values.tone.strip()
-    template.audience = values.audience.strip()
-    template.primary_keyword = values.primary_keyword.strip()
-    template.secondary_keywords = "\n".join(k.strip() for k in values.secondary_keywords
-                                            if k.strip())
-    template.links_to_include = "\n".join(u.strip() for u in values.links_to_include
-                                          if u.strip())
-    template.reference_urls = "\n".join(u.strip() for u in values.reference_urls if u.strip())
-    template.instructions = values.instructions.strip()
+    service.write_brief_fields(template, values)
     template.published = values.published
 
 
@@ -319,7 +293,7 @@ def create_agency_template(manager: User, values: TemplateValues) -> BriefTempla
     """Add an agency template (published or not). Names are unique among the agency's
     templates (whatever the case). Raises Conflict naming the field at fault, NotAllowed for
     anyone but an active manager."""
-    _require_manager(manager)
+    service.require_manager(manager)
     name = _check_values(values, None)
     template = BriefTemplate(owner_id=None)
     _write(template, values, name)
@@ -331,7 +305,7 @@ def create_agency_template(manager: User, values: TemplateValues) -> BriefTempla
 def set_published(manager: User, template: BriefTemplate, published: bool) -> None:
     """Publish an agency template to every client, or withdraw it (orders started from it keep
     their brief). Raises NotAllowed for anyone but an active manager, or a client's template."""
-    _require_manager(manager)
+    service.require_manager(manager)
     if template.owner_id is not None:
         raise NotAllowed(_("A client's template is theirs alone."))
     template.published = published
@@ -342,7 +316,7 @@ def update_agency_template(manager: User, template: BriefTemplate,
                            values: TemplateValues) -> None:
     """Change an agency template (publishing or withdrawing it too); the rules of
     create_agency_template."""
-    _require_manager(manager)
+    service.require_manager(manager)
     if template.owner_id is not None:
         raise NotAllowed(_("A client's template is theirs alone."))
     name = _check_values(values, template)

@@ -44,6 +44,7 @@ from portal.forms import (
     web_address,
 )
 from portal.i18n import current_language, format_money, to_local, to_utc
+from portal.orders.brief_templates import BRIEF_FIELDS
 from portal.orders.models import REFERENCE_TEXTS_MAX, ContentType, Order, OrderStatus, Tier
 from portal.orders.service import Brief, previous_writers
 
@@ -55,31 +56,24 @@ MAX_URLS = 20
 # --- pieces -------------------------------------------------------------------------------
 
 
-class WordRange:
+def word_range(form, field) -> None:
     """A word count inside WORDS_MIN..WORDS_MAX of the configuration."""
+    low, high = current_app.config["WORDS_MIN"], current_app.config["WORDS_MAX"]
+    if field.data is not None and not low <= field.data <= high:
+        raise ValidationError(_("A word count is between %(low)d and %(high)d.",
+                                low=low, high=high))
 
-    def __call__(self, form, field) -> None:
-        low, high = current_app.config["WORDS_MIN"], current_app.config["WORDS_MAX"]
-        if field.data is not None and not low <= field.data <= high:
-            raise ValidationError(_("A word count is between %(low)d and %(high)d.",
-                                    low=low, high=high))
+
+def at_most(limit: int) -> Length:
+    return Length(max=limit, message=_l("At most %(max)d characters.", max=limit))
 
 
 def words_field(label) -> IntegerField:
     return IntegerField(
         label,
-        validators=[InputRequired(message=_l("Enter a number of words.")), WordRange()],
+        validators=[InputRequired(message=_l("Enter a number of words.")), word_range],
         invalid_value_message=_l("Enter a whole number of words, like 800."),
         render_kw={"inputmode": "numeric", "min": 100, "max": 20000, "step": 50},
-    )
-
-
-def deadline_field() -> DateTimeLocalField:
-    return DateTimeLocalField(
-        _l("Deadline"),
-        format=DATETIME_FORMATS,
-        validators=[InputRequired(message=_l("Choose a deadline.")), PlausibleDateTime()],
-        invalid_value_message=_l("Enter the deadline as a date and a time."),
     )
 
 
@@ -97,27 +91,23 @@ def split_keywords(text: str | None) -> list[str]:
     return list(seen.values())
 
 
-class WebAddresses:
+def web_addresses(form, field) -> None:
     """One web address per line (see portal.forms.web_address), at most MAX_URLS."""
-
-    def __call__(self, form, field) -> None:
-        urls = split_lines(field.data)
-        if len(urls) > MAX_URLS:
-            raise ValidationError(_("Give at most %(count)d addresses.", count=MAX_URLS))
-        for url in urls:
-            web_address(url)
+    urls = split_lines(field.data)
+    if len(urls) > MAX_URLS:
+        raise ValidationError(_("Give at most %(count)d addresses.", count=MAX_URLS))
+    for url in urls:
+        web_address(url)
 
 
-class Keywords:
+def findable_keywords(form, field) -> None:
     """Each keyword (one, or one per line) holds a letter or a digit: the delivery rules match
     words, and a keyword of signs alone ("&", "🍕") could never be found in any text."""
-
-    def __call__(self, form, field) -> None:
-        for keyword in split_lines(field.data):
-            if not any(ch.isalnum() for ch in keyword):
-                raise ValidationError(_(
-                    "A keyword needs at least one letter or digit: “%(keyword)s” has none.",
-                    keyword=keyword[:40]))
+    for keyword in split_lines(field.data):
+        if not any(ch.isalnum() for ch in keyword):
+            raise ValidationError(_(
+                "A keyword needs at least one letter or digit: “%(keyword)s” has none.",
+                keyword=keyword[:40]))
 
 
 class OnlyOurFields:
@@ -140,10 +130,29 @@ class OnlyOurFields:
         return True
 
 
+class StrictForm(OnlyOurFields, PortalForm):
+    """A form that refuses the whole request when it carries a field the form does not have."""
+
+    def validate(self, extra_validators=None) -> bool:
+        fields_ok = super().validate(extra_validators)
+        return self.check_extra_fields() and fields_ok
+
+
+class StatedVersion:
+    """The version of what the form edits, as the page it was made from states it (its
+    `version` field); -1 when that is not a number."""
+
+    def stated_version(self) -> int:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return -1
+
+
 # --- the brief ----------------------------------------------------------------------------
 
 
-class BriefForm(OnlyOurFields, PortalForm):
+class BriefForm(StatedVersion, StrictForm):
     title = StringField(_l("Title"), validators=[
         DataRequired(message=_l("Give the order a title.")),
         Length(min=3, max=200, message=_l("A title has 3 to 200 characters.")),
@@ -159,19 +168,16 @@ class BriefForm(OnlyOurFields, PortalForm):
     tier_id = SelectField(
         _l("Quality level"), invalid_choice_message=_l("Choose a quality level from the list.")
     )
-    tone = StringField(_l("Tone"), validators=[
-        Length(max=120, message=_l("At most %(max)d characters.", max=120))],
-        render_kw={"placeholder": _l("Friendly, expert, formal…")})
-    audience = StringField(_l("Audience"), validators=[
-        Length(max=200, message=_l("At most %(max)d characters.", max=200))])
-    primary_keyword = StringField(_l("Main keyword"), validators=[
-        Length(max=120, message=_l("At most %(max)d characters.", max=120)), Keywords()])
-    secondary_keywords = TextAreaField(_l("Other keywords"), validators=[Keywords()],
+    tone = StringField(_l("Tone"), validators=[at_most(120)],
+                       render_kw={"placeholder": _l("Friendly, expert, formal…")})
+    audience = StringField(_l("Audience"), validators=[at_most(200)])
+    primary_keyword = StringField(_l("Main keyword"), validators=[at_most(120), findable_keywords])
+    secondary_keywords = TextAreaField(_l("Other keywords"), validators=[findable_keywords],
                                        render_kw={"rows": 3})
-    links_to_include = TextAreaField(_l("Links to include"), validators=[WebAddresses()],
+    links_to_include = TextAreaField(_l("Links to include"), validators=[web_addresses],
                                      filters=[complete_web_addresses],
                                      render_kw={"rows": 3, "inputmode": "url"})
-    reference_urls = TextAreaField(_l("Reference pages"), validators=[WebAddresses()],
+    reference_urls = TextAreaField(_l("Reference pages"), validators=[web_addresses],
                                    filters=[complete_web_addresses],
                                    render_kw={"rows": 3, "inputmode": "url"})
     reference_texts = TextAreaField(_l("Reference texts"), validators=[
@@ -179,10 +185,12 @@ class BriefForm(OnlyOurFields, PortalForm):
             "The reference texts hold at most 20,000 characters: keep the passages that "
             "matter."))],
         render_kw={"rows": 4})
-    instructions = TextAreaField(_l("Instructions"), validators=[
-        Length(max=10_000, message=_l("At most %(max)d characters.", max=10_000))],
-        render_kw={"rows": 6})
-    deadline = deadline_field()
+    instructions = TextAreaField(_l("Instructions"), validators=[at_most(10_000)],
+                                 render_kw={"rows": 6})
+    deadline = DateTimeLocalField(
+        _l("Deadline"), format=DATETIME_FORMATS,
+        validators=[InputRequired(message=_l("Choose a deadline.")), PlausibleDateTime()],
+        invalid_value_message=_l("Enter the deadline as a date and a time."))
     preferred_writer_id = SelectField(_l("Preferred writer"), validate_choice=False)
     version = HiddenField()
     save_draft = SubmitField(_l("Save as draft"))
@@ -207,10 +215,6 @@ class BriefForm(OnlyOurFields, PortalForm):
         self.preferred_writer_id.choices = [SelectChoice("", _("No preference"))] + [
             SelectChoice(str(w.id), w.display_name) for w in self.writers
         ]
-
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
 
     def validate_words_min(self, field) -> None:
         high = self.words_max.data
@@ -239,43 +243,38 @@ class BriefForm(OnlyOurFields, PortalForm):
     def submitting(self) -> bool:
         return bool(self.save_submit.data)
 
-    def brief(self) -> Brief:
-        preferred = self.preferred_writer_id.data
-        return Brief(
-            title=self.title.data.strip(),
+    def brief_values(self) -> dict:
+        """The values a brief and an agency template share, shaped for the service (lists one
+        item per line)."""
+        return dict(
+            title=(self.title.data or "").strip(),
             content_type_id=int(self.content_type_id.data),
             language=self.language.data,
             words_min=self.words_min.data,
             words_max=self.words_max.data,
-            tier_id=int(self.tier_id.data),
-            deadline=self.deadline_utc(),
             tone=(self.tone.data or "").strip(),
             audience=(self.audience.data or "").strip(),
             primary_keyword=(self.primary_keyword.data or "").strip(),
             secondary_keywords=split_keywords(self.secondary_keywords.data),
             links_to_include=split_lines(self.links_to_include.data),
             reference_urls=split_lines(self.reference_urls.data),
-            reference_texts=(self.reference_texts.data or "").strip(),
             instructions=(self.instructions.data or "").strip(),
+        )
+
+    def brief(self) -> Brief:
+        preferred = self.preferred_writer_id.data
+        return Brief(
+            **self.brief_values(),
+            tier_id=int(self.tier_id.data),
+            deadline=self.deadline_utc(),
+            reference_texts=(self.reference_texts.data or "").strip(),
             preferred_writer_id=int(preferred) if preferred else None,
         )
 
     def fill_from(self, order: Order) -> None:
         """Show a stored brief in the form, the deadline in the client's time zone."""
-        self.title.data = order.title
-        self.content_type_id.data = str(order.content_type_id)
-        self.language.data = order.language
-        self.words_min.data = order.words_min
-        self.words_max.data = order.words_max
-        self.tier_id.data = str(order.tier_id)
-        self.tone.data = order.tone
-        self.audience.data = order.audience
-        self.primary_keyword.data = order.primary_keyword
-        self.secondary_keywords.data = order.secondary_keywords
-        self.links_to_include.data = order.links_to_include
-        self.reference_urls.data = order.reference_urls
+        self.start_from({name: getattr(order, name) for name in BRIEF_FIELDS})
         self.reference_texts.data = order.reference_texts
-        self.instructions.data = order.instructions
         self.deadline.data = to_local(order.deadline, self.zone).replace(second=0, microsecond=0)
         self.preferred_writer_id.data = str(order.preferred_writer_id or "")
         self.version.data = str(order.version)
@@ -283,19 +282,11 @@ class BriefForm(OnlyOurFields, PortalForm):
     def start_from(self, values: dict) -> None:
         """Show the values a new brief starts with (a template's, an older order's): only
         those the form offers."""
-        for name in ("title", "language", "words_min", "words_max", "tone", "audience",
-                     "primary_keyword", "secondary_keywords", "links_to_include",
-                     "reference_urls", "instructions"):
-            getattr(self, name).data = values[name]
-        for name in ("content_type_id", "tier_id"):
-            if values[name] is not None:
+        for name in BRIEF_FIELDS:
+            if name not in ("content_type_id", "tier_id"):
+                getattr(self, name).data = values[name]
+            elif values[name] is not None:
                 getattr(self, name).data = str(values[name])
-
-    def stated_version(self) -> int:
-        try:
-            return int(self.version.data)
-        except (TypeError, ValueError):
-            return -1
 
 
 def tier_label(tier: Tier) -> str:
@@ -321,20 +312,13 @@ class QuoteForm(PortalForm):
 # --- one-button actions and review -------------------------------------------------------
 
 
-class SubmitOrderForm(PortalForm):
+class SubmitOrderForm(StatedVersion, PortalForm):
     version = HiddenField()
-
-    def stated_version(self) -> int:
-        try:
-            return int(self.version.data)
-        except (TypeError, ValueError):
-            return -1
 
 
 class CancelForm(PortalForm):
-    reason = TextAreaField(_l("Reason (optional)"), validators=[
-        Length(max=2000, message=_l("At most %(max)d characters.", max=2000))],
-        render_kw={"rows": 2})
+    reason = TextAreaField(_l("Reason (optional)"), validators=[at_most(2000)],
+                           render_kw={"rows": 2})
     # A manager cancelling work already begun may charge a part of the price (the service
     # refuses it from anyone else).
     charge = IntegerField(_l("Part of the price to charge"), validators=[
@@ -342,41 +326,24 @@ class CancelForm(PortalForm):
         invalid_value_message=_l("Enter a whole amount, like 5000."))
 
 
-class RevisionForm(OnlyOurFields, PortalForm):
+class RevisionForm(StrictForm):
     reason = TextAreaField(_l("What should change?"), validators=[
-        DataRequired(message=_l("Say what should change.")),
-        Length(max=5000, message=_l("At most %(max)d characters.", max=5000)),
-    ], render_kw={"rows": 4})
-
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
+        DataRequired(message=_l("Say what should change.")), at_most(5000)], render_kw={"rows": 4})
 
 
-class PassReviewForm(OnlyOurFields, PortalForm):
+class PassReviewForm(StrictForm):
     """The editor hands the delivery in review to the client."""
 
-    note = TextAreaField(_l("A note for the client (optional)"), validators=[
-        Optional(),
-        Length(max=2000, message=_l("At most %(max)d characters.", max=2000)),
-    ], render_kw={"rows": 2})
-
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
+    note = TextAreaField(_l("A note for the client (optional)"),
+                         validators=[Optional(), at_most(2000)], render_kw={"rows": 2})
 
 
-class ReturnToWriterForm(OnlyOurFields, PortalForm):
+class ReturnToWriterForm(StrictForm):
     """The editor sends the delivery in review back to its writer, saying what to change."""
 
     comments = TextAreaField(_l("What should the writer change?"), validators=[
-        DataRequired(message=_l("Tell the writer what to change.")),
-        Length(max=5000, message=_l("At most %(max)d characters.", max=5000)),
-    ], render_kw={"rows": 4})
-
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
+        DataRequired(message=_l("Tell the writer what to change.")), at_most(5000)],
+        render_kw={"rows": 4})
 
 
 # The five stars of the approval, each with the word that says it.
@@ -389,18 +356,13 @@ RATING_CHOICES = [
 ]
 
 
-class ApproveForm(OnlyOurFields, PortalForm):
+class ApproveForm(StrictForm):
     rating = RadioField(_l("Your rating"), choices=RATING_CHOICES, coerce=int,
                         validators=[InputRequired(message=_l("Give a rating from 1 to 5."))],
                         invalid_value_message=_l("Give a rating from 1 to 5."),
                         invalid_choice_message=_l("Give a rating from 1 to 5."))
-    comment = TextAreaField(_l("Comment for the writer"), validators=[
-        Length(max=2000, message=_l("At most %(max)d characters.", max=2000))],
-        render_kw={"rows": 3})
-
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
+    comment = TextAreaField(_l("Comment for the writer"), validators=[at_most(2000)],
+                            render_kw={"rows": 3})
 
     def validate_comment(self, field) -> None:
         if self.rating.data in (1, 2) and not (field.data or "").strip():
@@ -408,25 +370,17 @@ class ApproveForm(OnlyOurFields, PortalForm):
                                     "comment."))
 
 
-class SampleConsentForm(OnlyOurFields, PortalForm):
+class SampleConsentForm(StrictForm):
     """The client's choice about showing the approved text as a sample (unchecked: no)."""
 
     consent = BooleanField(_l("I allow the agency to show this text as a sample on its "
                               "website"))
 
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
 
-
-class ShowcaseForm(OnlyOurFields, PortalForm):
+class ShowcaseForm(StrictForm):
     """A manager's one-button choice: show the text on the landing page ("1") or not ("0")."""
 
     shown = HiddenField(validators=[AnyOf(["0", "1"], message=_l("Choose show or remove."))])
-
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
 
 
 class UploadForm(PortalForm):
@@ -494,14 +448,10 @@ def template_name_field() -> StringField:
     ], render_kw={"maxlength": 120, "autocomplete": "off"})
 
 
-class SaveTemplateForm(OnlyOurFields, PortalForm):
+class SaveTemplateForm(StrictForm):
     """Keep an order's brief as a template of the client's."""
 
     name = template_name_field()
-
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
 
 
 class PublishTemplateForm(PortalForm):
@@ -513,14 +463,13 @@ class PublishTemplateForm(PortalForm):
         return self.published.data == "y"
 
 
-class BriefTemplateForm(OnlyOurFields, PortalForm):
+class BriefTemplateForm(StrictForm):
     """An agency template: a name, the brief's fields without deadline or writer, and whether
     clients see it. The level may stay empty (the client chooses)."""
 
     name = template_name_field()
     content_type_id = BriefForm.content_type_id
-    title = StringField(_l("Title"), validators=[
-        Length(max=200, message=_l("At most %(max)d characters.", max=200))])
+    title = StringField(_l("Title"), validators=[at_most(200)])
     language = BriefForm.language
     words_min = BriefForm.words_min
     words_max = BriefForm.words_max
@@ -538,6 +487,8 @@ class BriefTemplateForm(OnlyOurFields, PortalForm):
 
     validate_words_min = BriefForm.validate_words_min
     validate_secondary_keywords = BriefForm.validate_secondary_keywords
+    brief_values = BriefForm.brief_values
+    start_from = BriefForm.start_from
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -555,43 +506,18 @@ class BriefTemplateForm(OnlyOurFields, PortalForm):
             SelectChoice(str(t.id), t.name if t.active else _("%(name)s (withdrawn)", name=t.name))
             for t in tiers]
 
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
-
     def values(self):
         from portal.orders.brief_templates import TemplateValues
 
         return TemplateValues(
+            **self.brief_values(),
             name=self.name.data or "",
-            content_type_id=int(self.content_type_id.data),
-            language=self.language.data,
-            words_min=self.words_min.data,
-            words_max=self.words_max.data,
             tier_id=int(self.tier_id.data) if self.tier_id.data else None,
-            title=(self.title.data or "").strip(),
-            tone=(self.tone.data or "").strip(),
-            audience=(self.audience.data or "").strip(),
-            primary_keyword=(self.primary_keyword.data or "").strip(),
-            secondary_keywords=split_keywords(self.secondary_keywords.data),
-            links_to_include=split_lines(self.links_to_include.data),
-            reference_urls=split_lines(self.reference_urls.data),
-            instructions=(self.instructions.data or "").strip(),
             published=bool(self.published.data),
         )
 
     def fill_from(self, template) -> None:
+        self.start_from({name: getattr(template, name) for name in BRIEF_FIELDS})
         self.name.data = template.name
-        self.content_type_id.data = str(template.content_type_id)
-        self.title.data = template.title
-        self.language.data = template.language
-        self.words_min.data, self.words_max.data = template.words_min, template.words_max
         self.tier_id.data = str(template.tier_id or "")
-        self.tone.data = template.tone
-        self.audience.data = template.audience
-        self.primary_keyword.data = template.primary_keyword
-        self.secondary_keywords.data = template.secondary_keywords
-        self.links_to_include.data = template.links_to_include
-        self.reference_urls.data = template.reference_urls
-        self.instructions.data = template.instructions
         self.published.data = template.published

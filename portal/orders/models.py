@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import User
-from portal.extensions import UTCDateTime, db, utcnow
+from portal.extensions import UTCDateTime, db, foreign_key, string_enum, utcnow
 
 
 class OrderStatus(enum.StrEnum):
@@ -80,15 +80,8 @@ TIMELINE_LABELS = {
 FINAL_STATUSES = frozenset({OrderStatus.APPROVED, OrderStatus.CANCELLED})
 
 
-def _enum(kind: type[enum.Enum], name: str) -> sa.Enum:
-    return sa.Enum(
-        kind,
-        name=name,
-        native_enum=False,
-        length=30,
-        values_callable=lambda items: [i.value for i in items],
-        validate_strings=True,
-    )
+def _order_status() -> sa.Enum:
+    return string_enum(OrderStatus, "order_status", length=30)
 
 
 class ContentType(db.Model):
@@ -138,9 +131,7 @@ class WriterLanguage(db.Model):
 
     __tablename__ = "writer_languages"
 
-    user_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
+    user_id: Mapped[int] = foreign_key("users.id", "CASCADE", primary_key=True)
     language: Mapped[str] = mapped_column(sa.String(8), primary_key=True, index=True)
 
 
@@ -175,17 +166,15 @@ class Order(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    client_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
+    client_id: Mapped[int] = foreign_key("users.id", "RESTRICT")
     # The company that pays (portal.billing): the client's, when the order was created.
-    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="RESTRICT"))
-    writer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
-    preferred_writer_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL")
-    )
+    company_id: Mapped[int] = foreign_key("companies.id", "RESTRICT")
+    writer_id: Mapped[int | None] = foreign_key("users.id", "RESTRICT")
+    preferred_writer_id: Mapped[int | None] = foreign_key("users.id", "SET NULL")
     # While set and in the future, only the preferred writer may claim the open order.
     offered_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[OrderStatus] = mapped_column(
-        _enum(OrderStatus, "order_status"), default=OrderStatus.DRAFT
+        _order_status(), default=OrderStatus.DRAFT
     )
     # Every edit of the brief bumps it; an edit made from an older version is refused.
     version: Mapped[int] = mapped_column(default=1)
@@ -290,7 +279,7 @@ class OrderStatusCount(db.Model):
 
     __tablename__ = "order_status_counts"
 
-    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus, "order_status"),
+    status: Mapped[OrderStatus] = mapped_column(_order_status(),
                                                 primary_key=True)
     count: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
 
@@ -301,13 +290,11 @@ class OrderEvent(db.Model):
     __tablename__ = "order_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True
-    )
-    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    order_id: Mapped[int] = foreign_key("orders.id", "CASCADE", index=True)
+    actor_id: Mapped[int | None] = foreign_key("users.id", "SET NULL")
     action: Mapped[str] = mapped_column(sa.String(40))
-    from_status: Mapped[OrderStatus | None] = mapped_column(_enum(OrderStatus, "order_status"))
-    to_status: Mapped[OrderStatus | None] = mapped_column(_enum(OrderStatus, "order_status"))
+    from_status: Mapped[OrderStatus | None] = mapped_column(_order_status())
+    to_status: Mapped[OrderStatus | None] = mapped_column(_order_status())
     note: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -319,15 +306,11 @@ class Draft(db.Model):
 
     __tablename__ = "drafts"
 
-    order_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True
-    )
+    order_id: Mapped[int] = foreign_key("orders.id", "CASCADE", primary_key=True)
     text: Mapped[str] = mapped_column(sa.Text, default="")
     version: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL")
-    )
+    updated_by_id: Mapped[int | None] = foreign_key("users.id", "SET NULL")
 
 
 class Delivery(db.Model):
@@ -337,11 +320,9 @@ class Delivery(db.Model):
     __table_args__ = (sa.UniqueConstraint("order_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True
-    )
+    order_id: Mapped[int] = foreign_key("orders.id", "CASCADE", index=True)
     number: Mapped[int]
-    writer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    writer_id: Mapped[int | None] = foreign_key("users.id", "SET NULL")
     text: Mapped[str] = mapped_column(sa.Text)
     word_count: Mapped[int]
     note: Mapped[str] = mapped_column(sa.Text, default="")
@@ -375,9 +356,8 @@ class TextShingle(db.Model):
     __table_args__ = {"sqlite_with_rowid": False}
 
     hash: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
-    delivery_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True,
-        autoincrement=False)
+    delivery_id: Mapped[int] = foreign_key("deliveries.id", "CASCADE", primary_key=True,
+                                           autoincrement=False)
 
 
 class Attachment(db.Model):
@@ -386,12 +366,8 @@ class Attachment(db.Model):
     __tablename__ = "attachments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True
-    )
-    uploaded_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL")
-    )
+    order_id: Mapped[int] = foreign_key("orders.id", "CASCADE", index=True)
+    uploaded_by_id: Mapped[int | None] = foreign_key("users.id", "SET NULL")
     original_name: Mapped[str] = mapped_column(sa.String(255))
     stored_name: Mapped[str] = mapped_column(sa.String(64), unique=True)
     media_type: Mapped[str] = mapped_column(sa.String(100))
@@ -415,7 +391,7 @@ class BriefTemplate(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Empty for the agency's templates; a client's go with the client's account.
-    owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    owner_id: Mapped[int | None] = foreign_key("users.id", "CASCADE")
     content_type_id: Mapped[int] = mapped_column(sa.ForeignKey("content_types.id"))
     name: Mapped[str] = mapped_column(sa.String(120))
     published: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
@@ -425,7 +401,7 @@ class BriefTemplate(db.Model):
     words_min: Mapped[int]
     words_max: Mapped[int]
     # Empty: the client chooses (or the tier was withdrawn since).
-    tier_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tiers.id", ondelete="SET NULL"))
+    tier_id: Mapped[int | None] = foreign_key("tiers.id", "SET NULL")
     tone: Mapped[str] = mapped_column(sa.String(120), default="")
     audience: Mapped[str] = mapped_column(sa.String(200), default="")
     primary_keyword: Mapped[str] = mapped_column(sa.String(120), default="")
@@ -439,7 +415,3 @@ class BriefTemplate(db.Model):
 
     content_type: Mapped[ContentType] = relationship()
     tier: Mapped[Tier | None] = relationship()
-
-    @property
-    def is_agency(self) -> bool:
-        return self.owner_id is None

@@ -68,10 +68,9 @@ def _tier(tier_id: int) -> Tier:
     return tier
 
 
-def _check_brief(client: User, brief: Brief) -> Tier:
-    content_type = db.session.get(ContentType, brief.content_type_id)
-    if content_type is None or not content_type.active:
-        raise Conflict(_("Choose a type of content from the list."), field="content_type_id")
+def check_language_and_words(brief) -> None:
+    """The rules a brief and a brief template share: a language the agency offers, word counts
+    within WORDS_MIN..WORDS_MAX, the minimum not above the maximum. Raises Conflict."""
     if brief.language not in current_app.config["ORDER_LANGUAGES"]:
         raise Conflict(_("Choose a language from the list."), field="language")
     low, high = current_app.config["WORDS_MIN"], current_app.config["WORDS_MAX"]
@@ -80,6 +79,13 @@ def _check_brief(client: User, brief: Brief) -> Tier:
                        field="words_min")
     if brief.words_min > brief.words_max:
         raise Conflict(_("The minimum cannot be above the maximum."), field="words_min")
+
+
+def _check_brief(client: User, brief: Brief) -> Tier:
+    content_type = db.session.get(ContentType, brief.content_type_id)
+    if content_type is None or not content_type.active:
+        raise Conflict(_("Choose a type of content from the list."), field="content_type_id")
+    check_language_and_words(brief)
     if brief.preferred_writer_id is not None and brief.preferred_writer_id not in {
         writer.id for writer in previous_writers(client)
     }:
@@ -131,22 +137,24 @@ def _check_horizon(deadline: datetime, now: datetime) -> None:
         raise Conflict(_("Choose a deadline within %(days)d days.", days=days), field="deadline")
 
 
+def write_brief_fields(target, values) -> None:
+    """Copy the fields a brief and a brief template share from `values` (a Brief, a
+    TemplateValues) onto `target` (an order, a template): texts trimmed, lists stored one item
+    per line."""
+    target.content_type_id = values.content_type_id
+    target.language = values.language
+    target.words_min, target.words_max = values.words_min, values.words_max
+    target.tier_id = values.tier_id
+    for name in ("title", "tone", "audience", "primary_keyword", "instructions"):
+        setattr(target, name, getattr(values, name).strip())
+    for name in ("secondary_keywords", "links_to_include", "reference_urls"):
+        setattr(target, name, "\n".join(v.strip() for v in getattr(values, name) if v.strip()))
+
+
 def _write_brief(order: Order, brief: Brief) -> None:
-    order.title = brief.title.strip()
-    order.content_type_id = brief.content_type_id
-    order.language = brief.language
-    order.words_min = brief.words_min
-    order.words_max = brief.words_max
-    order.tier_id = brief.tier_id
+    write_brief_fields(order, brief)
     order.deadline = brief.deadline
-    order.tone = brief.tone.strip()
-    order.audience = brief.audience.strip()
-    order.primary_keyword = brief.primary_keyword.strip()
-    order.secondary_keywords = "\n".join(k.strip() for k in brief.secondary_keywords if k.strip())
-    order.links_to_include = "\n".join(u.strip() for u in brief.links_to_include if u.strip())
-    order.reference_urls = "\n".join(u.strip() for u in brief.reference_urls if u.strip())
     order.reference_texts = brief.reference_texts.strip()
-    order.instructions = brief.instructions.strip()
     order.preferred_writer_id = brief.preferred_writer_id
 
 
@@ -197,10 +205,6 @@ def delete_draft(order: Order, client: User) -> None:
         raise Conflict(_("This order changed a moment ago. Reload the page to see where it "
                          "stands."))
     status_counts.change({OrderStatus.DRAFT: -1})
-
-
-def quote_for(tier: Tier, words_max: int, deadline: datetime) -> Quote:
-    return quote(tier, words_max, deadline)
 
 
 def submit(order: Order, client: User, *, version: int | None = None) -> Quote:
@@ -518,7 +522,8 @@ def cancel(order: Order, actor: User, reason: str = "", charge: int = 0) -> None
 # --- manager tools ------------------------------------------------------------------------
 
 
-def _require_manager(actor: User) -> None:
+def require_manager(actor: User) -> None:
+    """Raises NotAllowed unless `actor` is an active manager."""
     if actor.role is not Role.MANAGER or not actor.active:
         raise NotAllowed(_("Only managers can do this."))
 
@@ -526,7 +531,7 @@ def _require_manager(actor: User) -> None:
 def extend_deadline(order: Order, manager: User, deadline: datetime, note: str = "") -> datetime:
     """Move the deadline later (never earlier) on an order that is not finished; returns the
     previous deadline."""
-    _require_manager(manager)
+    require_manager(manager)
     if order.is_final or order.status is OrderStatus.DRAFT:
         raise Conflict(_("The deadline of this order can no longer change."))
     if deadline <= order.deadline or deadline <= utcnow():
@@ -549,7 +554,7 @@ def set_reference_texts(order: Order, manager: User, texts: str) -> bool:
     client named but could not copy: the deliveries made from now on are compared with them
     (portal/orders/originality.py); those already made keep their score. Not on a draft (its
     client edits it) nor on a finished order. Returns False when nothing changed."""
-    _require_manager(manager)
+    require_manager(manager)
     if order.is_final or order.status is OrderStatus.DRAFT:
         raise Conflict(_("The reference texts of this order can no longer change."))
     texts = texts.strip()
@@ -567,7 +572,7 @@ def set_reference_texts(order: Order, manager: User, texts: str) -> bool:
 
 def grant_revision(order: Order, manager: User, note: str = "") -> None:
     """Give the client one more revision round than the tier includes."""
-    _require_manager(manager)
+    require_manager(manager)
     if order.is_final or order.status is OrderStatus.DRAFT:
         raise Conflict(_("This order is finished: no more revisions."))
     order.extra_revisions += 1

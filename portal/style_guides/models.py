@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.extensions import UTCDateTime, db, utcnow
+from portal.extensions import UTCDateTime, db, foreign_key, utcnow
 
 
 class StyleGuide(db.Model):
@@ -18,8 +18,7 @@ class StyleGuide(db.Model):
     __tablename__ = "style_guides"
 
     # The company's guide: its key is the company's (one guide each), gone with the company.
-    company_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True)
+    company_id: Mapped[int] = foreign_key("companies.id", "CASCADE", primary_key=True)
     tone: Mapped[str] = mapped_column(sa.String(200), default="")
     audience: Mapped[str] = mapped_column(sa.String(300), default="")
     words_to_use: Mapped[str] = mapped_column(sa.Text, default="")
@@ -30,8 +29,7 @@ class StyleGuide(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Who saved it last (a person of the company or a manager); an account deleted later
     # leaves it empty (an erased one stays, shown as its "former member" name).
-    updated_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    updated_by_id: Mapped[int | None] = foreign_key("users.id", "SET NULL")
 
     def __repr__(self) -> str:
         return f"<StyleGuide of company {self.company_id} v{self.version}>"

@@ -23,11 +23,6 @@ def _a_text(form, field) -> None:
         raise StopValidation(_l("The text could not be read. Try again."))
 
 
-def _newlines(value):
-    """Browsers send a textarea's line breaks as CRLF; the draft keeps LF, like the editor."""
-    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
-
-
 class PoolFilterForm(PortalForm):
     """The filters of "Available work", read from the query string (GET, no CSRF)."""
 
@@ -62,8 +57,7 @@ class DraftForm(PortalForm):
     JSON (CSRF token in the X-CSRFToken header); without JavaScript it is an ordinary form."""
 
     text = TextAreaField(
-        _l("Your text"),
-        filters=[_newlines],
+        _l("Your text"),  # line breaks made LF by PortalForm (guard_text), like the editor's
         validators=[_a_text, Length(max=TEXT_MAX_CHARS,
                                     message=_l("This text is too long to be saved."))],
     )
