@@ -83,6 +83,18 @@ mail = Mail()
 csrf = CSRFProtect()
 
 
+def commit_keeping_loaded() -> None:
+    """Commit now, without expiring what the request has loaded (the person, the order): what
+    was written are statements those objects do not hold, and reloading them would cost the
+    page statements of its budget."""
+    session = db.session()
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire_on_commit
+
+
 class GroupingDomain(Domain):
     """Flask-Babel's message domain, with the int parameters of _(), _l(), ngettext… written as
     the locale groups numbers ("1 200 mots"): see portal.i18n.numbers_in_text."""

@@ -1,26 +1,48 @@
 """The agency's figures for managers, and the CSV exports for the accountant.
 
 The page reads a fixed number of statements whatever the size of the data: one for the figures
-of today (what is held, owed, waiting), one per monthly table (invoiced, paid, margin), each
-bounded to the last MONTHS months and grouped in the database.
+of today (what is held, owed, waiting: sums over the companies, one per client, and over what
+is open or unpaid, each read through an index), one for the stored months, and four grouped
+statements for the current month.
+
+Stored months. The monthly tables cover MONTHS months, this one included. A month that has
+ended does not change in normal operation: every invoice, credit note, payment decision and
+earning is dated when it happens, in the current month. So each ended month's figures are
+stored once in `finance_months`, per agency time zone (the zone draws the months' boundaries)
+and month, with its sales and writer pay per tier: the first view after a month ends computes
+the ended months missing from the table with the same grouped statements over just those
+months and stores them (an insert that meets a month another request stored meanwhile does
+nothing), and the caller commits. Only the current month is computed at every view, so the
+page costs the month's volume instead of the year's.
+
+What writes into an ended month by another way (a restore, an import by hand) is not seen
+until the repair: `refigure` computes the window's ended months again, logs each month whose
+stored figures differ and stores the right ones; the mail worker runs it every night
+(portal.ops.recount) and `flask billing refigure` by hand. A tier renamed keeps its old name
+in the months stored before (the repair then logs them and stores the new name).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.billing.earnings import month_of
 from portal.billing.invoices import month_start
 from portal.billing.models import (
     Company,
     CreditNote,
+    FinanceMonth,
     Invoice,
     InvoiceKind,
     LedgerEntry,
@@ -35,6 +57,9 @@ from portal.orders.models import Order, Tier
 
 MONTHS = 12
 CHUNK = 5_000
+FIGURES = ("invoiced", "deposits", "credited", "paid", "sales", "writer_pay")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,12 +98,14 @@ def today() -> Today:
     return Today(*(int(value) for value in row))
 
 
-def _since() -> datetime:
-    """The start of the first month of the tables (MONTHS months, this one included)."""
-    start = month_start(utcnow())
+def _ended() -> list[tuple[str, datetime, datetime]]:
+    """(month, start, end) of the window's MONTHS - 1 ended months, oldest first."""
+    zone = ZoneInfo(current_app.config["AGENCY_TIMEZONE"])
+    starts = [month_start(utcnow())]
     for _n in range(MONTHS - 1):
-        start = month_start(start - timedelta(days=1))
-    return start
+        starts.insert(0, month_start(starts[0] - timedelta(days=1)))
+    return [(start.astimezone(zone).strftime("%Y-%m"), start, end)
+            for start, end in pairwise(starts)]
 
 
 @dataclass
@@ -96,50 +123,116 @@ class Month:
         return self.sales - self.writer_pay
 
 
-def months() -> tuple[list[Month], list[tuple[str, str, int, int, int]]]:
-    """Per month, newest first: invoiced, deposits, credit notes, paid, and the margin of the
-    orders approved (price less the writer's pay); and the margin per month and tier. Four
-    statements."""
+def _grouped(start: datetime, end: datetime | None = None):
+    """The figures of [start, end) per month: {month: Month} and the (month, tier, sales,
+    writer pay, margin) rows, newest first. Four grouped statements."""
     zone = current_app.config["AGENCY_TIMEZONE"]
-    since = _since()
     table: dict[str, Month] = {}
 
     def month(key: str) -> Month:
         return table.setdefault(key, Month(key))
 
     issued = month_of(Invoice.issued_at, zone).label("m")
-    for key, kind, amount in db.session.execute(
-            sa.select(issued, Invoice.kind, sa.func.sum(Invoice.total))
-            .where(Invoice.issued_at >= since).group_by(issued, Invoice.kind)):
+    for key, kind, amount in db.session.execute(_between(
+            sa.select(issued, Invoice.kind, sa.func.sum(Invoice.total)),
+            Invoice.issued_at, start, end).group_by(issued, Invoice.kind)):
         if kind is InvoiceKind.DEPOSIT:
             month(key).deposits += int(amount)
         else:
             month(key).invoiced += int(amount)
     credited = month_of(CreditNote.issued_at, zone).label("m")
-    for key, amount in db.session.execute(
-            sa.select(credited, sa.func.sum(CreditNote.total))
-            .where(CreditNote.issued_at >= since).group_by(credited)):
+    for key, amount in db.session.execute(_between(
+            sa.select(credited, sa.func.sum(CreditNote.total)),
+            CreditNote.issued_at, start, end).group_by(credited)):
         month(key).credited += int(amount)
     decided = month_of(Payment.decided_at, zone).label("m")
-    for key, amount in db.session.execute(
+    for key, amount in db.session.execute(_between(
             sa.select(decided, sa.func.sum(Payment.amount))
-            .where(Payment.status == PaymentStatus.CONFIRMED, Payment.decided_at >= since)
-            .group_by(decided)):
+            .where(Payment.status == PaymentStatus.CONFIRMED),
+            Payment.decided_at, start, end).group_by(decided)):
         month(key).paid += int(amount)
     earned = month_of(WriterEarning.earned_at, zone).label("m")
     per_tier = []
-    for key, tier, sales, pay in db.session.execute(
+    for key, tier, sales, pay in db.session.execute(_between(
             sa.select(earned, Tier.name, sa.func.sum(Order.price_total),
                       sa.func.sum(WriterEarning.amount))
             .join(Order, Order.id == WriterEarning.order_id)
-            .join(Tier, Tier.id == Order.tier_id)
-            .where(WriterEarning.earned_at >= since).group_by(earned, Tier.name)
-            .order_by(earned.desc(), Tier.name)):
+            .join(Tier, Tier.id == Order.tier_id),
+            WriterEarning.earned_at, start, end)
+            .group_by(earned, Tier.name).order_by(earned.desc(), Tier.name)):
         month(key).sales += int(sales or 0)
         month(key).writer_pay += int(pay or 0)
         per_tier.append((key, tier, int(sales or 0), int(pay or 0),
                          int(sales or 0) - int(pay or 0)))
-    return sorted(table.values(), key=lambda m: m.month, reverse=True), per_tier
+    return table, per_tier
+
+
+def _rows(keys: list[str], table: dict[str, Month], per_tier: list) -> dict[str, dict]:
+    """The finance_months rows of `keys` (a month without figures too: it is stored)."""
+    zone = current_app.config["AGENCY_TIMEZONE"]
+    return {key: {**asdict(table.get(key, Month(key))), "zone": zone,
+                  "tiers": [[tier, sales, pay] for m, tier, sales, pay, _ in per_tier
+                            if m == key]} for key in keys}
+
+
+def _stored(keys: list[str]) -> dict[str, dict]:
+    table = FinanceMonth.__table__
+    return {row["month"]: dict(row) for row in db.session.execute(
+        sa.select(table).where(table.c.zone == current_app.config["AGENCY_TIMEZONE"],
+                               table.c.month.between(keys[0], keys[-1]))).mappings()}
+
+
+def _store(rows: list[dict]) -> None:
+    """Insert `rows`; a month another request stored meanwhile is left as it is."""
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" \
+        else sqlite.insert
+    db.session.execute(insert(FinanceMonth.__table__).on_conflict_do_nothing(), rows)
+
+
+def months() -> tuple[list[Month], list[tuple[str, str, int, int, int]]]:
+    """Per month, newest first: invoiced, deposits, credit notes, paid, and the margin of the
+    orders approved (price less the writer's pay); and the margin per month and tier. The ended
+    months are read from finance_months, those not stored yet computed and stored (the caller
+    commits); this month is computed. Five statements (ten when a month has just ended)."""
+    ended = _ended()
+    keys = [key for key, _start, _end in ended]
+    rows = _stored(keys)
+    missing = [month for month in ended if month[0] not in rows]
+    if missing:
+        computed = _rows([key for key, _start, _end in missing],
+                         *_grouped(missing[0][1], missing[-1][2]))
+        _store(list(computed.values()))
+        rows.update(computed)
+    table, per_tier = _grouped(ended[-1][2])
+    rows.update(_rows(list(table), table, per_tier))
+    shown = [row for key, row in sorted(rows.items(), reverse=True)
+             if row["tiers"] or any(row[name] for name in FIGURES)]
+    return ([Month(**{name: row[name] for name in ("month", *FIGURES)}) for row in shown],
+            [(row["month"], tier, sales, pay, sales - pay) for row in shown
+             for tier, sales, pay in row["tiers"]])
+
+
+def refigure() -> int:
+    """Compute the window's ended months again and store those that differ from (or are
+    missing in) finance_months, after a restore or an import that wrote into an ended month;
+    each month that differed is logged as a warning. Returns how many differed. Run every night
+    by the mail worker and by `flask billing refigure`."""
+    ended = _ended()
+    keys = [key for key, _start, _end in ended]
+    fresh = _rows(keys, *_grouped(ended[0][1], ended[-1][2]))
+    stored = _stored(keys)
+    differed = [key for key in keys if key in stored and stored[key] != fresh[key]]
+    for key in differed:
+        log.warning("finance month drift: %s stored %s, actual %s", key, stored[key], fresh[key],
+                    extra={"counter": "finance_months", "key": key, "stored": stored[key],
+                           "actual": fresh[key]})
+    if differed:
+        db.session.execute(sa.delete(FinanceMonth).where(
+            FinanceMonth.zone == current_app.config["AGENCY_TIMEZONE"],
+            FinanceMonth.month.in_(differed)))
+    if renewed := [fresh[key] for key in keys if key in differed or key not in stored]:
+        _store(renewed)
+    return len(differed)
 
 
 # --- CSV for the accountant ---------------------------------------------------------------------

@@ -31,7 +31,7 @@ from portal.billing.forms import (
 )
 from portal.billing.models import BILLING_MODE_LABELS, Company, PayoutBatch
 from portal.billing.views import statement_response
-from portal.extensions import db
+from portal.extensions import commit_keeping_loaded, db
 from portal.forms import db_int, page_arg
 from portal.roles import role_required
 from portal.view_helpers import service_call, validate_or_flash, validated_or_400
@@ -43,7 +43,9 @@ bp = Blueprint("finance", __name__, url_prefix="/agency/finance")
 @role_required(Role.MANAGER)
 def figures_page():
     months, per_tier = figures.months()
-    return render_template("finance/figures.html", today=figures.today(), months=months,
+    today = figures.today()
+    commit_keeping_loaded()  # the months that ended since the last view, stored once
+    return render_template("finance/figures.html", today=today, months=months,
                            per_tier=per_tier)
 
 

@@ -7,7 +7,8 @@ from flask.cli import AppGroup
 
 from portal.extensions import db
 
-billing_cli = AppGroup("billing", help="Monthly invoices of postpaid companies, ledger checks.")
+billing_cli = AppGroup(
+    "billing", help="Monthly invoices of postpaid companies, ledger checks, the finance months.")
 
 
 def run_billing_jobs() -> int:
@@ -37,3 +38,14 @@ def check_command() -> None:
         click.echo(f"company {company_id}: stored {stored}, ledger {summed}", err=True)
     click.echo("ledger: every company agrees" if not found else f"ledger: {len(found)} differ")
     raise SystemExit(1 if found else 0)
+
+
+@billing_cli.command("refigure")
+def refigure_command() -> None:
+    """Compute the finance page's ended months again (after a restore or an import that wrote
+    into an ended month), log each month whose stored figures differed and store them."""
+    from portal.billing.figures import refigure
+
+    differed = refigure()
+    db.session.commit()
+    click.echo(f"finance months: {differed} corrected")

@@ -283,6 +283,7 @@ class Payment(db.Model):
     __tablename__ = "payments"
     __table_args__ = (
         sa.Index("ix_payments_status_created_at", "status", "created_at"),
+        sa.Index("ix_payments_status_decided_at", "status", "decided_at"),
         sa.Index("ix_payments_company_id_created_at", "company_id", "created_at"),
         # A reference (a mobile-money transaction id, a transfer's reference) pays once: unique
         # per method among the payments not rejected.
@@ -341,6 +342,10 @@ class Invoice(db.Model):
         sa.UniqueConstraint("year", "sequence", name="uq_invoices_year_sequence"),
         sa.Index("ix_invoices_company_id_issued_at_id", "company_id", "issued_at", "id"),
         sa.Index("ix_invoices_issued_at", "issued_at"),
+        # The invoices still owed (the finance page's total, a company's account).
+        sa.Index("ix_invoices_company_id_unsettled", "company_id",
+                 sqlite_where=sa.text("settled_at IS NULL"),
+                 postgresql_where=sa.text("settled_at IS NULL")),
         # A company's monthly invoice is issued once.
         sa.Index("uq_invoices_company_id_period", "company_id", "period", unique=True,
                  sqlite_where=sa.text("period IS NOT NULL"),
@@ -422,6 +427,7 @@ class CreditNote(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("year", "sequence", name="uq_credit_notes_year_sequence"),
         sa.Index("ix_credit_notes_company_id_issued_at", "company_id", "issued_at"),
+        sa.Index("ix_credit_notes_issued_at", "issued_at"),
         sa.CheckConstraint("total > 0", name="total_positive"),
     )
 
@@ -503,6 +509,7 @@ class WriterEarning(db.Model):
     __table_args__ = (
         sa.Index("ix_writer_earnings_writer_id_earned_at_id", "writer_id", "earned_at", "id"),
         sa.Index("ix_writer_earnings_payout_id_writer_id", "payout_id", "writer_id"),
+        sa.Index("ix_writer_earnings_earned_at", "earned_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -515,3 +522,20 @@ class WriterEarning(db.Model):
 
     payout: Mapped[Payout | None] = relationship()
     order: Mapped[Order] = relationship("Order")
+
+
+class FinanceMonth(db.Model):
+    """An ended month's figures on the finance page, per agency time zone, stored at the first
+    view after the month ended (portal.billing.figures)."""
+
+    __tablename__ = "finance_months"
+
+    zone: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    month: Mapped[str] = mapped_column(sa.String(7), primary_key=True)  # "2026-11" in `zone`
+    invoiced: Mapped[int] = mapped_column(Money)
+    deposits: Mapped[int] = mapped_column(Money)
+    credited: Mapped[int] = mapped_column(Money)
+    paid: Mapped[int] = mapped_column(Money)
+    sales: Mapped[int] = mapped_column(Money)
+    writer_pay: Mapped[int] = mapped_column(Money)
+    tiers: Mapped[list] = mapped_column(sa.JSON)  # [[tier's name, sales, writer pay], …]

@@ -1,8 +1,10 @@
-"""The counters' nightly repair: the mail worker recounts the orders per status and the unread
-counters once a day, during RECOUNT_HOUR of AGENCY_TIMEZONE, each in its own transaction, in a
-thread of its own (a recount reads every message: seconds at 100,000 messages, while emails
-keep going out), and logs whatever drift it corrects (portal.orders.status_counts.recount,
-portal.messaging.unread.repair; `flask orders recount` and `flask messaging recount` by hand).
+"""The counters' nightly repair: the mail worker recounts the orders per status, the unread
+counters and the finance page's stored months once a day, during RECOUNT_HOUR of
+AGENCY_TIMEZONE, each in its own transaction, in a thread of its own (a recount reads every
+message: seconds at 100,000 messages, while emails keep going out), and logs whatever drift it
+corrects (portal.orders.status_counts.recount, portal.messaging.unread.repair,
+portal.billing.figures.refigure; `flask orders recount`, `flask messaging recount` and
+`flask billing refigure` by hand).
 
 Only during that hour, not "any time after it" as the backup: the day is remembered by the
 worker process, and a worker restarted in the afternoon should not take the orders' lock of a
@@ -18,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 
+from portal.billing import figures
 from portal.extensions import db, utcnow
 from portal.messaging import unread
 from portal.orders import status_counts
@@ -54,12 +57,14 @@ def run_nightly_recount() -> threading.Thread | None:
 
 
 def recount_counters(app: Flask) -> dict[str, int]:
-    """The orders per status then the unread counters, each recounted and committed on its own
-    (one failing leaves the other done). Returns how many counters each corrected."""
+    """The orders per status, the unread counters, then the finance months, each recounted and
+    committed on its own (one failing leaves the others done). Returns how many counters each
+    corrected."""
     corrected: dict[str, int] = {}
     with app.app_context():
         try:
-            for name, repair in (("orders", status_counts.recount), ("unread", unread.repair)):
+            for name, repair in (("orders", status_counts.recount), ("unread", unread.repair),
+                                 ("finance months", figures.refigure)):
                 try:
                     corrected[name] = repair()
                     db.session.commit()

@@ -24,7 +24,7 @@ from flask_login import current_user, login_required
 
 from portal.accounts.models import Role
 from portal.errors import Conflict, DomainError
-from portal.extensions import db, utcnow
+from portal.extensions import commit_keeping_loaded, db, utcnow
 from portal.forms import db_int, form_error, page_arg
 from portal.i18n import current_language, format_money, to_local, to_utc
 from portal.messaging import policies as conversation_policies
@@ -581,21 +581,9 @@ def detail(order_id: int):
         notifications.mark_order_read(current_user, order.id)
     # Someone outside the conversation (an editor, an offered writer) has no marker to move.
     if bell or (marker.must_move and conversation_policies.takes_part(current_user, order)):
-        _commit_keeping_loaded()
+        commit_keeping_loaded()
     return _detail_page(order, last_visit=last_visit,
                         before_id=db_int(request.args.get("before")))
-
-
-def _commit_keeping_loaded() -> None:
-    """Commit now, without expiring what the request has loaded (the person, the order): what
-    was written are statements those objects do not hold, and reloading them would cost the
-    page statements of its budget."""
-    session = db.session()
-    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = expire_on_commit
 
 
 @bp.post("/<int:order_id>/cancel")

@@ -322,3 +322,34 @@ def test_0020_says_every_stored_message_was_rendered_by_the_first_renderer(empty
     db.session.remove()
     upgrade()
     assert differences() == []
+
+
+def test_0021_adds_the_finance_months_and_their_indexes_and_removes_them(empty_app):
+    """0021_finance_months: the stored months' table and the indexes that bound the finance
+    page's statements; the downgrade (one revision) removes them, a new upgrade brings them
+    back as the models have them."""
+    upgrade()
+    db.session.execute(sa.text(
+        "INSERT INTO finance_months (zone, month, invoiced, deposits, credited, paid, sales, "
+        "writer_pay, tiers) VALUES ('Africa/Lome', '2026-11', 1, 2, 3, 4, 5, 6, "
+        "'[[\"Standard\", 5, 6]]')"))
+    db.session.commit()
+    db.session.remove()
+    added = {"invoices": "ix_invoices_company_id_unsettled",
+             "credit_notes": "ix_credit_notes_issued_at",
+             "payments": "ix_payments_status_decided_at",
+             "writer_earnings": "ix_writer_earnings_earned_at"}
+
+    def indexes() -> set[str]:
+        inspector = sa.inspect(db.engine)
+        return {index["name"] for table in added for index in inspector.get_indexes(table)}
+
+    assert set(added.values()) <= indexes()
+    downgrade(revision="-1")
+    assert "finance_months" not in table_names()
+    assert not set(added.values()) & indexes()
+    upgrade()
+    assert set(added.values()) <= indexes()
+    assert db.session.scalar(sa.text("SELECT count(*) FROM finance_months")) == 0
+    assert differences() == []
+    db.session.remove()
