@@ -36,18 +36,64 @@ import smtplib
 import time
 import unicodedata
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import policy
-from email.utils import quote
+from email.utils import formatdate, quote
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_mail import BadHeaderError, Connection, Message, email_dispatched, sanitize_address
+from flask_mail import (
+    BadHeaderError,
+    Connection,
+    Message,
+    email_dispatched,
+    force_text,
+    sanitize_address,
+    sanitize_subject,
+)
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.extensions import db, utcnow
 from portal.notifications.models import OutboxEmail, OutboxStatus
+
+
+class _AnswerLater:
+    """smtplib's DATA with one thing done between writing the message and reading the relay's
+    answer to it: `meanwhile`, set for one email (the dispatcher builds the group's next email
+    there). SMTP is request and answer: the relay reads and stores the message while the
+    worker waits, so building the next one then overlaps the two instead of adding them up.
+    Everything else is smtplib's: sendmail's checks, refusals and resets are unchanged."""
+
+    meanwhile: Callable[[], object] | None = None
+
+    def data(self, msg):
+        meanwhile, self.meanwhile = self.meanwhile, None
+        if meanwhile is None or not isinstance(msg, bytes):
+            return super().data(msg)
+        # smtplib.SMTP.data, from here to the last line.
+        self.putcmd("data")
+        code, answer = self.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, answer)
+        quoted = _LEADING_DOT.sub(b"..", msg)
+        if quoted[-2:] != b"\r\n":
+            quoted += b"\r\n"
+        self.send(quoted + b".\r\n")
+        meanwhile()
+        return self.getreply()
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+class _SMTP(_AnswerLater, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_AnswerLater, smtplib.SMTP_SSL):
+    pass
 
 
 class TimeoutConnection(Connection):
@@ -57,27 +103,34 @@ class TimeoutConnection(Connection):
         # Settings are read from the app's config at each connection, not frozen at start-up.
         config = current_app.config
         server, port, timeout = config["MAIL_SERVER"], config["MAIL_PORT"], config["MAIL_TIMEOUT"]
-        host: smtplib.SMTP | smtplib.SMTP_SSL
+        host: _SMTP | _SMTP_SSL
         if config["MAIL_USE_SSL"]:
-            host = smtplib.SMTP_SSL(server, port, timeout=timeout)
+            host = _SMTP_SSL(server, port, timeout=timeout)
         else:
-            host = smtplib.SMTP(server, port, timeout=timeout)
+            host = _SMTP(server, port, timeout=timeout)
         if config["MAIL_USE_TLS"]:
             host.starttls()
         if config["MAIL_USERNAME"] and config["MAIL_PASSWORD"]:
             host.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
         return host
 
-    def send(self, message: Message, envelope_from: str | None = None) -> None:
+    def send(self, message: Message, envelope_from: str | None = None, *,
+             meanwhile: Callable[[], object] | None = None) -> None:
         """An OutboxMessage goes out as build_message wrote it: its headers checked, its
-        bytes and its envelope made once (Flask-Mail would check and encode them again)."""
+        bytes and its envelope made once (Flask-Mail would check and encode them again).
+        `meanwhile` runs once the message is written, before the relay's answer is read
+        (_AnswerLater), if the relay got that far."""
         envelope = getattr(message, "envelope", None)
         if envelope is None or envelope_from is not None:
             super().send(message, envelope_from)
             return
         sender, recipients = envelope
-        self.host.sendmail(sender, recipients, message.as_bytes(), message.mail_options,
-                           message.rcpt_options)
+        self.host.meanwhile = meanwhile
+        try:
+            self.host.sendmail(sender, recipients, message.as_bytes(), message.mail_options,
+                               message.rcpt_options)
+        finally:
+            self.host.meanwhile = None
         email_dispatched.send(current_app._get_current_object(), message=message)
         self.num_emails += 1
         if self.num_emails == self.mail.max_emails:
@@ -239,15 +292,75 @@ class OutboxMessage(Message):
 
     def as_bytes(self) -> bytes:
         if self.written is None:
-            message = self._message()
             # The generator would draw a random boundary and compile a regular expression for
             # it to check the text does not hold it (a sixth of the time of writing an email).
-            # 128 random bits drawn after the text was written cannot be guessed by it.
-            for part in message.walk():
-                if part.is_multipart() and part.get_boundary() is None:
-                    part.set_boundary(f"=={uuid.uuid4().hex}==")
-            self.written = message.as_bytes(policy=_WIRE_POLICY)
+            # 128 random bits, which the text cannot guess, need no check.
+            self.written = self.wire(f"=={uuid.uuid4().hex}==", f"=={uuid.uuid4().hex}==")
+            if self.written is None:
+                message = self._message()
+                for part in message.walk():
+                    if part.is_multipart() and part.get_boundary() is None:
+                        part.set_boundary(f"=={uuid.uuid4().hex}==")
+                self.written = message.as_bytes(policy=_WIRE_POLICY)
         return self.written
+
+    def wire(self, mixed: str, alternative: str) -> bytes | None:
+        """The bytes that writing _message() gives (email's BytesGenerator, _WIRE_POLICY), with
+        these boundaries, written directly for the shape of every email without an attachment:
+        multipart/mixed around multipart/alternative, the text then the HTML, both utf-8.
+        The same header values (Flask-Mail's functions, folded by the same policy) and the
+        same parts; only the tree of Message objects and the generator's walk over it are
+        left out (most of the time of building an email). Compared byte for byte with the
+        generator's output in tests/unit/test_dispatcher.py. None for any other shape."""
+        html = self.alts.get("html")
+        if (self.attachments or self.cc or self.charset is not None or len(self.alts) != 1
+                or not isinstance(self.body, str) or not isinstance(html, str)):
+            return None
+        fold = _WIRE_POLICY.fold_binary
+        # MIMEMultipart's own headers, the boundary as set_boundary writes it; then
+        # Message._message()'s, in its order and with its values.
+        headers = [fold("Content-Type", f'multipart/mixed; boundary="{mixed}"'),
+                   fold("MIME-Version", "1.0")]
+        if self.subject:
+            headers.append(fold("Subject", sanitize_subject(force_text(self.subject), "utf-8")))
+        headers.append(fold("From", _envelope_address(self.sender)))
+        headers.append(fold("To", ", ".join(list({_envelope_address(address)
+                                                  for address in self.recipients}))))
+        headers.append(fold("Date", formatdate(self.date, localtime=True)))
+        headers.append(fold("Message-ID", self.msgId))
+        if self.reply_to:
+            headers.append(fold("Reply-To", sanitize_address(self.reply_to, "utf-8")))
+        for name, value in self.extra_headers.items():
+            headers.append(fold(name, value))
+        inner = alternative.encode("ascii")
+        outer = mixed.encode("ascii")
+        return b"".join((
+            *headers, b"\r\n",
+            b"--", outer, b"\r\n",
+            fold("Content-Type", f'multipart/alternative; boundary="{alternative}"'),
+            fold("MIME-Version", "1.0"), b"\r\n",
+            b"--", inner, b"\r\n", _text_part("plain", self.body),
+            b"\r\n--", inner, b"\r\n", _text_part("html", html),
+            b"\r\n--", inner, b"--\r\n",
+            b"\r\n--", outer, b"--\r\n",
+        ))
+
+
+# What the generator turns into the policy's line separator in a body (email.generator.NLCRE).
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _text_part(subtype: str, text: str) -> bytes:
+    """What email's generator writes for MIMEText(text, subtype, "utf-8") under Flask-Mail's
+    utf-8 charset (no body encoding: 7bit when the text is ASCII, else 8bit): its headers,
+    then the text with each line break made CRLF."""
+    fold = _WIRE_POLICY.fold_binary
+    encoding = "7bit" if text.isascii() else "8bit"
+    return b"".join((
+        fold("Content-Type", f'text/{subtype}; charset="utf-8"'), fold("MIME-Version", "1.0"),
+        fold("Content-Transfer-Encoding", encoding), b"\r\n",
+        _LINE_BREAK.sub("\r\n", text).encode("utf-8"),
+    ))
 
 
 _SPACES = re.compile(" {2,}")
@@ -429,6 +542,37 @@ class _Group:
     sent: list[int] = field(default_factory=list)
     # The row being sent, whose outcome is not known yet.
     trying: OutboxEmail | None = None
+    # The next row's email, built while the relay read the one before it.
+    ahead: _Built | None = None
+
+    def build_ahead(self) -> None:
+        """Build the group's next email now (meant for while the relay reads the one being
+        sent). Only a row of this group: its try is counted already, so a row whose building
+        kills the worker has that try counted as if it were being sent."""
+        if self.untried:
+            self.ahead = _Built.of(self.untried[0])
+
+    def built(self, row: OutboxEmail) -> _Built:
+        """The email of `row`, the one built ahead if it is that row's."""
+        ahead, self.ahead = self.ahead, None
+        return ahead if ahead is not None and ahead.row is row else _Built.of(row)
+
+
+@dataclass
+class _Built:
+    """An outbox row's email, or what building it raised (that row's failed try, recorded at
+    its turn)."""
+
+    row: OutboxEmail
+    message: OutboxMessage | None = None
+    error: Exception | None = None
+
+    @classmethod
+    def of(cls, row: OutboxEmail) -> _Built:
+        try:
+            return cls(row, message=build_message(row))
+        except Exception as exc:  # the row's own content: nothing reached the relay
+            return cls(row, error=exc)
 
 
 def _close_group(group: _Group, token: str, report: DispatchReport,
@@ -528,14 +672,15 @@ def _send_one(connection: Connection, row: OutboxEmail, report: DispatchReport,
     connection is gone while sending (OSError, SMTPServerDisconnected…) is raised, the row
     left to the caller."""
     row_id = row.id
-    try:
-        message = build_message(row)
-    except Exception as exc:  # the row's own content: nothing reached the relay
+    built = group.built(row)
+    if built.error is not None:  # the row's own content: nothing reached the relay
+        exc = built.error
         report.errors.append(f"{row_id}: {exc!r}")
         _record_failure(row, repr(exc), report, permanent=isinstance(exc, PERMANENT_BUILD_ERRORS))
         return True
     try:
-        connection.send(message)
+        # The group's next email is built while the relay reads this one.
+        connection.send(built.message, meanwhile=group.build_ahead)
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError,
             smtplib.SMTPSenderRefused, smtplib.SMTPNotSupportedError) as exc:
         # smtplib has reset the transaction; the connection goes on.
