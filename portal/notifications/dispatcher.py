@@ -26,6 +26,17 @@ exactly once. A group of 1 is the old one-commit-per-email behaviour (at most on
 One email never stops the others: whatever goes wrong while building or sending it is that
 email's failed attempt, and the batch goes on over the same connection. Only a connection that
 is gone sends the rest of the batch back to wait.
+
+**What an email costs** (issue 14, item 6): an email without attachment is written straight to
+the bytes email's generator gives for Flask-Mail's tree of MIME parts (OutboxMessage.wire,
+compared byte for byte by a property test), and the group's next email is built while the relay
+reads the current one (_AnswerLater: smtplib's DATA with its answer read after that build),
+only within a started group, so a row whose building kills the worker has its try counted.
+`python -m bench.mail --mail 5000` on PostgreSQL, alternating main and this, 3 rounds each on
+a shared machine (load average 4.6 to 6.3): the worker's CPU per email 2.63 -> 1.36 ms
+(median), the rate 107 -> 149 emails/s (median; every round of this above every round of
+main), the sink receiving the same 17,412,780 bytes. What is left per email is mostly the
+relay's side (aiosmtpd: 1.4 ms of CPU for its four answers) and SMTP's four round trips.
 """
 
 from __future__ import annotations
