@@ -29,14 +29,13 @@ is gone sends the rest of the batch back to wait.
 
 **What an email costs** (issue 14, item 6): an email without attachment is written straight to
 the bytes email's generator gives for Flask-Mail's tree of MIME parts (OutboxMessage.wire,
-compared byte for byte by a property test), and the group's next email is built while the relay
-reads the current one (_AnswerLater: smtplib's DATA with its answer read after that build),
-only within a started group, so a row whose building kills the worker has its try counted.
-`python -m bench.mail --mail 5000` on PostgreSQL, alternating main and this, 3 rounds each on
-a shared machine (load average 4.6 to 6.3): the worker's CPU per email 2.63 -> 1.36 ms
-(median), the rate 107 -> 149 emails/s (median; every round of this above every round of
-main), the sink receiving the same 17,412,780 bytes. What is left per email is mostly the
-relay's side (aiosmtpd: 1.4 ms of CPU for its four answers) and SMTP's four round trips.
+compared byte for byte by a property test). `python -m bench.mail --mail 5000` on PostgreSQL,
+alternating main and this, 3 rounds each on a shared machine (load average 4.6 to 6.3): the
+worker's CPU per email 2.63 -> 1.36 ms (median), the rate 107 -> 149 emails/s (median), the
+sink receiving the same 17,412,780 bytes. Building the group's next email while the relay
+reads the current one was tried and not kept: no gain over 6 alternated rounds once building
+is this cheap. What is left per email is mostly the relay's side (aiosmtpd: about 1.4 ms of
+CPU for its four answers) and SMTP's four round trips.
 """
 
 from __future__ import annotations
@@ -47,7 +46,6 @@ import smtplib
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import policy
@@ -70,43 +68,6 @@ from portal.extensions import db, utcnow
 from portal.notifications.models import OutboxEmail, OutboxStatus
 
 
-class _AnswerLater:
-    """smtplib's DATA with one thing done between writing the message and reading the relay's
-    answer to it: `meanwhile`, set for one email (the dispatcher builds the group's next email
-    there). SMTP is request and answer: the relay reads and stores the message while the
-    worker waits, so building the next one then overlaps the two instead of adding them up.
-    Everything else is smtplib's: sendmail's checks, refusals and resets are unchanged."""
-
-    meanwhile: Callable[[], object] | None = None
-
-    def data(self, msg):
-        meanwhile, self.meanwhile = self.meanwhile, None
-        if meanwhile is None or not isinstance(msg, bytes):
-            return super().data(msg)
-        # smtplib.SMTP.data, from here to the last line.
-        self.putcmd("data")
-        code, answer = self.getreply()
-        if code != 354:
-            raise smtplib.SMTPDataError(code, answer)
-        quoted = _LEADING_DOT.sub(b"..", msg)
-        if quoted[-2:] != b"\r\n":
-            quoted += b"\r\n"
-        self.send(quoted + b".\r\n")
-        meanwhile()
-        return self.getreply()
-
-
-_LEADING_DOT = re.compile(rb"(?m)^\.")
-
-
-class _SMTP(_AnswerLater, smtplib.SMTP):
-    pass
-
-
-class _SMTP_SSL(_AnswerLater, smtplib.SMTP_SSL):
-    pass
-
-
 class TimeoutConnection(Connection):
     """Flask-Mail's connection with a socket timeout, so a hung relay cannot hang the worker."""
 
@@ -114,34 +75,27 @@ class TimeoutConnection(Connection):
         # Settings are read from the app's config at each connection, not frozen at start-up.
         config = current_app.config
         server, port, timeout = config["MAIL_SERVER"], config["MAIL_PORT"], config["MAIL_TIMEOUT"]
-        host: _SMTP | _SMTP_SSL
+        host: smtplib.SMTP | smtplib.SMTP_SSL
         if config["MAIL_USE_SSL"]:
-            host = _SMTP_SSL(server, port, timeout=timeout)
+            host = smtplib.SMTP_SSL(server, port, timeout=timeout)
         else:
-            host = _SMTP(server, port, timeout=timeout)
+            host = smtplib.SMTP(server, port, timeout=timeout)
         if config["MAIL_USE_TLS"]:
             host.starttls()
         if config["MAIL_USERNAME"] and config["MAIL_PASSWORD"]:
             host.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
         return host
 
-    def send(self, message: Message, envelope_from: str | None = None, *,
-             meanwhile: Callable[[], object] | None = None) -> None:
+    def send(self, message: Message, envelope_from: str | None = None) -> None:
         """An OutboxMessage goes out as build_message wrote it: its headers checked, its
-        bytes and its envelope made once (Flask-Mail would check and encode them again).
-        `meanwhile` runs once the message is written, before the relay's answer is read
-        (_AnswerLater), if the relay got that far."""
+        bytes and its envelope made once (Flask-Mail would check and encode them again)."""
         envelope = getattr(message, "envelope", None)
         if envelope is None or envelope_from is not None:
             super().send(message, envelope_from)
             return
         sender, recipients = envelope
-        self.host.meanwhile = meanwhile
-        try:
-            self.host.sendmail(sender, recipients, message.as_bytes(), message.mail_options,
-                               message.rcpt_options)
-        finally:
-            self.host.meanwhile = None
+        self.host.sendmail(sender, recipients, message.as_bytes(), message.mail_options,
+                           message.rcpt_options)
         email_dispatched.send(current_app._get_current_object(), message=message)
         self.num_emails += 1
         if self.num_emails == self.mail.max_emails:
@@ -553,37 +507,6 @@ class _Group:
     sent: list[int] = field(default_factory=list)
     # The row being sent, whose outcome is not known yet.
     trying: OutboxEmail | None = None
-    # The next row's email, built while the relay read the one before it.
-    ahead: _Built | None = None
-
-    def build_ahead(self) -> None:
-        """Build the group's next email now (meant for while the relay reads the one being
-        sent). Only a row of this group: its try is counted already, so a row whose building
-        kills the worker has that try counted as if it were being sent."""
-        if self.untried:
-            self.ahead = _Built.of(self.untried[0])
-
-    def built(self, row: OutboxEmail) -> _Built:
-        """The email of `row`, the one built ahead if it is that row's."""
-        ahead, self.ahead = self.ahead, None
-        return ahead if ahead is not None and ahead.row is row else _Built.of(row)
-
-
-@dataclass
-class _Built:
-    """An outbox row's email, or what building it raised (that row's failed try, recorded at
-    its turn)."""
-
-    row: OutboxEmail
-    message: OutboxMessage | None = None
-    error: Exception | None = None
-
-    @classmethod
-    def of(cls, row: OutboxEmail) -> _Built:
-        try:
-            return cls(row, message=build_message(row))
-        except Exception as exc:  # the row's own content: nothing reached the relay
-            return cls(row, error=exc)
 
 
 def _close_group(group: _Group, token: str, report: DispatchReport,
@@ -683,15 +606,14 @@ def _send_one(connection: Connection, row: OutboxEmail, report: DispatchReport,
     connection is gone while sending (OSError, SMTPServerDisconnected…) is raised, the row
     left to the caller."""
     row_id = row.id
-    built = group.built(row)
-    if built.error is not None:  # the row's own content: nothing reached the relay
-        exc = built.error
+    try:
+        message = build_message(row)
+    except Exception as exc:  # the row's own content: nothing reached the relay
         report.errors.append(f"{row_id}: {exc!r}")
         _record_failure(row, repr(exc), report, permanent=isinstance(exc, PERMANENT_BUILD_ERRORS))
         return True
     try:
-        # The group's next email is built while the relay reads this one.
-        connection.send(built.message, meanwhile=group.build_ahead)
+        connection.send(message)
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError,
             smtplib.SMTPSenderRefused, smtplib.SMTPNotSupportedError) as exc:
         # smtplib has reset the transaction; the connection goes on.
