@@ -34,8 +34,9 @@ alternating main and this, 3 rounds each on a shared machine (load average 2.9 t
 worker's CPU per email 2.50 -> 1.25 ms (median), the rate 223 -> 338 emails/s (median, every
 round above 260), the sink receiving the same 17,412,780 bytes (bench/README.md). Building
 the group's next email while the relay reads the current one was tried and not kept: no gain
-over 6 alternated rounds once building is this cheap. What is left per email is mostly the relay's side (aiosmtpd: about 1.4 ms of
-CPU for its four answers) and SMTP's four round trips.
+over 6 alternated rounds once building is this cheap. What is left per email is mostly the
+relay's side (aiosmtpd: about 1.2 to 1.4 ms of CPU for its four answers) and SMTP's four
+round trips.
 """
 
 from __future__ import annotations
