@@ -5,6 +5,8 @@ throughput to an SMTP sink, and 50 writers claiming one order at once."""
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import re
 import statistics
 import subprocess
@@ -13,6 +15,7 @@ import threading
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -109,11 +112,67 @@ def _stop_sink(process: subprocess.Popen) -> dict:
     return json.loads(lines[-1]) if lines else {}
 
 
+def _database_cpu(app) -> dict[int, float] | None:
+    """CPU seconds used so far by each server process of the app's PostgreSQL database, when
+    the server runs on this machine (/proc); None on SQLite or a remote server."""
+    from portal.extensions import db
+
+    if db.engine.dialect.name != "postgresql" or db.engine.url.host not in (
+            "127.0.0.1", "localhost", "::1", None):
+        return None
+    pids = db.session.scalars(sa.text(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND backend_type = 'client backend'")).all()
+    db.session.rollback()
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        used[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return used
+
+
+def _mail_worker(url: str, overrides: dict, ready, go, results) -> None:
+    """One more dispatcher, in a process of its own (bench.mail --workers): what a second
+    `flask mail worker` is. Sends until nothing is left to claim; reports what it did."""
+    from portal.extensions import db
+    from portal.notifications.dispatcher import send_pending
+
+    app = make_app(url, **overrides)
+    totals = dict.fromkeys(("claimed", "sent", "retried", "failed", "lost", "connections",
+                            "passes"), 0)
+    with app.app_context():
+        db.session.execute(sa.text("SELECT 1"))  # its connection open before the start
+        db.session.rollback()
+        ready.put(True)
+        go.wait()
+        started, cpu_started = time.monotonic(), time.process_time()
+        while True:
+            report = send_pending()
+            if report.claimed == 0:
+                break
+            totals["passes"] += 1
+            for name in ("claimed", "sent", "retried", "failed", "lost", "connections"):
+                totals[name] += getattr(report, name)
+            if report.errors and report.sent == 0:
+                totals["error"] = report.errors[0]
+                break
+        ended, cpu = time.monotonic(), time.process_time() - cpu_started
+        db.session.remove()
+        db.engine.dispose()
+    results.put({**totals, "started": started, "ended": ended, "cpu": cpu})
+
+
 def mail_throughput(dataset: DataSet, count: int, batch_size: int = 200,
-                    group_size: int | None = None) -> dict:
+                    group_size: int | None = None, workers: int = 1) -> dict:
     """Queue `count` outbox rows (one real email, rendered once, copied), then time
     `send_pending()` until the outbox is empty, against an SMTP sink on loopback.
-    `group_size`: MAIL_GROUP_SIZE, the portal's default if None."""
+    `group_size`: MAIL_GROUP_SIZE, the portal's default if None. `workers` > 1: that many
+    dispatchers in processes of their own, sharing the outbox as several `flask mail worker`
+    processes do (their total rate; the CPU figure is theirs added up)."""
     from portal.extensions import db, utcnow
     from portal.notifications.dispatcher import send_pending
     from portal.notifications.models import OutboxEmail, OutboxStatus
@@ -121,10 +180,11 @@ def mail_throughput(dataset: DataSet, count: int, batch_size: int = 200,
 
     sink, port = _start_sink()
     try:
-        app = make_app(dataset.url, MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False,
-                       MAIL_USE_SSL=False, MAIL_USERNAME=None, MAIL_PASSWORD=None,
-                       MAIL_BATCH_SIZE=batch_size,
-                       **({} if group_size is None else {"MAIL_GROUP_SIZE": group_size}))
+        overrides = dict(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False,
+                         MAIL_USE_SSL=False, MAIL_USERNAME=None, MAIL_PASSWORD=None,
+                         MAIL_BATCH_SIZE=batch_size,
+                         **({} if group_size is None else {"MAIL_GROUP_SIZE": group_size}))
+        app = make_app(dataset.url, **overrides)
         group_size = app.config["MAIL_GROUP_SIZE"]
         with app.app_context():
             model = queue_email(
@@ -152,32 +212,81 @@ def mail_throughput(dataset: DataSet, count: int, batch_size: int = 200,
 
             totals = {"claimed": 0, "sent": 0, "retried": 0, "failed": 0, "lost": 0,
                       "connections": 0, "passes": 0}
-            started, cpu_started = time.perf_counter(), time.process_time()
-            while True:
-                report = send_pending()
-                if report.claimed == 0:
-                    break
-                totals["passes"] += 1
-                for name in ("claimed", "sent", "retried", "failed", "lost", "connections"):
-                    totals[name] += getattr(report, name)
-                if report.errors and report.sent == 0:
-                    totals["error"] = report.errors[0]
-                    break
-            elapsed = time.perf_counter() - started
-            cpu = time.process_time() - cpu_started
+            if workers > 1:
+                elapsed, cpu = _mail_workers(dataset.url, overrides, workers, totals)
+                database_before = database_after = None
+            else:
+                database_before = _database_cpu(app)
+                started, cpu_started = time.perf_counter(), time.process_time()
+                while True:
+                    report = send_pending()
+                    if report.claimed == 0:
+                        break
+                    totals["passes"] += 1
+                    for name in ("claimed", "sent", "retried", "failed", "lost", "connections"):
+                        totals[name] += getattr(report, name)
+                    if report.errors and report.sent == 0:
+                        totals["error"] = report.errors[0]
+                        break
+                elapsed = time.perf_counter() - started
+                cpu = time.process_time() - cpu_started
+                database_after = _database_cpu(app)
             db.session.remove()
             db.engine.dispose()
     finally:
         received = _stop_sink(sink)
+    sent = totals["sent"]
+
+    def per_email(seconds: float | None) -> float | None:
+        return round(seconds * 1000 / sent, 3) if sent and seconds is not None else None
+
+    database_cpu = None
+    if database_before is not None and database_after is not None:
+        database_cpu = sum(used - database_before.get(pid, 0.0)
+                           for pid, used in database_after.items())
     return {"queued": count, "batch_size": batch_size, "group_size": group_size,
-            "seconds": round(elapsed, 3),
-            "emails_per_second": round(totals["sent"] / elapsed, 1) if elapsed else None,
+            "workers": workers, "seconds": round(elapsed, 3),
+            "emails_per_second": round(sent / elapsed, 1) if elapsed else None,
             # The dispatcher's own CPU time per email sent: steadier than the rate on a machine
             # shared with other work (the sink and the database run in other processes).
-            "cpu_ms_per_email": round(cpu * 1000 / totals["sent"], 3) if totals["sent"] else None,
+            "cpu_ms_per_email": per_email(cpu),
+            # The other side of each round trip: the sink's CPU (while it was up) and the
+            # database server's (its processes for this database, PostgreSQL on this machine).
+            "sink_cpu_ms_per_email": per_email(received.get("cpu_seconds")),
+            "database_cpu_ms_per_email": per_email(database_cpu),
             **totals, "sink": received,
-            "emails_per_connection": round(totals["sent"] / totals["connections"], 1)
+            "emails_per_connection": round(sent / totals["connections"], 1)
             if totals["connections"] else None}
+
+
+def _mail_workers(url: str, overrides: dict, workers: int, totals: dict) -> tuple[float, float]:
+    """`workers` dispatchers in processes of their own, started together once each has its
+    app and connection; returns the time from the start to the last one's end and their CPU
+    time added up, and adds up what they did into `totals`."""
+    context = multiprocessing.get_context("spawn")
+    ready, results, go = context.Queue(), context.Queue(), context.Event()
+    processes = [context.Process(target=_mail_worker, args=(url, overrides, ready, go, results))
+                 for _ in range(workers)]
+    for process in processes:
+        process.start()
+    try:
+        for _ in processes:
+            ready.get(timeout=120)
+        started = time.monotonic()
+        go.set()
+        reports = [results.get(timeout=3600) for _ in processes]
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+    totals["sent_by_worker"] = [report["sent"] for report in reports]
+    for report in reports:
+        for name in ("claimed", "sent", "retried", "failed", "lost", "connections", "passes"):
+            totals[name] += report[name]
+        if "error" in report:
+            totals.setdefault("error", report["error"])
+    return max(r["ended"] for r in reports) - started, sum(r["cpu"] for r in reports)
 
 
 # --- contention ---------------------------------------------------------------------------

@@ -95,3 +95,24 @@ def test_the_mail_probe_runs_alone():
     assert result["sink"]["messages"] == 60
     assert (result["retried"], result["failed"], result["lost"]) == (0, 0, 0)
     assert result["passes"] == 3 and result["emails_per_second"] > 0
+
+
+@pytest.mark.bench
+def test_the_mail_probe_runs_with_several_workers():
+    """`python -m bench.mail --workers 2`: two dispatchers in processes of their own share the
+    outbox; every email received once by the sink, none lost or retried."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BENCH_DATABASE_URL")}
+    if os.environ.get("TEST_DATABASE_URL", "").startswith(("postgresql", "postgres://")):
+        env["BENCH_DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.mail", "--mail", "80", "--batch-size", "10",
+         "--group-size", "5", "--workers", "2"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout[run.stdout.index("{"):])
+    assert (result["queued"], result["sent"], result["workers"]) == (80, 80, 2)
+    assert result["sink"]["messages"] == 80
+    assert (result["retried"], result["failed"], result["lost"]) == (0, 0, 0)
+    assert result["passes"] >= 8 and result["emails_per_second"] > 0
+    assert sum(result["sent_by_worker"]) == 80

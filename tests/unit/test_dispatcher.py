@@ -20,7 +20,13 @@ import time_machine
 from hypothesis import strategies as st
 
 from portal.extensions import db, utcnow
-from portal.notifications.dispatcher import _WIRE_POLICY, build_message, send_pending
+from portal.notifications.dispatcher import (
+    _WIRE_POLICY,
+    OutboxMessage,
+    _header_address,
+    build_message,
+    send_pending,
+)
 from portal.notifications.models import OutboxEmail, OutboxStatus
 from portal.notifications.outbox import queue_email
 from tests.conftest import Mailbox, free_port, relay
@@ -737,3 +743,55 @@ def test_a_built_email_is_the_same_bytes_as_compat32_writes(app, ctx):
         written = mime.as_bytes(policy=_WIRE_POLICY)
         assert written == mime.as_bytes(policy=policy.compat32.clone(linesep="\r\n"))
         assert b"\r\nX-Portal-Kind: reset_password\r\n" in written
+
+
+def written_by_the_generator(message: OutboxMessage, mixed: str, alternative: str) -> bytes:
+    """What email's generator writes for the tree Flask-Mail builds, with these boundaries."""
+    tree = message._message()
+    multiparts = [part for part in tree.walk() if part.is_multipart()]
+    for part, boundary in zip(multiparts, (mixed, alternative), strict=True):
+        part.set_boundary(boundary)
+    return tree.as_bytes(policy=_WIRE_POLICY)
+
+
+@hypothesis.settings(max_examples=400, deadline=None)
+@hypothesis.given(subject=st.text(max_size=120), body=st.text(max_size=400),
+                  html=st.text(max_size=400), name=st.text(max_size=40),
+                  reply_name=st.one_of(st.none(), st.text(max_size=40)),
+                  recipient=st.sampled_from(["ama@example.test", "Ama Mensah <ama@example.test>",
+                                             "Élodie Kéré <elodie@example.test>"]))
+def test_an_email_is_written_directly_as_the_generator_writes_its_tree(
+        app, subject, body, html, name, reply_name, recipient):
+    """OutboxMessage.wire writes what Flask-Mail's tree of MIME parts gives through the
+    generator, byte for byte (line breaks of every kind in the bodies, text in any script,
+    empty parts, subjects that need encoding or folding), and fails where that fails."""
+    message = OutboxMessage(
+        message_id="<42.a1b2c3@portal.test>", subject=subject, recipient=recipient, body=body,
+        html=html, sender=_header_address((name, "no-reply@portal.test")),
+        reply_to=None if reply_name is None else _header_address(
+            (reply_name, "reply+a1b2c3@portal.test")),
+        kind="reset_password")
+    message.date = 1767225600.0
+    with app.app_context():
+        try:
+            expected = written_by_the_generator(message, "==outer==", "==inner==")
+        except Exception as exc:
+            with pytest.raises(type(exc)):
+                message.wire("==outer==", "==inner==")
+            return
+        assert message.wire("==outer==", "==inner==") == expected
+
+
+def test_an_email_with_an_attachment_is_written_by_the_generator(app):
+    """The shape wire does not write (an invoice's PDF attached) goes through the tree."""
+    message = OutboxMessage(
+        message_id="<43.a1b2c3@portal.test>", subject="Facture", recipient="ama@example.test",
+        body="Bonjour", html="<p>Bonjour</p>", sender="no-reply@portal.test", reply_to=None,
+        kind="invoice_issued")
+    message.date = 1767225600.0
+    with app.app_context():
+        message.attach("facture.pdf", "application/pdf", b"%PDF-1.4 fake")
+        assert message.wire("==outer==", "==inner==") is None
+        written = message.as_bytes()
+    assert b'Content-Disposition: attachment; filename="facture.pdf"' in written
+    assert b"Bonjour" in written
