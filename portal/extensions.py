@@ -14,6 +14,7 @@ from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, MappedColumn, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -81,6 +82,13 @@ migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 mail = Mail()
 csrf = CSRFProtect()
+
+
+def upsert_insert(dialect: str | None = None):
+    """The INSERT with ON CONFLICT of `dialect` (the session's database's by default): the
+    counters and the stored months are upserts on both databases."""
+    dialect = dialect or db.session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def commit_keeping_loaded() -> None:

@@ -35,7 +35,6 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.billing.earnings import month_of
 from portal.billing.invoices import month_start
@@ -52,7 +51,7 @@ from portal.billing.models import (
     ProformaStatus,
     WriterEarning,
 )
-from portal.extensions import db, utcnow
+from portal.extensions import db, upsert_insert, utcnow
 from portal.orders.models import Order, Tier
 
 MONTHS = 12
@@ -184,9 +183,7 @@ def _stored(keys: list[str]) -> dict[str, dict]:
 
 def _store(rows: list[dict]) -> None:
     """Insert `rows`; a month another request stored meanwhile is left as it is."""
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" \
-        else sqlite.insert
-    db.session.execute(insert(FinanceMonth.__table__).on_conflict_do_nothing(), rows)
+    db.session.execute(upsert_insert()(FinanceMonth.__table__).on_conflict_do_nothing(), rows)
 
 
 def months() -> tuple[list[Month], list[tuple[str, str, int, int, int]]]:

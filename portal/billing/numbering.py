@@ -14,10 +14,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.billing.models import DocumentCounter
-from portal.extensions import db, utcnow
+from portal.extensions import db, upsert_insert, utcnow
 
 INVOICE = "FA"
 CREDIT_NOTE = "AV"
@@ -33,9 +32,7 @@ def local_year(moment: datetime | None = None) -> int:
 def allocate(series: str, year: int) -> int:
     """The next number of `series` in `year`, taken in the current transaction."""
     table = DocumentCounter.__table__
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table).values(series=series, year=year, last=1)
+    stmt = upsert_insert()(table).values(series=series, year=year, last=1)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.series, table.c.year], set_={"last": table.c.last + 1}
     ).returning(table.c.last)

@@ -14,12 +14,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import abort
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from portal import security_log
 from portal.accounts.models import Role, User
-from portal.extensions import db, utcnow
+from portal.extensions import db, upsert_insert, utcnow
 from portal.messaging import forms, policies, service
 from portal.messaging.models import Message, ReadMarker
 from portal.orders.models import Order, OrderEvent, OrderStatus
@@ -312,8 +311,7 @@ def mark_read(user: User, order: Order) -> datetime | None:
 
 def _mark_read(user: User, order: Order, *, only_if_moving: bool = False):
     now = utcnow()
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert()
     table = ReadMarker.__table__
     after_now = (
         visible_messages(order, user)

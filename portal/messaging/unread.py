@@ -48,10 +48,9 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.accounts.models import Role, User
-from portal.extensions import db
+from portal.extensions import db, upsert_insert
 from portal.messaging import queries
 from portal.messaging.models import Message, ReadMarker
 from portal.orders.models import Order, OrderStatus
@@ -98,8 +97,7 @@ def counter_upsert(select: sa.Select, *, add: bool,
     """INSERT the (user_id, order_id, unread) rows of `select` into read_markers; a row that
     exists gets `unread` added (`add`) or replaced, when `where` (on the existing row) holds.
     For the session's database unless `dialect` is named."""
-    dialect = dialect or db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(dialect)
     table = ReadMarker.__table__
     # No defaults: a row made here was never opened (last_read_at stays NULL).
     stmt = insert(table).from_select(_COLUMNS, select, include_defaults=False)

@@ -27,16 +27,9 @@ One email never stops the others: whatever goes wrong while building or sending 
 email's failed attempt, and the batch goes on over the same connection. Only a connection that
 is gone sends the rest of the batch back to wait.
 
-**What an email costs** (issue 14, item 6): an email without attachment is written straight to
-the bytes email's generator gives for Flask-Mail's tree of MIME parts (OutboxMessage.wire,
-compared byte for byte by a property test). `python -m bench.mail --mail 5000` on PostgreSQL,
-alternating main and this, 3 rounds each on a shared machine (load average 2.9 to 3.4): the
-worker's CPU per email 2.50 -> 1.25 ms (median), the rate 223 -> 338 emails/s (median, every
-round above 260), the sink receiving the same 17,412,780 bytes (bench/README.md). Building
-the group's next email while the relay reads the current one was tried and not kept: no gain
-over 6 alternated rounds once building is this cheap. What is left per email is mostly the
-relay's side (aiosmtpd: about 1.2 to 1.4 ms of CPU for its four answers) and SMTP's four
-round trips.
+**What an email costs**: an email without attachment is written straight to the bytes email's
+generator gives for Flask-Mail's tree of MIME parts (OutboxMessage.wire, compared byte for byte
+by a property test), which halves the worker's CPU per email; the figures are in bench/README.md.
 """
 
 from __future__ import annotations

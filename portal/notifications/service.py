@@ -533,13 +533,6 @@ def run_notification_jobs() -> None:
 # --- the bell -----------------------------------------------------------------------------
 
 
-def unread_count(user: User) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-    ) or 0
-
-
 def latest(user: User, limit: int = BELL_SIZE) -> list[Notification]:
     return list(db.session.scalars(
         sa.select(Notification).where(Notification.user_id == user.id)

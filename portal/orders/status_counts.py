@@ -24,16 +24,11 @@ import logging
 from collections.abc import Mapping
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
-from portal.extensions import db
+from portal.extensions import db, upsert_insert
 from portal.orders.models import Order, OrderStatus, OrderStatusCount
 
 log = logging.getLogger(__name__)
-
-
-def _upsert(dialect: str):
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def change(deltas: Mapping[OrderStatus, int]) -> None:
@@ -43,7 +38,7 @@ def change(deltas: Mapping[OrderStatus, int]) -> None:
     if not rows:
         return
     table = OrderStatusCount.__table__
-    stmt = _upsert(db.session.get_bind().dialect.name)(table).values(
+    stmt = upsert_insert()(table).values(
         [{"status": OrderStatus(status), "count": delta} for status, delta in rows]
     )
     stmt = stmt.on_conflict_do_update(
