@@ -206,10 +206,6 @@ def backup_dir() -> Path:
     return folder
 
 
-def archive_name(moment: datetime) -> str:
-    return f"portal-{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}.tar.gz"
-
-
 def create_backup(directory: Path | None = None) -> BackupReport:
     """Write one archive of the database and the uploaded files into `directory` (default
     BACKUP_DIR) while the portal runs. Raises BackupError when the database cannot be dumped;
@@ -217,7 +213,7 @@ def create_backup(directory: Path | None = None) -> BackupReport:
     directory = Path(directory) if directory else backup_dir()
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     moment = utcnow()
-    final = directory / archive_name(moment)
+    final = directory / f"portal-{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}.tar.gz"
     if final.exists():  # two backups in the same second
         raise BackupError(f"{final.name} exists already; try again in a second.")
     dialect = db.engine.dialect.name
@@ -590,7 +586,9 @@ def _restore_postgresql(dump: Path, manifest: Manifest) -> None:
         db.engine.dispose()
         replaced = f"{target[:40]}_replaced_{secrets.token_hex(4)}"
         with admin.connect() as connection:
-            _end_connections(connection, target)
+            connection.execute(sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": target})
             connection.execute(sa.text(f"ALTER DATABASE {preparer.quote(target)} RENAME TO "
                                        f"{preparer.quote(replaced)}"))
             try:
@@ -609,12 +607,6 @@ def _restore_postgresql(dump: Path, manifest: Manifest) -> None:
                 connection.execute(sa.text(f"DROP DATABASE IF EXISTS {preparer.quote(fresh)} "
                                            "WITH (FORCE)"))
         admin.dispose()
-
-
-def _end_connections(connection: sa.Connection, name: str) -> None:
-    connection.execute(sa.text(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
 
 
 # --- keeping N daily and M monthly archives ----------------------------------------------------
