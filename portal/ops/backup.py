@@ -300,16 +300,13 @@ def _sqlite_path(url: sa.URL | None = None) -> Path:
 
 
 def _dump_sqlite(dump: Path) -> tuple[str | None, dict[str, int]]:
-    source = sqlite3.connect(_sqlite_path(), timeout=30)
-    target = sqlite3.connect(dump)
-    try:
-        # One step: a read transaction over a single snapshot; in WAL mode writers go on.
-        source.backup(target)
-    except sqlite3.Error as error:  # the disk is full, the file unreadable…
-        raise BackupError(f"The database could not be copied: {error}") from error
-    finally:
-        source.close()
-        target.close()
+    with contextlib.closing(sqlite3.connect(_sqlite_path(), timeout=30)) as source, \
+            contextlib.closing(sqlite3.connect(dump)) as target:
+        try:
+            # One step: a read transaction over a single snapshot; in WAL mode writers go on.
+            source.backup(target)
+        except sqlite3.Error as error:  # the disk is full, the file unreadable…
+            raise BackupError(f"The database could not be copied: {error}") from error
     with _connected(f"sqlite:///{dump}") as connection:
         return revision_of(connection), count_rows(connection)
 
@@ -552,15 +549,11 @@ def _restore_sqlite(dump: Path, manifest: Manifest) -> None:
     target = _sqlite_path()
     db.session.remove()
     db.engine.dispose()
-    source = sqlite3.connect(dump)
-    destination = sqlite3.connect(target, timeout=30)
-    try:
+    with contextlib.closing(sqlite3.connect(dump)) as source, \
+            contextlib.closing(sqlite3.connect(target, timeout=30)) as destination:
         # One step: the whole copy is one transaction on the target; interrupted, the target's
         # journal rolls it back and the database is as it was.
         source.backup(destination)
-    finally:
-        source.close()
-        destination.close()
 
 
 def _restore_postgresql(dump: Path, manifest: Manifest) -> None:
