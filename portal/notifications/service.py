@@ -236,11 +236,10 @@ def notify_message(message: Message, **_signal) -> list[Notification]:
     event = "order.note" if message.internal else "order.message"
     made, seen = [], set()
     for user in people:
-        if user is None or user.id in seen or user.id == message.author_id:
+        if user is None or user.id in seen or user.id == message.author_id \
+                or (message.internal and not user.is_staff):
             continue
         seen.add(user.id)
-        if message.internal and not user.is_staff:
-            continue
         notification = notify(user, kind=NotificationKind.MESSAGE, event=event, order=order,
                               message=message, params=params)
         if notification is not None:
