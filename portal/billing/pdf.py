@@ -133,9 +133,8 @@ def _header(sheet: Sheet, title: str, number: str, issued: datetime, seller: dic
     sheet.line_of(_("Date: %(date)s", date=_day(issued)))
     sheet.ln(3)
     sheet.party(heading, buyer)
-    right_bottom = sheet.get_y()
-    sheet.set_left_margin(15)
-    sheet.set_xy(15, max(left_bottom, right_bottom) + 6)
+    sheet.set_left_margin(15)  # leaves y where the right column ends
+    sheet.set_xy(15, max(left_bottom, sheet.get_y()) + 6)
 
 
 def _vat_mention(seller: dict, rate: int) -> str:

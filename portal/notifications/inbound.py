@@ -181,15 +181,12 @@ def read_email(content: bytes) -> ReadEmail:
         raise Refusal(f"email too complex ({problem})", TOO_COMPLEX)
     try:
         message = parse(content)
-    except TooManyParts as error:
-        raise Refusal(f"email too complex ({error})", TOO_COMPLEX) from None
-    except Exception as error:
-        raise Refusal(f"unreadable email ({type(error).__name__})", UNREADABLE) from error
-    try:
         text = reply_text(message)
         return ReadEmail(sender=sender_address(message) or "", automatic=is_automatic(message),
                          message_id=message_id(message, text), text=text,
                          files=attachments(message))
+    except TooManyParts as error:
+        raise Refusal(f"email too complex ({error})", TOO_COMPLEX) from None
     except Exception as error:
         raise Refusal(f"unreadable email ({type(error).__name__})", UNREADABLE) from error
 
@@ -266,9 +263,7 @@ def _file(name: str, data: bytes) -> FileStorage:
     return FileStorage(stream=io.BytesIO(data), filename=name)
 
 
-def kept_files(
-    files: list[tuple[str, bytes]], limit: int
-) -> tuple[list[FileStorage], list[str]]:
+def kept_files(files: list[tuple[str, bytes]], limit: int) -> tuple[list[FileStorage], list[str]]:
     """The attachments that follow the rules of message files, and a note for each left out."""
     kept, notes = [], []
     for name, data in files:

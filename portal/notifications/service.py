@@ -236,11 +236,10 @@ def notify_message(message: Message, **_signal) -> list[Notification]:
     event = "order.note" if message.internal else "order.message"
     made, seen = [], set()
     for user in people:
-        if user is None or user.id in seen or user.id == message.author_id:
+        if user is None or user.id in seen or user.id == message.author_id \
+                or (message.internal and not user.is_staff):
             continue
         seen.add(user.id)
-        if message.internal and not user.is_staff:
-            continue
         notification = notify(user, kind=NotificationKind.MESSAGE, event=event, order=order,
                               message=message, params=params)
         if notification is not None:
@@ -456,8 +455,6 @@ def send_digests(now: datetime | None = None) -> int:
         slot = digest_slot(user, now)
         if user.last_digest_at is None or user.last_digest_at < slot:
             due[user.id] = slot
-    if not due:
-        return 0
     queued = 0
     # One person at a time, so no digest is cut in two by a batch shared with others.
     for user_id in list(due)[:DIGESTS_PER_PASS]:
@@ -534,10 +531,7 @@ def run_notification_jobs() -> None:
 
 
 def latest(user: User, limit: int = BELL_SIZE) -> list[Notification]:
-    return list(db.session.scalars(
-        sa.select(Notification).where(Notification.user_id == user.id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
-    ))
+    return list(db.session.scalars(bell_page_query(user).limit(limit)))
 
 
 @dataclass(frozen=True)
@@ -571,11 +565,7 @@ def chrome(user) -> Chrome:
         else sa.literal(0)
     counts = sa.select(bell_unread.label("bell_unread"),
                        messages_unread.label("messages_unread")).subquery("counts")
-    latest_rows = (
-        sa.select(Notification).where(Notification.user_id == user.id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(BELL_SIZE)
-        .subquery("latest")
-    )
+    latest_rows = bell_page_query(user).limit(BELL_SIZE).subquery("latest")
     latest = aliased(Notification, latest_rows)
     rows = db.session.execute(
         sa.select(counts.c.bell_unread, counts.c.messages_unread, latest)
@@ -615,11 +605,12 @@ def mark_read(user: User, notification_id: int) -> Notification | None:
     return notification
 
 
-def mark_all_read(user: User) -> int:
-    """Mark every unread notification of the person read; returns how many."""
+def mark_all_read(user: User, *conditions) -> int:
+    """Mark every unread notification of the person (that `conditions` pick) read; returns
+    how many."""
     return db.session.execute(
         sa.update(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None), *conditions)
         .values(read_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -635,13 +626,7 @@ def unread_about_order(user: User, order_id: int) -> sa.Exists:
 
 def mark_order_read(user: User, order_id: int) -> int:
     """Mark read the person's notifications about one order (they opened it); how many."""
-    return db.session.execute(
-        sa.update(Notification)
-        .where(Notification.user_id == user.id, Notification.order_id == order_id,
-               Notification.read_at.is_(None))
-        .values(read_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    return mark_all_read(user, Notification.order_id == order_id)
 
 
 def target_endpoint(notification: Notification) -> tuple[str, dict[str, Any]]:

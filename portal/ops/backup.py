@@ -206,10 +206,6 @@ def backup_dir() -> Path:
     return folder
 
 
-def archive_name(moment: datetime) -> str:
-    return f"portal-{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}.tar.gz"
-
-
 def create_backup(directory: Path | None = None) -> BackupReport:
     """Write one archive of the database and the uploaded files into `directory` (default
     BACKUP_DIR) while the portal runs. Raises BackupError when the database cannot be dumped;
@@ -217,7 +213,7 @@ def create_backup(directory: Path | None = None) -> BackupReport:
     directory = Path(directory) if directory else backup_dir()
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     moment = utcnow()
-    final = directory / archive_name(moment)
+    final = directory / f"portal-{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}.tar.gz"
     if final.exists():  # two backups in the same second
         raise BackupError(f"{final.name} exists already; try again in a second.")
     dialect = db.engine.dialect.name
@@ -304,16 +300,13 @@ def _sqlite_path(url: sa.URL | None = None) -> Path:
 
 
 def _dump_sqlite(dump: Path) -> tuple[str | None, dict[str, int]]:
-    source = sqlite3.connect(_sqlite_path(), timeout=30)
-    target = sqlite3.connect(dump)
-    try:
-        # One step: a read transaction over a single snapshot; in WAL mode writers go on.
-        source.backup(target)
-    except sqlite3.Error as error:  # the disk is full, the file unreadable…
-        raise BackupError(f"The database could not be copied: {error}") from error
-    finally:
-        source.close()
-        target.close()
+    with contextlib.closing(sqlite3.connect(_sqlite_path(), timeout=30)) as source, \
+            contextlib.closing(sqlite3.connect(dump)) as target:
+        try:
+            # One step: a read transaction over a single snapshot; in WAL mode writers go on.
+            source.backup(target)
+        except sqlite3.Error as error:  # the disk is full, the file unreadable…
+            raise BackupError(f"The database could not be copied: {error}") from error
     with _connected(f"sqlite:///{dump}") as connection:
         return revision_of(connection), count_rows(connection)
 
@@ -556,15 +549,11 @@ def _restore_sqlite(dump: Path, manifest: Manifest) -> None:
     target = _sqlite_path()
     db.session.remove()
     db.engine.dispose()
-    source = sqlite3.connect(dump)
-    destination = sqlite3.connect(target, timeout=30)
-    try:
+    with contextlib.closing(sqlite3.connect(dump)) as source, \
+            contextlib.closing(sqlite3.connect(target, timeout=30)) as destination:
         # One step: the whole copy is one transaction on the target; interrupted, the target's
         # journal rolls it back and the database is as it was.
         source.backup(destination)
-    finally:
-        source.close()
-        destination.close()
 
 
 def _restore_postgresql(dump: Path, manifest: Manifest) -> None:
@@ -590,7 +579,9 @@ def _restore_postgresql(dump: Path, manifest: Manifest) -> None:
         db.engine.dispose()
         replaced = f"{target[:40]}_replaced_{secrets.token_hex(4)}"
         with admin.connect() as connection:
-            _end_connections(connection, target)
+            connection.execute(sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": target})
             connection.execute(sa.text(f"ALTER DATABASE {preparer.quote(target)} RENAME TO "
                                        f"{preparer.quote(replaced)}"))
             try:
@@ -609,12 +600,6 @@ def _restore_postgresql(dump: Path, manifest: Manifest) -> None:
                 connection.execute(sa.text(f"DROP DATABASE IF EXISTS {preparer.quote(fresh)} "
                                            "WITH (FORCE)"))
         admin.dispose()
-
-
-def _end_connections(connection: sa.Connection, name: str) -> None:
-    connection.execute(sa.text(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
 
 
 # --- keeping N daily and M monthly archives ----------------------------------------------------

@@ -287,12 +287,10 @@ def _add_hyperlink(paragraph, url: str, runs: list[Run]) -> None:
             props.append(OxmlElement("w:b"))
         if run.italic:
             props.append(OxmlElement("w:i"))
-        color = OxmlElement("w:color")
-        color.set(qn("w:val"), "0563C1")
-        props.append(color)
-        underline = OxmlElement("w:u")
-        underline.set(qn("w:val"), "single")
-        props.append(underline)
+        for tag, value in (("w:color", "0563C1"), ("w:u", "single")):
+            prop = OxmlElement(tag)
+            prop.set(qn("w:val"), value)
+            props.append(prop)
         element.append(props)
         text = OxmlElement("w:t")
         text.text = run.text
@@ -406,9 +404,8 @@ def to_pdf(markdown: str, title: str, language: str = "fr") -> bytes:
     previous: Block | None = None
     for block in blocks(markdown):
         depth = min(block.depth, 8)  # deeper lists stay at the eighth step
-        indent = left + 6 * depth + (6 if block.quote else 0)
-        if block.kind == "item":
-            indent = left + 6 * (depth - 1) + (6 if block.quote else 0)
+        steps = depth - 1 if block.kind == "item" else depth  # an item's marker hangs out
+        indent = left + 6 * steps + (6 if block.quote else 0)
         if previous is not None and previous.kind == "item" and (
                 block.kind != "item" or (block.first and block.depth == 1)):
             pdf.ln(2)  # a list ends: the space between blocks

@@ -272,23 +272,13 @@ def payment_received(order: Order) -> None:
 
 def previous_writers(client: User) -> list[User]:
     """Writers who delivered an order to this client before (for the preferred writer)."""
-    return list(
-        db.session.scalars(
-            sa.select(User)
-            .where(
-                User.id.in_(
-                    sa.select(Order.writer_id).where(
-                        Order.client_id == client.id,
-                        Order.status == OrderStatus.APPROVED,
-                        Order.writer_id.is_not(None),
-                    )
-                ),
-                User.active.is_(True),
-                User.role == Role.WRITER,
-            )
-            .order_by(User.display_name)
-        )
-    )
+    approved_by = sa.select(Order.writer_id).where(
+        Order.client_id == client.id, Order.status == OrderStatus.APPROVED,
+        Order.writer_id.is_not(None))
+    return list(db.session.scalars(
+        sa.select(User)
+        .where(User.id.in_(approved_by), User.active.is_(True), User.role == Role.WRITER)
+        .order_by(User.display_name)))
 
 
 # --- taking and giving work ---------------------------------------------------------------
@@ -306,11 +296,8 @@ def claim(order: Order, writer: User) -> None:
             raise NotAllowed(_("This order is offered to another writer for now."))
         raise NotAllowed(_("This order is outside your languages or levels."))
     now = utcnow()
-    exclusive = sa.or_(
-        Order.offered_until.is_(None),
-        Order.offered_until <= now,
-        Order.preferred_writer_id == writer.id,
-    )
+    exclusive = sa.or_(Order.offered_until.is_(None), Order.offered_until <= now,
+                       Order.preferred_writer_id == writer.id)
     apply(
         order, Action.CLAIM, writer,
         changes={"writer_id": writer.id, "claimed_at": now, "offered_until": None},

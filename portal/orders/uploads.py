@@ -231,10 +231,6 @@ def attachments_of(order: Order) -> list[Attachment]:
     ))
 
 
-def _read_limited(upload: FileStorage, limit: int) -> bytes:
-    return upload.stream.read(limit + 1)
-
-
 @dataclass(frozen=True)
 class CheckedFile:
     name: str  # the cleaned label
@@ -251,7 +247,7 @@ def check_upload(upload: FileStorage, field: str = "file") -> CheckedFile:
     extension = extension_of(clean_name(upload.filename))
     name = clean_name(upload.filename, extension)
     max_bytes = current_app.config["ATTACHMENT_MAX_BYTES"]
-    data = _read_limited(upload, max_bytes)
+    data = upload.stream.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise Conflict(_("“%(name)s” is too large: a file has at most %(size)s.", name=name,
                          size=human_size(max_bytes)), field=field)

@@ -338,10 +338,9 @@ def _no_quote(message: str):
 def quote():
     form = QuoteForm()
     if not form.validate():
-        for name in ("words_max", "tier_id", "deadline"):
-            errors = getattr(form, name).errors
-            if errors:
-                return _no_quote(str(errors[0]))
+        for field in (form.words_max, form.tier_id, form.deadline):
+            if field.errors:
+                return _no_quote(str(field.errors[0]))
         return _no_quote(_("Fill in the word count, the level and the deadline."))
     tier = db.session.get(Tier, form.tier_id.data)
     if tier is None or not tier.active:
@@ -362,15 +361,11 @@ def quote():
 @bp.get("", endpoint="list")
 @role_required(Role.CLIENT)
 def list_orders():
-    return _list_page(_archive_form())
-
-
-def _archive_form() -> TextsArchiveForm:
-    """The period form of the texts' archive, filled with the last thirty days."""
+    # The period form of the texts' archive, filled with the last thirty days.
     form = TextsArchiveForm(formdata=None)
     today = to_local(utcnow(), _zone()).date()
     form.start.data, form.end.data = today - timedelta(days=30), today
-    return form
+    return _list_page(form)
 
 
 def _list_page(archive_form: TextsArchiveForm, status: int = 200):
