@@ -102,6 +102,7 @@ def register_extensions(app: Flask) -> None:
 def _configure_sqlite(engine: sa.Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
+    from portal.billing.earnings import local_month
 
     @sa.event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record):
@@ -114,6 +115,9 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         # SQLite's own lower() folds ASCII letters only: "Élodie" would never match "élodie"
         # in the people and writer searches. Python's folds every letter; no index uses lower().
         dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+        # Months in the agency's zone (portal.billing.earnings.month_of): SQLite has no zones.
+        dbapi_connection.create_function("portal_local_month", 2, local_month,
+                                         deterministic=True)
 
 
 def _lower(value):

@@ -8,8 +8,10 @@ so two managers paying the same writer at once cannot pay an earning twice.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -157,8 +159,29 @@ def month_of(column, zone: str):
     """The month ("2026-11") of a timestamp column in `zone`, computed by the database."""
     if db.session.get_bind().dialect.name == "postgresql":
         return sa.func.to_char(sa.func.timezone(zone, column), "YYYY-MM")
-    # SQLite stores UTC: the month in UTC (the agency's zone, Africa/Lome, is UTC).
-    return sa.func.strftime("%Y-%m", column)
+    # SQLite stores UTC and knows no time zones: its own strftime for a zone that is UTC all
+    # year (the default, Africa/Lome), else Python's, registered on each connection.
+    if _always_utc(zone):
+        return sa.func.strftime("%Y-%m", column)
+    return sa.func.portal_local_month(column, zone)
+
+
+@functools.lru_cache(maxsize=16)
+def _always_utc(zone: str) -> bool:
+    info = ZoneInfo(zone)
+    year = datetime.now(UTC).year
+    return all(info.utcoffset(datetime(year, month, 1)) == timedelta(0) for month in (1, 7))
+
+
+def local_month(value: str | None, zone: str) -> str | None:
+    """SQLite's portal_local_month: the month ("2026-11") in `zone` of a stored UTC
+    timestamp."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
 
 
 def by_month(writer: User, zone: str, limit: int = 24) -> list[tuple[str, int, int, int]]:

@@ -55,6 +55,10 @@ from portal.extensions import db, upsert_insert, utcnow
 from portal.orders.models import Order, Tier
 
 MONTHS = 12
+# A month is stored only this long after it ended: a transaction begun before midnight (the
+# worker's auto-approvals, a confirmation) may still commit rows dated in it. Until then it is
+# computed with the current month, in the same statements.
+STORE_AFTER = timedelta(hours=1)
 CHUNK = 5_000
 FIGURES = ("invoiced", "deposits", "credited", "paid", "sales", "writer_pay")
 
@@ -105,6 +109,12 @@ def _ended() -> list[tuple[str, datetime, datetime]]:
         starts.insert(0, month_start(starts[0] - timedelta(days=1)))
     return [(start.astimezone(zone).strftime("%Y-%m"), start, end)
             for start, end in pairwise(starts)]
+
+
+def _settled(ended: list[tuple[str, datetime, datetime]]) -> list[tuple[str, datetime, datetime]]:
+    """The ended months that may be stored: over for STORE_AFTER at least."""
+    now = utcnow()
+    return [month for month in ended if now - month[2] >= STORE_AFTER]
 
 
 @dataclass
@@ -190,17 +200,20 @@ def months() -> tuple[list[Month], list[tuple[str, str, int, int, int]]]:
     """Per month, newest first: invoiced, deposits, credit notes, paid, and the margin of the
     orders approved (price less the writer's pay); and the margin per month and tier. The ended
     months are read from finance_months, those not stored yet computed and stored (the caller
-    commits); this month is computed. Five statements (ten when a month has just ended)."""
+    commits); this month is computed, and the month before it during its first STORE_AFTER.
+    Five statements (ten when a month is stored)."""
     ended = _ended()
     keys = [key for key, _start, _end in ended]
     rows = _stored(keys)
-    missing = [month for month in ended if month[0] not in rows]
+    settled = _settled(ended)
+    missing = [month for month in settled if month[0] not in rows]
     if missing:
         computed = _rows([key for key, _start, _end in missing],
                          *_grouped(missing[0][1], missing[-1][2]))
         _store(list(computed.values()))
         rows.update(computed)
-    table, per_tier = _grouped(ended[-1][2])
+    unsettled = ended[len(settled):]
+    table, per_tier = _grouped(unsettled[0][1] if unsettled else ended[-1][2])
     rows.update(_rows(list(table), table, per_tier))
     shown = [row for key, row in sorted(rows.items(), reverse=True)
              if row["tiers"] or any(row[name] for name in FIGURES)]
@@ -214,7 +227,7 @@ def refigure() -> int:
     missing in) finance_months, after a restore or an import that wrote into an ended month;
     each month that differed is logged as a warning. Returns how many differed. Run every night
     by the mail worker and by `flask billing refigure`."""
-    ended = _ended()
+    ended = _settled(_ended())
     keys = [key for key, _start, _end in ended]
     fresh = _rows(keys, *_grouped(ended[0][1], ended[-1][2]))
     stored = _stored(keys)

@@ -135,7 +135,20 @@ def test_the_month_that_ends_is_stored_at_the_first_view_after_it(app, agency, t
     assert november.sales > 0
     assert "2026-11" not in stored_months(app) and "2025-12" in stored_months(app)
 
+    # In its first hour November is still computed, not stored: a transaction begun before
+    # midnight (the worker's auto-approvals) may still commit rows dated in it.
     time_machine.move_to(datetime(2026, 12, 1, 0, 10, tzinfo=UTC), tick=False)
+    with app.app_context():
+        with counted_statements(app) as statements:
+            shown = figures.months()
+        db.session.commit()
+        assert shown == live()
+        assert figures.refigure() == 0
+        db.session.commit()
+    assert len(statements) == 5  # read, then November and December in the same four
+    assert "2026-11" not in stored_months(app)
+
+    time_machine.move_to(datetime(2026, 12, 1, 1, 10, tzinfo=UTC), tick=False)
     with app.app_context():
         with counted_statements(app) as statements:
             shown = figures.months()
@@ -210,3 +223,34 @@ def test_the_figures_of_today_and_this_month_scan_no_history(app, agency):
     scans = [plan for plan in plans if plan.startswith("SCAN ") and plan.split()[1] in grows
              and "ix_invoices_company_id_unsettled" not in plan]
     assert scans == [], plans
+
+
+def test_months_follow_the_agency_zone_on_both_databases(app, factory, time_machine,
+                                                        monkeypatch):
+    """In Paris, a payment at 00:30 on 1 December is December's, though it is still November
+    in UTC: it neither leaves November's stored figures nor replaces them (SQLite has no time
+    zones: it reads months through Python's)."""
+    monkeypatch.setitem(app.config, "AGENCY_TIMEZONE", "Europe/Paris")
+    time_machine.move_to(datetime(2026, 11, 10, 9, 0, tzinfo=UTC), tick=False)
+    buyer = factory.user(Role.CLIENT, billing="prepaid", funds=0)
+    manager = factory.user(Role.MANAGER)
+
+    def topup(amount: int) -> None:
+        with app.app_context():
+            client = db.session.get(User, buyer.id)
+            proforma = payments.request_topup(client, amount)
+            payment = payments.declare_for_proforma(client, proforma, payments.Declaration(
+                PaymentMethod.CASH, f"R-{amount}", amount))
+            payments.confirm(payment, db.session.get(User, manager.id))
+            db.session.commit()
+
+    topup(5_000)
+    time_machine.move_to(datetime(2026, 11, 30, 23, 30, tzinfo=UTC), tick=False)
+    topup(7_000)
+    time_machine.move_to(datetime(2026, 12, 5, 10, 0, tzinfo=UTC), tick=False)
+    with app.app_context():
+        for _view in range(2):  # the first stores November, the next reads it
+            shown = {m.month: m.paid for m in figures.months()[0]}
+            db.session.commit()
+            assert shown == {"2026-12": 7_000, "2026-11": 5_000}
+    assert stored_months(app)["2026-11"][3] == 5_000
