@@ -135,11 +135,27 @@ def _database_cpu(app) -> dict[int, float] | None:
     return used
 
 
+def _drain(totals: dict) -> None:
+    """send_pending() until the outbox is empty (or a pass sends nothing and fails), adding
+    each pass's report to `totals`."""
+    from portal.notifications.dispatcher import send_pending
+
+    while True:
+        report = send_pending()
+        if report.claimed == 0:
+            return
+        totals["passes"] += 1
+        for name in ("claimed", "sent", "retried", "failed", "lost", "connections"):
+            totals[name] += getattr(report, name)
+        if report.errors and report.sent == 0:
+            totals["error"] = report.errors[0]
+            return
+
+
 def _mail_worker(url: str, overrides: dict, ready, go, results) -> None:
     """One more dispatcher, in a process of its own (bench.mail --workers): what a second
     `flask mail worker` is. Sends until nothing is left to claim; reports what it did."""
     from portal.extensions import db
-    from portal.notifications.dispatcher import send_pending
 
     app = make_app(url, **overrides)
     totals = dict.fromkeys(("claimed", "sent", "retried", "failed", "lost", "connections",
@@ -150,16 +166,7 @@ def _mail_worker(url: str, overrides: dict, ready, go, results) -> None:
         ready.put(True)
         go.wait()
         started, cpu_started = time.monotonic(), time.process_time()
-        while True:
-            report = send_pending()
-            if report.claimed == 0:
-                break
-            totals["passes"] += 1
-            for name in ("claimed", "sent", "retried", "failed", "lost", "connections"):
-                totals[name] += getattr(report, name)
-            if report.errors and report.sent == 0:
-                totals["error"] = report.errors[0]
-                break
+        _drain(totals)
         ended, cpu = time.monotonic(), time.process_time() - cpu_started
         db.session.remove()
         db.engine.dispose()
@@ -174,7 +181,6 @@ def mail_throughput(dataset: DataSet, count: int, batch_size: int = 200,
     dispatchers in processes of their own, sharing the outbox as several `flask mail worker`
     processes do (their total rate; the CPU figure is theirs added up)."""
     from portal.extensions import db, utcnow
-    from portal.notifications.dispatcher import send_pending
     from portal.notifications.models import OutboxEmail, OutboxStatus
     from portal.notifications.outbox import queue_email
 
@@ -218,16 +224,7 @@ def mail_throughput(dataset: DataSet, count: int, batch_size: int = 200,
             else:
                 database_before = _database_cpu(app)
                 started, cpu_started = time.perf_counter(), time.process_time()
-                while True:
-                    report = send_pending()
-                    if report.claimed == 0:
-                        break
-                    totals["passes"] += 1
-                    for name in ("claimed", "sent", "retried", "failed", "lost", "connections"):
-                        totals[name] += getattr(report, name)
-                    if report.errors and report.sent == 0:
-                        totals["error"] = report.errors[0]
-                        break
+                _drain(totals)
                 elapsed = time.perf_counter() - started
                 cpu = time.process_time() - cpu_started
                 database_after = _database_cpu(app)

@@ -35,6 +35,17 @@ def stored_months(app) -> dict[str, tuple]:
                 for row in db.session.scalars(sa.select(FinanceMonth))}
 
 
+def topup(app, buyer, manager, amount: int) -> None:
+    """A top-up of `buyer`'s company: requested, declared in cash, confirmed by `manager`."""
+    with app.app_context():
+        client = db.session.get(User, buyer.id)
+        proforma = payments.request_topup(client, amount)
+        payment = payments.declare_for_proforma(client, proforma, payments.Declaration(
+            PaymentMethod.CASH, f"R-{amount}", amount))
+        payments.confirm(payment, db.session.get(User, manager.id))
+        db.session.commit()
+
+
 @pytest.fixture
 def agency(app, factory, time_machine):
     """Money over several months: approved orders on two tiers (an invoice and an earning
@@ -53,20 +64,11 @@ def agency(app, factory, time_machine):
     def approved(tier) -> None:
         factory.order(client=buyer, writer=writer, tier=tier, status=OrderStatus.APPROVED)
 
-    def topup(amount: int) -> None:
-        with app.app_context():
-            client = db.session.get(User, buyer.id)
-            proforma = payments.request_topup(client, amount)
-            payment = payments.declare_for_proforma(client, proforma, payments.Declaration(
-                PaymentMethod.CASH, f"R-{amount}", amount))
-            payments.confirm(payment, db.session.get(User, manager.id))
-            db.session.commit()
-
     approved(standard)
     at(datetime(2026, 7, 10, 9, 0, tzinfo=UTC))
     approved(standard)
     approved(expert)
-    topup(5_000)
+    topup(app, buyer, manager, 5_000)
     at(datetime(2026, 9, 15, 9, 0, tzinfo=UTC))
     approved(expert)
     with app.app_context():
@@ -79,7 +81,7 @@ def agency(app, factory, time_machine):
     approved(standard)
     at(datetime(2026, 12, 5, 9, 0, tzinfo=UTC))
     approved(expert)
-    topup(7_000)
+    topup(app, buyer, manager, 7_000)
     time_machine.move_to(datetime(2026, 12, 5, 10, 0, tzinfo=UTC), tick=False)
     return {"buyer": buyer, "manager": manager}
 
@@ -235,18 +237,9 @@ def test_months_follow_the_agency_zone_on_both_databases(app, factory, time_mach
     buyer = factory.user(Role.CLIENT, billing="prepaid", funds=0)
     manager = factory.user(Role.MANAGER)
 
-    def topup(amount: int) -> None:
-        with app.app_context():
-            client = db.session.get(User, buyer.id)
-            proforma = payments.request_topup(client, amount)
-            payment = payments.declare_for_proforma(client, proforma, payments.Declaration(
-                PaymentMethod.CASH, f"R-{amount}", amount))
-            payments.confirm(payment, db.session.get(User, manager.id))
-            db.session.commit()
-
-    topup(5_000)
+    topup(app, buyer, manager, 5_000)
     time_machine.move_to(datetime(2026, 11, 30, 23, 30, tzinfo=UTC), tick=False)
-    topup(7_000)
+    topup(app, buyer, manager, 7_000)
     time_machine.move_to(datetime(2026, 12, 5, 10, 0, tzinfo=UTC), tick=False)
     with app.app_context():
         for _view in range(2):  # the first stores November, the next reads it
