@@ -8,7 +8,8 @@
 2. GET changes no business state: every GET endpoint, asked by each of the seven people of
    the world, leaves every row of every table as it was. The documented exceptions are read
    traces: opening an order records when the person last read its conversation (the
-   read_markers table) and marks the order's notifications read (notifications.read_at).
+   read_markers table) and marks the order's notifications read (notifications.read_at); the
+   finance page stores the figures of the months that have ended (finance_months).
 
 Endpoints come from the URL map (a test fails when one has no case here).
 """
