@@ -175,10 +175,12 @@ def _always_utc(zone: str) -> bool:
 
 def local_month(value: str | None, zone: str) -> str | None:
     """SQLite's portal_local_month: the month ("2026-11") in `zone` of a stored UTC
-    timestamp."""
-    if value is None:
+    timestamp; None for what is not one (the portal writes ISO text, but a row written by hand
+    may hold anything, and an exception here would fail the whole statement: the page)."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
         return None
-    moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m")

@@ -173,7 +173,8 @@ def _grouped(start: datetime, end: datetime | None = None):
         month(key).writer_pay += int(pay or 0)
         per_tier.append((key, tier, int(sales or 0), int(pay or 0),
                          int(sales or 0) - int(pay or 0)))
-    return table, per_tier
+    table.pop(None, None)  # rows of no month: a timestamp written by hand (local_month)
+    return table, [row for row in per_tier if row[0] is not None]
 
 
 def _rows(keys: list[str], table: dict[str, Month], per_tier: list) -> dict[str, dict]:

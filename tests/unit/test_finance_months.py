@@ -247,3 +247,24 @@ def test_months_follow_the_agency_zone_on_both_databases(app, factory, time_mach
             db.session.commit()
             assert shown == {"2026-12": 7_000, "2026-11": 5_000}
     assert stored_months(app)["2026-11"][3] == 5_000
+
+
+def test_a_timestamp_written_by_hand_in_sqlite_is_no_month_not_an_error(app, factory,
+                                                                       monkeypatch):
+    """SQLite stores timestamps as text and accepts any: Python's months (Paris) read one that
+    is not ISO as no month, where the error it raised failed the whole page."""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL's timestamp columns hold only timestamps")
+    monkeypatch.setitem(app.config, "AGENCY_TIMEZONE", "Europe/Paris")
+    buyer = factory.user(Role.CLIENT, billing="prepaid", funds=0)
+    manager = factory.user(Role.MANAGER)
+    topup(app, buyer, manager, 5_000)
+    topup(app, buyer, manager, 3_000)
+    with app.app_context():
+        first = db.session.scalar(sa.select(sa.func.min(Payment.id)))
+        db.session.execute(sa.text("UPDATE payments SET decided_at = '2026-11-31 10:00:00' "
+                                   "WHERE id = :id"), {"id": first})
+        db.session.commit()
+        shown = {m.month: m.paid for m in figures.months()[0]}
+    assert sum(shown.values()) == 3_000
