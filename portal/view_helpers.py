@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
+from io import BytesIO
 
-from flask import abort, flash, render_template, request
+from flask import abort, flash, render_template, request, send_file
 from flask_login import current_user
 
 from portal.billing import companies
-from portal.billing.models import Company
+from portal.billing.models import ENTRY_LABELS, Company
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.forms import form_error
@@ -74,3 +76,23 @@ def own_company() -> Company:
 def render_form(template_name: str, /, **context):
     """A form's page: 422 when it comes back from a refused POST, 200 when first shown."""
     return render_template(template_name, **context), 422 if request.method == "POST" else 200
+
+
+def pdf_response(content: bytes, filename: str):
+    """A private PDF (an invoice, a statement) as a download nobody keeps."""
+    response = send_file(BytesIO(content), mimetype="application/pdf", as_attachment=True,
+                         download_name=filename, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def statement_response(company: Company, year: int, month: int):
+    """A company's statement of one month, for its client or a manager."""
+    from portal.billing import pdf, queries  # fpdf is loaded by the first PDF, not at start
+
+    if not (2000 <= year <= 2100 and 1 <= month <= 12):
+        abort(404)
+    first = date(year, month, 1)
+    content = pdf.statement_pdf(company, first, labels=ENTRY_LABELS,
+                                **queries.statement_data(company, first))
+    return pdf_response(content, f"releve-{year}-{month:02d}.pdf")

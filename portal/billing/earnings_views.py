@@ -9,9 +9,9 @@ from flask_login import current_user
 
 from portal.accounts.models import Role
 from portal.billing import earnings, pdf
-from portal.billing.views import pdf_response
 from portal.forms import page_arg
 from portal.roles import role_required
+from portal.view_helpers import pdf_response
 
 bp = Blueprint("earnings", __name__, url_prefix="/work/earnings")
 

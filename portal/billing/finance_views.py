@@ -30,11 +30,15 @@ from portal.billing.forms import (
     TermsForm,
 )
 from portal.billing.models import BILLING_MODE_LABELS, Company, PayoutBatch
-from portal.billing.views import statement_response
 from portal.extensions import commit_keeping_loaded, db
 from portal.forms import db_int, page_arg
 from portal.roles import role_required
-from portal.view_helpers import service_call, validate_or_flash, validated_or_400
+from portal.view_helpers import (
+    service_call,
+    statement_response,
+    validate_or_flash,
+    validated_or_400,
+)
 
 bp = Blueprint("finance", __name__, url_prefix="/agency/finance")
 

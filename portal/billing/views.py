@@ -5,7 +5,6 @@ the payment provider's checkout and notifications."""
 from __future__ import annotations
 
 import logging
-from datetime import date
 
 from flask import (
     Blueprint,
@@ -15,7 +14,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -43,7 +41,14 @@ from portal.extensions import csrf, db
 from portal.forms import db_int
 from portal.notifications.outbox import external_url
 from portal.roles import role_required
-from portal.view_helpers import own_company, render_form, service_call, validated_or_400
+from portal.view_helpers import (
+    own_company,
+    pdf_response,
+    render_form,
+    service_call,
+    statement_response,
+    validated_or_400,
+)
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
 log = logging.getLogger("portal.billing")
@@ -53,15 +58,6 @@ log = logging.getLogger("portal.billing")
 def billing_labels():
     return {"entry_labels": ENTRY_LABELS, "method_labels": METHOD_LABELS,
             "payment_status_labels": PAYMENT_STATUS_LABELS}
-
-
-def pdf_response(content: bytes, filename: str):
-    from io import BytesIO
-
-    response = send_file(BytesIO(content), mimetype="application/pdf", as_attachment=True,
-                         download_name=filename, max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 # --- the account --------------------------------------------------------------------------------
@@ -327,15 +323,4 @@ def credit_note_pdf(credit_note_id: int):
 @role_required(Role.CLIENT)
 def statement(year: int, month: int):
     return statement_response(own_company(), year, month)
-
-
-def statement_response(company, year: int, month: int):
-    from portal.billing import pdf
-
-    if not (2000 <= year <= 2100 and 1 <= month <= 12):
-        abort(404)
-    first = date(year, month, 1)
-    data = queries.statement_data(company, first)
-    content = pdf.statement_pdf(company, first, labels=ENTRY_LABELS, **data)
-    return pdf_response(content, f"releve-{year}-{month:02d}.pdf")
 
