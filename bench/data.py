@@ -769,7 +769,8 @@ def build(url: str, scale: float, *, seed: int = 20260101,
                     "id": new_id("deliveries"), "order_id": order_id, "number": delivery_number,
                     "writer_id": writer, "text": text, "word_count": count,
                     "note": pool.words(20) if rnd.random() < 0.4 else "",
-                    "created_at": moment, "released_at": moment}))
+                    "created_at": moment, "released_at": moment,
+                    "report": _report(order, text) if client == bench_client else None}))
                 order["delivered_at"] = moment
             elif action == "request_revision":
                 order["revisions_used"] += 1
@@ -852,6 +853,24 @@ def build(url: str, scale: float, *, seed: int = 20260101,
     dataset.load_seconds = round(time.perf_counter() - started, 2)
     engine.dispose()
     return dataset
+
+
+def _report(order: dict, text: str) -> dict:
+    """The compliance report `service.deliver` stores with a delivery, for the benchmark
+    client's deliveries: the pages measured show stored reports, as every delivery made through
+    the portal has one (computing it for each of the data set's deliveries would take half an
+    hour at full size; a page computes it for a delivery without one). Original by
+    construction (the data set's texts share phrases only by chance), so the originality part
+    is the check's answer for a text with no source."""
+    from portal.orders.models import Order
+    from portal.orders.originality import VERSION, shingles
+    from portal.orders.report import build_report
+
+    brief = Order(**{key: value for key, value in order.items() if hasattr(Order, key)})
+    report = build_report(brief, text)
+    report["originality"] = {"version": VERSION, "score": 0.0,
+                             "phrases": len(set(shingles(text))), "sources": [], "passages": []}
+    return report
 
 
 def _table_bytes(engine: sa.Engine, table: str) -> int:
