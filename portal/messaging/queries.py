@@ -234,13 +234,14 @@ def unread_counts(user: User, order_ids: Iterable[int]) -> dict[int, int]:
     return {order_id: count for order_id, count in rows if count > 0}
 
 
-def unread_total_select(user: User, *, cap: int | None = None) -> sa.ScalarSelect:
-    """The person's unread messages over every conversation, as a scalar subquery: the sum of
-    their counters, read through ix_read_markers_user_id_unread (their unread backlog only, not
-    the agency's history). With `cap`, at most `cap` counters are read: the sum is exact below
-    `cap` and at least `cap` otherwise (each counter read is 1 or more), which is all a badge
-    showing "99+" needs, at a cost that no longer grows with the backlog either."""
-    counters = sa.select(ReadMarker.unread).where(ReadMarker.user_id == user.id, HAS_UNREAD)
+def unread_total_select(user_id, *, cap: int | None = None) -> sa.ScalarSelect:
+    """The unread messages of person `user_id` (an id or a bound parameter) over every
+    conversation, as a scalar subquery: the sum of their counters, read through
+    ix_read_markers_user_id_unread (their unread backlog only, not the agency's history). With
+    `cap`, at most `cap` counters are read: the sum is exact below `cap` and at least `cap`
+    otherwise (each counter read is 1 or more), which is all a badge showing "99+" needs, at a
+    cost that no longer grows with the backlog either."""
+    counters = sa.select(ReadMarker.unread).where(ReadMarker.user_id == user_id, HAS_UNREAD)
     if cap is not None:
         counters = counters.limit(cap)
     rows = counters.subquery("counters")
@@ -251,7 +252,7 @@ def unread_total(user: User) -> int:
     """Unread messages over every conversation `user` takes part in. One statement."""
     if not user.active:
         return 0
-    return db.session.scalar(sa.select(unread_total_select(user))) or 0
+    return db.session.scalar(sa.select(unread_total_select(user.id))) or 0
 
 
 @dataclass(frozen=True)

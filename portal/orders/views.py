@@ -465,8 +465,7 @@ def _detail_page(order: Order, *, revision_form=None, approve_form=None, message
                                                                          or may_approve):
         review = {
             "delivery": latest,
-            "html": text.render_markdown(latest.text),
-            "keywords": text.keyword_presence(latest.text, order.keyword_list()),
+            "html": text.render_markdown(latest.text),  # its keywords: the report's
             "in_range": order.words_min <= latest.word_count <= order.words_max,
         }
     editorial = None

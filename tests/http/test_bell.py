@@ -190,8 +190,8 @@ def test_the_bell_is_one_statement(app, ama):
     with app.app_context():
         person = db.session.get(User, ama.id)
         with counted_statements(app) as statements:
-            count, latest = service.bell(person)
-    assert (count, len(latest)) == (2, 2)
+            figures = service.chrome(person)
+    assert (figures.bell_unread, len(figures.bell_items)) == (2, 2)
     assert len(statements) == 1
 
 

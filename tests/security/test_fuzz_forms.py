@@ -516,8 +516,8 @@ def client_with_notifications(path: str) -> Callable:
         client = w.user(Role.CLIENT)
         w.order(OrderStatus.DELIVERED, client=client)
         with w.app.app_context():
-            notification = notification_service.latest(db.session.get(User, client.id))[0]
-            notification_id = notification.id
+            figures = notification_service.chrome(db.session.get(User, client.id))
+            notification_id = figures.bell_items[0].id
         return Target(path.format(notification=notification_id), client,
                       {"notification": notification_id})
 

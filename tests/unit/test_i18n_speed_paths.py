@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date, format_skeleton, format_time, get_datetime_format
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_currency, format_decimal, get_currency_precision
 from flask import render_template_string, session
 from flask_babel import force_locale
 from wtforms import IntegerField, SelectChoice, SelectField
 
 from portal import forms as portal_forms
 from portal.forms import PortalForm
-from portal.i18n import format_local, format_money
+from portal.i18n import format_local, format_money, format_number
 from portal.messaging.service import render_message
 from portal.messaging.views import unread_badge
 from portal.orders.models import STATUS_LABELS, OrderStatus
@@ -108,6 +108,18 @@ def test_amounts_read_as_babel_writes_them(app, language, currency):
         assert format_money(None, currency) == ""
     finally:
         context.pop()
+
+
+def test_numbers_read_as_babel_writes_them_in_each_language_in_turn(app):
+    """The kept numbers are per language (and per type: 2 and 2.5 are not 2.0)."""
+    for language in ("fr", "en", "fr"):
+        context = _request(app, language, "UTC")
+        try:
+            for value in (0, 7, 1_200, 987_654_321, -45, 2.0, 2.5, 1234.5678):
+                assert format_number(value) == format_decimal(value, locale=language), value
+            assert format_number(None) == ""
+        finally:
+            context.pop()
 
 
 def test_the_cfa_franc_is_written_after_the_amount_in_both_languages(app):
