@@ -35,12 +35,14 @@ The rules follow the signals of portal/signals.py, in the sender's transaction:
 Rows written with the counter only (a message came before the person ever opened the order) have
 `last_read_at` NULL. Nothing here commits.
 
-At the same moment in two transactions: a message and a visit agree (the upsert of rule 1 leaves
-alone a row read after the message); a message and a writer change agree (rule 1 share-locks
-the order's row, which the move's UPDATE holds). A message posted while a person's role changes
-or their account is reopened may be missed by their recount, until their next visit of that
-order (rare; `repair`, which the mail worker runs every night and `flask messaging recount` by
-hand, puts it right and logs it).
+At the same moment in two transactions: a message and a visit agree (the message holds the order's
+row from the moment before its instant is taken, service.hold_order, and the order page share-locks
+it as it reads the marker, so one waits for the other; the upsert of rule 1 leaves alone a row read
+after the message); a message and a writer change agree (the same lock, which the move's UPDATE
+takes too: neither misses the message for the new writer). A message posted while a person's role
+changes or their account is reopened may be missed by their recount, until their next visit of that
+order (rare; `repair`, which the mail worker runs every night and `flask messaging recount` by hand,
+puts it right and logs it).
 """
 
 from __future__ import annotations
@@ -113,14 +115,8 @@ def message_posted(message: Message, **_signal) -> None:
     order's client unless it is a note, its writer, the managers; never its author), in one
     statement (two on PostgreSQL: the order's row is share-locked first). A person who opened
     the order at or after the message's instant (another transaction) is left alone: the
-    message is not unread for them."""
+    message is not unread for them. The sender holds the order's row (service.hold_order)."""
     table = ReadMarker.__table__
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Waits for a writer change of the order being committed (and holds one back until
-        # this commits): otherwise neither side would count the message for the new writer.
-        # SQLite writes one transaction at a time already.
-        db.session.execute(sa.select(Order.id).where(Order.id == message.order_id)
-                           .with_for_update(read=True))
     people = sa.union_all(*(counted(role, Message.id == message.id) for role in Role))
     rows = sa.select(people.subquery()).where(sa.true())  # (SQLite reads ON as a join's)
     db.session.execute(counter_upsert(
