@@ -285,15 +285,15 @@ def visit(user: User, order: Order, marker: Marker) -> datetime | None:
     """The person opens the order's page (rule 2), `marker` being theirs as read with the
     order. When it need not move (`Marker.must_move`), nothing is written and their last visit
     is returned: "new since your last visit" counts from it, as it would after a write.
-    Otherwise `mark_read`'s one upsert, which leaves alone a row that another visit has moved
-    meanwhile (nothing unread in it any more): that visit's tab and this one then both mark
-    what is new since `marker`. Returns the previous visit; None for someone who does not take
-    part, or on a first visit."""
+    Otherwise `mark_read`'s one upsert, which leaves alone a row that changed since `marker`
+    was read: another visit moved it (that visit's tab and this one then both mark what is new
+    since `marker`), or a message came meanwhile, which stays unread. Returns the previous
+    visit; None for someone who does not take part, or on a first visit."""
     if not policies.takes_part(user, order):
         return None
     if not marker.must_move:
         return marker.last_read_at
-    moved = _mark_read(user, order, only_if_moving=True)
+    moved = _mark_read(user, order, seen=marker)
     return marker.last_read_at if moved is None else moved[0]
 
 
@@ -310,7 +310,7 @@ def mark_read(user: User, order: Order) -> datetime | None:
     return _mark_read(user, order).scalar_one()
 
 
-def _mark_read(user: User, order: Order, *, only_if_moving: bool = False):
+def _mark_read(user: User, order: Order, *, seen: Marker | None = None):
     now = utcnow()
     insert = upsert_insert()
     table = ReadMarker.__table__
@@ -321,17 +321,25 @@ def _mark_read(user: User, order: Order, *, only_if_moving: bool = False):
                sa.or_(Message.author_id.is_(None), Message.author_id != user.id))
         .scalar_subquery()
     )
-    stmt = insert(table).values(user_id=user.id, order_id=order.id, last_read_at=now,
-                                previous_read_at=None, unread=after_now)
+    # The order's row is locked as the row to write is made (PostgreSQL; SQLite writes one
+    # transaction at a time): a message being posted holds it from before its instant is taken
+    # (service.hold_order), so the visit waits for it instead of marking it read unseen. The
+    # statement still counts from what it saw before waiting: hence `seen` must be unchanged.
+    row = (sa.select(sa.literal(user.id), Order.id, sa.literal(now, table.c.last_read_at.type),
+                     sa.null(), after_now)
+           .where(Order.id == order.id).with_for_update(key_share=True))
+    stmt = insert(table).from_select(
+        ["user_id", "order_id", "last_read_at", "previous_read_at", "unread"], row)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.user_id, table.c.order_id],
         set_={"previous_read_at": table.c.last_read_at, "last_read_at": now,
               "unread": stmt.excluded.unread},
-        where=sa.or_(table.c.unread != 0, table.c.last_read_at.is_(None))
-        if only_if_moving else None,
+        where=None if seen is None else sa.and_(
+            sa.or_(table.c.unread != 0, table.c.last_read_at.is_(None)),
+            table.c.unread.is_not_distinct_from(seen.unread)),
     ).returning(table.c.previous_read_at)
     result = db.session.execute(stmt)
-    return result.first() if only_if_moving else result
+    return result.first() if seen is not None else result
 
 
 def conversation_for(order: Order, viewer: User, *, last_visit: datetime | None = None,

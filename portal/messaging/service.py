@@ -168,10 +168,10 @@ def post_message(
 
 def hold_order(order: Order) -> None:
     """The order's row locked until commit (PostgreSQL; SQLite writes one transaction at a time)
-    from before the message's instant is taken: a visit of the order page waits for the message
-    (queries.get_order_page share-locks the row) instead of marking it read unseen, and a writer
-    change waits too, so that neither side misses the message for the new writer. FOR NO KEY
-    UPDATE: rows that refer to the order may still be added meanwhile."""
+    from before the message's instant is taken: a visit that moves a read marker waits for the
+    message (queries._mark_read locks the row too) instead of marking it read unseen, and a
+    writer change waits too, so that neither side misses the message for the new writer. FOR
+    NO KEY UPDATE: rows that refer to the order may still be added meanwhile."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(sa.select(Order.id).where(Order.id == order.id)
                            .with_for_update(key_share=True))

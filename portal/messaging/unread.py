@@ -36,13 +36,13 @@ Rows written with the counter only (a message came before the person ever opened
 `last_read_at` NULL. Nothing here commits.
 
 At the same moment in two transactions: a message and a visit agree (the message holds the order's
-row from the moment before its instant is taken, service.hold_order, and the order page share-locks
-it as it reads the marker, so one waits for the other; the upsert of rule 1 leaves alone a row read
-after the message); a message and a writer change agree (the same lock, which the move's UPDATE
-takes too: neither misses the message for the new writer). A message posted while a person's role
-changes or their account is reopened may be missed by their recount, until their next visit of that
-order (rare; `repair`, which the mail worker runs every night and `flask messaging recount` by hand,
-puts it right and logs it).
+row from the moment before its instant is taken, service.hold_order, and a visit that writes locks
+it too, so one waits for the other; the upsert of rule 1 leaves alone a row read after the message,
+and a visit's leaves alone a row that changed since the page read it); a message and a writer change
+agree (the same lock, which the move's UPDATE takes too: neither misses the message for the new
+writer). A message posted while a person's role changes or their account is reopened may be missed
+by their recount, until their next visit of that order (rare; `repair`, which the mail worker runs
+every night and `flask messaging recount` by hand, puts it right and logs it).
 """
 
 from __future__ import annotations

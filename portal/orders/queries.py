@@ -62,11 +62,9 @@ def get_order_page(user: User, order_id: int, *columns) -> tuple[Order, tuple]:
     """The order with its brief's files if `user` may see it (404 otherwise), and the values
     of `columns` (scalar subqueries about the reader: their read marker, their unread
     notifications) read in the same statement: the order page decides from them whether it
-    writes anything. The order's row is share-locked until the visit's commit (PostgreSQL;
-    SQLite writes one transaction at a time): a message being posted holds it, so the visit
-    waits for it rather than mark it read unseen (portal.messaging.unread)."""
+    writes anything."""
     stmt = _with_relations(sa.select(Order, *columns).where(Order.id == order_id)) \
-        .options(joinedload(Order.attachments)).with_for_update(read=True, of=Order)
+        .options(joinedload(Order.attachments))
     row = db.session.execute(stmt).unique().one_or_none()
     order = _visible(user, row[0] if row is not None else None)
     return order, tuple(row[1:])
