@@ -43,6 +43,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import policy
+from email.charset import QP, Charset
+from email.mime.text import MIMEText
 from email.utils import formatdate, quote
 
 import sqlalchemy as sa
@@ -249,6 +251,13 @@ class OutboxMessage(Message):
         self.extra_headers = {"X-Portal-Kind": kind}
         self.mail_options, self.rcpt_options, self.attachments = [], [], []
 
+    def _mimetext(self, text: str | None, subtype: str = "plain") -> MIMEText:
+        """Flask-Mail's text part, quoted-printable when a line is too long for 8bit
+        (_text_part)."""
+        if isinstance(text, str) and _too_long(_crlf(text)):
+            return MIMEText(text, subtype, _QUOTED_PRINTABLE)
+        return super()._mimetext(text, subtype)
+
     def as_bytes(self) -> bytes:
         if self.written is None:
             # The generator would draw a random boundary and compile a regular expression for
@@ -266,7 +275,8 @@ class OutboxMessage(Message):
     def wire(self, mixed: str, alternative: str) -> bytes | None:
         """The bytes that writing _message() gives (email's BytesGenerator, _WIRE_POLICY), with
         these boundaries, written directly for the shape of every email without an attachment:
-        multipart/mixed around multipart/alternative, the text then the HTML, both utf-8.
+        multipart/mixed around multipart/alternative, the text then the HTML, both utf-8
+        (_text_part).
         The same header values (Flask-Mail's functions, folded by the same policy) and the
         same parts; only the tree of Message objects and the generator's walk over it are
         left out (most of the time of building an email). Compared byte for byte with the
@@ -307,18 +317,38 @@ class OutboxMessage(Message):
 
 # What the generator turns into the policy's line separator in a body (email.generator.NLCRE).
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# RFC 5322, 2.1.1: a line is at most 998 octets, its CRLF left out. A message may hold 10,000
+# characters in one paragraph, and relays refuse or break a longer line.
+_LONGEST_LINE = 998
+# utf-8, quoted-printable: lines of at most 76 octets (soft line breaks), any text kept whole.
+_QUOTED_PRINTABLE = Charset("utf-8")
+_QUOTED_PRINTABLE.body_encoding = QP
+
+
+def _crlf(text: str) -> bytes:
+    """The text as an 8bit part carries it: utf-8, each line break CRLF."""
+    return _LINE_BREAK.sub("\r\n", text).encode("utf-8")
+
+
+def _too_long(written: bytes) -> bool:
+    return len(written) > _LONGEST_LINE and max(map(len, written.split(b"\r\n"))) > _LONGEST_LINE
 
 
 def _text_part(subtype: str, text: str) -> bytes:
-    """What email's generator writes for MIMEText(text, subtype, "utf-8") under Flask-Mail's
-    utf-8 charset (no body encoding: 7bit when the text is ASCII, else 8bit): its headers,
-    then the text with each line break made CRLF."""
+    """What email's generator writes for OutboxMessage._mimetext(text, subtype): its headers,
+    then the text. Flask-Mail's utf-8 charset has no body encoding (7bit when the text is ASCII,
+    else 8bit, each line break made CRLF); a text with a line longer than RFC 5322 allows goes
+    quoted-printable instead, so ordinary emails keep their bytes."""
     fold = _WIRE_POLICY.fold_binary
-    encoding = "7bit" if text.isascii() else "8bit"
+    written = _crlf(text)
+    if not _too_long(written):
+        encoding = "7bit" if text.isascii() else "8bit"
+    else:
+        encoding = "quoted-printable"
+        written = _QUOTED_PRINTABLE.body_encode(text).replace("\n", "\r\n").encode("ascii")
     return b"".join((
         fold("Content-Type", f'text/{subtype}; charset="utf-8"'), fold("MIME-Version", "1.0"),
-        fold("Content-Transfer-Encoding", encoding), b"\r\n",
-        _LINE_BREAK.sub("\r\n", text).encode("utf-8"),
+        fold("Content-Transfer-Encoding", encoding), b"\r\n", written,
     ))
 
 
