@@ -252,9 +252,8 @@ class OutboxMessage(Message):
         self.mail_options, self.rcpt_options, self.attachments = [], [], []
 
     def _mimetext(self, text: str | None, subtype: str = "plain") -> MIMEText:
-        """Flask-Mail's text part, quoted-printable when a line is too long for 8bit
-        (_text_part)."""
-        if isinstance(text, str) and _too_long(_crlf(text)):
+        """Flask-Mail's text part, quoted-printable when a line is too long for 8bit."""
+        if isinstance(text, str) and _text_body(text)[0] == "quoted-printable":
             return MIMEText(text, subtype, _QUOTED_PRINTABLE)
         return super()._mimetext(text, subtype)
 
@@ -325,27 +324,22 @@ _QUOTED_PRINTABLE = Charset("utf-8")
 _QUOTED_PRINTABLE.body_encoding = QP
 
 
-def _crlf(text: str) -> bytes:
-    """The text as an 8bit part carries it: utf-8, each line break CRLF."""
-    return _LINE_BREAK.sub("\r\n", text).encode("utf-8")
-
-
-def _too_long(written: bytes) -> bool:
-    return len(written) > _LONGEST_LINE and max(map(len, written.split(b"\r\n"))) > _LONGEST_LINE
+def _text_body(text: str) -> tuple[str, bytes]:
+    """A text part's Content-Transfer-Encoding and body as the generator writes them. Flask-Mail's
+    utf-8 has no body encoding: 7bit when the text is ASCII, else 8bit, each line break made CRLF.
+    A text with a line longer than RFC 5322 allows goes quoted-printable instead
+    (OutboxMessage._mimetext), so that ordinary emails keep their bytes."""
+    written = _LINE_BREAK.sub("\r\n", text).encode("utf-8")
+    if len(written) <= _LONGEST_LINE or max(map(len, written.split(b"\r\n"))) <= _LONGEST_LINE:
+        return ("7bit" if text.isascii() else "8bit"), written
+    return "quoted-printable", _QUOTED_PRINTABLE.body_encode(text).replace("\n", "\r\n").encode()
 
 
 def _text_part(subtype: str, text: str) -> bytes:
     """What email's generator writes for OutboxMessage._mimetext(text, subtype): its headers,
-    then the text. Flask-Mail's utf-8 charset has no body encoding (7bit when the text is ASCII,
-    else 8bit, each line break made CRLF); a text with a line longer than RFC 5322 allows goes
-    quoted-printable instead, so ordinary emails keep their bytes."""
+    then the text (_text_body)."""
     fold = _WIRE_POLICY.fold_binary
-    written = _crlf(text)
-    if not _too_long(written):
-        encoding = "7bit" if text.isascii() else "8bit"
-    else:
-        encoding = "quoted-printable"
-        written = _QUOTED_PRINTABLE.body_encode(text).replace("\n", "\r\n").encode("ascii")
+    encoding, written = _text_body(text)
     return b"".join((
         fold("Content-Type", f'text/{subtype}; charset="utf-8"'), fold("MIME-Version", "1.0"),
         fold("Content-Transfer-Encoding", encoding), b"\r\n", written,
