@@ -256,7 +256,7 @@ def test_a_long_paragraph_arrives_whole_in_lines_every_relay_accepts(app, story,
     mailbox.deliver()
     mailbox.messages.clear()
     sentence = ("Élodie a relu le deuxième paragraphe à Lomé\u202f: les délais de livraison, "
-                "l’accueil des clients et les prix du pain de mie sont à préciser. ")
+                "l\u2019accueil des clients et les prix du pain de mie sont à préciser. ")
     paragraph = (sentence * 60)[:4999] + "."
     assert len(paragraph) == 5000 and "\n" not in paragraph
     post(app, order, story["writer"], paragraph, when=T0)
