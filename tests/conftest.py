@@ -332,6 +332,7 @@ class Mailbox:
         from email import policy
 
         message = email.message_from_bytes(envelope.content, policy=policy.default)
+        message.raw_bytes = envelope.content  # as they crossed SMTP, for what parsing hides
         with self.lock:
             self.messages.append(message)
         return "250 OK"

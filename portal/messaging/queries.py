@@ -22,6 +22,7 @@ from portal.extensions import db, upsert_insert, utcnow
 from portal.messaging import forms, policies, service
 from portal.messaging.models import Message, ReadMarker
 from portal.orders.models import Order, OrderEvent, OrderStatus
+from portal.orders.queries import timeline
 
 
 @dataclass(frozen=True)
@@ -59,11 +60,7 @@ def stream(order: Order, viewer: User, *,
         .order_by(Message.created_at, Message.id)
     ).unique().all()
     if events is None:
-        events = db.session.scalars(
-            sa.select(OrderEvent).options(joinedload(OrderEvent.actor))
-            .where(OrderEvent.order_id == order.id)
-            .order_by(OrderEvent.created_at, OrderEvent.id)
-        ).all()
+        events = timeline(order)
     items = [StreamItem(at=e.created_at, event=e) for e in events]
     items += [StreamItem(at=m.created_at, message=m) for m in messages]
     # A stable sort: events, then messages, each already in their own order.
@@ -129,11 +126,7 @@ def window(order: Order, viewer: User, *, events: list[OrderEvent] | None = None
         more = len(older) > len(unread)
     messages.reverse()
     if events is None:
-        events = db.session.scalars(
-            sa.select(OrderEvent).options(joinedload(OrderEvent.actor))
-            .where(OrderEvent.order_id == order.id)
-            .order_by(OrderEvent.created_at, OrderEvent.id)
-        ).all()
+        events = timeline(order)
     # The events between the messages shown: after the oldest one when earlier messages exist,
     # before the cursor on an earlier page (those after it are on the later part).
     start = messages[0].created_at if more and messages else None

@@ -52,15 +52,7 @@ def export(order_id: int):
     response.mimetype = "text/plain"
     response.headers["Content-Type"] = "text/plain; charset=utf-8"
     response.headers.set("Content-Disposition", "attachment", filename=export_filename(order))
-    return _inert(response)
-
-
-def _inert(response):
-    """A download the browser saves and never runs."""
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return uploads.inert(response)
 
 
 # --- the lists ---------------------------------------------------------------------------

@@ -43,6 +43,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import policy
+from email.charset import QP, Charset
+from email.mime.text import MIMEText
 from email.utils import formatdate, quote
 
 import sqlalchemy as sa
@@ -249,6 +251,12 @@ class OutboxMessage(Message):
         self.extra_headers = {"X-Portal-Kind": kind}
         self.mail_options, self.rcpt_options, self.attachments = [], [], []
 
+    def _mimetext(self, text: str | None, subtype: str = "plain") -> MIMEText:
+        """Flask-Mail's text part, quoted-printable when a line is too long for 8bit."""
+        if isinstance(text, str) and _text_body(text)[0] == "quoted-printable":
+            return MIMEText(text, subtype, _QUOTED_PRINTABLE)
+        return super()._mimetext(text, subtype)
+
     def as_bytes(self) -> bytes:
         if self.written is None:
             # The generator would draw a random boundary and compile a regular expression for
@@ -266,7 +274,8 @@ class OutboxMessage(Message):
     def wire(self, mixed: str, alternative: str) -> bytes | None:
         """The bytes that writing _message() gives (email's BytesGenerator, _WIRE_POLICY), with
         these boundaries, written directly for the shape of every email without an attachment:
-        multipart/mixed around multipart/alternative, the text then the HTML, both utf-8.
+        multipart/mixed around multipart/alternative, the text then the HTML, both utf-8
+        (_text_part).
         The same header values (Flask-Mail's functions, folded by the same policy) and the
         same parts; only the tree of Message objects and the generator's walk over it are
         left out (most of the time of building an email). Compared byte for byte with the
@@ -307,18 +316,33 @@ class OutboxMessage(Message):
 
 # What the generator turns into the policy's line separator in a body (email.generator.NLCRE).
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# RFC 5322, 2.1.1: a line is at most 998 octets, its CRLF left out. A message may hold 10,000
+# characters in one paragraph, and relays refuse or break a longer line.
+_LONGEST_LINE = 998
+# utf-8, quoted-printable: lines of at most 76 octets (soft line breaks), any text kept whole.
+_QUOTED_PRINTABLE = Charset("utf-8")
+_QUOTED_PRINTABLE.body_encoding = QP
+
+
+def _text_body(text: str) -> tuple[str, bytes]:
+    """A text part's Content-Transfer-Encoding and body as the generator writes them. Flask-Mail's
+    utf-8 has no body encoding: 7bit when the text is ASCII, else 8bit, each line break made CRLF.
+    A text with a line longer than RFC 5322 allows goes quoted-printable instead
+    (OutboxMessage._mimetext), so that ordinary emails keep their bytes."""
+    written = _LINE_BREAK.sub("\r\n", text).encode("utf-8")
+    if len(written) <= _LONGEST_LINE or max(map(len, written.split(b"\r\n"))) <= _LONGEST_LINE:
+        return ("7bit" if text.isascii() else "8bit"), written
+    return "quoted-printable", _QUOTED_PRINTABLE.body_encode(text).replace("\n", "\r\n").encode()
 
 
 def _text_part(subtype: str, text: str) -> bytes:
-    """What email's generator writes for MIMEText(text, subtype, "utf-8") under Flask-Mail's
-    utf-8 charset (no body encoding: 7bit when the text is ASCII, else 8bit): its headers,
-    then the text with each line break made CRLF."""
+    """What email's generator writes for OutboxMessage._mimetext(text, subtype): its headers,
+    then the text (_text_body)."""
     fold = _WIRE_POLICY.fold_binary
-    encoding = "7bit" if text.isascii() else "8bit"
+    encoding, written = _text_body(text)
     return b"".join((
         fold("Content-Type", f'text/{subtype}; charset="utf-8"'), fold("MIME-Version", "1.0"),
-        fold("Content-Transfer-Encoding", encoding), b"\r\n",
-        _LINE_BREAK.sub("\r\n", text).encode("utf-8"),
+        fold("Content-Transfer-Encoding", encoding), b"\r\n", written,
     ))
 
 

@@ -41,6 +41,7 @@ from portal.notifications.inbox import (
 )
 from portal.notifications.models import OutboxEmail
 from portal.notifications.outbox import external_url, queue_email
+from portal.notifications.replies import reply_address
 
 DEFAULT_MODE = EmailMode.IMMEDIATE
 BELL_SIZE = 8
@@ -251,14 +252,6 @@ def notify_message(message: Message, **_signal) -> list[Notification]:
 # --- emails built here (message bursts, digests) ------------------------------------------
 
 
-def _reply_address(order_id: int, user_id: int) -> str | None:
-    try:
-        from portal.notifications.replies import reply_address
-    except ImportError:  # reply by email is not installed
-        return None
-    return reply_address(order_id, user_id)
-
-
 def _zone(user: User) -> ZoneInfo:
     try:
         return ZoneInfo(user.timezone or current_app.config["AGENCY_TIMEZONE"])
@@ -377,7 +370,7 @@ def send_message_bursts(now: datetime | None = None) -> int:
             # A reply is posted as a message the client reads: an email that shows internal
             # notes must not invite one.
             reply_to = None if any(item.internal for item in items) \
-                else _reply_address(order.id, user.id)
+                else reply_address(order.id, user.id)
             row = queue_email(
                 kind="messages_burst",
                 key=f"messages:{user.id}:{order_id}:{group[0].id}",
@@ -500,7 +493,7 @@ def _send_digest(user: User, group: list[Notification], messages: Mapping[int, M
         # reply address, a digest about several does not.
         single = [s["order"] for s in sections if s["order"] is not None]
         has_notes = any(item.internal for s in sections for item in s["items"])
-        reply_to = _reply_address(single[0].id, user.id) \
+        reply_to = reply_address(single[0].id, user.id) \
             if len(sections) == 1 and single and not has_notes else None
         row = queue_email(
             kind="digest",

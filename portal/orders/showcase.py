@@ -100,31 +100,26 @@ class Sample:
         return excerpt(self.text)
 
 
+def _samples() -> sa.Select:
+    """The public orders with what a Sample shows of them (_public)."""
+    return (sa.select(Order, Delivery.text, Delivery.word_count)
+            .join(Delivery, sa.and_(Delivery.order_id == Order.id,
+                                    Delivery.number == _last_delivery_number()))
+            .options(joinedload(Order.content_type)).where(_public()))
+
+
 def public_samples(limit: int = LANDING_SAMPLES) -> list[Sample]:
     """The samples on the landing page, newest showcased first: one statement, whatever the
     number of orders."""
     rows = db.session.execute(
-        sa.select(Order, Delivery.text, Delivery.word_count)
-        .join(Delivery, sa.and_(Delivery.order_id == Order.id,
-                                Delivery.number == _last_delivery_number()))
-        .options(joinedload(Order.content_type))
-        .where(_public())
-        .order_by(Order.showcased_at.desc(), Order.id.desc())
-        .limit(limit)
-    ).all()
+        _samples().order_by(Order.showcased_at.desc(), Order.id.desc()).limit(limit)).all()
     return [Sample(order, text, words) for order, text, words in rows]
 
 
 def get_sample(order_id: int) -> Sample | None:
     """The public sample of that order, or None when it is not one (not approved, not
     consented, not showcased, or no such order): one statement."""
-    row = db.session.execute(
-        sa.select(Order, Delivery.text, Delivery.word_count)
-        .join(Delivery, sa.and_(Delivery.order_id == Order.id,
-                                Delivery.number == _last_delivery_number()))
-        .options(joinedload(Order.content_type))
-        .where(Order.id == order_id, _public())
-    ).first()
+    row = db.session.execute(_samples().where(Order.id == order_id)).first()
     return Sample(*row) if row else None
 
 

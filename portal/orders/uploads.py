@@ -207,6 +207,12 @@ def stored_download(stored_name: str, media_type: str, name: str, what: str) -> 
     response.content_length = opened.size
     response.headers["Content-Type"] = media_type
     response.headers.set("Content-Disposition", "attachment", **_download_names(name))
+    return inert(response)
+
+
+def inert(response: Response) -> Response:
+    """A download the browser saves and never runs (an .html file above all), kept by no
+    cache."""
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox"
     response.headers["Cache-Control"] = "private, no-store"

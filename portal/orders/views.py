@@ -438,8 +438,8 @@ def _texts_archive(form: TextsArchiveForm, whose, stem: str):
     exports.write_archive(queries.approved_texts(whose, start, end), spool)
     spool.seek(0)
     name = f"{stem}-{form.start.data.isoformat()}-{form.end.data.isoformat()}.zip"
-    return _inert(send_file(spool, mimetype="application/zip", as_attachment=True,
-                            download_name=name))
+    return uploads.inert(send_file(spool, mimetype="application/zip", as_attachment=True,
+                                   download_name=name))
 
 
 def _estimate(order: Order):
@@ -710,14 +710,7 @@ def export(order_id: int, number: int, fmt: str):
     response = current_app.response_class(body, content_type=exports.FORMATS[fmt].mimetype)
     response.headers["Content-Disposition"] = exports.content_disposition(
         order.title, fmt, fallback=order.reference)
-    return _inert(response)
-
-
-def _inert(response):
-    """A download the browser saves and never runs (an .html file above all)."""
-    response.headers["Content-Security-Policy"] = "sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return uploads.inert(response)
 
 
 # --- the editorial review ---------------------------------------------------------------

@@ -6,6 +6,7 @@ Everything crosses real SMTP on loopback (aiosmtpd); time moves with time_machin
 
 from __future__ import annotations
 
+import email
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -754,9 +755,19 @@ def written_by_the_generator(message: OutboxMessage, mixed: str, alternative: st
     return tree.as_bytes(policy=_WIRE_POLICY)
 
 
+# Lines about the 998 octets RFC 5322 allows (2.1.1), in characters of one to four octets and
+# in what quoted-printable escapes, beside text of any kind, with line breaks of every kind.
+_RUNS = st.builds(str.__mul__, st.sampled_from(["a", "é", "€", "😀", "x=", " ", "\t"]),
+                  st.integers(200, 1100))
+LONG_LINES = st.lists(st.tuples(st.one_of(st.text(max_size=40), _RUNS),
+                                st.sampled_from(["", "\n", "\r\n", "\r"])),
+                      min_size=1, max_size=4).map(lambda parts: "".join(map("".join, parts)))
+BODIES = st.one_of(st.text(max_size=400), LONG_LINES)
+
+
 @hypothesis.settings(max_examples=400, deadline=None)
-@hypothesis.given(subject=st.text(max_size=120), body=st.text(max_size=400),
-                  html=st.text(max_size=400), name=st.text(max_size=40),
+@hypothesis.given(subject=st.text(max_size=120), body=BODIES, html=BODIES,
+                  name=st.text(max_size=40),
                   reply_name=st.one_of(st.none(), st.text(max_size=40)),
                   recipient=st.sampled_from(["ama@example.test", "Ama Mensah <ama@example.test>",
                                              "Élodie Kéré <elodie@example.test>"]))
@@ -764,7 +775,8 @@ def test_an_email_is_written_directly_as_the_generator_writes_its_tree(
         app, subject, body, html, name, reply_name, recipient):
     """OutboxMessage.wire writes what Flask-Mail's tree of MIME parts gives through the
     generator, byte for byte (line breaks of every kind in the bodies, text in any script,
-    empty parts, subjects that need encoding or folding), and fails where that fails."""
+    empty parts, lines too long for 8bit, subjects that need encoding or folding), and fails
+    where that fails. No line of either is longer than RFC 5322 allows."""
     message = OutboxMessage(
         message_id="<42.a1b2c3@portal.test>", subject=subject, recipient=recipient, body=body,
         html=html, sender=_header_address((name, "no-reply@portal.test")),
@@ -780,18 +792,24 @@ def test_an_email_is_written_directly_as_the_generator_writes_its_tree(
                 message.wire("==outer==", "==inner==")
             return
         assert message.wire("==outer==", "==inner==") == expected
+    assert max(map(len, expected.split(b"\r\n"))) <= 998
 
 
 def test_an_email_with_an_attachment_is_written_by_the_generator(app):
-    """The shape wire does not write (an invoice's PDF attached) goes through the tree."""
+    """The shape wire does not write (an invoice's PDF attached) goes through the tree, whose
+    text parts keep to RFC 5322's 998 octets a line as wire's do."""
+    note = "Échéance à régler avant le 31 janvier, référence à rappeler. " * 40
     message = OutboxMessage(
         message_id="<43.a1b2c3@portal.test>", subject="Facture", recipient="ama@example.test",
-        body="Bonjour", html="<p>Bonjour</p>", sender="no-reply@portal.test", reply_to=None,
-        kind="invoice_issued")
+        body=f"Bonjour\n{note}", html=f"<p>Bonjour</p><p>{note}</p>",
+        sender="no-reply@portal.test", reply_to=None, kind="invoice_issued")
     message.date = 1767225600.0
     with app.app_context():
         message.attach("facture.pdf", "application/pdf", b"%PDF-1.4 fake")
         assert message.wire("==outer==", "==inner==") is None
         written = message.as_bytes()
     assert b'Content-Disposition: attachment; filename="facture.pdf"' in written
-    assert b"Bonjour" in written
+    assert max(map(len, written.split(b"\r\n"))) <= 998
+    parsed = email.message_from_bytes(written, policy=policy.default)
+    assert parsed.get_body(("plain",)).get_content() == f"Bonjour\r\n{note}"
+    assert note in parsed.get_body(("html",)).get_content()

@@ -248,6 +248,32 @@ def test_messages_posted_in_a_burst_go_out_as_one_email(app, story, mailbox):
     assert "Un oubli" in mailbox.text(mails[1]) and "Premier point" not in mailbox.text(mails[1])
 
 
+def test_a_long_paragraph_arrives_whole_in_lines_every_relay_accepts(app, story, mailbox):
+    """A message may hold 10,000 characters in one paragraph; RFC 5322 allows 998 octets per
+    line. The parts that quote it go out quoted-printable, which the reader's client decodes
+    back to the paragraph, accents and all."""
+    order, client = story["order"], story["client"]
+    mailbox.deliver()
+    mailbox.messages.clear()
+    sentence = ("Élodie a relu le deuxième paragraphe à Lomé\u202f: les délais de livraison, "
+                "l\u2019accueil des clients et les prix du pain de mie sont à préciser. ")
+    paragraph = (sentence * 60)[:4999] + "."
+    assert len(paragraph) == 5000 and "\n" not in paragraph
+    post(app, order, story["writer"], paragraph, when=T0)
+    assert run_bursts(app, T0 + timedelta(minutes=5)) == 3
+    report = mailbox.deliver()
+
+    # aiosmtpd, as relays do, refuses a line longer than SMTP allows (1,000 octets with CRLF).
+    assert (report.sent, report.errors) == (3, [])
+    assert len(mailbox.messages) == 3  # the client and the two managers
+    for email in mailbox.messages:
+        assert max(map(len, email.raw_bytes.split(b"\r\n"))) <= 998
+        assert paragraph in mailbox.text(email)
+        assert paragraph in mailbox.html(email)
+    # Ordinary lines stay as they were: only the parts with a long line are encoded.
+    assert b"Content-Transfer-Encoding: 8bit" not in mailbox.last_to(client.email).raw_bytes
+
+
 def test_a_conversation_that_never_pauses_is_emailed_after_the_longest_wait(app, story):
     order, writer = story["order"], story["writer"]
     longest = app.config["MESSAGE_BURST_MAX_SECONDS"]

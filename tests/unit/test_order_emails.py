@@ -7,6 +7,7 @@ English.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pytest
@@ -169,3 +170,41 @@ def test_a_rolled_back_move_sends_nothing(app, factory, mailbox, people):
         db.session.rollback()
     assert mailbox.deliver().claimed == 0
     assert mailbox.messages == []
+
+
+def _title(words: str) -> str:
+    """A title of the longest length an order takes (200 characters)."""
+    return (words * 20)[:200].strip(" -")
+
+
+@pytest.mark.parametrize(("title", "folded"), [
+    (_title("Guide complet de la boulangerie et de la patisserie "), True),
+    (_title("Le pain de mie à Lomé, à Kpalimé et à Atakpamé\u202f: "), True),
+    # One word of 200 letters is not broken (compat32 folds at spaces): its line stays far
+    # under the 998 octets every line must keep to.
+    (_title("guide-complet-de-la-boulangerie-"), False),
+])
+def test_a_long_title_is_folded_in_the_subject(app, factory, mailbox, people, title, folded):
+    """RFC 5322, 2.1.1: a line SHOULD be at most 78 octets and MUST be at most 998. Python's
+    Header.encode, which Flask-Mail's sanitize_subject calls, writes encoded words of up to 78
+    characters, so a folded subject in encoded words has lines of 79 octets."""
+    order = factory.order(client=people["client"], status=S.OPEN, tier=people["tier"],
+                          title=title)
+    mailbox.deliver()
+    mailbox.messages.clear()
+    act(app, lambda s: service.cancel(s.get(Order, order.id), s.get(User, people["client"].id),
+                                      "Nous avons changé de projet."))
+    mailbox.deliver()
+    assert subjects(mailbox) == Counter({
+        ("akossiwa@agence.test", f"Commande annulée\u202f: {title}"): 1,
+        ("john@agence.test", f"Order cancelled: {title}"): 1,
+    })
+    for email in mailbox.messages:
+        headers = email.raw_bytes.split(b"\r\n\r\n", 1)[0].decode("ascii")
+        [subject] = re.findall(r"^Subject:[^\r\n]*(?:\r\n[ \t][^\r\n]*)*", headers,
+                               re.MULTILINE)
+        lines = subject.split("\r\n")
+        assert max(map(len, lines)) <= 998
+        if folded:
+            assert len(lines) > 2
+            assert all(len(line) <= (79 if "=?utf-8?" in line else 78) for line in lines)
