@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from typing import NamedTuple
 
 import sqlalchemy as sa
 from babel.numbers import format_decimal, get_currency_precision
@@ -218,12 +217,6 @@ WRITER_TEXT_MAX = 340  # "Name <address>": 80 + 254 and the brackets
 _ADDRESS_IN_BRACKETS = re.compile(r"<\s*([^<>\s]+@[^<>\s]+)\s*>\s*$")
 
 
-class WriterCandidate(NamedTuple):
-    id: int
-    display_name: str
-    email: str
-
-
 def writer_text(writer) -> str:
     """How the writer field writes a writer: "Name <address>" (the address tells two writers of
     the same name apart)."""
@@ -238,7 +231,7 @@ def _wanted(text: str) -> tuple[str, str]:
     return typed, bracketed.group(1) if bracketed else typed
 
 
-def pick_writer(text: str, candidates, *, by_address: bool = False) -> WriterCandidate:
+def pick_writer(text: str, candidates: list[sa.Row], *, by_address: bool = False) -> sa.Row:
     """The one writer among `candidates` (rows with id, display_name, email) that `text`
     means: the address in "Name <address>" or typed alone; else the one whose name is `text`
     (case aside); else the only one whose name or address holds `text`. Raises
@@ -247,14 +240,13 @@ def pick_writer(text: str, candidates, *, by_address: bool = False) -> WriterCan
     unique); a name that matches gives the address to confirm with instead."""
     typed, wanted = _wanted(text)
     wanted = wanted.casefold()
-    rows = [WriterCandidate(row.id, row.display_name, row.email) for row in candidates]
-    by_email = [r for r in rows if r.email.casefold() == wanted]
+    by_email = [r for r in candidates if r.email.casefold() == wanted]
     if len(by_email) == 1:
         return by_email[0]
-    exact = [r for r in rows if r.display_name.casefold() == wanted]
+    exact = [r for r in candidates if r.display_name.casefold() == wanted]
     if len(exact) == 1 and not by_address:
         return exact[0]
-    found = [r for r in rows if wanted in r.display_name.casefold()
+    found = [r for r in candidates if wanted in r.display_name.casefold()
              or wanted in r.email.casefold()]
     if len(found) == 1 and not by_address:
         return found[0]
@@ -269,6 +261,10 @@ def pick_writer(text: str, candidates, *, by_address: bool = False) -> WriterCan
                             "name, or the email address.", text=typed[:80], names=names))
 
 
+_ACTIVE_WRITERS = sa.select(User.id, User.display_name, User.email).where(
+    User.role == Role.WRITER, User.active.is_(True))
+
+
 def active_writers_matching(text: str) -> list[sa.Row]:
     """The active writers whose name or address holds `text` (or the address in
     "Name <address>"), those named exactly first: one statement, a few rows at most, however
@@ -277,9 +273,8 @@ def active_writers_matching(text: str) -> list[sa.Row]:
     exact = sa.or_(sa.func.lower(User.email) == wanted,
                    sa.func.lower(User.display_name) == wanted)
     return list(db.session.execute(
-        sa.select(User.id, User.display_name, User.email)
-        .where(User.role == Role.WRITER, User.active.is_(True),
-               sa.or_(sa.func.lower(User.display_name).contains(wanted, autoescape=True),
+        _ACTIVE_WRITERS
+        .where(sa.or_(sa.func.lower(User.display_name).contains(wanted, autoescape=True),
                       sa.func.lower(User.email).contains(wanted, autoescape=True)))
         .order_by(exact.desc(), User.display_name, User.id)
         .limit(WRITER_MATCHES_SHOWN + 1)
@@ -287,18 +282,16 @@ def active_writers_matching(text: str) -> list[sa.Row]:
 
 
 class WriterField(StringField):
-    """A writer typed by name or address (see pick_writer); `writer` is the one found, after
-    validation. `candidates` (rows with id, display_name, email) when the page has already
-    read the agency's writers; else one bounded query (active_writers_matching).
-    `suggestions`: what the <datalist> offers, as ("Name <address>", a short note) pairs."""
+    """A writer typed by name or address (see pick_writer), looked for by one bounded query
+    (active_writers_matching); `writer` is the one found, after validation. `suggestions`:
+    what the <datalist> offers, as ("Name <address>", a short note) pairs."""
 
     def __init__(self, label=None, validators=None, *, by_address: bool = False, **kwargs):
         self.by_address = by_address
         kwargs.setdefault("render_kw", {"autocomplete": "off", "spellcheck": "false",
                                         "placeholder": _l("Name or email address")})
         super().__init__(label, validators, **kwargs)
-        self.writer: WriterCandidate | None = None
-        self.candidates = None
+        self.writer: sa.Row | None = None
         self.suggestions: list = []
 
     @property
@@ -316,9 +309,8 @@ class WriterField(StringField):
             return
         if len(text) > WRITER_TEXT_MAX:  # before any query
             raise ValidationError(_("At most %(max)d characters.", max=WRITER_TEXT_MAX))
-        candidates = (self.candidates if self.candidates is not None
-                      else active_writers_matching(text))
-        self.writer = pick_writer(text, candidates, by_address=self.by_address)
+        self.writer = pick_writer(text, active_writers_matching(text),
+                                  by_address=self.by_address)
 
 
 class CheckboxesField(SelectMultipleField):
@@ -404,22 +396,20 @@ class DashboardFilterForm(PortalForm):
 
     def set_choices(self, writers, tiers: list[tuple[int, str]],
                     content_types: list[tuple[int, str]]) -> None:
-        """`writers`: every active writer, busiest first (queries.writer_load), among whom the
-        writer field looks; `tiers` and `content_types` are (id, name) pairs, in the order to
-        show."""
+        """`writers`: the busiest active writers (queries.writer_load), whom the writer field
+        suggests; `tiers` and `content_types` are (id, name) pairs, in the order to show."""
         self.status.choices = [SelectChoice("", _l("All statuses"))] + [
             SelectChoice(status.value, label) for status, label in STATUS_LABELS.items()
             if status is not OrderStatus.DRAFT
         ]
-        self.writer.candidates = writers
         self.writer.suggestions = [
             (writer_text(w), _("%(writing)d being written, %(review)d awaiting review",
                                writing=w.writing, review=w.review))
             for w in writers[:WRITER_SUGGESTIONS]]
         chosen = db_int(self.writer_id.data)
         if chosen and not (self.writer.data or "").strip():
-            # A link to one writer's orders: the field shows who.
-            named = next((w for w in writers if w.id == chosen), None)
+            # A link to one writer's orders: the field shows who (one row, by its key).
+            named = db.session.execute(_ACTIVE_WRITERS.where(User.id == chosen)).first()
             self.writer.data = writer_text(named) if named else ""
         self.tier_id.choices = [SelectChoice("", _l("All tiers"))] + [
             SelectChoice(str(tier_id), name) for tier_id, name in tiers

@@ -95,10 +95,9 @@ def _filter_choices(locale: str) -> tuple[list[tuple[int, str]], list[tuple[int,
 @bp.get("/orders")
 @role_required(Role.MANAGER)
 def dashboard():
-    load = queries.writer_load()
+    busiest, busy, writers = queries.writer_load(max(LOAD_SHOWN, WRITER_SUGGESTIONS))
     form = DashboardFilterForm(request.args)
-    form.set_choices(load, *_filter_choices(current_language()))
-    busy = [writer for writer in load if writer.writing or writer.review]
+    form.set_choices(busiest, *_filter_choices(current_language()))
     filters = form.filters()
     counts, overdue = queries.agency_counts()
     counts[OrderStatus.DRAFT] = 0  # clients' drafts are not the agency's orders
@@ -121,9 +120,9 @@ def dashboard():
                 if status is not OrderStatus.DRAFT],
         total=sum(count for status, count in counts.items() if status is not OrderStatus.DRAFT),
         overdue=overdue,
-        load=busy[:LOAD_SHOWN],
-        more_busy=max(0, len(busy) - LOAD_SHOWN),
-        idle=len(load) - len(busy),
+        load=busiest[:LOAD_SHOWN],
+        more_busy=max(0, busy - LOAD_SHOWN),
+        idle=writers - busy,
         status_labels=STATUS_LABELS,
         unread=unread_counts(current_user, [order.id for order in page.items]),
     )

@@ -308,29 +308,37 @@ def agency_counts() -> tuple[dict[OrderStatus, int], int]:
     return counts, rows[0].overdue if rows else 0
 
 
-class WriterLoad(NamedTuple):
-    id: int
-    display_name: str
-    email: str
-    writing: int
-    review: int
+def writer_load(shown: int) -> tuple[list[sa.Row], int, int]:
+    """The `shown` busiest active writers (most orders being written first; rows with id,
+    display_name, email, writing, review), how many active writers have orders being written
+    or deliveries under review, and how many active writers there are. One statement: the
+    load is grouped from the open orders alone (on ix_orders_status_deadline) and joined to
+    the writers who have some; the idle ones are only counted (ix_users_role finds them)."""
+    rows = db.session.execute(_writer_load_statement(shown)).all()
+    return [row for row in rows if row.id is not None], rows[0].busy or 0, rows[0].writers
 
 
-def writer_load() -> list[WriterLoad]:
-    """Each active writer with their orders being written and their deliveries under review,
-    busiest first. Plain rows, not User objects: an agency has hundreds of writers; the
-    dashboard counts them and finds the writer of its filter among them (WriterField)."""
+@cache
+def _writer_load_statement(shown: int) -> sa.Select:
+    # Built once: its subqueries cost more to put together than the database takes to run it.
+    # count(orders.id): the id is not in ix_orders_writer_id_status_deadline, which PostgreSQL
+    # would otherwise read whole (every order) rather than the open ones on the status index.
     writing = sa.func.count(Order.id).filter(Order.status.in_(WRITING_STATUSES))
     review = sa.func.count(Order.id).filter(Order.status == OrderStatus.DELIVERED)
-    rows = db.session.execute(
-        sa.select(User.id, User.display_name, User.email, writing, review)
-        .outerjoin(Order, sa.and_(Order.writer_id == User.id,
-                                  Order.status.in_((*WRITING_STATUSES, OrderStatus.DELIVERED))))
-        .where(User.role == Role.WRITER, User.active.is_(True))
-        .group_by(User.id)
-        .order_by(writing.desc(), User.display_name)
-    ).all()
-    return [WriterLoad(*row) for row in rows]
+    work = (sa.select(Order.writer_id, writing.label("writing"), review.label("review"))
+            .where(Order.status.in_((*WRITING_STATUSES, OrderStatus.DELIVERED)))
+            .group_by(Order.writer_id).subquery("work"))
+    active = sa.and_(User.role == Role.WRITER, User.active.is_(True))
+    busiest = (sa.select(User.id, User.display_name, User.email, work.c.writing, work.c.review,
+                         sa.func.count().over().label("busy"))  # before the LIMIT
+               .join(work, work.c.writer_id == User.id).where(active)
+               .order_by(work.c.writing.desc(), User.display_name, User.id)
+               .limit(shown).subquery("busiest"))
+    team = sa.select(sa.func.count().label("writers")).where(active).subquery("team")
+    # Outer: the writers are counted even when nobody has work.
+    return (sa.select(team.c.writers, busiest)
+            .select_from(team.outerjoin(busiest, sa.true()))
+            .order_by(busiest.c.writing.desc(), busiest.c.display_name, busiest.c.id))
 
 
 def timeline(order: Order) -> list[OrderEvent]:

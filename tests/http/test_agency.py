@@ -35,7 +35,7 @@ from portal.orders.models import (
     WriterLanguage,
     writer_tiers,
 )
-from tests.conftest import statements_of
+from tests.conftest import counted_statements, statements_of
 from tests.factories import deliverable
 from tests.http.agency_helpers import (
     bulk_orders,
@@ -836,6 +836,31 @@ def test_the_dashboard_never_counts_the_orders_per_status(app, manager, person, 
     assert not any(" FROM tiers" in s and "content_types" not in s for s in statements)
 
 
+@pytest.mark.parametrize("query", ["", "?writer_id={writer.id}", "?writer={writer.email}"])
+def test_the_dashboard_reads_the_same_rows_for_3_writers_as_with_60_idle_ones_more(
+    app, manager, person, catalogue, query
+):
+    """What the side table and the writer field read follows the work in progress, not the
+    agency's size: each statement, and how many rows it brings back, is the same whatever the
+    number of writers without work."""
+    writers = [person("writer") for _ in range(3)]
+    bulk_orders(app, 12, client=person("client"), tier_id=catalogue["tier"],
+                content_type_id=catalogue["content_type"], writers=writers)
+    url = "/agency/orders" + query.format(writer=writers[0])
+
+    def read() -> list[tuple[str, int]]:
+        with counted_statements(app, parameters=True) as sent:
+            assert manager.get(url).status_code == 200
+        with app.app_context(), db.engine.connect() as connection:
+            return [(statement, len(connection.exec_driver_sql(statement, parameters).all()))
+                    for statement, parameters in sent]  # the page only reads
+
+    few = read()
+    for _ in range(60):
+        person("writer")
+    assert read() == few
+
+
 def test_the_order_page_carries_the_tools_and_their_cancel_form_works(app, manager, person,
                                                                       catalogue, load):
     client = person("client")
@@ -866,7 +891,7 @@ def test_the_dashboard_shows_the_busiest_writers_and_counts_the_rest(app, manage
     is a text field that suggests the busiest few, never a list of every writer."""
     client = person("client")
     busiest = person("writer", name="Zoé Busiest")
-    busy = [person("writer", name=f"Writer {n:02d}") for n in range(LOAD_SHOWN + 2)]
+    busy = [person("writer", name=f"Writer {n:02d}") for n in range(WRITER_SUGGESTIONS + 2)]
     idle = [person("writer", name=f"Idle {n}") for n in range(3)]
     bulk_orders(app, 3, client=client, tier_id=catalogue["tier"],
                 content_type_id=catalogue["content_type"], writers=[busiest],
@@ -883,7 +908,7 @@ def test_the_dashboard_shows_the_busiest_writers_and_counts_the_rest(app, manage
     assert shown[0] == str(busiest.id)
     assert not {str(writer.id) for writer in idle} & set(shown)
     others = by_testid(page, "load-others")
-    assert "3 other writers have work in progress" in others
+    assert f"{len(busy) + 1 - LOAD_SHOWN} other writers have work in progress" in others
     assert "3 writers without work in progress" in others
     assert "/people?role=writer&amp;status=active" in html
     field = re.search(r'<input[^>]*name="writer"[^>]*>', html).group(0)
@@ -893,6 +918,7 @@ def test_the_dashboard_shows_the_busiest_writers_and_counts_the_rest(app, manage
                            .split("</datalist>")[0])
     assert len(suggested) == WRITER_SUGGESTIONS < len([busiest, *busy, *idle])
     assert suggested[0] == writer_text(busiest).replace("<", "&lt;").replace(">", "&gt;")
+    assert not any(value.startswith("Idle") for value in suggested)  # typed, not suggested
     assert 'name="writer_id"' not in html  # no <select> of every writer
     # A link to one writer's orders (the side table's) shows who in the field.
     chosen = manager.get(f"/agency/orders?writer_id={idle[0].id}").get_data(as_text=True)
