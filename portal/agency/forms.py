@@ -394,10 +394,17 @@ class DashboardFilterForm(PortalForm):
     sort = SelectField(_l("Sort"), validators=[Optional()], choices=[])
     overdue = BooleanField(_l("Overdue only"), false_values=("", "0", "false", "n"))
 
-    def set_choices(self, writers, tiers: list[tuple[int, str]],
+    linked: int | None = None  # set_choices: the writer of a link to their orders
+
+    def linked_writer(self) -> int | None:
+        """The writer of a link to their orders (writer_id), when none is typed."""
+        return None if (self.writer.data or "").strip() else db_int(self.writer_id.data)
+
+    def set_choices(self, writers, named, tiers: list[tuple[int, str]],
                     content_types: list[tuple[int, str]]) -> None:
         """`writers`: the busiest active writers (queries.writer_load), whom the writer field
-        suggests; `tiers` and `content_types` are (id, name) pairs, in the order to show."""
+        suggests; `named`: the linked writer (display_name, email), or None; `tiers` and
+        `content_types` are (id, name) pairs, in the order to show."""
         self.status.choices = [SelectChoice("", _l("All statuses"))] + [
             SelectChoice(status.value, label) for status, label in STATUS_LABELS.items()
             if status is not OrderStatus.DRAFT
@@ -406,10 +413,8 @@ class DashboardFilterForm(PortalForm):
             (writer_text(w), _("%(writing)d being written, %(review)d awaiting review",
                                writing=w.writing, review=w.review))
             for w in writers[:WRITER_SUGGESTIONS]]
-        chosen = db_int(self.writer_id.data)
-        if chosen and not (self.writer.data or "").strip():
-            # A link to one writer's orders: the field shows who (one row, by its key).
-            named = db.session.execute(_ACTIVE_WRITERS.where(User.id == chosen)).first()
+        self.linked = self.linked_writer()
+        if self.linked:  # a link to one writer's orders: the field shows who
             self.writer.data = writer_text(named) if named else ""
         self.tier_id.choices = [SelectChoice("", _l("All tiers"))] + [
             SelectChoice(str(tier_id), name) for tier_id, name in tiers
@@ -426,8 +431,8 @@ class DashboardFilterForm(PortalForm):
     def writer_filter(self) -> int | None:
         """The writer typed in the field (its error set when none or several match: then no
         writer filter), else the one of a link (writer_id), else None."""
-        if not (self.writer.data or "").strip():
-            return db_int(self.writer_id.data)
+        if self.linked or not (self.writer.data or "").strip():
+            return self.linked or db_int(self.writer_id.data)
         try:
             self.writer.pre_validate(self)
         except ValidationError as error:

@@ -95,9 +95,10 @@ def _filter_choices(locale: str) -> tuple[list[tuple[int, str]], list[tuple[int,
 @bp.get("/orders")
 @role_required(Role.MANAGER)
 def dashboard():
-    busiest, busy, writers = queries.writer_load(max(LOAD_SHOWN, WRITER_SUGGESTIONS))
     form = DashboardFilterForm(request.args)
-    form.set_choices(busiest, *_filter_choices(current_language()))
+    busiest, busy, writers, named = queries.writer_load(max(LOAD_SHOWN, WRITER_SUGGESTIONS),
+                                                        form.linked_writer())
+    form.set_choices(busiest, named, *_filter_choices(current_language()))
     filters = form.filters()
     counts, overdue = queries.agency_counts()
     counts[OrderStatus.DRAFT] = 0  # clients' drafts are not the agency's orders

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from types import SimpleNamespace
 from typing import NamedTuple
 
@@ -308,17 +308,22 @@ def agency_counts() -> tuple[dict[OrderStatus, int], int]:
     return counts, rows[0].overdue if rows else 0
 
 
-def writer_load(shown: int) -> tuple[list[sa.Row], int, int]:
+def writer_load(shown: int, named: int | None = None
+                ) -> tuple[list[sa.Row], int, int, SimpleNamespace | None]:
     """The `shown` busiest active writers (most orders being written first; rows with id,
     display_name, email, writing, review), how many active writers have orders being written
-    or deliveries under review, and how many active writers there are. One statement: the
-    load is grouped from the open orders alone (on ix_orders_status_deadline) and joined to
-    the writers who have some; the idle ones are only counted (ix_users_role finds them)."""
-    rows = db.session.execute(_writer_load_statement(shown)).all()
-    return [row for row in rows if row.id is not None], rows[0].busy or 0, rows[0].writers
+    or deliveries under review, how many active writers there are, and the active writer
+    `named` (a link to their orders) with display_name and email, else None. One
+    statement: the load is grouped from the open orders alone (on ix_orders_status_deadline)
+    and joined to the writers who have some; the idle ones are only counted (ix_users_role)."""
+    rows = db.session.execute(_writer_load_statement(shown), {"named": named}).all()
+    first = rows[0]
+    return ([row for row in rows if row.id is not None], first.busy or 0, first.writers,
+            SimpleNamespace(display_name=first.named_name, email=first.named_email)
+            if first.named_email else None)
 
 
-@cache
+@lru_cache(maxsize=4)  # one per size shown (README "Caches")
 def _writer_load_statement(shown: int) -> sa.Select:
     # Built once: its subqueries cost more to put together than the database takes to run it.
     # count(orders.id): the id is not in ix_orders_writer_id_status_deadline, which PostgreSQL
@@ -335,8 +340,12 @@ def _writer_load_statement(shown: int) -> sa.Select:
                .order_by(work.c.writing.desc(), User.display_name, User.id)
                .limit(shown).subquery("busiest"))
     team = sa.select(sa.func.count().label("writers")).where(active).subquery("team")
+    named = sa.select(User.display_name).where(
+        active, User.id == sa.bindparam("named", type_=sa.Integer))
     # Outer: the writers are counted even when nobody has work.
-    return (sa.select(team.c.writers, busiest)
+    return (sa.select(team.c.writers, named.scalar_subquery().label("named_name"),
+                      named.with_only_columns(User.email).scalar_subquery()
+                      .label("named_email"), busiest)
             .select_from(team.outerjoin(busiest, sa.true()))
             .order_by(busiest.c.writing.desc(), busiest.c.display_name, busiest.c.id))
 
