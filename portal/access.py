@@ -295,7 +295,7 @@ def declare(app: Flask, endpoint: str, rule: Rule) -> None:
     rules(app)[endpoint] = rule
 
 
-def _json_call() -> bool:
+def json_call() -> bool:
     return request.is_json or (
         request.accept_mimetypes.best_match(["text/html", "application/json"])
         == "application/json"
@@ -311,7 +311,7 @@ def check_request():
         current_app.logger.error("endpoint %s has no access rule: refused", request.endpoint)
         security_log.access_refused("undeclared")
         abort(404)
-    if rule.view_answers_json and _json_call():
+    if rule.view_answers_json and json_call():
         return None
     if rule.login and not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()

@@ -139,4 +139,4 @@ class PortalBabel(Babel):
 
 babel = PortalBabel()
 # Flask-Limiter is not here: it keeps its storage and settings on the object, so each app gets
-# its own limiter (portal/rate_limits.py, reached with limiter_of(app)).
+# its own limiter (portal/rate_limits.py, kept in app.extensions["portal_limiter"]).

@@ -133,10 +133,6 @@ def init_rate_limits(app: Flask) -> Limiter | None:
     return limiter
 
 
-def limiter_of(app: Flask) -> Limiter:
-    return app.extensions["portal_limiter"]
-
-
 # --- the ceiling of failed logins per account, from every address ---------------------------
 
 ACCOUNT_CEILING = "login_failures_per_account"  # its setting in app.config["RATE_LIMITS"]

@@ -45,10 +45,6 @@ def _symbols() -> dict[str, tuple[str, str]]:
     return {name: (view_box, inner) for view_box, name, inner in _SYMBOL.findall(text)}
 
 
-def icon_names() -> frozenset[str]:
-    return frozenset(_symbols())
-
-
 @lru_cache(maxsize=512)  # the names and classes the templates use: a few dozen
 def _icon(name: str, classes: str) -> Markup:
     view_box, inner = _symbols()[name]

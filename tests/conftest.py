@@ -121,6 +121,15 @@ def every_row(engine: sa.Engine, only: dict[str, set[str]] | None = None
     return found
 
 
+def head_revision() -> str:
+    """The newest revision of migrations/ (whatever later issues add)."""
+    from alembic.script import ScriptDirectory
+
+    from portal import ROOT
+
+    return ScriptDirectory(str(ROOT / "migrations")).get_current_head()
+
+
 def counters_disagree() -> list[str]:
     """Every counter the portal keeps against what it counts: orders per status, and each
     person's unread messages per order (read_markers.unread against the definition)."""

@@ -9,7 +9,6 @@ once. Invoices and credit notes carry their PDF as it was issued.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Role, User
@@ -163,7 +162,3 @@ def payout_sent(payout: Payout, writer: User) -> None:
                           reference=payout.reference or "-")],
                 button=_l("My earnings"), link=external_url("earnings.index"), quote="",
                 document_id=None)
-
-
-def agency_name() -> str:
-    return current_app.config["AGENCY_NAME"]

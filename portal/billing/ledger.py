@@ -223,17 +223,6 @@ def change_credit_limit(company: Company, credit_limit: int) -> None:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def sums(company_id: int) -> tuple[int, int]:
-    """(balance, held) added up from the entries themselves (what the stored figures must
-    equal)."""
-    row = db.session.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(LedgerEntry.amount), 0),
-                  sa.func.coalesce(sa.func.sum(LedgerEntry.held), 0))
-        .where(LedgerEntry.company_id == company_id)
-    ).one()
-    return int(row[0]), int(row[1])
-
-
 def disagreements(company_ids: Iterable[int] | None = None) -> dict[int, tuple]:
     """Companies whose stored balance or held differ from their entries' sums:
     {id: ((stored balance, stored held), (summed balance, summed held))}. Empty when all

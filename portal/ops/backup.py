@@ -157,19 +157,12 @@ def holds_rows(connection: sa.Connection) -> list[str]:
                 sa.select(sa.literal(1)).select_from(sa.table(name)).limit(1)) is not None]
 
 
-def _migrations():
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
-
-
 def known_revisions() -> set[str]:
     """Every revision of this code's migrations."""
-    return {script.revision for script in _migrations().walk_revisions()}
+    from alembic.script import ScriptDirectory
 
-
-def head_revision() -> str:
-    return _migrations().get_current_head()
+    scripts = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+    return {script.revision for script in scripts.walk_revisions()}
 
 
 # --- the upload storage ---------------------------------------------------------------------

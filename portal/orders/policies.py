@@ -119,12 +119,6 @@ def can_review(user: User, order: Order) -> bool:
     return user.can_review and allowed(user, order, Action.PASS_REVIEW)
 
 
-def sees_delivery(user: User, delivery) -> bool:
-    """Clients read only what reached them: never a delivery in review, nor one an editor
-    returned to the writer. Everyone else who sees the order sees all its deliveries."""
-    return user.role is not Role.CLIENT or delivery.is_released
-
-
 def can_request_revision(user: User, order: Order) -> bool:
     return allowed(user, order, Action.REQUEST_REVISION) and order.revisions_left > 0
 

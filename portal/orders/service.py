@@ -18,7 +18,7 @@ from portal.accounts.models import Role, User
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db, utcnow
 from portal.i18n import to_local
-from portal.orders import originality, policies, status_counts
+from portal.orders import originality, policies, queries, status_counts
 from portal.orders.checks import delivery_checks
 from portal.orders.models import (
     REFERENCE_TEXTS_MAX,
@@ -355,7 +355,7 @@ def unfinished_text(order: Order) -> bool:
     draft = db.session.get(Draft, order.id)
     if draft is None:
         return False
-    latest = latest_delivery(order)
+    latest = queries.latest_delivery(order)
     return draft.text != latest.text if latest is not None else bool(draft.text.strip())
 
 
@@ -367,7 +367,7 @@ def set_aside_draft(order: Order) -> None:
     draft = db.session.get(Draft, order.id)
     if draft is None:
         return
-    latest = latest_delivery(order)
+    latest = queries.latest_delivery(order)
     if latest is None:
         db.session.delete(draft)
     elif draft.text != latest.text:
@@ -449,13 +449,6 @@ def deliver(order: Order, writer: User, note: str = "") -> Delivery:
         delivery.released_at = delivery.created_at
         db.session.flush()
     return delivery
-
-
-def latest_delivery(order: Order) -> Delivery | None:
-    return db.session.scalar(
-        sa.select(Delivery).where(Delivery.order_id == order.id)
-        .order_by(Delivery.number.desc()).limit(1)
-    )
 
 
 # --- review -------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from portal.accounts.models import Role, User
 from portal.errors import Conflict, InvalidTransition, NotAllowed
 from portal.extensions import db, utcnow
 from portal.orders import status_counts
-from portal.orders.models import Order, OrderEvent, OrderStatus
+from portal.orders.models import STATUS_LABELS, Order, OrderEvent, OrderStatus
 from portal.signals import order_moved
 
 S = OrderStatus
@@ -147,7 +147,7 @@ def apply(
     if move is None:
         raise InvalidTransition(
             _("This order can no longer be changed this way (it is now: %(status)s).",
-              status=status_label(order.status))
+              status=str(STATUS_LABELS[order.status]))
         )
     if not move.parties & parties_of(actor, order):
         raise NotAllowed(_("You are not allowed to do this on this order."))
@@ -195,9 +195,3 @@ def record(order: Order, action: str, actor: User | None, note: str = "") -> Ord
     db.session.add(event)
     db.session.flush()
     return event
-
-
-def status_label(status: OrderStatus) -> str:
-    from portal.orders.models import STATUS_LABELS
-
-    return str(STATUS_LABELS[status])

@@ -21,6 +21,7 @@ from werkzeug.exceptions import NotFound
 from wtforms import SelectChoice
 
 from portal import security_log
+from portal.access import json_call
 from portal.accounts.models import Role
 from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
@@ -210,13 +211,6 @@ def workspace(order_id: int):
     return _workspace_page(_my_order(order_id))
 
 
-def _wants_json() -> bool:
-    return request.is_json or (
-        request.accept_mimetypes.best_match(["text/html", "application/json"])
-        == "application/json"
-    )
-
-
 def _json_error(status: int, reason: str, message: str, **extra):
     return jsonify(ok=False, reason=reason, error=message, **extra), status
 
@@ -225,7 +219,7 @@ def _json_error(status: int, reason: str, message: str, **extra):
 def save_draft(order_id: int):
     """The editor's autosave (JSON); also the "Save" button of the page without JavaScript.
     It never answers a JSON call with a redirect to the login page: the page keeps the text."""
-    wants_json = _wants_json()
+    wants_json = json_call()
     if not current_user.is_authenticated:
         if wants_json:
             return _json_error(401, "session_expired", _(

@@ -23,7 +23,7 @@ from config import Config, DevelopmentConfig, MissingSetting, ProductionConfig, 
 from portal.accounts.models import Invitation, PendingSignup, User
 from portal.messaging.models import Message
 from portal.notifications.models import OutboxEmail
-from portal.rate_limits import ACCOUNT_CEILING, RULES, limiter_of
+from portal.rate_limits import ACCOUNT_CEILING, RULES
 from tests.factories import Factory
 from tests.security.extra_apps import extra_app, production_environment
 
@@ -93,7 +93,7 @@ def limits(limited):
     if limited.storage_kind == "redis":
         forget_redis_keys(limited.key_prefix)
     else:
-        limiter_of(limited).storage.reset()
+        limited.extensions["portal_limiter"].storage.reset()
     return limited
 
 
@@ -235,7 +235,7 @@ def test_the_counters_really_live_in_the_storage(limits, factory):
     ama = factory.user("client")
     browser(limits, "192.0.2.95").login(ama.email, "wrong guess 12345")
 
-    assert not limiter_of(limits)._storage_dead
+    assert not limits.extensions["portal_limiter"]._storage_dead
     if limits.storage_kind != "redis":
         return
     import redis

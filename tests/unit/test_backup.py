@@ -38,7 +38,7 @@ from portal.ops import backup
 from portal.ops.backup import ArchiveRefused, BackupError
 from portal.orders import uploads
 from portal.orders.models import Order, OrderStatus
-from tests.conftest import counters_disagree, every_row, new_database_url
+from tests.conftest import counters_disagree, every_row, head_revision, new_database_url
 from tests.security.test_faults import files_stop_growing_at
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
@@ -179,7 +179,7 @@ def test_an_agency_backed_up_while_it_serves_comes_back_whole_in_an_empty_databa
 
     with empty_portal.app_context():
         restored = backup.restore_backup(report.path)
-        assert restored.revision_after == backup.head_revision()
+        assert restored.revision_after == head_revision()
         db.session.remove()
         assert every_row(db.engine) == before
         assert counters_disagree() == []
@@ -420,7 +420,7 @@ def test_an_archive_of_an_older_schema_is_migrated_to_the_current_one(app, folde
     with empty_portal.app_context():
         restored = backup.restore_backup(report.path)
         assert (restored.revision_before, restored.revision_after) == (
-            "0006_status_counts", backup.head_revision())
+            "0006_status_counts", head_revision())
         person = db.session.scalar(sa.select(User).where(User.email == "ancien@example.test"))
         assert person.display_name == "Ancien" and person.erased_at is None
 

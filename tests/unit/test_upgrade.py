@@ -26,16 +26,7 @@ from portal.messaging.models import Message
 from portal.messaging.queries import mark_read
 from portal.messaging.service import MESSAGE_HTML_VERSION, post_message, render_message
 from portal.orders.models import Order, OrderStatus
-from tests.conftest import counters_disagree, every_row, new_database_url
-
-
-def head_revision() -> str:
-    """The newest revision of migrations/ (whatever later issues add)."""
-    from alembic.script import ScriptDirectory
-
-    from portal import ROOT
-
-    return ScriptDirectory(str(ROOT / "migrations")).get_current_head()
+from tests.conftest import counters_disagree, every_row, head_revision, new_database_url
 
 
 @pytest.fixture
