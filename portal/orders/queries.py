@@ -35,8 +35,6 @@ from portal.orders.models import (
     writer_tiers,
 )
 
-ACTIVE_STATUSES = (OrderStatus.OPEN, OrderStatus.IN_PROGRESS, OrderStatus.IN_REVIEW,
-                   OrderStatus.DELIVERED, OrderStatus.REVISION_REQUESTED)
 WRITING_STATUSES = (OrderStatus.IN_PROGRESS, OrderStatus.REVISION_REQUESTED)
 
 
@@ -47,14 +45,10 @@ def _with_relations(stmt: sa.Select) -> sa.Select:
     )
 
 
-def get_order_for(user: User, order_id: int, *, for_update: bool = False,
-                  with_attachments: bool = False) -> Order:
-    """The order if `user` may see it; 404 otherwise (other people's orders do not exist).
-    `with_attachments` loads the brief's files in the same statement (the order page)."""
-    stmt = _with_relations(sa.select(Order).where(Order.id == order_id))
-    if with_attachments:
-        stmt = stmt.options(joinedload(Order.attachments))
-    order = db.session.scalars(stmt).unique().one_or_none()
+def get_order_for(user: User, order_id: int) -> Order:
+    """The order if `user` may see it; 404 otherwise (other people's orders do not exist)."""
+    order = db.session.scalars(_with_relations(sa.select(Order).where(Order.id == order_id))
+                               ).unique().one_or_none()
     return _visible(user, order)
 
 
@@ -359,7 +353,7 @@ def timeline(order: Order) -> list[OrderEvent]:
 
 def deliveries(order: Order, viewer: User | None = None) -> list[Delivery]:
     """The order's deliveries in order, those `viewer` may read (a client: only those that
-    reached them, policies.sees_delivery); all of them without a viewer."""
+    reached them); all of them without a viewer."""
     stmt = sa.select(Delivery).where(Delivery.order_id == order.id).order_by(Delivery.number)
     if viewer is not None and viewer.role is Role.CLIENT:
         stmt = stmt.where(Delivery.released_at.is_not(None))
