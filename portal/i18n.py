@@ -262,7 +262,8 @@ def format_number(value: int | float | Decimal | None) -> str:
     """A count or a quantity with the locale's grouping: "1 200" (U+202F) / "1,200"."""
     if value is None:
         return ""
-    return _formatted_number(current_language(), value)
+    # + 0: -0.0 and 0.0 are one key of the cache (equal, same hash), so both are written 0.
+    return _formatted_number(current_language(), value + 0)
 
 
 @lru_cache(maxsize=4096, typed=True)  # 25 us a number with Babel; a dashboard shows 50

@@ -179,11 +179,12 @@ def local_month(value: str | None, zone: str) -> str | None:
     may hold anything, and an exception here would fail the whole statement: the page)."""
     try:
         moment = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        local = moment.astimezone(ZoneInfo(zone))
+        return f"{local.year:04d}-{local.month:02d}"  # strftime writes year 1 as "1"
+    except (TypeError, ValueError, OverflowError):  # overflow: year 1 or 9999 in a zone
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
 
 
 def by_month(writer: User, zone: str, limit: int = 24) -> list[tuple[str, int, int, int]]:
@@ -197,7 +198,8 @@ def by_month(writer: User, zone: str, limit: int = 24) -> list[tuple[str, int, i
         .where(WriterEarning.writer_id == writer.id)
         .group_by(month).order_by(month.desc()).limit(limit)
     ).all()
-    return [(row[0], int(row[1]), int(row[2]), int(row[3])) for row in rows]
+    return [(row[0], int(row[1]), int(row[2]), int(row[3])) for row in rows
+            if row[0] is not None]  # no month: a timestamp written by hand (local_month)
 
 
 def earnings_page(writer: User, page: int, per_page: int):

@@ -279,9 +279,10 @@ def visit(user: User, order: Order, marker: Marker) -> datetime | None:
     order. When it need not move (`Marker.must_move`), nothing is written and their last visit
     is returned: "new since your last visit" counts from it, as it would after a write.
     Otherwise `mark_read`'s one upsert, which leaves alone a row that changed since `marker`
-    was read: another visit moved it (that visit's tab and this one then both mark what is new
-    since `marker`), or a message came meanwhile, which stays unread. Returns the previous
-    visit; None for someone who does not take part, or on a first visit."""
+    was read (another visit moved it: that visit's tab and this one then both mark what is new
+    since `marker`; or a message came meanwhile, which stays unread) or whose order's row
+    another transaction holds (a message being posted). Returns the previous visit; None for
+    someone who does not take part, or on a first visit."""
     if not policies.takes_part(user, order):
         return None
     if not marker.must_move:
@@ -316,11 +317,14 @@ def _mark_read(user: User, order: Order, *, seen: Marker | None = None):
     )
     # The order's row is locked as the row to write is made (PostgreSQL; SQLite writes one
     # transaction at a time): a message being posted holds it from before its instant is taken
-    # (service.hold_order), so the visit waits for it instead of marking it read unseen. The
-    # statement still counts from what it saw before waiting: hence `seen` must be unchanged.
+    # (service.hold_order). A visit does not wait for it (nor for a move, a file being stored,
+    # the night's approvals): it writes nothing, the marker moves at a later visit, and the
+    # message stays unread rather than be marked read unseen. Nor does it move a row that
+    # changed since the page read it (`seen`: another tab's visit, a message meanwhile).
     row = (sa.select(sa.literal(user.id), Order.id, sa.literal(now, table.c.last_read_at.type),
                      sa.null(), after_now)
-           .where(Order.id == order.id).with_for_update(key_share=True))
+           .where(Order.id == order.id)
+           .with_for_update(key_share=True, skip_locked=seen is not None))
     stmt = insert(table).from_select(
         ["user_id", "order_id", "last_read_at", "previous_read_at", "unread"], row)
     stmt = stmt.on_conflict_do_update(
@@ -329,7 +333,8 @@ def _mark_read(user: User, order: Order, *, seen: Marker | None = None):
               "unread": stmt.excluded.unread},
         where=None if seen is None else sa.and_(
             sa.or_(table.c.unread != 0, table.c.last_read_at.is_(None)),
-            table.c.unread.is_not_distinct_from(seen.unread)),
+            table.c.unread.is_not_distinct_from(seen.unread),
+            table.c.last_read_at.is_not_distinct_from(seen.last_read_at)),
     ).returning(table.c.previous_read_at)
     result = db.session.execute(stmt)
     return result.first() if seen is not None else result

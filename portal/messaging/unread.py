@@ -113,9 +113,10 @@ def counter_upsert(select: sa.Select, *, add: bool,
 def message_posted(message: Message, **_signal) -> None:
     """Rule 1: +1 on the counter of every active person the new `message` counts for (its
     order's client unless it is a note, its writer, the managers; never its author), in one
-    statement (two on PostgreSQL: the order's row is share-locked first). A person who opened
-    the order at or after the message's instant (another transaction) is left alone: the
-    message is not unread for them. The sender holds the order's row (service.hold_order)."""
+    statement. A person who opened the order at or after the message's instant (another
+    transaction) is left alone: the message is not unread for them. The sender holds the
+    order's row (service.hold_order: FOR NO KEY UPDATE, so two messages on one order are
+    posted one after the other)."""
     table = ReadMarker.__table__
     people = sa.union_all(*(counted(role, Message.id == message.id) for role in Role))
     rows = sa.select(people.subquery()).where(sa.true())  # (SQLite reads ON as a join's)

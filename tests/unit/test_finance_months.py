@@ -268,3 +268,18 @@ def test_a_timestamp_written_by_hand_in_sqlite_is_no_month_not_an_error(app, fac
         db.session.commit()
         shown = {m.month: m.paid for m in figures.months()[0]}
     assert sum(shown.values()) == 3_000
+
+
+@pytest.mark.parametrize("written", ["2026-11-31 10:00:00", "0001-01-01 00:00:00",
+                                     "9999-12-31 23:30:00", "", None])
+@pytest.mark.parametrize("zone", ["Europe/Paris", "America/New_York", "Asia/Tokyo"])
+def test_python_months_never_raise(written, zone):
+    """SQLite's portal_local_month never raises (an exception inside SQLite fails the whole
+    statement, the page): what is no timestamp, or one the zone moves out of Python's years,
+    is no month."""
+    from portal.billing.earnings import local_month
+
+    month = local_month(written, zone)
+    assert month is None or (written.startswith(("0001", "9999")) and len(month) == 7)
+    assert local_month("2026-11-30 23:30:00", zone) == (
+        "2026-11" if zone == "America/New_York" else "2026-12")

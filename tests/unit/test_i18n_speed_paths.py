@@ -118,6 +118,8 @@ def test_numbers_read_as_babel_writes_them_in_each_language_in_turn(app):
             for value in (0, 7, 1_200, 987_654_321, -45, 2.0, 2.5, 1234.5678):
                 assert format_number(value) == format_decimal(value, locale=language), value
             assert format_number(None) == ""
+            # -0.0 equals 0.0 (one key of the cache), whichever comes first: both are 0.
+            assert [format_number(v) for v in (-0.0, 0.0, -0.0)] == ["0", "0", "0"]
         finally:
             context.pop()
 
