@@ -270,6 +270,33 @@ def test_a_message_posted_while_a_writer_claims_counts_for_the_writer(app, facto
         assert counters().get((writer.id, order_id)) == 1
 
 
+def _written_once(app, factory) -> tuple[User, User, int]:
+    """(client, writer, order id) of an order its writer wrote in once: unread for the client.
+    PostgreSQL only: SQLite writes one transaction at a time, there is no lock to watch."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite writes one transaction at a time")
+    tier = factory.tier()
+    client, writer = factory.user(Role.CLIENT), factory.writer(tiers=[tier])
+    order_id = factory.order(client=client, tier=tier).id
+    with app.app_context():
+        orders.claim(db.session.get(Order, order_id), db.session.get(User, writer.id))
+        say(db.session.get(Order, order_id), db.session.get(User, writer.id), "Premier message.")
+        db.session.commit()
+    return client, writer, order_id
+
+
+def _open_the_order_page(person_id: int, order_id: int):
+    """What the order page does before it renders: the order read with the person's marker,
+    the visit, its commit. Returns the visit before (None when nothing moved)."""
+    person = db.session.get(User, person_id)
+    order, (unread_count, last_read_at) = get_order_page(
+        person, order_id, *queries.marker_columns(person, order_id))
+    before = queries.visit(person, order, queries.Marker(unread_count, last_read_at))
+    db.session.commit()
+    return before
+
+
 def _waiting_on_a_lock(app) -> bool:
     """Whether a session of the test's database waits on a lock (PostgreSQL)."""
     with app.app_context(), db.engine.connect() as conn:
@@ -287,18 +314,7 @@ def test_a_visit_while_a_message_is_being_posted_shows_it_or_leaves_it_unread(ap
     import threading
     import time
 
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("SQLite writes one transaction at a time: the visit waits for the "
-                        "message's, with no lock to watch")
-    tier = factory.tier()
-    client, writer = factory.user(Role.CLIENT), factory.writer(tiers=[tier])
-    order_id = factory.order(client=client, tier=tier).id
-    with app.app_context():
-        order = db.session.get(Order, order_id)
-        orders.claim(order, db.session.get(User, writer.id))
-        say(order, db.session.get(User, writer.id), "Premier message.")
-        db.session.commit()
+    client, writer, order_id = _written_once(app, factory)
     flushed, release, visited = threading.Event(), threading.Event(), threading.Event()
     errors: list[BaseException] = []
     shown: list[str] = []
@@ -323,13 +339,9 @@ def test_a_visit_while_a_message_is_being_posted_shows_it_or_leaves_it_unread(ap
         flushed.wait(30)
         with app.app_context():
             try:
-                person = db.session.get(User, client.id)
-                order, (unread_count, last_read_at) = get_order_page(
-                    person, order_id, *queries.marker_columns(person, order_id))
-                queries.visit(person, order, queries.Marker(unread_count, last_read_at))
-                db.session.commit()  # the page commits its marker, then renders
-                shown.extend(m.body for m in db.session.scalars(
-                    queries.visible_messages(order, person)))
+                _open_the_order_page(client.id, order_id)
+                shown.extend(m.body for m in db.session.scalars(queries.visible_messages(
+                    db.session.get(Order, order_id), db.session.get(User, client.id))))
             except BaseException as error:  # checked below
                 errors.append(error)
             finally:
@@ -364,16 +376,7 @@ def test_a_visit_writes_nothing_rather_than_wait_for_a_transaction_holding_the_o
     the page neither waits for them nor marks read; the marker moves at a later visit."""
     import threading
 
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("SQLite writes one transaction at a time")
-    tier = factory.tier()
-    client, writer = factory.user(Role.CLIENT), factory.writer(tiers=[tier])
-    order_id = factory.order(client=client, tier=tier).id
-    with app.app_context():
-        orders.claim(db.session.get(Order, order_id), db.session.get(User, writer.id))
-        say(db.session.get(Order, order_id), db.session.get(User, writer.id), "Bonjour.")
-        db.session.commit()
+    client, _writer, order_id = _written_once(app, factory)
     held, release = threading.Event(), threading.Event()
     moved: list = []
 
@@ -387,12 +390,7 @@ def test_a_visit_writes_nothing_rather_than_wait_for_a_transaction_holding_the_o
 
     def visit() -> None:
         with app.app_context():
-            person = db.session.get(User, client.id)
-            order, (unread_count, last_read_at) = get_order_page(
-                person, order_id, *queries.marker_columns(person, order_id))
-            moved.append(queries.visit(person, order, queries.Marker(unread_count,
-                                                                     last_read_at)))
-            db.session.commit()
+            moved.append(_open_the_order_page(client.id, order_id))
 
     holder, visitor = threading.Thread(target=hold), threading.Thread(target=visit)
     holder.start()
