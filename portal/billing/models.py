@@ -342,8 +342,8 @@ class Invoice(db.Model):
         sa.UniqueConstraint("year", "sequence", name="uq_invoices_year_sequence"),
         sa.Index("ix_invoices_company_id_issued_at_id", "company_id", "issued_at", "id"),
         sa.Index("ix_invoices_issued_at", "issued_at"),
-        # The invoices still owed (the finance page's total, a company's account).
-        sa.Index("ix_invoices_company_id_unsettled", "company_id",
+        # The invoices still owed (the finance page's total, a company's account, in order).
+        sa.Index("ix_invoices_company_id_unsettled", "company_id", "issued_at", "id",
                  sqlite_where=sa.text("settled_at IS NULL"),
                  postgresql_where=sa.text("settled_at IS NULL")),
         # A company's monthly invoice is issued once.

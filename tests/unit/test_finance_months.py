@@ -227,6 +227,25 @@ def test_the_figures_of_today_and_this_month_scan_no_history(app, agency):
     assert scans == [], plans
 
 
+def test_a_company_account_reads_the_invoices_it_still_owes_not_all_of_them(app, agency):
+    """The account lists the invoices still owed in order of issue from the partial index of
+    those alone (SQLite's plan): through the company's index of all its invoices in that
+    order, it walked every one of them to find the few still owed."""
+    from portal.billing import companies, queries
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's EXPLAIN QUERY PLAN")
+        company = companies.company_of(db.session.get(User, agency["buyer"].id))
+        with counted_statements(app, parameters=True) as statements:
+            queries.account_view(company, None, 20)
+        plans = [row[-1] for statement, parameters in statements
+                 if "FROM invoices" in statement
+                 for row in db.session.connection().exec_driver_sql(
+                     "EXPLAIN QUERY PLAN " + statement, parameters)]
+    assert plans and all("ix_invoices_company_id_unsettled" in plan for plan in plans), plans
+
+
 def test_months_follow_the_agency_zone_on_both_databases(app, factory, time_machine,
                                                         monkeypatch):
     """In Paris, a payment at 00:30 on 1 December is December's, though it is still November

@@ -345,11 +345,32 @@ def test_0021_adds_the_finance_months_and_their_indexes_and_removes_them(empty_a
         return {index["name"] for table in added for index in inspector.get_indexes(table)}
 
     assert set(added.values()) <= indexes()
-    downgrade(revision="-1")
+    downgrade(revision="0020_message_html_version")
     assert "finance_months" not in table_names()
     assert not set(added.values()) & indexes()
     upgrade()
     assert set(added.values()) <= indexes()
     assert db.session.scalar(sa.text("SELECT count(*) FROM finance_months")) == 0
+    assert differences() == []
+    db.session.remove()
+
+
+def test_0022_orders_the_invoices_still_owed_by_date_and_back(empty_app):
+    """0022_unsettled_by_date: the partial index of the invoices still owed gains the date of
+    issue and the id (a company's account lists them in that order); the downgrade puts it back
+    on the company alone."""
+    def columns() -> list[str]:
+        found = {index["name"]: index["column_names"]
+                 for index in sa.inspect(db.engine).get_indexes("invoices")}
+        return found["ix_invoices_company_id_unsettled"]
+
+    upgrade()
+    assert columns() == ["company_id", "issued_at", "id"]
+    db.session.remove()
+    downgrade(revision="-1")
+    assert columns() == ["company_id"]
+    db.session.remove()
+    upgrade()
+    assert columns() == ["company_id", "issued_at", "id"]
     assert differences() == []
     db.session.remove()
