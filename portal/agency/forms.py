@@ -29,7 +29,6 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from portal.accounts.models import Role, User
 from portal.agency.service import (
     MAX_LEAD_HOURS,
     MAX_REVISIONS,
@@ -41,7 +40,7 @@ from portal.extensions import db
 from portal.forms import PlausibleDateTime, PortalForm, db_int
 from portal.i18n import current_language
 from portal.orders.models import REFERENCE_TEXTS_MAX, STATUS_LABELS, OrderStatus
-from portal.orders.queries import SORTS
+from portal.orders.queries import SORTS, WriterLoad, writers_matching
 
 
 def currency_digits() -> int:
@@ -231,6 +230,14 @@ def _wanted(text: str) -> tuple[str, str]:
     return typed, bracketed.group(1) if bracketed else typed
 
 
+def writer_search(text: str) -> dict:
+    """The parameters of queries.writers_matching for `text`: what _wanted finds, lowercased,
+    and the LIKE pattern of what holds it."""
+    wanted = _wanted(text)[1].lower()
+    escaped = wanted.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return {"wanted": wanted, "pattern": f"%{escaped}%"}
+
+
 def pick_writer(text: str, candidates: list[sa.Row], *, by_address: bool = False) -> sa.Row:
     """The one writer among `candidates` (rows with id, display_name, email) that `text`
     means: the address in "Name <address>" or typed alone; else the one whose name is `text`
@@ -261,30 +268,19 @@ def pick_writer(text: str, candidates: list[sa.Row], *, by_address: bool = False
                             "name, or the email address.", text=typed[:80], names=names))
 
 
-_ACTIVE_WRITERS = sa.select(User.id, User.display_name, User.email).where(
-    User.role == Role.WRITER, User.active.is_(True))
-
-
 def active_writers_matching(text: str) -> list[sa.Row]:
     """The active writers whose name or address holds `text` (or the address in
     "Name <address>"), those named exactly first: one statement, a few rows at most, however
     many writers the agency has."""
-    wanted = _wanted(text)[1].lower()
-    exact = sa.or_(sa.func.lower(User.email) == wanted,
-                   sa.func.lower(User.display_name) == wanted)
-    return list(db.session.execute(
-        _ACTIVE_WRITERS
-        .where(sa.or_(sa.func.lower(User.display_name).contains(wanted, autoescape=True),
-                      sa.func.lower(User.email).contains(wanted, autoescape=True)))
-        .order_by(exact.desc(), User.display_name, User.id)
-        .limit(WRITER_MATCHES_SHOWN + 1)
-    ))
+    return list(db.session.execute(writers_matching(WRITER_MATCHES_SHOWN + 1),
+                                   writer_search(text)))
 
 
 class WriterField(StringField):
     """A writer typed by name or address (see pick_writer), looked for by one bounded query
-    (active_writers_matching); `writer` is the one found, after validation. `suggestions`:
-    what the <datalist> offers, as ("Name <address>", a short note) pairs."""
+    (active_writers_matching) unless the page read its `candidates` with others; `writer` is
+    the one found, after validation. `suggestions`: what the <datalist> offers, as
+    ("Name <address>", a short note) pairs."""
 
     def __init__(self, label=None, validators=None, *, by_address: bool = False, **kwargs):
         self.by_address = by_address
@@ -293,6 +289,7 @@ class WriterField(StringField):
         super().__init__(label, validators, **kwargs)
         self.writer: sa.Row | None = None
         self.suggestions: list = []
+        self.candidates: list[sa.Row] | None = None
 
     @property
     def datalist_id(self) -> str:
@@ -309,8 +306,8 @@ class WriterField(StringField):
             return
         if len(text) > WRITER_TEXT_MAX:  # before any query
             raise ValidationError(_("At most %(max)d characters.", max=WRITER_TEXT_MAX))
-        self.writer = pick_writer(text, active_writers_matching(text),
-                                  by_address=self.by_address)
+        self.writer = pick_writer(text, active_writers_matching(text) if self.candidates is None
+                                  else self.candidates, by_address=self.by_address)
 
 
 class CheckboxesField(SelectMultipleField):
@@ -394,16 +391,20 @@ class DashboardFilterForm(PortalForm):
     sort = SelectField(_l("Sort"), validators=[Optional()], choices=[])
     overdue = BooleanField(_l("Overdue only"), false_values=("", "0", "false", "n"))
 
-    linked: int | None = None  # set_choices: the writer of a link to their orders
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.typed = (self.writer.data or "").strip()
+        # The writer of a link to their orders (writer_id), when none is typed.
+        self.linked = None if self.typed else db_int(self.writer_id.data)
 
-    def linked_writer(self) -> int | None:
-        """The writer of a link to their orders (writer_id), when none is typed."""
-        return None if (self.writer.data or "").strip() else db_int(self.writer_id.data)
+    def writer_search(self) -> dict | None:
+        """What the panel's statement looks for (queries.writer_load): the typed writer."""
+        return writer_search(self.typed) if 0 < len(self.typed) <= WRITER_TEXT_MAX else None
 
-    def set_choices(self, writers, named, tiers: list[tuple[int, str]],
+    def set_choices(self, load: WriterLoad, tiers: list[tuple[int, str]],
                     content_types: list[tuple[int, str]]) -> None:
-        """`writers`: the busiest active writers (queries.writer_load), whom the writer field
-        suggests; `named`: the linked writer (display_name, email), or None; `tiers` and
+        """`load`: queries.writer_load's, with the busiest active writers (whom the writer
+        field suggests), the linked writer and those matching the typed one; `tiers` and
         `content_types` are (id, name) pairs, in the order to show."""
         self.status.choices = [SelectChoice("", _l("All statuses"))] + [
             SelectChoice(status.value, label) for status, label in STATUS_LABELS.items()
@@ -412,10 +413,10 @@ class DashboardFilterForm(PortalForm):
         self.writer.suggestions = [
             (writer_text(w), _("%(writing)d being written, %(review)d awaiting review",
                                writing=w.writing, review=w.review))
-            for w in writers[:WRITER_SUGGESTIONS]]
-        self.linked = self.linked_writer()
+            for w in load.busiest[:WRITER_SUGGESTIONS]]
+        self.writer.candidates = load.matches
         if self.linked:  # a link to one writer's orders: the field shows who
-            self.writer.data = writer_text(named) if named else ""
+            self.writer.data = writer_text(load.named) if load.named else ""
         self.tier_id.choices = [SelectChoice("", _l("All tiers"))] + [
             SelectChoice(str(tier_id), name) for tier_id, name in tiers
         ]
@@ -431,8 +432,8 @@ class DashboardFilterForm(PortalForm):
     def writer_filter(self) -> int | None:
         """The writer typed in the field (its error set when none or several match: then no
         writer filter), else the one of a link (writer_id), else None."""
-        if self.linked or not (self.writer.data or "").strip():
-            return self.linked or db_int(self.writer_id.data)
+        if not self.typed:
+            return self.linked
         try:
             self.writer.pre_validate(self)
         except ValidationError as error:

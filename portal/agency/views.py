@@ -21,6 +21,7 @@ from wtforms import SelectChoice
 from portal.accounts.models import Role, User
 from portal.agency import service
 from portal.agency.forms import (
+    WRITER_MATCHES_SHOWN,
     WRITER_SUGGESTIONS,
     AssignForm,
     ContentTypeForm,
@@ -96,9 +97,9 @@ def _filter_choices(locale: str) -> tuple[list[tuple[int, str]], list[tuple[int,
 @role_required(Role.MANAGER)
 def dashboard():
     form = DashboardFilterForm(request.args)
-    busiest, busy, writers, named = queries.writer_load(max(LOAD_SHOWN, WRITER_SUGGESTIONS),
-                                                        form.linked_writer())
-    form.set_choices(busiest, named, *_filter_choices(current_language()))
+    load = queries.writer_load(max(LOAD_SHOWN, WRITER_SUGGESTIONS), form.linked,
+                               form.writer_search(), WRITER_MATCHES_SHOWN + 1)
+    form.set_choices(load, *_filter_choices(current_language()))
     filters = form.filters()
     counts, overdue = queries.agency_counts()
     counts[OrderStatus.DRAFT] = 0  # clients' drafts are not the agency's orders
@@ -121,9 +122,9 @@ def dashboard():
                 if status is not OrderStatus.DRAFT],
         total=sum(count for status, count in counts.items() if status is not OrderStatus.DRAFT),
         overdue=overdue,
-        load=busiest[:LOAD_SHOWN],
-        more_busy=max(0, busy - LOAD_SHOWN),
-        idle=writers - busy,
+        load=load.busiest[:LOAD_SHOWN],
+        more_busy=max(0, load.busy - LOAD_SHOWN),
+        idle=load.writers - load.busy,
         status_labels=STATUS_LABELS,
         unread=unread_counts(current_user, [order.id for order in page.items]),
     )

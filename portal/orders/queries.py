@@ -302,23 +302,50 @@ def agency_counts() -> tuple[dict[OrderStatus, int], int]:
     return counts, rows[0].overdue if rows else 0
 
 
-def writer_load(shown: int, named: int | None = None
-                ) -> tuple[list[sa.Row], int, int, SimpleNamespace | None]:
+ACTIVE_WRITER = sa.and_(User.role == Role.WRITER, User.active.is_(True))
+
+
+def writers_matching(limit: int) -> sa.Select:
+    """The active writers (id, display_name, email) whose name or address holds the bound
+    `pattern` (agency.forms.writer_search), those whose name or address is `wanted` first,
+    `limit` of them."""
+    wanted, pattern = sa.bindparam("wanted", type_=sa.String), sa.bindparam("pattern")
+    name, email = sa.func.lower(User.display_name), sa.func.lower(User.email)
+    return (sa.select(User.id, User.display_name, User.email)
+            .where(ACTIVE_WRITER, sa.or_(name.like(pattern, escape="/"),
+                                         email.like(pattern, escape="/")))
+            .order_by(sa.or_(email == wanted, name == wanted).desc(), User.display_name,
+                      User.id).limit(limit))
+
+
+class WriterLoad(NamedTuple):
+    busiest: list[sa.Row]
+    busy: int
+    writers: int
+    named: SimpleNamespace | None
+    matches: list[sa.Row]
+
+
+def writer_load(shown: int, named: int | None = None, search: dict | None = None,
+                matches: int = 0) -> WriterLoad:
     """The `shown` busiest active writers (most orders being written first; rows with id,
     display_name, email, writing, review), how many active writers have orders being written
-    or deliveries under review, how many active writers there are, and the active writer
-    `named` (a link to their orders) with display_name and email, else None. One
-    statement: the load is grouped from the open orders alone (on ix_orders_status_deadline)
-    and joined to the writers who have some; the idle ones are only counted (ix_users_role)."""
-    rows = db.session.execute(_writer_load_statement(shown), {"named": named}).all()
+    or deliveries under review, how many active writers there are, the active writer `named`
+    (a link to their orders) with display_name and email, else None, and the `matches` first
+    active writers that `search` finds (writers_matching). One statement:
+    the load is grouped from the open orders alone (on ix_orders_status_deadline) and joined
+    to the writers who have some; the idle ones are only counted (ix_users_role)."""
+    search = search or {"wanted": None, "pattern": None}
+    rows = db.session.execute(_writer_load_statement(shown, matches),
+                              {"named": named, **search}).all()
     first = rows[0]
-    return ([row for row in rows if row.id is not None], first.busy or 0, first.writers,
-            SimpleNamespace(display_name=first.named_name, email=first.named_email)
-            if first.named_email else None)
+    return WriterLoad([row for row in rows if row.kind == 0], first.busy or 0, first.writers,
+                      SimpleNamespace(display_name=first.named_name, email=first.named_email)
+                      if first.named_email else None, [row for row in rows if row.kind == 1])
 
 
 @lru_cache(maxsize=4)  # one per size shown (README "Caches")
-def _writer_load_statement(shown: int) -> sa.Select:
+def _writer_load_statement(shown: int, matches: int) -> sa.Select:
     # Built once: its subqueries cost more to put together than the database takes to run it.
     # count(orders.id): the id is not in ix_orders_writer_id_status_deadline, which PostgreSQL
     # would otherwise read whole (every order) rather than the open ones on the status index.
@@ -327,21 +354,25 @@ def _writer_load_statement(shown: int) -> sa.Select:
     work = (sa.select(Order.writer_id, writing.label("writing"), review.label("review"))
             .where(Order.status.in_((*WRITING_STATUSES, OrderStatus.DELIVERED)))
             .group_by(Order.writer_id).subquery("work"))
-    active = sa.and_(User.role == Role.WRITER, User.active.is_(True))
     busiest = (sa.select(User.id, User.display_name, User.email, work.c.writing, work.c.review,
                          sa.func.count().over().label("busy"))  # before the LIMIT
-               .join(work, work.c.writer_id == User.id).where(active)
+               .join(work, work.c.writer_id == User.id).where(ACTIVE_WRITER)
                .order_by(work.c.writing.desc(), User.display_name, User.id)
                .limit(shown).subquery("busiest"))
-    team = sa.select(sa.func.count().label("writers")).where(active).subquery("team")
+    found = writers_matching(matches).subquery("found")
+    rows = sa.union_all(  # kind 1: the writers matching what was typed in the writer field
+        sa.select(sa.literal_column("0").label("kind"), busiest),
+        sa.select(sa.literal_column("1"), found, sa.null(), sa.null(), sa.null()),
+    ).subquery("rows")
+    team = sa.select(sa.func.count().label("writers")).where(ACTIVE_WRITER).subquery("team")
     named = sa.select(User.display_name).where(
-        active, User.id == sa.bindparam("named", type_=sa.Integer))
+        ACTIVE_WRITER, User.id == sa.bindparam("named", type_=sa.Integer))
     # Outer: the writers are counted even when nobody has work.
     return (sa.select(team.c.writers, named.scalar_subquery().label("named_name"),
                       named.with_only_columns(User.email).scalar_subquery()
-                      .label("named_email"), busiest)
-            .select_from(team.outerjoin(busiest, sa.true()))
-            .order_by(busiest.c.writing.desc(), busiest.c.display_name, busiest.c.id))
+                      .label("named_email"), rows)
+            .select_from(team.outerjoin(rows, sa.true()))
+            .order_by(rows.c.kind, rows.c.writing.desc(), rows.c.display_name, rows.c.id))
 
 
 def timeline(order: Order) -> list[OrderEvent]:
