@@ -48,8 +48,6 @@ from portal.orders.models import (
     Order,
     OrderStatus,
     Tier,
-    WriterLanguage,
-    writer_tiers,
 )
 from portal.roles import role_required
 from portal.view_helpers import render_form, service_call, validate_or_flash, validated_or_400
@@ -317,29 +315,11 @@ def writer_skills(user_id: int):
 
 
 def _writer_suggestions(order: Order) -> list[tuple[str, str]]:
-    """What the writer field of the assign form suggests: the active writers of the order's
-    language and tier, other than the current one, least busy first, as ("Name <address>",
-    their load). A manager may still type any active writer. One statement, a few rows."""
-    writing = sa.func.count(Order.id).filter(Order.status.in_(queries.WRITING_STATUSES))
-    review = sa.func.count(Order.id).filter(Order.status == OrderStatus.DELIVERED)
-    rows = db.session.execute(
-        sa.select(User.id, User.display_name, User.email, writing.label("writing"),
-                  review.label("review"))
-        .outerjoin(Order, sa.and_(Order.writer_id == User.id,
-                                  Order.status.in_((*queries.WRITING_STATUSES,
-                                                    OrderStatus.DELIVERED))))
-        .where(User.role == Role.WRITER, User.active.is_(True),
-               User.id != (order.writer_id or 0),
-               User.id.in_(sa.select(WriterLanguage.user_id)
-                           .where(WriterLanguage.language == order.language)),
-               User.id.in_(sa.select(writer_tiers.c.user_id)
-                           .where(writer_tiers.c.tier_id == order.tier_id)))
-        .group_by(User.id)
-        .order_by(writing + review, User.display_name)
-        .limit(WRITER_SUGGESTIONS)
-    ).all()
+    """What the writer field of the assign form suggests (a manager may still type any
+    active writer): the least busy of the order's language and tier, with their load."""
     return [(writer_text(row), _("%(writing)d being written, %(review)d awaiting review",
-                                 writing=row.writing, review=row.review)) for row in rows]
+                                 writing=row.writing, review=row.review))
+            for row in queries.least_busy_writers(order, WRITER_SUGGESTIONS)]
 
 
 def order_tools(order: Order) -> dict:

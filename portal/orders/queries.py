@@ -344,16 +344,59 @@ def writer_load(shown: int, named: int | None = None, search: dict | None = None
                       if first.named_email else None, [row for row in rows if row.kind == 1])
 
 
+OPEN_WORK = (*WRITING_STATUSES, OrderStatus.DELIVERED)
+
+
+def _open_work() -> sa.Subquery:
+    """Per writer with open work, the orders being written and the deliveries under review:
+    grouped from the open orders alone (ix_orders_status_deadline), never from the writers.
+    count(orders.id): the id is not in ix_orders_writer_id_status_deadline, which PostgreSQL
+    would otherwise read whole (every order) rather than the open ones on the status index."""
+    writing = sa.func.count(Order.id).filter(Order.status.in_(WRITING_STATUSES))
+    review = sa.func.count(Order.id).filter(Order.status == OrderStatus.DELIVERED)
+    return (sa.select(Order.writer_id, writing.label("writing"), review.label("review"))
+            .where(Order.status.in_(OPEN_WORK)).group_by(Order.writer_id).subquery("work"))
+
+
+def least_busy_writers(order: Order, limit: int) -> list[sa.Row]:
+    """Up to `limit` active writers of the order's language and tier but its own writer, least
+    busy first (rows with id, display_name, email, writing, review). One statement whose work
+    is bounded by the open orders, not by the writers: the busy ones come from the open work
+    grouped per writer, the idle ones are the first `limit` found without any (NOT EXISTS on
+    ix_orders_writer_id_status_deadline), never every writer sorted."""
+    return db.session.execute(_least_busy_statement(limit), {
+        "writer": order.writer_id or 0, "language": order.language, "tier": order.tier_id,
+    }).all()
+
+
+@lru_cache(maxsize=2)  # built once, as _writer_load_statement
+def _least_busy_statement(limit: int) -> sa.Select:
+    # Correlated: each writer met is checked on the skills' primary keys; an IN would first
+    # list every writer of the language.
+    skilled = sa.and_(
+        ACTIVE_WRITER, User.id != sa.bindparam("writer", type_=sa.Integer),
+        sa.exists().where(WriterLanguage.user_id == User.id,
+                          WriterLanguage.language == sa.bindparam("language", type_=sa.String)),
+        sa.exists().where(writer_tiers.c.user_id == User.id,
+                          writer_tiers.c.tier_id == sa.bindparam("tier", type_=sa.Integer)))
+    work, zero = _open_work(), sa.literal_column("0")
+    busy = (sa.select(User.id, User.display_name, User.email, work.c.writing, work.c.review)
+            .join(work, work.c.writer_id == User.id).where(skilled)
+            .order_by(work.c.writing + work.c.review, User.display_name, User.id).limit(limit)
+            .subquery("busy"))
+    has_work = sa.exists().where(Order.writer_id == User.id, Order.status.in_(OPEN_WORK))
+    idle = (sa.select(User.id, User.display_name, User.email, zero.label("writing"),
+                      zero.label("review")).where(skilled, ~has_work).limit(limit)
+            .subquery("idle"))
+    rows = sa.union_all(sa.select(idle), sa.select(busy)).subquery("rows")
+    return sa.select(rows).order_by(rows.c.writing + rows.c.review, rows.c.display_name,
+                                    rows.c.id).limit(limit)
+
+
 @lru_cache(maxsize=4)  # one per size shown (README "Caches")
 def _writer_load_statement(shown: int, matches: int) -> sa.Select:
     # Built once: its subqueries cost more to put together than the database takes to run it.
-    # count(orders.id): the id is not in ix_orders_writer_id_status_deadline, which PostgreSQL
-    # would otherwise read whole (every order) rather than the open ones on the status index.
-    writing = sa.func.count(Order.id).filter(Order.status.in_(WRITING_STATUSES))
-    review = sa.func.count(Order.id).filter(Order.status == OrderStatus.DELIVERED)
-    work = (sa.select(Order.writer_id, writing.label("writing"), review.label("review"))
-            .where(Order.status.in_((*WRITING_STATUSES, OrderStatus.DELIVERED)))
-            .group_by(Order.writer_id).subquery("work"))
+    work = _open_work()
     busiest = (sa.select(User.id, User.display_name, User.email, work.c.writing, work.c.review,
                          sa.func.count().over().label("busy"))  # before the LIMIT
                .join(work, work.c.writer_id == User.id).where(ACTIVE_WRITER)

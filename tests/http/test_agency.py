@@ -865,6 +865,50 @@ def test_the_dashboard_reads_the_same_rows_for_3_writers_as_with_60_idle_ones_mo
     assert read() == few
 
 
+def _rows_read(app, client, url: str) -> list[tuple[str, int]]:
+    """Each statement of a GET of `url` after a first one (which may move a read marker), and
+    how many rows it brings back (run again; the page only reads then)."""
+    assert client.get(url).status_code == 200
+    with counted_statements(app, parameters=True) as sent:
+        assert client.get(url).status_code == 200
+    with app.app_context(), db.engine.connect() as connection:
+        return [(statement, len(connection.exec_driver_sql(statement, parameters).all()))
+                for statement, parameters in sent]
+
+
+def test_the_assign_form_costs_the_same_statements_and_few_rows_for_5_writers_as_for_65(
+    app, manager, person, catalogue
+):
+    """The assign form's suggestions are the least busy writers of the order's language and
+    tier, a few of them: the order page runs the same statements with 5 such writers as with
+    60 more, none bringing back more rows than a page of suggestions; idle writers come first."""
+    client = person("client")
+    order_id = place_order(app, client, tier_id=catalogue["tier"],
+                           content_type_id=catalogue["content_type"])
+    busy = [person("writer", name=f"Busy {n}") for n in range(5)]
+    for writer in busy:
+        give_skills(app, writer, tier_ids=[catalogue["tier"]])
+    bulk_orders(app, 5, client=client, tier_id=catalogue["tier"],
+                content_type_id=catalogue["content_type"], writers=busy,
+                statuses=[OrderStatus.IN_PROGRESS])
+    url = f"/orders/{order_id}"
+
+    few = _rows_read(app, manager, url)
+    assert 'name="assign-writer"' in manager.get(url).get_data(as_text=True)
+    for n in range(60):
+        give_skills(app, person("writer", name=f"Idle {n:02d}"), tier_ids=[catalogue["tier"]])
+    many = _rows_read(app, manager, url)
+
+    assert [statement for statement, _n in many] == [statement for statement, _n in few]
+    assert max(rows for _s, rows in many) <= max(WRITER_SUGGESTIONS,
+                                                 *(rows for _s, rows in few))
+    html = manager.get(url).get_data(as_text=True)
+    suggested = re.findall(r'<option value="([^"]+)">', html.split(
+        '<datalist id="assign-writer-suggestions">')[1].split("</datalist>")[0])
+    assert len(suggested) == WRITER_SUGGESTIONS
+    assert all(value.startswith("Idle") for value in suggested)
+
+
 def test_the_order_page_carries_the_tools_and_their_cancel_form_works(app, manager, person,
                                                                       catalogue, load):
     client = person("client")
