@@ -40,7 +40,7 @@ from portal.extensions import db
 from portal.forms import PlausibleDateTime, PortalForm, db_int
 from portal.i18n import current_language
 from portal.orders.models import REFERENCE_TEXTS_MAX, STATUS_LABELS, OrderStatus
-from portal.orders.queries import SORTS, WriterLoad, writers_matching
+from portal.orders.queries import SORTS, writers_matching
 
 
 def currency_digits() -> int:
@@ -268,19 +268,10 @@ def pick_writer(text: str, candidates: list[sa.Row], *, by_address: bool = False
                             "name, or the email address.", text=typed[:80], names=names))
 
 
-def active_writers_matching(text: str) -> list[sa.Row]:
-    """The active writers whose name or address holds `text` (or the address in
-    "Name <address>"), those named exactly first: one statement, a few rows at most, however
-    many writers the agency has."""
-    return list(db.session.execute(writers_matching(WRITER_MATCHES_SHOWN + 1),
-                                   writer_search(text)))
-
-
 class WriterField(StringField):
     """A writer typed by name or address (see pick_writer), looked for by one bounded query
-    (active_writers_matching) unless the page read its `candidates` with others; `writer` is
-    the one found, after validation. `suggestions`: what the <datalist> offers, as
-    ("Name <address>", a short note) pairs."""
+    (queries.writers_matching) unless the page read its `candidates` with others; `writer` is
+    the one found, after validation. `suggestions`: what the <datalist> offers (suggest)."""
 
     def __init__(self, label=None, validators=None, *, by_address: bool = False, **kwargs):
         self.by_address = by_address
@@ -295,6 +286,12 @@ class WriterField(StringField):
     def datalist_id(self) -> str:
         return f"{self.id}-suggestions"
 
+    def suggest(self, writers) -> None:
+        """The <datalist> offers `writers` (rows with their load: writing, review)."""
+        self.suggestions = [(writer_text(w), _("%(writing)d being written, %(review)d "
+                                               "awaiting review", writing=w.writing,
+                                               review=w.review)) for w in writers]
+
     def __call__(self, **kwargs):
         kwargs.setdefault("list", self.datalist_id)
         return super().__call__(**kwargs)
@@ -306,8 +303,10 @@ class WriterField(StringField):
             return
         if len(text) > WRITER_TEXT_MAX:  # before any query
             raise ValidationError(_("At most %(max)d characters.", max=WRITER_TEXT_MAX))
-        self.writer = pick_writer(text, active_writers_matching(text) if self.candidates is None
-                                  else self.candidates, by_address=self.by_address)
+        if self.candidates is None:
+            self.candidates = db.session.execute(writers_matching(WRITER_MATCHES_SHOWN + 1),
+                                                 writer_search(text)).all()
+        self.writer = pick_writer(text, self.candidates, by_address=self.by_address)
 
 
 class CheckboxesField(SelectMultipleField):
@@ -394,14 +393,13 @@ class DashboardFilterForm(PortalForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.typed = (self.writer.data or "").strip()
-        # The writer of a link to their orders (writer_id), when none is typed.
+        # The writer of a link to their orders (writer_id) when none is typed, else what the
+        # panel's statement looks for (queries.writer_load).
         self.linked = None if self.typed else db_int(self.writer_id.data)
+        self.search = writer_search(self.typed) if 0 < len(self.typed) <= WRITER_TEXT_MAX \
+            else None
 
-    def writer_search(self) -> dict | None:
-        """What the panel's statement looks for (queries.writer_load): the typed writer."""
-        return writer_search(self.typed) if 0 < len(self.typed) <= WRITER_TEXT_MAX else None
-
-    def set_choices(self, load: WriterLoad, tiers: list[tuple[int, str]],
+    def set_choices(self, load, tiers: list[tuple[int, str]],
                     content_types: list[tuple[int, str]]) -> None:
         """`load`: queries.writer_load's, with the busiest active writers (whom the writer
         field suggests), the linked writer and those matching the typed one; `tiers` and
@@ -410,10 +408,7 @@ class DashboardFilterForm(PortalForm):
             SelectChoice(status.value, label) for status, label in STATUS_LABELS.items()
             if status is not OrderStatus.DRAFT
         ]
-        self.writer.suggestions = [
-            (writer_text(w), _("%(writing)d being written, %(review)d awaiting review",
-                               writing=w.writing, review=w.review))
-            for w in load.busiest[:WRITER_SUGGESTIONS]]
+        self.writer.suggest(load.busiest[:WRITER_SUGGESTIONS])
         self.writer.candidates = load.matches
         if self.linked:  # a link to one writer's orders: the field shows who
             self.writer.data = writer_text(load.named) if load.named else ""

@@ -31,7 +31,6 @@ from portal.agency.forms import (
     ReferenceTextsForm,
     TierForm,
     WriterSkillsForm,
-    writer_text,
 )
 from portal.extensions import db
 from portal.forms import ActionForm, page_arg
@@ -96,7 +95,7 @@ def _filter_choices(locale: str) -> tuple[list[tuple[int, str]], list[tuple[int,
 def dashboard():
     form = DashboardFilterForm(request.args)
     load = queries.writer_load(max(LOAD_SHOWN, WRITER_SUGGESTIONS), form.linked,
-                               form.writer_search(), WRITER_MATCHES_SHOWN + 1)
+                               form.search, WRITER_MATCHES_SHOWN + 1)
     form.set_choices(load, *_filter_choices(current_language()))
     filters = form.filters()
     counts, overdue = queries.agency_counts()
@@ -314,14 +313,6 @@ def writer_skills(user_id: int):
 # --- manager tools on an order ------------------------------------------------------------
 
 
-def _writer_suggestions(order: Order) -> list[tuple[str, str]]:
-    """What the writer field of the assign form suggests (a manager may still type any
-    active writer): the least busy of the order's language and tier, with their load."""
-    return [(writer_text(row), _("%(writing)d being written, %(review)d awaiting review",
-                                 writing=row.writing, review=row.review))
-            for row in queries.least_busy_writers(order, WRITER_SUGGESTIONS)]
-
-
 def order_tools(order: Order) -> dict:
     """What templates/agency/_order_tools.html shows for `order` to the current manager."""
     if not current_user.is_authenticated or current_user.role is not Role.MANAGER:
@@ -332,7 +323,8 @@ def order_tools(order: Order) -> dict:
     assign_form = None
     if assign_action:
         assign_form = AssignForm(formdata=None, prefix=AssignForm.PREFIX)
-        assign_form.writer.suggestions = _writer_suggestions(order)
+        # The least busy writers of its language and tier (any other active one may be typed).
+        assign_form.writer.suggest(queries.least_busy_writers(order, WRITER_SUGGESTIONS))
     can = {action: policies.can(current_user, order, action)
            for action in ("extend_deadline", "grant_revision", "reference_texts", "cancel")}
     return {

@@ -306,9 +306,8 @@ ACTIVE_WRITER = sa.and_(User.role == Role.WRITER, User.active.is_(True))
 
 
 def writers_matching(limit: int) -> sa.Select:
-    """The active writers (id, display_name, email) whose name or address holds the bound
-    `pattern` (agency.forms.writer_search), those whose name or address is `wanted` first,
-    `limit` of them."""
+    """`limit` active writers (id, display_name, email) whose name or address holds `pattern`
+    (agency.forms.writer_search), those whose name or address is `wanted` first."""
     wanted, pattern = sa.bindparam("wanted", type_=sa.String), sa.bindparam("pattern")
     name, email = sa.func.lower(User.display_name), sa.func.lower(User.email)
     return (sa.select(User.id, User.display_name, User.email)
@@ -318,52 +317,35 @@ def writers_matching(limit: int) -> sa.Select:
                       User.id).limit(limit))
 
 
-class WriterLoad(NamedTuple):
-    busiest: list[sa.Row]
-    busy: int
-    writers: int
-    named: SimpleNamespace | None
-    matches: list[sa.Row]
-
-
 def writer_load(shown: int, named: int | None = None, search: dict | None = None,
-                matches: int = 0) -> WriterLoad:
-    """The `shown` busiest active writers (most orders being written first; rows with id,
-    display_name, email, writing, review), how many active writers have orders being written
-    or deliveries under review, how many active writers there are, the active writer `named`
-    (a link to their orders) with display_name and email, else None, and the `matches` first
-    active writers that `search` finds (writers_matching). One statement:
-    the load is grouped from the open orders alone (on ix_orders_status_deadline) and joined
-    to the writers who have some; the idle ones are only counted (ix_users_role)."""
-    search = search or {"wanted": None, "pattern": None}
-    rows = db.session.execute(_writer_load_statement(shown, matches),
-                              {"named": named, **search}).all()
-    first = rows[0]
-    return WriterLoad([row for row in rows if row.kind == 0], first.busy or 0, first.writers,
-                      SimpleNamespace(display_name=first.named_name, email=first.named_email)
-                      if first.named_email else None, [row for row in rows if row.kind == 1])
-
-
-OPEN_WORK = (*WRITING_STATUSES, OrderStatus.DELIVERED)
+                matches: int = 0) -> SimpleNamespace:
+    """In one statement: `busiest`, the `shown` busiest active writers (rows with id,
+    display_name, email, writing, review); `busy` and `writers`, how many active writers have
+    open work and how many there are; `named`, the active writer of that id (a link to their
+    orders) or None; `matches`, the first `matches` writers `search` finds (writers_matching).
+    The load is grouped from the open orders alone (_open_work); the idle are only counted."""
+    rows = db.session.execute(_writer_load_statement(shown, matches), {
+        "named": named, **(search or {"wanted": None, "pattern": None})}).all()
+    kinds = {kind: [row for row in rows if row.kind == kind] for kind in (0, 1, 2)}
+    return SimpleNamespace(busiest=kinds[0], busy=rows[0].busy or 0, writers=rows[0].writers,
+                           named=(kinds[2] or [None])[0], matches=kinds[1])
 
 
 def _open_work() -> sa.Subquery:
-    """Per writer with open work, the orders being written and the deliveries under review:
-    grouped from the open orders alone (ix_orders_status_deadline), never from the writers.
-    count(orders.id): the id is not in ix_orders_writer_id_status_deadline, which PostgreSQL
-    would otherwise read whole (every order) rather than the open ones on the status index."""
+    """Per writer with open work, the orders being written and the deliveries under review,
+    grouped from the open orders alone (ix_orders_status_deadline). count(orders.id): not in
+    ix_orders_writer_id_status_deadline, which PostgreSQL would otherwise read whole."""
     writing = sa.func.count(Order.id).filter(Order.status.in_(WRITING_STATUSES))
     review = sa.func.count(Order.id).filter(Order.status == OrderStatus.DELIVERED)
     return (sa.select(Order.writer_id, writing.label("writing"), review.label("review"))
-            .where(Order.status.in_(OPEN_WORK)).group_by(Order.writer_id).subquery("work"))
+            .where(Order.status.in_((*WRITING_STATUSES, OrderStatus.DELIVERED)))
+            .group_by(Order.writer_id).subquery("work"))
 
 
 def least_busy_writers(order: Order, limit: int) -> list[sa.Row]:
     """Up to `limit` active writers of the order's language and tier but its own writer, least
-    busy first (rows with id, display_name, email, writing, review). One statement whose work
-    is bounded by the open orders, not by the writers: the busy ones come from the open work
-    grouped per writer, the idle ones are the first `limit` found without any (NOT EXISTS on
-    ix_orders_writer_id_status_deadline), never every writer sorted."""
+    busy first (rows with id, display_name, email, writing, review). Bounded by the open work,
+    not by the writers: the idle are the first `limit` found, never every writer sorted."""
     return db.session.execute(_least_busy_statement(limit), {
         "writer": order.writer_id or 0, "language": order.language, "tier": order.tier_id,
     }).all()
@@ -384,11 +366,10 @@ def _least_busy_statement(limit: int) -> sa.Select:
             .join(work, work.c.writer_id == User.id).where(skilled)
             .order_by(work.c.writing + work.c.review, User.display_name, User.id).limit(limit)
             .subquery("busy"))
-    has_work = sa.exists().where(Order.writer_id == User.id, Order.status.in_(OPEN_WORK))
     idle = (sa.select(User.id, User.display_name, User.email, zero.label("writing"),
-                      zero.label("review")).where(skilled, ~has_work).limit(limit)
-            .subquery("idle"))
-    rows = sa.union_all(sa.select(idle), sa.select(busy)).subquery("rows")
+                      zero.label("review")).limit(limit)
+            .where(skilled, User.id.not_in(sa.select(work.c.writer_id))).subquery("idle"))
+    rows = sa.union_all(sa.select(busy), sa.select(idle)).subquery("rows")
     return sa.select(rows).order_by(rows.c.writing + rows.c.review, rows.c.display_name,
                                     rows.c.id).limit(limit)
 
@@ -403,18 +384,15 @@ def _writer_load_statement(shown: int, matches: int) -> sa.Select:
                .order_by(work.c.writing.desc(), User.display_name, User.id)
                .limit(shown).subquery("busiest"))
     found = writers_matching(matches).subquery("found")
-    rows = sa.union_all(  # kind 1: the writers matching what was typed in the writer field
+    named = sa.select(sa.literal_column("2"), User.id, User.display_name, User.email,
+                      *[sa.null()] * 3).where(ACTIVE_WRITER, User.id == sa.bindparam("named"))
+    rows = sa.union_all(  # 1: the writers matching what is typed; 2: the one of a link
         sa.select(sa.literal_column("0").label("kind"), busiest),
-        sa.select(sa.literal_column("1"), found, sa.null(), sa.null(), sa.null()),
+        sa.select(sa.literal_column("1"), found, *[sa.null()] * 3), named,
     ).subquery("rows")
     team = sa.select(sa.func.count().label("writers")).where(ACTIVE_WRITER).subquery("team")
-    named = sa.select(User.display_name).where(
-        ACTIVE_WRITER, User.id == sa.bindparam("named", type_=sa.Integer))
     # Outer: the writers are counted even when nobody has work.
-    return (sa.select(team.c.writers, named.scalar_subquery().label("named_name"),
-                      named.with_only_columns(User.email).scalar_subquery()
-                      .label("named_email"), rows)
-            .select_from(team.outerjoin(rows, sa.true()))
+    return (sa.select(team.c.writers, rows).select_from(team.outerjoin(rows, sa.true()))
             .order_by(rows.c.kind, rows.c.writing.desc(), rows.c.display_name, rows.c.id))
 
 
