@@ -230,10 +230,12 @@ def _wanted(text: str) -> tuple[str, str]:
     return typed, bracketed.group(1) if bracketed else typed
 
 
-def writer_search(text: str) -> dict:
+def writer_search(text: str) -> dict | None:
     """The parameters of queries.writers_matching for `text`: what _wanted finds, lowercased,
-    and the LIKE pattern of what holds it."""
+    and the LIKE pattern of what holds it; None when nothing, or too much, is typed."""
     wanted = _wanted(text)[1].lower()
+    if not 0 < len(text.strip()) <= WRITER_TEXT_MAX:
+        return None
     escaped = wanted.replace("/", "//").replace("%", "/%").replace("_", "/_")
     return {"wanted": wanted, "pattern": f"%{escaped}%"}
 
@@ -396,8 +398,7 @@ class DashboardFilterForm(PortalForm):
         # The writer of a link to their orders (writer_id) when none is typed, else what the
         # panel's statement looks for (queries.writer_load).
         self.linked = None if self.typed else db_int(self.writer_id.data)
-        self.search = writer_search(self.typed) if 0 < len(self.typed) <= WRITER_TEXT_MAX \
-            else None
+        self.search = writer_search(self.typed)
 
     def set_choices(self, load, tiers: list[tuple[int, str]],
                     content_types: list[tuple[int, str]]) -> None:

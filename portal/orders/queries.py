@@ -346,21 +346,18 @@ def least_busy_writers(order: Order, limit: int) -> list[sa.Row]:
     """Up to `limit` active writers of the order's language and tier but its own writer, least
     busy first (rows with id, display_name, email, writing, review). Bounded by the open work,
     not by the writers: the idle are the first `limit` found, never every writer sorted."""
-    return db.session.execute(_least_busy_statement(limit), {
-        "writer": order.writer_id or 0, "language": order.language, "tier": order.tier_id,
-    }).all()
+    return db.session.execute(_least_busy_statement(limit), {"writer": order.writer_id or 0,
+                              "language": order.language, "tier": order.tier_id}).all()
 
 
 @lru_cache(maxsize=2)  # built once, as _writer_load_statement
 def _least_busy_statement(limit: int) -> sa.Select:
     # Correlated: each writer met is checked on the skills' primary keys; an IN would first
     # list every writer of the language.
-    skilled = sa.and_(
-        ACTIVE_WRITER, User.id != sa.bindparam("writer", type_=sa.Integer),
-        sa.exists().where(WriterLanguage.user_id == User.id,
-                          WriterLanguage.language == sa.bindparam("language", type_=sa.String)),
+    skilled = sa.and_(ACTIVE_WRITER, User.id != sa.bindparam("writer"), sa.exists().where(
+        WriterLanguage.user_id == User.id, WriterLanguage.language == sa.bindparam("language")),
         sa.exists().where(writer_tiers.c.user_id == User.id,
-                          writer_tiers.c.tier_id == sa.bindparam("tier", type_=sa.Integer)))
+                          writer_tiers.c.tier_id == sa.bindparam("tier")))
     work, zero = _open_work(), sa.literal_column("0")
     busy = (sa.select(User.id, User.display_name, User.email, work.c.writing, work.c.review)
             .join(work, work.c.writer_id == User.id).where(skilled)
