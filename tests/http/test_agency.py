@@ -909,6 +909,47 @@ def test_the_assign_form_costs_the_same_statements_and_few_rows_for_5_writers_as
     assert all(value.startswith("Idle") for value in suggested)
 
 
+def test_a_writer_outside_the_suggestions_is_assigned_by_address_with_a_warning(
+    app, manager, person, catalogue, load
+):
+    """The suggestions are a few writers of the order's language and tier; any other active
+    writer is typed: found by their address, assigned, and the manager is told that they do
+    not write at this tier."""
+    client = person("client")
+    order_id = place_order(app, client, tier_id=catalogue["tier"],
+                           content_type_id=catalogue["content_type"])
+    for n in range(WRITER_SUGGESTIONS + 3):
+        give_skills(app, person("writer", name=f"Skilled {n:02d}"), tier_ids=[catalogue["tier"]])
+    outsider = person("writer", name="Kossi Outside")
+
+    page = manager.get(f"/orders/{order_id}").get_data(as_text=True)
+    assert "Kossi" not in page.split('<datalist id="assign-writer-suggestions">')[1] \
+        .split("</datalist>")[0]
+    _assign(manager, order_id, outsider.email)
+
+    assert load(Order, id=order_id).writer_id == outsider.id
+    assert flashes(manager.get("/agency/tiers")) == [
+        f"CMD-{order_id:05d} is now assigned to Kossi Outside.",
+        "Kossi Outside does not write in this order's language or at its tier: make sure they "
+        "can write it."]
+
+
+def test_the_dashboard_writer_filter_reads_wildcards_as_typed(app, manager, person, catalogue):
+    """What is typed is looked for as it is: "_" is a character of a name, not a wildcard
+    that would bring back a page of other writers first (only a few are read)."""
+    client = person("client")
+    underscored = person("writer", name="Ko_fi Mensah")
+    for n in range(8):  # "o_f" as a wildcard: all of these, sorted before Ko_fi
+        person("writer", name=f"Aoxf {n}")
+    bulk_orders(app, 2, client=client, tier_id=catalogue["tier"],
+                content_type_id=catalogue["content_type"], writers=[underscored],
+                statuses=[OrderStatus.IN_PROGRESS])
+
+    page = manager.get("/agency/orders?writer=o_f")
+    assert "is-invalid" not in page.get_data(as_text=True)
+    assert "2 orders" in by_testid(page, "result-count")
+
+
 def test_the_order_page_carries_the_tools_and_their_cancel_form_works(app, manager, person,
                                                                       catalogue, load):
     client = person("client")
