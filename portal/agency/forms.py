@@ -40,7 +40,7 @@ from portal.extensions import db
 from portal.forms import PlausibleDateTime, PortalForm, db_int
 from portal.i18n import current_language
 from portal.orders.models import REFERENCE_TEXTS_MAX, STATUS_LABELS, OrderStatus
-from portal.orders.queries import SORTS, writers_matching
+from portal.orders.queries import SORTS, ListFilters, writers_matching
 
 
 def currency_digits() -> int:
@@ -230,14 +230,13 @@ def _wanted(text: str) -> tuple[str, str]:
     return typed, bracketed.group(1) if bracketed else typed
 
 
-def writer_search(text: str) -> dict | None:
+def writer_search(text: str) -> dict:
     """The parameters of queries.writers_matching for `text`: what _wanted finds, lowercased,
-    and the LIKE pattern of what holds it; None when nothing, or too much, is typed."""
+    the LIKE pattern of what holds it, how many to read (none if nothing, or too much, is typed)."""
     wanted = _wanted(text)[1].lower()
-    if not 0 < len(text.strip()) <= WRITER_TEXT_MAX:
-        return None
     escaped = wanted.replace("/", "//").replace("%", "/%").replace("_", "/_")
-    return {"wanted": wanted, "pattern": f"%{escaped}%"}
+    return {"wanted": wanted, "pattern": f"%{escaped}%", "matches": WRITER_MATCHES_SHOWN + 1
+            if 0 < len(text.strip()) <= WRITER_TEXT_MAX else 0}
 
 
 def pick_writer(text: str, candidates: list[sa.Row], *, by_address: bool = False) -> sa.Row:
@@ -306,8 +305,7 @@ class WriterField(StringField):
         if len(text) > WRITER_TEXT_MAX:  # before any query
             raise ValidationError(_("At most %(max)d characters.", max=WRITER_TEXT_MAX))
         if self.candidates is None:
-            self.candidates = db.session.execute(writers_matching(WRITER_MATCHES_SHOWN + 1),
-                                                 writer_search(text)).all()
+            self.candidates = db.session.execute(writers_matching(), writer_search(text)).all()
         self.writer = pick_writer(text, self.candidates, by_address=self.by_address)
 
 
@@ -437,9 +435,7 @@ class DashboardFilterForm(PortalForm):
             return None
         return self.writer.writer.id
 
-    def filters(self):
-        from portal.orders.queries import ListFilters
-
+    def filters(self) -> ListFilters:
         valid_status = {status.value for status in OrderStatus} - {OrderStatus.DRAFT.value}
         return ListFilters(
             status=self.status.data if self.status.data in valid_status else "",

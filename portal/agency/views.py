@@ -21,7 +21,6 @@ from wtforms import SelectChoice
 from portal.accounts.models import Role, User
 from portal.agency import service
 from portal.agency.forms import (
-    WRITER_MATCHES_SHOWN,
     WRITER_SUGGESTIONS,
     AssignForm,
     ContentTypeForm,
@@ -94,8 +93,7 @@ def _filter_choices(locale: str) -> tuple[list[tuple[int, str]], list[tuple[int,
 @role_required(Role.MANAGER)
 def dashboard():
     form = DashboardFilterForm(request.args)
-    load = queries.writer_load(max(LOAD_SHOWN, WRITER_SUGGESTIONS), form.linked,
-                               form.search, WRITER_MATCHES_SHOWN + 1)
+    load = queries.writer_load(max(LOAD_SHOWN, WRITER_SUGGESTIONS), form.linked, form.search)
     form.set_choices(load, *_filter_choices(current_language()))
     filters = form.filters()
     counts, overdue = queries.agency_counts()
@@ -323,7 +321,6 @@ def order_tools(order: Order) -> dict:
     assign_form = None
     if assign_action:
         assign_form = AssignForm(formdata=None, prefix=AssignForm.PREFIX)
-        # The least busy writers of its language and tier (any other active one may be typed).
         assign_form.writer.suggest(queries.least_busy_writers(order, WRITER_SUGGESTIONS))
     can = {action: policies.can(current_user, order, action)
            for action in ("extend_deadline", "grant_revision", "reference_texts", "cancel")}

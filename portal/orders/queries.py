@@ -305,8 +305,8 @@ def agency_counts() -> tuple[dict[OrderStatus, int], int]:
 ACTIVE_WRITER = sa.and_(User.role == Role.WRITER, User.active.is_(True))
 
 
-def writers_matching(limit: int) -> sa.Select:
-    """`limit` active writers (id, display_name, email) whose name or address holds `pattern`
+def writers_matching() -> sa.Select:
+    """`matches` active writers (id, display_name, email) whose name or address holds `pattern`
     (agency.forms.writer_search), those whose name or address is `wanted` first."""
     wanted, pattern = sa.bindparam("wanted", type_=sa.String), sa.bindparam("pattern")
     name, email = sa.func.lower(User.display_name), sa.func.lower(User.email)
@@ -314,27 +314,24 @@ def writers_matching(limit: int) -> sa.Select:
             .where(ACTIVE_WRITER, sa.or_(name.like(pattern, escape="/"),
                                          email.like(pattern, escape="/")))
             .order_by(sa.or_(email == wanted, name == wanted).desc(), User.display_name,
-                      User.id).limit(limit))
+                      User.id).limit(sa.bindparam("matches")))
 
 
-def writer_load(shown: int, named: int | None = None, search: dict | None = None,
-                matches: int = 0) -> SimpleNamespace:
+def writer_load(shown: int, named: int | None, search: dict) -> SimpleNamespace:
     """In one statement: `busiest`, the `shown` busiest active writers (rows with id,
     display_name, email, writing, review); `busy` and `writers`, how many active writers have
     open work and how many there are; `named`, the active writer of that id (a link to their
-    orders) or None; `matches`, the first `matches` writers `search` finds (writers_matching).
+    orders) or None; `matches`, the writers `search` finds (writers_matching).
     The load is grouped from the open orders alone (_open_work); the idle are only counted."""
-    rows = db.session.execute(_writer_load_statement(shown, matches), {
-        "named": named, **(search or {"wanted": None, "pattern": None})}).all()
+    rows = db.session.execute(_writer_load_statement(shown), {"named": named, **search}).all()
     kinds = {kind: [row for row in rows if row.kind == kind] for kind in (0, 1, 2)}
     return SimpleNamespace(busiest=kinds[0], busy=rows[0].busy or 0, writers=rows[0].writers,
                            named=(kinds[2] or [None])[0], matches=kinds[1])
 
 
 def _open_work() -> sa.Subquery:
-    """Per writer with open work, the orders being written and the deliveries under review,
-    grouped from the open orders alone (ix_orders_status_deadline). count(orders.id): not in
-    ix_orders_writer_id_status_deadline, which PostgreSQL would otherwise read whole."""
+    """Per writer, orders being written and under review, grouped from the open orders alone.
+    count(orders.id): not in ix_orders_writer_id_status_deadline, else read whole by PostgreSQL."""
     writing = sa.func.count(Order.id).filter(Order.status.in_(WRITING_STATUSES))
     review = sa.func.count(Order.id).filter(Order.status == OrderStatus.DELIVERED)
     return (sa.select(Order.writer_id, writing.label("writing"), review.label("review"))
@@ -352,8 +349,7 @@ def least_busy_writers(order: Order, limit: int) -> list[sa.Row]:
 
 @lru_cache(maxsize=2)  # built once, as _writer_load_statement
 def _least_busy_statement(limit: int) -> sa.Select:
-    # Correlated: each writer met is checked on the skills' primary keys; an IN would first
-    # list every writer of the language.
+    # Correlated: each writer met is checked on the skills' keys (IN would list every one).
     skilled = sa.and_(ACTIVE_WRITER, User.id != sa.bindparam("writer"), sa.exists().where(
         WriterLanguage.user_id == User.id, WriterLanguage.language == sa.bindparam("language")),
         sa.exists().where(writer_tiers.c.user_id == User.id,
@@ -372,7 +368,7 @@ def _least_busy_statement(limit: int) -> sa.Select:
 
 
 @lru_cache(maxsize=4)  # one per size shown (README "Caches")
-def _writer_load_statement(shown: int, matches: int) -> sa.Select:
+def _writer_load_statement(shown: int) -> sa.Select:
     # Built once: its subqueries cost more to put together than the database takes to run it.
     work = _open_work()
     busiest = (sa.select(User.id, User.display_name, User.email, work.c.writing, work.c.review,
@@ -380,7 +376,7 @@ def _writer_load_statement(shown: int, matches: int) -> sa.Select:
                .join(work, work.c.writer_id == User.id).where(ACTIVE_WRITER)
                .order_by(work.c.writing.desc(), User.display_name, User.id)
                .limit(shown).subquery("busiest"))
-    found = writers_matching(matches).subquery("found")
+    found = writers_matching().subquery("found")
     named = sa.select(sa.literal_column("2"), User.id, User.display_name, User.email,
                       *[sa.null()] * 3).where(ACTIVE_WRITER, User.id == sa.bindparam("named"))
     rows = sa.union_all(  # 1: the writers matching what is typed; 2: the one of a link
