@@ -272,7 +272,7 @@ def pick_writer(text: str, candidates: list[sa.Row], *, by_address: bool = False
 class WriterField(StringField):
     """A writer typed by name or address (see pick_writer), looked for by one bounded query
     (queries.writers_matching) unless the page read its `candidates` with others; `writer` is
-    the one found, after validation. `suggestions`: what the <datalist> offers (suggest)."""
+    the one found. `suggestions`: rows (display_name, email, writing, review) to offer."""
 
     def __init__(self, label=None, validators=None, *, by_address: bool = False, **kwargs):
         self.by_address = by_address
@@ -286,12 +286,6 @@ class WriterField(StringField):
     @property
     def datalist_id(self) -> str:
         return f"{self.id}-suggestions"
-
-    def suggest(self, writers) -> None:
-        """The <datalist> offers `writers` (rows with their load: writing, review)."""
-        self.suggestions = [(writer_text(w), _("%(writing)d being written, %(review)d "
-                                               "awaiting review", writing=w.writing,
-                                               review=w.review)) for w in writers]
 
     def __call__(self, **kwargs):
         kwargs.setdefault("list", self.datalist_id)
@@ -393,8 +387,7 @@ class DashboardFilterForm(PortalForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.typed = (self.writer.data or "").strip()
-        # The writer of a link to their orders (writer_id) when none is typed, else what the
-        # panel's statement looks for (queries.writer_load).
+        # A link's writer (writer_id) when none is typed; else what writer_load looks for.
         self.linked = None if self.typed else db_int(self.writer_id.data)
         self.search = writer_search(self.typed)
 
@@ -407,7 +400,7 @@ class DashboardFilterForm(PortalForm):
             SelectChoice(status.value, label) for status, label in STATUS_LABELS.items()
             if status is not OrderStatus.DRAFT
         ]
-        self.writer.suggest(load.busiest[:WRITER_SUGGESTIONS])
+        self.writer.suggestions = load.busiest[:WRITER_SUGGESTIONS]
         self.writer.candidates = load.matches
         if self.linked:  # a link to one writer's orders: the field shows who
             self.writer.data = writer_text(load.named) if load.named else ""

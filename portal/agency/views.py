@@ -321,7 +321,7 @@ def order_tools(order: Order) -> dict:
     assign_form = None
     if assign_action:
         assign_form = AssignForm(formdata=None, prefix=AssignForm.PREFIX)
-        assign_form.writer.suggest(queries.least_busy_writers(order, WRITER_SUGGESTIONS))
+        assign_form.writer.suggestions = queries.least_busy_writers(order, WRITER_SUGGESTIONS)
     can = {action: policies.can(current_user, order, action)
            for action in ("extend_deadline", "grant_revision", "reference_texts", "cancel")}
     return {

@@ -311,8 +311,7 @@ def writers_matching() -> sa.Select:
     wanted, pattern = sa.bindparam("wanted", type_=sa.String), sa.bindparam("pattern")
     name, email = sa.func.lower(User.display_name), sa.func.lower(User.email)
     return (sa.select(User.id, User.display_name, User.email)
-            .where(ACTIVE_WRITER, sa.or_(name.like(pattern, escape="/"),
-                                         email.like(pattern, escape="/")))
+            .where(ACTIVE_WRITER, sa.or_(*(c.like(pattern, escape="/") for c in (name, email))))
             .order_by(sa.or_(email == wanted, name == wanted).desc(), User.display_name,
                       User.id).limit(sa.bindparam("matches")))
 
@@ -321,8 +320,8 @@ def writer_load(shown: int, named: int | None, search: dict) -> SimpleNamespace:
     """In one statement: `busiest`, the `shown` busiest active writers (rows with id,
     display_name, email, writing, review); `busy` and `writers`, how many active writers have
     open work and how many there are; `named`, the active writer of that id (a link to their
-    orders) or None; `matches`, the writers `search` finds (writers_matching).
-    The load is grouped from the open orders alone (_open_work); the idle are only counted."""
+    orders) or None; `matches`, the writers `search` finds (writers_matching). Bounded by the
+    open work (_open_work): the idle writers are only counted."""
     rows = db.session.execute(_writer_load_statement(shown), {"named": named, **search}).all()
     kinds = {kind: [row for row in rows if row.kind == kind] for kind in (0, 1, 2)}
     return SimpleNamespace(busiest=kinds[0], busy=rows[0].busy or 0, writers=rows[0].writers,
