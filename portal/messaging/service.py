@@ -100,23 +100,23 @@ def post_message(
 
     The order's client, its assigned writer and managers may write, once the order is submitted;
     internal notes only managers and the assigned writer, files only a confirmed account
-    (NotAllowed otherwise). The body has 1
-    to BODY_MAX_CHARS characters once trimmed; at most FILES_PER_MESSAGE files, each under the
-    rules of brief attachments (Conflict otherwise). A message whose `email_message_id` is
-    already stored on this order is not stored again: the stored one is returned (the same
-    email sent to two orders is a message on each). Files are written before
-    the rows and removed again if the rows cannot be stored. `message_posted` is sent: the
-    message is unread for the others it concerns and they are notified, in this transaction."""
+    (NotAllowed otherwise), judged on the order as held (hold_order): a move or a writer change
+    being committed is waited for. The body has 1 to BODY_MAX_CHARS characters once trimmed; at
+    most FILES_PER_MESSAGE files, each under the rules of brief attachments (Conflict otherwise).
+    A message whose `email_message_id` is already stored on this order is not stored again: the
+    stored one is returned (the same email sent to two orders is a message on each). Files are
+    written before the rows and removed again if the rows cannot be stored. `message_posted` is
+    sent: the message is unread for the others it concerns and they are notified, in this
+    transaction."""
+    order = hold_order(order)
     if not policies.can_post(author, order):
         raise NotAllowed(_("You cannot write in the conversation of this order."))
     if internal and not policies.can_post_internal(author, order):
         raise NotAllowed(_("Only the agency's team can write internal notes."),
                          field="internal")
-    if email_message_id:
-        existing = db.session.scalar(sa.select(Message).where(
-            Message.order_id == order.id, Message.email_message_id == email_message_id))
-        if existing is not None:
-            return existing
+    if email_message_id and (existing := db.session.scalar(sa.select(Message).where(
+            Message.order_id == order.id, Message.email_message_id == email_message_id))):
+        return existing
 
     text = normalize_body(body)
     if not text:
@@ -146,8 +146,7 @@ def post_message(
 
     message = Message(
         order_id=order.id, author_id=author.id, body=text, html=str(render_message(text)),
-        html_version=MESSAGE_HTML_VERSION,
-        internal=internal, source=source,
+        html_version=MESSAGE_HTML_VERSION, internal=internal, source=source,
         email_message_id=email_message_id or None,
         attachments=[
             MessageAttachment(original_name=item.name, stored_name=name,
@@ -156,7 +155,6 @@ def post_message(
         ],
     )
     try:
-        hold_order(order)
         db.session.add(message)
         db.session.flush()
         message_posted.send(message)
@@ -166,15 +164,16 @@ def post_message(
     return message
 
 
-def hold_order(order: Order) -> None:
-    """The order's row locked until commit (PostgreSQL; SQLite writes one transaction at a time)
-    from before the message's instant is taken: a visit that moves a read marker waits for the
-    message (queries._mark_read locks the row too) instead of marking it read unseen, and a
-    writer change waits too, so that neither side misses the message for the new writer. FOR
-    NO KEY UPDATE: rows that refer to the order may still be added meanwhile."""
+def hold_order(order: Order) -> Order:
+    """The order's row locked until commit and read again, in one SELECT … FOR NO KEY UPDATE
+    (PostgreSQL): a move or a writer change being committed is waited for and `order` (returned
+    as held) shows its outcome; until commit they wait for the message, as does a visit moving
+    a read marker (queries._mark_read). Rows that refer to the order may still be added.
+    SQLite (one writer at a time): nothing is sent, `order` stays as it was loaded."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.select(Order.id).where(Order.id == order.id)
-                           .with_for_update(key_share=True))
+        order = db.session.scalars(sa.select(Order).where(Order.id == order.id).with_for_update(
+            key_share=True).execution_options(populate_existing=True)).one()
+    return order
 
 
 def stored_names(message: Message) -> list[str]:
