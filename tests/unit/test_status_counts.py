@@ -178,10 +178,9 @@ def test_the_writers_load_is_counted_from_an_index_not_read_order_by_order(app, 
             busiest, busy, _writers, _named = queries.writer_load(10)
         assert [(row.id, row.writing, row.review) for row in busiest] == [(writer.id, 2, 1)]
         assert busy == 1
-        if db.engine.dialect.name != "sqlite":
-            pytest.skip("SQLite's EXPLAIN QUERY PLAN")
         [(statement, parameters)] = sent
-        plan = [row[-1] for row in db.session.connection().exec_driver_sql(
-            "EXPLAIN QUERY PLAN " + statement, parameters)]
-    assert [line for line in plan if "orders" in line] == [
-        "SEARCH orders USING COVERING INDEX ix_orders_status_writer_id (status=?)"], plan
+        if db.engine.dialect.name == "sqlite":  # PostgreSQL plans a table this small its own way
+            plan = [row[-1] for row in db.session.connection().exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + statement, parameters)]
+            assert [line for line in plan if "orders" in line] == [
+                "SEARCH orders USING COVERING INDEX ix_orders_status_writer_id (status=?)"], plan
