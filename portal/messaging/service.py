@@ -100,24 +100,17 @@ def post_message(
 
     The order's client, its assigned writer and managers may write, once the order is submitted;
     internal notes only managers and the assigned writer, files only a confirmed account
-    (NotAllowed otherwise). The body has 1
-    to BODY_MAX_CHARS characters once trimmed; at most FILES_PER_MESSAGE files, each under the
-    rules of brief attachments (Conflict otherwise). A message whose `email_message_id` is
-    already stored on this order is not stored again: the stored one is returned (the same
-    email sent to two orders is a message on each). Files are written before
-    the rows and removed again if the rows cannot be stored. `message_posted` is sent: the
-    message is unread for the others it concerns and they are notified, in this transaction."""
-    if not policies.can_post(author, order):
-        raise NotAllowed(_("You cannot write in the conversation of this order."))
-    if internal and not policies.can_post_internal(author, order):
-        raise NotAllowed(_("Only the agency's team can write internal notes."),
-                         field="internal")
-    if email_message_id:
-        existing = db.session.scalar(sa.select(Message).where(
-            Message.order_id == order.id, Message.email_message_id == email_message_id))
-        if existing is not None:
-            return existing
-
+    (NotAllowed otherwise), judged as loaded, then again on the order as held once the files
+    are stored (hold_order; PostgreSQL): a move or a writer change being committed is waited
+    for. The body has 1 to BODY_MAX_CHARS characters once trimmed; at most FILES_PER_MESSAGE
+    files, each under the rules of brief attachments (Conflict otherwise). A message whose
+    `email_message_id` is already stored on this order is not stored again: the stored one is
+    returned (the same email sent to two orders is a message on each). Files are written
+    before the rows and removed again if the rows cannot be stored. `message_posted` is sent:
+    the message is unread for the others it concerns and they are notified, in this
+    transaction."""
+    files = [upload for upload in files if upload is not None and upload.filename]
+    _may_post(author, order, internal, bool(files))  # as loaded: before any file is read
     text = normalize_body(body)
     if not text:
         raise Conflict(_("Write your message before sending it."), field="body")
@@ -126,9 +119,6 @@ def post_message(
                          "Split it in two, or attach a file.",
                          max=format_number(BODY_MAX_CHARS), count=format_number(len(text))),
                        field="body")
-    files = [upload for upload in files if upload is not None and upload.filename]
-    if files and not policies.can_attach_files(author, order):
-        raise NotAllowed(_("Confirm your email address before sending files."))
     if len(files) > FILES_PER_MESSAGE:
         raise Conflict(_("A message carries at most %(count)d files.", count=FILES_PER_MESSAGE),
                        field="files")
@@ -144,19 +134,25 @@ def post_message(
         raise Conflict(_("The file could not be stored. Please try again in a moment."),
                        field="files") from None
 
-    message = Message(
-        order_id=order.id, author_id=author.id, body=text, html=str(render_message(text)),
-        html_version=MESSAGE_HTML_VERSION,
-        internal=internal, source=source,
-        email_message_id=email_message_id or None,
-        attachments=[
-            MessageAttachment(original_name=item.name, stored_name=name,
-                              media_type=item.media_type, size=len(item.data))
-            for item, name in zip(checked, stored, strict=True)
-        ],
-    )
     try:
-        hold_order(order)
+        # Held only now, once the files are stored (seconds on object storage), and judged again
+        # as held: a move or a writer change committed meanwhile decides.
+        order = hold_order(order)
+        _may_post(author, order, internal, bool(files))
+        if email_message_id and (existing := db.session.scalar(sa.select(Message).where(
+                Message.order_id == order.id, Message.email_message_id == email_message_id))):
+            _discard(stored)
+            return existing
+        message = Message(
+            order_id=order.id, author_id=author.id, body=text, html=str(render_message(text)),
+            html_version=MESSAGE_HTML_VERSION, internal=internal, source=source,
+            email_message_id=email_message_id or None,
+            attachments=[
+                MessageAttachment(original_name=item.name, stored_name=name,
+                                  media_type=item.media_type, size=len(item.data))
+                for item, name in zip(checked, stored, strict=True)
+            ],
+        )
         db.session.add(message)
         db.session.flush()
         message_posted.send(message)
@@ -166,15 +162,31 @@ def post_message(
     return message
 
 
-def hold_order(order: Order) -> None:
-    """The order's row locked until commit (PostgreSQL; SQLite writes one transaction at a time)
-    from before the message's instant is taken: a visit that moves a read marker waits for the
-    message (queries._mark_read locks the row too) instead of marking it read unseen, and a
-    writer change waits too, so that neither side misses the message for the new writer. FOR
-    NO KEY UPDATE: rows that refer to the order may still be added meanwhile."""
+def hold_order(order: Order) -> Order:
+    """The order's row locked until commit and read again, in one SELECT … FOR NO KEY UPDATE
+    (PostgreSQL): a move or a writer change being committed is waited for and `order` (returned
+    as held) shows its outcome; until commit they wait for the message, as does a visit moving
+    a read marker (queries._mark_read). Rows that refer to the order may still be added; changes
+    to `order` not yet flushed are flushed first. SQLite (one writer at a time, reads outside
+    the write transaction): nothing is sent, `order` stays as it was loaded, and a change
+    committed since then is not seen."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.select(Order.id).where(Order.id == order.id)
-                           .with_for_update(key_share=True))
+        db.session.flush()
+        order = db.session.scalars(sa.select(Order).where(Order.id == order.id).with_for_update(
+            key_share=True, of=Order).execution_options(populate_existing=True)).one_or_none()
+        if order is None:  # a draft deleted meanwhile
+            raise NotAllowed(_("You cannot write in the conversation of this order."))
+    return order
+
+
+def _may_post(author: User, order: Order, internal: bool, files: bool) -> None:
+    if not policies.can_post(author, order):
+        raise NotAllowed(_("You cannot write in the conversation of this order."))
+    if internal and not policies.can_post_internal(author, order):
+        raise NotAllowed(_("Only the agency's team can write internal notes."),
+                         field="internal")
+    if files and not policies.can_attach_files(author, order):
+        raise NotAllowed(_("Confirm your email address before sending files."))
 
 
 def stored_names(message: Message) -> list[str]:

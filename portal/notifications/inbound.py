@@ -300,7 +300,8 @@ def deliver_reply(token: str, envelope_sender: str, email_read: ReadEmail) -> st
     try:
         reply = read_reply_token(token)
         author = db.session.get(User, reply.user_id)
-        order = db.session.get(Order, reply.order_id)
+        # Held first (service.hold_order): the same email being stored meanwhile is `already`.
+        order = db.session.get(Order, reply.order_id, with_for_update={"key_share": True})
         if author is None or order is None:
             raise Refusal("unknown person or order", BAD_ADDRESS)
         if header_sender.lower() != author.email.lower():

@@ -151,6 +151,8 @@ class Order(db.Model):
         sa.Index("ix_orders_status_deadline", "status", "deadline"),
         sa.Index("ix_orders_client_id_status_created_at", "client_id", "status", "created_at"),
         sa.Index("ix_orders_writer_id_status_deadline", "writer_id", "status", "deadline"),
+        # The writers' load on the dashboard: the open orders per writer, from the index alone.
+        sa.Index("ix_orders_status_writer_id", "status", "writer_id"),
         # "All orders" and "My orders", newest first: read in index order, never sorted whole.
         sa.Index("ix_orders_created_at_id", "created_at", "id"),
         sa.Index("ix_orders_client_id_created_at_id", "client_id", "created_at", "id"),

@@ -609,6 +609,9 @@ def post_message(order_id: int):
                 files=form.uploads())
         except DomainError as error:
             db.session.rollback()
+            if not conversation_policies.takes_part(current_user, order):  # taken off meanwhile
+                flash(error.message, "danger")
+                return redirect(url_for("main.home"))
             form_error(form, error)
         else:
             message_id, internal = message.id, message.internal

@@ -524,3 +524,66 @@ def test_the_order_page_costs_the_same_statements_for_a_long_conversation(cast, 
         cast.say(cast.writer, f"Encore {n}")
     cast.client.get(cast.url)
     assert len(statements_of(app, cast.client, cast.url)) == short
+
+
+def _postgresql_only(app) -> None:
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite reads outside its one write transaction: nothing to wait for")
+
+
+def test_a_writer_taken_off_the_order_as_they_post_is_told_and_sent_home(
+        app, cast, monkeypatch):
+    """The manager gives the order to another writer after the writer's page of the order was
+    read and before their message is stored: the message is refused on the order as held, and
+    the writer, who no longer sees the order, is sent home with the reason instead of an order
+    page of an order that is no longer theirs (422, without the form or its error)."""
+    from portal.accounts.models import User
+    from portal.messaging import queries as conversations
+
+    _postgresql_only(app)
+    loaded = conversations.conversation_order
+
+    def reassigned_meanwhile(user, order_id):
+        order = loaded(user, order_id)
+        with app.app_context():  # the manager's request, committed first
+            order_service.assign(db.session.get(Order, order_id),
+                                 db.session.get(User, cast.manager.user.id),
+                                 db.session.get(User, cast.other_writer.user.id))
+            db.session.commit()
+        return order
+
+    monkeypatch.setattr(conversations, "conversation_order", reassigned_meanwhile)
+    response = post(cast.writer, cast.order_id, "Écrit pendant la réattribution.")
+    assert location(response) == "/home"
+    assert flashes(cast.writer.get("/home")) == [
+        "You cannot write in the conversation of this order."]
+    assert messages(app, cast.order_id) == []
+    assert cast.writer.get(cast.url).status_code == 404
+
+
+def test_a_message_stores_its_files_before_it_holds_the_order(app, cast, uploads_dir,
+                                                              monkeypatch):
+    """Storing a message's files (seconds on object storage) does not hold the order's row:
+    a move of the order meanwhile is not kept waiting; the row is held only for the rows."""
+    import sqlalchemy as sa
+
+    from portal.orders import uploads
+
+    _postgresql_only(app)
+    store, free = uploads.store, []
+
+    def store_and_try_the_order(data, media_type):
+        with app.app_context(), db.engine.connect() as other:
+            free.append(other.execute(sa.text(
+                "SELECT id FROM orders WHERE id = :id FOR UPDATE NOWAIT"),
+                {"id": cast.order_id}).scalar() == cast.order_id)
+            other.rollback()
+        return store(data, media_type)
+
+    monkeypatch.setattr(uploads, "store", store_and_try_the_order)
+    response = post(cast.writer, cast.order_id, "Le plan.", files=[TEXT_FILE])
+    assert response.status_code == 302
+    assert free == [True]
+    [message] = messages(app, cast.order_id)
+    assert [a.original_name for a in message.attachments] == ["notes.txt"]

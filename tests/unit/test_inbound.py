@@ -266,6 +266,46 @@ def test_the_same_email_twice_is_stored_once(app, ctx, factory, inbound, caplog)
     assert refusals(caplog) == []
 
 
+def test_the_same_email_delivered_while_a_copy_is_being_stored_is_already_received(
+        app, ctx, factory, inbound, caplog):
+    """A copy of the email is stored (not committed yet) when the same email arrives again: the
+    second delivery waits for the order (PostgreSQL), then answers that it is already received
+    and stores nothing. Had it read `already` before the order was held, it would have been
+    told the copy by post_message and answered as if it had stored it."""
+    import threading
+    import time
+
+    from portal.messaging.service import post_message
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite writes one transaction at a time: there is no lock to watch")
+    client = factory.user("client")
+    order = factory.order(client=client)
+    to = address_for(app, order, client)
+    message_id = make_msgid(domain="mail.example.test")
+    answers: list[tuple[int, str]] = []
+    second = threading.Thread(target=lambda: answers.append(
+        send(inbound, sender=client.email, to=to, text="Une fois.", message_id=message_id)))
+    with ctx() as session:
+        post_message(session.get(Order, order.id), session.get(User, client.id), "Une fois.",
+                     source=MessageSource.EMAIL, email_message_id=message_id)
+        second.start()
+        waited, deadline = False, time.monotonic() + 10
+        while not waited and second.is_alive() and time.monotonic() < deadline:
+            with db.engine.connect() as conn:
+                waited = bool(conn.scalar(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()")))
+            second.join(0.01)
+        session.commit()
+    second.join(30)
+    assert waited
+    [(code, answer)] = answers
+    assert code == 250 and "already" in answer, answer
+    assert [m.body for m in messages(ctx)] == ["Une fois."]
+
+
 def test_attachments_are_kept_under_the_file_rules_and_others_left_out_with_a_note(
     app, ctx, factory, inbound, uploads_dir
 ):

@@ -367,10 +367,28 @@ def test_0022_orders_the_invoices_still_owed_by_date_and_back(empty_app):
     upgrade()
     assert columns() == ["company_id", "issued_at", "id"]
     db.session.remove()
-    downgrade(revision="-1")
+    downgrade(revision="0021_finance_months")
     assert columns() == ["company_id"]
     db.session.remove()
     upgrade()
     assert columns() == ["company_id", "issued_at", "id"]
+    assert differences() == []
+    db.session.remove()
+
+
+def test_0023_adds_the_index_of_the_writers_load_and_removes_it(empty_app):
+    """0023_writer_load: the orders by status and writer (the dashboard's load per writer,
+    from the index alone); the downgrade (one revision) removes it."""
+    def names() -> set[str]:
+        return {index["name"] for index in sa.inspect(db.engine).get_indexes("orders")}
+
+    upgrade()
+    assert "ix_orders_status_writer_id" in names()
+    db.session.remove()
+    downgrade(revision="0022_unsettled_by_date")
+    assert "ix_orders_status_writer_id" not in names()
+    db.session.remove()
+    upgrade()
+    assert "ix_orders_status_writer_id" in names()
     assert differences() == []
     db.session.remove()

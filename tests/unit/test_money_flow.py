@@ -138,3 +138,22 @@ def test_a_payment_confirmed_twice_credits_once(factory, ctx):
         assert [e for e in entries(company_id) if e[0] == EntryKind.TOPUP.value] == \
             [("topup", 50_000, 0)]
         assert session.get(Company, company_id).balance == 50_000
+
+
+def test_the_figures_of_today_sum_the_companies_each_by_its_sign(factory, ctx):
+    """What is held, the advances (positive balances) and what is owed (negative balances,
+    shown positive) come from one read of the companies, each sum over its own side."""
+    from portal.billing.companies import company_of
+
+    clients = [(factory.user(Role.CLIENT, billing=billing), balance, held)
+               for billing, balance, held in (("prepaid", 20_000, 5_000), ("prepaid", 1_500, 0),
+                                              ("postpaid", -7_000, 0), ("postpaid", -500, 0))]
+    with ctx() as session:
+        for n, (client, balance, held) in enumerate(clients):
+            company = company_of(session.get(User, client.id))
+            # Through the ledger (the sums must stay its sums): by hand, as a manager would.
+            ledger.post(company.id, EntryKind.ADJUSTMENT, key=f"test-{n}", amount=balance,
+                        held=held)
+        session.commit()
+        today = figures.today()
+    assert (today.held, today.advances, today.receivable) == (5_000, 21_500, 7_500)

@@ -159,3 +159,28 @@ def test_the_migration_counts_the_orders_already_there_and_goes_back(empty_app):
 
     downgrade(revision="0004_bench_indexes")
     assert "order_status_counts" not in sa.inspect(db.engine).get_table_names()
+
+
+def test_the_writers_load_is_counted_from_an_index_not_read_order_by_order(app, factory):
+    """The dashboard's load per writer (orders being written, deliveries under review) is
+    grouped from ix_orders_status_writer_id alone (SQLite's plan): on the status and deadline
+    index, each open order was read from the table for its writer (17.5 against 3.1 ms for
+    8,300 open orders in the benchmark's full data set)."""
+    from portal.orders import queries
+    from tests.conftest import counted_statements
+
+    tier = factory.tier()
+    writer = factory.writer(tiers=[tier])
+    for status in (S.IN_PROGRESS, S.IN_PROGRESS, S.DELIVERED, S.OPEN):
+        factory.order(status=status, tier=tier, writer=writer if status is not S.OPEN else None)
+    with app.app_context():
+        with counted_statements(app, parameters=True) as sent:
+            busiest, busy, _writers, _named = queries.writer_load(10)
+        assert [(row.id, row.writing, row.review) for row in busiest] == [(writer.id, 2, 1)]
+        assert busy == 1
+        [(statement, parameters)] = sent
+        if db.engine.dialect.name == "sqlite":  # PostgreSQL plans a table this small its own way
+            plan = [row[-1] for row in db.session.connection().exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + statement, parameters)]
+            assert [line for line in plan if "orders" in line] == [
+                "SEARCH orders USING COVERING INDEX ix_orders_status_writer_id (status=?)"], plan

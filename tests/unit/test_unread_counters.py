@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from portal.accounts import service as accounts
 from portal.accounts.models import Role, User
+from portal.errors import NotAllowed
 from portal.extensions import db
 from portal.messaging import queries, unread
 from portal.messaging.models import Message, MessageSource, ReadMarker
@@ -405,6 +406,70 @@ def test_a_visit_writes_nothing_rather_than_wait_for_a_transaction_holding_the_o
     with app.app_context():
         check()
         assert counters()[(client.id, order_id)] == 1
+
+
+def test_a_writer_taken_off_while_writing_is_refused_once_the_change_is_committed(
+        app, factory):
+    """A manager gives the order to another writer (not committed yet) while its writer posts
+    in it: the message waits for the change and, once it is committed, is refused and stores
+    nothing. Before the order was read again under its lock, the writer was judged on the
+    order as loaded and the message landed on an order that was no longer theirs."""
+    import threading
+    import time
+
+    _client, writer, order_id = _written_once(app, factory)
+    manager, replacement = factory.user(Role.MANAGER), factory.writer()
+    moved, release, posted = threading.Event(), threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+    refused: list[NotAllowed] = []
+
+    def reassign() -> None:
+        with app.app_context():
+            try:
+                orders.assign(db.session.get(Order, order_id), db.session.get(User, manager.id),
+                              db.session.get(User, replacement.id))
+                moved.set()
+                release.wait(30)
+                db.session.commit()
+            except BaseException as error:  # checked below
+                errors.append(error)
+                moved.set()
+
+    def post() -> None:
+        with app.app_context():
+            try:
+                say(db.session.get(Order, order_id), db.session.get(User, writer.id),
+                    "Écrit pendant la réattribution.")
+                db.session.commit()
+            except NotAllowed as error:
+                db.session.rollback()
+                refused.append(error)
+            except BaseException as error:  # checked below
+                errors.append(error)
+            finally:
+                posted.set()
+
+    mover, poster = threading.Thread(target=reassign), threading.Thread(target=post)
+    mover.start()
+    moved.wait(30)
+    poster.start()
+    waited = False
+    deadline = time.monotonic() + 30
+    while not posted.is_set() and time.monotonic() < deadline:
+        if _waiting_on_a_lock(app):
+            waited = True
+            break
+        posted.wait(0.01)
+    release.set()
+    for thread in (mover, poster):
+        thread.join(30)
+    assert not errors and waited
+    assert len(refused) == 1
+    with app.app_context():
+        assert db.session.get(Order, order_id).writer_id == replacement.id
+        assert db.session.scalars(sa.select(Message.body).where(
+            Message.order_id == order_id)).all() == ["Premier message."]
+        check()
 
 
 def test_a_page_reads_its_orders_counters_by_key_not_the_whole_backlog(agency, app):
