@@ -147,12 +147,9 @@ def post_message(
             order_id=order.id, author_id=author.id, body=text, html=str(render_message(text)),
             html_version=MESSAGE_HTML_VERSION, internal=internal, source=source,
             email_message_id=email_message_id or None,
-            attachments=[
-                MessageAttachment(original_name=item.name, stored_name=name,
-                                  media_type=item.media_type, size=len(item.data))
-                for item, name in zip(checked, stored, strict=True)
-            ],
-        )
+            attachments=[MessageAttachment(original_name=item.name, stored_name=name,
+                                           media_type=item.media_type, size=len(item.data))
+                         for item, name in zip(checked, stored, strict=True)])
         db.session.add(message)
         db.session.flush()
         message_posted.send(message)
@@ -163,19 +160,15 @@ def post_message(
 
 
 def hold_order(order: Order) -> Order:
-    """The order's row locked until commit and read again, in one SELECT … FOR NO KEY UPDATE
-    (PostgreSQL): a move or a writer change being committed is waited for and `order` (returned
-    as held) shows its outcome; until commit they wait for the message, as does a visit moving
-    a read marker (queries._mark_read). Rows that refer to the order may still be added; changes
-    to `order` not yet flushed are flushed first. SQLite (one writer at a time, reads outside
-    the write transaction): nothing is sent, `order` stays as it was loaded, and a change
-    committed since then is not seen."""
+    """The order's row locked until commit and read again (flushed first), in one SELECT … FOR
+    NO KEY UPDATE (PostgreSQL): a move or a writer change being committed is waited for and
+    `order` (returned as held) shows its outcome; until commit they wait for the message, as
+    does a visit moving a read marker (queries._mark_read). SQLite (one writer at a time, reads
+    outside its write transaction): nothing is sent, a change committed since the load unseen."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.flush()
         order = db.session.scalars(sa.select(Order).where(Order.id == order.id).with_for_update(
-            key_share=True, of=Order).execution_options(populate_existing=True)).one_or_none()
-        if order is None:  # a draft deleted meanwhile
-            raise NotAllowed(_("You cannot write in the conversation of this order."))
+            key_share=True, of=Order).execution_options(populate_existing=True)).one()
     return order
 
 
@@ -183,8 +176,7 @@ def _may_post(author: User, order: Order, internal: bool, files: bool) -> None:
     if not policies.can_post(author, order):
         raise NotAllowed(_("You cannot write in the conversation of this order."))
     if internal and not policies.can_post_internal(author, order):
-        raise NotAllowed(_("Only the agency's team can write internal notes."),
-                         field="internal")
+        raise NotAllowed(_("Only the agency's team can write internal notes."), field="internal")
     if files and not policies.can_attach_files(author, order):
         raise NotAllowed(_("Confirm your email address before sending files."))
 
