@@ -231,9 +231,9 @@ def _wanted(text: str) -> tuple[str, str]:
 
 
 def writer_search(text: str) -> dict:
-    """The parameters of queries.writers_matching for `text`: what _wanted finds, lowercased,
-    the LIKE pattern of what holds it, how many to read (none if nothing, or too much, is typed)."""
-    wanted = _wanted(text)[1].lower()
+    """The parameters of queries.writers_matching for `text`: what _wanted finds, the LIKE
+    pattern of what holds it, how many to read (none if nothing, or too much, is typed)."""
+    wanted = _wanted(text)[1]
     escaped = wanted.replace("/", "//").replace("%", "/%").replace("_", "/_")
     return {"wanted": wanted, "pattern": f"%{escaped}%", "matches": WRITER_MATCHES_SHOWN + 1
             if 0 < len(text.strip()) <= WRITER_TEXT_MAX else 0}

@@ -307,8 +307,9 @@ ACTIVE_WRITER = sa.and_(User.role == Role.WRITER, User.active.is_(True))
 
 def writers_matching() -> sa.Select:
     """`matches` active writers (id, display_name, email) whose name or address holds `pattern`
-    (agency.forms.writer_search), those whose name or address is `wanted` first."""
-    wanted, pattern = sa.bindparam("wanted", type_=sa.String), sa.bindparam("pattern")
+    (agency.forms.writer_search), `wanted` first; both sides lowered by the same database."""
+    wanted, pattern = (sa.func.lower(sa.bindparam(name, type_=sa.String))
+                       for name in ("wanted", "pattern"))
     name, email = sa.func.lower(User.display_name), sa.func.lower(User.email)
     return (sa.select(User.id, User.display_name, User.email)
             .where(ACTIVE_WRITER, sa.or_(*(c.like(pattern, escape="/") for c in (name, email))))
@@ -360,7 +361,9 @@ def _least_busy_statement(limit: int) -> sa.Select:
             .subquery("busy"))
     idle = (sa.select(User.id, User.display_name, User.email, zero.label("writing"),
                       zero.label("review")).limit(limit)
-            .where(skilled, User.id.not_in(sa.select(work.c.writer_id))).subquery("idle"))
+            .where(skilled, User.id.not_in(  # without NULL: NOT IN (…, NULL) is never true
+                sa.select(work.c.writer_id).where(work.c.writer_id.is_not(None))))
+            .subquery("idle"))
     rows = sa.union_all(sa.select(busy), sa.select(idle)).subquery("rows")
     return sa.select(rows).order_by(rows.c.writing + rows.c.review, rows.c.display_name,
                                     rows.c.id).limit(limit)

@@ -1132,3 +1132,35 @@ def test_assigning_a_writer_outside_the_orders_language_or_tier_warns_the_manage
     assert load(Order, id=order_id).writer_id == insider.id
     assert flashes(manager.get("/agency/tiers")) == [
         f"CMD-{order_id:05d} is now assigned to Afi Inside."]
+
+
+def test_idle_writers_are_suggested_even_beside_an_order_in_progress_with_no_writer(
+        app, manager, person, catalogue):
+    """An order being written that has no writer (an import, a repair by hand) must not empty
+    the assign form's idle suggestions: NOT IN over a list holding NULL is never true."""
+    client = person("client")
+    idle = [person("writer", name=f"Idle {n}") for n in range(3)]
+    for writer in idle:
+        give_skills(app, writer, tier_ids=[catalogue["tier"]])
+    order_id = place_order(app, client, tier_id=catalogue["tier"],
+                           content_type_id=catalogue["content_type"])
+    bulk_orders(app, 1, client=client, tier_id=catalogue["tier"],
+                content_type_id=catalogue["content_type"], statuses=[OrderStatus.IN_PROGRESS])
+    page = manager.get(f"/orders/{order_id}").get_data(as_text=True)
+    offered = page.split('<datalist id="assign-writer-suggestions">')[1].split("</datalist>")[0]
+    assert [writer.display_name in offered for writer in idle] == [True] * 3
+
+
+def test_a_writer_is_found_by_their_name_as_stored_whatever_the_database_lowers_it_to(
+        app, manager, person, catalogue, load):
+    """Python and PostgreSQL lower "İ" and a final sigma differently: both sides are lowered by
+    the database, so a name typed as stored finds its writer on both."""
+    client = person("client")
+    ilker = person("writer", name="İlker Ψ ΟΔΥΣΣΕΑΣ")
+    order_id = place_order(app, client, tier_id=catalogue["tier"],
+                           content_type_id=catalogue["content_type"])
+    _assign(manager, order_id, "İlker Ψ ΟΔΥΣΣΕΑΣ")  # found: a name is confirmed by address
+    assert flashes(manager.get("/agency/tiers")) == [
+        f"Choose the writer in the list, or type their email address: "
+        f"İlker Ψ ΟΔΥΣΣΕΑΣ <{ilker.email}>"]
+    assert load(Order, id=order_id).writer_id is None
