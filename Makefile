@@ -33,9 +33,15 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-translations: install
+# Compiled only when the catalog changed: CI runs two `make test` at once, and a catalog rewritten
+# while the other run's app reads it would be torn.
+MO := portal/translations/fr/LC_MESSAGES/messages.mo
+
+translations: install $(MO)
+
+$(MO): portal/translations/fr/LC_MESSAGES/messages.po
 	@$(VENV)/bin/pybabel compile -d portal/translations 2>&1 | grep -v "^compiling catalog" || true
-	@test -f portal/translations/fr/LC_MESSAGES/messages.mo
+	@test -f $@ && touch $@
 
 extract-messages: install
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 -o portal/translations/messages.pot --no-location --sort-output --project agency-portal .
