@@ -40,7 +40,7 @@ from portal.extensions import db
 from portal.forms import PlausibleDateTime, PortalForm, db_int
 from portal.i18n import current_language
 from portal.orders.models import REFERENCE_TEXTS_MAX, STATUS_LABELS, OrderStatus
-from portal.orders.queries import SORTS, ListFilters, writers_matching
+from portal.orders.queries import SORTS, ListFilters, writer_binds, writers_matching
 
 
 def currency_digits() -> int:
@@ -231,12 +231,9 @@ def _wanted(text: str) -> tuple[str, str]:
 
 
 def writer_search(text: str) -> dict:
-    """The parameters of queries.writers_matching for `text`: what _wanted finds, the LIKE
-    pattern of what holds it, how many to read (none if nothing, or too much, is typed)."""
-    wanted = _wanted(text)[1]
-    escaped = wanted.replace("/", "//").replace("%", "/%").replace("_", "/_")
-    return {"wanted": wanted, "pattern": f"%{escaped}%", "matches": WRITER_MATCHES_SHOWN + 1
-            if 0 < len(text.strip()) <= WRITER_TEXT_MAX else 0}
+    """queries.writer_binds for what _wanted finds in `text` (none if nothing, or too much)."""
+    shown = 0 < len(text.strip()) <= WRITER_TEXT_MAX
+    return writer_binds(_wanted(text)[1], WRITER_MATCHES_SHOWN + 1 if shown else 0)
 
 
 def pick_writer(text: str, candidates: list[sa.Row], *, by_address: bool = False) -> sa.Row:
@@ -282,6 +279,8 @@ class WriterField(StringField):
         self.writer: sa.Row | None = None
         self.suggestions: list = []
         self.candidates: list[sa.Row] | None = None
+
+    text_of = staticmethod(writer_text)  # the datalist's values, read back by pick_writer
 
     @property
     def datalist_id(self) -> str:

@@ -305,9 +305,15 @@ def agency_counts() -> tuple[dict[OrderStatus, int], int]:
 ACTIVE_WRITER = sa.and_(User.role == Role.WRITER, User.active.is_(True))
 
 
+def writer_binds(wanted: str, matches: int) -> dict:
+    """The parameters of writers_matching: up to `matches` writers holding `wanted`."""
+    escaped = wanted.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return {"wanted": wanted, "pattern": f"%{escaped}%", "matches": matches}
+
+
 def writers_matching() -> sa.Select:
     """`matches` active writers (id, display_name, email) whose name or address holds `pattern`
-    (agency.forms.writer_search), `wanted` first; both sides lowered by the same database."""
+    (writer_binds), `wanted` first; both sides lowered by the same database."""
     wanted, pattern = (sa.func.lower(sa.bindparam(name, type_=sa.String))
                        for name in ("wanted", "pattern"))
     name, email = sa.func.lower(User.display_name), sa.func.lower(User.email)
