@@ -127,6 +127,20 @@ def test_a_message_is_rendered_once_when_posted_and_pages_show_what_was_stored(c
     assert "<p>Rendu enregistré</p>" in page and "example.com/guide" not in page
 
 
+def test_a_message_whose_author_is_gone_says_so_and_keeps_its_files(cast, app, uploads_dir):
+    """The page reads its messages as plain rows joined to their authors and files: a message
+    whose author's row is gone (author_id set to NULL by the database) is still shown."""
+    kept = cast.say(cast.client, "Avant mon départ.", files=[("notes.txt", TEXT_FILE[1])])
+    cast.say(cast.writer, "Bien reçu.")
+    with app.app_context():
+        db.session.get(Message, kept).author_id = None
+        db.session.commit()
+    page = cast.manager.get(cast.url)
+    gone, answer = by_testid(page, "message"), stream_texts(page)[-1]
+    assert "A former member" in gone and "Client" not in gone and "notes.txt" in gone
+    assert "Avant mon départ." in gone and answer.startswith("Kofi") and "Writer" in answer
+
+
 def test_no_markdown_hint_where_a_message_is_written(cast):
     for browser in (cast.client, cast.writer):
         page = browser.get(cast.url)
