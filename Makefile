@@ -34,14 +34,16 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 # Compiled only when the catalog changed: CI runs two `make test` at once, and a catalog rewritten
-# while the other run's app reads it would be torn.
+# while the other run's app reads it would be torn. A catalog that does not compile (or is marked
+# fuzzy, which pybabel skips) fails here rather than leaving the old one in place.
 MO := portal/translations/fr/LC_MESSAGES/messages.mo
 
 translations: install $(MO)
 
-$(MO): portal/translations/fr/LC_MESSAGES/messages.po
-	@$(VENV)/bin/pybabel compile -d portal/translations 2>&1 | grep -v "^compiling catalog" || true
-	@test -f $@ && touch $@
+$(MO): portal/translations/fr/LC_MESSAGES/messages.po | $(VENV)/.installed
+	@rm -f $@.tmp
+	@$(VENV)/bin/pybabel -q compile -i $< -o $@.tmp -l fr
+	@mv $@.tmp $@
 
 extract-messages: install
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 -o portal/translations/messages.pot --no-location --sort-output --project agency-portal .

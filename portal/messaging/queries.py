@@ -85,10 +85,10 @@ class Window:
     latest: bool  # the part that ends with the latest message
 
 
-@dataclass
+@dataclass(eq=False)
 class Shown:
     """A message as the order page shows it, as plain values: building Message, User and file
-    objects cost the page 2 ms (README "Performance")."""
+    objects cost the page 2 of its 16 ms of CPU (200 messages, a tenth of the bench data)."""
 
     id: int
     created_at: datetime
