@@ -25,3 +25,7 @@ def log_in(page, email: str, password: str = Factory.PASSWORD) -> None:
     page.fill("input[name=password]", password)
     page.locator("main form button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/home$"))
+    # The URL changes when the answer arrives, before its stylesheets apply: a test that
+    # measures the page at once (the skip link's size) would measure it unstyled on a busy
+    # machine (CI's two runs side by side did).
+    page.wait_for_load_state("load")
