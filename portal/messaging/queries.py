@@ -42,10 +42,13 @@ class StreamItem:
 
 def visible_messages(order: Order, viewer: User) -> sa.Select:
     """The messages of `order` that `viewer` may read (notes only for staff on the order)."""
-    stmt = sa.select(Message).where(Message.order_id == order.id)
-    if not policies.sees_internal(viewer, order):
-        stmt = stmt.where(Message.internal.is_(False))
-    return stmt
+    return _notes_kept(sa.select(Message).where(Message.order_id == order.id),
+                       policies.sees_internal(viewer, order))
+
+
+def _notes_kept(stmt: sa.Select, notes: bool) -> sa.Select:
+    """`stmt` without the internal notes unless `notes`: the page and its window share it."""
+    return stmt if notes else stmt.where(Message.internal.is_(False))
 
 
 def stream(order: Order, viewer: User, *,
@@ -103,11 +106,9 @@ class Shown:
 
 @lru_cache(maxsize=4)  # one per (notes shown, earlier page), README "Caches"
 def _newest_statement(notes: bool, earlier: bool) -> sa.Select:
-    newest = sa.select(Message.id, Message.created_at, Message.author_id, Message.internal,
-                       Message.source, Message.html).where(Message.order_id
-                                                           == sa.bindparam("order"))
-    if not notes:
-        newest = newest.where(Message.internal.is_(False))
+    newest = _notes_kept(sa.select(Message.id, Message.created_at, Message.author_id,
+                                   Message.internal, Message.source, Message.html)
+                         .where(Message.order_id == sa.bindparam("order")), notes)
     if earlier:
         at = sa.bindparam("at", type_=Message.created_at.type)
         newest = newest.where(sa.tuple_(Message.created_at, Message.id)
