@@ -80,10 +80,14 @@ def log_in(page, email: str | None, language: str) -> None:
         page.fill("input[name=password]", DEMO_PASSWORD)
         page.locator("main form button[type=submit]").click()
         expect(page).to_have_url(re.compile(r"/home$"))
+    # Bootstrap's script comes last: a click on the phone's menu button before it runs opens
+    # nothing (CI's side-by-side runs did it once, and the language menu stayed hidden).
+    page.wait_for_load_state("load")
     if page.locator("html").get_attribute("lang") != language:
         toggler = page.locator(".navbar-toggler")
         if toggler.is_visible():  # a phone shows the menu behind its button
             toggler.click()
+            expect(page.locator(".navbar-collapse.show")).to_be_visible()
         with page.expect_navigation():
             page.select_option("select.language-select", language)
         expect(page.locator("html")).to_have_attribute("lang", language)

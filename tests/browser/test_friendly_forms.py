@@ -4,14 +4,12 @@ deadline that follows the chosen level."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from portal.accounts.models import Role, User
 from portal.orders.models import Order, OrderStatus
+from tests.browser import helpers
 from tests.browser.helpers import expect
-from tests.factories import Factory
 
 pytestmark = pytest.mark.browser
 
@@ -20,11 +18,7 @@ PHONE = {"width": 390, "height": 844}
 
 def log_in(page, email: str) -> None:
     page.set_viewport_size(PHONE)
-    page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", Factory.PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/home$"))
+    helpers.log_in(page, email)
 
 
 def no_sideways_scroll(page) -> bool:

@@ -6,7 +6,6 @@ and its PDF, and the payout that paid them stays under "Former member"."""
 from __future__ import annotations
 
 import json
-import re
 import zipfile
 from io import BytesIO
 from pathlib import Path
@@ -22,8 +21,8 @@ from portal.billing.models import Invoice, PaymentMethod
 from portal.extensions import db
 from portal.messaging.service import post_message
 from portal.orders.models import Order, OrderStatus
+from tests.browser import helpers
 from tests.browser.helpers import expect
-from tests.factories import Factory
 
 pytestmark = pytest.mark.browser
 
@@ -61,11 +60,7 @@ def pdf_text(download) -> str:
 
 
 def log_in(page, user) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", user.email)
-    page.fill("input[name=password]", Factory.PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/home$"))
+    helpers.log_in(page, user.email)
 
 
 def no_sideways_scrolling(page) -> bool:
