@@ -28,8 +28,8 @@ from portal.billing.models import (
     BillingMode,
     PaymentMethod,
 )
-from portal.forms import EmailAddress, LocaleField, PortalForm, PortalSubForm
-from portal.orders.forms import OnlyOurFields
+from portal.forms import EmailAddress, LocaleField, PortalSubForm
+from portal.orders.forms import StrictForm
 
 LINE_FIELD = re.compile(r"lines-\d{1,3}-(writer_id|pay|method|reference)")
 # The largest amount any form takes (the services have their own, lower, limits).
@@ -46,14 +46,6 @@ def amount_field(label, *, minimum: int = 1, required: bool = True) -> IntegerFi
                                  "25000."),
         render_kw={"inputmode": "numeric"},
     )
-
-
-class StrictForm(OnlyOurFields, PortalForm):
-    """Refuses fields it does not have (a company, a status, an amount slipped in)."""
-
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
 
 
 class CompanyForm(StrictForm):

@@ -169,11 +169,8 @@ def payment_proof(payment_id: int):
     payment = payments.payment_for(current_user, payment_id)
     if not payment.proof_stored_name:
         abort(404)
-    response = uploads.stored_download(payment.proof_stored_name, payment.proof_media_type,
-                                       payment.proof_name, f"payment {payment.id}")
-    if response is None:
-        abort(404)
-    return response
+    return uploads.stored_download(payment.proof_stored_name, payment.proof_media_type,
+                                   payment.proof_name, f"payment {payment.id}")
 
 
 # --- online payment -----------------------------------------------------------------------------

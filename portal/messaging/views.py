@@ -38,10 +38,7 @@ def attachment(order_id: int, message_id: int, file_id: int):
     found = next((a for a in message.attachments if a.id == file_id), None) if message else None
     if found is None:
         abort(404)
-    response = uploads.download(found)
-    if response is None:
-        abort(404)
-    return response
+    return uploads.download(found)
 
 
 @bp.get("/<int:order_id>/conversation.txt")

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import sqlalchemy as sa
-from flask import Response, current_app
+from flask import Response, abort, current_app
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
@@ -183,24 +183,24 @@ def extension_of(name: str) -> str:
     return extension.lower() if dot else ""
 
 
-def download(attachment: Attachment | MessageAttachment) -> Response | None:
+def download(attachment: Attachment | MessageAttachment) -> Response:
     """The stored file of a brief or message attachment as a download the browser saves and
-    never sniffs or runs; None when its file is missing (the caller answers 404). The caller
-    has checked access: the bytes are streamed from the storage through the app.
+    never sniffs or runs; 404 when its file is missing. The caller has checked access: the
+    bytes are streamed from the storage through the app.
 
     The Content-Type is the stored media type exactly, with its charset."""
     return stored_download(attachment.stored_name, attachment.media_type,
                            attachment.original_name, f"{type(attachment).__name__} {attachment.id}")
 
 
-def stored_download(stored_name: str, media_type: str, name: str, what: str) -> Response | None:
-    """A stored file as a sandboxed, uncached download named `name`; None when it is missing
+def stored_download(stored_name: str, media_type: str, name: str, what: str) -> Response:
+    """A stored file as a sandboxed, uncached download named `name`; 404 when it is missing
     (logged with `what`). A storage that fails otherwise raises StorageError."""
     try:
         opened = storage().open(stored_name)
     except (FileNotFoundError, ValueError):  # ValueError: a name the portal did not make
         log.error("%s has no stored file %r", what, stored_name)
-        return None
+        abort(404)
     # The chunks need no request context: none is kept alive while the download runs (a
     # stream_with_context left unread would keep this request's user for the next one).
     response = Response(opened.chunks(), direct_passthrough=True)

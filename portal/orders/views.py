@@ -805,10 +805,7 @@ def attachment(order_id: int, attachment_id: int):
     found = db.session.get(Attachment, attachment_id)
     if found is None or found.order_id != order.id:
         abort(404)
-    response = uploads.download(found)
-    if response is None:
-        abort(404)
-    return response
+    return uploads.download(found)
 
 
 @bp.post("/<int:order_id>/attachments/<int:attachment_id>/delete")
