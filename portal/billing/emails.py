@@ -8,10 +8,9 @@ once. Invoices and credit notes carry their PDF as it was issued.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from portal.accounts.models import Role, User
+from portal.accounts.models import User
 from portal.billing.companies import billing_address, owner_of
 from portal.billing.models import (
     METHOD_LABELS,
@@ -27,6 +26,7 @@ from portal.billing.models import (
 from portal.extensions import db
 from portal.i18n import format_money
 from portal.notifications.outbox import external_url, queue_email
+from portal.notifications.service import active_managers
 
 
 def _to_company(company: Company, *, kind: str, key: str, subject, lines: list, button,
@@ -38,12 +38,6 @@ def _to_company(company: Company, *, kind: str, key: str, subject, lines: list, 
     queue_email(kind=kind, key=key, to=address, user_id=owner.id if owner else None,
                 locale=company.locale, subject=subject, name=company.name, lines=lines,
                 button=button, link=link, quote=quote, document_id=document_id)
-
-
-def _managers() -> list[User]:
-    return list(db.session.scalars(
-        sa.select(User).where(User.role == Role.MANAGER, User.active.is_(True))
-        .order_by(User.id)))
 
 
 class _Amount:
@@ -75,7 +69,7 @@ def payment_declared(payment: Payment) -> None:
     amount = _Amount(payment.amount, payment.currency)
     what = payment.proforma.number if payment.proforma else \
         payment.invoice.number if payment.invoice else ""
-    for manager in _managers():
+    for manager in active_managers():
         queue_email(
             kind="payment_declared", key=f"payment-declared:{payment.id}:{manager.id}",
             to=manager.email, user_id=manager.id, locale=manager.locale,

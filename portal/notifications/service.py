@@ -212,7 +212,7 @@ def notify(
     return notification
 
 
-def _managers() -> list[User]:
+def active_managers() -> list[User]:
     return list(db.session.scalars(
         sa.select(User).where(User.role == Role.MANAGER, User.active.is_(True)).order_by(User.id)
     ))
@@ -230,7 +230,7 @@ def notify_message(message: Message, **_signal) -> list[Notification]:
     if order is None:
         return []
     author = db.session.get(User, message.author_id) if message.author_id else None
-    people: list[User | None] = [order.writer, *_managers()]
+    people: list[User | None] = [order.writer, *active_managers()]
     if not message.internal:
         people.insert(0, order.client)
     params = {"ref": order.reference, "title": order.title,

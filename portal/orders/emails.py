@@ -16,7 +16,7 @@ from portal.accounts.models import Role, User
 from portal.extensions import db
 from portal.notifications.inbox import NotificationKind
 from portal.notifications.outbox import external_url, queue_email
-from portal.notifications.service import notify
+from portal.notifications.service import active_managers, notify
 from portal.orders.models import Order, OrderEvent, OrderStatus
 from portal.orders.workflow import Action
 
@@ -34,19 +34,13 @@ def _reply_to(order: Order, user: User) -> str | None:
     return reply_address(order.id, user.id) if takes_part(user, order) else None
 
 
-def _managers() -> list[User]:
-    return list(db.session.scalars(
-        sa.select(User).where(User.role == Role.MANAGER, User.active.is_(True))
-    ))
-
-
 def _editors() -> list[User]:
     """Who is told that a delivery waits for review: the active editors; the managers when
     the agency has none (they hold the editor's rights), so that nothing waits unseen."""
     editors = list(db.session.scalars(
         sa.select(User).where(User.role == Role.EDITOR, User.active.is_(True))
     ))
-    return editors or _managers()
+    return editors or active_managers()
 
 
 def _send(
@@ -109,7 +103,7 @@ def notify_submitted(order: Order, event: OrderEvent, actor: User | None) -> Non
           subject=_l("Order %(ref)s received: %(title)s", **_ref(order)),
           lines=[_l("We have received your order “%(title)s”. We will tell you when a writer "
                     "takes it.", title=order.title)])
-    _send(_managers(), kind="new", order=order, event_key=f"e{event.id}",
+    _send(active_managers(), kind="new", order=order, event_key=f"e{event.id}",
           subject=_l("New order %(ref)s: %(title)s", **_ref(order)),
           lines=[_l("%(client)s placed the order “%(title)s”.", client=order.client.display_name,
                     title=order.title)])
@@ -228,7 +222,7 @@ def notify_auto_approved(order: Order, event: OrderEvent, actor: User | None) ->
 def notify_cancelled(order: Order, event: OrderEvent, actor: User | None) -> None:
     people = [order.client, order.writer]
     if actor is not None and actor.role is not Role.MANAGER:
-        people += _managers()
+        people += active_managers()
     _send(people, kind="cancelled", order=order, event_key=f"e{event.id}", skip=actor,
           subject=_l("Order cancelled: %(title)s", title=order.title),
           lines=[_l("The order “%(title)s” was cancelled.", title=order.title)],
@@ -246,8 +240,8 @@ def notify_deadline_soon(order: Order) -> None:
 def notify_overdue(order: Order) -> None:
     """The deadline passed: the writer and the managers are told, or the editors and the
     managers when the text waits for review (it is the agency's turn, not the writer's)."""
-    people = ([*_editors(), *_managers()] if order.status is OrderStatus.IN_REVIEW
-              else [order.writer, *_managers()])
+    people = ([*_editors(), *active_managers()] if order.status is OrderStatus.IN_REVIEW
+              else [order.writer, *active_managers()])
     _send(people, kind="overdue", order=order,
           event_key=f"overdue:{order.deadline.isoformat()}",
           subject=_l("Overdue: %(title)s", title=order.title),
