@@ -123,24 +123,18 @@ def can_request_revision(user: User, order: Order) -> bool:
     return allowed(user, order, Action.REQUEST_REVISION) and order.revisions_left > 0
 
 
+_CHECKS = {"claim": can_claim, "request_revision": can_request_revision, "edit": can_edit_brief,
+           "write": can_write, "attach": can_attach, "export": can_export,
+           "pass_review": can_review, "return_to_writer": can_review, "review": can_review}
+
+
 def can(user: User, order: Order, action: str) -> bool:
     """For templates: may `user` make `action` (an Action value) on `order` now?"""
-    if action == "claim":
-        return can_claim(user, order)
-    if action == "request_revision":
-        return can_request_revision(user, order)
-    if action == "edit":
-        return can_edit_brief(user, order)
-    if action == "write":
-        return can_write(user, order)
-    if action == "attach":
-        return can_attach(user, order)
-    if action == "export":
-        return can_export(user, order)
+    check = _CHECKS.get(action)
+    if check is not None:
+        return check(user, order)
     if action == "release":
         return allowed(user, order, Action.RELEASE) and not has_deliveries(order)
-    if action in ("pass_review", "return_to_writer", "review"):
-        return can_review(user, order)
     if action in ("extend_deadline", "grant_revision", "reference_texts"):
         return user.role is Role.MANAGER and not order.is_final and order.status is not \
             OrderStatus.DRAFT
