@@ -141,8 +141,6 @@ def current_language() -> str:
 
 def to_utc(local: datetime, zone: str) -> datetime:
     """A wall-clock time typed by a person in `zone`, as an aware UTC datetime."""
-    from datetime import UTC
-
     return local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
