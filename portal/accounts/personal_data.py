@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from portal.accounts.models import Invitation, Role, User
 from portal.auth.service import end_all_sessions
 from portal.extensions import db, utcnow
-from portal.privacy.parts import Erasure, Part, Section
+from portal.privacy.parts import Erasure, Part, Section, when
 
 ERASED_DOMAIN = "erased.invalid"  # reserved (RFC 2606): never delivered
 
@@ -26,9 +26,9 @@ def export(person: User) -> Section:
         "email_confirmed_at": person.email_confirmed_at.isoformat()
         if person.email_confirmed_at else None,
         "pending_email": person.pending_email,
-        "last_login_at": person.last_login_at.isoformat() if person.last_login_at else None,
+        "last_login_at": when(person.last_login_at),
         "active": person.active,
-        "deactivated_at": person.deactivated_at.isoformat() if person.deactivated_at else None,
+        "deactivated_at": when(person.deactivated_at),
     })
 
 

@@ -43,7 +43,6 @@ an issued invoice is never altered. So:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -70,14 +69,10 @@ from portal.billing.models import (
 )
 from portal.extensions import db
 from portal.orders.models import Order
-from portal.privacy.parts import Erasure, ExportFile, Part, Section
+from portal.privacy.parts import Erasure, ExportFile, Part, Section, when
 from portal.style_guides.models import StyleGuide
 
 AMOUNTS = "integers of the currency's minor unit"
-
-
-def _when(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _reference(order_id: int | None) -> str | None:
@@ -134,25 +129,25 @@ def _client(person: User) -> Section:
             "currency": company.currency, "billing_mode": company.billing_mode.value,
             "credit_limit": company.credit_limit, "balance": company.balance,
             "reserved": company.held, "available": company.available,
-            "created_at": _when(company.created_at),
-            "my_role": member.role.value, "member_since": _when(member.created_at),
+            "created_at": when(company.created_at),
+            "my_role": member.role.value, "member_since": when(member.created_at),
             "style_guide": _style_guide(guide),
         },
         "ledger": [
-            {"at": _when(e.created_at), "kind": e.kind.value, "amount": e.amount,
+            {"at": when(e.created_at), "kind": e.kind.value, "amount": e.amount,
              "reserved": e.held, "currency": e.currency, "order": _reference(e.order_id),
              "credit_note": note_numbers.get(e.credit_note_id), "note": e.note}
             for e in entries],
         "statements": _statements(company, entries),
         "proformas": [
             {"number": p.number, "amount": p.amount, "currency": p.currency,
-             "status": p.status.value, "created_at": _when(p.created_at),
-             "paid_at": _when(p.paid_at)}
+             "status": p.status.value, "created_at": when(p.created_at),
+             "paid_at": when(p.paid_at)}
             for p in proformas],
         "invoices": [_invoice(invoice, pdfs.get(invoice.document_id)) for invoice in invoices],
         "credit_notes": [
             {"number": n.number, "invoice": numbers.get(n.invoice_id),
-             "issued_at": _when(n.issued_at), "currency": n.currency, "seller": n.seller,
+             "issued_at": when(n.issued_at), "currency": n.currency, "seller": n.seller,
              "buyer": n.buyer, "vat_rate_hundredths_percent": n.vat_rate,
              "total_excl_vat": n.total_excl_vat, "total_vat": n.total_vat, "total": n.total,
              "reason": n.reason, "cancels_due": n.cancels_due, "refunded": n.refunded,
@@ -174,13 +169,13 @@ def _style_guide(guide: StyleGuide | None) -> dict | None:
     return {"tone": values.tone, "audience": values.audience,
             "words_to_use": values.words_to_use, "forbidden_words": values.forbidden_words,
             "formatting": values.formatting, "examples": values.examples,
-            "version": guide.version, "updated_at": _when(guide.updated_at)}
+            "version": guide.version, "updated_at": when(guide.updated_at)}
 
 
 def _invoice(invoice: Invoice, pdf: str | None) -> dict:
     return {
         "number": invoice.number, "kind": invoice.kind.value,
-        "issued_at": _when(invoice.issued_at), "period": invoice.period,
+        "issued_at": when(invoice.issued_at), "period": invoice.period,
         "currency": invoice.currency, "language": invoice.locale, "seller": invoice.seller,
         "buyer": invoice.buyer, "vat_rate_hundredths_percent": invoice.vat_rate,
         "lines": [
@@ -191,7 +186,7 @@ def _invoice(invoice: Invoice, pdf: str | None) -> dict:
             for line in invoice.lines],
         "total_excl_vat": invoice.total_excl_vat, "total_vat": invoice.total_vat,
         "total": invoice.total, "paid": invoice.paid, "credited": invoice.credited,
-        "due": invoice.due, "settled_at": _when(invoice.settled_at), "pdf": pdf,
+        "due": invoice.due, "settled_at": when(invoice.settled_at), "pdf": pdf,
     }
 
 
@@ -203,10 +198,10 @@ def _declared_payments(person: User) -> tuple[list[dict], list[ExportFile]]:
             .options(joinedload(Payment.proforma), joinedload(Payment.invoice))
             .order_by(Payment.created_at, Payment.id)):
         entry = {
-            "declared_at": _when(payment.created_at), "amount": payment.amount,
+            "declared_at": when(payment.created_at), "amount": payment.amount,
             "currency": payment.currency, "method": payment.method.value,
             "reference": payment.reference, "status": payment.status.value,
-            "decided_at": _when(payment.decided_at), "reject_reason": payment.reject_reason,
+            "decided_at": when(payment.decided_at), "reject_reason": payment.reject_reason,
             "proforma": payment.proforma.number if payment.proforma else None,
             "invoice": payment.invoice.number if payment.invoice else None, "proof": None,
         }
@@ -297,12 +292,12 @@ def _writer(person: User) -> Section:
         "unpaid": sum(e.amount for e, _title in earnings if e.payout_id is None),
         "earnings": [
             {"order": _reference(earning.order_id), "title": title, "amount": earning.amount,
-             "currency": earning.currency, "earned_at": _when(earning.earned_at),
-             "paid_at": _when(paid_on.get(earning.payout_id))}
+             "currency": earning.currency, "earned_at": when(earning.earned_at),
+             "paid_at": when(paid_on.get(earning.payout_id))}
             for earning, title in earnings],
         "by_month": [months[month] for month in sorted(months)],
         "payouts": [
-            {"at": _when(p.created_at), "amount": p.amount, "currency": p.currency,
+            {"at": when(p.created_at), "amount": p.amount, "currency": p.currency,
              "method": p.method.value, "reference": p.reference}
             for p in payouts],
     })

@@ -14,7 +14,7 @@ from portal.messaging.models import Message
 from portal.notifications.inbox import Notification, NotificationPreference
 from portal.notifications.models import OutboxEmail
 from portal.orders.models import Delivery, Order, OrderEvent
-from portal.privacy.parts import Erasure, Part, Section
+from portal.privacy.parts import Erasure, Part, Section, when
 
 
 def export(person: User) -> Section:
@@ -23,7 +23,7 @@ def export(person: User) -> Section:
     notifications = [
         {"at": n.created_at.isoformat(), "event": n.event, "details": n.params,
          "order": f"CMD-{n.order_id:05d}" if n.order_id else None,
-         "read_at": n.read_at.isoformat() if n.read_at else None}
+         "read_at": when(n.read_at)}
         for n in db.session.scalars(sa.select(Notification).where(
             Notification.user_id == person.id).order_by(Notification.created_at, Notification.id))
     ]

@@ -27,11 +27,7 @@ from portal.orders.models import (
     writer_tiers,
 )
 from portal.orders.review import PRIVATE_NOTES
-from portal.privacy.parts import Erasure, ExportFile, Part, Section
-
-
-def _when(value):
-    return value.isoformat() if value else None
+from portal.privacy.parts import Erasure, ExportFile, Part, Section, when
 
 
 def _file(order: Order, attachment: Attachment) -> ExportFile:
@@ -79,8 +75,8 @@ def export(person: User) -> Section:
         mine = as_client or order.writer_id == person.id
         entry = {
             "reference": order.reference, "title": order.title, "status": order.status.value,
-            "created_at": _when(order.created_at), "submitted_at": _when(order.submitted_at),
-            "deadline": _when(order.deadline), "closed_at": _when(order.closed_at),
+            "created_at": when(order.created_at), "submitted_at": when(order.submitted_at),
+            "deadline": when(order.deadline), "closed_at": when(order.closed_at),
             "brief": {
                 "content_type": order.content_type.name_en, "language": order.language,
                 "words_min": order.words_min, "words_max": order.words_max,
@@ -99,18 +95,18 @@ def export(person: User) -> Section:
                       "rating": order.rating, "rating_comment": order.rating_comment,
                       # The client's consent to show the text as a sample on the landing page.
                       "sample_consent": order.sample_consent,
-                      "shown_as_sample_since": _when(order.showcased_at)}
+                      "shown_as_sample_since": when(order.showcased_at)}
         elif person.role is Role.WRITER and mine:
             entry |= {"currency": order.currency, "writer_pay_total": order.writer_pay_total}
         deliveries = all_deliveries.get(order.id, [])
         entry["deliveries"] = [
-            {"number": d.number, "created_at": _when(d.created_at), "word_count": d.word_count,
+            {"number": d.number, "created_at": when(d.created_at), "word_count": d.word_count,
              "note": d.note, "text": d.text}
             # A client's: what reached them (never a delivery in review or returned).
             for d in deliveries if (as_client and d.is_released) or d.writer_id == person.id]
         events = all_events.get(order.id, [])
         entry["timeline"] = [
-            {"at": _when(e.created_at), "action": e.action,
+            {"at": when(e.created_at), "action": e.action,
              "from": e.from_status.value if e.from_status else None,
              "to": e.to_status.value if e.to_status else None,
              "note": "" if as_client and e.action in PRIVATE_NOTES else e.note}
@@ -129,7 +125,7 @@ def export(person: User) -> Section:
     data: dict = {"orders": orders}
     if as_client:
         data["brief_templates"] = [
-            {"name": t.name, "created_at": _when(t.created_at), "title": t.title,
+            {"name": t.name, "created_at": when(t.created_at), "title": t.title,
              "content_type": t.content_type.name_en, "language": t.language,
              "words_min": t.words_min, "words_max": t.words_max,
              "tier": t.tier.name if t.tier else None, "tone": t.tone, "audience": t.audience,

@@ -16,9 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from portal.accounts.models import User
+
+
+def when(value: datetime | None) -> str | None:
+    """A timestamp of the export, ISO 8601; None for none."""
+    return value.isoformat() if value else None
 
 
 @dataclass
