@@ -153,19 +153,10 @@ def register_blueprints(app: Flask) -> None:
     from portal.style_guides.views import bp as style_guides_bp
     from portal.writing.views import bp as writing_bp
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(accounts_bp)
-    app.register_blueprint(notifications_bp)
-    app.register_blueprint(orders_bp)
-    app.register_blueprint(messaging_bp)
-    app.register_blueprint(writing_bp)
-    app.register_blueprint(agency_bp)
-    app.register_blueprint(ops_bp)
-    app.register_blueprint(billing_bp)
-    app.register_blueprint(finance_bp)
-    app.register_blueprint(earnings_bp)
-    app.register_blueprint(style_guides_bp)
+    for blueprint in (main_bp, auth_bp, accounts_bp, notifications_bp, orders_bp, messaging_bp,
+                      writing_bp, agency_bp, ops_bp, billing_bp, finance_bp, earnings_bp,
+                      style_guides_bp):
+        app.register_blueprint(blueprint)
     billing.init_app(app)
     signals.connect_receivers()
 
@@ -353,18 +344,18 @@ def register_jobs(app: Flask) -> None:
     from portal.ops.recount import run_nightly_recount
     from portal.orders.jobs import run_order_jobs
 
-    if not any(name == "orders" for name, _every, _job in PERIODIC_JOBS):
-        PERIODIC_JOBS.append(("orders", 60.0, run_order_jobs))
-    if not any(name == "notifications" for name, _every, _job in PERIODIC_JOBS):
-        PERIODIC_JOBS.append(("notifications", 30.0, run_notification_jobs))
-    if not any(name == "backup" for name, _every, _job in PERIODIC_JOBS):
-        # Looks every five minutes whether the day's archive (BACKUP_HOUR) is due.
-        PERIODIC_JOBS.append(("backup", 300.0, run_daily_backup))
-    if not any(name == "recount" for name, _every, _job in PERIODIC_JOBS):
-        # Looks every five minutes whether the night's recount (RECOUNT_HOUR) is due.
-        PERIODIC_JOBS.append(("recount", 300.0, run_nightly_recount))
-    if not any(name == "billing" for name, _every, _job in PERIODIC_JOBS):
-        PERIODIC_JOBS.append(("billing", 3600.0, run_billing_jobs))
+    known = {name for name, _every, _job in PERIODIC_JOBS}
+    for name, every, job in (
+        ("orders", 60.0, run_order_jobs),
+        ("notifications", 30.0, run_notification_jobs),
+        # Look every five minutes whether the day's archive (BACKUP_HOUR) or the night's
+        # recount (RECOUNT_HOUR) is due.
+        ("backup", 300.0, run_daily_backup),
+        ("recount", 300.0, run_nightly_recount),
+        ("billing", 3600.0, run_billing_jobs),
+    ):
+        if name not in known:
+            PERIODIC_JOBS.append((name, every, job))
 
 
 def register_cli(app: Flask) -> None:
