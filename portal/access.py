@@ -72,8 +72,7 @@ class Rule:
         if self.scraper:
             return "scraper"
         if not self.login:
-            kind = "visitors" if self.visitors_only else "link" if self.by_link else "public"
-            return kind
+            return "visitors" if self.visitors_only else "link" if self.by_link else "public"
         who = "+".join(sorted(role.value for role in self.roles)) or "signed-in"
         if self.relations:
             who += " on it as " + "/".join(sorted(r.value for r in self.relations))

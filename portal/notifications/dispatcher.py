@@ -429,10 +429,8 @@ def build_message(row: OutboxEmail) -> OutboxMessage:
 
 def _permanent(exc: smtplib.SMTPException) -> bool:
     """A 5xx answer will not change on a retry (RFC 5321, 4.2.1); a 4xx one may."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _text in exc.recipients.values()]
-    else:
-        codes = [getattr(exc, "smtp_code", 0)]
+    codes = ([code for code, _text in exc.recipients.values()]
+             if isinstance(exc, smtplib.SMTPRecipientsRefused) else [getattr(exc, "smtp_code", 0)])
     return bool(codes) and all(500 <= code < 600 for code in codes)
 
 

@@ -207,10 +207,8 @@ def readability(split: list[str], language: str) -> dict | None:
     syllable_count = sum(syllables(w, language) for w in words)
     per_sentence = len(words) / len(split)
     per_word = syllable_count / len(words)
-    if formula == "kandel_moles":
-        score = 207 - 1.015 * per_sentence - 73.6 * per_word
-    else:
-        score = 206.835 - 1.015 * per_sentence - 84.6 * per_word
+    score = (207 - 1.015 * per_sentence - 73.6 * per_word if formula == "kandel_moles"
+             else 206.835 - 1.015 * per_sentence - 84.6 * per_word)
     return {"formula": formula, "score": round(score, 2), "band": band(score),
             "words": len(words), "sentences": len(split), "syllables": syllable_count}
 

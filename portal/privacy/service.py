@@ -43,14 +43,11 @@ def export_zip(person: User, *, asked_by: User) -> IO[bytes]:
         files += section.files
         if section.stored is not None:
             stored.append(section.stored)
-    listed = []
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - sent, then closed
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for exported in files:
-            listed.append(_write(archive, exported))
+        listed = [_write(archive, exported) for exported in files]
         for read in stored:
-            for exported in read():
-                listed.append(_write(archive, exported))
+            listed.extend(_write(archive, exported) for exported in read())
         index = {"format": EXPORT_FORMAT, "exported_at": utcnow().isoformat(),
                  "agency": current_app.config["AGENCY_NAME"], "person": person.id,
                  "sections": sections, "files": listed}
@@ -91,10 +88,7 @@ def erasure_blockers(person: User) -> list[str]:
     """Why `person` cannot be erased now (translated); empty when they can."""
     if person.is_erased:
         return [_("This person's data have already been erased.")]
-    found = []
-    for part in parts():
-        found += part.blockers(person)
-    return found
+    return [reason for part in parts() for reason in part.blockers(person)]
 
 
 def kept_after_erasure(person: User) -> list[str]:
