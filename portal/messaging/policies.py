@@ -25,20 +25,12 @@ def takes_part(user: User, order: Order) -> bool:
 
 
 def sees_internal(user: User, order: Order) -> bool:
-    """Staff on the order: managers and the assigned writer. Never a client."""
-    if not takes_part(user, order):
-        return False
-    return user.role is Role.MANAGER or (user.role is Role.WRITER and order.writer_id == user.id)
-
-
-def can_post(user: User, order: Order) -> bool:
-    return takes_part(user, order)
-
-
-def can_post_internal(user: User, order: Order) -> bool:
-    return sees_internal(user, order)
+    """Staff on the order, who read and write its internal notes: managers and the assigned
+    writer. Never a client."""
+    return takes_part(user, order) and (
+        user.role is Role.MANAGER or (user.role is Role.WRITER and order.writer_id == user.id))
 
 
 def can_attach_files(user: User, order: Order) -> bool:
     """Files on a message: anyone who may post, once their address is confirmed."""
-    return can_post(user, order) and user.is_confirmed
+    return takes_part(user, order) and user.is_confirmed

@@ -409,7 +409,7 @@ def conversation_for(order: Order, viewer: User, *, last_visit: datetime | None 
         "has_messages": any(item.message is not None for item in items),
         "first_new_id": first_new,
         "form": form or forms.MessageForm(formdata=None),
-        "may_note": policies.can_post_internal(viewer, order),
+        "may_note": policies.sees_internal(viewer, order),
         "may_attach": policies.can_attach_files(viewer, order),
         "files_max": service.FILES_PER_MESSAGE,
     }

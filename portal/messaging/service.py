@@ -173,9 +173,9 @@ def hold_order(order: Order) -> Order:
 
 
 def _may_post(author: User, order: Order, internal: bool, files: bool) -> None:
-    if not policies.can_post(author, order):
+    if not policies.takes_part(author, order):
         raise NotAllowed(_("You cannot write in the conversation of this order."))
-    if internal and not policies.can_post_internal(author, order):
+    if internal and not policies.sees_internal(author, order):
         raise NotAllowed(_("Only the agency's team can write internal notes."), field="internal")
     if files and not policies.can_attach_files(author, order):
         raise NotAllowed(_("Confirm your email address before sending files."))
