@@ -54,7 +54,7 @@ BATCH = 2000
 DIGESTS_PER_PASS = 500
 
 # What the bell and the digest say of each event, with the values kept in `params`.
-# Order events say what their email's subject says (the same texts).
+# An order event's email has its text as subject (portal/orders/emails.py).
 EVENT_TEXTS = {
     "order.received": _l("Order %(ref)s received: %(title)s"),
     "order.awaiting-payment": _l("Your order %(ref)s waits for payment"),

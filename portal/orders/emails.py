@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import sqlalchemy as sa
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Role, User
 from portal.extensions import db
 from portal.notifications.inbox import NotificationKind
 from portal.notifications.outbox import external_url, queue_email
-from portal.notifications.service import active_managers, notify
+from portal.notifications.service import EVENT_TEXTS, active_managers, notify
 from portal.orders.models import Order, OrderEvent, OrderStatus
 from portal.orders.workflow import Action
 
@@ -49,7 +50,6 @@ def _send(
     kind: str,
     order: Order,
     event_key: str,
-    subject,
     lines: list,
     quote: str = "",
     button=None,
@@ -59,12 +59,14 @@ def _send(
 ) -> None:
     """Notify each recipient once (not `skip`, nobody inactive). The email key, made of the
     order, the event, the kind and the person, keeps an email from going twice. `page` is the
-    endpoint the email leads to instead of the order (`link`: an address built already)."""
+    endpoint the email leads to instead of the order (`link`: an address built already). The
+    subject is what the bell says of the event (EVENT_TEXTS), in the recipient's language."""
     notification_kind = (NotificationKind.DEADLINE if kind in DEADLINE_EMAILS
                          else NotificationKind.STATUS)
     link = link or (external_url(page) if page
                     else external_url("orders.detail", order_id=order.id))
     params = _ref(order) | ({"endpoint": page} if page else {})
+    subject = LazyString(lambda: str(EVENT_TEXTS[f"order.{kind}"]) % params)
     seen: set[int] = set()
     for user in recipients:
         if user is None or not user.active or user.id in seen or (skip and user.id == skip.id):
@@ -100,16 +102,13 @@ def _ref(order: Order) -> dict:
 
 def notify_submitted(order: Order, event: OrderEvent, actor: User | None) -> None:
     _send([order.client], kind="received", order=order, event_key=f"e{event.id}",
-          subject=_l("Order %(ref)s received: %(title)s", **_ref(order)),
           lines=[_l("We have received your order “%(title)s”. We will tell you when a writer "
                     "takes it.", title=order.title)])
     _send(active_managers(), kind="new", order=order, event_key=f"e{event.id}",
-          subject=_l("New order %(ref)s: %(title)s", **_ref(order)),
           lines=[_l("%(client)s placed the order “%(title)s”.", client=order.client.display_name,
                     title=order.title)])
     if order.preferred_writer is not None:
         _send([order.preferred_writer], kind="offered", order=order, event_key=f"e{event.id}",
-              subject=_l("An order is offered to you first: %(title)s", title=order.title),
               lines=[_l("%(client)s asked for you. The order is yours to take before it goes "
                         "to the other writers.", client=order.client.display_name)])
 
@@ -122,7 +121,6 @@ def notify_awaiting_payment(order: Order, event: OrderEvent, actor: User | None)
 
     missing = amount_to_add(db.session.get(Company, order.company_id), order.price_total or 0)
     _send([order.client], kind="awaiting-payment", order=order, event_key=f"e{event.id}",
-          subject=_l("Your order %(ref)s waits for payment", **_ref(order)),
           lines=[_l("Your order “%(title)s” costs %(price)s and your balance is short by "
                     "%(missing)s.", title=order.title,
                     price=_Amount(order.price_total or 0, order.currency),
@@ -136,12 +134,10 @@ def notify_awaiting_payment(order: Order, event: OrderEvent, actor: User | None)
 
 def notify_taken(order: Order, event: OrderEvent, actor: User | None) -> None:
     _send([order.client], kind="taken", order=order, event_key=f"e{event.id}",
-          subject=_l("Your order %(ref)s is being written", **_ref(order)),
           lines=[_l("%(writer)s is now writing “%(title)s”.", writer=order.writer.display_name,
                     title=order.title)])
     if event.action in (Action.ASSIGN, Action.REASSIGN):
         _send([order.writer], kind="assigned", order=order, event_key=f"e{event.id}",
-              subject=_l("An order is assigned to you: %(title)s", title=order.title),
               lines=[_l("The agency gave you the order “%(title)s”.", title=order.title)])
 
 
@@ -161,13 +157,11 @@ def notify_unassigned(order: Order, event: OrderEvent, previous: User,
     if draft is not None:
         lines.append(UNFINISHED_TEXT[draft])
     _send([previous], kind="unassigned", order=order, event_key=f"e{event.id}",
-          subject=_l("You are no longer on the order: %(title)s", title=order.title),
           lines=lines, quote=event.note, button=_l("My assignments"), page="writing.assignments")
 
 
 def notify_delivered(order: Order, event: OrderEvent, actor: User | None) -> None:
     _send([order.client], kind="delivered", order=order, event_key=f"e{event.id}",
-          subject=_l("Your text is delivered: %(title)s", title=order.title),
           lines=[_l("%(writer)s delivered “%(title)s”. Read it, then approve it or ask for a "
                     "revision.", writer=order.writer.display_name, title=order.title)],
           quote=event.note, button=_l("Review the text"))
@@ -176,7 +170,6 @@ def notify_delivered(order: Order, event: OrderEvent, actor: User | None) -> Non
 def notify_in_review(order: Order, event: OrderEvent, actor: User | None) -> None:
     """A delivery entered review: the editors are told (as each chose in their settings)."""
     _send(_editors(), kind="in-review", order=order, event_key=f"e{event.id}",
-          subject=_l("A text to review: %(title)s", title=order.title),
           lines=[_l("%(writer)s delivered “%(title)s”. The client sees it once you pass it on.",
                     writer=order.writer.display_name if order.writer else "",
                     title=order.title)],
@@ -186,7 +179,6 @@ def notify_in_review(order: Order, event: OrderEvent, actor: User | None) -> Non
 def notify_returned(order: Order, event: OrderEvent, actor: User | None) -> None:
     """The editor returned the delivery: its writer is told, with the comments."""
     _send([order.writer], kind="returned", order=order, event_key=f"e{event.id}",
-          subject=_l("Your text is returned by the editor: %(title)s", title=order.title),
           lines=[_l("The agency's editor asks for changes to “%(title)s” before the client "
                     "reads it. This is not one of the client's revisions.", title=order.title)],
           quote=event.note, button=_l("Open the writing page"),
@@ -195,7 +187,6 @@ def notify_returned(order: Order, event: OrderEvent, actor: User | None) -> None
 
 def notify_revision(order: Order, event: OrderEvent, actor: User | None) -> None:
     _send([order.writer], kind="revision", order=order, event_key=f"e{event.id}",
-          subject=_l("Revision requested: %(title)s", title=order.title),
           lines=[_l("The client asks for changes to “%(title)s”.", title=order.title)],
           quote=event.note)
 
@@ -203,7 +194,6 @@ def notify_revision(order: Order, event: OrderEvent, actor: User | None) -> None
 def notify_approved(order: Order, event: OrderEvent, actor: User | None) -> None:
     rating = _l("Rating: %(rating)d out of 5.", rating=order.rating or 0)
     _send([order.writer], kind="approved", order=order, event_key=f"e{event.id}",
-          subject=_l("Approved: %(title)s", title=order.title),
           lines=[_l("The client approved “%(title)s”.", title=order.title)
                  if actor is None or actor.role is Role.CLIENT
                  else _l("The agency approved “%(title)s” for the client.", title=order.title),
@@ -214,7 +204,6 @@ def notify_approved(order: Order, event: OrderEvent, actor: User | None) -> None
 def notify_auto_approved(order: Order, event: OrderEvent, actor: User | None) -> None:
     _send([order.client, order.writer], kind="auto-approved", order=order,
           event_key=f"e{event.id}",
-          subject=_l("Approved automatically: %(title)s", title=order.title),
           lines=[_l("“%(title)s” was approved automatically: it stayed without review for the "
                     "whole review period.", title=order.title)])
 
@@ -224,7 +213,6 @@ def notify_cancelled(order: Order, event: OrderEvent, actor: User | None) -> Non
     if actor is not None and actor.role is not Role.MANAGER:
         people += active_managers()
     _send(people, kind="cancelled", order=order, event_key=f"e{event.id}", skip=actor,
-          subject=_l("Order cancelled: %(title)s", title=order.title),
           lines=[_l("The order “%(title)s” was cancelled.", title=order.title)],
           quote=event.note)
 
@@ -232,7 +220,6 @@ def notify_cancelled(order: Order, event: OrderEvent, actor: User | None) -> Non
 def notify_deadline_soon(order: Order) -> None:
     _send([order.writer], kind="deadline-soon", order=order,
           event_key=f"deadline:{order.deadline.isoformat()}",
-          subject=_l("Due in less than 24 hours: %(title)s", title=order.title),
           lines=[_l("The order “%(title)s” is due within 24 hours.", title=order.title)],
           button=_l("Open the writing page"))
 
@@ -244,21 +231,18 @@ def notify_overdue(order: Order) -> None:
               else [order.writer, *active_managers()])
     _send(people, kind="overdue", order=order,
           event_key=f"overdue:{order.deadline.isoformat()}",
-          subject=_l("Overdue: %(title)s", title=order.title),
           lines=[_l("The deadline of “%(title)s” has passed.", title=order.title)])
 
 
 def notify_review_reminder(order: Order, days_left: int) -> None:
     _send([order.client], kind="review-reminder", order=order,
           event_key=f"review:{order.delivered_at.isoformat()}",
-          subject=_l("Your review is awaited: %(title)s", title=order.title),
           lines=[_l("The text “%(title)s” is waiting for your review. Without an answer it will "
                     "be approved automatically in %(days)d days.", title=order.title,
                     days=days_left)],
           button=_l("Review the text"))
     _send([order.writer], kind="review-reminder-writer", order=order,
           event_key=f"review:{order.delivered_at.isoformat()}",
-          subject=_l("Your delivery awaits the client's review: %(title)s", title=order.title),
           lines=[_l("The client has not reviewed “%(title)s” yet. Without an answer it will be "
                     "approved automatically in %(days)d days.", title=order.title,
                     days=days_left)])
@@ -266,7 +250,6 @@ def notify_review_reminder(order: Order, days_left: int) -> None:
 
 def notify_deadline_extended(order: Order, event: OrderEvent) -> None:
     _send([order.writer], kind="deadline-extended", order=order, event_key=f"e{event.id}",
-          subject=_l("New deadline: %(title)s", title=order.title),
           lines=[_l("The agency moved the deadline of “%(title)s”. The new deadline is shown "
                     "on the order.", title=order.title)],
           quote=event.note)
