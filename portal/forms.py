@@ -145,6 +145,10 @@ class PortalSubForm(wtforms.Form):
 MAX_DB_INT = 2**31 - 1
 
 
+def at_most(limit: int) -> Length:
+    return Length(max=limit, message=_l("At most %(max)d characters.", max=limit))
+
+
 def db_int(value: object) -> int | None:
     """A positive whole number that fits the database, else None (for ids in query strings)."""
     text = str(value).strip() if value is not None else ""

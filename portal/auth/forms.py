@@ -9,6 +9,7 @@ from portal.forms import (
     LocaleField,
     PortalForm,
     TimezoneField,
+    at_most,
     display_name_field,
     email_field,
     new_password_fields,
@@ -17,11 +18,9 @@ from portal.forms import (
 
 class SignupForm(PortalForm):
     display_name = display_name_field()
-    company_name = StringField(
-        _l("Company or organisation (optional)"),
-        validators=[Length(max=200, message=_l("At most %(max)d characters.", max=200))],
-        render_kw={"autocomplete": "organization"},
-    )
+    company_name = StringField(_l("Company or organisation (optional)"),
+                               validators=[at_most(200)],
+                               render_kw={"autocomplete": "organization"})
     email = email_field(for_sending=True)
     password, confirm = new_password_fields()
     locale = LocaleField()

@@ -19,7 +19,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
 from portal.billing.models import (
     BILLING_MODE_LABELS,
@@ -28,7 +28,7 @@ from portal.billing.models import (
     BillingMode,
     PaymentMethod,
 )
-from portal.forms import EmailAddress, LocaleField, PortalSubForm
+from portal.forms import EmailAddress, LocaleField, PortalSubForm, at_most
 from portal.orders.forms import StrictForm
 
 LINE_FIELD = re.compile(r"lines-\d{1,3}-(writer_id|pay|method|reference)")
@@ -50,19 +50,15 @@ def amount_field(label, *, minimum: int = 1, required: bool = True) -> IntegerFi
 
 class CompanyForm(StrictForm):
     name = StringField(_l("Legal name"), validators=[
-        DataRequired(message=_l("Enter the company's legal name.")),
-        Length(max=200, message=_l("At most %(max)d characters.", max=200))],
+        DataRequired(message=_l("Enter the company's legal name.")), at_most(200)],
         render_kw={"autocomplete": "organization"})
-    address = TextAreaField(_l("Address"), validators=[
-        Length(max=500, message=_l("At most %(max)d characters.", max=500))],
-        render_kw={"rows": 3, "autocomplete": "street-address"})
-    tax_number = StringField(_l("Tax number (NIF)"), validators=[
-        Length(max=40, message=_l("At most %(max)d characters.", max=40))])
-    trade_register = StringField(_l("Trade register (RCCM)"), validators=[
-        Length(max=60, message=_l("At most %(max)d characters.", max=60))])
+    address = TextAreaField(_l("Address"), validators=[at_most(500)],
+                            render_kw={"rows": 3, "autocomplete": "street-address"})
+    tax_number = StringField(_l("Tax number (NIF)"), validators=[at_most(40)])
+    trade_register = StringField(_l("Trade register (RCCM)"), validators=[at_most(60)])
     billing_email = StringField(_l("Email for invoices"), validators=[
-        Optional(), Length(max=254, message=_l("At most %(max)d characters.", max=254)),
-        EmailAddress()], render_kw={"inputmode": "email", "autocomplete": "email"})
+        Optional(), at_most(254), EmailAddress()],
+        render_kw={"inputmode": "email", "autocomplete": "email"})
     locale = LocaleField(_l("Language of the invoices"))
 
 
@@ -75,8 +71,7 @@ class DeclarePaymentForm(StrictForm):
         SelectChoice(method.value, METHOD_LABELS[method]) for method in DECLARED_METHODS],
         validators=[DataRequired(message=_l("Choose how you paid."))])
     reference = StringField(_l("Reference of the payment"), validators=[
-        DataRequired(message=_l("Enter the reference of your payment.")),
-        Length(max=100, message=_l("At most %(max)d characters.", max=100))])
+        DataRequired(message=_l("Enter the reference of your payment.")), at_most(100)])
     amount = amount_field(_l("Amount paid"))
     proof = FileField(_l("Proof (optional): a screenshot or a receipt"))
 
@@ -90,8 +85,7 @@ class ActionForm(StrictForm):
 
 class RejectForm(StrictForm):
     reason = TextAreaField(_l("Reason (told to the client)"), validators=[
-        DataRequired(message=_l("Say why the payment is rejected.")),
-        Length(max=2000, message=_l("At most %(max)d characters.", max=2000))],
+        DataRequired(message=_l("Say why the payment is rejected.")), at_most(2000)],
         render_kw={"rows": 2})
 
 
@@ -112,16 +106,14 @@ class AdjustForm(StrictForm):
                                                                 "units."))],
         invalid_value_message=_l("Enter a whole amount, like 5000 or -5000."))
     reason = TextAreaField(_l("Reason"), validators=[
-        DataRequired(message=_l("Say why the balance changes.")),
-        Length(max=2000, message=_l("At most %(max)d characters.", max=2000))],
+        DataRequired(message=_l("Say why the balance changes.")), at_most(2000)],
         render_kw={"rows": 2})
 
 
 class CreditNoteForm(StrictForm):
     amount = amount_field(_l("Amount to cancel (VAT included)"))
     reason = TextAreaField(_l("Reason"), validators=[
-        DataRequired(message=_l("Say why the invoice is cancelled.")),
-        Length(max=2000, message=_l("At most %(max)d characters.", max=2000))],
+        DataRequired(message=_l("Say why the invoice is cancelled.")), at_most(2000)],
         render_kw={"rows": 2})
 
 
@@ -133,15 +125,13 @@ class PayoutLineForm(PortalSubForm):
     method = SelectField(_l("Method"), choices=[
         SelectChoice(method.value, METHOD_LABELS[method]) for method in DECLARED_METHODS],
         validate_choice=False)
-    reference = StringField(_l("Reference"), validators=[
-        Length(max=100, message=_l("At most %(max)d characters.", max=100))])
+    reference = StringField(_l("Reference"), validators=[at_most(100)])
 
 
 class PayoutForm(StrictForm):
     lines = FieldList(FormField(PayoutLineForm), min_entries=0, max_entries=500)
-    note = TextAreaField(_l("Note (optional)"), validators=[
-        Length(max=2000, message=_l("At most %(max)d characters.", max=2000))],
-        render_kw={"rows": 2})
+    note = TextAreaField(_l("Note (optional)"), validators=[at_most(2000)],
+                         render_kw={"rows": 2})
 
     def extra_fields(self) -> list[str]:
         # The lines' fields are named lines-<n>-<field>.

@@ -40,6 +40,7 @@ from portal.forms import (
     MAX_DB_INT,
     PlausibleDateTime,
     PortalForm,
+    at_most,
     complete_web_addresses,
     web_address,
 )
@@ -62,10 +63,6 @@ def word_range(form, field) -> None:
     if field.data is not None and not low <= field.data <= high:
         raise ValidationError(_("A word count is between %(low)d and %(high)d.",
                                 low=low, high=high))
-
-
-def at_most(limit: int) -> Length:
-    return Length(max=limit, message=_l("At most %(max)d characters.", max=limit))
 
 
 def words_field(label) -> IntegerField:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, StringField, TextAreaField
-from wtforms.validators import Length, ValidationError
+from wtforms.validators import ValidationError
 
-from portal.forms import PortalForm
+from portal.forms import PortalForm, at_most
 from portal.orders.forms import OnlyOurFields, split_keywords
 from portal.style_guides.service import (
     AUDIENCE_MAX,
@@ -40,24 +40,20 @@ class WordList:
                                         "found in a text.", word=word[:30]))
 
 
-def _length(limit: int) -> Length:
-    return Length(max=limit, message=_l("At most %(max)d characters.", max=limit))
-
-
 class StyleGuideForm(OnlyOurFields, PortalForm):
-    tone = StringField(_l("Tone"), validators=[_length(TONE_MAX)],
+    tone = StringField(_l("Tone"), validators=[at_most(TONE_MAX)],
                        render_kw={"placeholder": _l("Warm and direct, without jargon"),
                                   "maxlength": TONE_MAX})
-    audience = StringField(_l("Audience"), validators=[_length(AUDIENCE_MAX)],
+    audience = StringField(_l("Audience"), validators=[at_most(AUDIENCE_MAX)],
                            render_kw={"maxlength": AUDIENCE_MAX})
-    words_to_use = TextAreaField(_l("Words to use"), validators=[_length(TEXT_MAX), WordList()],
+    words_to_use = TextAreaField(_l("Words to use"), validators=[at_most(TEXT_MAX), WordList()],
                                  render_kw={"rows": 3})
     forbidden_words = TextAreaField(_l("Forbidden words"),
-                                    validators=[_length(TEXT_MAX), WordList()],
+                                    validators=[at_most(TEXT_MAX), WordList()],
                                     render_kw={"rows": 3})
-    formatting = TextAreaField(_l("Formatting rules"), validators=[_length(TEXT_MAX)],
+    formatting = TextAreaField(_l("Formatting rules"), validators=[at_most(TEXT_MAX)],
                                render_kw={"rows": 5, "maxlength": TEXT_MAX})
-    examples = TextAreaField(_l("Examples"), validators=[_length(TEXT_MAX)],
+    examples = TextAreaField(_l("Examples"), validators=[at_most(TEXT_MAX)],
                              render_kw={"rows": 5, "maxlength": TEXT_MAX})
     version = HiddenField()
 
