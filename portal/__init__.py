@@ -102,7 +102,7 @@ def register_extensions(app: Flask) -> None:
 def _configure_sqlite(engine: sa.Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
-    from portal.billing.earnings import local_month
+    from portal.billing.months import local_month
 
     @sa.event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record):
@@ -115,7 +115,7 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         # SQLite's own lower() folds ASCII letters only: "Élodie" would never match "élodie"
         # in the people and writer searches. Python's folds every letter; no index uses lower().
         dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
-        # Months in the agency's zone (portal.billing.earnings.month_of): SQLite has no zones.
+        # Months in the agency's zone (portal.billing.months.month_of): SQLite has no zones.
         dbapi_connection.create_function("portal_local_month", 2, local_month,
                                          deterministic=True)
 
@@ -337,6 +337,7 @@ def register_metrics(app: Flask) -> None:
 def register_jobs(app: Flask) -> None:
     """Periodic work the mail worker runs between its passes; each job commits its own work.
     The list is shared by every app of the process, so a job is added once."""
+    from portal.billing.figures import fold
     from portal.billing.jobs import run_billing_jobs
     from portal.notifications.service import run_notification_jobs
     from portal.notifications.worker import PERIODIC_JOBS
@@ -353,6 +354,7 @@ def register_jobs(app: Flask) -> None:
         ("backup", 300.0, run_daily_backup),
         ("recount", 300.0, run_nightly_recount),
         ("billing", 3600.0, run_billing_jobs),
+        ("figures", 60.0, fold),
     ):
         if name not in known:
             PERIODIC_JOBS.append((name, every, job))

@@ -8,16 +8,15 @@ so two managers paying the same writer at once cannot pay an earning twice.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
 from portal.accounts.models import Role, User
+from portal.billing import figures
 from portal.billing.models import (
     DECLARED_METHODS,
     PaymentMethod,
@@ -25,6 +24,7 @@ from portal.billing.models import (
     PayoutBatch,
     WriterEarning,
 )
+from portal.billing.months import month_of
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db, utcnow
 from portal.orders.models import Order, OrderStatus
@@ -42,6 +42,8 @@ def earn(order: Order) -> WriterEarning | None:
                             amount=order.writer_pay_total, currency=order.currency,
                             earned_at=utcnow())
     db.session.add(earning)
+    figures.record(earning.earned_at, order.tier.name, sales=order.price_total or 0,
+                   writer_pay=earning.amount)
     db.session.flush()
     return earning
 
@@ -153,38 +155,6 @@ def summary(writer: User) -> WriterSummary:
     ).scalar_subquery()
     row = db.session.execute(sa.select(unpaid, paid, pending)).one()
     return WriterSummary(int(row[0]), int(row[1]), int(row[2]))
-
-
-def month_of(column, zone: str):
-    """The month ("2026-11") of a timestamp column in `zone`, computed by the database."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return sa.func.to_char(sa.func.timezone(zone, column), "YYYY-MM")
-    # SQLite stores UTC and knows no time zones: its own strftime for a zone that is UTC all
-    # year (the default, Africa/Lome), else Python's, registered on each connection.
-    if _always_utc(zone):
-        return sa.func.strftime("%Y-%m", column)
-    return sa.func.portal_local_month(column, zone)
-
-
-@functools.lru_cache(maxsize=16)
-def _always_utc(zone: str) -> bool:
-    info = ZoneInfo(zone)
-    year = datetime.now(UTC).year
-    return all(info.utcoffset(datetime(year, month, 1)) == timedelta(0) for month in (1, 7))
-
-
-def local_month(value: str | None, zone: str) -> str | None:
-    """SQLite's portal_local_month: the month ("2026-11") in `zone` of a stored UTC
-    timestamp; None for what is not one (the portal writes ISO text, but a row written by hand
-    may hold anything, and an exception here would fail the whole statement: the page)."""
-    try:
-        moment = datetime.fromisoformat(value)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        local = moment.astimezone(ZoneInfo(zone))
-        return f"{local.year:04d}-{local.month:02d}"  # strftime writes year 1 as "1"
-    except (TypeError, ValueError, OverflowError):  # overflow: year 1 or 9999 in a zone
-        return None
 
 
 def by_month(writer: User, zone: str, limit: int = 24) -> list[tuple[str, int, int, int]]:

@@ -1,25 +1,23 @@
 """The agency's figures for managers, and the CSV exports for the accountant.
 
-The page reads a fixed number of statements whatever the size of the data: one for the figures
-of today (what is held, owed, waiting: sums over the companies, one per client, and over what
-is open or unpaid, each read through an index), one for the stored months, and four grouped
-statements for the current month.
+Kept on write, repaired at night. The finance page shows, for the last MONTHS months (this
+one included), what was invoiced, taken as deposits, credited and paid, and the sales and
+writer pay per tier; and the running totals of what is held for open orders, what companies
+hold in advances and what postpaid companies owe. Summing the invoices, payments, earnings
+and companies at every view would cost the volume of a month (and of every company): the page
+grew with the data. Instead every change that moves a figure writes what it adds, in its own
+transaction, as rows of `finance_deltas` (`record`: a rollback, a savepoint's too, takes them
+back, and no row is shared between writers, so money changes never wait for each other here).
+The mail worker folds them every minute (`fold`) into `finance_figures`, one row per month,
+tier and figure, by an atomic add; the page reads both tables in one statement (the figures,
+plus the few deltas not folded yet), so it costs the same at any size.
 
-Stored months. The monthly tables cover MONTHS months, this one included. A month that has
-ended does not change in normal operation: every invoice, credit note, payment decision and
-earning is dated when it happens, in the current month. So each ended month's figures are
-stored once in `finance_months`, per agency time zone (the zone draws the months' boundaries)
-and month, with its sales and writer pay per tier: the first view after a month ends computes
-the ended months missing from the table with the same grouped statements over just those
-months and stores them (an insert that meets a month another request stored meanwhile does
-nothing), and the caller commits. Only the current month is computed at every view, so the
-page costs the month's volume instead of the year's.
-
-What writes into an ended month by another way (a restore, an import by hand) is not seen
-until the repair: `refigure` computes the window's ended months again, logs each month whose
-stored figures differ and stores the right ones; the mail worker runs it every night
-(portal.ops.recount) and `flask billing refigure` by hand. A tier renamed keeps its old name
-in the months stored before (the repair then logs them and stores the new name).
+The figures start from a baseline: the first view (or a new AGENCY_TIMEZONE, which draws the
+months' boundaries) computes them from the invoices, payments, earnings and companies
+(`refigure`), with the deltas table locked so that no change is counted twice or missed.
+`refigure` also runs every night from the mail worker (portal.ops.recount) and by
+`flask billing refigure`: it compares, logs each figure that drifted (a restore, a row written
+by hand) and stores the right ones.
 """
 
 from __future__ import annotations
@@ -27,21 +25,20 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
 
-from portal.billing.earnings import month_of
-from portal.billing.invoices import month_start
 from portal.billing.models import (
     Company,
     CreditNote,
-    FinanceMonth,
+    FinanceDelta,
+    FinanceFigure,
     Invoice,
     InvoiceKind,
     LedgerEntry,
@@ -51,18 +48,65 @@ from portal.billing.models import (
     ProformaStatus,
     WriterEarning,
 )
+from portal.billing.months import month_of, month_start
 from portal.extensions import db, upsert_insert, utcnow
 from portal.orders.models import Order, Tier
 
 MONTHS = 12
-# A month is stored only this long after it ended: a transaction begun before midnight (the
-# worker's auto-approvals, a confirmation) may still commit rows dated in it. Until then it is
-# computed with the current month, in the same statements.
-STORE_AFTER = timedelta(hours=1)
 CHUNK = 5_000
-FIGURES = ("invoiced", "deposits", "credited", "paid", "sales", "writer_pay")
+FOLD = 5_000  # deltas folded per transaction
+TOTALS = ("held", "advances", "receivable")  # running totals: month ""
+BASELINE = "baseline"  # the figure whose row says the zone's figures were computed
 
 log = logging.getLogger(__name__)
+
+
+def record(at: datetime, tier: str = "", **amounts: int) -> None:
+    """Note what a change adds to the figures (figure=amount), dated `at`, in the caller's
+    transaction. Sales and writer pay name the order's tier."""
+    db.session.add_all(FinanceDelta(at=at, tier=tier, figure=figure, amount=amount)
+                       for figure, amount in amounts.items() if amount)
+
+
+def _zone() -> str:
+    return current_app.config["AGENCY_TIMEZONE"]
+
+
+def _window_start() -> datetime:
+    """When the window's oldest month began."""
+    start = month_start(utcnow())
+    for _n in range(MONTHS - 1):
+        start = month_start(start - timedelta(days=1))
+    return start
+
+
+def _first_month(zone: str) -> str:
+    """The window's oldest month ("2026-01")."""
+    return _window_start().astimezone(ZoneInfo(zone)).strftime("%Y-%m")
+
+
+def _key(at: datetime, figure: str, zone: str) -> str:
+    return "" if figure in TOTALS else at.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
+
+
+def _read(zone: str) -> dict[tuple[str, str, str], int]:
+    """{(month, tier, figure): amount} of the window: the stored figures plus the deltas not
+    folded yet, in one statement; computed first (refigure) when the zone has no baseline."""
+    stored, pending = FinanceFigure, FinanceDelta
+    month = sa.case((pending.figure.in_(TOTALS), ""), else_=month_of(pending.at, zone))
+    rows = db.session.execute(sa.union_all(
+        sa.select(stored.month, stored.tier, stored.figure, stored.amount)
+        .where(stored.zone == zone),
+        sa.select(month, pending.tier, pending.figure, sa.func.sum(pending.amount))
+        .group_by(month, pending.tier, pending.figure))).all()
+    figures: Counter = Counter()
+    for key_month, tier, figure, amount in rows:
+        if key_month is not None:  # None: a timestamp written by hand (months.local_month)
+            figures[(key_month, tier, figure)] += int(amount)
+    if ("", "", BASELINE) not in figures:
+        refigure()
+        return _read(zone)
+    return figures
 
 
 @dataclass(frozen=True)
@@ -76,46 +120,6 @@ class Today:
     payments_waiting_amount: int
     writer_payable: int  # earned by writers, not paid yet
     invoices_due: int  # invoices still owed
-
-
-def today() -> Today:
-    """The figures of the moment, in one statement (the companies read once for three sums)."""
-    def total(column, *where):
-        return sa.select(sa.func.coalesce(sa.func.sum(column), 0)).where(*where) \
-            .scalar_subquery()
-
-    def count(model, *where):
-        return sa.select(sa.func.count()).select_from(model).where(*where).scalar_subquery()
-
-    companies = sa.select(*(sa.func.coalesce(sum_, 0) for sum_ in (
-        sa.func.sum(Company.held), sa.func.sum(Company.balance).filter(Company.balance > 0),
-        sa.func.sum(-Company.balance).filter(Company.balance < 0)))).subquery("companies")
-    row = db.session.execute(sa.select(
-        *companies.c,
-        count(Proforma, Proforma.status == ProformaStatus.OPEN),
-        total(Proforma.amount, Proforma.status == ProformaStatus.OPEN),
-        count(Payment, Payment.status == PaymentStatus.DECLARED),
-        total(Payment.amount, Payment.status == PaymentStatus.DECLARED),
-        total(WriterEarning.amount, WriterEarning.payout_id.is_(None)),
-        total(Invoice.total - Invoice.paid - Invoice.credited, Invoice.settled_at.is_(None)),
-    )).one()
-    return Today(*(int(value) for value in row))
-
-
-def _ended() -> list[tuple[str, datetime, datetime]]:
-    """(month, start, end) of the window's MONTHS - 1 ended months, oldest first."""
-    zone = ZoneInfo(current_app.config["AGENCY_TIMEZONE"])
-    starts = [month_start(utcnow())]
-    for _n in range(MONTHS - 1):
-        starts.insert(0, month_start(starts[0] - timedelta(days=1)))
-    return [(start.astimezone(zone).strftime("%Y-%m"), start, end)
-            for start, end in pairwise(starts)]
-
-
-def _settled(ended: list[tuple[str, datetime, datetime]]) -> list[tuple[str, datetime, datetime]]:
-    """The ended months that may be stored: over for STORE_AFTER at least."""
-    now = utcnow()
-    return [month for month in ended if now - month[2] >= STORE_AFTER]
 
 
 @dataclass
@@ -133,117 +137,160 @@ class Month:
         return self.sales - self.writer_pay
 
 
-def _grouped(start: datetime, end: datetime | None = None):
-    """The figures of [start, end) per month: {month: Month} and the (month, tier, sales,
-    writer pay, margin) rows, newest first. Four grouped statements."""
-    zone = current_app.config["AGENCY_TIMEZONE"]
+@dataclass(frozen=True)
+class Figures:
+    today: Today
+    months: list[Month]  # newest first, those with figures
+    per_tier: list[tuple[str, str, int, int, int]]  # (month, tier, sales, pay, margin)
+
+
+def read() -> Figures:
+    """The finance page's figures, in two statements (one more to compute the baseline)."""
+    zone = _zone()
+    figures = _read(zone)
+    first = _first_month(zone)
     table: dict[str, Month] = {}
+    tiers: dict[tuple[str, str], list[int]] = {}
+    for (month, tier, figure), amount in figures.items():
+        if month < first or figure == BASELINE or not amount:
+            continue  # the totals' month "" sorts first
+        row = table.setdefault(month, Month(month))
+        setattr(row, figure, getattr(row, figure) + amount)
+        if figure in ("sales", "writer_pay"):
+            tiers.setdefault((month, tier), [0, 0])[figure == "writer_pay"] += amount
+    ordered = sorted(tiers.items())  # by tier within a month, then newest month first:
+    ordered.sort(key=lambda item: item[0][0], reverse=True)  # a stable sort keeps the tiers'
+    per_tier = [(month, tier, sales, pay, sales - pay)
+                for (month, tier), (sales, pay) in ordered]
+    return Figures(_today(*(figures[("", "", name)] for name in TOTALS)),
+                   sorted(table.values(), key=lambda row: row.month, reverse=True), per_tier)
 
-    def month(key: str) -> Month:
-        return table.setdefault(key, Month(key))
 
-    issued = month_of(Invoice.issued_at, zone).label("m")
-    for key, kind, amount in db.session.execute(_between(
-            sa.select(issued, Invoice.kind, sa.func.sum(Invoice.total)),
-            Invoice.issued_at, start, end).group_by(issued, Invoice.kind)):
-        if kind is InvoiceKind.DEPOSIT:
-            month(key).deposits += int(amount)
-        else:
-            month(key).invoiced += int(amount)
+def _today(held: int, advances: int, receivable: int) -> Today:
+    """The running totals with what is open or unpaid now, in one statement (each sum read
+    through an index on what is open)."""
+    def total(column, *where):
+        return sa.select(sa.func.coalesce(sa.func.sum(column), 0)).where(*where) \
+            .scalar_subquery()
+
+    def count(model, *where):
+        return sa.select(sa.func.count()).select_from(model).where(*where).scalar_subquery()
+
+    row = db.session.execute(sa.select(
+        count(Proforma, Proforma.status == ProformaStatus.OPEN),
+        total(Proforma.amount, Proforma.status == ProformaStatus.OPEN),
+        count(Payment, Payment.status == PaymentStatus.DECLARED),
+        total(Payment.amount, Payment.status == PaymentStatus.DECLARED),
+        total(WriterEarning.amount, WriterEarning.payout_id.is_(None)),
+        total(Invoice.total - Invoice.paid - Invoice.credited, Invoice.settled_at.is_(None)),
+    )).one()
+    return Today(held, advances, receivable, *(int(value) for value in row))
+
+
+def fold() -> int:
+    """Add the deltas into finance_figures, FOLD at a time, each batch deleted as it is added
+    (a delete that another worker's fold took first deletes, and adds, nothing). Commits each
+    batch; returns how many deltas were folded. The mail worker runs it every minute."""
+    zone, folded = _zone(), 0
+    while True:
+        batch = db.session.execute(
+            sa.delete(FinanceDelta).where(FinanceDelta.id.in_(
+                sa.select(FinanceDelta.id).order_by(FinanceDelta.id).limit(FOLD)))
+            .returning(FinanceDelta.at, FinanceDelta.tier, FinanceDelta.figure,
+                       FinanceDelta.amount)).all()
+        sums: Counter = Counter()
+        for at, tier, figure, amount in batch:
+            sums[(_key(at, figure, zone), tier, figure)] += amount
+        if sums:
+            insert = upsert_insert()(FinanceFigure.__table__)
+            db.session.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["zone", "month", "tier", "figure"],
+                    set_={"amount": FinanceFigure.__table__.c.amount + insert.excluded.amount}),
+                [{"zone": zone, "month": month, "tier": tier, "figure": figure,
+                  "amount": amount} for (month, tier, figure), amount in sums.items()])
+        db.session.commit()
+        folded += len(batch)
+        if len(batch) < FOLD:
+            return folded
+
+
+def _computed(zone: str) -> dict[tuple[str, str, str], int]:
+    """The figures computed from what they count: four grouped statements over the window's
+    months and one over the companies."""
+    start = _window_start()
+    figures: Counter = Counter({("", "", BASELINE): 0})
+
+    invoiced = month_of(Invoice.issued_at, zone).label("m")
+    for key, kind, amount in db.session.execute(
+            sa.select(invoiced, Invoice.kind, sa.func.sum(Invoice.total))
+            .where(Invoice.issued_at >= start).group_by(invoiced, Invoice.kind)):
+        figures[(key, "", "deposits" if kind is InvoiceKind.DEPOSIT else "invoiced")] += \
+            int(amount)
     credited = month_of(CreditNote.issued_at, zone).label("m")
-    for key, amount in db.session.execute(_between(
-            sa.select(credited, sa.func.sum(CreditNote.total)),
-            CreditNote.issued_at, start, end).group_by(credited)):
-        month(key).credited += int(amount)
+    for key, amount in db.session.execute(
+            sa.select(credited, sa.func.sum(CreditNote.total))
+            .where(CreditNote.issued_at >= start).group_by(credited)):
+        figures[(key, "", "credited")] += int(amount)
     decided = month_of(Payment.decided_at, zone).label("m")
-    for key, amount in db.session.execute(_between(
+    for key, amount in db.session.execute(
             sa.select(decided, sa.func.sum(Payment.amount))
-            .where(Payment.status == PaymentStatus.CONFIRMED),
-            Payment.decided_at, start, end).group_by(decided)):
-        month(key).paid += int(amount)
+            .where(Payment.status == PaymentStatus.CONFIRMED, Payment.decided_at >= start)
+            .group_by(decided)):
+        figures[(key, "", "paid")] += int(amount)
     earned = month_of(WriterEarning.earned_at, zone).label("m")
-    per_tier = []
-    for key, tier, sales, pay in db.session.execute(_between(
+    for key, tier, sales, pay in db.session.execute(
             sa.select(earned, Tier.name, sa.func.sum(Order.price_total),
                       sa.func.sum(WriterEarning.amount))
             .join(Order, Order.id == WriterEarning.order_id)
-            .join(Tier, Tier.id == Order.tier_id),
-            WriterEarning.earned_at, start, end)
-            .group_by(earned, Tier.name).order_by(earned.desc(), Tier.name)):
-        month(key).sales += int(sales or 0)
-        month(key).writer_pay += int(pay or 0)
-        per_tier.append((key, tier, int(sales or 0), int(pay or 0),
-                         int(sales or 0) - int(pay or 0)))
-    table.pop(None, None)  # rows of no month: a timestamp written by hand (local_month)
-    return table, [row for row in per_tier if row[0] is not None]
-
-
-def _rows(keys: list[str], table: dict[str, Month], per_tier: list) -> dict[str, dict]:
-    """The finance_months rows of `keys` (a month without figures too: it is stored)."""
-    zone = current_app.config["AGENCY_TIMEZONE"]
-    return {key: {**asdict(table.get(key, Month(key))), "zone": zone,
-                  "tiers": [[tier, sales, pay] for m, tier, sales, pay, _ in per_tier
-                            if m == key]} for key in keys}
-
-
-def _stored(keys: list[str]) -> dict[str, dict]:
-    table = FinanceMonth.__table__
-    return {row["month"]: dict(row) for row in db.session.execute(
-        sa.select(table).where(table.c.zone == current_app.config["AGENCY_TIMEZONE"],
-                               table.c.month.between(keys[0], keys[-1]))).mappings()}
-
-
-def _store(rows: list[dict]) -> None:
-    """Insert `rows`; a month another request stored meanwhile is left as it is."""
-    db.session.execute(upsert_insert()(FinanceMonth.__table__).on_conflict_do_nothing(), rows)
-
-
-def months() -> tuple[list[Month], list[tuple[str, str, int, int, int]]]:
-    """Per month, newest first: invoiced, deposits, credit notes, paid, and the margin of the
-    orders approved (price less the writer's pay); and the margin per month and tier. The ended
-    months are read from finance_months, those not stored yet computed and stored (the caller
-    commits); this month is computed, and the month before it during its first STORE_AFTER.
-    Five statements (ten when a month is stored)."""
-    ended = _ended()
-    keys = [key for key, _start, _end in ended]
-    rows = _stored(keys)
-    settled = _settled(ended)
-    missing = [month for month in settled if month[0] not in rows]
-    if missing:
-        computed = _rows([key for key, _start, _end in missing],
-                         *_grouped(missing[0][1], missing[-1][2]))
-        _store(list(computed.values()))
-        rows.update(computed)
-    unsettled = ended[len(settled):]
-    table, per_tier = _grouped(unsettled[0][1] if unsettled else ended[-1][2])
-    rows.update(_rows(list(table), table, per_tier))
-    shown = [row for key, row in sorted(rows.items(), reverse=True)
-             if row["tiers"] or any(row[name] for name in FIGURES)]
-    return ([Month(**{name: row[name] for name in ("month", *FIGURES)}) for row in shown],
-            [(row["month"], tier, sales, pay, sales - pay) for row in shown
-             for tier, sales, pay in row["tiers"]])
+            .join(Tier, Tier.id == Order.tier_id)
+            .where(WriterEarning.earned_at >= start).group_by(earned, Tier.name)):
+        figures[(key, tier, "sales")] += int(sales or 0)
+        figures[(key, tier, "writer_pay")] += int(pay or 0)
+    held, advances, receivable = db.session.execute(sa.select(*(
+        sa.func.coalesce(sum_, 0) for sum_ in (
+            sa.func.sum(Company.held), sa.func.sum(Company.balance).filter(Company.balance > 0),
+            sa.func.sum(-Company.balance).filter(Company.balance < 0))))).one()
+    figures.update({("", "", "held"): int(held), ("", "", "advances"): int(advances),
+                    ("", "", "receivable"): int(receivable)})
+    return Counter({key: amount for key, amount in figures.items()
+                    if key[0] is not None and (amount or key[2] == BASELINE)})
 
 
 def refigure() -> int:
-    """Compute the window's ended months again and store those that differ from (or are
-    missing in) finance_months, after a restore or an import that wrote into an ended month;
-    each month that differed is logged as a warning. Returns how many differed. Run every night
-    by the mail worker and by `flask billing refigure`."""
-    ended = _settled(_ended())
-    keys = [key for key, _start, _end in ended]
-    fresh = _rows(keys, *_grouped(ended[0][1], ended[-1][2]))
-    stored = _stored(keys)
-    differed = [key for key in keys if key in stored and stored[key] != fresh[key]]
-    for key in differed:
-        log.warning("finance month drift: %s stored %s, actual %s", key, stored[key], fresh[key],
-                    extra={"counter": "finance_months", "key": key, "stored": stored[key],
-                           "actual": fresh[key]})
-    if differed:
-        db.session.execute(sa.delete(FinanceMonth).where(
-            FinanceMonth.zone == current_app.config["AGENCY_TIMEZONE"],
-            FinanceMonth.month.in_(differed)))
-    if renewed := [fresh[key] for key in keys if key in differed or key not in stored]:
-        _store(renewed)
+    """Compute the figures from what they count and store them in place of the kept ones,
+    logging each kept figure that differed (the first computation logs nothing). The deltas
+    are taken in the same transaction, under a lock that makes writers wait for the commit
+    (PostgreSQL: LOCK TABLE; SQLite: the DELETE takes the one write lock), so a change is in
+    the computation or in a delta after it, never both. Returns how many figures differed;
+    the caller commits."""
+    zone = _zone()
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("LOCK TABLE finance_deltas IN SHARE ROW EXCLUSIVE MODE"))
+    kept: Counter = Counter()
+    for at, tier, figure, amount in db.session.execute(
+            sa.delete(FinanceDelta).returning(FinanceDelta.at, FinanceDelta.tier,
+                                              FinanceDelta.figure, FinanceDelta.amount)):
+        kept[(_key(at, figure, zone), tier, figure)] += amount
+    for month, tier, figure, amount in db.session.execute(
+            sa.select(FinanceFigure.month, FinanceFigure.tier, FinanceFigure.figure,
+                      FinanceFigure.amount).where(FinanceFigure.zone == zone)):
+        kept[(month, tier, figure)] += amount
+    computed = _computed(zone)
+    first = _first_month(zone)
+    differed = [] if ("", "", BASELINE) not in kept else sorted(
+        key for key in set(kept) | set(computed)
+        if (key[0] == "" or key[0] >= first) and kept[key] != computed[key])
+    for month, tier, figure in differed:
+        log.warning("finance figure drift: %s %s %s kept %s, actual %s", month or "total",
+                    tier, figure, kept[(month, tier, figure)], computed[(month, tier, figure)],
+                    extra={"counter": "finance_figures", "key": f"{month}/{tier}/{figure}",
+                           "stored": kept[(month, tier, figure)],
+                           "actual": computed[(month, tier, figure)]})
+    db.session.execute(sa.delete(FinanceFigure))  # other zones' too: no fold kept them
+    db.session.execute(sa.insert(FinanceFigure), [
+        {"zone": zone, "month": month, "tier": tier, "figure": figure, "amount": amount}
+        for (month, tier, figure), amount in computed.items()])
     return len(differed)
 
 

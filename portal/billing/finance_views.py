@@ -46,11 +46,10 @@ bp = Blueprint("finance", __name__, url_prefix="/agency/finance")
 @bp.get("")
 @role_required(Role.MANAGER)
 def figures_page():
-    months, per_tier = figures.months()
-    today = figures.today()
-    commit_keeping_loaded()  # the months that ended since the last view, stored once
-    return render_template("finance/figures.html", today=today, months=months,
-                           per_tier=per_tier)
+    shown = figures.read()
+    commit_keeping_loaded()  # the first view's baseline, computed once
+    return render_template("finance/figures.html", today=shown.today, months=shown.months,
+                           per_tier=shown.per_tier)
 
 
 # --- payments -----------------------------------------------------------------------------------

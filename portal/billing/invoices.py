@@ -31,7 +31,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, joinedload
 
 from portal.accounts.models import Role, User
-from portal.billing import ledger, numbering
+from portal.billing import figures, ledger, numbering
 from portal.billing.models import (
     BillingMode,
     Company,
@@ -46,6 +46,7 @@ from portal.billing.models import (
     Proforma,
 )
 from portal.billing.money import split_vat
+from portal.billing.months import month_start
 from portal.errors import Conflict, DomainError, NotAllowed
 from portal.extensions import db, utcnow
 from portal.orders.models import Order
@@ -98,6 +99,8 @@ def _new_invoice(company: Company, kind: InvoiceKind, actor: User | None, **valu
                       seller=seller(), buyer=buyer(company), vat_rate=vat_rate(),
                       created_by_id=actor.id if actor else None, credited=0, **values)
     db.session.add(invoice)
+    figures.record(now, **{"deposits" if kind is InvoiceKind.DEPOSIT else "invoiced":
+                           values["total"]})
     db.session.flush()
     return invoice
 
@@ -203,15 +206,6 @@ def uninvoiced_captures(company_id: int, before: datetime) -> list[LedgerEntry]:
     ))
 
 
-def month_start(moment: datetime) -> datetime:
-    """The start of `moment`'s month in the agency's time zone (as UTC)."""
-    from datetime import UTC
-
-    zone = ZoneInfo(current_app.config["AGENCY_TIMEZONE"])
-    local = moment.astimezone(zone)
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
-
-
 def invoice_month(company: Company, actor: User | None = None,
                   now: datetime | None = None) -> Invoice | None:
     """The postpaid company's invoice for the month before `now`'s: every capture not yet
@@ -315,6 +309,7 @@ def issue_credit_note(invoice: Invoice, manager: User, amount: int, reason: str)
                       reason=reason.strip(), cancels_due=cancels_due,
                       refunded=amount - cancels_due, created_by_id=manager.id)
     db.session.add(note)
+    figures.record(now, credited=amount)
     db.session.flush()
     if invoice.kind is InvoiceKind.ORDERS:
         # The client is charged less: what was taken from the balance (or owed) comes back.

@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 from portal.extensions import db
 
 billing_cli = AppGroup(
-    "billing", help="Monthly invoices of postpaid companies, ledger checks, the finance months.")
+    "billing", help="Monthly invoices of postpaid companies, ledger checks, the finance figures.")
 
 
 def run_billing_jobs() -> int:
@@ -42,10 +42,11 @@ def check_command() -> None:
 
 @billing_cli.command("refigure")
 def refigure_command() -> None:
-    """Compute the finance page's ended months again (after a restore or an import that wrote
-    into an ended month), log each month whose stored figures differed and store them."""
+    """Compute the finance page's figures again from the invoices, payments, earnings and
+    companies (after a restore or rows written by hand), log each kept figure that differed
+    and store them."""
     from portal.billing.figures import refigure
 
     differed = refigure()
     db.session.commit()
-    click.echo(f"finance months: {differed} corrected")
+    click.echo(f"finance figures: {differed} corrected")

@@ -27,6 +27,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from portal.accounts.models import Role, User
+from portal.billing import figures
 from portal.billing.models import Company, EntryKind, LedgerEntry
 from portal.errors import Conflict, DomainError, NotAllowed
 from portal.extensions import db, utcnow
@@ -59,20 +60,24 @@ def post(company_id: int, kind: EntryKind, *, key: str, amount: int = 0, held: i
     if spends:
         condition = sa.and_(condition, Company.balance + amount - (Company.held + held)
                             >= -Company.credit_limit)
-    result = db.session.execute(
+    now = utcnow()
+    after = db.session.scalar(
         sa.update(Company).where(condition)
-        .values(balance=Company.balance + amount, held=Company.held + held, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
+        .values(balance=Company.balance + amount, held=Company.held + held, updated_at=now)
+        .returning(Company.balance).execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if after is None:
         raise NotEnoughFunds(_("The balance is not enough for this."))
+    before = after - amount
+    figures.record(now, held=held, advances=max(after, 0) - max(before, 0),
+                   receivable=max(-after, 0) - max(-before, 0))
     if db.session.scalar(sa.select(LedgerEntry.id).where(LedgerEntry.key == key)) is not None:
         raise AlreadyPosted(_("This was already recorded."))
     currency = db.session.scalar(sa.select(Company.currency).where(Company.id == company_id))
     entry = LedgerEntry(company_id=company_id, kind=kind, amount=amount, held=held,
                         currency=currency, order_id=order_id, payment_id=payment_id,
                         credit_note_id=credit_note_id, actor_id=actor.id if actor else None,
-                        note=note, key=key, created_at=utcnow())
+                        note=note, key=key, created_at=now)
     db.session.add(entry)
     db.session.flush()
     _expire_company(company_id)

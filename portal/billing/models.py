@@ -524,18 +524,28 @@ class WriterEarning(db.Model):
     order: Mapped[Order] = relationship("Order")
 
 
-class FinanceMonth(db.Model):
-    """An ended month's figures on the finance page, per agency time zone, stored at the first
-    view after the month ended (portal.billing.figures)."""
+class FinanceFigure(db.Model):
+    """One of the agency's figures on the finance page (portal.billing.figures): a month's
+    (invoiced, deposits, credited, paid; sales and writer pay per tier) or a running total
+    (held, advances, receivable: month ""), kept by folding finance_deltas into it."""
 
-    __tablename__ = "finance_months"
+    __tablename__ = "finance_figures"
 
-    zone: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    month: Mapped[str] = mapped_column(sa.String(7), primary_key=True)  # "2026-11" in `zone`
-    invoiced: Mapped[int] = mapped_column(Money)
-    deposits: Mapped[int] = mapped_column(Money)
-    credited: Mapped[int] = mapped_column(Money)
-    paid: Mapped[int] = mapped_column(Money)
-    sales: Mapped[int] = mapped_column(Money)
-    writer_pay: Mapped[int] = mapped_column(Money)
-    tiers: Mapped[list] = mapped_column(sa.JSON)  # [[tier's name, sales, writer pay], …]
+    zone: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # AGENCY_TIMEZONE
+    month: Mapped[str] = mapped_column(sa.String(7), primary_key=True)  # "2026-11", or ""
+    tier: Mapped[str] = mapped_column(sa.String(60), primary_key=True)  # the tier's name, or ""
+    figure: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    amount: Mapped[int] = mapped_column(Money)
+
+
+class FinanceDelta(db.Model):
+    """What one change adds to a figure, written in the change's transaction, until the mail
+    worker folds it into finance_figures (portal.billing.figures)."""
+
+    __tablename__ = "finance_deltas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    tier: Mapped[str] = mapped_column(sa.String(60))
+    figure: Mapped[str] = mapped_column(sa.String(16))
+    amount: Mapped[int] = mapped_column(Money)

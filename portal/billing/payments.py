@@ -24,7 +24,7 @@ from werkzeug.datastructures import FileStorage
 
 from portal import security_log
 from portal.accounts.models import Role, User
-from portal.billing import emails, invoices, ledger, numbering
+from portal.billing import emails, figures, invoices, ledger, numbering
 from portal.billing.companies import company_of, is_member
 from portal.billing.models import (
     DECLARED_METHODS,
@@ -227,6 +227,7 @@ def confirm(payment: Payment, manager: User | None) -> Payment:
     if manager is not None and (manager.role is not Role.MANAGER or not manager.active):
         raise NotAllowed(_("Only managers can do this."))
     _decide(payment, PaymentStatus.CONFIRMED, manager)
+    figures.record(payment.decided_at, paid=payment.amount)
     ledger.post(payment.company_id, EntryKind.TOPUP, key=f"topup:payment:{payment.id}",
                 amount=payment.amount, payment_id=payment.id, actor=manager,
                 note=payment.reference)

@@ -1,5 +1,5 @@
 """The counters' nightly repair: the mail worker recounts the orders per status, the unread
-counters and the finance page's stored months once a day, during RECOUNT_HOUR of
+counters and the finance page's figures once a day, during RECOUNT_HOUR of
 AGENCY_TIMEZONE, each in its own transaction, in a thread of its own (a recount reads every
 message: seconds at 100,000 messages, while emails keep going out), and logs whatever drift it
 corrects (portal.orders.status_counts.recount, portal.messaging.unread.repair,
@@ -57,14 +57,14 @@ def run_nightly_recount() -> threading.Thread | None:
 
 
 def recount_counters(app: Flask) -> dict[str, int]:
-    """The orders per status, the unread counters, then the finance months, each recounted and
+    """The orders per status, the unread counters, then the finance figures, each recounted and
     committed on its own (one failing leaves the others done). Returns how many counters each
     corrected."""
     corrected: dict[str, int] = {}
     with app.app_context():
         try:
             for name, repair in (("orders", status_counts.recount), ("unread", unread.repair),
-                                 ("finance months", figures.refigure)):
+                                 ("finance figures", figures.refigure)):
                 try:
                     corrected[name] = repair()
                     db.session.commit()

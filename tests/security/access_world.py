@@ -513,9 +513,10 @@ def _sign_everyone_in(world: World) -> None:
 
 # Reading is allowed to leave these traces: when each person last read an order's conversation,
 # and when they read a notification (opening an order marks its notifications read); and the
-# finance page stores the figures of ended months, computed from the documents (a cache of
-# them, not business state: portal/billing/figures.py).
-READ_TRACES = {"read_markers": None, "notifications": {"read_at"}, "finance_months": None}
+# finance page's first view computes its figures from the documents and stores them in place
+# of the deltas (kept figures, not business state: portal/billing/figures.py).
+READ_TRACES = {"read_markers": None, "notifications": {"read_at"}, "finance_figures": None,
+               "finance_deltas": None}
 
 
 def fingerprint(app: Flask, *, ignore: dict[str, set[str] | None] | None = None) -> dict:

@@ -9,7 +9,8 @@
    the world, leaves every row of every table as it was. The documented exceptions are read
    traces: opening an order records when the person last read its conversation (the
    read_markers table) and marks the order's notifications read (notifications.read_at); the
-   finance page stores the figures of the months that have ended (finance_months).
+   finance page's first view computes its figures and keeps them (finance_figures, in place
+   of finance_deltas).
 
 Endpoints come from the URL map (a test fails when one has no case here).
 """

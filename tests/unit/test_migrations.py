@@ -327,8 +327,8 @@ def test_0020_says_every_stored_message_was_rendered_by_the_first_renderer(empty
 def test_0021_adds_the_finance_months_and_their_indexes_and_removes_them(empty_app):
     """0021_finance_months: the stored months' table and the indexes that bound the finance
     page's statements; the downgrade (one revision) removes them, a new upgrade brings them
-    back as the models have them."""
-    upgrade()
+    back."""
+    upgrade(revision="0021_finance_months")
     db.session.execute(sa.text(
         "INSERT INTO finance_months (zone, month, invoiced, deposits, credited, paid, sales, "
         "writer_pay, tiers) VALUES ('Africa/Lome', '2026-11', 1, 2, 3, 4, 5, 6, "
@@ -348,9 +348,11 @@ def test_0021_adds_the_finance_months_and_their_indexes_and_removes_them(empty_a
     downgrade(revision="0020_message_html_version")
     assert "finance_months" not in table_names()
     assert not set(added.values()) & indexes()
-    upgrade()
+    upgrade(revision="0021_finance_months")
     assert set(added.values()) <= indexes()
     assert db.session.scalar(sa.text("SELECT count(*) FROM finance_months")) == 0
+    db.session.remove()
+    upgrade()
     assert differences() == []
     db.session.remove()
 
@@ -392,3 +394,24 @@ def test_0023_adds_the_index_of_the_writers_load_and_removes_it(empty_app):
     assert "ix_orders_status_writer_id" in names()
     assert differences() == []
     db.session.remove()
+
+
+def test_0024_keeps_the_figures_in_place_of_the_stored_months_and_back(empty_app):
+    """0024_finance_figures: the kept figures and their deltas replace the stored months; the
+    downgrade gives back an empty finance_months (the page of that version fills it)."""
+    upgrade()
+    db.session.execute(sa.text(
+        "INSERT INTO finance_figures (zone, month, tier, figure, amount) "
+        "VALUES ('Africa/Lome', '2026-11', '', 'paid', 4)"))
+    db.session.commit()
+    db.session.remove()
+    assert "finance_months" not in table_names()
+    downgrade(revision="0023_writer_load")
+    assert {"finance_figures", "finance_deltas"}.isdisjoint(table_names())
+    assert db.session.scalar(sa.text("SELECT count(*) FROM finance_months")) == 0
+    db.session.remove()
+    upgrade()
+    assert db.session.scalar(sa.text("SELECT count(*) FROM finance_figures")) == 0
+    assert differences() == []
+    db.session.remove()
+

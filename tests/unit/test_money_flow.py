@@ -110,15 +110,15 @@ def test_an_order_waits_for_payment_then_is_paid_invoiced_and_earned(factory, ct
         payments.declare_for_proforma(session.get(User, client.id), waiting,
                                       payments.Declaration(PaymentMethod.MIXX, "MX-9", 3_000))
         session.commit()
-        assert figures.today() == figures.Today(
+        shown = figures.read()
+        assert shown.today == figures.Today(
             held=0, advances=0, receivable=0, proformas_open=2, proformas_open_amount=10_500,
             payments_waiting=1, payments_waiting_amount=3_000, writer_payable=12_000,
             invoices_due=0)
-        monthly, per_tier = figures.months()
         assert [(m.month, m.invoiced, m.deposits, m.credited, m.paid, m.sales, m.writer_pay,
-                 m.margin) for m in monthly] == [
+                 m.margin) for m in shown.months] == [
             ("2026-11", 20_000, 20_000, 0, 20_000, 20_000, 12_000, 8_000)]
-        assert per_tier == [("2026-11", tier.name, 20_000, 12_000, 8_000)]
+        assert shown.per_tier == [("2026-11", tier.name, 20_000, 12_000, 8_000)]
 
 
 def test_a_payment_confirmed_twice_credits_once(factory, ctx):
@@ -149,11 +149,19 @@ def test_the_figures_of_today_sum_the_companies_each_by_its_sign(factory, ctx):
                for billing, balance, held in (("prepaid", 20_000, 5_000), ("prepaid", 1_500, 0),
                                               ("postpaid", -7_000, 0), ("postpaid", -500, 0))]
     with ctx() as session:
+        assert figures.read().today.advances == 0  # the baseline, before the money moves
+        session.commit()
         for n, (client, balance, held) in enumerate(clients):
             company = company_of(session.get(User, client.id))
             # Through the ledger (the sums must stay its sums): by hand, as a manager would.
             ledger.post(company.id, EntryKind.ADJUSTMENT, key=f"test-{n}", amount=balance,
                         held=held)
         session.commit()
-        today = figures.today()
-    assert (today.held, today.advances, today.receivable) == (5_000, 21_500, 7_500)
+        kept = figures.read().today  # the baseline and the deltas
+        assert figures.fold() == 5  # held and advances, advances, receivable twice
+        folded = figures.read().today
+        assert figures.refigure() == 0  # computed from the companies: the same
+        session.commit()
+        computed = figures.read().today
+    for today in (kept, folded, computed):
+        assert (today.held, today.advances, today.receivable) == (5_000, 21_500, 7_500)

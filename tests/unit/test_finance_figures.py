@@ -1,8 +1,9 @@
-"""The finance page's ended months are stored once: the page shows what the live computation
-over the whole window shows, reads the stored months in one statement and computes only the
-current month; the month that ends is stored at the first view after it; a row written by
-hand into an ended month waits for the repair (`flask billing refigure`, the mail worker's
-night), which logs the month that differed and puts it right."""
+"""The finance page's figures are kept on write: every change writes what it adds (a delta),
+the mail worker folds the deltas into the kept figures, and the page reads both in two
+statements whatever the size of the data. What is kept through the months equals what is
+computed from the invoices, payments, earnings and companies; a change rolled back leaves no
+delta; a row written by hand waits for the repair (`flask billing refigure`, the mail worker's
+night), which logs the figure that differed and puts it right."""
 
 from __future__ import annotations
 
@@ -14,25 +15,25 @@ import sqlalchemy as sa
 
 from portal.accounts.models import Role, User
 from portal.billing import figures, invoices, payments
-from portal.billing.models import FinanceMonth, Invoice, Payment, PaymentMethod, PaymentStatus
+from portal.billing.models import FinanceDelta, Invoice, Payment, PaymentMethod, PaymentStatus
 from portal.extensions import db
 from portal.ops.recount import recount_counters
 from portal.orders.models import OrderStatus
 from tests.conftest import counted_statements
 
 
-def live() -> tuple[list[figures.Month], list[tuple]]:
-    """The whole window computed from the documents and earnings (what the page computed
-    before the months were stored)."""
-    table, per_tier = figures._grouped(figures._ended()[0][1])
-    return sorted(table.values(), key=lambda m: m.month, reverse=True), per_tier
-
-
-def stored_months(app) -> dict[str, tuple]:
+def computed(app) -> figures.Figures:
+    """The figures computed from what they count (the repair stores them), not committed."""
     with app.app_context():
-        return {row.month: (row.invoiced, row.deposits, row.credited, row.paid, row.sales,
-                            row.writer_pay, row.tiers)
-                for row in db.session.scalars(sa.select(FinanceMonth))}
+        figures.refigure()
+        shown = figures.read()
+        db.session.rollback()
+        return shown
+
+
+def deltas(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(FinanceDelta))
 
 
 def topup(app, buyer, manager, amount: int) -> None:
@@ -48,13 +49,17 @@ def topup(app, buyer, manager, amount: int) -> None:
 
 @pytest.fixture
 def agency(app, factory, time_machine):
-    """Money over several months: approved orders on two tiers (an invoice and an earning
-    each), a top-up paid (a deposit invoice, a confirmed payment), a credit note; the clock
-    stops on 5 December 2026."""
+    """Money over several months, the figures' baseline taken before any: approved orders on
+    two tiers (an invoice and an earning each), a top-up paid (a deposit invoice, a confirmed
+    payment), a credit note; the worker folds some of it; the clock stops on 5 December
+    2026."""
     def at(moment: datetime) -> None:
         time_machine.move_to(moment, tick=True)
 
     at(datetime(2025, 11, 20, 9, 0, tzinfo=UTC))  # before the window: never shown
+    with app.app_context():
+        figures.read()
+        db.session.commit()
     standard = factory.tier(name="Standard", client_price_per_word=25, writer_pay_per_word=15)
     expert = factory.tier(name="Expert", client_price_per_word=40, writer_pay_per_word=22)
     buyer = factory.user(Role.CLIENT, billing="prepaid", funds=10_000_000)
@@ -69,6 +74,8 @@ def agency(app, factory, time_machine):
     approved(standard)
     approved(expert)
     topup(app, buyer, manager, 5_000)
+    with app.app_context():
+        figures.fold()
     at(datetime(2026, 9, 15, 9, 0, tzinfo=UTC))
     approved(expert)
     with app.app_context():
@@ -86,88 +93,67 @@ def agency(app, factory, time_machine):
     return {"buyer": buyer, "manager": manager}
 
 
-def test_the_stored_months_show_what_the_live_computation_shows(app, agency):
+def test_the_figures_kept_through_the_months_are_the_figures_computed(app, agency):
+    expected = computed(app)
+    assert [m.month for m in expected.months] == ["2026-12", "2026-11", "2026-09", "2026-07"]
+    assert {tier for _m, tier, *_rest in expected.per_tier} == {"Standard", "Expert"}
+    assert expected.today.advances > 0
+    assert deltas(app) > 0  # what came after the last fold
     with app.app_context():
-        expected = live()
-        assert [m.month for m in expected[0]] == ["2026-12", "2026-11", "2026-09", "2026-07"]
-        assert {tier for _m, tier, *_rest in expected[1]} == {"Standard", "Expert"}
-        assert figures.months() == expected  # the first view: computes and stores
+        assert figures.read() == expected  # the kept figures and the deltas
+        assert figures.fold() > 0
+        assert deltas(app) == 0
+        assert figures.read() == expected  # the kept figures alone
+        assert figures.refigure() == 0  # nothing drifted
         db.session.commit()
-    assert sorted(stored_months(app)) == [f"2026-{n:02}" for n in range(1, 12)]
-    assert stored_months(app)["2026-07"][-1] == [[name, sales, pay] for month, name, sales, pay,
-                                                 _margin in expected[1] if month == "2026-07"]
+    with app.app_context(), counted_statements(app) as statements:
+        assert figures.read() == expected
+    assert len(statements) == 2  # the figures with the deltas, and what is open today
+
+
+def test_the_first_view_computes_the_figures_and_the_page_commits_them(app, factory,
+                                                                        login_as):
+    manager = factory.user(Role.MANAGER)
+    buyer = factory.user(Role.CLIENT, billing="prepaid", funds=0)
+    topup(app, buyer, manager, 5_000)
     with app.app_context():
-        with counted_statements(app) as statements:
-            shown = figures.months()  # the next: reads them
-        assert shown == live()
-    assert len(statements) == 5  # the stored months, and this month's four grouped statements
-    assert not [s for s in statements if "writer_earnings" in s and "2026-07" in s]
-
-
-def test_the_page_commits_the_months_it_stored_and_reads_them_afterwards(
-        app, agency, login_as):
-    manager = login_as(agency["manager"])
+        db.session.execute(sa.delete(FinanceDelta))  # as before the figures were kept
+        db.session.commit()
+    browser = login_as(manager)
     with counted_statements(app) as first:
-        assert manager.get("/agency/finance").status_code == 200
-    assert len(stored_months(app)) == 11
+        page = browser.get("/agency/finance").get_data(as_text=True)
     with counted_statements(app) as warm:
-        page = manager.get("/agency/finance").get_data(as_text=True)
-    assert len(warm) == len(first) - 5  # the four statements over the ended months, the insert
-    assert 'data-testid="month-2026-07"' in page and 'data-testid="month-2025-11"' not in page
-
-
-def test_a_month_stored_meanwhile_by_another_request_is_left_alone(app, agency, monkeypatch):
+        assert browser.get("/agency/finance").get_data(as_text=True) == page
+    assert len(first) > len(warm)  # the baseline: computed once, committed with the page
     with app.app_context():
-        shown = figures.months()
-        db.session.commit()
-    before = stored_months(app)
-    monkeypatch.setattr(figures, "_stored", lambda keys: {})  # read before the other committed
+        assert figures.read().months[0].paid == 5_000
+
+
+def test_a_change_rolled_back_leaves_no_delta(app, factory):
+    """Deltas are rows of the change's own transaction: a savepoint rolled back (the worker's
+    auto-approvals) takes its deltas back with it."""
+    manager = factory.user(Role.MANAGER)
+    buyer = factory.user(Role.CLIENT, billing="prepaid", funds=0)
     with app.app_context():
-        assert figures.months() == shown  # its insert meets the stored rows: nothing fails
+        before = figures.read()
         db.session.commit()
-    assert stored_months(app) == before
+        client = db.session.get(User, buyer.id)
+        proforma = payments.request_topup(client, 9_000)
+        payment = payments.declare_for_proforma(client, proforma, payments.Declaration(
+            PaymentMethod.CASH, "R-1", 9_000))
+        db.session.commit()
+        savepoint = db.session.begin_nested()
+        payments.confirm(payment, db.session.get(User, manager.id))
+        savepoint.rollback()
+        db.session.commit()
+        assert deltas(app) == 0
+        after = figures.read()
+    assert (after.months, after.today.advances) == (before.months, before.today.advances)
 
 
-def test_the_month_that_ends_is_stored_at_the_first_view_after_it(app, agency, time_machine):
-    time_machine.move_to(datetime(2026, 11, 30, 23, 30, tzinfo=UTC), tick=False)
+def test_a_row_written_by_hand_waits_for_the_repair_which_logs_it(app, agency, caplog):
     with app.app_context():
-        figures.months()
-        db.session.commit()
-        november = next(m for m in figures.months()[0] if m.month == "2026-11")
-    assert november.sales > 0
-    assert "2026-11" not in stored_months(app) and "2025-12" in stored_months(app)
-
-    # In its first hour November is still computed, not stored: a transaction begun before
-    # midnight (the worker's auto-approvals) may still commit rows dated in it.
-    time_machine.move_to(datetime(2026, 12, 1, 0, 10, tzinfo=UTC), tick=False)
-    with app.app_context():
-        with counted_statements(app) as statements:
-            shown = figures.months()
-        db.session.commit()
-        assert shown == live()
-        assert figures.refigure() == 0
-        db.session.commit()
-    assert len(statements) == 5  # read, then November and December in the same four
-    assert "2026-11" not in stored_months(app)
-
-    time_machine.move_to(datetime(2026, 12, 1, 1, 10, tzinfo=UTC), tick=False)
-    with app.app_context():
-        with counted_statements(app) as statements:
-            shown = figures.months()
-        db.session.commit()
-        assert shown == live()
-    assert len(statements) == 10  # read, November's four, its insert, December's four
-    assert november in shown[0]
-    assert stored_months(app)["2026-11"][:6] == (
-        november.invoiced, november.deposits, november.credited, november.paid,
-        november.sales, november.writer_pay)
-
-
-def test_a_row_written_into_an_ended_month_waits_for_the_repair_which_logs_it(
-        app, agency, caplog):
-    with app.app_context():
-        figures.months()
-        db.session.commit()
+        figures.fold()
         company_id = db.session.scalar(sa.select(Payment.company_id))
         # An import by hand: a payment confirmed in October, written in December.
         db.session.add(Payment(
@@ -176,18 +162,18 @@ def test_a_row_written_into_an_ended_month_waits_for_the_repair_which_logs_it(
             decided_at=datetime(2026, 10, 15, 12, 0, tzinfo=UTC),
             created_at=datetime(2026, 10, 15, 12, 0, tzinfo=UTC)))
         db.session.commit()
-        assert "2026-10" not in [m.month for m in figures.months()[0]]  # not seen yet
-        assert "2026-10" in [m.month for m in live()[0]]
+        assert "2026-10" not in [m.month for m in figures.read().months]  # not seen yet
+    assert "2026-10" in [m.month for m in computed(app).months]
     caplog.set_level(logging.INFO)
+    caplog.clear()
 
     result = app.test_cli_runner().invoke(args=["billing", "refigure"])
     assert result.exit_code == 0, result.output
-    assert "finance months: 1 corrected" in result.output
-    drift = [r for r in caplog.records if getattr(r, "counter", None) == "finance_months"]
-    assert [(r.key, r.stored["paid"], r.actual["paid"]) for r in drift] == [
-        ("2026-10", 0, 4_000)]
+    assert "finance figures: 1 corrected" in result.output
+    drift = [r for r in caplog.records if getattr(r, "counter", None) == "finance_figures"]
+    assert [(r.key, r.stored, r.actual) for r in drift] == [("2026-10//paid", 0, 4_000)]
     with app.app_context():
-        assert figures.months() == live()
+        assert figures.read() == computed(app)
         assert figures.refigure() == 0  # repaired: nothing more to say
 
         # The night's recount finds the next one by itself.
@@ -196,31 +182,28 @@ def test_a_row_written_into_an_ended_month_waits_for_the_repair_which_logs_it(
         db.session.commit()
     caplog.clear()
     corrected = recount_counters(app)
-    assert corrected["finance months"] == 1
-    assert "finance months 1 corrected" in caplog.text
-    assert "finance month drift: 2026-10" in caplog.text
+    assert corrected["finance figures"] == 1
+    assert "finance figures 1 corrected" in caplog.text
+    assert "finance figure drift: 2026-10  paid kept 4000, actual 6000" in caplog.text
     with app.app_context():
-        assert figures.months() == live()
-        assert stored_months(app)["2026-10"][3] == 6_000
+        october = next(m for m in figures.read().months if m.month == "2026-10")
+    assert october.paid == 6_000
 
 
-def test_the_figures_of_today_and_this_month_scan_no_history(app, agency):
-    """Every statement of a warm view uses an index on the tables that grow with the years
-    (SQLite's plan; the companies, one per client, are summed whole)."""
+def test_the_figures_scan_no_history(app, agency):
+    """Every statement of a view uses an index on the tables that grow with the years
+    (SQLite's plan); the deltas are what the worker has not folded yet."""
     with app.app_context():
-        figures.months()
-        db.session.commit()
         if db.engine.dialect.name != "sqlite":
             pytest.skip("SQLite's EXPLAIN QUERY PLAN")
         with counted_statements(app, parameters=True) as statements:
-            figures.months()
-            figures.today()
+            figures.read()
         plans = []
         for statement, parameters in statements:
             plans += [row[-1] for row in db.session.connection().exec_driver_sql(
                 "EXPLAIN QUERY PLAN " + statement, parameters)]
     grows = ("invoices", "credit_notes", "payments", "writer_earnings", "orders",
-             "proformas", "finance_months")
+             "proformas", "companies", "finance_figures")
     # The partial index of the invoices still owed holds only those: reading it whole is bounded.
     scans = [plan for plan in plans if plan.startswith("SCAN ") and plan.split()[1] in grows
              and "ix_invoices_company_id_unsettled" not in plan]
@@ -249,23 +232,31 @@ def test_a_company_account_reads_the_invoices_it_still_owes_not_all_of_them(app,
 def test_months_follow_the_agency_zone_on_both_databases(app, factory, time_machine,
                                                         monkeypatch):
     """In Paris, a payment at 00:30 on 1 December is December's, though it is still November
-    in UTC: it neither leaves November's stored figures nor replaces them (SQLite has no time
-    zones: it reads months through Python's)."""
-    monkeypatch.setitem(app.config, "AGENCY_TIMEZONE", "Europe/Paris")
+    in UTC: so say the deltas (months drawn by the database), the folded figures (by Python)
+    and the computed ones alike; the figures kept in Lomé's months are computed again for
+    Paris at the first view (SQLite has no time zones: it reads months through Python's)."""
     time_machine.move_to(datetime(2026, 11, 10, 9, 0, tzinfo=UTC), tick=False)
+    with app.app_context():
+        figures.read()  # the baseline, in Lomé's months
+        db.session.commit()
+    monkeypatch.setitem(app.config, "AGENCY_TIMEZONE", "Europe/Paris")
     buyer = factory.user(Role.CLIENT, billing="prepaid", funds=0)
     manager = factory.user(Role.MANAGER)
+    with app.app_context():
+        figures.read()  # Paris has no baseline: computed
+        db.session.commit()
 
     topup(app, buyer, manager, 5_000)
     time_machine.move_to(datetime(2026, 11, 30, 23, 30, tzinfo=UTC), tick=False)
     topup(app, buyer, manager, 7_000)
     time_machine.move_to(datetime(2026, 12, 5, 10, 0, tzinfo=UTC), tick=False)
+    expected = {"2026-12": 7_000, "2026-11": 5_000}
     with app.app_context():
-        for _view in range(2):  # the first stores November, the next reads it
-            shown = {m.month: m.paid for m in figures.months()[0]}
-            db.session.commit()
-            assert shown == {"2026-12": 7_000, "2026-11": 5_000}
-    assert stored_months(app)["2026-11"][3] == 5_000
+        assert {m.month: m.paid for m in figures.read().months} == expected  # deltas
+        figures.fold()
+        assert {m.month: m.paid for m in figures.read().months} == expected  # folded
+        assert figures.refigure() == 0
+        assert {m.month: m.paid for m in figures.read().months} == expected  # computed
 
 
 def test_a_timestamp_written_by_hand_in_sqlite_is_no_month_not_an_error(app, factory,
@@ -285,7 +276,7 @@ def test_a_timestamp_written_by_hand_in_sqlite_is_no_month_not_an_error(app, fac
         db.session.execute(sa.text("UPDATE payments SET decided_at = '2026-11-31 10:00:00' "
                                    "WHERE id = :id"), {"id": first})
         db.session.commit()
-        shown = {m.month: m.paid for m in figures.months()[0]}
+        shown = {m.month: m.paid for m in computed(app).months}
     assert sum(shown.values()) == 3_000
 
 
@@ -296,7 +287,7 @@ def test_python_months_never_raise(written, zone):
     """SQLite's portal_local_month never raises (an exception inside SQLite fails the whole
     statement, the page): what is no timestamp, or one the zone moves out of Python's years,
     is no month."""
-    from portal.billing.earnings import local_month
+    from portal.billing.months import local_month
 
     month = local_month(written, zone)
     assert month is None or (written.startswith(("0001", "9999")) and len(month) == 7)
