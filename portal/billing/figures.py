@@ -187,32 +187,29 @@ def _today(held: int, advances: int, receivable: int) -> Today:
     return Today(held, advances, receivable, *(int(value) for value in row))
 
 
-def fold() -> int:
+def _take(zone: str, delete: sa.Delete) -> Counter:
+    """Delete the deltas `delete` selects: what they add up to, by (month, tier, figure)."""
+    taken: Counter = Counter()
+    for at, tier, figure, amount in db.session.execute(delete.returning(
+            FinanceDelta.at, FinanceDelta.tier, FinanceDelta.figure, FinanceDelta.amount)):
+        taken[(_key(at, figure, zone), tier, figure)] += amount
+    return taken
+
+
+def fold() -> None:
     """Add the deltas into finance_figures, FOLD at a time, each batch deleted as it is added
-    (a delete that another worker's fold took first deletes, and adds, nothing). Commits each
-    batch; returns how many deltas were folded. The mail worker runs it every minute."""
-    zone, folded = _zone(), 0
-    while True:
-        batch = db.session.execute(
-            sa.delete(FinanceDelta).where(FinanceDelta.id.in_(
-                sa.select(FinanceDelta.id).order_by(FinanceDelta.id).limit(FOLD)))
-            .returning(FinanceDelta.at, FinanceDelta.tier, FinanceDelta.figure,
-                       FinanceDelta.amount)).all()
-        sums: Counter = Counter()
-        for at, tier, figure, amount in batch:
-            sums[(_key(at, figure, zone), tier, figure)] += amount
-        if sums:
-            insert = upsert_insert()(FinanceFigure.__table__)
-            db.session.execute(
-                insert.on_conflict_do_update(
-                    index_elements=["zone", "month", "tier", "figure"],
-                    set_={"amount": FinanceFigure.__table__.c.amount + insert.excluded.amount}),
-                [{"zone": zone, "month": month, "tier": tier, "figure": figure,
-                  "amount": amount} for (month, tier, figure), amount in sums.items()])
+    and committed (a delete that another worker's fold took first deletes, and adds, nothing).
+    The mail worker runs it every minute."""
+    zone, table = _zone(), FinanceFigure.__table__
+    while taken := _take(zone, sa.delete(FinanceDelta).where(FinanceDelta.id.in_(
+            sa.select(FinanceDelta.id).order_by(FinanceDelta.id).limit(FOLD)))):
+        insert = upsert_insert()(table)
+        db.session.execute(insert.on_conflict_do_update(
+            index_elements=["zone", "month", "tier", "figure"],
+            set_={"amount": table.c.amount + insert.excluded.amount}), [
+            {"zone": zone, "month": month, "tier": tier, "figure": figure, "amount": amount}
+            for (month, tier, figure), amount in taken.items()])
         db.session.commit()
-        folded += len(batch)
-        if len(batch) < FOLD:
-            return folded
 
 
 def _computed(zone: str) -> dict[tuple[str, str, str], int]:
@@ -227,17 +224,14 @@ def _computed(zone: str) -> dict[tuple[str, str, str], int]:
             .where(Invoice.issued_at >= start).group_by(invoiced, Invoice.kind)):
         figures[(key, "", "deposits" if kind is InvoiceKind.DEPOSIT else "invoiced")] += \
             int(amount)
-    credited = month_of(CreditNote.issued_at, zone).label("m")
-    for key, amount in db.session.execute(
-            sa.select(credited, sa.func.sum(CreditNote.total))
-            .where(CreditNote.issued_at >= start).group_by(credited)):
-        figures[(key, "", "credited")] += int(amount)
-    decided = month_of(Payment.decided_at, zone).label("m")
-    for key, amount in db.session.execute(
-            sa.select(decided, sa.func.sum(Payment.amount))
-            .where(Payment.status == PaymentStatus.CONFIRMED, Payment.decided_at >= start)
-            .group_by(decided)):
-        figures[(key, "", "paid")] += int(amount)
+    confirmed = Payment.status == PaymentStatus.CONFIRMED
+    for column, amount, figure, *where in (
+            (CreditNote.issued_at, CreditNote.total, "credited"),
+            (Payment.decided_at, Payment.amount, "paid", confirmed)):
+        month = month_of(column, zone).label("m")
+        for key, total in db.session.execute(sa.select(month, sa.func.sum(amount))
+                                             .where(column >= start, *where).group_by(month)):
+            figures[(key, "", figure)] += int(total)
     earned = month_of(WriterEarning.earned_at, zone).label("m")
     for key, tier, sales, pay in db.session.execute(
             sa.select(earned, Tier.name, sa.func.sum(Order.price_total),
@@ -267,11 +261,7 @@ def refigure() -> int:
     zone = _zone()
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(sa.text("LOCK TABLE finance_deltas IN SHARE ROW EXCLUSIVE MODE"))
-    kept: Counter = Counter()
-    for at, tier, figure, amount in db.session.execute(
-            sa.delete(FinanceDelta).returning(FinanceDelta.at, FinanceDelta.tier,
-                                              FinanceDelta.figure, FinanceDelta.amount)):
-        kept[(_key(at, figure, zone), tier, figure)] += amount
+    kept = _take(zone, sa.delete(FinanceDelta))
     for month, tier, figure, amount in db.session.execute(
             sa.select(FinanceFigure.month, FinanceFigure.tier, FinanceFigure.figure,
                       FinanceFigure.amount).where(FinanceFigure.zone == zone)):
@@ -281,12 +271,11 @@ def refigure() -> int:
     differed = [] if ("", "", BASELINE) not in kept else sorted(
         key for key in set(kept) | set(computed)
         if (key[0] == "" or key[0] >= first) and kept[key] != computed[key])
-    for month, tier, figure in differed:
-        log.warning("finance figure drift: %s %s %s kept %s, actual %s", month or "total",
-                    tier, figure, kept[(month, tier, figure)], computed[(month, tier, figure)],
-                    extra={"counter": "finance_figures", "key": f"{month}/{tier}/{figure}",
-                           "stored": kept[(month, tier, figure)],
-                           "actual": computed[(month, tier, figure)]})
+    for key in differed:
+        log.warning("finance figure drift: %s %s %s kept %s, actual %s", key[0] or "total",
+                    *key[1:], kept[key], computed[key], extra={
+                        "counter": "finance_figures", "key": "/".join(key),
+                        "stored": kept[key], "actual": computed[key]})
     db.session.execute(sa.delete(FinanceFigure))  # other zones' too: no fold kept them
     db.session.execute(sa.insert(FinanceFigure), [
         {"zone": zone, "month": month, "tier": tier, "figure": figure, "amount": amount}
