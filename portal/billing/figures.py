@@ -104,7 +104,10 @@ def _read(zone: str) -> dict[tuple[str, str, str], int]:
         if key_month is not None:  # None: a timestamp written by hand (months.local_month)
             figures[(key_month, tier, figure)] += int(amount)
     if ("", "", BASELINE) not in figures:
-        refigure()
+        try:
+            refigure()
+        except Busy:
+            return _computed(zone)  # shown, not kept: a later view keeps them
         return _read(zone)
     return figures
 
@@ -251,16 +254,31 @@ def _computed(zone: str) -> dict[tuple[str, str, str], int]:
                     if key[0] is not None and (amount or key[2] == BASELINE)})
 
 
+class Busy(Exception):
+    """Changes to the figures were under way: they could not be computed again now."""
+
+
 def refigure() -> int:
     """Compute the figures from what they count and store them in place of the kept ones,
     logging each kept figure that differed (the first computation logs nothing). The deltas
     are taken in the same transaction, under a lock that makes writers wait for the commit
     (PostgreSQL: LOCK TABLE; SQLite: the DELETE takes the one write lock), so a change is in
     the computation or in a delta after it, never both. Returns how many figures differed;
-    the caller commits."""
+    the caller commits.
+
+    PostgreSQL's lock is asked for without waiting: waiting would queue every new change
+    behind it, and a change holding its delta while it waits for another's company row would
+    close a cycle (a deadlock, one of them failed). Busy then, with nothing changed."""
     zone = _zone()
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("LOCK TABLE finance_deltas IN SHARE ROW EXCLUSIVE MODE"))
+        try:
+            with db.session.begin_nested():
+                db.session.execute(sa.text(
+                    "LOCK TABLE finance_deltas IN SHARE ROW EXCLUSIVE MODE NOWAIT"))
+        except sa.exc.OperationalError as error:
+            if getattr(error.orig, "sqlstate", None) != "55P03":  # lock_not_available
+                raise
+            raise Busy from error
     kept = _take(zone, sa.delete(FinanceDelta))
     for month, tier, figure, amount in db.session.execute(
             sa.select(FinanceFigure.month, FinanceFigure.tier, FinanceFigure.figure,

@@ -45,8 +45,11 @@ def refigure_command() -> None:
     """Compute the finance page's figures again from the invoices, payments, earnings and
     companies (after a restore or rows written by hand), log each kept figure that differed
     and store them."""
-    from portal.billing.figures import refigure
+    from portal.billing.figures import Busy, refigure
 
-    differed = refigure()
+    try:
+        differed = refigure()
+    except Busy:
+        raise click.ClickException("finance figures: changes under way, try again") from None
     db.session.commit()
     click.echo(f"finance figures: {differed} corrected")

@@ -15,7 +15,14 @@ import sqlalchemy as sa
 
 from portal.accounts.models import Role, User
 from portal.billing import figures, invoices, payments
-from portal.billing.models import FinanceDelta, Invoice, Payment, PaymentMethod, PaymentStatus
+from portal.billing.models import (
+    FinanceDelta,
+    FinanceFigure,
+    Invoice,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+)
 from portal.extensions import db
 from portal.ops.recount import recount_counters
 from portal.orders.models import OrderStatus
@@ -151,6 +158,33 @@ def test_a_change_rolled_back_leaves_no_delta(app, factory):
         assert deltas(app) == 0
         after = figures.read()
     assert (after.months, after.today.advances) == (before.months, before.today.advances)
+
+
+def test_a_first_view_during_a_change_shows_the_figures_and_a_later_one_keeps_them(
+        app, factory):
+    """PostgreSQL: the first view asks for the deltas' lock without waiting. While a change
+    holds a delta not yet committed, it shows the figures computed and keeps nothing; the
+    next view, the change over, keeps them."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's table lock (SQLite's writers wait for one another)")
+    manager = factory.user(Role.MANAGER)
+    buyer = factory.user(Role.CLIENT, billing="prepaid", funds=0)
+    topup(app, buyer, manager, 5_000)
+    with app.app_context(), db.engine.connect() as change:
+        change.execute(sa.insert(FinanceDelta).values(
+            at=datetime.now(UTC), tier="", figure="paid", amount=1))
+        # Waiting would fail after 5 s instead of answering at once.
+        db.session.execute(sa.text("SET LOCAL statement_timeout = '5s'"))
+        assert figures.read().months[0].paid == 5_000
+        db.session.commit()
+        kept = db.session.scalar(sa.select(sa.func.count()).select_from(FinanceFigure))
+        change.rollback()
+    assert kept == 0
+    with app.app_context():
+        assert figures.read().months[0].paid == 5_000
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(FinanceFigure)) > 0
 
 
 def test_a_row_written_by_hand_waits_for_the_repair_which_logs_it(app, agency, caplog):
