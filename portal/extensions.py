@@ -86,7 +86,7 @@ csrf = CSRFProtect()
 
 def upsert_insert(dialect: str | None = None):
     """The INSERT with ON CONFLICT of `dialect` (the session's database's by default): the
-    counters and the stored months are upserts on both databases."""
+    counters and the finance figures are upserts on both databases."""
     dialect = dialect or db.session.get_bind().dialect.name
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
