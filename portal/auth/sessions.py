@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import session
+from flask import current_app, request, session
 from flask_login import login_user, logout_user
 
 from portal.i18n import current_language
@@ -18,7 +18,11 @@ def end_session() -> None:
 
 
 def start_session(user, remember: bool = False) -> None:
-    # A new session at login: nothing a visitor planted before logging in survives it.
+    # A new session at login: nothing a visitor planted before logging in survives it, nor the
+    # remember cookie of whoever was logged in here before (clearing the session also drops
+    # end_session()'s order to delete it, and it would log them back in once this session ends).
     session.clear()
     login_user(user, remember=remember)
+    if not remember and current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies:
+        session["_remember"] = "clear"
     session.permanent = True

@@ -10,7 +10,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, login_required
 
 from portal import rate_limits, security_log
 from portal.auth import service
@@ -247,7 +247,7 @@ def accept_invitation(token: str):
             )
         if call.ok:
             if current_user.is_authenticated:
-                logout_user()
+                end_session()
             start_session(user)
             flash(_("Welcome to the team, %(name)s!", name=user.display_name), "success")
             return redirect(url_for("main.home"))

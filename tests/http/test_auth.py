@@ -923,3 +923,36 @@ def test_an_invitation_whose_address_was_taken_meanwhile_cannot_be_accepted(
     assert response.status_code == 200
     assert form_errors(response) == ["An account already uses this address. Log in instead."]
     assert stored(User, User.role == Role.WRITER) == 0
+
+
+# --- a link followed in a browser where someone else is logged in -------------------------
+
+
+def _invited_writer_joins(browser, mailbox, new_visitor) -> tuple[str, object]:
+    invite(browser)  # the manager logged in here invites, and tries the link in this browser
+    return "Kodjo Amouzou", accept(browser, invitation_link(mailbox))
+
+
+def _new_client_confirms(browser, mailbox, new_visitor) -> tuple[str, object]:
+    link = sign_up(new_visitor(), mailbox)
+    return "Ama Koffi", browser.submit(link, {"password": STRONG})
+
+
+@pytest.mark.parametrize("newcomer_logs_in", [_invited_writer_joins, _new_client_confirms],
+                         ids=["accepting an invitation", "confirming a sign-up"])
+def test_a_newcomer_logging_in_over_a_remembered_person_does_not_bring_them_back(
+    newcomer_logs_in, person, visitor, new_visitor, mailbox
+):
+    manager = person("manager", name="Akossiwa Mensah")
+    visitor.login(manager.email, Factory.PASSWORD, remember=True)
+    assert visitor.get_cookie("portal_remember") is not None
+
+    name, response = newcomer_logs_in(visitor, mailbox, new_visitor)
+
+    assert location(response) == "/home"
+    assert by_testid(visitor.get("/home"), "nav-settings") == name
+    # The manager's remember cookie left with the manager's session...
+    assert visitor.get_cookie("portal_remember") is None
+    # ...so once the newcomer's session is gone, nobody is logged in here.
+    visitor.delete_cookie("portal_session")
+    assert is_anonymous(visitor)
