@@ -42,7 +42,7 @@ def earn(order: Order) -> WriterEarning | None:
                             amount=order.writer_pay_total, currency=order.currency,
                             earned_at=utcnow())
     db.session.add(earning)
-    figures.record(earning.earned_at, order.tier.name, sales=order.price_total or 0,
+    figures.record(earning.earned_at, order.tier_id, sales=order.price_total or 0,
                    writer_pay=earning.amount)
     db.session.flush()
     return earning

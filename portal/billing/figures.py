@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,14 +58,15 @@ CHUNK = 5_000
 FOLD = 5_000  # deltas folded per transaction
 TOTALS = ("held", "advances", "receivable")  # running totals: month ""
 BASELINE = "baseline"  # the figure whose row says the zone's figures were computed
+QUIET_TRIES, QUIET_PAUSE = 30, 2.0  # the night's repair: a minute to find the deltas free
 
 log = logging.getLogger(__name__)
 
 
-def record(at: datetime, tier: str = "", **amounts: int) -> None:
+def record(at: datetime, tier_id: int = 0, **amounts: int) -> None:
     """Note what a change adds to the figures (figure=amount), dated `at`, in the caller's
     transaction. Sales and writer pay name the order's tier."""
-    db.session.add_all(FinanceDelta(at=at, tier=tier, figure=figure, amount=amount)
+    db.session.add_all(FinanceDelta(at=at, tier_id=tier_id, figure=figure, amount=amount)
                        for figure, amount in amounts.items() if amount)
 
 
@@ -85,31 +87,36 @@ def _first_month(zone: str) -> str:
     return _window_start().astimezone(ZoneInfo(zone)).strftime("%Y-%m")
 
 
-def _key(at: datetime, figure: str, zone: str) -> str:
-    return "" if figure in TOTALS else at.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
+def _month(zone: str):
+    """A delta's month ("" for a running total), drawn by the database as every other month."""
+    return sa.case((FinanceDelta.figure.in_(TOTALS), ""),
+                   else_=month_of(FinanceDelta.at, zone))
 
 
 def _read(zone: str) -> dict[tuple[str, str, str], int]:
-    """{(month, tier, figure): amount} of the window: the stored figures plus the deltas not
-    folded yet, in one statement; computed first (refigure) when the zone has no baseline."""
-    stored, pending = FinanceFigure, FinanceDelta
-    month = sa.case((pending.figure.in_(TOTALS), ""), else_=month_of(pending.at, zone))
+    """{(month, tier's name, figure): amount}: the stored figures plus the deltas not folded
+    yet, in one statement; computed first (refigure) when the zone has no baseline."""
+    stored, pending, month = FinanceFigure, FinanceDelta, _month(zone)
+    name = sa.func.coalesce(Tier.name, "")
     rows = db.session.execute(sa.union_all(
-        sa.select(stored.month, stored.tier, stored.figure, stored.amount)
-        .where(stored.zone == zone),
-        sa.select(month, pending.tier, pending.figure, sa.func.sum(pending.amount))
-        .group_by(month, pending.tier, pending.figure))).all()
+        sa.select(stored.month, name, stored.figure, stored.amount).select_from(stored)
+        .outerjoin(Tier, Tier.id == stored.tier_id).where(stored.zone == zone),
+        sa.select(month, name, pending.figure, sa.func.sum(pending.amount))
+        .select_from(pending).outerjoin(Tier, Tier.id == pending.tier_id)
+        .group_by(month, name, pending.figure))).all()
     figures: Counter = Counter()
     for key_month, tier, figure, amount in rows:
         if key_month is not None:  # None: a timestamp written by hand (months.local_month)
             figures[(key_month, tier, figure)] += int(amount)
-    if ("", "", BASELINE) not in figures:
-        try:
-            refigure()
-        except Busy:
-            return _computed(zone)  # shown, not kept: a later view keeps them
-        return _read(zone)
-    return figures
+    if ("", "", BASELINE) in figures:
+        return figures
+    try:
+        refigure()
+    except Busy:  # shown, not kept: a later view keeps them
+        names = dict(db.session.execute(sa.select(Tier.id, Tier.name)).all())
+        return Counter({(month, names.get(tier_id, ""), figure): amount
+                        for (month, tier_id, figure), amount in _computed(zone).items()})
+    return _read(zone)
 
 
 @dataclass(frozen=True)
@@ -193,9 +200,10 @@ def _today(held: int, advances: int, receivable: int) -> Today:
 def _take(zone: str, delete: sa.Delete) -> Counter:
     """Delete the deltas `delete` selects: what they add up to, by (month, tier, figure)."""
     taken: Counter = Counter()
-    for at, tier, figure, amount in db.session.execute(delete.returning(
-            FinanceDelta.at, FinanceDelta.tier, FinanceDelta.figure, FinanceDelta.amount)):
-        taken[(_key(at, figure, zone), tier, figure)] += amount
+    for month, tier_id, figure, amount in db.session.execute(delete.returning(
+            _month(zone), FinanceDelta.tier_id, FinanceDelta.figure, FinanceDelta.amount)):
+        if month is not None:  # None: a timestamp written by hand (months.local_month)
+            taken[(month, tier_id, figure)] += amount
     return taken
 
 
@@ -208,9 +216,9 @@ def fold() -> None:
             sa.select(FinanceDelta.id).order_by(FinanceDelta.id).limit(FOLD)))):
         insert = upsert_insert()(table)
         db.session.execute(insert.on_conflict_do_update(
-            index_elements=["zone", "month", "tier", "figure"],
+            index_elements=["zone", "month", "tier_id", "figure"],
             set_={"amount": table.c.amount + insert.excluded.amount}), [
-            {"zone": zone, "month": month, "tier": tier, "figure": figure, "amount": amount}
+            {"zone": zone, "month": month, "tier_id": tier, "figure": figure, "amount": amount}
             for (month, tier, figure), amount in taken.items()])
         db.session.commit()
 
@@ -219,13 +227,13 @@ def _computed(zone: str) -> dict[tuple[str, str, str], int]:
     """The figures computed from what they count: four grouped statements over the window's
     months and one over the companies."""
     start = _window_start()
-    figures: Counter = Counter({("", "", BASELINE): 0})
+    figures: Counter = Counter({("", 0, BASELINE): 0})
 
     invoiced = month_of(Invoice.issued_at, zone).label("m")
     for key, kind, amount in db.session.execute(
             sa.select(invoiced, Invoice.kind, sa.func.sum(Invoice.total))
             .where(Invoice.issued_at >= start).group_by(invoiced, Invoice.kind)):
-        figures[(key, "", "deposits" if kind is InvoiceKind.DEPOSIT else "invoiced")] += \
+        figures[(key, 0, "deposits" if kind is InvoiceKind.DEPOSIT else "invoiced")] += \
             int(amount)
     confirmed = Payment.status == PaymentStatus.CONFIRMED
     for column, amount, figure, *where in (
@@ -234,22 +242,21 @@ def _computed(zone: str) -> dict[tuple[str, str, str], int]:
         month = month_of(column, zone).label("m")
         for key, total in db.session.execute(sa.select(month, sa.func.sum(amount))
                                              .where(column >= start, *where).group_by(month)):
-            figures[(key, "", figure)] += int(total)
+            figures[(key, 0, figure)] += int(total)
     earned = month_of(WriterEarning.earned_at, zone).label("m")
     for key, tier, sales, pay in db.session.execute(
-            sa.select(earned, Tier.name, sa.func.sum(Order.price_total),
+            sa.select(earned, Order.tier_id, sa.func.sum(Order.price_total),
                       sa.func.sum(WriterEarning.amount))
             .join(Order, Order.id == WriterEarning.order_id)
-            .join(Tier, Tier.id == Order.tier_id)
-            .where(WriterEarning.earned_at >= start).group_by(earned, Tier.name)):
+            .where(WriterEarning.earned_at >= start).group_by(earned, Order.tier_id)):
         figures[(key, tier, "sales")] += int(sales or 0)
         figures[(key, tier, "writer_pay")] += int(pay or 0)
     held, advances, receivable = db.session.execute(sa.select(*(
         sa.func.coalesce(sum_, 0) for sum_ in (
             sa.func.sum(Company.held), sa.func.sum(Company.balance).filter(Company.balance > 0),
             sa.func.sum(-Company.balance).filter(Company.balance < 0))))).one()
-    figures.update({("", "", "held"): int(held), ("", "", "advances"): int(advances),
-                    ("", "", "receivable"): int(receivable)})
+    figures.update({("", 0, "held"): int(held), ("", 0, "advances"): int(advances),
+                    ("", 0, "receivable"): int(receivable)})
     return Counter({key: amount for key, amount in figures.items()
                     if key[0] is not None and (amount or key[2] == BASELINE)})
 
@@ -280,25 +287,38 @@ def refigure() -> int:
                 raise
             raise Busy from error
     kept = _take(zone, sa.delete(FinanceDelta))
-    for month, tier, figure, amount in db.session.execute(
-            sa.select(FinanceFigure.month, FinanceFigure.tier, FinanceFigure.figure,
+    for month, tier_id, figure, amount in db.session.execute(
+            sa.select(FinanceFigure.month, FinanceFigure.tier_id, FinanceFigure.figure,
                       FinanceFigure.amount).where(FinanceFigure.zone == zone)):
-        kept[(month, tier, figure)] += amount
+        kept[(month, tier_id, figure)] += amount
     computed = _computed(zone)
     first = _first_month(zone)
-    differed = [] if ("", "", BASELINE) not in kept else sorted(
+    differed = [] if ("", 0, BASELINE) not in kept else sorted(
         key for key in set(kept) | set(computed)
         if (key[0] == "" or key[0] >= first) and kept[key] != computed[key])
     for key in differed:
         log.warning("finance figure drift: %s %s %s kept %s, actual %s", key[0] or "total",
                     *key[1:], kept[key], computed[key], extra={
-                        "counter": "finance_figures", "key": "/".join(key),
+                        "counter": "finance_figures", "key": "/".join(map(str, key)),
                         "stored": kept[key], "actual": computed[key]})
     db.session.execute(sa.delete(FinanceFigure))  # other zones' too: no fold kept them
     db.session.execute(sa.insert(FinanceFigure), [
-        {"zone": zone, "month": month, "tier": tier, "figure": figure, "amount": amount}
+        {"zone": zone, "month": month, "tier_id": tier, "figure": figure, "amount": amount}
         for (month, tier, figure), amount in computed.items()])
     return len(differed)
+
+
+def refigure_when_quiet() -> int:
+    """The night's repair: refigure, asked for again while changes are under way (QUIET_TRIES
+    times, QUIET_PAUSE seconds apart: the fold, autovacuum or a change holds the deltas for
+    moments), then left to the next night with a warning. The caller commits."""
+    for _try in range(QUIET_TRIES):
+        try:
+            return refigure()
+        except Busy:
+            time.sleep(QUIET_PAUSE)
+    log.warning("finance figures not refigured: changes were under way %s times", QUIET_TRIES)
+    return 0
 
 
 # --- CSV for the accountant ---------------------------------------------------------------------

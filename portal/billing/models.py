@@ -533,7 +533,8 @@ class FinanceFigure(db.Model):
 
     zone: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # AGENCY_TIMEZONE
     month: Mapped[str] = mapped_column(sa.String(7), primary_key=True)  # "2026-11", or ""
-    tier: Mapped[str] = mapped_column(sa.String(60), primary_key=True)  # the tier's name, or ""
+    # The tier's id, 0 for none; not a foreign key: a figure outlives nothing it names.
+    tier_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     figure: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     amount: Mapped[int] = mapped_column(Money)
 
@@ -546,6 +547,6 @@ class FinanceDelta(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-    tier: Mapped[str] = mapped_column(sa.String(60))
+    tier_id: Mapped[int]  # 0 for none
     figure: Mapped[str] = mapped_column(sa.String(16))
     amount: Mapped[int] = mapped_column(Money)

@@ -64,7 +64,7 @@ def recount_counters(app: Flask) -> dict[str, int]:
     with app.app_context():
         try:
             for name, repair in (("orders", status_counts.recount), ("unread", unread.repair),
-                                 ("finance figures", figures.refigure)):
+                                 ("finance figures", figures.refigure_when_quiet)):
                 try:
                     corrected[name] = repair()
                     db.session.commit()

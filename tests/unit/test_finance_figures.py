@@ -25,7 +25,7 @@ from portal.billing.models import (
 )
 from portal.extensions import db
 from portal.ops.recount import recount_counters
-from portal.orders.models import OrderStatus
+from portal.orders.models import OrderStatus, Tier
 from tests.conftest import counted_statements
 
 
@@ -173,7 +173,7 @@ def test_a_first_view_during_a_change_shows_the_figures_and_a_later_one_keeps_th
     topup(app, buyer, manager, 5_000)
     with app.app_context(), db.engine.connect() as change:
         change.execute(sa.insert(FinanceDelta).values(
-            at=datetime.now(UTC), tier="", figure="paid", amount=1))
+            at=datetime.now(UTC), tier_id=0, figure="paid", amount=1))
         # Waiting would fail after 5 s instead of answering at once.
         db.session.execute(sa.text("SET LOCAL statement_timeout = '5s'"))
         assert figures.read().months[0].paid == 5_000
@@ -185,6 +185,49 @@ def test_a_first_view_during_a_change_shows_the_figures_and_a_later_one_keeps_th
         assert figures.read().months[0].paid == 5_000
         db.session.commit()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(FinanceFigure)) > 0
+
+
+def test_a_tier_renamed_keeps_its_figures_under_its_new_name(app, factory):
+    """Figures are kept per tier id: the month shows one row under the tier's name of today,
+    and the repair finds nothing to correct."""
+    standard = factory.tier(name="Standard", client_price_per_word=25, writer_pay_per_word=15)
+    buyer = factory.user(Role.CLIENT, billing="prepaid", funds=10_000_000)
+    writer = factory.writer(tiers=[standard])
+    with app.app_context():
+        figures.read()
+        db.session.commit()
+    factory.order(client=buyer, writer=writer, tier=standard, status=OrderStatus.APPROVED)
+    with app.app_context():
+        figures.fold()
+        db.session.get(Tier, standard.id).name = "Or"
+        db.session.commit()
+    factory.order(client=buyer, writer=writer, tier=standard, status=OrderStatus.APPROVED)
+    with app.app_context():
+        shown = figures.read()
+        assert [tier for _month, tier, *_rest in shown.per_tier] == ["Or"]
+        assert shown.per_tier[0][2] == shown.months[0].sales > 0
+        assert figures.refigure() == 0
+
+
+def test_the_night_waits_for_changes_under_way_then_leaves_the_figures_to_the_next(
+        app, factory, caplog, monkeypatch):
+    """PostgreSQL: while a change holds a delta, the night's repair asks again, then warns
+    and leaves the figures as they are (the other counters are recounted all the same)."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's table lock (SQLite's writers wait for one another)")
+        figures.read()
+        db.session.commit()
+    monkeypatch.setattr(figures, "QUIET_TRIES", 2)
+    monkeypatch.setattr(figures, "QUIET_PAUSE", 0)
+    with app.app_context(), db.engine.connect() as change:
+        change.execute(sa.insert(FinanceDelta).values(
+            at=datetime.now(UTC), tier_id=0, figure="paid", amount=1))
+        corrected = recount_counters(app)
+        change.rollback()
+    assert corrected == {"orders": 0, "unread": 0, "finance figures": 0}
+    assert "finance figures not refigured: changes were under way 2 times" in caplog.text
+    assert "failed" not in caplog.text
 
 
 def test_a_row_written_by_hand_waits_for_the_repair_which_logs_it(app, agency, caplog):
@@ -207,7 +250,7 @@ def test_a_row_written_by_hand_waits_for_the_repair_which_logs_it(app, agency, c
     assert result.exit_code == 0, result.output
     assert "finance figures: 1 corrected" in result.output
     drift = [r for r in caplog.records if getattr(r, "counter", None) == "finance_figures"]
-    assert [(r.key, r.stored, r.actual) for r in drift] == [("2026-10//paid", 0, 4_000)]
+    assert [(r.key, r.stored, r.actual) for r in drift] == [("2026-10/0/paid", 0, 4_000)]
     with app.app_context():
         assert figures.read() == computed(app)
         assert figures.refigure() == 0  # repaired: nothing more to say
@@ -220,7 +263,7 @@ def test_a_row_written_by_hand_waits_for_the_repair_which_logs_it(app, agency, c
     corrected = recount_counters(app)
     assert corrected["finance figures"] == 1
     assert "finance figures 1 corrected" in caplog.text
-    assert "finance figure drift: 2026-10  paid kept 4000, actual 6000" in caplog.text
+    assert "finance figure drift: 2026-10 0 paid kept 4000, actual 6000" in caplog.text
     with app.app_context():
         october = next(m for m in figures.read().months if m.month == "2026-10")
     assert october.paid == 6_000

@@ -401,8 +401,8 @@ def test_0024_keeps_the_figures_in_place_of_the_stored_months_and_back(empty_app
     downgrade gives back an empty finance_months (the page of that version fills it)."""
     upgrade()
     db.session.execute(sa.text(
-        "INSERT INTO finance_figures (zone, month, tier, figure, amount) "
-        "VALUES ('Africa/Lome', '2026-11', '', 'paid', 4)"))
+        "INSERT INTO finance_figures (zone, month, tier_id, figure, amount) "
+        "VALUES ('Africa/Lome', '2026-11', 0, 'paid', 4)"))
     db.session.commit()
     db.session.remove()
     assert "finance_months" not in table_names()
