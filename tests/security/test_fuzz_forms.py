@@ -267,9 +267,10 @@ BRIEF_COLUMNS = frozenset(f"orders.{c}" for c in (
     "audience", "primary_keyword", "secondary_keywords", "links_to_include", "reference_urls",
     "instructions", "deadline", "preferred_writer_id", "version", "updated_at"))
 # The company's row is locked (touched) by a submission; holds, captures and releases write an
-# entry and move its sums.
+# entry and move its sums, and what they add to the agency's figures (finance_deltas).
 LOCK = frozenset({"companies.updated_at"})
-HOLD = LOCK | {"ledger_entries+", "companies.held"}
+LEDGER = frozenset({"ledger_entries+", "finance_deltas+"})
+HOLD = LOCK | LEDGER | {"companies.held"}
 CAPTURE = HOLD | {"companies.balance", "writer_earnings+"}
 SUBMIT = MOVE | HOLD | {f"orders.{c}" for c in (
     "submitted_at", "price_per_word", "rush_surcharge", "price_total", "writer_pay_total",
@@ -983,10 +984,10 @@ FORMS: tuple[Form, ...] = (
     Form("finance.confirm_payment", "manager",
          a_proforma("/agency/finance/payments/{payment}/confirm", declared=True, manager=True),
          nothing,
-         DOCUMENT | {"payments.status", "payments.decided_by_id", "payments.decided_at",
-                     "payments.reject_reason", "ledger_entries+", "companies.balance",
-                     "companies.updated_at", "proformas.status", "proformas.paid_at",
-                     "invoices+", "invoice_lines+"}),
+         DOCUMENT | LEDGER | {"payments.status", "payments.decided_by_id",
+                              "payments.decided_at", "payments.reject_reason",
+                              "companies.balance", "companies.updated_at", "proformas.status",
+                              "proformas.paid_at", "invoices+", "invoice_lines+"}),
     Form("finance.reject_payment", "manager",
          a_proforma("/agency/finance/payments/{payment}/reject", declared=True, manager=True),
          fixed(reason=words(0, 300)),
@@ -1000,14 +1001,14 @@ FORMS: tuple[Form, ...] = (
     Form("finance.adjust", "manager", a_company("/agency/finance/companies/{company}/adjust"),
          fixed(amount=st.one_of(AMOUNTS, AMOUNTS.map(lambda a: "-" + a)),
                reason=words(0, 300)),
-         frozenset({"ledger_entries+", "companies.balance", "companies.updated_at"})),
+         LEDGER | {"companies.balance", "companies.updated_at"}),
     Form("finance.invoice_month", "manager",
          a_company("/agency/finance/companies/{company}/invoice-month"), nothing),
     Form("finance.credit_note", "manager",
          a_due_invoice("/agency/finance/invoices/{invoice}/credit-note", manager=True),
          fixed(amount=AMOUNTS, reason=words(0, 300)),
-         DOCUMENT | {"credit_notes+", "invoices.credited", "invoices.settled_at",
-                     "ledger_entries+", "companies.balance", "companies.updated_at"}),
+         DOCUMENT | LEDGER | {"credit_notes+", "invoices.credited", "invoices.settled_at",
+                              "companies.balance", "companies.updated_at"}),
     Form("finance.payouts", "manager", a_payable_writer,
          lambda t: st.fixed_dictionaries({
              "lines-0-writer_id": st.sampled_from([str(t.ids["writer"]), "0", "x"]),
