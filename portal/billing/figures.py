@@ -163,13 +163,14 @@ def read() -> Figures:
     tiers: dict[tuple[str, str], list[int]] = {}
     for (month, tier, figure), amount in figures.items():
         if month < first or figure == BASELINE or not amount:
-            continue  # the totals' month "" sorts first
+            continue  # older than the window, or a running total (month "")
         row = table.setdefault(month, Month(month))
         setattr(row, figure, getattr(row, figure) + amount)
         if figure in ("sales", "writer_pay"):
             tiers.setdefault((month, tier), [0, 0])[figure == "writer_pay"] += amount
-    ordered = sorted(tiers.items())  # by tier within a month, then newest month first:
-    ordered.sort(key=lambda item: item[0][0], reverse=True)  # a stable sort keeps the tiers'
+    # Newest month first, its tiers by name: sorted by both, then by month alone (stable).
+    ordered = sorted(tiers.items())
+    ordered.sort(key=lambda item: item[0][0], reverse=True)
     per_tier = [(month, tier, sales, pay, sales - pay)
                 for (month, tier), (sales, pay) in ordered]
     return Figures(_today(*(figures[("", "", name)] for name in TOTALS)),
