@@ -58,7 +58,7 @@ CHUNK = 5_000
 FOLD = 5_000  # deltas folded per transaction
 TOTALS = ("held", "advances", "receivable")  # running totals: month ""
 BASELINE = "baseline"  # the figure whose row says the zone's figures were computed
-QUIET_TRIES, QUIET_PAUSE = 30, 2.0  # the night's repair: a minute to find the deltas free
+QUIET_TRIES, QUIET_PAUSE = 30, 2  # the night's repair: a minute (seconds) to find the deltas free
 
 log = logging.getLogger(__name__)
 
