@@ -101,6 +101,9 @@ def test_an_order_is_paid_invoiced_earned_and_paid_out(new_page, factory, mailbo
     author.goto("/work/pool")
     author.get_by_test_id("pool-order").filter(has_text="Le pagne wax à Lomé") \
         .locator("button[type=submit]").click()
+    # The editor's script comes last: text typed before it runs starts no checks, and the
+    # delivery button stays disabled (CI's side-by-side runs did it once).
+    author.wait_for_url(re.compile(r"/work/orders/\d+$"), wait_until="load")
     author.fill("#editor", TEXT)
     author.locator("#deliver").click()
     expect(author.locator(".alert-success")).to_be_visible()

@@ -116,6 +116,7 @@ def test_an_order_from_brief_to_approval(screen, new_page, factory, mailbox, ctx
     press(author, author.get_by_test_id("pool-order").filter(has_text="Le pagne wax à Lomé")
           .locator("button[type=submit]"))
     expect(author).to_have_url(re.compile(rf"/work/orders/{order_id}$"))
+    author.wait_for_load_state("load")  # the editor's script, before any text is typed
     check_page(author)
     status = author.get_by_test_id("autosave-status")
     before = status.inner_text()
