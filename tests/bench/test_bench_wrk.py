@@ -37,7 +37,7 @@ def test_wrk_loads_the_pages_as_their_roles_and_the_report_has_its_figures(tmp_p
     # (at 8, the order page with 200 messages can queue past it).
     run = subprocess.run(
         [sys.executable, "-m", "bench", "--scale", "0.001", "--wrk", "--wrk-connections", "2",
-         "--only", "orders,order_200_messages", "--concurrency", "2", "--duration", "0.3",
+         "--only", "orders,order_200_messages,layout", "--concurrency", "2", "--duration", "0.3",
          "--warmup", "0", "--mail", "0", "--claimers", "0", "--out", str(tmp_path)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,
     )
@@ -50,9 +50,10 @@ def test_wrk_loads_the_pages_as_their_roles_and_the_report_has_its_figures(tmp_p
 
     for setup in found["setups"]:
         runs = {r["endpoint"]: r for r in setup["runs"]}
-        assert set(runs) == {"healthz", "orders", "order_200_messages"}
+        assert set(runs) == {"healthz", "orders", "order_200_messages", "layout"}
         for name, result in runs.items():
-            # Every answer was the page itself: a lost session would show as redirects to /login.
+            # Every answer was the page itself: a lost session would show as redirects to /login
+            # (the layout's reference is a 404 by design: a page that does not exist).
             assert result["requests"] > 0, (setup["name"], name)
             assert result["unexpected"] == 0 and result["errors"] == 0, (name, result)
             assert 0 < result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"], result
