@@ -243,14 +243,11 @@ def payout_batch(batch_id: int):
 
 def _period() -> tuple[datetime | None, datetime | None]:
     def read(name: str) -> datetime | None:
-        value = request.args.get(name, "")
         try:
-            day = datetime.strptime(value, "%Y-%m-%d") if value else None
-        except ValueError:
+            day = datetime.strptime(request.args.get(name, ""), "%Y-%m-%d")
+        except ValueError:  # absent, empty or not a day
             return None
-        if day is not None and not 2000 <= day.year <= 2100:
-            return None
-        return day.replace(tzinfo=UTC) if day else None
+        return day.replace(tzinfo=UTC) if 2000 <= day.year <= 2100 else None
 
     return read("from"), read("to")
 
