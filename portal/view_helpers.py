@@ -3,7 +3,7 @@ service, turn its refusal into a form error or a flash, commit, show the form ag
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from io import BytesIO
@@ -19,9 +19,11 @@ from portal.forms import form_error
 
 
 class ServiceCall:
-    """What became of a `service_call` block: `ok` once its change is committed."""
+    """What became of a `service_call` block: `ok` once its change is committed; for
+    `submitted`, `result` is what its change returned."""
 
     ok = False
+    result = None
 
 
 @contextmanager
@@ -42,6 +44,16 @@ def service_call(form=None, *, category: str = "danger") -> Iterator[ServiceCall
         return
     db.session.commit()
     call.ok = True
+
+
+def submitted(form, change: Callable[[], object]) -> ServiceCall:
+    """`change()`, the view's one service call, run as a `service_call(form)` once `form` is
+    posted and valid; not run (and not `ok`) otherwise."""
+    call = ServiceCall()
+    if form.validate_on_submit():
+        with service_call(form) as call:
+            call.result = change()
+    return call
 
 
 def validated_or_400(form):

@@ -32,7 +32,7 @@ from portal.extensions import db, utcnow
 from portal.orders import uploads
 from portal.privacy import service as privacy
 from portal.roles import role_required
-from portal.view_helpers import service_call, validated_or_400
+from portal.view_helpers import service_call, submitted, validated_or_400
 
 bp = Blueprint("accounts", __name__)
 
@@ -74,20 +74,18 @@ def update_profile():
 @login_required
 def change_password():
     form = PasswordForm()
-    if form.validate_on_submit():
-        with service_call(form) as call:
-            service.change_password(
-                current_user,
-                current_password=form.current_password.data,
-                new_password=form.password.data,
-            )
-        if call.ok:
-            # The token rotated, which ended every session; this one continues under the new one,
-            # and stays remembered on this device if it was.
-            remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
-            start_session(current_user._get_current_object(), remember=remembered)
-            flash(_("Your password is changed. Your other sessions have been closed."), "success")
-            return redirect(url_for("accounts.settings"))
+    call = submitted(form, lambda: service.change_password(
+        current_user,
+        current_password=form.current_password.data,
+        new_password=form.password.data,
+    ))
+    if call.ok:
+        # The token rotated, which ended every session; this one continues under the new one,
+        # and stays remembered on this device if it was.
+        remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
+        start_session(current_user._get_current_object(), remember=remembered)
+        flash(_("Your password is changed. Your other sessions have been closed."), "success")
+        return redirect(url_for("accounts.settings"))
     return _settings_page(password=form, status=422)
 
 
@@ -95,17 +93,15 @@ def change_password():
 @login_required
 def change_email():
     form = EmailForm()
-    if form.validate_on_submit():
-        with service_call(form) as call:
-            service.request_email_change(
-                current_user,
-                current_password=form.current_password.data,
-                new_email=form.email.data,
-            )
-        if call.ok:
-            flash(_("We sent a link to %(email)s. Your address changes once you follow it.",
-                    email=current_user.waiting_email), "success")
-            return redirect(url_for("accounts.settings"))
+    call = submitted(form, lambda: service.request_email_change(
+        current_user,
+        current_password=form.current_password.data,
+        new_email=form.email.data,
+    ))
+    if call.ok:
+        flash(_("We sent a link to %(email)s. Your address changes once you follow it.",
+                email=current_user.waiting_email), "success")
+        return redirect(url_for("accounts.settings"))
     return _settings_page(email=form, status=422)
 
 
@@ -169,18 +165,16 @@ def invite():
     form = InviteForm()
     if request.method == "GET":
         form.locale.data = current_app.config["BABEL_DEFAULT_LOCALE"]
-    if form.validate_on_submit():
-        with service_call(form) as call:
-            invitation = auth_service.invite(
-                manager=current_user,
-                email=form.email.data,
-                display_name=form.display_name.data,
-                role=Role(form.role.data),
-                locale=form.locale.data,
-            )
-        if call.ok:
-            flash(_("Invitation sent to %(email)s.", email=invitation.email), "success")
-            return redirect(url_for("accounts.people"))
+    call = submitted(form, lambda: auth_service.invite(
+        manager=current_user,
+        email=form.email.data,
+        display_name=form.display_name.data,
+        role=Role(form.role.data),
+        locale=form.locale.data,
+    ))
+    if call.ok:
+        flash(_("Invitation sent to %(email)s.", email=call.result.email), "success")
+        return redirect(url_for("accounts.people"))
     return render_template("accounts/invite.html", form=form)
 
 

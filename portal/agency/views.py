@@ -48,7 +48,13 @@ from portal.orders.models import (
     Tier,
 )
 from portal.roles import role_required
-from portal.view_helpers import render_form, service_call, validate_or_flash, validated_or_400
+from portal.view_helpers import (
+    render_form,
+    service_call,
+    submitted,
+    validate_or_flash,
+    validated_or_400,
+)
 
 bp = Blueprint("agency", __name__, url_prefix="/agency")
 
@@ -138,12 +144,10 @@ def tiers():
 @role_required(Role.MANAGER)
 def new_tier():
     form = TierForm()
-    if form.validate_on_submit():
-        with service_call(form) as call:
-            tier = service.create_tier(current_user, form.values())
-        if call.ok:
-            flash(_("The tier “%(name)s” is created.", name=tier.name), "success")
-            return redirect(url_for("agency.tiers"))
+    call = submitted(form, lambda: service.create_tier(current_user, form.values()))
+    if call.ok:
+        flash(_("The tier “%(name)s” is created.", name=call.result.name), "success")
+        return redirect(url_for("agency.tiers"))
     return render_form("agency/tier_form.html", form=form, tier=None, **_currency())
 
 
@@ -154,13 +158,10 @@ def edit_tier(tier_id: int):
     form = TierForm()
     if request.method == "GET":
         form.fill_from(tier)
-    if form.validate_on_submit():
-        with service_call(form) as call:
-            service.update_tier(current_user, tier, form.values())
-        if call.ok:
-            flash(_("The tier “%(name)s” is saved. Orders already placed keep their price.",
-                    name=tier.name), "success")
-            return redirect(url_for("agency.tiers"))
+    if submitted(form, lambda: service.update_tier(current_user, tier, form.values())).ok:
+        flash(_("The tier “%(name)s” is saved. Orders already placed keep their price.",
+                name=tier.name), "success")
+        return redirect(url_for("agency.tiers"))
     return render_form("agency/tier_form.html", form=form, tier=tier, **_currency())
 
 
@@ -179,13 +180,11 @@ def content_types():
 @role_required(Role.MANAGER)
 def new_content_type():
     form = ContentTypeForm()
-    if form.validate_on_submit():
-        with service_call(form) as call:
-            kind = service.create_content_type(current_user, form.values())
-        if call.ok:
-            flash(_("The content type “%(name)s” is created.", name=kind.name(current_language())),
-                  "success")
-            return redirect(url_for("agency.content_types"))
+    call = submitted(form, lambda: service.create_content_type(current_user, form.values()))
+    if call.ok:
+        flash(_("The content type “%(name)s” is created.",
+                name=call.result.name(current_language())), "success")
+        return redirect(url_for("agency.content_types"))
     return render_form("agency/content_type_form.html", form=form, content_type=None)
 
 
@@ -194,13 +193,10 @@ def new_content_type():
 def edit_content_type(content_type_id: int):
     kind = db.get_or_404(ContentType, content_type_id)
     form = ContentTypeForm(obj=kind) if request.method == "GET" else ContentTypeForm()
-    if form.validate_on_submit():
-        with service_call(form) as call:
-            service.update_content_type(current_user, kind, form.values())
-        if call.ok:
-            flash(_("The content type “%(name)s” is saved.", name=kind.name(current_language())),
-                  "success")
-            return redirect(url_for("agency.content_types"))
+    if submitted(form, lambda: service.update_content_type(current_user, kind, form.values())).ok:
+        flash(_("The content type “%(name)s” is saved.", name=kind.name(current_language())),
+              "success")
+        return redirect(url_for("agency.content_types"))
     return render_form("agency/content_type_form.html", form=form, content_type=kind)
 
 
@@ -223,12 +219,11 @@ def new_brief_template():
     if request.method == "GET":
         form.language.data = next(iter(current_app.config["ORDER_LANGUAGES"]))
         form.words_min.data, form.words_max.data = 600, 800
-    if form.validate_on_submit():
-        with service_call(form) as call:
-            template = templates_service.create_agency_template(current_user, form.values())
-        if call.ok:
-            flash(_("The template “%(name)s” is created.", name=template.name), "success")
-            return redirect(url_for("agency.brief_templates"))
+    call = submitted(form, lambda: templates_service.create_agency_template(current_user,
+                                                                            form.values()))
+    if call.ok:
+        flash(_("The template “%(name)s” is created.", name=call.result.name), "success")
+        return redirect(url_for("agency.brief_templates"))
     return render_form("agency/brief_template_form.html", form=form, template=None)
 
 
@@ -239,12 +234,11 @@ def edit_brief_template(agency_template_id: int):
     form = BriefTemplateForm()
     if request.method == "GET":
         form.fill_from(template)
-    if form.validate_on_submit():
-        with service_call(form) as call:
-            templates_service.update_agency_template(current_user, template, form.values())
-        if call.ok:
-            flash(_("The template “%(name)s” is saved.", name=template.name), "success")
-            return redirect(url_for("agency.brief_templates"))
+    call = submitted(form, lambda: templates_service.update_agency_template(
+        current_user, template, form.values()))
+    if call.ok:
+        flash(_("The template “%(name)s” is saved.", name=template.name), "success")
+        return redirect(url_for("agency.brief_templates"))
     return render_form("agency/brief_template_form.html", form=form, template=template)
 
 
@@ -296,14 +290,11 @@ def writer_skills(user_id: int):
         skills = service.skills_of(writer)
         form.languages.data = sorted(skills.languages)
         form.tiers.data = sorted(skills.tier_ids)
-    if form.validate_on_submit():
-        with service_call(form) as call:
-            service.set_writer_skills(current_user, writer, form.languages.data or [],
-                                      form.tiers.data or [])
-        if call.ok:
-            flash(_("%(name)s's languages and tiers are saved.", name=writer.display_name),
-                  "success")
-            return redirect(url_for("agency.writer_skills", user_id=writer.id))
+    call = submitted(form, lambda: service.set_writer_skills(
+        current_user, writer, form.languages.data or [], form.tiers.data or []))
+    if call.ok:
+        flash(_("%(name)s's languages and tiers are saved.", name=writer.display_name), "success")
+        return redirect(url_for("agency.writer_skills", user_id=writer.id))
     return render_form("agency/writer_skills.html", form=form, writer=writer,
                        tiers={tier.id: tier for tier in tiers})
 

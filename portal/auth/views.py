@@ -31,7 +31,7 @@ from portal.errors import DomainError, InvalidToken
 from portal.extensions import db
 from portal.forms import safe_next
 from portal.i18n import current_language
-from portal.view_helpers import service_call, validated_or_400
+from portal.view_helpers import service_call, submitted, validated_or_400
 
 bp = Blueprint("auth", __name__)
 
@@ -44,22 +44,20 @@ def signup():
     if request.method == "GET":
         form.locale.data = current_language()
         form.timezone.data = form.timezone.data or current_app.config["AGENCY_TIMEZONE"]
-    if form.validate_on_submit():
-        with service_call(form) as call:
-            service.sign_up_client(
-                email=form.email.data,
-                password=form.password.data,
-                display_name=form.display_name.data,
-                locale=form.locale.data,
-                timezone=form.timezone.data,
-                company_name=form.company_name.data or "",
-            )
-        if call.ok:
-            # The same answer for every address: nothing here says whether it has an account.
-            flash(_("Check your inbox: we sent a message to %(email)s. Follow its link within "
-                    "48 hours to finish creating your account.",
-                    email=service.normalize_email(form.email.data)), "info")
-            return redirect(url_for("auth.login"))
+    call = submitted(form, lambda: service.sign_up_client(
+        email=form.email.data,
+        password=form.password.data,
+        display_name=form.display_name.data,
+        locale=form.locale.data,
+        timezone=form.timezone.data,
+        company_name=form.company_name.data or "",
+    ))
+    if call.ok:
+        # The same answer for every address: nothing here says whether it has an account.
+        flash(_("Check your inbox: we sent a message to %(email)s. Follow its link within "
+                "48 hours to finish creating your account.",
+                email=service.normalize_email(form.email.data)), "info")
+        return redirect(url_for("auth.login"))
     return render_template("auth/signup.html", form=form)
 
 
@@ -73,16 +71,14 @@ def confirm_signup(token: str):
         return render_template("auth/link_problem.html", message=error.message,
                                retry=url_for("auth.signup")), 400
     form = ConfirmSignupForm()
-    if form.validate_on_submit():
-        with service_call(form) as call:
-            user = service.confirm_signup(token, form.password.data)
-        if call.ok:
-            if current_user.is_authenticated:
-                end_session()
-            start_session(user)
-            flash(_("Welcome! Your address %(email)s is confirmed and your account is ready.",
-                    email=user.email), "success")
-            return redirect(url_for("main.home"))
+    call = submitted(form, lambda: service.confirm_signup(token, form.password.data))
+    if call.ok:
+        if current_user.is_authenticated:
+            end_session()
+        start_session(call.result)
+        flash(_("Welcome! Your address %(email)s is confirmed and your account is ready.",
+                email=call.result.email), "success")
+        return redirect(url_for("main.home"))
     return render_template("auth/confirm_signup.html", form=form, email=pending.email), \
         (422 if form.errors else 200)
 
@@ -216,14 +212,12 @@ def reset_password(token: str):
         return render_template("auth/link_problem.html", message=error.message,
                                retry=url_for("auth.forgot_password")), 400
     form = ResetPasswordForm()
-    if form.validate_on_submit():
-        with service_call(form) as call:
-            user = service.reset_password(token, form.password.data)
-        if call.ok:
-            end_session()
-            flash(_("The password of %(email)s has been changed. Log in with it now.",
-                    email=user.email), "success")
-            return redirect(url_for("auth.login"))
+    call = submitted(form, lambda: service.reset_password(token, form.password.data))
+    if call.ok:
+        end_session()
+        flash(_("The password of %(email)s has been changed. Log in with it now.",
+                email=call.result.email), "success")
+        return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form)
 
 
@@ -237,18 +231,16 @@ def accept_invitation(token: str):
     if request.method == "GET":
         form.display_name.data = invitation.display_name
         form.timezone.data = current_app.config["AGENCY_TIMEZONE"]
-    if form.validate_on_submit():
-        with service_call(form) as call:
-            user = service.accept_invitation(
-                token,
-                password=form.password.data,
-                display_name=form.display_name.data,
-                timezone=form.timezone.data,
-            )
-        if call.ok:
-            if current_user.is_authenticated:
-                end_session()
-            start_session(user)
-            flash(_("Welcome to the team, %(name)s!", name=user.display_name), "success")
-            return redirect(url_for("main.home"))
+    call = submitted(form, lambda: service.accept_invitation(
+        token,
+        password=form.password.data,
+        display_name=form.display_name.data,
+        timezone=form.timezone.data,
+    ))
+    if call.ok:
+        if current_user.is_authenticated:
+            end_session()
+        start_session(call.result)
+        flash(_("Welcome to the team, %(name)s!", name=call.result.display_name), "success")
+        return redirect(url_for("main.home"))
     return render_template("auth/accept_invitation.html", form=form, invitation=invitation)

@@ -36,6 +36,7 @@ from portal.roles import role_required
 from portal.view_helpers import (
     service_call,
     statement_response,
+    submitted,
     validate_or_flash,
     validated_or_400,
 )
@@ -126,13 +127,11 @@ def company_detail(company_id: int):
 def company_terms(company_id: int):
     company = db.get_or_404(Company, company_id)
     form = TermsForm()
-    if form.validate_on_submit():
-        with service_call(form) as call:
-            companies.set_terms(company, current_user, form.chosen_mode(),
-                                form.credit_limit.data)
-        if call.ok:
-            flash(_("The billing terms of %(name)s are saved.", name=company.name), "success")
-            return redirect(url_for("finance.company_detail", company_id=company.id))
+    call = submitted(form, lambda: companies.set_terms(company, current_user, form.chosen_mode(),
+                                                       form.credit_limit.data))
+    if call.ok:
+        flash(_("The billing terms of %(name)s are saved.", name=company.name), "success")
+        return redirect(url_for("finance.company_detail", company_id=company.id))
     return _company_page(company, terms_form=form, status=422)
 
 
@@ -141,12 +140,11 @@ def company_terms(company_id: int):
 def adjust(company_id: int):
     company = db.get_or_404(Company, company_id)
     form = AdjustForm()
-    if form.validate_on_submit():
-        with service_call(form) as call:
-            ledger.adjust(company, current_user, form.amount.data, form.reason.data)
-        if call.ok:
-            flash(_("The balance of %(name)s is adjusted.", name=company.name), "success")
-            return redirect(url_for("finance.company_detail", company_id=company.id))
+    call = submitted(form, lambda: ledger.adjust(company, current_user, form.amount.data,
+                                                 form.reason.data))
+    if call.ok:
+        flash(_("The balance of %(name)s is adjusted.", name=company.name), "success")
+        return redirect(url_for("finance.company_detail", company_id=company.id))
     return _company_page(company, adjust_form=form, status=422)
 
 
@@ -245,14 +243,11 @@ def payout_batch(batch_id: int):
 
 def _period() -> tuple[datetime | None, datetime | None]:
     def read(name: str) -> datetime | None:
-        value = request.args.get(name, "")
         try:
-            day = datetime.strptime(value, "%Y-%m-%d") if value else None
-        except ValueError:
+            day = datetime.strptime(request.args.get(name, ""), "%Y-%m-%d")
+        except ValueError:  # absent, empty or not a day
             return None
-        if day is not None and not 2000 <= day.year <= 2100:
-            return None
-        return day.replace(tzinfo=UTC) if day else None
+        return day.replace(tzinfo=UTC) if 2000 <= day.year <= 2100 else None
 
     return read("from"), read("to")
 

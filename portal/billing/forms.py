@@ -36,12 +36,12 @@ LINE_FIELD = re.compile(r"lines-\d{1,3}-(writer_id|pay|method|reference)")
 MAX_AMOUNT = 2_000_000_000
 
 
-def amount_field(label, *, minimum: int = 1, required: bool = True) -> IntegerField:
-    validators = [InputRequired(message=_l("Enter an amount."))] if required else [Optional()]
+def amount_field(label, *, minimum: int = 1) -> IntegerField:
     return IntegerField(
         label,
-        validators=[*validators, NumberRange(min=minimum, max=MAX_AMOUNT,
-                                             message=_l("Enter an amount in whole units."))],
+        validators=[InputRequired(message=_l("Enter an amount.")),
+                    NumberRange(min=minimum, max=MAX_AMOUNT,
+                                message=_l("Enter an amount in whole units."))],
         invalid_value_message=_l("Enter a whole amount, without spaces or decimals, like "
                                  "25000."),
         render_kw={"inputmode": "numeric"},

@@ -47,6 +47,7 @@ from portal.view_helpers import (
     render_form,
     service_call,
     statement_response,
+    submitted,
     validated_or_400,
 )
 
@@ -79,17 +80,15 @@ def account():
 def company():
     found = own_company()
     form = CompanyForm(obj=found if request.method == "GET" else None)
-    if form.validate_on_submit():
-        with service_call(form) as call:
-            companies.update_details(found, current_user, companies.Details(
-                name=form.name.data, address=form.address.data or "",
-                tax_number=form.tax_number.data or "",
-                trade_register=form.trade_register.data or "",
-                billing_email=form.billing_email.data or "", locale=form.locale.data))
-        if call.ok:
-            flash(_("The company's details are saved. Documents already issued keep the "
-                    "details they were issued with."), "success")
-            return redirect(url_for("billing.account"))
+    call = submitted(form, lambda: companies.update_details(found, current_user, companies.Details(
+        name=form.name.data, address=form.address.data or "",
+        tax_number=form.tax_number.data or "",
+        trade_register=form.trade_register.data or "",
+        billing_email=form.billing_email.data or "", locale=form.locale.data)))
+    if call.ok:
+        flash(_("The company's details are saved. Documents already issued keep the "
+                "details they were issued with."), "success")
+        return redirect(url_for("billing.account"))
     return render_form("billing/company.html", form=form, company=found)
 
 
@@ -99,13 +98,12 @@ def topup():
     form = TopupForm()
     if request.method == "GET":
         form.amount.data = db_int(request.args.get("amount"))
-    if form.validate_on_submit():
-        with service_call(form) as call:
-            proforma = payments.request_topup(current_user, form.amount.data)
-        if call.ok:
-            flash(_("Here is your proforma %(number)s: pay it and tell us below.",
-                    number=proforma.number), "success")
-            return redirect(url_for("billing.proforma", proforma_id=proforma.id))
+    call = submitted(form, lambda: payments.request_topup(current_user, form.amount.data))
+    if call.ok:
+        proforma = call.result
+        flash(_("Here is your proforma %(number)s: pay it and tell us below.",
+                number=proforma.number), "success")
+        return redirect(url_for("billing.proforma", proforma_id=proforma.id))
     return render_form("billing/topup.html", form=form, instructions=payments.instructions())
 
 
@@ -146,13 +144,12 @@ def proforma_pdf(proforma_id: int):
 def declare_payment(proforma_id: int):
     found = payments.proforma_for(current_user, proforma_id)
     form = DeclarePaymentForm()
-    if form.validate_on_submit():
-        with service_call(form) as call:
-            payments.declare_for_proforma(current_user, found, _declaration(form))
-        if call.ok:
-            flash(_("Thank you: we check your payment and tell you as soon as it is "
-                    "confirmed."), "success")
-            return redirect(url_for("billing.proforma", proforma_id=found.id))
+    call = submitted(form, lambda: payments.declare_for_proforma(current_user, found,
+                                                                 _declaration(form)))
+    if call.ok:
+        flash(_("Thank you: we check your payment and tell you as soon as it is "
+                "confirmed."), "success")
+        return redirect(url_for("billing.proforma", proforma_id=found.id))
     return _proforma_page(found, form, 422)
 
 

@@ -4,8 +4,6 @@ unread total is the layout's (portal/layout.py)."""
 
 from __future__ import annotations
 
-import logging
-
 from flask import (
     Blueprint,
     abort,
@@ -26,7 +24,7 @@ from portal.orders.models import TIMELINE_LABELS
 from portal.ui import row_url
 
 bp = Blueprint("messaging", __name__, url_prefix="/orders")
-log = logging.getLogger("portal.messaging")
+
 
 @bp.get("/<int:order_id>/messages/<int:message_id>/files/<int:file_id>")
 @login_required

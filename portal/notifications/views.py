@@ -31,7 +31,7 @@ from portal.notifications.dispatcher import retry_failed, stuck_before, stuck_co
 from portal.notifications.forms import PreferencesForm
 from portal.notifications.models import OutboxEmail, OutboxStatus
 from portal.roles import role_required
-from portal.view_helpers import render_form, service_call, validated_or_400
+from portal.view_helpers import render_form, submitted, validated_or_400
 
 bp = Blueprint("notifications", __name__)
 
@@ -215,12 +215,11 @@ def _edit_preferences(user, action: str, *, by_link: bool):
         for kind, mode in service.preferences(user).items():
             form[kind.value].data = mode.value
         form.digest_hour.data = user.digest_hour
-    elif form.validate_on_submit():
-        with service_call(form) as call:
-            service.set_preferences(user, form.modes(), form.digest_hour.data)
-        if call.ok:
-            flash(_("Your email preferences are saved."), "success")
-            return redirect(action)
+    call = submitted(form, lambda: service.set_preferences(user, form.modes(),
+                                                           form.digest_hour.data))
+    if call.ok:
+        flash(_("Your email preferences are saved."), "success")
+        return redirect(action)
     return render_form("notifications/preferences.html", form=form, action=action, person=user,
                        by_link=by_link)
 

@@ -74,7 +74,7 @@ from portal.orders.report import for_display, report_of
 from portal.orders.review import PRIVATE_NOTES, pass_to_client
 from portal.orders.review import return_to_writer as return_delivery
 from portal.roles import role_required
-from portal.view_helpers import render_form, service_call, validated_or_400
+from portal.view_helpers import render_form, service_call, submitted, validated_or_400
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -635,12 +635,9 @@ def post_message(order_id: int):
 def request_revision(order_id: int):
     order = queries.get_order_for(current_user, order_id)
     form = RevisionForm()
-    if form.validate_on_submit():
-        with service_call(form) as call:
-            service.request_revision(order, current_user, form.reason.data)
-        if call.ok:
-            flash(_("Your request is sent to the writer."), "success")
-            return redirect(url_for("orders.detail", order_id=order_id))
+    if submitted(form, lambda: service.request_revision(order, current_user, form.reason.data)).ok:
+        flash(_("Your request is sent to the writer."), "success")
+        return redirect(url_for("orders.detail", order_id=order_id))
     return _detail_page(order, revision_form=form, status=422)
 
 
@@ -649,12 +646,11 @@ def request_revision(order_id: int):
 def approve(order_id: int):
     order = queries.get_order_for(current_user, order_id)
     form = ApproveForm()
-    if form.validate_on_submit():
-        with service_call(form) as call:
-            service.approve(order, current_user, form.rating.data, form.comment.data or "")
-        if call.ok:
-            flash(_("Thank you: the text is approved."), "success")
-            return redirect(url_for("orders.detail", order_id=order_id))
+    call = submitted(form, lambda: service.approve(order, current_user, form.rating.data,
+                                                   form.comment.data or ""))
+    if call.ok:
+        flash(_("Thank you: the text is approved."), "success")
+        return redirect(url_for("orders.detail", order_id=order_id))
     return _detail_page(order, approve_form=form, status=422)
 
 

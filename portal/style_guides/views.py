@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.roles import role_required
 from portal.style_guides import service
 from portal.style_guides.forms import StyleGuideForm
-from portal.view_helpers import own_company, render_form, service_call
+from portal.view_helpers import own_company, render_form, submitted
 
 bp = Blueprint("style_guides", __name__)
 
@@ -23,14 +23,12 @@ def _edit(company: Company, done_url: str):
     form = StyleGuideForm()
     if request.method == "GET":
         form.fill(service.values_of(guide), guide.version if guide else 0)
-    elif form.validate_on_submit():
-        with service_call(form) as call:
-            service.save_guide(company, current_user, form.values(),
-                               version=form.version_number())
-        if call.ok:
-            flash(_("The style guide is saved. Orders submitted from now on follow it; those "
-                    "already submitted keep the guide they were submitted with."), "success")
-            return redirect(done_url)
+    call = submitted(form, lambda: service.save_guide(company, current_user, form.values(),
+                                                      version=form.version_number()))
+    if call.ok:
+        flash(_("The style guide is saved. Orders submitted from now on follow it; those "
+                "already submitted keep the guide they were submitted with."), "success")
+        return redirect(done_url)
     return render_form("style_guides/edit.html", form=form, company=company, guide=guide,
                        updated_by=guide and guide.updated_by_id
                        and db.session.get(User, guide.updated_by_id))

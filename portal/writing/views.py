@@ -174,8 +174,7 @@ def assignments():
 # --- the workspace ------------------------------------------------------------------------
 
 
-def _workspace_page(order: Order, *, form: DeliverForm | None = None,
-                    release_form: ReleaseForm | None = None, status: int = 200):
+def _workspace_page(order: Order, *, form: DeliverForm | None = None, status: int = 200):
     draft = db.session.get(Draft, order.id)
     text = draft.text if draft else ""
     version = draft.version if draft else 0
@@ -189,7 +188,7 @@ def _workspace_page(order: Order, *, form: DeliverForm | None = None,
         order=order,
         draft=draft,
         form=form,
-        release_form=release_form or ReleaseForm(formdata=None),
+        release_form=ReleaseForm(formdata=None),
         editable=order.writer_id == current_user.id and order.status in queries.WRITING_STATUSES,
         can_release=order.status is OrderStatus.IN_PROGRESS,
         revision=revision,
