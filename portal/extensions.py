@@ -91,6 +91,11 @@ def upsert_insert(dialect: str | None = None):
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
+def holding(text: str) -> str:
+    """The LIKE pattern (escape "/") of what holds `text`, taken literally."""
+    return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
 def commit_keeping_loaded() -> None:
     """Commit now, without expiring what the request has loaded (the person, the order): what
     was written are statements those objects do not hold, and reloading them would cost the

@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from portal import security_log
 from portal.accounts.models import Role, User
-from portal.extensions import db, utcnow
+from portal.extensions import db, holding, utcnow
 from portal.orders import policies
 from portal.orders.models import (
     LATE_STATUSES,
@@ -307,8 +307,7 @@ ACTIVE_WRITER = sa.and_(User.role == Role.WRITER, User.active.is_(True))
 
 def writer_binds(wanted: str, matches: int) -> dict:
     """The parameters of writers_matching: up to `matches` writers holding `wanted`."""
-    escaped = wanted.replace("/", "//").replace("%", "/%").replace("_", "/_")
-    return {"wanted": wanted, "pattern": f"%{escaped}%", "matches": matches}
+    return {"wanted": wanted, "pattern": holding(wanted), "matches": matches}
 
 
 def writers_matching() -> sa.Select:
