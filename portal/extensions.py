@@ -91,6 +91,18 @@ def upsert_insert(dialect: str | None = None):
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
+def folded(text: Any) -> sa.ColumnElement[str]:
+    """`text` (a column or a value) lowered and each run of spaces made one, by the database:
+    what a search compares on both sides, a name as a page shows it (HTML folds spaces)."""
+    marked = sa.func.replace(sa.func.lower(text), " ", " \x01")  # "a  b": "a \x01 \x01b"
+    return sa.func.replace(sa.func.replace(marked, "\x01 ", ""), "\x01", "")
+
+
+def holding(text: str) -> str:
+    """The LIKE pattern (escape "/") of what holds `text`, taken literally."""
+    return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
 def commit_keeping_loaded() -> None:
     """Commit now, without expiring what the request has loaded (the person, the order): what
     was written are statements those objects do not hold, and reloading them would cost the

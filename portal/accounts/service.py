@@ -16,7 +16,7 @@ from portal.auth.service import (
     set_password,
 )
 from portal.errors import Conflict, NotAllowed
-from portal.extensions import db, utcnow
+from portal.extensions import db, folded, holding, utcnow
 from portal.signals import account_changed
 
 
@@ -163,16 +163,14 @@ def revoke_invitation(actor: User, invitation: Invitation) -> None:
 
 
 def people_query(*, query: str = "", role: Role | None = None, status: str = "") -> sa.Select:
-    """The select for the people list: name or email containing `query`, by role and state."""
+    """The select for the people list: name or email containing `query`, by role and state;
+    both sides folded by the same database (extensions.folded: Python's lower() and the
+    database's disagree on some letters)."""
     stmt = sa.select(User)
-    query = query.strip().lower()
-    if query:
-        stmt = stmt.where(
-            sa.or_(
-                sa.func.lower(User.display_name).contains(query, autoescape=True),
-                User.email.contains(query, autoescape=True),
-            )
-        )
+    if query := query.strip():
+        pattern = folded(sa.literal(holding(query)))
+        stmt = stmt.where(sa.or_(folded(User.display_name).like(pattern, escape="/"),
+                                 folded(User.email).like(pattern, escape="/")))
     if role is not None:
         stmt = stmt.where(User.role == role)
     if status == "active":

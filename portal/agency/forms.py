@@ -248,11 +248,11 @@ def pick_writer(text: str, candidates: list[sa.Row], *, by_address: bool = False
     by_email = [r for r in candidates if r.email.casefold() == wanted]
     if len(by_email) == 1:
         return by_email[0]
-    exact = [r for r in candidates if r.display_name.casefold() == wanted]
+    name = {r: " ".join(r.display_name.split()).casefold() for r in candidates}  # as shown
+    exact = [r for r in candidates if name[r] == wanted]
     if len(exact) == 1 and not by_address:
         return exact[0]
-    found = [r for r in candidates if wanted in r.display_name.casefold()
-             or wanted in r.email.casefold()]
+    found = [r for r in candidates if wanted in name[r] or wanted in r.email.casefold()]
     if len(found) == 1 and not by_address:
         return found[0]
     if len(exact or found) == 1 and by_address:

@@ -95,6 +95,7 @@ def post_message(
     files: Iterable[FileStorage] = (),
     source: MessageSource = MessageSource.WEB,
     email_message_id: str | None = None,
+    held: bool = False,
 ) -> Message:
     """Add a message (or, with `internal`, a staff-only note) to the order's conversation.
 
@@ -108,7 +109,8 @@ def post_message(
     returned (the same email sent to two orders is a message on each). Files are written
     before the rows and removed again if the rows cannot be stored. `message_posted` is sent:
     the message is unread for the others it concerns and they are notified, in this
-    transaction."""
+    transaction. `held`: the caller holds the order already (hold_order's lock, taken as it
+    read it in this transaction): it is not read again."""
     files = [upload for upload in files if upload is not None and upload.filename]
     _may_post(author, order, internal, bool(files))  # as loaded: before any file is read
     text = normalize_body(body)
@@ -137,7 +139,7 @@ def post_message(
     try:
         # Held only now, once the files are stored (seconds on object storage), and judged again
         # as held: a move or a writer change committed meanwhile decides.
-        order = hold_order(order)
+        order = order if held else hold_order(order)
         _may_post(author, order, internal, bool(files))
         if email_message_id and (existing := db.session.scalar(sa.select(Message).where(
                 Message.order_id == order.id, Message.email_message_id == email_message_id))):

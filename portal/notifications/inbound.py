@@ -300,7 +300,8 @@ def deliver_reply(token: str, envelope_sender: str, email_read: ReadEmail) -> st
     try:
         reply = read_reply_token(token)
         author = db.session.get(User, reply.user_id)
-        # Held first (service.hold_order): the same email being stored meanwhile is `already`.
+        # Held first (as service.hold_order holds it; post_message is told so): the same
+        # email being stored meanwhile is `already`.
         order = db.session.get(Order, reply.order_id, with_for_update={"key_share": True})
         if author is None or order is None:
             raise Refusal("unknown person or order", BAD_ADDRESS)
@@ -320,7 +321,8 @@ def deliver_reply(token: str, envelope_sender: str, email_read: ReadEmail) -> st
                 body = "\n\n".join([body or _("(Files sent by email.)"),
                                       *(f"({note})" for note in notes)])
             posted = post_message(order, author, body, files=files,
-                                  source=MessageSource.EMAIL, email_message_id=email_id)
+                                  source=MessageSource.EMAIL, email_message_id=email_id,
+                                  held=True)
         if already is None:
             written = stored_names(posted)
         db.session.commit()

@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from portal import security_log
 from portal.accounts.models import Role, User
-from portal.extensions import db, utcnow
+from portal.extensions import db, folded, holding, utcnow
 from portal.orders import policies
 from portal.orders.models import (
     LATE_STATUSES,
@@ -307,16 +307,15 @@ ACTIVE_WRITER = sa.and_(User.role == Role.WRITER, User.active.is_(True))
 
 def writer_binds(wanted: str, matches: int) -> dict:
     """The parameters of writers_matching: up to `matches` writers holding `wanted`."""
-    escaped = wanted.replace("/", "//").replace("%", "/%").replace("_", "/_")
-    return {"wanted": wanted, "pattern": f"%{escaped}%", "matches": matches}
+    return {"wanted": wanted, "pattern": holding(wanted), "matches": matches}
 
 
 def writers_matching() -> sa.Select:
     """`matches` active writers (id, display_name, email) whose name or address holds `pattern`
-    (writer_binds), `wanted` first; both sides lowered by the same database."""
-    wanted, pattern = (sa.func.lower(sa.bindparam(name, type_=sa.String))
+    (writer_binds), `wanted` first; both sides folded by the same database (extensions.folded)."""
+    wanted, pattern = (folded(sa.bindparam(name, type_=sa.String))
                        for name in ("wanted", "pattern"))
-    name, email = sa.func.lower(User.display_name), sa.func.lower(User.email)
+    name, email = folded(User.display_name), folded(User.email)
     return (sa.select(User.id, User.display_name, User.email)
             .where(ACTIVE_WRITER, sa.or_(*(c.like(pattern, escape="/") for c in (name, email))))
             .order_by(sa.or_(email == wanted, name == wanted).desc(), User.display_name,

@@ -347,6 +347,27 @@ def test_a_manager_searches_by_name_or_address_taking_the_query_literally(
         assert "Nobody matches these filters." in page_text(page)
 
 
+@pytest.mark.parametrize("typed", ["Afi Mensah", "afi  mensah", " AFI   MENSAH "])
+def test_a_name_stored_with_two_spaces_is_found_as_the_page_shows_it(boss, person, typed):
+    """HTML shows "Afi  Mensah" as "Afi Mensah", which is what a manager types: the search
+    folds the runs of spaces of both sides, as it folds their case."""
+    person("writer", name="Afi  Mensah", email="afi@plume.test")
+
+    assert listed(boss.get("/people", query_string={"q": typed})) == ["Afi Mensah"]
+
+
+@pytest.mark.parametrize(("name", "typed"), [
+    ("Élodie Agbo", "Élodie"), ("Élodie Agbo", "élodie agbo"), ("İlkay Demir", "İlkay"),
+])
+def test_a_name_with_accented_capitals_is_found_as_it_is_written(boss, person, name, typed):
+    """Both sides are lowered by the database: Python's lower() and the database's disagree
+    on some letters ("İ" is "i̇" to Python, "i" to PostgreSQL; "É" stays "É" in a database of
+    the C locale)."""
+    person("client", name=name, email="elodie@example.test")
+
+    assert listed(boss.get("/people", query_string={"q": typed})) == [name]
+
+
 @pytest.mark.parametrize(("filters", "names"), [
     ({"role": "writer"}, ["Jean Dupont", "Kodjo Amouzou"]),
     ({"role": "manager"}, ["Akossiwa Mensah"]),

@@ -1094,6 +1094,26 @@ def test_assigning_by_a_typed_name_takes_the_one_writer_it_means(app, manager, p
     assert load(Order, id=order_id).writer_id == afi.id
 
 
+def test_a_writer_named_with_two_spaces_is_found_as_the_page_shows_the_name(
+        app, manager, person, catalogue):
+    """"Afi  Mensah" reads "Afi Mensah" on a page (HTML folds spaces), and that is what a
+    manager types: both the dashboard filter and the assign field find her, typed either way."""
+    client = person("client")
+    afi = person("writer", name="Afi  Mensah", email="afi@example.test")
+    bulk_orders(app, 2, client=client, tier_id=catalogue["tier"],
+                content_type_id=catalogue["content_type"], writers=[afi],
+                statuses=[OrderStatus.IN_PROGRESS])
+    order_id = place_order(app, client, tier_id=catalogue["tier"],
+                           content_type_id=catalogue["content_type"])
+    for typed in ("Afi Mensah", "afi  mensah"):
+        page = manager.get("/agency/orders", query_string={"writer": typed})
+        assert "2 orders" in by_testid(page, "result-count"), typed
+        _assign(manager, order_id, typed)
+        assert flashes(manager.get("/agency/tiers")) == [
+            f"Choose the writer in the list, or type their email address: "
+            f"Afi Mensah <{afi.email}>"]  # as the page shows it
+
+
 def test_a_writer_named_with_an_accented_capital_is_found_in_any_case(app, manager, person,
                                                                         catalogue, load):
     """SQLite's own lower() folds ASCII only: "élodie" would not find "Élodie" there."""

@@ -27,7 +27,7 @@ from portal.notifications.inbound import start_inbound
 from portal.notifications.replies import reply_address
 from portal.orders import service
 from portal.orders.models import Order, OrderStatus
-from tests.conftest import free_port
+from tests.conftest import counted_statements, free_port
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -304,6 +304,19 @@ def test_the_same_email_delivered_while_a_copy_is_being_stored_is_already_receiv
     [(code, answer)] = answers
     assert code == 250 and "already" in answer, answer
     assert [m.body for m in messages(ctx)] == ["Une fois."]
+
+
+def test_a_reply_reads_its_order_once(app, factory, inbound):
+    """The order is held as it is read, before `already` is looked for: post_message is told
+    so and does not read it again (it did on PostgreSQL, where hold_order reads as it locks)."""
+    client = factory.user("client")
+    order = factory.order(client=client)
+    to = address_for(app, order, client)
+
+    with counted_statements(app) as found:
+        assert send(inbound, sender=client.email, to=to, text="Une fois.")[0] == 250
+
+    assert len([s for s in found if s.startswith("SELECT orders.id,")]) == 1, found
 
 
 def test_attachments_are_kept_under_the_file_rules_and_others_left_out_with_a_note(
