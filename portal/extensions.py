@@ -103,6 +103,12 @@ def holding(text: str) -> str:
     return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
 
 
+def any_holds(text: str, *columns: Any) -> sa.ColumnElement[bool]:
+    """One of `columns` holds `text` (a search), both sides folded by the database."""
+    pattern = folded(sa.literal(holding(text)))
+    return sa.or_(*(folded(column).like(pattern, escape="/") for column in columns))
+
+
 def commit_keeping_loaded() -> None:
     """Commit now, without expiring what the request has loaded (the person, the order): what
     was written are statements those objects do not hold, and reloading them would cost the

@@ -16,7 +16,7 @@ from portal.auth.service import (
     set_password,
 )
 from portal.errors import Conflict, NotAllowed
-from portal.extensions import db, folded, holding, utcnow
+from portal.extensions import any_holds, db, utcnow
 from portal.signals import account_changed
 
 
@@ -168,9 +168,7 @@ def people_query(*, query: str = "", role: Role | None = None, status: str = "")
     database's disagree on some letters)."""
     stmt = sa.select(User)
     if query := query.strip():
-        pattern = folded(sa.literal(holding(query)))
-        stmt = stmt.where(sa.or_(folded(User.display_name).like(pattern, escape="/"),
-                                 folded(User.email).like(pattern, escape="/")))
+        stmt = stmt.where(any_holds(query, User.display_name, User.email))
     if role is not None:
         stmt = stmt.where(User.role == role)
     if status == "active":

@@ -23,7 +23,7 @@ from portal.billing.models import (
     PaymentMethod,
     Proforma,
 )
-from portal.extensions import db, utcnow
+from portal.extensions import any_holds, db, utcnow
 from portal.orders.models import Order, OrderStatus
 
 
@@ -162,8 +162,8 @@ def statement_data(company: Company, month: date) -> dict:
 
 def companies_page(page: int, per_page: int, q: str = ""):
     stmt = sa.select(Company).order_by(Company.name, Company.id)
-    if q:
-        stmt = stmt.where(sa.func.lower(Company.name).contains(q.lower(), autoescape=True))
+    if q.strip():
+        stmt = stmt.where(any_holds(q.strip(), Company.name))
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from portal import security_log
 from portal.accounts.models import Role, User
-from portal.extensions import db, folded, holding, utcnow
+from portal.extensions import any_holds, db, folded, holding, utcnow
 from portal.orders import policies
 from portal.orders.models import (
     LATE_STATUSES,
@@ -205,9 +205,8 @@ def known_total(filters: ListFilters, counts: dict[OrderStatus, int]) -> int | N
 def _apply_filters(stmt: sa.Select, filters: ListFilters) -> sa.Select:
     if filters.status in {s.value for s in OrderStatus}:
         stmt = stmt.where(Order.status == OrderStatus(filters.status))
-    if filters.q:
-        stmt = stmt.where(sa.func.lower(Order.title).contains(filters.q.strip().lower(),
-                                                              autoescape=True))
+    if filters.q and filters.q.strip():
+        stmt = stmt.where(any_holds(filters.q.strip(), Order.title))
     if filters.language:
         stmt = stmt.where(Order.language == filters.language)
     if filters.tier_id:

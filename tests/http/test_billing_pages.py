@@ -24,6 +24,7 @@ from portal.billing.models import (
 )
 from portal.orders.models import Order, OrderStatus
 from tests.conftest import statements_of
+from tests.http.pages import page_text
 
 BUDGET = 8
 
@@ -208,6 +209,19 @@ def test_the_money_pages_run_a_few_statements_however_much_data(app, login_as, f
         assert len(few[url]) == len(many[url]) <= BUDGET, (url, many[url])
     with ctx() as session:
         assert session.scalar(sa.select(sa.func.count(Invoice.id))) == 27
+
+
+@pytest.mark.parametrize("typed", ["İstanbul Kahve", "İSTANBUL  kahve", "kahve ÉBÈNE"])
+def test_a_manager_finds_a_company_as_its_name_shows(login_as, factory, typed):
+    """Both sides folded by the database: "İ" is "i̇" to Python and "i" to PostgreSQL, and a
+    page shows two spaces as one."""
+    factory.user("client", company="İstanbul  Kahve Ébène")
+    factory.user("client", company="Autre maison")
+    manager = login_as("manager")
+
+    text = page_text(manager.get("/agency/finance/companies", query_string={"q": typed}))
+
+    assert "Kahve" in text and "Autre maison" not in text
 
 
 def test_orders_awaiting_payment_are_counted_and_listed(login_as, factory):

@@ -383,6 +383,18 @@ def test_a_quote_without_the_csrf_header_is_refused(ama, world):
 # --- "My orders" --------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("typed", ["d'İzmir", "guide du", "GUIDE du MARCHÉ"])
+def test_my_orders_search_finds_a_title_as_the_page_shows_it(ama, world, typed):
+    """Both sides folded by the database: "İ" is "i̇" to Python and "i" to PostgreSQL, and a
+    page shows two spaces as one."""
+    world.order(ama.user, OrderStatus.OPEN, title="Guide  du marché d'İzmir")
+    world.order(ama.user, OrderStatus.OPEN, title="Autre commande")
+
+    found = page_text(ama.get("/orders", query_string={"q": typed}))
+
+    assert "Guide" in found and "Autre commande" not in found
+
+
 def test_my_orders_has_tabs_with_counts_search_and_sort(ama, world, signed_in, update, load):
     other = signed_in("client")
     world.order(other.user, OrderStatus.OPEN, title="Pas à moi")
