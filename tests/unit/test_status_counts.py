@@ -185,3 +185,30 @@ def test_the_writers_load_is_counted_from_an_index_not_read_order_by_order(app, 
                 "EXPLAIN QUERY PLAN " + statement, parameters)]
             assert [line for line in plan if "orders" in line] == [
                 "SEARCH orders USING COVERING INDEX ix_orders_status_writer_id (status=?)"], plan
+
+
+def test_the_pool_is_counted_from_an_index_not_read_order_by_order(app, factory):
+    """The writer's pool of a language and tier is counted from ix_orders_pool alone (SQLite's
+    plan): on the status, language, tier and deadline index, each open order was read from the
+    table for its offer (1.33 against 0.08 ms for 788 open orders in the benchmark's full data
+    set, where the count was what grew)."""
+    from portal.orders import queries
+    from tests.conftest import counted_statements
+
+    tier = factory.tier()
+    writer = factory.writer(tiers=[tier])
+    for _ in range(3):
+        factory.order(status=S.OPEN, tier=tier)
+    with app.app_context():
+        writer = db.session.get(User, writer.id)
+        with counted_statements(app, parameters=True) as sent:
+            page = queries.pool_for(writer, queries.ListFilters(sort="deadline", language="fr",
+                                                                 tier_id=tier.id), 1, 20)
+            assert (page.total, len(page.items)) == (3, 3)
+        [(statement, parameters)] = [(s, p) for s, p in sent if "count(*)" in s]
+        if db.engine.dialect.name == "sqlite":  # PostgreSQL plans a table this small its own way
+            plan = [row[-1] for row in db.session.connection().exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + statement, parameters)]
+            assert [line for line in plan if "orders" in line] == [
+                "SEARCH orders USING COVERING INDEX ix_orders_pool (status=? AND language=? AND "
+                "tier_id=?)"], plan
