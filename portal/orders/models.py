@@ -151,7 +151,7 @@ class Order(db.Model):
         sa.Index("ix_orders_status_deadline", "status", "deadline"),
         sa.Index("ix_orders_client_id_status_created_at", "client_id", "status", "created_at"),
         sa.Index("ix_orders_writer_id_status_deadline", "writer_id", "status", "deadline"),
-        # The writers' load on the dashboard: the open orders per writer, from the index alone.
+        # The open orders per writer (writer_loads recounted), from the index alone.
         sa.Index("ix_orders_status_writer_id", "status", "writer_id"),
         # "All orders" and "My orders", newest first: read in index order, never sorted whole.
         sa.Index("ix_orders_created_at_id", "created_at", "id"),
@@ -285,6 +285,17 @@ class OrderStatusCount(db.Model):
     status: Mapped[OrderStatus] = mapped_column(_order_status(),
                                                 primary_key=True)
     count: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
+
+
+class WriterLoad(db.Model):
+    """A writer's orders being written and under review, kept like OrderStatusCount: the
+    dashboard's busiest writers without grouping every open order."""
+
+    __tablename__ = "writer_loads"
+
+    writer_id: Mapped[int] = foreign_key("users.id", "CASCADE", primary_key=True)
+    writing: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
+    review: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
 
 
 class OrderEvent(db.Model):

@@ -435,3 +435,19 @@ def test_0025_puts_the_pool_index_in_place_of_the_narrower_one_and_back(empty_ap
     assert "ix_orders_pool" in names()
     assert differences() == []
     db.session.remove()
+
+
+def test_0026_adds_the_writers_open_work_and_removes_it(empty_app):
+    """0026_writer_loads: the table of each writer's open work (filled from the orders; the
+    benchmark's data set, upgraded, recounts with no drift); the downgrade (one revision)
+    drops it."""
+    upgrade()
+    assert "writer_loads" in table_names()
+    db.session.remove()
+    downgrade(revision="0025_pool_index")
+    assert "writer_loads" not in table_names()
+    db.session.remove()
+    upgrade()
+    assert "writer_loads" in table_names()
+    assert differences() == []
+    db.session.remove()
