@@ -10,8 +10,9 @@ blinker calls them in no set order, so none may rely on another having run.
   with action, source, target, actor, event, writer_before (the writer before the move) and
   context (what the service passes on, such as the part of the price a cancellation charges).
   Received by portal.messaging.unread (who takes part in the conversation),
-  portal.billing.settlement (the money) and portal.orders.emails. The counts per status are
-  written by apply itself: their rows are locked in a fixed order, which receivers have not.
+  portal.billing.settlement (the money) and portal.orders.emails. The counts per status and per
+  writer are written by apply itself: their rows are locked in a fixed order, which receivers
+  have not.
 - `message_posted`: sent by portal.messaging.service.post_message, the new message as sender.
   Received by portal.messaging.unread and portal.notifications.service.notify_message.
 - `account_changed`: sent by portal.accounts.service when a role changes or an account is

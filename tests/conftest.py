@@ -104,6 +104,24 @@ def status_counts_disagree() -> str | None:
     return f"order_status_counts {counted} but the orders are {real}"
 
 
+def writer_loads_disagree() -> str | None:
+    """What `writer_loads` says against each writer's orders being written and under review
+    counted; None when they agree (a writer with none may have a row of zeros or none)."""
+    from portal.orders.models import Order, OrderStatus, WriterLoad
+
+    S = OrderStatus
+    stored = {row.writer_id: (row.writing, row.review) for row in db.session.execute(
+        sa.select(WriterLoad)).scalars() if row.writing or row.review}
+    real = {writer: (writing, review) for writer, writing, review in db.session.execute(
+        sa.select(Order.writer_id,
+                  sa.func.count().filter(Order.status.in_([S.IN_PROGRESS, S.REVISION_REQUESTED])),
+                  sa.func.count().filter(Order.status == S.DELIVERED))
+        .where(Order.writer_id.is_not(None)).group_by(Order.writer_id)) if writing or review}
+    if stored == real:
+        return None
+    return f"writer_loads {stored} but the orders are {real}"
+
+
 def every_row(engine: sa.Engine, only: dict[str, set[str]] | None = None
               ) -> dict[str, list[tuple[str, ...]]]:
     """Every row of every table the database has (read from the database, not the models), as
@@ -131,13 +149,14 @@ def head_revision() -> str:
 
 
 def counters_disagree() -> list[str]:
-    """Every counter the portal keeps against what it counts: orders per status, and each
-    person's unread messages per order (read_markers.unread against the definition)."""
+    """Every counter the portal keeps against what it counts: orders per status, each writer's
+    open work, and each person's unread messages per order (read_markers.unread against the
+    definition)."""
     from portal.accounts.models import User
     from portal.messaging.models import ReadMarker
     from portal.messaging.queries import recount_unread
 
-    problems = [status_counts_disagree()] if status_counts_disagree() else []
+    problems = [found for found in (status_counts_disagree(), writer_loads_disagree()) if found]
     for user in db.session.scalars(sa.select(User)):
         kept = dict(db.session.execute(
             sa.select(ReadMarker.order_id, ReadMarker.unread)
@@ -188,13 +207,15 @@ def _empty_postgres(conn: sa.Connection, tables: list[sa.Table]) -> None:
 
 
 def check_and_empty(app: Flask) -> None:
-    """The end of a test: the counts of orders per status must agree with the orders, and
-    every company's stored balance with its ledger; then every table is emptied. A module whose
+    """The end of a test: the counts of orders per status and each writer's open work must
+    agree with the orders, and every company's stored balance with its ledger; then every
+    table is emptied. A module whose
     tests share a module-scoped world calls it once, at the world's end (and replaces the
     per-test `_clean_database` with one that does nothing)."""
     with app.app_context():
         db.session.remove()
-        disagreement = status_counts_disagree() or ledgers_disagree()
+        disagreement = (status_counts_disagree() or writer_loads_disagree()
+                        or ledgers_disagree())
         db.session.remove()
     empty_database(app)
     assert disagreement is None, disagreement

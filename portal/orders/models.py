@@ -151,14 +151,15 @@ class Order(db.Model):
         sa.Index("ix_orders_status_deadline", "status", "deadline"),
         sa.Index("ix_orders_client_id_status_created_at", "client_id", "status", "created_at"),
         sa.Index("ix_orders_writer_id_status_deadline", "writer_id", "status", "deadline"),
-        # The writers' load on the dashboard: the open orders per writer, from the index alone.
+        # The open orders per writer (writer_loads recounted), from the index alone.
         sa.Index("ix_orders_status_writer_id", "status", "writer_id"),
         # "All orders" and "My orders", newest first: read in index order, never sorted whole.
         sa.Index("ix_orders_created_at_id", "created_at", "id"),
         sa.Index("ix_orders_client_id_created_at_id", "client_id", "created_at", "id"),
-        # The pool filtered by language and tier (and its count), without a scan of a tier.
-        sa.Index("ix_orders_status_language_tier_id_deadline", "status", "language", "tier_id",
-                 "deadline"),
+        # The pool filtered by language and tier, in deadline order, and its count: from the
+        # index alone (whether an offer keeps an order out is read there too).
+        sa.Index("ix_orders_pool", "status", "language", "tier_id", "deadline", "offered_until",
+                 "preferred_writer_id"),
         # A company's orders waiting for its payment, oldest first.
         sa.Index("ix_orders_company_id_status_submitted_at", "company_id", "status",
                  "submitted_at"),
@@ -284,6 +285,17 @@ class OrderStatusCount(db.Model):
     status: Mapped[OrderStatus] = mapped_column(_order_status(),
                                                 primary_key=True)
     count: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
+
+
+class WriterLoad(db.Model):
+    """A writer's orders being written and under review, kept like OrderStatusCount: the
+    dashboard's busiest writers without grouping every open order."""
+
+    __tablename__ = "writer_loads"
+
+    writer_id: Mapped[int] = foreign_key("users.id", "CASCADE", primary_key=True)
+    writing: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
+    review: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
 
 
 class OrderEvent(db.Model):

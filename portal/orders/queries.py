@@ -32,6 +32,7 @@ from portal.orders.models import (
     OrderStatusCount,
     Tier,
     WriterLanguage,
+    WriterLoad,
     writer_tiers,
 )
 
@@ -334,13 +335,10 @@ def writer_load(shown: int, named: int | None, search: dict) -> SimpleNamespace:
 
 
 def _open_work() -> sa.Subquery:
-    """Per writer, orders being written and under review, from ix_orders_status_writer_id alone
-    (index-only on PostgreSQL): count(*), not of a column outside it that each order is read for."""
-    writing = sa.func.count().filter(Order.status.in_(WRITING_STATUSES))
-    review = sa.func.count().filter(Order.status == OrderStatus.DELIVERED)
-    return (sa.select(Order.writer_id, writing.label("writing"), review.label("review"))
-            .where(Order.status.in_((*WRITING_STATUSES, OrderStatus.DELIVERED)))
-            .group_by(Order.writer_id).subquery("work"))
+    """Per writer with open work, orders being written and under review, as writer_loads keeps
+    them (portal/orders/status_counts.py): never every open order grouped."""
+    return sa.select(WriterLoad).where(WriterLoad.writing + WriterLoad.review > 0) \
+        .subquery("work")
 
 
 def least_busy_writers(order: Order, limit: int) -> list[sa.Row]:

@@ -1,10 +1,11 @@
 """Every change of an order's status goes through `apply()`, following the table `MOVES`.
 
 A move is checked against the actor and the order's current status, written with a conditional
-UPDATE (so two people acting at once cannot both win), counted in `order_status_counts`,
-recorded as a timeline event and announced by the `order_moved` signal (portal/signals.py),
-whose receivers (unread counters, money, emails) act in the caller's transaction. Nothing else
-assigns `order.status` (nor `order.writer_id`: the unread counters follow the moves here).
+UPDATE (so two people acting at once cannot both win), counted in `order_status_counts` and
+`writer_loads`, recorded as a timeline event and announced by the `order_moved` signal
+(portal/signals.py), whose receivers (unread counters, money, emails) act in the caller's
+transaction. Nothing else assigns `order.status` (nor `order.writer_id`: the counters follow the
+moves here).
 """
 
 from __future__ import annotations
@@ -171,6 +172,7 @@ def apply(
         ))
     status_counts.moved(source, target)
     db.session.refresh(order)
+    status_counts.writer_moved((writer_before, source), (order.writer_id, target))
     event = OrderEvent(
         order_id=order.id,
         actor_id=actor.id if actor else None,

@@ -1,5 +1,6 @@
 """The benchmark's loader writes messages around the services; the unread counters it fills
-afterwards say what the definition counts, for every person and order of the data set."""
+afterwards say what the definition counts, for every person and order of the data set, and
+each writer's open work (writer_loads, filled by the recount) what the orders say."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from portal.accounts.models import User
 from portal.extensions import db
 from portal.messaging.models import ReadMarker
 from portal.messaging.queries import recount_unread
-from tests.conftest import new_database_url
+from portal.orders.models import WriterLoad
+from tests.conftest import new_database_url, writer_loads_disagree
 
 
 def test_the_loaded_data_set_has_the_counters_of_its_messages(tmp_path_factory):
@@ -32,9 +34,12 @@ def test_the_loaded_data_set_has_the_counters_of_its_messages(tmp_path_factory):
             counted = {(user.id, order_id): count
                        for user in db.session.scalars(sa.select(User))
                        for order_id, count in recount_unread(user).items()}
+            loads = writer_loads_disagree(), db.session.scalar(sa.select(sa.func.count())
+                                                               .select_from(WriterLoad))
             db.session.remove()
             db.engine.dispose()
     finally:
         drop()
     assert stored == counted
     assert len(stored) > 100  # clients, writers and managers have something unread
+    assert loads[0] is None and loads[1] > 0, loads

@@ -415,3 +415,39 @@ def test_0024_keeps_the_figures_in_place_of_the_stored_months_and_back(empty_app
     assert differences() == []
     db.session.remove()
 
+
+
+def test_0025_puts_the_pool_index_in_place_of_the_narrower_one_and_back(empty_app):
+    """0025_pool_index: the pool's index also holds the offer's columns, so its count reads
+    nothing else; the downgrade (one revision) gives back the narrower index."""
+    def names() -> set[str]:
+        return {index["name"] for index in sa.inspect(db.engine).get_indexes("orders")}
+
+    upgrade()
+    assert "ix_orders_pool" in names()
+    assert "ix_orders_status_language_tier_id_deadline" not in names()
+    db.session.remove()
+    downgrade(revision="0024_finance_figures")
+    assert "ix_orders_pool" not in names()
+    assert "ix_orders_status_language_tier_id_deadline" in names()
+    db.session.remove()
+    upgrade()
+    assert "ix_orders_pool" in names()
+    assert differences() == []
+    db.session.remove()
+
+
+def test_0026_adds_the_writers_open_work_and_removes_it(empty_app):
+    """0026_writer_loads: the table of each writer's open work (filled from the orders; the
+    benchmark's data set, upgraded, recounts with no drift); the downgrade (one revision)
+    drops it."""
+    upgrade()
+    assert "writer_loads" in table_names()
+    db.session.remove()
+    downgrade(revision="0025_pool_index")
+    assert "writer_loads" not in table_names()
+    db.session.remove()
+    upgrade()
+    assert "writer_loads" in table_names()
+    assert differences() == []
+    db.session.remove()

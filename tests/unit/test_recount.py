@@ -20,7 +20,7 @@ from portal.messaging.models import ReadMarker
 from portal.messaging.service import post_message
 from portal.notifications.worker import run_worker
 from portal.orders import status_counts
-from portal.orders.models import Order, OrderStatus, OrderStatusCount
+from portal.orders.models import Order, OrderStatus, OrderStatusCount, WriterLoad
 from tests.conftest import counted_statements, counters_disagree
 
 LOME = ZoneInfo("Africa/Lome")
@@ -48,14 +48,16 @@ def agency(app, factory, time_machine):
 
 
 def skew(app, agency) -> None:
-    """Break counters by hand and commit: an order count, an unread counter that says too
-    much, one that says nothing where a message waits, and one for an order where nothing
-    was ever written."""
+    """Break counters by hand and commit: an order count, a writer's open work, an unread
+    counter that says too much, one that says nothing where a message waits, and one for an
+    order where nothing was ever written."""
     with app.app_context():
         assert counters_disagree() == []
         db.session.execute(sa.update(OrderStatusCount)
                            .where(OrderStatusCount.status == OrderStatus.OPEN)
                            .values(count=OrderStatusCount.count + 5))
+        db.session.execute(sa.update(WriterLoad).where(WriterLoad.writer_id == agency["kofi"])
+                           .values(writing=WriterLoad.writing + 2))
         db.session.execute(sa.update(ReadMarker)
                            .where(ReadMarker.user_id == agency["kofi"])
                            .values(unread=ReadMarker.unread + 3))
@@ -63,7 +65,7 @@ def skew(app, agency) -> None:
                            .where(ReadMarker.user_id == agency["esi"]).values(unread=0))
         db.session.merge(ReadMarker(user_id=agency["ama"], order_id=agency["quiet"], unread=7))
         db.session.commit()
-        assert len(counters_disagree()) == 4
+        assert len(counters_disagree()) == 5
 
 
 def disagreements(app) -> list[str]:
@@ -79,6 +81,7 @@ def drift_logged(caplog) -> list[tuple[str, object, int, int]]:
 def expected_drift(agency) -> list[tuple[str, object, int, int]]:
     return sorted([
         ("order_status_counts", "open", 6, 1),
+        ("writer_loads", (agency["kofi"], "writing"), 3, 1),
         ("read_markers.unread", (agency["kofi"], agency["written"]), 5, 2),  # note included
         ("read_markers.unread", (agency["esi"], agency["written"]), 0, 1),
         ("read_markers.unread", (agency["ama"], agency["quiet"]), 7, 0),
@@ -89,7 +92,7 @@ def test_the_recounts_find_log_and_repair_the_skewed_counters(app, agency, caplo
     skew(app, agency)
     caplog.set_level(logging.INFO)
     with app.app_context():
-        assert status_counts.recount() == 1
+        assert status_counts.recount() == 2
         assert unread.repair() == 3
         db.session.commit()
     assert disagreements(app) == []
@@ -126,14 +129,14 @@ def test_a_person_is_recounted_alone_from_the_command(app, agency, caplog):
     assert f"unread counters of {kofi}: 1 corrected" in result.output
     assert drift_logged(caplog) == [
         ("read_markers.unread", (agency["kofi"], agency["written"]), 5, 2)]
-    assert len(disagreements(app)) == 3  # the others' counters and the order count wait
+    assert len(disagreements(app)) == 4  # the others' counters and the orders' counts wait
 
     result = app.test_cli_runner().invoke(args=["messaging", "recount"])
     assert result.exit_code == 0, result.output
     assert "unread counters of everyone: 2 corrected" in result.output
     result = app.test_cli_runner().invoke(args=["orders", "recount"])
     assert result.exit_code == 0, result.output
-    assert "open: 1, in_progress: 1" in result.output and "order counts: 1 corrected" \
+    assert "open: 1, in_progress: 1" in result.output and "order counts: 2 corrected" \
         in result.output
     assert disagreements(app) == []
     assert drift_logged(caplog) == expected_drift(agency)
@@ -145,7 +148,7 @@ def test_an_unknown_address_is_refused_and_changes_nothing(app, agency):
         args=["messaging", "recount", "--email", "personne@example.test"])
     assert result.exit_code == 1
     assert "no account with the address personne@example.test" in result.output
-    assert len(disagreements(app)) == 4
+    assert len(disagreements(app)) == 5
     with app.app_context():  # the suite's own check of the order counts follows every test
         status_counts.recount()
         db.session.commit()
@@ -167,17 +170,17 @@ def test_the_mail_worker_recounts_once_a_night_at_its_hour(
 
     skew(app, agency)
     assert pass_at(datetime(2026, 3, 3, 3, 59, tzinfo=LOME)) == 0  # before the hour
-    assert len(disagreements(app)) == 4
-    assert pass_at(datetime(2026, 3, 3, 4, 0, tzinfo=LOME)) == 4
+    assert len(disagreements(app)) == 5
+    assert pass_at(datetime(2026, 3, 3, 4, 0, tzinfo=LOME)) == 5
     assert drift_logged(caplog) == expected_drift(agency)
-    assert "nightly recount: orders 1 corrected, unread 3 corrected" in caplog.text
+    assert "nightly recount: orders 2 corrected, unread 3 corrected" in caplog.text
     assert disagreements(app) == []
 
     skew(app, agency)
     assert pass_at(datetime(2026, 3, 3, 4, 40, tzinfo=LOME)) == 0  # once a night
     assert pass_at(datetime(2026, 3, 3, 15, 0, tzinfo=LOME)) == 0  # not in the day
-    assert len(disagreements(app)) == 4
-    assert pass_at(datetime(2026, 3, 4, 4, 5, tzinfo=LOME)) == 4  # the next night
+    assert len(disagreements(app)) == 5
+    assert pass_at(datetime(2026, 3, 4, 4, 5, tzinfo=LOME)) == 5  # the next night
     assert disagreements(app) == []
 
 
