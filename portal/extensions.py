@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -99,7 +100,9 @@ def folded(text: Any) -> sa.ColumnElement[str]:
 
 
 def holding(text: str) -> str:
-    """The LIKE pattern (escape "/") of what holds `text`, taken literally."""
+    """The LIKE pattern (escape "/") of what holds `text`, taken literally, without control
+    characters (folded's marker among them)."""
+    text = re.sub(r"[\x00-\x1f\x7f-\x9f]", "", text)
     return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
 
 

@@ -156,10 +156,10 @@ class Order(db.Model):
         # "All orders" and "My orders", newest first: read in index order, never sorted whole.
         sa.Index("ix_orders_created_at_id", "created_at", "id"),
         sa.Index("ix_orders_client_id_created_at_id", "client_id", "created_at", "id"),
-        # The pool filtered by language and tier, in deadline order, and its count: from the
-        # index alone (whether an offer keeps an order out is read there too).
-        sa.Index("ix_orders_pool", "status", "language", "tier_id", "deadline", "offered_until",
-                 "preferred_writer_id"),
+        # The pool filtered by language and tier, in the order of its pages (deadline, id), and
+        # its count: from the index alone (whether an offer keeps an order out is read there).
+        sa.Index("ix_orders_pool", "status", "language", "tier_id", "deadline", "id",
+                 "offered_until", "preferred_writer_id"),
         # A company's orders waiting for its payment, oldest first.
         sa.Index("ix_orders_company_id_status_submitted_at", "company_id", "status",
                  "submitted_at"),

@@ -581,7 +581,9 @@ def auto_approve_due(now: datetime | None = None) -> int:
         .order_by(Order.delivered_at).limit(500).with_for_update(skip_locked=True)
     ))
     count = 0
-    for order in due:
+    # By writer: each approval locks its writer's writer_loads row until the commit, and every
+    # move locks writers in id order; in delivery order two writers could close a deadlock.
+    for order in sorted(due, key=lambda order: (order.writer_id or 0, order.delivered_at)):
         savepoint = db.session.begin_nested()
         try:
             apply(order, Action.AUTO_APPROVE, None, changes={"closed_at": now})

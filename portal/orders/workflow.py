@@ -159,7 +159,10 @@ def apply(
     now = utcnow()
     values = {"status": target, "updated_at": now, "version": Order.version + 1,
               **(changes or {})}
-    condition = sa.and_(Order.id == order.id, Order.status == source)
+    # The writer too: a reassignment keeps the status, and a move decided on the order as it
+    # was before one (the old writer delivering) must not win, nor count the wrong writer.
+    condition = sa.and_(Order.id == order.id, Order.status == source,
+                        Order.writer_id.is_not_distinct_from(writer_before))
     if extra_condition is not None:
         condition = sa.and_(condition, extra_condition)
     result = db.session.execute(

@@ -368,6 +368,15 @@ def test_a_name_with_accented_capitals_is_found_as_it_is_written(boss, person, n
     assert listed(boss.get("/people", query_string={"q": typed})) == [name]
 
 
+def test_a_control_character_typed_in_a_search_is_ignored(boss, person):
+    """The database folds spaces with a control character as its marker (extensions.folded):
+    one typed must not join the words around it."""
+    person("writer", name="Ama Mensah", email="ama.mensah@example.test")
+    person("writer", name="Kofi Amamensah", email="kofi.a@example.test")
+
+    assert listed(boss.get("/people", query_string={"q": "Ama\x01 Mensah"})) == ["Ama Mensah"]
+
+
 @pytest.mark.parametrize(("filters", "names"), [
     ({"role": "writer"}, ["Jean Dupont", "Kodjo Amouzou"]),
     ({"role": "manager"}, ["Akossiwa Mensah"]),

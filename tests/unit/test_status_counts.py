@@ -232,3 +232,118 @@ def test_the_pool_is_counted_from_an_index_not_read_order_by_order(app, factory)
             assert [line for line in plan if "orders" in line] == [
                 "SEARCH orders USING COVERING INDEX ix_orders_pool (status=? AND language=? AND "
                 "tier_id=?)"], plan
+            # The page itself, in deadline order, picks its 20 ids from the same index in that
+            # order (the id after the deadline), not from every open order on the status index;
+            # only those 20 are then sorted.
+            [(statement, parameters)] = [(s, p) for s, p in sent if "ORDER BY" in s]
+            plan = [row[-1] for row in db.session.connection().exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + statement, parameters)]
+            assert [line for line in plan if "orders" in line or "TEMP" in line] == [
+                "SEARCH orders USING INTEGER PRIMARY KEY (rowid=?)",
+                "SEARCH orders USING COVERING INDEX ix_orders_pool (status=? AND language=? AND "
+                "tier_id=?)", "USE TEMP B-TREE FOR ORDER BY"], plan
+
+
+def test_a_move_decided_before_a_reassignment_is_refused_and_counts_no_writer_twice(
+        app, factory):
+    """Request 1 reads an order of Kofi; request 2 gives it to Ama and commits; request 1
+    cancels on what it read. The status has not changed, the writer has: request 1 must meet a
+    conflict (it would otherwise take Kofi's order off Kofi a second time, and leave it on Ama,
+    whose order it no longer is), and Kofi, taken off, can no longer deliver it either."""
+    tier = factory.tier()
+    kofi, ama = factory.writer(tiers=[tier]), factory.writer(tiers=[tier])
+    manager = factory.user(Role.MANAGER)
+    order = factory.order(status=S.IN_PROGRESS, tier=tier, writer=kofi)
+    with app.app_context():
+        stale, boss = db.session.get(Order, order.id), db.session.get(User, manager.id)
+        with app.app_context():  # another request, its own session
+            service.assign(db.session.get(Order, order.id), db.session.get(User, manager.id),
+                           db.session.get(User, ama.id))
+            db.session.commit()
+        with pytest.raises(Conflict):
+            service.cancel(stale, boss, "Plus besoin.")
+        db.session.rollback()
+        assert db.session.get(Order, order.id).status is S.IN_PROGRESS
+        db.session.remove()
+    with app.app_context():
+        loads = {row.writer_id: (row.writing, row.review)
+                 for row in db.session.scalars(sa.select(WriterLoad))}
+        db.session.remove()
+    assert {kofi.id: (0, 0), ama.id: (1, 0)} == {
+        writer: loads.get(writer, (0, 0)) for writer in (kofi.id, ama.id)}
+
+
+def test_auto_approval_and_a_reassignment_at_once_both_go_through(app, factory):
+    """PostgreSQL. Each approval holds its writer's writer_loads row until the batch commits;
+    a reassignment locks its two writers in id order. Approving in delivery order (the higher
+    writer's delivery first) while the lower writer's order moves to the higher closed a
+    deadlock, and PostgreSQL cancelled one of the two; the batch now goes writer by writer."""
+    import threading
+    from datetime import timedelta
+
+    from portal.extensions import utcnow
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite writes one transaction at a time")
+    tier = factory.tier()
+    low, high = factory.writer(tiers=[tier]), factory.writer(tiers=[tier])
+    manager = factory.user(Role.MANAGER)
+    first = factory.order(status=S.DELIVERED, tier=tier, writer=high)
+    second = factory.order(status=S.DELIVERED, tier=tier, writer=low)
+    moving = factory.order(status=S.IN_PROGRESS, tier=tier, writer=low)
+    with app.app_context():  # the higher writer's delivery is the older one
+        for order, days in ((first, 30), (second, 29)):
+            db.session.get(Order, order.id).delivered_at = utcnow() - timedelta(days=days)
+        db.session.commit()
+        engine = db.engine
+    held, waiting = threading.Event(), threading.Event()
+    outcome: list[tuple[str, object]] = []
+
+    def pause_after_the_first_writer(_conn, _cursor, statement, *_args) -> None:
+        if threading.current_thread().name == "auto" and "writer_loads" in statement \
+                and not held.is_set():
+            held.set()
+            waiting.wait(30)
+
+    def auto() -> None:
+        with app.app_context():
+            try:
+                outcome.append(("approved", service.auto_approve_due()))
+                db.session.commit()
+            except Exception as error:  # checked below
+                outcome.append(("auto failed", error))
+
+    def reassign() -> None:
+        held.wait(30)
+        with app.app_context():
+            try:
+                service.assign(db.session.get(Order, moving.id),
+                               db.session.get(User, manager.id), db.session.get(User, high.id))
+                db.session.commit()
+                outcome.append(("reassigned", True))
+            except Exception as error:  # checked below
+                outcome.append(("reassign failed", error))
+
+    sa.event.listen(engine, "after_cursor_execute", pause_after_the_first_writer)
+    threads = [threading.Thread(target=auto, name="auto"), threading.Thread(target=reassign)]
+    try:
+        for thread in threads:
+            thread.start()
+        held.wait(30)
+        while threads[1].is_alive() and not _waiting_on_a_lock(app):
+            threads[1].join(0.02)  # the reassignment reaches the row the batch holds
+        waiting.set()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        waiting.set()
+        sa.event.remove(engine, "after_cursor_execute", pause_after_the_first_writer)
+    assert sorted(outcome, key=str) == [("approved", 2), ("reassigned", True)], outcome
+
+
+def _waiting_on_a_lock(app) -> bool:
+    with app.app_context(), db.engine.connect() as conn:
+        return bool(conn.scalar(sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()")))
