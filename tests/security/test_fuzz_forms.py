@@ -259,7 +259,9 @@ class World:
 # --- every form ----------------------------------------------------------------------------
 
 NOTIFY = frozenset({"outbox_emails+", "notifications+"})
-COUNTS = frozenset({"order_status_counts+", "order_status_counts.count"})  # orders per status
+# Orders per status, and each writer's open work (writer_loads), moved with the orders.
+COUNTS = frozenset({"order_status_counts+", "order_status_counts.count", "writer_loads+",
+                    "writer_loads.writing", "writer_loads.review"})
 MOVE = NOTIFY | COUNTS | {"orders.status", "orders.updated_at", "orders.version",
                           "order_events+"}
 BRIEF_COLUMNS = frozenset(f"orders.{c}" for c in (
