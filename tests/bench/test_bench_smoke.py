@@ -44,7 +44,7 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_scale(tmp_path):
     full = outcome["full"]
 
     runs = {r["endpoint"]: r for r in full["load"]["runs"]}
-    assert set(runs) == PAGES | {"healthz"}
+    assert set(runs) == PAGES | {"healthz", "layout"}
     for name, result in runs.items():
         # Each window lasts until it has its answers, however busy the machine.
         assert result["requests"] >= MIN_REQUESTS, (name, result["requests"])
@@ -59,6 +59,9 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_scale(tmp_path):
         # budget a page has a new query, maybe one per row.
         budget = STATEMENT_BUDGET.get(name, 8)
         assert full["sql"][name]["statements"] <= budget, (name, full["sql"][name]["sql"])
+    # The layout alone, as a signed-in person's "page not found" shows it: the reference.
+    assert full["sql"]["layout"]["status"] == 404
+    assert full["sql"]["layout"]["statements"] <= 8, full["sql"]["layout"]["sql"]
     assert full["worker_peak_rss_kb"] and all(kb > 0 for kb in full["worker_peak_rss_kb"].values())
 
     assert full["mail"]["sent"] == 200 and full["mail"]["sink"]["messages"] == 200
