@@ -34,19 +34,25 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    from portal import access, branding, layout
+    from portal.cli import register as register_cli
+    from portal.ops import metrics
+    from portal.rate_limits import init_rate_limits
+
     register_proxy(app)
     register_extensions(app)
     register_blueprints(app)
-    register_brand(app)
-    register_rate_limits(app)
-    register_access(app)
+    branding.init_app(app)  # the agency's colour and logo; a bad setting stops the start
+    init_rate_limits(app)
+    access.init_app(app)  # who may use each endpoint (portal/access.py), before every view
     register_session_loader(app)
-    register_templates(app)
+    layout.init_app(app)
     register_error_handlers(app)
     register_security_headers(app)
     register_request_guards(app)
-    register_metrics(app)
+    metrics.init_app(app)  # requests counted and timed for Prometheus
     register_cli(app)
+    logging.getLogger("portal").setLevel(logging.INFO)
     register_jobs(app)
     return app
 
@@ -61,19 +67,6 @@ def register_proxy(app: Flask) -> None:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0,
                                 x_prefix=0)
-
-
-def register_brand(app: Flask) -> None:
-    """The agency's colour and logo (portal/branding.py); a bad setting stops the start."""
-    from portal import branding
-
-    branding.init_app(app)
-
-
-def register_rate_limits(app: Flask) -> None:
-    from portal.rate_limits import init_rate_limits
-
-    init_rate_limits(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -161,13 +154,6 @@ def register_blueprints(app: Flask) -> None:
     signals.connect_receivers()
 
 
-def register_access(app: Flask) -> None:
-    """Who may use each endpoint (portal/access.py), enforced before every view."""
-    from portal import access
-
-    access.init_app(app)
-
-
 def register_session_loader(app: Flask) -> None:
     from portal.accounts.models import User
 
@@ -185,12 +171,6 @@ def register_session_loader(app: Flask) -> None:
         if user is None or not user.active or user.session_token != token:
             return None
         return user
-
-
-def register_templates(app: Flask) -> None:
-    from portal import layout
-
-    layout.init_app(app)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -327,13 +307,6 @@ def register_security_headers(app: Flask) -> None:
         return response
 
 
-def register_metrics(app: Flask) -> None:
-    """Requests counted and timed for Prometheus (portal/ops/metrics.py)."""
-    from portal.ops import metrics
-
-    metrics.init_app(app)
-
-
 def register_jobs(app: Flask) -> None:
     """Periodic work the mail worker runs between its passes; each job commits its own work.
     The list is shared by every app of the process, so a job is added once."""
@@ -358,10 +331,3 @@ def register_jobs(app: Flask) -> None:
     ):
         if name not in known:
             PERIODIC_JOBS.append((name, every, job))
-
-
-def register_cli(app: Flask) -> None:
-    from portal.cli import register
-
-    register(app)
-    logging.getLogger("portal").setLevel(logging.INFO)

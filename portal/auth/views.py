@@ -73,8 +73,6 @@ def confirm_signup(token: str):
     form = ConfirmSignupForm()
     call = submitted(form, lambda: service.confirm_signup(token, form.password.data))
     if call.ok:
-        if current_user.is_authenticated:
-            end_session()
         start_session(call.result)
         flash(_("Welcome! Your address %(email)s is confirmed and your account is ready.",
                 email=call.result.email), "success")
@@ -132,8 +130,6 @@ def login_link(token: str):
             db.session.rollback()
             return render_template("auth/link_problem.html", message=error.message), 400
         db.session.commit()
-        if current_user.is_authenticated:
-            end_session()
         start_session(user)
         flash(_("You are logged in."), "success")
         return redirect(url_for("main.home"))
@@ -238,8 +234,6 @@ def accept_invitation(token: str):
         timezone=form.timezone.data,
     ))
     if call.ok:
-        if current_user.is_authenticated:
-            end_session()
         start_session(call.result)
         flash(_("Welcome to the team, %(name)s!", name=call.result.display_name), "success")
         return redirect(url_for("main.home"))

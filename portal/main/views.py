@@ -12,6 +12,7 @@ from portal.messaging.queries import unread_counts
 from portal.orders import showcase
 from portal.orders.queries import WRITING_STATUSES, catalogue, home_summary, pool_offer
 from portal.orders.text import render_markdown
+from portal.view_helpers import validated_or_400
 
 bp = Blueprint("main", __name__)
 
@@ -71,9 +72,7 @@ def home():
 
 @bp.post("/language")
 def set_language():
-    form = LanguageForm(prefix="lang")
-    if not form.validate_on_submit():
-        abort(400)
+    form = validated_or_400(LanguageForm(prefix="lang"))
     session["locale"] = form.locale.data
     if current_user.is_authenticated:
         current_user.locale = form.locale.data

@@ -141,8 +141,7 @@ def post_message(
         # as held: a move or a writer change committed meanwhile decides.
         order = order if held else hold_order(order)
         _may_post(author, order, internal, bool(files))
-        if email_message_id and (existing := db.session.scalar(sa.select(Message).where(
-                Message.order_id == order.id, Message.email_message_id == email_message_id))):
+        if email_message_id and (existing := message_from_email(order.id, email_message_id)):
             _discard(stored)
             return existing
         message = Message(
@@ -159,6 +158,12 @@ def post_message(
         _discard(stored)
         raise
     return message
+
+
+def message_from_email(order_id: int, email_message_id: str) -> Message | None:
+    """The message stored on the order from the email of this Message-ID, if any."""
+    return db.session.scalar(sa.select(Message).where(
+        Message.order_id == order_id, Message.email_message_id == email_message_id))
 
 
 def hold_order(order: Order) -> Order:

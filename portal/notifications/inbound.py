@@ -41,12 +41,11 @@ from flask import Flask
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from portal.accounts.models import User
 from portal.errors import Conflict, DomainError, NotAllowed
-from portal.extensions import db
+from portal.extensions import commit_keeping_loaded, db
 from portal.forms import control_characters, multi_line_text_of
 from portal.notifications.replies import (
     ReplyTokenError,
@@ -289,8 +288,8 @@ def deliver_reply(token: str, envelope_sender: str, email_read: ReadEmail) -> st
 
     Runs inside an app context and is the "request": it commits what it posted, or rolls
     back and refuses."""
-    from portal.messaging.models import Message, MessageSource
-    from portal.messaging.service import FILES_PER_MESSAGE, post_message, stored_names
+    from portal.messaging import service as conversation
+    from portal.messaging.models import MessageSource
 
     header_sender = email_read.sender
     email_id = None
@@ -312,20 +311,19 @@ def deliver_reply(token: str, envelope_sender: str, email_read: ReadEmail) -> st
         if email_read.automatic:
             raise Refusal("automatic reply", AUTOMATIC)
         email_id, order_id = email_read.message_id, order.id
-        already = db.session.scalar(select(Message.id).where(
-            Message.order_id == order_id, Message.email_message_id == email_id))
+        already = conversation.message_from_email(order_id, email_id)
         with force_locale(author.locale):
             body = email_read.text
-            files, notes = kept_files(email_read.files, FILES_PER_MESSAGE)
+            files, notes = kept_files(email_read.files, conversation.FILES_PER_MESSAGE)
             if body or files:
                 body = "\n\n".join([body or _("(Files sent by email.)"),
                                       *(f"({note})" for note in notes)])
-            posted = post_message(order, author, body, files=files,
-                                  source=MessageSource.EMAIL, email_message_id=email_id,
-                                  held=True)
+            posted = conversation.post_message(order, author, body, files=files,
+                                               source=MessageSource.EMAIL,
+                                               email_message_id=email_id, held=True)
         if already is None:
-            written = stored_names(posted)
-        db.session.commit()
+            written = conversation.stored_names(posted)
+        commit_keeping_loaded()  # the ids logged below need no statement
     except ReplyTokenError as refused:
         db.session.rollback()
         log_refusal(f"{refused.reason} token", token, header_sender, envelope_sender)
@@ -347,9 +345,7 @@ def deliver_reply(token: str, envelope_sender: str, email_read: ReadEmail) -> st
     except sa_exc.IntegrityError:
         _undo(written)
         # The same email delivered twice at the same moment: the other delivery stored it.
-        if email_id and db.session.scalar(select(Message.id).where(
-            Message.order_id == order_id, Message.email_message_id == email_id
-        )):
+        if email_id and conversation.message_from_email(order_id, email_id):
             log.info("reply already received: %s", _clean(email_id))
             return DUPLICATE
         log.exception("reply could not be stored (token %s…)", token[:8])
@@ -363,7 +359,7 @@ def deliver_reply(token: str, envelope_sender: str, email_read: ReadEmail) -> st
         log.exception("reply could not be handled (token %s…)", token[:8])
         return LOCAL_ERROR
     if already is not None:
-        log.info("reply already received: message %s, %s", already, _clean(email_id))
+        log.info("reply already received: message %s, %s", already.id, _clean(email_id))
         return DUPLICATE
     log.info("reply posted: message %s on order %s by user %s", posted.id, posted.order_id,
              posted.author_id)

@@ -102,15 +102,6 @@ def preferences(user: User) -> dict[NotificationKind, EmailMode]:
     return {kind: chosen.get(kind, DEFAULT_MODE) for kind in NotificationKind}
 
 
-def mode_for(user: User, kind: NotificationKind) -> EmailMode:
-    mode = db.session.scalar(
-        sa.select(NotificationPreference.mode).where(
-            NotificationPreference.user_id == user.id, NotificationPreference.kind == kind
-        )
-    )
-    return mode or DEFAULT_MODE
-
-
 def set_preferences(
     user: User, modes: Mapping[NotificationKind | str, EmailMode | str], digest_hour: int
 ) -> None:
@@ -198,7 +189,7 @@ def notify(
         if any((p or {}).get("key") == key for p in existing):
             return None
         params["key"] = key
-    mode = mode_for(user, kind)
+    mode = preferences(user)[kind]
     notification = Notification(
         user_id=user.id, order_id=order_id, message_id=message.id if message else None,
         kind=kind, event=event, params=params, email_mode=mode,
