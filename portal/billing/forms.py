@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
@@ -150,7 +149,3 @@ class PayoutForm(StrictForm):
             chosen.append((writer_id, PaymentMethod(method) if method else None,
                            (line.reference.data or "").strip()))
         return chosen
-
-
-def threshold() -> int:
-    return current_app.config["PAYOUT_THRESHOLD"]

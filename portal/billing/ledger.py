@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 
 from portal.accounts.models import Role, User
@@ -245,7 +244,3 @@ def disagreements(company_ids: Iterable[int] | None = None) -> dict[int, tuple]:
         stmt = stmt.where(Company.id.in_(list(company_ids)))
     return {row[0]: ((row[1], row[2]), (int(row[3]), int(row[4])))
             for row in db.session.execute(stmt) if (row[1], row[2]) != (row[3], row[4])}
-
-
-def currency() -> str:
-    return current_app.config["AGENCY_CURRENCY"]
