@@ -19,6 +19,7 @@ from portal.accounts.models import Role, User
 from portal.billing.models import BillingMode, Company, CompanyMember, MemberRole
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db
+from portal.orders.service import require_manager
 
 MAX_CREDIT_LIMIT = 1_000_000_000
 
@@ -114,8 +115,7 @@ def set_terms(company: Company, manager: User, mode: BillingMode, credit_limit: 
     already uses on credit (its open orders stay held); NotAllowed for anyone but a manager."""
     from portal.billing import ledger
 
-    if manager.role is not Role.MANAGER or not manager.active:
-        raise NotAllowed(_("Only managers can do this."))
+    require_manager(manager)
     if mode is BillingMode.PREPAID:
         credit_limit = 0
     if not 0 <= credit_limit <= MAX_CREDIT_LIMIT:

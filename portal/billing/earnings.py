@@ -25,9 +25,10 @@ from portal.billing.models import (
     WriterEarning,
 )
 from portal.billing.months import month_of
-from portal.errors import Conflict, NotAllowed
+from portal.errors import Conflict
 from portal.extensions import db, utcnow
 from portal.orders.models import Order, OrderStatus
+from portal.orders.service import require_manager
 
 
 def earn(order: Order) -> WriterEarning | None:
@@ -87,8 +88,7 @@ def pay_out(manager: User, lines: list[PayoutLine], note: str = "") -> PayoutBat
     missing (except for cash), or someone paid these earnings meanwhile."""
     from portal.billing import emails
 
-    if manager.role is not Role.MANAGER or not manager.active:
-        raise NotAllowed(_("Only managers can do this."))
+    require_manager(manager)
     if not lines:
         raise Conflict(_("Choose at least one writer to pay."))
     if len({line.writer_id for line in lines}) != len(lines):

@@ -47,9 +47,10 @@ from portal.billing.models import (
 )
 from portal.billing.money import split_vat
 from portal.billing.months import month_start
-from portal.errors import Conflict, DomainError, NotAllowed
+from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
 from portal.orders.models import Order
+from portal.orders.service import require_manager
 
 
 class ImmutableDocument(DomainError):
@@ -276,8 +277,7 @@ def issue_credit_note(invoice: Invoice, manager: User, amount: int, reason: str)
     balance no longer holds."""
     from portal.billing import emails, pdf
 
-    if manager.role is not Role.MANAGER or not manager.active:
-        raise NotAllowed(_("Only managers can do this."))
+    require_manager(manager)
     if not reason.strip():
         raise Conflict(_("Say why the invoice is cancelled."), field="reason")
     if not isinstance(amount, int) or not 0 < amount <= invoice.creditable:

@@ -25,12 +25,13 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from portal.accounts.models import Role, User
+from portal.accounts.models import User
 from portal.billing import figures
 from portal.billing.models import Company, EntryKind, LedgerEntry
-from portal.errors import Conflict, DomainError, NotAllowed
+from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
 from portal.orders.models import Order, OrderStatus
+from portal.orders.service import require_manager
 
 MAX_ADJUSTMENT = 100_000_000
 
@@ -189,8 +190,7 @@ def adjust(company: Company, manager: User, amount: int, reason: str) -> LedgerE
     """A manager corrects a company's balance by `amount` (positive or negative), saying why.
     Raises NotAllowed for anyone but a manager; Conflict for a zero or absurd amount, no
     reason, or a withdrawal the balance does not hold (nothing is changed)."""
-    if manager.role is not Role.MANAGER or not manager.active:
-        raise NotAllowed(_("Only managers can do this."))
+    require_manager(manager)
     if not isinstance(amount, int) or amount == 0 or abs(amount) > MAX_ADJUSTMENT:
         raise Conflict(_("Enter an amount other than 0, of at most %(max)s.",
                          max=f"{MAX_ADJUSTMENT:,}".replace(",", " ")), field="amount")

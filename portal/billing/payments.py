@@ -40,6 +40,7 @@ from portal.billing.models import (
 )
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db, utcnow
+from portal.orders.service import require_manager
 
 REFERENCE_KEEP = re.compile(r"[^0-9A-Z]")
 
@@ -224,8 +225,8 @@ def confirm(payment: Payment, manager: User | None) -> Payment:
 
     Raises NotAllowed for a person who is not a manager; Conflict when it was already confirmed
     or rejected (nothing changes: a payment credits once)."""
-    if manager is not None and (manager.role is not Role.MANAGER or not manager.active):
-        raise NotAllowed(_("Only managers can do this."))
+    if manager is not None:
+        require_manager(manager)
     _decide(payment, PaymentStatus.CONFIRMED, manager)
     figures.record(payment.decided_at, paid=payment.amount)
     ledger.post(payment.company_id, EntryKind.TOPUP, key=f"topup:payment:{payment.id}",
@@ -252,8 +253,7 @@ def confirm(payment: Payment, manager: User | None) -> Payment:
 def reject(payment: Payment, manager: User, reason: str) -> Payment:
     """Reject a declared payment with a reason, told to the client. Raises NotAllowed for
     anyone but a manager, Conflict without a reason or when it was already decided."""
-    if manager.role is not Role.MANAGER or not manager.active:
-        raise NotAllowed(_("Only managers can do this."))
+    require_manager(manager)
     if not reason.strip():
         raise Conflict(_("Say why the payment is rejected."), field="reason")
     _decide(payment, PaymentStatus.REJECTED, manager, reason.strip())
