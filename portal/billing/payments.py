@@ -18,14 +18,13 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import abort, current_app
+from flask import current_app
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
-from portal import security_log
 from portal.accounts.models import Role, User
 from portal.billing import emails, figures, invoices, ledger, numbering
-from portal.billing.companies import company_of, is_member
+from portal.billing.companies import company_of, is_member, visible_to
 from portal.billing.models import (
     DECLARED_METHODS,
     Company,
@@ -93,19 +92,11 @@ def request_topup(client: User, amount: int) -> Proforma:
 
 def proforma_for(user: User, proforma_id: int) -> Proforma:
     """The proforma if `user` may see it (its company's people, managers); else 404."""
-    return _visible_to(user, Proforma, proforma_id, "proforma")
+    return visible_to(user, Proforma, proforma_id, "proforma")
 
 
 def payment_for(user: User, payment_id: int) -> Payment:
-    return _visible_to(user, Payment, payment_id, "payment")
-
-
-def _visible_to(user: User, model, row_id: int, what: str):
-    row = db.get_or_404(model, row_id)
-    if not (user.role is Role.MANAGER or is_member(user, row.company_id)):
-        security_log.access_refused(what, **{f"{what}_id": row_id})
-        abort(404)
-    return row
+    return visible_to(user, Payment, payment_id, "payment")
 
 
 # --- declaring ----------------------------------------------------------------------------------
