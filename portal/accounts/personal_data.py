@@ -8,6 +8,7 @@ import secrets
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Invitation, Role, User
@@ -33,8 +34,6 @@ def export(person: User) -> Section:
 
 
 def blockers(person: User) -> list[str]:
-    from flask_babel import gettext as _
-
     if person.role is Role.MANAGER:
         return [_("A manager cannot be erased: give them another role first.")]
     if person.active:

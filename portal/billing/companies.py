@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 
 from portal import security_log
 from portal.accounts.models import Role, User
+from portal.billing import ledger
 from portal.billing.models import BillingMode, Company, CompanyMember, MemberRole
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db
@@ -124,8 +125,6 @@ def set_terms(company: Company, manager: User, mode: BillingMode, credit_limit: 
     """A manager sets how the company pays: prepaid (credit limit 0) or postpaid within a
     credit limit. Raises Conflict when the limit is negative, absurd, or below what the company
     already uses on credit (its open orders stay held); NotAllowed for anyone but a manager."""
-    from portal.billing import ledger
-
     require_manager(manager)
     if mode is BillingMode.PREPAID:
         credit_limit = 0

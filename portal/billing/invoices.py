@@ -50,6 +50,7 @@ from portal.billing.money import split_vat
 from portal.billing.months import month_start
 from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
+from portal.i18n import format_money
 from portal.orders.models import Order
 from portal.orders.service import require_manager
 
@@ -322,8 +323,6 @@ def issue_credit_note(invoice: Invoice, manager: User, amount: int, reason: str)
 
 
 def _plain(amount: int) -> str:
-    from portal.i18n import format_money
-
     return format_money(amount, current_app.config["AGENCY_CURRENCY"])
 
 

@@ -20,6 +20,7 @@ Services call these functions and never commit; the request commits once.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 
 import sqlalchemy as sa
@@ -31,7 +32,7 @@ from portal.billing.models import Company, EntryKind, LedgerEntry
 from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
 from portal.orders.models import Order, OrderStatus
-from portal.orders.service import require_manager
+from portal.orders.service import payment_received, require_manager
 
 MAX_ADJUSTMENT = 100_000_000
 
@@ -160,8 +161,6 @@ def fund_waiting_orders(company_id: int) -> list[Order]:
     """Orders of the company waiting for payment, oldest first, each held and sent on to the
     writers when the available balance now covers it (one that does not fit is skipped, a
     smaller one after it may). Each in its own savepoint. Returns the orders sent on."""
-    from portal.orders import service
-
     company = lock_company(company_id)
     waiting = list(db.session.scalars(
         sa.select(Order).where(Order.company_id == company_id,
@@ -174,7 +173,7 @@ def fund_waiting_orders(company_id: int) -> list[Order]:
             continue
         try:
             with db.session.begin_nested():
-                service.payment_received(order)
+                payment_received(order)
         except DomainError:  # still short (or the order moved meanwhile): it keeps waiting
             db.session.refresh(order)
             continue
@@ -196,8 +195,6 @@ def adjust(company: Company, manager: User, amount: int, reason: str) -> LedgerE
                          max=f"{MAX_ADJUSTMENT:,}".replace(",", " ")), field="amount")
     if not reason.strip():
         raise Conflict(_("Say why the balance changes."), field="reason")
-    import uuid
-
     try:
         entry = post(company.id, EntryKind.ADJUSTMENT, key=f"adjustment:{uuid.uuid4().hex}",
                      amount=amount, spends=amount < 0, actor=manager, note=reason.strip())

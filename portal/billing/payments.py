@@ -20,10 +20,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import FileStorage
 
 from portal.accounts.models import Role, User
-from portal.billing import emails, figures, invoices, ledger, numbering
+from portal.billing import emails, figures, invoices, ledger, numbering, providers
 from portal.billing.companies import company_of, is_member, visible_to
 from portal.billing.models import (
     DECLARED_METHODS,
@@ -39,6 +40,8 @@ from portal.billing.models import (
 )
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db, utcnow
+from portal.i18n import format_money
+from portal.orders import uploads
 from portal.orders.service import require_manager
 
 REFERENCE_KEEP = re.compile(r"[^0-9A-Z]")
@@ -59,8 +62,6 @@ def check_amount(amount: object, field: str = "amount") -> int:
     TOPUP_MAX. Raises Conflict otherwise."""
     low, high = current_app.config["TOPUP_MIN"], current_app.config["TOPUP_MAX"]
     if not isinstance(amount, int) or isinstance(amount, bool) or not low <= amount <= high:
-        from portal.i18n import format_money
-
         currency = current_app.config["AGENCY_CURRENCY"]
         raise Conflict(_("Enter an amount between %(low)s and %(high)s.",
                          low=format_money(low, currency), high=format_money(high, currency)),
@@ -158,8 +159,6 @@ def declare_for_invoice(client: User, invoice: Invoice, declaration: Declaration
 
 
 def _declare(client: User, company_id: int, declaration: Declaration, **target) -> Payment:
-    from portal.orders import uploads
-
     key = _check_declaration(declaration)
     payment = Payment(company_id=company_id, amount=declaration.amount,
                       currency=current_app.config["AGENCY_CURRENCY"], method=declaration.method,
@@ -262,8 +261,6 @@ def start_checkout(client: User, proforma: Proforma, return_url: str) -> str:
     Raises NotAllowed for another company's proforma or when no provider is configured,
     Conflict when the proforma is no longer open or the provider cannot be reached (nothing
     is stored)."""
-    from portal.billing import providers
-
     provider = providers.provider()
     if provider is None:
         raise NotAllowed(_("Online payment is not offered."))
@@ -295,8 +292,6 @@ def settle_online(provider_ref: str) -> str:
     transaction is approved with the amount and currency asked for, rejected when it failed.
     Safe to run any number of times: the payment credits once. Returns what happened
     ("confirmed", "rejected", "pending", "unknown", "already")."""
-    from portal.billing import providers
-
     provider = providers.provider()
     payment = db.session.scalar(sa.select(Payment).where(Payment.provider_ref == provider_ref))
     if provider is None or payment is None:
@@ -330,8 +325,6 @@ def settle_online(provider_ref: str) -> str:
 def awaiting_confirmation(limit: int = 100) -> list[Payment]:
     """Declared payments, oldest first, with their company and what they pay (one
     statement)."""
-    from sqlalchemy.orm import joinedload
-
     return list(db.session.scalars(
         sa.select(Payment)
         .options(joinedload(Payment.company), joinedload(Payment.proforma),

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from portal.billing.invoices import buyer, seller
 from portal.billing.models import (
     METHOD_LABELS,
     CreditNote,
@@ -26,6 +27,7 @@ from portal.billing.models import (
     InvoiceKind,
     Proforma,
 )
+from portal.billing.payments import instructions
 from portal.i18n import format_local, format_money, format_number
 from portal.orders.models import Order
 
@@ -216,8 +218,6 @@ def credit_note_pdf(note: CreditNote) -> bytes:
 
 
 def proforma_pdf(proforma: Proforma) -> bytes:
-    from portal.billing.invoices import buyer, seller
-
     with force_locale(proforma.company.locale):
         money = _money_of(proforma.currency)
         title = _("Proforma invoice")
@@ -238,8 +238,6 @@ def proforma_pdf(proforma: Proforma) -> bytes:
 
 
 def _instructions(sheet: Sheet) -> None:
-    from portal.billing.payments import instructions
-
     for method, text in instructions():
         sheet.line_of(_("%(method)s: %(details)s", method=METHOD_LABELS[method], details=text),
                       size=9)
@@ -249,8 +247,6 @@ def statement_pdf(company, month: date, opening: int, entries: list, closing: in
                   issued: list, unpaid: list, labels: dict) -> bytes:
     """A company's monthly statement: its balance at the start, every entry of the month, its
     balance at the end, the documents of the month and what is still due."""
-    from portal.billing.invoices import buyer, seller
-
     with force_locale(company.locale):
         money = _money_of(company.currency)
         title = _("Statement of account")
@@ -283,8 +279,6 @@ def statement_pdf(company, month: date, opening: int, entries: list, closing: in
 def writer_statement_pdf(writer, period_label: str, earned: list, paid: list,
                          summary, currency: str) -> bytes:
     """A writer's statement: earnings per order, payouts, and the totals."""
-    from portal.billing.invoices import seller
-
     with force_locale(writer.locale):
         money = _money_of(currency)
         title = _("Earnings statement")

@@ -41,6 +41,7 @@ from portal.errors import DomainError
 from portal.extensions import csrf, db
 from portal.forms import db_int
 from portal.notifications.outbox import external_url
+from portal.orders import uploads
 from portal.roles import role_required
 from portal.view_helpers import (
     own_company,
@@ -162,8 +163,6 @@ def _declaration(form: DeclarePaymentForm) -> payments.Declaration:
 @bp.get("/payments/<int:payment_id>/proof")
 @role_required(Role.CLIENT, Role.MANAGER)
 def payment_proof(payment_id: int):
-    from portal.orders import uploads
-
     payment = payments.payment_for(current_user, payment_id)
     if not payment.proof_stored_name:
         abort(404)
