@@ -24,8 +24,7 @@ def export(person: User) -> Section:
         "id": person.id, "email": person.email, "name": person.display_name,
         "role": person.role.value, "language": person.locale, "time_zone": person.timezone,
         "member_since": person.created_at.isoformat(),
-        "email_confirmed_at": person.email_confirmed_at.isoformat()
-        if person.email_confirmed_at else None,
+        "email_confirmed_at": when(person.email_confirmed_at),
         "pending_email": person.pending_email,
         "last_login_at": when(person.last_login_at),
         "active": person.active,

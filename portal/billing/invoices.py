@@ -97,10 +97,7 @@ def _issue(company: Company, kind: InvoiceKind, actor: User | None, lines: list[
     from portal.billing import emails, pdf
 
     now = utcnow()
-    year = numbering.local_year(now)
-    sequence = numbering.allocate(numbering.INVOICE, year)
-    invoice = Invoice(number=numbering.format_number(numbering.INVOICE, year, sequence),
-                      year=year, sequence=sequence, kind=kind, company_id=company.id,
+    invoice = Invoice(**numbering.take(numbering.INVOICE, now), kind=kind, company_id=company.id,
                       currency=company.currency, locale=company.locale, issued_at=now,
                       seller=seller(), buyer=buyer(company), vat_rate=vat_rate(),
                       created_by_id=actor.id if actor else None, credited=0, **values)
@@ -288,12 +285,9 @@ def issue_credit_note(invoice: Invoice, manager: User, amount: int, reason: str)
     db.session.refresh(invoice)
     cancels_due = min(amount, due_before)
     now = utcnow()
-    year = numbering.local_year(now)
-    sequence = numbering.allocate(numbering.CREDIT_NOTE, year)
     split = split_vat(amount, invoice.vat_rate)
     company = db.session.get(Company, invoice.company_id)
-    note = CreditNote(number=numbering.format_number(numbering.CREDIT_NOTE, year, sequence),
-                      year=year, sequence=sequence, invoice_id=invoice.id,
+    note = CreditNote(**numbering.take(numbering.CREDIT_NOTE, now), invoice_id=invoice.id,
                       company_id=invoice.company_id, currency=invoice.currency,
                       locale=company.locale, issued_at=now, seller=seller(),
                       buyer=buyer(company), vat_rate=invoice.vat_rate,

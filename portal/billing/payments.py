@@ -80,9 +80,7 @@ def request_topup(client: User, amount: int) -> Proforma:
     amount = check_amount(amount)
     company = company_of(client, create=True)
     now = utcnow()
-    year = numbering.local_year(now)
-    sequence = numbering.allocate(numbering.PROFORMA, year)
-    proforma = Proforma(number=numbering.format_number(numbering.PROFORMA, year, sequence),
+    proforma = Proforma(number=numbering.take(numbering.PROFORMA, now)["number"],
                         company_id=company.id, amount=amount, currency=company.currency,
                         status=ProformaStatus.OPEN, created_by_id=client.id, created_at=now)
     db.session.add(proforma)
