@@ -8,6 +8,7 @@ import secrets
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Invitation, Role, User
@@ -23,8 +24,7 @@ def export(person: User) -> Section:
         "id": person.id, "email": person.email, "name": person.display_name,
         "role": person.role.value, "language": person.locale, "time_zone": person.timezone,
         "member_since": person.created_at.isoformat(),
-        "email_confirmed_at": person.email_confirmed_at.isoformat()
-        if person.email_confirmed_at else None,
+        "email_confirmed_at": when(person.email_confirmed_at),
         "pending_email": person.pending_email,
         "last_login_at": when(person.last_login_at),
         "active": person.active,
@@ -33,8 +33,6 @@ def export(person: User) -> Section:
 
 
 def blockers(person: User) -> list[str]:
-    from flask_babel import gettext as _
-
     if person.role is Role.MANAGER:
         return [_("A manager cannot be erased: give them another role first.")]
     if person.active:

@@ -12,13 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import abort, current_app
 from flask_babel import gettext as _
 
+from portal import security_log
 from portal.accounts.models import Role, User
+from portal.billing import ledger
 from portal.billing.models import BillingMode, Company, CompanyMember, MemberRole
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db
+from portal.orders.service import require_manager
 
 MAX_CREDIT_LIMIT = 1_000_000_000
 
@@ -57,6 +60,16 @@ def create_company(owner: User, name: str) -> Company:
 
 def is_member(user: User, company_id: int) -> bool:
     return user.active and user.role is Role.CLIENT and company_id_of(user) == company_id
+
+
+def visible_to(user: User, model, row_id: int, what: str, **get_options):
+    """The row of `model` (a company's proforma, payment, invoice) if `user` may see it: a
+    person of its company, or a manager. Else 404, logged as a refused access."""
+    row = db.get_or_404(model, row_id, **get_options)
+    if not (user.role is Role.MANAGER or is_member(user, row.company_id)):
+        security_log.access_refused(what, **{f"{what}_id": row_id})
+        abort(404)
+    return row
 
 
 def billing_address(company: Company) -> str:
@@ -112,10 +125,7 @@ def set_terms(company: Company, manager: User, mode: BillingMode, credit_limit: 
     """A manager sets how the company pays: prepaid (credit limit 0) or postpaid within a
     credit limit. Raises Conflict when the limit is negative, absurd, or below what the company
     already uses on credit (its open orders stay held); NotAllowed for anyone but a manager."""
-    from portal.billing import ledger
-
-    if manager.role is not Role.MANAGER or not manager.active:
-        raise NotAllowed(_("Only managers can do this."))
+    require_manager(manager)
     if mode is BillingMode.PREPAID:
         credit_limit = 0
     if not 0 <= credit_limit <= MAX_CREDIT_LIMIT:

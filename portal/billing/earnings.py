@@ -14,9 +14,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Role, User
-from portal.billing import figures
+from portal.billing import emails, figures
 from portal.billing.models import (
     DECLARED_METHODS,
     PaymentMethod,
@@ -25,9 +26,10 @@ from portal.billing.models import (
     WriterEarning,
 )
 from portal.billing.months import month_of
-from portal.errors import Conflict, NotAllowed
+from portal.errors import Conflict
 from portal.extensions import db, utcnow
 from portal.orders.models import Order, OrderStatus
+from portal.orders.service import require_manager
 
 
 def earn(order: Order) -> WriterEarning | None:
@@ -85,10 +87,7 @@ def pay_out(manager: User, lines: list[PayoutLine], note: str = "") -> PayoutBat
     Raises NotAllowed for anyone but a manager; Conflict (nothing changed) when no writer is
     chosen, a writer is below PAYOUT_THRESHOLD, a method is not one of the list, a reference is
     missing (except for cash), or someone paid these earnings meanwhile."""
-    from portal.billing import emails
-
-    if manager.role is not Role.MANAGER or not manager.active:
-        raise NotAllowed(_("Only managers can do this."))
+    require_manager(manager)
     if not lines:
         raise Conflict(_("Choose at least one writer to pay."))
     if len({line.writer_id for line in lines}) != len(lines):
@@ -175,8 +174,6 @@ def by_month(writer: User, zone: str, limit: int = 24) -> list[tuple[str, int, i
 def earnings_page(writer: User, page: int, per_page: int):
     """The writer's earnings, newest first, with their order and payout, one page (two
     statements: the page and its count)."""
-    from sqlalchemy.orm import joinedload
-
     return db.paginate(
         sa.select(WriterEarning)
         .options(joinedload(WriterEarning.order), joinedload(WriterEarning.payout))

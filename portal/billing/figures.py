@@ -345,13 +345,9 @@ def _cell(value) -> str:
         return value.isoformat(timespec="seconds")
     text = str(getattr(value, "value", value))
     # A cell starting with = + - @ would be a formula in a spreadsheet: make it text.
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text):
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not text.lstrip("-").isdigit():
         return "'" + text
     return text
-
-
-def _is_number(text: str) -> bool:
-    return text.lstrip("-").isdigit()
 
 
 def _between(stmt: sa.Select, column, start: datetime | None, end: datetime | None):

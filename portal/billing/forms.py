@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
@@ -28,7 +27,7 @@ from portal.billing.models import (
     BillingMode,
     PaymentMethod,
 )
-from portal.forms import EmailAddress, LocaleField, PortalSubForm, at_most
+from portal.forms import EmailAddress, LocaleField, PortalSubForm, at_most, db_int
 from portal.orders.forms import StrictForm
 
 LINE_FIELD = re.compile(r"lines-\d{1,3}-(writer_id|pay|method|reference)")
@@ -138,8 +137,6 @@ class PayoutForm(StrictForm):
         return [name for name in super().extra_fields() if not LINE_FIELD.fullmatch(name)]
 
     def chosen(self) -> list[tuple[int, PaymentMethod | None, str]]:
-        from portal.forms import db_int
-
         chosen = []
         for line in self.lines:
             if not line.pay.data:
@@ -150,7 +147,3 @@ class PayoutForm(StrictForm):
             chosen.append((writer_id, PaymentMethod(method) if method else None,
                            (line.reference.data or "").strip()))
         return chosen
-
-
-def threshold() -> int:
-    return current_app.config["PAYOUT_THRESHOLD"]

@@ -30,8 +30,9 @@ from flask_babel import gettext as _
 from sqlalchemy import event
 from sqlalchemy.orm import Session, joinedload
 
-from portal.accounts.models import Role, User
+from portal.accounts.models import User
 from portal.billing import figures, ledger, numbering
+from portal.billing.companies import billing_address, visible_to
 from portal.billing.models import (
     BillingMode,
     Company,
@@ -47,9 +48,11 @@ from portal.billing.models import (
 )
 from portal.billing.money import split_vat
 from portal.billing.months import month_start
-from portal.errors import Conflict, DomainError, NotAllowed
+from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
+from portal.i18n import format_money
 from portal.orders.models import Order
+from portal.orders.service import require_manager
 
 
 class ImmutableDocument(DomainError):
@@ -79,8 +82,6 @@ def seller() -> dict:
 
 
 def buyer(company: Company) -> dict:
-    from portal.billing.companies import billing_address
-
     return {"name": company.name, "address": company.address,
             "tax_number": company.tax_number, "trade_register": company.trade_register,
             "email": billing_address(company)}
@@ -89,12 +90,14 @@ def buyer(company: Company) -> dict:
 # --- issuing ------------------------------------------------------------------------------------
 
 
-def _new_invoice(company: Company, kind: InvoiceKind, actor: User | None, **values) -> Invoice:
+def _issue(company: Company, kind: InvoiceKind, actor: User | None, lines: list[InvoiceLine],
+           **values) -> Invoice:
+    """Number the invoice of `lines` now (settled at once when nothing is left due), attach its
+    PDF and queue its email."""
+    from portal.billing import emails, pdf
+
     now = utcnow()
-    year = numbering.local_year(now)
-    sequence = numbering.allocate(numbering.INVOICE, year)
-    invoice = Invoice(number=numbering.format_number(numbering.INVOICE, year, sequence),
-                      year=year, sequence=sequence, kind=kind, company_id=company.id,
+    invoice = Invoice(**numbering.take(numbering.INVOICE, now), kind=kind, company_id=company.id,
                       currency=company.currency, locale=company.locale, issued_at=now,
                       seller=seller(), buyer=buyer(company), vat_rate=vat_rate(),
                       created_by_id=actor.id if actor else None, credited=0, **values)
@@ -102,6 +105,14 @@ def _new_invoice(company: Company, kind: InvoiceKind, actor: User | None, **valu
     figures.record(now, **{"deposits" if kind is InvoiceKind.DEPOSIT else "invoiced":
                            values["total"]})
     db.session.flush()
+    for line in lines:
+        line.invoice_id = invoice.id
+        db.session.add(line)
+    if invoice.due == 0:
+        invoice.settled_at = invoice.issued_at
+    db.session.flush()
+    _attach_pdf(invoice, pdf.invoice_pdf(invoice))
+    emails.invoice_issued(invoice)
     return invoice
 
 
@@ -138,8 +149,6 @@ def issue_for_captures(company: Company, entries: Iterable[LedgerEntry], *,
     """An orders invoice for these captures. For a prepaid company it is settled at issue (the
     captures took the money from its balance); for a postpaid one, what its balance covered is
     settled and the rest is due. Queues the email with the PDF."""
-    from portal.billing import emails, pdf
-
     entries = sorted(entries, key=lambda e: e.id)
     if not entries:
         raise Conflict(_("There is nothing to invoice."))
@@ -152,38 +161,19 @@ def issue_for_captures(company: Company, entries: Iterable[LedgerEntry], *,
         settled = totals["total"]
     else:  # what the balance held before these captures pays; the rest is due
         settled = max(0, min(totals["total"], company.balance + totals["total"]))
-    invoice = _new_invoice(company, InvoiceKind.ORDERS, actor, period=period,
-                           paid_at_issue=settled, paid=settled, **totals)
-    for line in lines:
-        line.invoice_id = invoice.id
-        db.session.add(line)
-    if invoice.due == 0:
-        invoice.settled_at = invoice.issued_at
-    db.session.flush()
-    _attach_pdf(invoice, pdf.invoice_pdf(invoice))
-    emails.invoice_issued(invoice)
-    return invoice
+    return _issue(company, InvoiceKind.ORDERS, actor, lines, period=period,
+                  paid_at_issue=settled, paid=settled, **totals)
 
 
 def issue_deposit(payment: Payment, proforma: Proforma, actor: User | None) -> Invoice:
     """The invoice of a top-up: the amount paid for the proforma, settled at issue."""
-    from portal.billing import emails, pdf
-
     company = db.session.get(Company, payment.company_id)
     with force_locale(company.locale):
         description = _("Advance on writing services (proforma %(number)s)",
                         number=proforma.number)
     line = _line(1, payment.amount, reference=proforma.number, description=description)
-    invoice = _new_invoice(company, InvoiceKind.DEPOSIT, actor, proforma_id=proforma.id,
-                           paid_at_issue=payment.amount, paid=payment.amount,
-                           **_totals([line]))
-    line.invoice_id = invoice.id
-    db.session.add(line)
-    invoice.settled_at = invoice.issued_at
-    db.session.flush()
-    _attach_pdf(invoice, pdf.invoice_pdf(invoice))
-    emails.invoice_issued(invoice)
-    return invoice
+    return _issue(company, InvoiceKind.DEPOSIT, actor, [line], proforma_id=proforma.id,
+                  paid_at_issue=payment.amount, paid=payment.amount, **_totals([line]))
 
 
 def _attach_pdf(document_of: Invoice | CreditNote, content: bytes) -> None:
@@ -276,8 +266,7 @@ def issue_credit_note(invoice: Invoice, manager: User, amount: int, reason: str)
     balance no longer holds."""
     from portal.billing import emails, pdf
 
-    if manager.role is not Role.MANAGER or not manager.active:
-        raise NotAllowed(_("Only managers can do this."))
+    require_manager(manager)
     if not reason.strip():
         raise Conflict(_("Say why the invoice is cancelled."), field="reason")
     if not isinstance(amount, int) or not 0 < amount <= invoice.creditable:
@@ -296,12 +285,9 @@ def issue_credit_note(invoice: Invoice, manager: User, amount: int, reason: str)
     db.session.refresh(invoice)
     cancels_due = min(amount, due_before)
     now = utcnow()
-    year = numbering.local_year(now)
-    sequence = numbering.allocate(numbering.CREDIT_NOTE, year)
     split = split_vat(amount, invoice.vat_rate)
     company = db.session.get(Company, invoice.company_id)
-    note = CreditNote(number=numbering.format_number(numbering.CREDIT_NOTE, year, sequence),
-                      year=year, sequence=sequence, invoice_id=invoice.id,
+    note = CreditNote(**numbering.take(numbering.CREDIT_NOTE, now), invoice_id=invoice.id,
                       company_id=invoice.company_id, currency=invoice.currency,
                       locale=company.locale, issued_at=now, seller=seller(),
                       buyer=buyer(company), vat_rate=invoice.vat_rate,
@@ -311,31 +297,26 @@ def issue_credit_note(invoice: Invoice, manager: User, amount: int, reason: str)
     db.session.add(note)
     figures.record(now, credited=amount)
     db.session.flush()
-    if invoice.kind is InvoiceKind.ORDERS:
-        # The client is charged less: what was taken from the balance (or owed) comes back.
+    # An orders invoice: the client is charged less, so what was taken from the balance (or
+    # owed) comes back. A deposit cancelled: the money is given back, so it leaves the balance.
+    deposit = invoice.kind is InvoiceKind.DEPOSIT
+    try:
         ledger.post(invoice.company_id, EntryKind.REFUND, key=f"refund:credit_note:{note.id}",
-                    amount=amount, credit_note_id=note.id, actor=manager, note=reason.strip())
-    else:
-        # A deposit cancelled: the money is given back, so it leaves the balance.
-        try:
-            ledger.post(invoice.company_id, EntryKind.REFUND,
-                        key=f"refund:credit_note:{note.id}", amount=-amount, spends=True,
-                        credit_note_id=note.id, actor=manager, note=reason.strip())
-        except ledger.NotEnoughFunds:
-            raise Conflict(_("The company's available balance no longer holds this amount: it "
-                             "was spent on orders."), field="amount") from None
+                    amount=-amount if deposit else amount, spends=deposit,
+                    credit_note_id=note.id, actor=manager, note=reason.strip())
+    except ledger.NotEnoughFunds:  # only a deposit's refund spends
+        raise Conflict(_("The company's available balance no longer holds this amount: it "
+                         "was spent on orders."), field="amount") from None
     if invoice.due == 0 and invoice.settled_at is None:
         _settle(invoice)
     _attach_pdf(note, pdf.credit_note_pdf(note))
     emails.credit_note_issued(note)
-    if invoice.kind is InvoiceKind.ORDERS:
+    if not deposit:
         ledger.fund_waiting_orders(invoice.company_id)
     return note
 
 
 def _plain(amount: int) -> str:
-    from portal.i18n import format_money
-
     return format_money(amount, current_app.config["AGENCY_CURRENCY"])
 
 
@@ -344,43 +325,31 @@ def _plain(amount: int) -> str:
 
 def invoice_for(user: User, invoice_id: int) -> Invoice:
     """The invoice if `user` may see it (a person of its company, a manager); else 404."""
-    from flask import abort
-
-    from portal import security_log
-    from portal.billing.companies import is_member
-
-    invoice = db.session.scalar(
-        sa.select(Invoice).options(joinedload(Invoice.lines)).where(Invoice.id == invoice_id))
-    if invoice is None:
-        abort(404)
-    if not (user.role is Role.MANAGER or is_member(user, invoice.company_id)):
-        security_log.access_refused("invoice", invoice_id=invoice_id)
-        abort(404)
-    return invoice
+    return visible_to(user, Invoice, invoice_id, "invoice", options=[joinedload(Invoice.lines)])
 
 
 # --- documents are never changed ----------------------------------------------------------------
 
 
+def _refuse_change() -> None:
+    raise ImmutableDocument(_("An issued invoice or credit note cannot be changed: issue a "
+                              "credit note to correct it."))
+
+
 @event.listens_for(Session, "before_flush")
 def _issued_documents_stay_as_issued(session: Session, _context, _instances) -> None:
     for obj in session.dirty:
-        mutable = getattr(obj, "MUTABLE", None)
-        if isinstance(obj, Invoice | CreditNote) and mutable is not None:
+        if isinstance(obj, Invoice | CreditNote):
             state = sa.inspect(obj)
             changed = {attr.key for attr in state.attrs if attr.history.has_changes()}
             # Its PDF is joined once, at issue.
             replaced = "document_id" in changed and any(
                 value is not None for value in state.attrs.document_id.history.deleted)
-            if changed - mutable or replaced:
-                raise ImmutableDocument(_("An issued invoice or credit note cannot be changed: "
-                                          "issue a credit note to correct it."))
-        if isinstance(obj, InvoiceLine) and sa.inspect(obj).modified:
-            state = sa.inspect(obj)
-            if any(attr.history.has_changes() for attr in state.attrs):
-                raise ImmutableDocument(_("An issued invoice or credit note cannot be changed: "
-                                          "issue a credit note to correct it."))
-    for obj in session.deleted:
-        if isinstance(obj, Invoice | CreditNote | InvoiceLine | LedgerEntry | Document):
-            raise ImmutableDocument(_("An issued invoice or credit note cannot be changed: "
-                                      "issue a credit note to correct it."))
+            if changed - obj.MUTABLE or replaced:
+                _refuse_change()
+        elif isinstance(obj, InvoiceLine) and any(
+                attr.history.has_changes() for attr in sa.inspect(obj).attrs):
+            _refuse_change()
+    if any(isinstance(obj, Invoice | CreditNote | InvoiceLine | LedgerEntry | Document)
+           for obj in session.deleted):
+        _refuse_change()

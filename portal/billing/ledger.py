@@ -20,18 +20,19 @@ Services call these functions and never commit; the request commits once.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 
-from portal.accounts.models import Role, User
+from portal.accounts.models import User
 from portal.billing import figures
 from portal.billing.models import Company, EntryKind, LedgerEntry
-from portal.errors import Conflict, DomainError, NotAllowed
+from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
 from portal.orders.models import Order, OrderStatus
+from portal.orders.service import payment_received, require_manager
 
 MAX_ADJUSTMENT = 100_000_000
 
@@ -160,8 +161,6 @@ def fund_waiting_orders(company_id: int) -> list[Order]:
     """Orders of the company waiting for payment, oldest first, each held and sent on to the
     writers when the available balance now covers it (one that does not fit is skipped, a
     smaller one after it may). Each in its own savepoint. Returns the orders sent on."""
-    from portal.orders import service
-
     company = lock_company(company_id)
     waiting = list(db.session.scalars(
         sa.select(Order).where(Order.company_id == company_id,
@@ -174,7 +173,7 @@ def fund_waiting_orders(company_id: int) -> list[Order]:
             continue
         try:
             with db.session.begin_nested():
-                service.payment_received(order)
+                payment_received(order)
         except DomainError:  # still short (or the order moved meanwhile): it keeps waiting
             db.session.refresh(order)
             continue
@@ -190,15 +189,12 @@ def adjust(company: Company, manager: User, amount: int, reason: str) -> LedgerE
     """A manager corrects a company's balance by `amount` (positive or negative), saying why.
     Raises NotAllowed for anyone but a manager; Conflict for a zero or absurd amount, no
     reason, or a withdrawal the balance does not hold (nothing is changed)."""
-    if manager.role is not Role.MANAGER or not manager.active:
-        raise NotAllowed(_("Only managers can do this."))
+    require_manager(manager)
     if not isinstance(amount, int) or amount == 0 or abs(amount) > MAX_ADJUSTMENT:
         raise Conflict(_("Enter an amount other than 0, of at most %(max)s.",
                          max=f"{MAX_ADJUSTMENT:,}".replace(",", " ")), field="amount")
     if not reason.strip():
         raise Conflict(_("Say why the balance changes."), field="reason")
-    import uuid
-
     try:
         entry = post(company.id, EntryKind.ADJUSTMENT, key=f"adjustment:{uuid.uuid4().hex}",
                      amount=amount, spends=amount < 0, actor=manager, note=reason.strip())
@@ -245,7 +241,3 @@ def disagreements(company_ids: Iterable[int] | None = None) -> dict[int, tuple]:
         stmt = stmt.where(Company.id.in_(list(company_ids)))
     return {row[0]: ((row[1], row[2]), (int(row[3]), int(row[4])))
             for row in db.session.execute(stmt) if (row[1], row[2]) != (row[3], row[4])}
-
-
-def currency() -> str:
-    return current_app.config["AGENCY_CURRENCY"]

@@ -39,5 +39,9 @@ def allocate(series: str, year: int) -> int:
     return db.session.execute(stmt).scalar_one()
 
 
-def format_number(series: str, year: int, sequence: int) -> str:
-    return f"{series}-{year}-{sequence:05d}"
+def take(series: str, moment: datetime) -> dict:
+    """The next number of `series` for a document issued at `moment`, taken in the current
+    transaction: the document's number, year and sequence."""
+    year = local_year(moment)
+    sequence = allocate(series, year)
+    return {"number": f"{series}-{year}-{sequence:05d}", "year": year, "sequence": sequence}

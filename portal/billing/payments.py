@@ -18,14 +18,14 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import abort, current_app
+from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import FileStorage
 
-from portal import security_log
 from portal.accounts.models import Role, User
-from portal.billing import emails, figures, invoices, ledger, numbering
-from portal.billing.companies import company_of, is_member
+from portal.billing import emails, figures, invoices, ledger, numbering, providers
+from portal.billing.companies import company_of, is_member, visible_to
 from portal.billing.models import (
     DECLARED_METHODS,
     Company,
@@ -40,6 +40,9 @@ from portal.billing.models import (
 )
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db, utcnow
+from portal.i18n import format_money
+from portal.orders import uploads
+from portal.orders.service import require_manager
 
 REFERENCE_KEEP = re.compile(r"[^0-9A-Z]")
 
@@ -59,8 +62,6 @@ def check_amount(amount: object, field: str = "amount") -> int:
     TOPUP_MAX. Raises Conflict otherwise."""
     low, high = current_app.config["TOPUP_MIN"], current_app.config["TOPUP_MAX"]
     if not isinstance(amount, int) or isinstance(amount, bool) or not low <= amount <= high:
-        from portal.i18n import format_money
-
         currency = current_app.config["AGENCY_CURRENCY"]
         raise Conflict(_("Enter an amount between %(low)s and %(high)s.",
                          low=format_money(low, currency), high=format_money(high, currency)),
@@ -79,9 +80,7 @@ def request_topup(client: User, amount: int) -> Proforma:
     amount = check_amount(amount)
     company = company_of(client, create=True)
     now = utcnow()
-    year = numbering.local_year(now)
-    sequence = numbering.allocate(numbering.PROFORMA, year)
-    proforma = Proforma(number=numbering.format_number(numbering.PROFORMA, year, sequence),
+    proforma = Proforma(number=numbering.take(numbering.PROFORMA, now)["number"],
                         company_id=company.id, amount=amount, currency=company.currency,
                         status=ProformaStatus.OPEN, created_by_id=client.id, created_at=now)
     db.session.add(proforma)
@@ -92,19 +91,11 @@ def request_topup(client: User, amount: int) -> Proforma:
 
 def proforma_for(user: User, proforma_id: int) -> Proforma:
     """The proforma if `user` may see it (its company's people, managers); else 404."""
-    return _visible_to(user, Proforma, proforma_id, "proforma")
+    return visible_to(user, Proforma, proforma_id, "proforma")
 
 
 def payment_for(user: User, payment_id: int) -> Payment:
-    return _visible_to(user, Payment, payment_id, "payment")
-
-
-def _visible_to(user: User, model, row_id: int, what: str):
-    row = db.get_or_404(model, row_id)
-    if not (user.role is Role.MANAGER or is_member(user, row.company_id)):
-        security_log.access_refused(what, **{f"{what}_id": row_id})
-        abort(404)
-    return row
+    return visible_to(user, Payment, payment_id, "payment")
 
 
 # --- declaring ----------------------------------------------------------------------------------
@@ -166,8 +157,6 @@ def declare_for_invoice(client: User, invoice: Invoice, declaration: Declaration
 
 
 def _declare(client: User, company_id: int, declaration: Declaration, **target) -> Payment:
-    from portal.orders import uploads
-
     key = _check_declaration(declaration)
     payment = Payment(company_id=company_id, amount=declaration.amount,
                       currency=current_app.config["AGENCY_CURRENCY"], method=declaration.method,
@@ -224,8 +213,8 @@ def confirm(payment: Payment, manager: User | None) -> Payment:
 
     Raises NotAllowed for a person who is not a manager; Conflict when it was already confirmed
     or rejected (nothing changes: a payment credits once)."""
-    if manager is not None and (manager.role is not Role.MANAGER or not manager.active):
-        raise NotAllowed(_("Only managers can do this."))
+    if manager is not None:
+        require_manager(manager)
     _decide(payment, PaymentStatus.CONFIRMED, manager)
     figures.record(payment.decided_at, paid=payment.amount)
     ledger.post(payment.company_id, EntryKind.TOPUP, key=f"topup:payment:{payment.id}",
@@ -252,8 +241,7 @@ def confirm(payment: Payment, manager: User | None) -> Payment:
 def reject(payment: Payment, manager: User, reason: str) -> Payment:
     """Reject a declared payment with a reason, told to the client. Raises NotAllowed for
     anyone but a manager, Conflict without a reason or when it was already decided."""
-    if manager.role is not Role.MANAGER or not manager.active:
-        raise NotAllowed(_("Only managers can do this."))
+    require_manager(manager)
     if not reason.strip():
         raise Conflict(_("Say why the payment is rejected."), field="reason")
     _decide(payment, PaymentStatus.REJECTED, manager, reason.strip())
@@ -271,8 +259,6 @@ def start_checkout(client: User, proforma: Proforma, return_url: str) -> str:
     Raises NotAllowed for another company's proforma or when no provider is configured,
     Conflict when the proforma is no longer open or the provider cannot be reached (nothing
     is stored)."""
-    from portal.billing import providers
-
     provider = providers.provider()
     if provider is None:
         raise NotAllowed(_("Online payment is not offered."))
@@ -304,8 +290,6 @@ def settle_online(provider_ref: str) -> str:
     transaction is approved with the amount and currency asked for, rejected when it failed.
     Safe to run any number of times: the payment credits once. Returns what happened
     ("confirmed", "rejected", "pending", "unknown", "already")."""
-    from portal.billing import providers
-
     provider = providers.provider()
     payment = db.session.scalar(sa.select(Payment).where(Payment.provider_ref == provider_ref))
     if provider is None or payment is None:
@@ -339,8 +323,6 @@ def settle_online(provider_ref: str) -> str:
 def awaiting_confirmation(limit: int = 100) -> list[Payment]:
     """Declared payments, oldest first, with their company and what they pay (one
     statement)."""
-    from sqlalchemy.orm import joinedload
-
     return list(db.session.scalars(
         sa.select(Payment)
         .options(joinedload(Payment.company), joinedload(Payment.proforma),

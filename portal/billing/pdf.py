@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from portal.billing.invoices import buyer, seller
 from portal.billing.models import (
     METHOD_LABELS,
     CreditNote,
@@ -26,7 +27,9 @@ from portal.billing.models import (
     InvoiceKind,
     Proforma,
 )
+from portal.billing.payments import instructions
 from portal.i18n import format_local, format_money, format_number
+from portal.orders.models import Order
 
 FONTS = Path(__file__).parent.joinpath("fonts")
 FAMILY = "DejaVu"
@@ -137,10 +140,19 @@ def _header(sheet: Sheet, title: str, number: str, issued: datetime, seller: dic
     sheet.set_xy(15, max(left_bottom, sheet.get_y()) + 6)
 
 
-def _vat_mention(seller: dict, rate: int) -> str:
+def _vat_mention(rate: int) -> str:
     if rate:
         return _("Prices include VAT at %(rate)s %%.", rate=_rate(rate))
     return _("VAT not applicable.")
+
+
+def _vat_totals(document: Invoice | CreditNote, money) -> list[tuple[str, str, bool]]:
+    """The total without VAT and the VAT, for a document issued with VAT (none without)."""
+    if not document.vat_rate:
+        return []
+    return [(_("Total excluding VAT"), money(document.total_excl_vat), False),
+            (_("VAT %(rate)s %%", rate=_rate(document.vat_rate)), money(document.total_vat),
+             False)]
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:
@@ -166,11 +178,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
                  money(line.amount)] for line in invoice.lines]
         sheet.table(headings, rows, (24, 62, 16, 24, 26, 28),
                     ("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"))
-        totals = []
-        if invoice.vat_rate:
-            totals += [(_("Total excluding VAT"), money(invoice.total_excl_vat), False),
-                       (_("VAT %(rate)s %%", rate=_rate(invoice.vat_rate)),
-                        money(invoice.total_vat), False)]
+        totals = _vat_totals(invoice, money)
         totals.append((_("Total"), money(invoice.total), True))
         if invoice.paid_at_issue:
             label = _("Paid (payment received)") if deposit \
@@ -179,7 +187,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         totals.append((_("Amount due"), money(invoice.total - invoice.paid_at_issue), True))
         sheet.totals(totals)
         sheet.ln(4)
-        sheet.line_of(_vat_mention(invoice.seller, invoice.vat_rate), size=9, grey=True)
+        sheet.line_of(_vat_mention(invoice.vat_rate), size=9, grey=True)
         if invoice.total > invoice.paid_at_issue:
             sheet.line_of(_("To pay on receipt, quoting the number %(number)s.",
                             number=invoice.number), size=9)
@@ -200,24 +208,16 @@ def credit_note_pdf(note: CreditNote) -> bytes:
                         date=_day(note.invoice.issued_at)))
         sheet.line_of(_("Reason: %(reason)s", reason=note.reason))
         sheet.ln(3)
-        totals = []
-        if note.vat_rate:
-            totals += [(_("Total excluding VAT"), money(note.total_excl_vat), False),
-                       (_("VAT %(rate)s %%", rate=_rate(note.vat_rate)),
-                        money(note.total_vat), False)]
-        totals.append((_("Total credited"), money(note.total), True))
-        sheet.totals(totals)
+        sheet.totals([*_vat_totals(note, money), (_("Total credited"), money(note.total), True)])
         sheet.ln(3)
         if note.refunded and note.invoice.kind is InvoiceKind.ORDERS:
             sheet.line_of(_("%(amount)s goes back to your prepaid balance.",
                             amount=money(note.refunded)), size=9)
-        sheet.line_of(_vat_mention(note.seller, note.vat_rate), size=9, grey=True)
+        sheet.line_of(_vat_mention(note.vat_rate), size=9, grey=True)
         return sheet.output_bytes()
 
 
 def proforma_pdf(proforma: Proforma) -> bytes:
-    from portal.billing.invoices import buyer, seller
-
     with force_locale(proforma.company.locale):
         money = _money_of(proforma.currency)
         title = _("Proforma invoice")
@@ -238,8 +238,6 @@ def proforma_pdf(proforma: Proforma) -> bytes:
 
 
 def _instructions(sheet: Sheet) -> None:
-    from portal.billing.payments import instructions
-
     for method, text in instructions():
         sheet.line_of(_("%(method)s: %(details)s", method=METHOD_LABELS[method], details=text),
                       size=9)
@@ -249,8 +247,6 @@ def statement_pdf(company, month: date, opening: int, entries: list, closing: in
                   issued: list, unpaid: list, labels: dict) -> bytes:
     """A company's monthly statement: its balance at the start, every entry of the month, its
     balance at the end, the documents of the month and what is still due."""
-    from portal.billing.invoices import buyer, seller
-
     with force_locale(company.locale):
         money = _money_of(company.currency)
         title = _("Statement of account")
@@ -283,8 +279,6 @@ def statement_pdf(company, month: date, opening: int, entries: list, closing: in
 def writer_statement_pdf(writer, period_label: str, earned: list, paid: list,
                          summary, currency: str) -> bytes:
     """A writer's statement: earnings per order, payouts, and the totals."""
-    from portal.billing.invoices import seller
-
     with force_locale(writer.locale):
         money = _money_of(currency)
         title = _("Earnings statement")
@@ -293,7 +287,7 @@ def writer_statement_pdf(writer, period_label: str, earned: list, paid: list,
                 {"name": writer.display_name, "email": writer.email}, _("Writer"))
         sheet.line_of(_("Earned"), bold=True)
         sheet.table([_("Date"), _("Order"), _("Amount"), _("Paid")],
-                    [[_day(at), f"CMD-{order_id:05d} {title_}", money(amount),
+                    [[_day(at), f"{Order.reference_of(order_id)} {title_}", money(amount),
                       _("yes") if payout_id else _("not yet")]
                      for at, order_id, title_, amount, payout_id in earned],
                     (30, 100, 30, 20), ("LEFT", "LEFT", "RIGHT", "LEFT"))

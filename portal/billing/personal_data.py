@@ -76,7 +76,7 @@ AMOUNTS = "integers of the currency's minor unit"
 
 
 def _reference(order_id: int | None) -> str | None:
-    return f"CMD-{order_id:05d}" if order_id else None
+    return Order.reference_of(order_id) if order_id else None
 
 
 # --- export -------------------------------------------------------------------------------------

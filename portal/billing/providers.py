@@ -114,9 +114,7 @@ def _currency_ref(transaction: dict) -> str:
 
 
 def _amount(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ProviderError("the transaction's amount is not a whole number")
-    text = str(value).strip()
+    text = "" if isinstance(value, bool) or not isinstance(value, int | str) else str(value).strip()
     if not text.isdigit():
         raise ProviderError("the transaction's amount is not a whole number")
     return int(text)

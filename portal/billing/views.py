@@ -24,6 +24,7 @@ from portal.billing import companies, invoices, payments, providers, queries
 from portal.billing.forms import (
     ActionForm,
     CompanyForm,
+    CreditNoteForm,
     DeclarePaymentForm,
     TopupForm,
 )
@@ -40,6 +41,7 @@ from portal.errors import DomainError
 from portal.extensions import csrf, db
 from portal.forms import db_int
 from portal.notifications.outbox import external_url
+from portal.orders import uploads
 from portal.roles import role_required
 from portal.view_helpers import (
     own_company,
@@ -161,8 +163,6 @@ def _declaration(form: DeclarePaymentForm) -> payments.Declaration:
 @bp.get("/payments/<int:payment_id>/proof")
 @role_required(Role.CLIENT, Role.MANAGER)
 def payment_proof(payment_id: int):
-    from portal.orders import uploads
-
     payment = payments.payment_for(current_user, payment_id)
     if not payment.proof_stored_name:
         abort(404)
@@ -264,8 +264,6 @@ def invoice_list():
 @bp.get("/invoices/<int:invoice_id>")
 @role_required(Role.CLIENT, Role.MANAGER)
 def invoice(invoice_id: int):
-    from portal.billing.forms import CreditNoteForm
-
     found = invoices.invoice_for(current_user, invoice_id)
     return render_template(
         "billing/invoice.html", invoice=found, notes=queries.credit_notes_of([found.id]),
@@ -278,8 +276,12 @@ def invoice(invoice_id: int):
 @bp.get("/invoices/<int:invoice_id>/pdf")
 @role_required(Role.CLIENT, Role.MANAGER)
 def invoice_pdf(invoice_id: int):
-    found = invoices.invoice_for(current_user, invoice_id)
-    document = db.session.get(Document, found.document_id) if found.document_id else None
+    return _issued_pdf(invoices.invoice_for(current_user, invoice_id).document_id)
+
+
+def _issued_pdf(document_id: int | None):
+    """An invoice's or credit note's PDF as it was issued."""
+    document = db.session.get(Document, document_id) if document_id else None
     if document is None:
         abort(404)
     return pdf_response(document.content, document.filename)
@@ -307,10 +309,7 @@ def pay_invoice(invoice_id: int):
 def credit_note_pdf(credit_note_id: int):
     note = db.get_or_404(CreditNote, credit_note_id)
     invoices.invoice_for(current_user, note.invoice_id)  # 404 for another company's
-    document = db.session.get(Document, note.document_id) if note.document_id else None
-    if document is None:
-        abort(404)
-    return pdf_response(document.content, document.filename)
+    return _issued_pdf(note.document_id)
 
 
 @bp.get("/statements/<int:year>/<int:month>")
