@@ -135,10 +135,12 @@ class WriterLanguage(db.Model):
     language: Mapped[str] = mapped_column(sa.String(8), primary_key=True, index=True)
 
 
+# The statuses in which the writer has the text in hand.
+WRITING_STATUSES = (OrderStatus.IN_PROGRESS, OrderStatus.REVISION_REQUESTED)
+
 # The statuses in which a passed deadline is the agency's to answer for: waiting for a writer,
 # being written, or read by an editor.
-LATE_STATUSES = (OrderStatus.OPEN, OrderStatus.IN_PROGRESS, OrderStatus.REVISION_REQUESTED,
-                 OrderStatus.IN_REVIEW)
+LATE_STATUSES = (OrderStatus.OPEN, *WRITING_STATUSES, OrderStatus.IN_REVIEW)
 
 # The brief's reference texts: enough for a few web pages (about 3,000 words), little enough
 # that comparing a delivery with them stays a matter of milliseconds.

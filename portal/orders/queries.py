@@ -24,6 +24,7 @@ from portal.extensions import any_holds, db, folded, holding, utcnow
 from portal.orders import policies
 from portal.orders.models import (
     LATE_STATUSES,
+    WRITING_STATUSES,
     ContentType,
     Delivery,
     Order,
@@ -35,8 +36,6 @@ from portal.orders.models import (
     WriterLoad,
     writer_tiers,
 )
-
-WRITING_STATUSES = (OrderStatus.IN_PROGRESS, OrderStatus.REVISION_REQUESTED)
 
 
 def _with_relations(stmt: sa.Select) -> sa.Select:

@@ -32,6 +32,7 @@ from portal.orders import queries, service
 from portal.orders.checks import delivery_checks
 from portal.orders.models import (
     STATUS_LABELS,
+    WRITING_STATUSES,
     ContentType,
     Draft,
     Order,
@@ -189,7 +190,7 @@ def _workspace_page(order: Order, *, form: DeliverForm | None = None, status: in
         draft=draft,
         form=form,
         release_form=ReleaseForm(formdata=None),
-        editable=order.writer_id == current_user.id and order.status in queries.WRITING_STATUSES,
+        editable=order.writer_id == current_user.id and order.status in WRITING_STATUSES,
         can_release=order.status is OrderStatus.IN_PROGRESS,
         revision=revision,
         editor_return=returned_with(order, events),
