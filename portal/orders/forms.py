@@ -48,6 +48,7 @@ from portal.i18n import current_language, format_money, to_local, to_utc
 from portal.orders.brief_templates import BRIEF_FIELDS
 from portal.orders.models import REFERENCE_TEXTS_MAX, ContentType, Order, OrderStatus, Tier
 from portal.orders.service import Brief, previous_writers
+from portal.orders.text import nonblank_lines
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 MAX_KEYWORDS = 30
@@ -74,10 +75,6 @@ def words_field(label) -> IntegerField:
     )
 
 
-def split_lines(text: str | None) -> list[str]:
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]
-
-
 def split_keywords(text: str | None) -> list[str]:
     """Keywords one per line or separated by commas, without repeats."""
     seen: dict[str, str] = {}
@@ -90,7 +87,7 @@ def split_keywords(text: str | None) -> list[str]:
 
 def web_addresses(form, field) -> None:
     """One web address per line (see portal.forms.web_address), at most MAX_URLS."""
-    urls = split_lines(field.data)
+    urls = nonblank_lines(field.data)
     if len(urls) > MAX_URLS:
         raise ValidationError(_("Give at most %(count)d addresses.", count=MAX_URLS))
     for url in urls:
@@ -100,7 +97,7 @@ def web_addresses(form, field) -> None:
 def findable_keywords(form, field) -> None:
     """Each keyword (one, or one per line) holds a letter or a digit: the delivery rules match
     words, and a keyword of signs alone ("&", "🍕") could never be found in any text."""
-    for keyword in split_lines(field.data):
+    for keyword in nonblank_lines(field.data):
         if not any(ch.isalnum() for ch in keyword):
             raise ValidationError(_(
                 "A keyword needs at least one letter or digit: “%(keyword)s” has none.",
@@ -253,8 +250,8 @@ class BriefForm(StatedVersion, StrictForm):
             audience=(self.audience.data or "").strip(),
             primary_keyword=(self.primary_keyword.data or "").strip(),
             secondary_keywords=split_keywords(self.secondary_keywords.data),
-            links_to_include=split_lines(self.links_to_include.data),
-            reference_urls=split_lines(self.reference_urls.data),
+            links_to_include=nonblank_lines(self.links_to_include.data),
+            reference_urls=nonblank_lines(self.reference_urls.data),
             instructions=(self.instructions.data or "").strip(),
         )
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import User
 from portal.extensions import UTCDateTime, db, foreign_key, string_enum, utcnow
+from portal.orders.text import nonblank_lines
 
 
 class OrderStatus(enum.StrEnum):
@@ -274,7 +275,7 @@ class Order(db.Model):
 
     def keyword_list(self) -> list[str]:
         words = [self.primary_keyword] if self.primary_keyword else []
-        words += [k.strip() for k in self.secondary_keywords.splitlines() if k.strip()]
+        words += nonblank_lines(self.secondary_keywords)
         return words
 
 
