@@ -104,9 +104,17 @@ def findable_keywords(form, field) -> None:
                 keyword=keyword[:40]))
 
 
-class OnlyOurFields:
+class StrictForm(PortalForm):
     """Refuses a request carrying fields the form does not have (a price, a status, a writer
     slipped into the brief): people never set those, so the whole request is refused."""
+
+    def validate(self, extra_validators=None) -> bool:
+        fields_ok = super().validate(extra_validators)
+        extra = self.extra_fields()
+        if extra:
+            self.form_errors.append(_("This form does not accept these fields: %(fields)s.",
+                                      fields=", ".join(name[:40] for name in extra[:10])))
+        return fields_ok and not extra
 
     def extra_fields(self) -> list[str]:
         if not self.is_submitted():
@@ -114,22 +122,6 @@ class OnlyOurFields:
         known = set(self._fields)
         sent = set(request.form.keys()) | set(request.files.keys())
         return sorted(name for name in sent if name not in known)
-
-    def check_extra_fields(self) -> bool:
-        extra = self.extra_fields()
-        if extra:
-            self.form_errors.append(_("This form does not accept these fields: %(fields)s.",
-                                      fields=", ".join(name[:40] for name in extra[:10])))
-            return False
-        return True
-
-
-class StrictForm(OnlyOurFields, PortalForm):
-    """A form that refuses the whole request when it carries a field the form does not have."""
-
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
 
 
 class StatedVersion:
