@@ -47,6 +47,7 @@ from portal.forms import (
 from portal.i18n import current_language, format_money, to_local, to_utc
 from portal.orders.brief_templates import BRIEF_FIELDS
 from portal.orders.models import REFERENCE_TEXTS_MAX, ContentType, Order, OrderStatus, Tier
+from portal.orders.queries import catalogue
 from portal.orders.service import Brief, previous_writers
 from portal.orders.text import nonblank_lines
 
@@ -186,16 +187,10 @@ class BriefForm(StatedVersion, StrictForm):
         super().__init__(*args, **kwargs)
         self.zone = zone
         locale = current_language()
-        types = db.session.scalars(
-            sa.select(ContentType).where(ContentType.active.is_(True))
-            .order_by(ContentType.position, ContentType.id)
-        ).all()
+        types, self.tiers = catalogue()
         self.content_type_id.choices = [SelectChoice(str(t.id), t.name(locale)) for t in types]
         self.language.choices = [SelectChoice(code, name) for code, name
                                  in current_app.config["ORDER_LANGUAGES"].items()]
-        self.tiers = db.session.scalars(
-            sa.select(Tier).where(Tier.active.is_(True)).order_by(Tier.position, Tier.id)
-        ).all()
         self.tier_id.choices = [SelectChoice(str(t.id), tier_label(t)) for t in self.tiers]
         self.writers = previous_writers(client)
         self.preferred_writer_id.choices = [SelectChoice("", _("No preference"))] + [

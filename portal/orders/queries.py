@@ -216,7 +216,7 @@ def _apply_filters(stmt: sa.Select, filters: ListFilters) -> sa.Select:
     if filters.writer_id:
         stmt = stmt.where(Order.writer_id == filters.writer_id)
     if filters.overdue:
-        stmt = stmt.where(Order.status.in_(LATE_STATUSES), Order.deadline < utcnow())
+        stmt = stmt.where(_overdue())
     return stmt.order_by(*SORTS.get(filters.sort, SORTS["newest"]))
 
 

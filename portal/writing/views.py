@@ -53,8 +53,7 @@ SOON = timedelta(hours=24)
 
 # "My assignments": tab -> (label, statuses, order of the rows)
 TABS = {
-    "writing": (_l("To write"), (OrderStatus.IN_PROGRESS, OrderStatus.REVISION_REQUESTED),
-                (Order.deadline.asc(), Order.id.asc())),
+    "writing": (_l("To write"), WRITING_STATUSES, (Order.deadline.asc(), Order.id.asc())),
     "in_review": (_l("With the editor"), (OrderStatus.IN_REVIEW,),
                   (Order.updated_at.desc(), Order.id.desc())),
     "delivered": (_l("Awaiting review"), (OrderStatus.DELIVERED,),
