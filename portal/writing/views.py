@@ -25,7 +25,7 @@ from portal.access import json_call
 from portal.accounts.models import Role
 from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
-from portal.forms import form_error, page_arg
+from portal.forms import db_int, form_error, page_arg
 from portal.i18n import current_language, format_local
 from portal.messaging.queries import unread_counts
 from portal.orders import queries, service
@@ -121,8 +121,8 @@ def pool():
             queries.ListFilters(
                 sort=filters.sort.data,
                 language=filters.language.data if filters.language.data in languages else "",
-                tier_id=filters.as_int(filters.tier.data),
-                content_type_id=filters.as_int(filters.content_type.data),
+                tier_id=db_int(filters.tier.data),
+                content_type_id=db_int(filters.content_type.data),
             ),
             page=page_arg(request.args),
             per_page=current_app.config["ORDERS_PER_PAGE"],
