@@ -123,21 +123,20 @@ def delivery_checks(order: Order, text: str) -> Checks:
                            "density": round(density, 2)}
                 shown = format_decimal(round(density, 1), format="0.0")
                 if density < DENSITY_MIN:
-                    message = ngettext(
+                    code, message = "density_low", ngettext(
                         "The main keyword “%(keyword)s” appears %(num)d time in %(words)s words "
                         "(%(density)s %%): aim for 0.5 to 3 %%.",
                         "The main keyword “%(keyword)s” appears %(num)d times in %(words)s words "
                         "(%(density)s %%): aim for 0.5 to 3 %%.",
                         occurrences, keyword=keyword, words=words, density=shown)
-                    warnings.append(Finding("density_low", message, figures))
                 else:
-                    message = ngettext(
+                    code, message = "density_high", ngettext(
                         "The main keyword “%(keyword)s” appears %(num)d time in %(words)s words "
                         "(%(density)s %%): above 3 %%, it reads as stuffing.",
                         "The main keyword “%(keyword)s” appears %(num)d times in %(words)s words "
                         "(%(density)s %%): above 3 %%, it reads as stuffing.",
                         occurrences, keyword=keyword, words=words, density=shown)
-                    warnings.append(Finding("density_high", message, figures))
+                warnings.append(Finding(code, message, figures))
 
     for url in links_required(order):
         if not has_link(text, url):
