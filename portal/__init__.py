@@ -238,7 +238,7 @@ CACHED_ENDPOINTS = frozenset({"static", "bootstrap.static", "brand.stylesheet", 
 
 
 # The forms our scripts post as JSON (quote.js, workspace.js). Every other form takes form
-# data only, where the checks on field names (OnlyOurFields) and on value types hold.
+# data only, where the checks on field names (StrictForm) and on value types hold.
 JSON_ENDPOINTS = frozenset({"orders.quote", "writing.save_draft"})
 # Endpoints that read and check their raw body themselves (a payment provider's signed
 # notification, whose JSON is nested): no form reads them.

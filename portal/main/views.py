@@ -10,7 +10,8 @@ from portal.i18n import current_language
 from portal.main.forms import LanguageForm
 from portal.messaging.queries import unread_counts
 from portal.orders import showcase
-from portal.orders.queries import WRITING_STATUSES, catalogue, home_summary, pool_offer
+from portal.orders.models import WRITING_STATUSES
+from portal.orders.queries import catalogue, home_summary, pool_offer
 from portal.orders.text import render_markdown
 from portal.view_helpers import validated_or_400
 

@@ -6,12 +6,11 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, MultipleFileField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from portal.forms import PortalForm
 from portal.messaging.service import BODY_MAX_CHARS, normalize_body
-from portal.orders.forms import OnlyOurFields
+from portal.orders.forms import StrictForm
 
 
-class MessageForm(OnlyOurFields, PortalForm):
+class MessageForm(StrictForm):
     body = TextAreaField(
         _l("Your message"),
         filters=[normalize_body],
@@ -25,10 +24,6 @@ class MessageForm(OnlyOurFields, PortalForm):
     # Shown to staff only; a client who sends it anyway is refused by the service.
     internal = BooleanField(_l("Internal note: only the agency's team sees it"))
     files = MultipleFileField(_l("Attach files"))
-
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
 
     def uploads(self) -> list:
         return [f for f in (self.files.data or []) if getattr(f, "filename", None)]

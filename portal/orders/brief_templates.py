@@ -42,24 +42,13 @@ BRIEF_FIELDS = ("title", "content_type_id", "language", "words_min", "words_max"
                 "links_to_include", "reference_urls", "instructions")
 
 
-@dataclass
-class TemplateValues:
-    """An agency template as the manager's form shapes it (lists one item per line)."""
+@dataclass(kw_only=True)
+class TemplateValues(service.BriefFields):
+    """An agency template as the manager's form shapes it."""
 
     name: str
-    content_type_id: int
-    language: str
-    words_min: int
-    words_max: int
-    tier_id: int | None = None
     title: str = ""
-    tone: str = ""
-    audience: str = ""
-    primary_keyword: str = ""
-    secondary_keywords: list[str] = field(default_factory=list)
-    links_to_include: list[str] = field(default_factory=list)
-    reference_urls: list[str] = field(default_factory=list)
-    instructions: str = ""
+    tier_id: int | None = None
     published: bool = False
 
 
@@ -197,16 +186,8 @@ def _brief(start: Start) -> service.Brief:
     if values["tier_id"] is None:
         raise Conflict(_("No quality level is offered at the moment: the agency will add one "
                          "soon."), field="tier_id")
-    return service.Brief(
-        title=values["title"], content_type_id=values["content_type_id"],
-        language=values["language"], words_min=values["words_min"],
-        words_max=values["words_max"], tier_id=values["tier_id"],
-        deadline=default_deadline(values["tier_id"]), tone=values["tone"],
-        audience=values["audience"], primary_keyword=values["primary_keyword"],
-        secondary_keywords=values["secondary_keywords"].splitlines(),
-        links_to_include=values["links_to_include"].splitlines(),
-        reference_urls=values["reference_urls"].splitlines(),
-        instructions=values["instructions"])
+    lists = {name: values[name].splitlines() for name in service.BRIEF_LISTS}
+    return service.Brief(**(values | lists), deadline=default_deadline(values["tier_id"]))
 
 
 # --- a client's templates ---------------------------------------------------------------------

@@ -32,7 +32,13 @@ from typing import TYPE_CHECKING
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 
-from portal.orders.text import keyword_occurrences, keyword_presence, match_keys, word_count
+from portal.orders.text import (
+    keyword_occurrences,
+    keyword_presence,
+    match_keys,
+    nonblank_lines,
+    word_count,
+)
 
 if TYPE_CHECKING:
     from portal.orders.models import Order
@@ -117,21 +123,20 @@ def delivery_checks(order: Order, text: str) -> Checks:
                            "density": round(density, 2)}
                 shown = format_decimal(round(density, 1), format="0.0")
                 if density < DENSITY_MIN:
-                    message = ngettext(
+                    code, message = "density_low", ngettext(
                         "The main keyword “%(keyword)s” appears %(num)d time in %(words)s words "
                         "(%(density)s %%): aim for 0.5 to 3 %%.",
                         "The main keyword “%(keyword)s” appears %(num)d times in %(words)s words "
                         "(%(density)s %%): aim for 0.5 to 3 %%.",
                         occurrences, keyword=keyword, words=words, density=shown)
-                    warnings.append(Finding("density_low", message, figures))
                 else:
-                    message = ngettext(
+                    code, message = "density_high", ngettext(
                         "The main keyword “%(keyword)s” appears %(num)d time in %(words)s words "
                         "(%(density)s %%): above 3 %%, it reads as stuffing.",
                         "The main keyword “%(keyword)s” appears %(num)d times in %(words)s words "
                         "(%(density)s %%): above 3 %%, it reads as stuffing.",
                         occurrences, keyword=keyword, words=words, density=shown)
-                    warnings.append(Finding("density_high", message, figures))
+                warnings.append(Finding(code, message, figures))
 
     for url in links_required(order):
         if not has_link(text, url):
@@ -152,7 +157,8 @@ def delivery_checks(order: Order, text: str) -> Checks:
             "%(num)d sentences are longer than %(limit)d words.", long,
             limit=LONG_SENTENCE_WORDS), {"count": long, "limit": LONG_SENTENCE_WORDS}))
 
-    missing = [k for k, present in keyword_presence(text, _secondary(order)) if not present]
+    secondary = nonblank_lines(order.secondary_keywords)
+    missing = [k for k, present in keyword_presence(text, secondary) if not present]
     if missing:
         warnings.append(Finding("secondary_missing", _(
             "Secondary keywords missing: %(keywords)s.", keywords=", ".join(missing)),
@@ -181,13 +187,9 @@ def forbidden_found(order: Order, keys: list[str]) -> list[tuple[str, int]]:
     return found
 
 
-def _secondary(order: Order) -> list[str]:
-    return [k.strip() for k in (order.secondary_keywords or "").splitlines() if k.strip()]
-
-
 def links_required(order: Order) -> list[str]:
     """The brief's links to include, one URL a line."""
-    return [u.strip() for u in (order.links_to_include or "").splitlines() if u.strip()]
+    return nonblank_lines(order.links_to_include)
 
 
 def has_link(text: str, url: str) -> bool:

@@ -65,7 +65,7 @@ def _send(
                          else NotificationKind.STATUS)
     link = link or (external_url(page) if page
                     else external_url("orders.detail", order_id=order.id))
-    params = _ref(order) | ({"endpoint": page} if page else {})
+    params = {"ref": order.reference, "title": order.title} | ({"endpoint": page} if page else {})
     subject = LazyString(lambda: str(EVENT_TEXTS[f"order.{kind}"]) % params)
     seen: set[int] = set()
     for user in recipients:
@@ -94,10 +94,6 @@ def _send(
 
         notify(user, kind=notification_kind, event=f"order.{kind}", order=order,
                params=params, email=build, key=key)
-
-
-def _ref(order: Order) -> dict:
-    return {"ref": order.reference, "title": order.title}
 
 
 def notify_submitted(order: Order, event: OrderEvent, actor: User | None) -> None:

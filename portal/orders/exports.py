@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import groupby
 from typing import BinaryIO
 from urllib.parse import quote
 
@@ -184,20 +185,11 @@ def to_markdown(markdown: str, title: str) -> bytes:
 def _plain_runs(runs: list[Run]) -> str:
     """Runs as plain text; a link reads "text (url)", or the URL alone when it is the text."""
     out: list[str] = []
-    i = 0
-    while i < len(runs):
-        run = runs[i]
-        if run.href is None:
-            out.append(run.text)
-            i += 1
-            continue
-        j = i
-        while j < len(runs) and runs[j].href == run.href:
-            j += 1
-        label = "".join(r.text for r in runs[i:j])
-        target = run.href.removeprefix("mailto:")
-        out.append(label if label.strip() in (run.href, target) else f"{label} ({target})")
-        i = j
+    for href, group in groupby(runs, key=lambda run: run.href):
+        label = "".join(run.text for run in group)
+        target = href.removeprefix("mailto:") if href is not None else None
+        out.append(label if target is None or label.strip() in (href, target)
+                   else f"{label} ({target})")
     return "".join(out)
 
 
@@ -301,25 +293,20 @@ def _add_hyperlink(paragraph, url: str, runs: list[Run]) -> None:
 
 
 def _docx_runs(paragraph, runs: list[Run]) -> None:
-    i = 0
-    while i < len(runs):
-        run = runs[i]
-        if run.href is not None:
-            j = i
-            while j < len(runs) and runs[j].href == run.href and not runs[j].br:
-                j += 1
-            _add_hyperlink(paragraph, run.href, runs[i:j])
-            i = j
+    # A line break has no link: a link's runs are those between two breaks.
+    for href, group in groupby(runs, key=lambda run: run.href):
+        if href is not None:
+            _add_hyperlink(paragraph, href, list(group))
             continue
-        if run.br:
-            paragraph.add_run().add_break()
-        else:
+        for run in group:
+            if run.br:
+                paragraph.add_run().add_break()
+                continue
             added = paragraph.add_run(run.text)
             added.bold = run.bold or None
             added.italic = run.italic or None
             if run.code:
                 added.font.name = "Courier New"
-        i += 1
 
 
 def to_docx(markdown: str, title: str, language: str = "fr") -> bytes:

@@ -47,7 +47,9 @@ from portal.forms import (
 from portal.i18n import current_language, format_money, to_local, to_utc
 from portal.orders.brief_templates import BRIEF_FIELDS
 from portal.orders.models import REFERENCE_TEXTS_MAX, ContentType, Order, OrderStatus, Tier
+from portal.orders.queries import catalogue
 from portal.orders.service import Brief, previous_writers
+from portal.orders.text import nonblank_lines
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 MAX_KEYWORDS = 30
@@ -74,10 +76,6 @@ def words_field(label) -> IntegerField:
     )
 
 
-def split_lines(text: str | None) -> list[str]:
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]
-
-
 def split_keywords(text: str | None) -> list[str]:
     """Keywords one per line or separated by commas, without repeats."""
     seen: dict[str, str] = {}
@@ -90,7 +88,7 @@ def split_keywords(text: str | None) -> list[str]:
 
 def web_addresses(form, field) -> None:
     """One web address per line (see portal.forms.web_address), at most MAX_URLS."""
-    urls = split_lines(field.data)
+    urls = nonblank_lines(field.data)
     if len(urls) > MAX_URLS:
         raise ValidationError(_("Give at most %(count)d addresses.", count=MAX_URLS))
     for url in urls:
@@ -100,16 +98,24 @@ def web_addresses(form, field) -> None:
 def findable_keywords(form, field) -> None:
     """Each keyword (one, or one per line) holds a letter or a digit: the delivery rules match
     words, and a keyword of signs alone ("&", "🍕") could never be found in any text."""
-    for keyword in split_lines(field.data):
+    for keyword in nonblank_lines(field.data):
         if not any(ch.isalnum() for ch in keyword):
             raise ValidationError(_(
                 "A keyword needs at least one letter or digit: “%(keyword)s” has none.",
                 keyword=keyword[:40]))
 
 
-class OnlyOurFields:
+class StrictForm(PortalForm):
     """Refuses a request carrying fields the form does not have (a price, a status, a writer
     slipped into the brief): people never set those, so the whole request is refused."""
+
+    def validate(self, extra_validators=None) -> bool:
+        fields_ok = super().validate(extra_validators)
+        extra = self.extra_fields()
+        if extra:
+            self.form_errors.append(_("This form does not accept these fields: %(fields)s.",
+                                      fields=", ".join(name[:40] for name in extra[:10])))
+        return fields_ok and not extra
 
     def extra_fields(self) -> list[str]:
         if not self.is_submitted():
@@ -117,22 +123,6 @@ class OnlyOurFields:
         known = set(self._fields)
         sent = set(request.form.keys()) | set(request.files.keys())
         return sorted(name for name in sent if name not in known)
-
-    def check_extra_fields(self) -> bool:
-        extra = self.extra_fields()
-        if extra:
-            self.form_errors.append(_("This form does not accept these fields: %(fields)s.",
-                                      fields=", ".join(name[:40] for name in extra[:10])))
-            return False
-        return True
-
-
-class StrictForm(OnlyOurFields, PortalForm):
-    """A form that refuses the whole request when it carries a field the form does not have."""
-
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
 
 
 class StatedVersion:
@@ -197,16 +187,10 @@ class BriefForm(StatedVersion, StrictForm):
         super().__init__(*args, **kwargs)
         self.zone = zone
         locale = current_language()
-        types = db.session.scalars(
-            sa.select(ContentType).where(ContentType.active.is_(True))
-            .order_by(ContentType.position, ContentType.id)
-        ).all()
+        types, self.tiers = catalogue()
         self.content_type_id.choices = [SelectChoice(str(t.id), t.name(locale)) for t in types]
         self.language.choices = [SelectChoice(code, name) for code, name
                                  in current_app.config["ORDER_LANGUAGES"].items()]
-        self.tiers = db.session.scalars(
-            sa.select(Tier).where(Tier.active.is_(True)).order_by(Tier.position, Tier.id)
-        ).all()
         self.tier_id.choices = [SelectChoice(str(t.id), tier_label(t)) for t in self.tiers]
         self.writers = previous_writers(client)
         self.preferred_writer_id.choices = [SelectChoice("", _("No preference"))] + [
@@ -253,8 +237,8 @@ class BriefForm(StatedVersion, StrictForm):
             audience=(self.audience.data or "").strip(),
             primary_keyword=(self.primary_keyword.data or "").strip(),
             secondary_keywords=split_keywords(self.secondary_keywords.data),
-            links_to_include=split_lines(self.links_to_include.data),
-            reference_urls=split_lines(self.reference_urls.data),
+            links_to_include=nonblank_lines(self.links_to_include.data),
+            reference_urls=nonblank_lines(self.reference_urls.data),
             instructions=(self.instructions.data or "").strip(),
         )
 

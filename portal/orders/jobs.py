@@ -10,8 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.extensions import db, utcnow
 from portal.orders import emails, service
-from portal.orders.models import LATE_STATUSES, Order, OrderStatus
-from portal.orders.queries import WRITING_STATUSES
+from portal.orders.models import LATE_STATUSES, WRITING_STATUSES, Order, OrderStatus
 
 BATCH = 500
 # Overdue reminders look this far back, so a worker stopped for a few days still sends them;

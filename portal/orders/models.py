@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import User
 from portal.extensions import UTCDateTime, db, foreign_key, string_enum, utcnow
+from portal.orders.text import nonblank_lines
 
 
 class OrderStatus(enum.StrEnum):
@@ -135,10 +136,12 @@ class WriterLanguage(db.Model):
     language: Mapped[str] = mapped_column(sa.String(8), primary_key=True, index=True)
 
 
+# The statuses in which the writer has the text in hand.
+WRITING_STATUSES = (OrderStatus.IN_PROGRESS, OrderStatus.REVISION_REQUESTED)
+
 # The statuses in which a passed deadline is the agency's to answer for: waiting for a writer,
 # being written, or read by an editor.
-LATE_STATUSES = (OrderStatus.OPEN, OrderStatus.IN_PROGRESS, OrderStatus.REVISION_REQUESTED,
-                 OrderStatus.IN_REVIEW)
+LATE_STATUSES = (OrderStatus.OPEN, *WRITING_STATUSES, OrderStatus.IN_REVIEW)
 
 # The brief's reference texts: enough for a few web pages (about 3,000 words), little enough
 # that comparing a delivery with them stays a matter of milliseconds.
@@ -272,7 +275,7 @@ class Order(db.Model):
 
     def keyword_list(self) -> list[str]:
         words = [self.primary_keyword] if self.primary_keyword else []
-        words += [k.strip() for k in self.secondary_keywords.splitlines() if k.strip()]
+        words += nonblank_lines(self.secondary_keywords)
         return words
 
 

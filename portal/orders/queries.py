@@ -24,6 +24,7 @@ from portal.extensions import any_holds, db, folded, holding, utcnow
 from portal.orders import policies
 from portal.orders.models import (
     LATE_STATUSES,
+    WRITING_STATUSES,
     ContentType,
     Delivery,
     Order,
@@ -35,8 +36,6 @@ from portal.orders.models import (
     WriterLoad,
     writer_tiers,
 )
-
-WRITING_STATUSES = (OrderStatus.IN_PROGRESS, OrderStatus.REVISION_REQUESTED)
 
 
 def _with_relations(stmt: sa.Select) -> sa.Select:
@@ -217,7 +216,7 @@ def _apply_filters(stmt: sa.Select, filters: ListFilters) -> sa.Select:
     if filters.writer_id:
         stmt = stmt.where(Order.writer_id == filters.writer_id)
     if filters.overdue:
-        stmt = stmt.where(Order.status.in_(LATE_STATUSES), Order.deadline < utcnow())
+        stmt = stmt.where(_overdue())
     return stmt.order_by(*SORTS.get(filters.sort, SORTS["newest"]))
 
 
@@ -441,16 +440,21 @@ def count_approved_texts(whose: sa.ColumnElement[bool], start: datetime, end: da
         sa.select(sa.func.count()).select_from(Order).where(_approved_in(whose, start, end)))
 
 
+def last_delivery_number() -> sa.ScalarSelect:
+    """The number of the last delivery of the order of the enclosing statement."""
+    return sa.select(sa.func.max(Delivery.number)).where(
+        Delivery.order_id == Order.id).correlate(Order).scalar_subquery()
+
+
 def approved_texts(whose: sa.ColumnElement[bool], start: datetime, end: datetime, *,
                    batch: int = 20):
     """The orders `whose` picks approved in [start, end), oldest first, each with the text of
     its last delivery: rows (id, title, language, closed_at, text), fetched `batch` at a time
     (one statement; a long period never sits whole in memory)."""
-    last = sa.select(sa.func.max(Delivery.number)).where(
-        Delivery.order_id == Order.id).correlate(Order).scalar_subquery()
     stmt = (
         sa.select(Order.id, Order.title, Order.language, Order.closed_at, Delivery.text)
-        .join(Delivery, sa.and_(Delivery.order_id == Order.id, Delivery.number == last))
+        .join(Delivery, sa.and_(Delivery.order_id == Order.id,
+                                Delivery.number == last_delivery_number()))
         .where(_approved_in(whose, start, end))
         .order_by(Order.closed_at, Order.id)
         .execution_options(yield_per=batch)

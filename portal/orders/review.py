@@ -10,13 +10,12 @@ client's is used). The client never sees a delivery in review, nor one returned.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from portal.accounts.models import User
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db, utcnow
-from portal.orders import originality
+from portal.orders import originality, queries
 from portal.orders.models import Delivery, Order, OrderEvent, OrderStatus
 from portal.orders.workflow import Action, apply
 
@@ -40,10 +39,7 @@ def needs_review(order: Order, delivery: Delivery) -> bool:
 def _delivery_in_review(order: Order) -> Delivery:
     """The delivery the editor reads: the order's last one, which no client has seen. Called
     once the move is allowed (an order in review always has one)."""
-    delivery = db.session.scalar(
-        sa.select(Delivery).where(Delivery.order_id == order.id)
-        .order_by(Delivery.number.desc()).limit(1)
-    )
+    delivery = queries.latest_delivery(order)
     if delivery is None or delivery.is_released:
         raise Conflict(_("This order has no delivery in review."))
     return delivery

@@ -36,25 +36,36 @@ from portal.orders.text import word_count
 from portal.orders.workflow import Action, apply, record
 
 
-@dataclass
-class Brief:
-    """What a client writes in the brief form, already shaped by the form."""
+@dataclass(kw_only=True)
+class BriefFields:
+    """What a brief and a brief template share, shaped by their forms (lists one item per
+    line); each adds its title and tier (a template may leave both empty) and its own fields."""
 
-    title: str
     content_type_id: int
     language: str
     words_min: int
     words_max: int
-    tier_id: int
-    deadline: datetime
     tone: str = ""
     audience: str = ""
     primary_keyword: str = ""
     secondary_keywords: list[str] = field(default_factory=list)
     links_to_include: list[str] = field(default_factory=list)
     reference_urls: list[str] = field(default_factory=list)
-    reference_texts: str = ""
     instructions: str = ""
+
+
+# The fields of BriefFields that are lists (stored one item per line).
+BRIEF_LISTS = ("secondary_keywords", "links_to_include", "reference_urls")
+
+
+@dataclass(kw_only=True)
+class Brief(BriefFields):
+    """What a client writes in the brief form, already shaped by the form."""
+
+    title: str
+    tier_id: int
+    deadline: datetime
+    reference_texts: str = ""
     preferred_writer_id: int | None = None
 
 
@@ -137,17 +148,16 @@ def _check_horizon(deadline: datetime, now: datetime) -> None:
         raise Conflict(_("Choose a deadline within %(days)d days.", days=days), field="deadline")
 
 
-def write_brief_fields(target, values) -> None:
-    """Copy the fields a brief and a brief template share from `values` (a Brief, a
-    TemplateValues) onto `target` (an order, a template): texts trimmed, lists stored one item
-    per line."""
+def write_brief_fields(target, values: BriefFields) -> None:
+    """Copy the fields a brief and a brief template share from `values` onto `target` (an
+    order, a template): texts trimmed, lists stored one item per line."""
     target.content_type_id = values.content_type_id
     target.language = values.language
     target.words_min, target.words_max = values.words_min, values.words_max
     target.tier_id = values.tier_id
     for name in ("title", "tone", "audience", "primary_keyword", "instructions"):
         setattr(target, name, getattr(values, name).strip())
-    for name in ("secondary_keywords", "links_to_include", "reference_urls"):
+    for name in BRIEF_LISTS:
         setattr(target, name, "\n".join(v.strip() for v in getattr(values, name) if v.strip()))
 
 

@@ -25,6 +25,7 @@ from portal.errors import Conflict, NotAllowed
 from portal.extensions import db, utcnow
 from portal.orders import exports
 from portal.orders.models import Delivery, Order, OrderStatus
+from portal.orders.queries import last_delivery_number
 
 # The landing page shows the newest few; a sample's card shows the start of its text.
 LANDING_SAMPLES = 3
@@ -84,11 +85,6 @@ def _public() -> sa.ColumnElement[bool]:
                    Order.status == OrderStatus.APPROVED)
 
 
-def _last_delivery_number() -> sa.ScalarSelect:
-    return sa.select(sa.func.max(Delivery.number)).where(
-        Delivery.order_id == Order.id).correlate(Order).scalar_subquery()
-
-
 @dataclass(frozen=True)
 class Sample:
     order: Order  # with its content type loaded
@@ -104,7 +100,7 @@ def _samples() -> sa.Select:
     """The public orders with what a Sample shows of them (_public)."""
     return (sa.select(Order, Delivery.text, Delivery.word_count)
             .join(Delivery, sa.and_(Delivery.order_id == Order.id,
-                                    Delivery.number == _last_delivery_number()))
+                                    Delivery.number == last_delivery_number()))
             .options(joinedload(Order.content_type)).where(_public()))
 
 

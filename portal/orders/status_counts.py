@@ -29,7 +29,7 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 
 from portal.extensions import db, upsert_insert
-from portal.orders.models import Order, OrderStatus, OrderStatusCount, WriterLoad
+from portal.orders.models import WRITING_STATUSES, Order, OrderStatus, OrderStatusCount, WriterLoad
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,7 @@ def moved(source: OrderStatus, target: OrderStatus) -> None:
 
 
 # What a writer's open work counts, per status of their orders.
-WORK = {OrderStatus.IN_PROGRESS: "writing", OrderStatus.REVISION_REQUESTED: "writing",
-        OrderStatus.DELIVERED: "review"}
+WORK = {**dict.fromkeys(WRITING_STATUSES, "writing"), OrderStatus.DELIVERED: "review"}
 WRITER_COUNTS = ("writing", "review")
 
 

@@ -31,6 +31,11 @@ def words_of(text: str) -> list[str]:
             if re.search(r"\w", match[0])]
 
 
+def nonblank_lines(text: str | None) -> list[str]:
+    """The lines of `text` that hold something, stripped: a list stored one item a line."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
 def _strip_markdown(text: str) -> str:
     # Markup characters are not words; link targets are not read.
     text = re.sub(r"\]\([^)]*\)", "]", text)

@@ -230,13 +230,6 @@ def _download_names(name: str) -> dict[str, str]:
     return {"filename": name}
 
 
-def attachments_of(order: Order) -> list[Attachment]:
-    return list(db.session.scalars(
-        sa.select(Attachment).where(Attachment.order_id == order.id)
-        .order_by(Attachment.created_at, Attachment.id)
-    ))
-
-
 @dataclass(frozen=True)
 class CheckedFile:
     name: str  # the cleaned label

@@ -113,7 +113,7 @@ def _brief_page(form: BriefForm, order: Order | None):
         agency_templates=agency,
         template_form=SaveTemplateForm(formdata=None),
         quote=_initial_quote(form),
-        attachments=uploads.attachments_of(order) if order else [],
+        attachments=order.attachments if order else [],
         upload_form=UploadForm(formdata=None, back="edit"),
         remove_form=BackForm(formdata=None, back="edit"),
         accepted=uploads.ACCEPTED_EXTENSIONS,
@@ -229,7 +229,7 @@ def _flash_submitted(order: Order) -> None:
 def delete(order_id: int):
     order = queries.get_order_for(current_user, order_id)
     validated_or_400(BackForm())
-    stored = [attachment.stored_name for attachment in uploads.attachments_of(order)]
+    stored = [attachment.stored_name for attachment in order.attachments]
     with service_call() as call:
         service.delete_draft(order, current_user)
     if not call.ok:

@@ -8,8 +8,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
-from portal.forms import PortalForm, at_most
-from portal.orders.forms import OnlyOurFields, split_keywords
+from portal.forms import at_most
+from portal.orders.forms import StrictForm, split_keywords
 from portal.style_guides.service import (
     AUDIENCE_MAX,
     TEXT_MAX,
@@ -40,7 +40,7 @@ class WordList:
                                         "found in a text.", word=word[:30]))
 
 
-class StyleGuideForm(OnlyOurFields, PortalForm):
+class StyleGuideForm(StrictForm):
     tone = StringField(_l("Tone"), validators=[at_most(TONE_MAX)],
                        render_kw={"placeholder": _l("Warm and direct, without jargon"),
                                   "maxlength": TONE_MAX})
@@ -56,10 +56,6 @@ class StyleGuideForm(OnlyOurFields, PortalForm):
     examples = TextAreaField(_l("Examples"), validators=[at_most(TEXT_MAX)],
                              render_kw={"rows": 5, "maxlength": TEXT_MAX})
     version = HiddenField()
-
-    def validate(self, extra_validators=None) -> bool:
-        fields_ok = super().validate(extra_validators)
-        return self.check_extra_fields() and fields_ok
 
     def version_number(self) -> int | None:
         """The version the form was made from (0 before the first save); None when the field

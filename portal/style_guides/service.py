@@ -25,7 +25,7 @@ from portal.billing.companies import is_member
 from portal.billing.models import Company
 from portal.errors import Conflict, NotAllowed
 from portal.extensions import db, utcnow
-from portal.orders.text import match_keys
+from portal.orders.text import match_keys, nonblank_lines
 from portal.style_guides.models import StyleGuide
 
 SNAPSHOT_VERSION = 1
@@ -64,8 +64,8 @@ def values_of(guide: StyleGuide | None) -> GuideValues:
     if guide is None:
         return GuideValues()
     return GuideValues(tone=guide.tone, audience=guide.audience,
-                       words_to_use=_lines(guide.words_to_use),
-                       forbidden_words=_lines(guide.forbidden_words),
+                       words_to_use=nonblank_lines(guide.words_to_use),
+                       forbidden_words=nonblank_lines(guide.forbidden_words),
                        formatting=guide.formatting, examples=guide.examples)
 
 
@@ -141,12 +141,3 @@ def snapshot(guide: StyleGuide | None) -> dict | None:
 def snapshot_for(company_id: int) -> dict | None:
     """The copy of the company's guide an order submitted now keeps."""
     return snapshot(guide_of(company_id))
-
-
-def forbidden_words(guide: dict | None) -> list[str]:
-    """The forbidden words of a guide's copy (an order's `style_guide`)."""
-    return list((guide or {}).get("forbidden_words") or [])
-
-
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]

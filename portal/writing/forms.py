@@ -5,7 +5,7 @@ from wtforms import IntegerField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation
 from wtforms.widgets import HiddenInput
 
-from portal.forms import MAX_DB_INT, ActionForm, PortalForm, db_int
+from portal.forms import MAX_DB_INT, ActionForm, PortalForm
 
 # A long article in Markdown stays far below this; it only stops absurd payloads.
 TEXT_MAX_CHARS = 300_000
@@ -42,11 +42,6 @@ class PoolFilterForm(PortalForm):
         default="deadline",
         validate_choice=False,
     )
-
-    @staticmethod
-    def as_int(value: str | None) -> int | None:
-        return db_int(value)
-
 
 class ClaimForm(ActionForm):
     """The "Claim" button."""

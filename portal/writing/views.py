@@ -25,13 +25,14 @@ from portal.access import json_call
 from portal.accounts.models import Role
 from portal.errors import Conflict, DomainError
 from portal.extensions import db, utcnow
-from portal.forms import form_error, page_arg
+from portal.forms import db_int, form_error, page_arg
 from portal.i18n import current_language, format_local
 from portal.messaging.queries import unread_counts
 from portal.orders import queries, service
 from portal.orders.checks import delivery_checks
 from portal.orders.models import (
     STATUS_LABELS,
+    WRITING_STATUSES,
     ContentType,
     Draft,
     Order,
@@ -52,8 +53,7 @@ SOON = timedelta(hours=24)
 
 # "My assignments": tab -> (label, statuses, order of the rows)
 TABS = {
-    "writing": (_l("To write"), (OrderStatus.IN_PROGRESS, OrderStatus.REVISION_REQUESTED),
-                (Order.deadline.asc(), Order.id.asc())),
+    "writing": (_l("To write"), WRITING_STATUSES, (Order.deadline.asc(), Order.id.asc())),
     "in_review": (_l("With the editor"), (OrderStatus.IN_REVIEW,),
                   (Order.updated_at.desc(), Order.id.desc())),
     "delivered": (_l("Awaiting review"), (OrderStatus.DELIVERED,),
@@ -121,8 +121,8 @@ def pool():
             queries.ListFilters(
                 sort=filters.sort.data,
                 language=filters.language.data if filters.language.data in languages else "",
-                tier_id=filters.as_int(filters.tier.data),
-                content_type_id=filters.as_int(filters.content_type.data),
+                tier_id=db_int(filters.tier.data),
+                content_type_id=db_int(filters.content_type.data),
             ),
             page=page_arg(request.args),
             per_page=current_app.config["ORDERS_PER_PAGE"],
@@ -189,7 +189,7 @@ def _workspace_page(order: Order, *, form: DeliverForm | None = None, status: in
         draft=draft,
         form=form,
         release_form=ReleaseForm(formdata=None),
-        editable=order.writer_id == current_user.id and order.status in queries.WRITING_STATUSES,
+        editable=order.writer_id == current_user.id and order.status in WRITING_STATUSES,
         can_release=order.status is OrderStatus.IN_PROGRESS,
         revision=revision,
         editor_return=returned_with(order, events),

@@ -30,7 +30,7 @@ built once through the real services and put back after an example changed it.
 Defects these tests found, each kept by a plain test below too: a NUL in a field or a query
 (PostgreSQL refuses it: 500), JSON bodies nested deeper than the parser, with lone surrogates,
 1e999 or NaN, or lists and objects where a form reads text (500), JSON bodies slipping fields
-past OnlyOurFields, a tier price beyond Decimal's precision (500), and a cancellation reason
+past StrictForm, a tier price beyond Decimal's precision (500), and a cancellation reason
 refused for a control character with a lazy-string message that the view joins (500).
 
 PORTAL_FUZZ_SCALE=10 runs ten times the examples; PORTAL_FUZZ_DEBUG=1 counts accepted and
@@ -1095,7 +1095,7 @@ def test_a_tier_price_beyond_reason_is_refused_on_the_form(app, factory, make_cl
 ])
 def test_a_form_posted_as_json_is_refused(app, factory, make_client, body):
     # Forms read JSON bodies too: objects and numbers reached .strip() and len() (500), and
-    # fields outside the form were not seen by OnlyOurFields.
+    # fields outside the form were not seen by StrictForm.
     browser = make_client()
     log_in(browser, factory.user(Role.CLIENT))
     before = snapshot(app)
