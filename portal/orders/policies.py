@@ -6,7 +6,14 @@ import sqlalchemy as sa
 
 from portal.accounts.models import Role, User
 from portal.extensions import db, utcnow
-from portal.orders.models import Delivery, Order, OrderStatus, WriterLanguage, writer_tiers
+from portal.orders.models import (
+    WRITING_STATUSES,
+    Delivery,
+    Order,
+    OrderStatus,
+    WriterLanguage,
+    writer_tiers,
+)
 from portal.orders.workflow import Action, allowed
 
 
@@ -90,7 +97,7 @@ def can_write(user: User, order: Order) -> bool:
     return (
         user.role is Role.WRITER
         and order.writer_id == user.id
-        and order.status in (OrderStatus.IN_PROGRESS, OrderStatus.REVISION_REQUESTED)
+        and order.status in WRITING_STATUSES
     )
 
 
